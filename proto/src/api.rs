@@ -1,0 +1,263 @@
+//! The daemon's methods: their names, params and results. `docs/PROTOCOL.md` documents each.
+//!
+//! Rules for changing them: new fields are optional (`#[serde(default)]`) so that older clients
+//! and servers keep working; a change that breaks that needs a new protocol major version.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::formats::Fingerprint;
+
+/// Method names, the one list both sides use.
+pub mod method {
+    pub const HELLO: &str = "hello";
+    pub const STATUS: &str = "status";
+    pub const SETUP: &str = "setup";
+    pub const ATTEST: &str = "attest";
+    pub const VERIFY: &str = "verify";
+    pub const VERIFY_MANY: &str = "verify.many";
+    pub const TRUST_ADD: &str = "trust.add";
+    pub const TRUST_REMOVE: &str = "trust.remove";
+    pub const TRUST_LIST: &str = "trust.list";
+    pub const KEYS_LIST: &str = "keys.list";
+    pub const SHUTDOWN: &str = "shutdown";
+
+    pub const ALL: &[&str] = &[
+        HELLO,
+        STATUS,
+        SETUP,
+        ATTEST,
+        VERIFY,
+        VERIFY_MANY,
+        TRUST_ADD,
+        TRUST_REMOVE,
+        TRUST_LIST,
+        KEYS_LIST,
+        SHUTDOWN,
+    ];
+}
+
+/// `hello`: the first call of every connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelloParams {
+    /// The protocol major version the client speaks.
+    pub protocol: u32,
+    /// The client's name and version, for logs: `sig/0.1.0`.
+    pub client: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelloResult {
+    pub protocol: u32,
+    /// The server's name and version: `signetd/0.1.0`.
+    pub server: String,
+    /// Methods this server answers; clients test for these, not for version numbers.
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub fingerprint: Fingerprint,
+    /// The primary user id, `Name <mail>`, or empty when the certificate has none.
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResult {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub home: PathBuf,
+    pub socket: PathBuf,
+    /// The user's own key; `None` before `sig setup`.
+    pub key: Option<KeyInfo>,
+    /// Attestations in the user's own repository.
+    pub own_attestations: usize,
+    /// The own repository's serial.
+    pub serial: u64,
+    /// Content ids the index knows, over all sources.
+    pub known_ids: usize,
+    /// Attestations in the index whose signature checked out, over all sources.
+    pub valid_attestations: usize,
+    pub trusted_keys: usize,
+    /// Damaged files under the home, each with what is wrong: writes wait until they are fixed.
+    #[serde(default)]
+    pub problems: Vec<String>,
+    pub uptime_secs: u64,
+}
+
+/// `setup`: make the user's key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupParams {
+    /// Generate a new Ed25519 key with this user id (`Name <mail>`).
+    pub generate: String,
+    /// Replace an existing key (the repository is re-signed, never lost).
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupResult {
+    pub key: KeyInfo,
+    pub home: PathBuf,
+    /// The publishable repository directory.
+    pub repo: PathBuf,
+}
+
+/// What to verify or attest: a file by absolute path, or a content id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl Target {
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        Target {
+            path: Some(path.into()),
+            id: None,
+        }
+    }
+    pub fn id(id: impl Into<String>) -> Self {
+        Target {
+            path: None,
+            id: Some(id.into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttestParams {
+    #[serde(flatten)]
+    pub target: Target,
+    pub ok: bool,
+    pub reviewed: bool,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttestResult {
+    pub id: String,
+    /// The saved attestation, `{data, key, sig}`, exactly as stored.
+    pub attestation: Box<RawValue>,
+    /// The repository's serial after this write.
+    pub serial: u64,
+    /// Whether it replaced an earlier attestation of the same key for the same id.
+    pub replaced: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Unverified,
+    Ok,
+    NotOk,
+}
+
+impl Verdict {
+    /// `sig verify`'s exit code for this verdict.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::Unverified => 1,
+            Verdict::NotOk => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttestationView {
+    pub key: Fingerprint,
+    pub user_id: String,
+    pub trusted: bool,
+    pub ok: bool,
+    pub reviewed: bool,
+    pub comment: String,
+    /// Where it came from: `own`, or `remote:NAME`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    pub id: String,
+    pub verdict: Verdict,
+    pub attestations: Vec<AttestationView>,
+    /// The file verified, when verified by path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyManyParams {
+    pub targets: Vec<Target>,
+}
+
+/// One answer of `verify.many`: a result or an error, in the order asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VerifyOutcome {
+    Verified(VerifyResult),
+    Failed { error: crate::rpc::RpcError },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyManyResult {
+    pub results: Vec<VerifyOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustParams {
+    /// A fingerprint or an unambiguous suffix of one (`B32780D9`, `0xB32780D9`).
+    pub key: String,
+    /// Why, for the record (`trust.add` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustEntry {
+    pub fingerprint: Fingerprint,
+    pub user_id: String,
+    /// RFC 3339 time it was trusted.
+    pub added: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustChange {
+    pub entry: TrustEntry,
+    /// False when the key was already trusted (`add`); `remove` of an untrusted key is an error.
+    pub changed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustListResult {
+    pub trusted: Vec<TrustEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownKey {
+    pub fingerprint: Fingerprint,
+    pub user_id: String,
+    pub own: bool,
+    pub trusted: bool,
+    /// Where the certificate came from: `own`, or `remote:NAME`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeysListResult {
+    pub keys: Vec<KnownKey>,
+}
+
+/// `data` of an `AmbiguousKey` error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidates {
+    pub candidates: Vec<KeyInfo>,
+}

@@ -1,0 +1,427 @@
+//! The shared data formats of `shared/FORMATS.md`: content ids, fingerprints, signed envelopes,
+//! attestations and repositories. Pure values; signatures are checked by the daemon.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::json::{self, Map, Value};
+
+/// Format version written in `repo.json`.
+pub const REPO_FORMAT_VERSION: &str = "0.0.1";
+
+/// A file's name in Signet: `algorithm:lowercase-hex-digest`.
+///
+/// Ids with algorithms Signet does not compute (`sha512:…`) are kept as they are and never
+/// matched against a file's sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a content id: {why} (expected sha256: and 64 lowercase hex digits)")]
+pub struct ContentIdError {
+    pub input: String,
+    pub why: &'static str,
+}
+
+impl ContentId {
+    pub fn parse(input: &str) -> Result<Self, ContentIdError> {
+        let fail = |why| ContentIdError {
+            input: input.chars().take(100).collect(),
+            why,
+        };
+        let (algo, digest) = input.split_once(':').ok_or_else(|| fail("no ':'"))?;
+        if algo.is_empty() || !algo.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            return Err(fail("the algorithm must be lowercase letters and digits"));
+        }
+        if digest.is_empty() || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(fail("the digest must be lowercase hex"));
+        }
+        if algo == "sha256" && digest.len() != 64 {
+            return Err(fail("a sha256 digest has 64 hex digits"));
+        }
+        Ok(ContentId(input.to_owned()))
+    }
+
+    /// The id of a sha256 digest.
+    pub fn sha256(digest: &[u8; 32]) -> Self {
+        ContentId(format!("sha256:{}", hex_lower(digest)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// An OpenPGP certificate's primary-key fingerprint: 40 (v4) or 64 (v6) uppercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a full fingerprint (40 or 64 uppercase hex digits)")]
+pub struct FingerprintError(pub String);
+
+impl Fingerprint {
+    /// Parses a fingerprint exactly as the formats write it.
+    pub fn parse(input: &str) -> Result<Self, FingerprintError> {
+        let hex = input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+        if hex && (input.len() == 40 || input.len() == 64) {
+            Ok(Fingerprint(input.to_owned()))
+        } else {
+            Err(FingerprintError(input.chars().take(100).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last 8 hex digits, as people write key ids (`B32780D9`).
+    pub fn short(&self) -> &str {
+        &self.0[self.0.len() - 8..]
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Fingerprint::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key as a person typed it: a fingerprint or a suffix of one, any case, `0x` and spaces
+/// allowed. Matches fingerprints by suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyQuery(String);
+
+impl KeyQuery {
+    pub fn parse(input: &str) -> Result<Self, FingerprintError> {
+        let trimmed = input.trim();
+        let trimmed = trimmed
+            .strip_prefix("0x")
+            .or_else(|| trimmed.strip_prefix("0X"))
+            .unwrap_or(trimmed);
+        let hex: String = trimmed
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if hex.len() >= 8 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(KeyQuery(hex))
+        } else {
+            Err(FingerprintError(input.chars().take(100).collect()))
+        }
+    }
+
+    pub fn matches(&self, fpr: &Fingerprint) -> bool {
+        fpr.as_str().ends_with(&self.0)
+    }
+
+    /// The query as a full fingerprint, when it is one.
+    pub fn as_fingerprint(&self) -> Option<Fingerprint> {
+        Fingerprint::parse(&self.0).ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a document does not have the shape the formats require.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    #[error("not valid JSON: {0}")]
+    Json(#[from] json::ParseError),
+    #[error("`{field}` is missing")]
+    Missing { field: &'static str },
+    #[error("`{field}` must be {expected}, found {found}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("`key`: {0}")]
+    Key(#[from] FingerprintError),
+    #[error(transparent)]
+    Id(#[from] ContentIdError),
+    #[error("`serial` must be a non-negative integer below 2^64")]
+    Serial,
+}
+
+fn field<'a>(map: &'a Map, name: &'static str) -> Result<&'a Value, FormatError> {
+    map.get(name).ok_or(FormatError::Missing { field: name })
+}
+
+fn str_field<'a>(map: &'a Map, name: &'static str) -> Result<&'a str, FormatError> {
+    let v = field(map, name)?;
+    v.as_str().ok_or(FormatError::WrongType {
+        field: name,
+        expected: "a string",
+        found: v.kind(),
+    })
+}
+
+fn object_of(value: Value, name: &'static str) -> Result<Map, FormatError> {
+    match value {
+        Value::Object(m) => Ok(m),
+        other => Err(FormatError::WrongType {
+            field: name,
+            expected: "an object",
+            found: other.kind(),
+        }),
+    }
+}
+
+/// A signed JSON object `{data, key, sig}`: the form of both attestations and repositories.
+/// The signature has not been checked by virtue of holding one of these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signed {
+    pub data: Value,
+    pub key: Fingerprint,
+    /// Base64 of a detached OpenPGP signature over `data.canonical()`, as found.
+    pub sig: String,
+}
+
+impl Signed {
+    pub fn from_value(value: Value) -> Result<Self, FormatError> {
+        let mut map = object_of(value, "the envelope")?;
+        let key = Fingerprint::parse(str_field(&map, "key")?)?;
+        let sig = str_field(&map, "sig")?.to_owned();
+        let data = map.remove("data").ok_or(FormatError::Missing { field: "data" })?;
+        Ok(Signed { data, key, sig })
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("data".into(), self.data.clone());
+        map.insert("key".into(), self.key.as_str().into());
+        map.insert("sig".into(), self.sig.as_str().into());
+        Value::Object(map)
+    }
+
+    /// The bytes the signature is over.
+    pub fn signed_bytes(&self) -> String {
+        self.data.canonical()
+    }
+}
+
+/// What an attestation says, read from its `data`. Unknown fields stay in the `Signed` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub id: ContentId,
+    /// `None` when the attestation does not say (only `true` counts as ok).
+    pub ok: Option<bool>,
+    pub reviewed: Option<bool>,
+    pub comment: Option<String>,
+}
+
+impl Statement {
+    /// Reads the statement of an attestation's `data`.
+    pub fn read(data: &Value) -> Result<Self, FormatError> {
+        let map = data.as_object().ok_or(FormatError::WrongType {
+            field: "data",
+            expected: "an object",
+            found: data.kind(),
+        })?;
+        let id = ContentId::parse(str_field(map, "id")?)?;
+        Ok(Statement {
+            id,
+            ok: map.get("ok").and_then(Value::as_bool),
+            reviewed: map.get("reviewed").and_then(Value::as_bool),
+            comment: map.get("comment").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    /// The `data` that `sig attest` writes: exactly these four fields.
+    pub fn to_data(id: &ContentId, ok: bool, reviewed: bool, comment: &str) -> Value {
+        let mut map = Map::new();
+        map.insert("comment".into(), comment.into());
+        map.insert("id".into(), id.as_str().into());
+        map.insert("ok".into(), ok.into());
+        map.insert("reviewed".into(), reviewed.into());
+        Value::Object(map)
+    }
+}
+
+/// The contents of a repository: the `data` of `repo.json`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RepoContents {
+    /// Attestations filed under each content id, in file order.
+    pub attestations: BTreeMap<String, Vec<Signed>>,
+    pub serial: u64,
+    /// RFC 3339 UTC time of the last write, when the writer recorded it.
+    pub updated: Option<String>,
+    /// Fields Signet does not know, kept so that a re-signed repository still carries them.
+    pub extra: Map,
+}
+
+/// Ways a repository's attestations can be malformed without the repository being so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub filed_under: String,
+    pub why: String,
+}
+
+impl RepoContents {
+    /// Reads a repository's `data`. Malformed attestations are returned in `Skipped`, not
+    /// fatal: one bad entry must not hide a whole repository.
+    pub fn read(data: Value) -> Result<(Self, Vec<Skipped>), FormatError> {
+        let mut map = object_of(data, "data")?;
+        let serial = match map.remove("serial") {
+            None => 0,
+            Some(Value::Int(i)) => i.as_u64().ok_or(FormatError::Serial)?,
+            Some(_) => return Err(FormatError::Serial),
+        };
+        let updated = match map.remove("updated") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(FormatError::WrongType {
+                    field: "updated",
+                    expected: "a string",
+                    found: other.kind(),
+                });
+            }
+        };
+        let listed = map.remove("attestations").ok_or(FormatError::Missing {
+            field: "attestations",
+        })?;
+        let mut skipped = Vec::new();
+        let mut attestations = BTreeMap::new();
+        for (filed_under, list) in object_of(listed, "attestations")? {
+            let Value::Array(items) = list else {
+                skipped.push(Skipped {
+                    filed_under,
+                    why: format!("expected a list of attestations, found {}", list.kind()),
+                });
+                continue;
+            };
+            let mut kept = Vec::with_capacity(items.len());
+            for item in items {
+                match Signed::from_value(item) {
+                    Ok(signed) => kept.push(signed),
+                    Err(e) => skipped.push(Skipped {
+                        filed_under: filed_under.clone(),
+                        why: e.to_string(),
+                    }),
+                }
+            }
+            attestations.insert(filed_under, kept);
+        }
+        // `version` is kept among the extras and rewritten on each write.
+        map.remove("version");
+        Ok((
+            RepoContents {
+                attestations,
+                serial,
+                updated,
+                extra: map,
+            },
+            skipped,
+        ))
+    }
+
+    /// The `data` to sign for this repository.
+    pub fn to_data(&self) -> Value {
+        let mut map = self.extra.clone();
+        let attestations: Map = self
+            .attestations
+            .iter()
+            .map(|(id, list)| {
+                (
+                    id.clone(),
+                    Value::Array(list.iter().map(Signed::to_value).collect()),
+                )
+            })
+            .collect();
+        map.insert("attestations".into(), Value::Object(attestations));
+        map.insert("serial".into(), self.serial.into());
+        if let Some(updated) = &self.updated {
+            map.insert("updated".into(), updated.as_str().into());
+        }
+        map.insert("version".into(), REPO_FORMAT_VERSION.into());
+        Value::Object(map)
+    }
+
+    pub fn count(&self) -> usize {
+        self.attestations.values().map(Vec::len).sum()
+    }
+}
+
+/// Parses the text of a signed document (`repo.json`, or an attestation).
+pub fn parse_signed(bytes: &[u8]) -> Result<Signed, FormatError> {
+    Signed::from_value(json::parse(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ids() {
+        let id = ContentId::sha256(&[0xab; 32]);
+        assert_eq!(id.as_str(), format!("sha256:{}", "ab".repeat(32)));
+        assert_eq!(ContentId::parse(id.as_str()).unwrap(), id);
+        assert!(ContentId::parse("sha512:00ff").is_ok(), "other algorithms are kept");
+        for bad in ["", "sha256", "sha256:ABCD", "sha256:abc", "SHA256:00", ":00", "sha256:"] {
+            assert!(ContentId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn key_queries_match_by_suffix() {
+        let fpr = Fingerprint::parse("DFDD705124843F878C6183EBD8C1B99DB32780D9").unwrap();
+        assert_eq!(fpr.short(), "B32780D9");
+        for q in ["B32780D9", "0xb32780d9", "D8C1 B99D B327 80D9", "DFDD705124843F878C6183EBD8C1B99DB32780D9"] {
+            assert!(KeyQuery::parse(q).unwrap().matches(&fpr), "{q}");
+        }
+        assert!(!KeyQuery::parse("B32780D8").unwrap().matches(&fpr));
+        assert!(KeyQuery::parse("B327").is_err(), "too short to name a key");
+        assert!(KeyQuery::parse("xyz12345").is_err());
+        assert!(Fingerprint::parse("dfdd705124843f878c6183ebd8c1b99db32780d9").is_err());
+    }
+
+    #[test]
+    fn repository_round_trips_and_keeps_unknown_fields() {
+        let text = r#"{"data": {"attestations": {"sha256:00": [{"data": {"id": "sha256:00", "x": [1.5]}, "key": "DFDD705124843F878C6183EBD8C1B99DB32780D9", "sig": "AA=="}, {"bad": 1}]}, "version": "0.0.1", "future": {"a": 1}}, "key": "DFDD705124843F878C6183EBD8C1B99DB32780D9", "sig": "x"}"#;
+        let signed = parse_signed(text.as_bytes()).unwrap();
+        let original = signed.data.canonical();
+        let (contents, skipped) = RepoContents::read(signed.data).unwrap();
+        assert_eq!(contents.serial, 0, "no serial reads as 0");
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(contents.count(), 1);
+        assert!(contents.extra.contains_key("future"));
+        let mut again = contents.to_data();
+        again.as_object().unwrap();
+        if let Value::Object(m) = &mut again {
+            m.remove("serial");
+        }
+        // Apart from the dropped bad entry and the added serial, the data is what was read.
+        assert!(original.contains(r#""future": {"a": 1}"#));
+        assert!(again.canonical().contains(r#""future": {"a": 1}"#));
+        assert!(again.canonical().contains(r#""x": [1.5]"#));
+    }
+}

@@ -1,0 +1,81 @@
+//! Where Signet keeps its files and its socket: the rules both binaries follow.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+pub const ENV_HOME: &str = "SIGNET_HOME";
+pub const ENV_SOCKET: &str = "SIGNET_SOCKET";
+
+pub const REPO_DIR: &str = "repo";
+pub const REPO_FILE: &str = "repo.json";
+pub const KEY_FILE: &str = "key.asc";
+pub const KEYS_DIR: &str = "keys";
+pub const TRUST_FILE: &str = "trust.json";
+pub const CONFIG_FILE: &str = "config.json";
+pub const LOCK_FILE: &str = "signetd.lock";
+pub const LOG_FILE: &str = "signetd.log";
+pub const SOCKET_FILE: &str = "signetd.sock";
+
+/// The home and socket in force, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locations {
+    pub home: PathBuf,
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot tell where Signet's home is: set SIGNET_HOME or HOME")]
+pub struct NoHome;
+
+impl Locations {
+    /// Resolves the locations from environment variables (passed in, so this stays pure):
+    /// `SIGNET_HOME`, default `$HOME/.signet`; the socket `SIGNET_SOCKET`, else
+    /// `$XDG_RUNTIME_DIR/signet/signetd.sock` for the default home, else
+    /// `SIGNET_HOME/signetd.sock`.
+    pub fn resolve(env: impl Fn(&str) -> Option<OsString>) -> Result<Self, NoHome> {
+        let set = |name: &str| env(name).filter(|v| !v.is_empty());
+        let (home, default_home) = match set(ENV_HOME) {
+            Some(home) => (PathBuf::from(home), false),
+            None => (PathBuf::from(set("HOME").ok_or(NoHome)?).join(".signet"), true),
+        };
+        let socket = match (set(ENV_SOCKET), set("XDG_RUNTIME_DIR")) {
+            (Some(socket), _) => PathBuf::from(socket),
+            (None, Some(runtime)) if default_home => {
+                PathBuf::from(runtime).join("signet").join(SOCKET_FILE)
+            }
+            _ => home.join(SOCKET_FILE),
+        };
+        Ok(Locations { home, socket })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(vars: &[(&str, &str)]) -> Result<Locations, NoHome> {
+        Locations::resolve(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn socket_rules() {
+        let l = resolve(&[("HOME", "/h"), ("XDG_RUNTIME_DIR", "/run/user/1")]).unwrap();
+        assert_eq!(l.home, PathBuf::from("/h/.signet"));
+        assert_eq!(l.socket, PathBuf::from("/run/user/1/signet/signetd.sock"));
+
+        let l = resolve(&[("HOME", "/h"), ("SIGNET_HOME", "/s"), ("XDG_RUNTIME_DIR", "/r")]).unwrap();
+        assert_eq!(l.socket, PathBuf::from("/s/signetd.sock"), "a custom home keeps its socket");
+
+        let l = resolve(&[("HOME", "/h"), ("SIGNET_SOCKET", "/x.sock")]).unwrap();
+        assert_eq!(l.socket, PathBuf::from("/x.sock"));
+
+        let l = resolve(&[("HOME", "/h")]).unwrap();
+        assert_eq!(l.socket, PathBuf::from("/h/.signet/signetd.sock"));
+
+        assert_eq!(resolve(&[]), Err(NoHome));
+    }
+}
