@@ -1,1 +1,3 @@
-//! placeholder
+//! signetd: everything in Signet with state or secrets.
+pub mod keys;
+pub mod signature;

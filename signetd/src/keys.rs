@@ -1,0 +1,180 @@
+//! Certificates: generating the user's key, reading and writing certificates, signing.
+
+use std::io::Write as _;
+
+use anyhow::{Context as _, anyhow};
+use base64::Engine as _;
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::{CertBuilder, CipherSuite};
+use openpgp::crypto::KeyPair;
+use openpgp::parse::Parse;
+use openpgp::serialize::SerializeInto as _;
+use openpgp::serialize::stream::{Message, Signer};
+use openpgp::{Cert, Fingerprint as PgpFingerprint};
+use signet_proto::api::KeyInfo;
+use signet_proto::formats::{Fingerprint, Signed};
+use signet_proto::json::Value;
+
+use crate::signature::{self, POLICY};
+
+/// Largest certificate file read (`key.asc` from a remote, `keys/secret.asc`).
+pub const MAX_CERT_LEN: usize = 1 << 20;
+
+/// The fingerprint of a certificate in the formats' notation.
+pub fn fingerprint(cert: &Cert) -> Fingerprint {
+    to_fingerprint(&cert.fingerprint())
+}
+
+pub fn to_fingerprint(fpr: &PgpFingerprint) -> Fingerprint {
+    Fingerprint::parse(&fpr.to_hex()).expect("sequoia prints fingerprints as uppercase hex")
+}
+
+/// The certificate's primary user id as text, or the first one, or "" when it has none.
+pub fn user_id(cert: &Cert) -> String {
+    let uid = match cert.with_policy(&POLICY, None) {
+        Ok(valid) => valid.primary_userid().ok().map(|u| u.userid().clone()),
+        Err(_) => None,
+    }
+    .or_else(|| cert.userids().next().map(|u| u.userid().clone()));
+    uid.map(|u| String::from_utf8_lossy(u.value()).into_owned())
+        .unwrap_or_default()
+}
+
+pub fn key_info(cert: &Cert) -> KeyInfo {
+    KeyInfo {
+        fingerprint: fingerprint(cert),
+        user_id: user_id(cert),
+    }
+}
+
+/// Parses one certificate (public or secret, armored or binary).
+pub fn parse_cert(bytes: &[u8]) -> anyhow::Result<Cert> {
+    if bytes.len() > MAX_CERT_LEN {
+        return Err(anyhow!("certificate larger than {MAX_CERT_LEN} bytes"));
+    }
+    Cert::from_bytes(bytes).context("not an OpenPGP certificate")
+}
+
+/// The public certificate, ASCII-armored as `gpg --armor --export` prints it.
+pub fn armored_public(cert: &Cert) -> Vec<u8> {
+    cert.armored().to_vec().expect("serializing to memory cannot fail")
+}
+
+/// The certificate with its secret keys, ASCII-armored.
+pub fn armored_secret(cert: &Cert) -> Vec<u8> {
+    cert.as_tsk()
+        .armored()
+        .to_vec()
+        .expect("serializing to memory cannot fail")
+}
+
+/// A new Ed25519 certificate for `user_id`: a certification-only primary key and a signing
+/// subkey, as gpg and sequoia make them by default.
+pub fn generate(user_id: &str) -> anyhow::Result<Cert> {
+    let (cert, _revocation) = CertBuilder::new()
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .add_userid(user_id)
+        .add_signing_subkey()
+        .generate()
+        .context("generating an Ed25519 key")?;
+    Ok(cert)
+}
+
+/// Something that can sign the user's statements.
+pub trait SignWith: Send + Sync {
+    /// A detached binary signature over `message`.
+    fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>>;
+    fn cert(&self) -> &Cert;
+}
+
+/// A key whose secret Signet holds itself (`keys/secret.asc`).
+pub struct EmbeddedKey {
+    cert: Cert,
+    signing: KeyPair,
+}
+
+impl EmbeddedKey {
+    pub fn new(cert: Cert) -> anyhow::Result<Self> {
+        let key = cert
+            .keys()
+            .with_policy(&POLICY, None)
+            .secret()
+            .alive()
+            .revoked(false)
+            .for_signing()
+            .next()
+            .ok_or_else(|| anyhow!("the certificate has no usable secret signing key"))?;
+        let signing = key
+            .key()
+            .clone()
+            .into_keypair()
+            .context("the secret signing key is encrypted or unusable")?;
+        Ok(EmbeddedKey { cert, signing })
+    }
+}
+
+impl SignWith for EmbeddedKey {
+    fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let sink = Message::new(&mut out);
+        let mut signer = Signer::new(sink, self.signing.clone())?.detached().build()?;
+        signer.write_all(message)?;
+        signer.finalize()?;
+        Ok(out)
+    }
+
+    fn cert(&self) -> &Cert {
+        &self.cert
+    }
+}
+
+/// Signs `data` into a `{data, key, sig}` envelope, and checks the result before returning it:
+/// a signature that would not verify is never stored.
+pub fn sign_value(signer: &dyn SignWith, data: Value) -> anyhow::Result<Signed> {
+    let bytes = data.canonical();
+    let sig = signer.sign_detached(bytes.as_bytes())?;
+    let signed = Signed {
+        data,
+        key: fingerprint(signer.cert()),
+        sig: base64::engine::general_purpose::STANDARD.encode(sig),
+    };
+    signature::check(&signed, signer.cert()).context("the new signature does not verify")?;
+    Ok(signed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_proto::formats::{ContentId, Statement};
+
+    #[test]
+    fn generated_keys_sign_what_verifies_and_nothing_else() {
+        let cert = generate("Alice <alice@example.org>").unwrap();
+        assert_eq!(user_id(&cert), "Alice <alice@example.org>");
+        let key = EmbeddedKey::new(cert.clone()).unwrap();
+        let data = Statement::to_data(&ContentId::sha256(&[7; 32]), true, true, "caf\u{e9}");
+        let signed = sign_value(&key, data).unwrap();
+        assert_eq!(signed.key, fingerprint(&cert));
+        signature::check(&signed, &cert).unwrap();
+
+        // Other data under the same signature fails.
+        let mut forged = signed.clone();
+        forged.data = Statement::to_data(&ContentId::sha256(&[7; 32]), false, true, "caf\u{e9}");
+        assert!(matches!(
+            signature::check(&forged, &cert),
+            Err(signature::SignatureError::Bad(_))
+        ));
+
+        // Another key's certificate does not vouch for it, even when `key` names it.
+        let other = generate("Mallory <m@example.org>").unwrap();
+        let mut claimed = signed.clone();
+        claimed.key = fingerprint(&other);
+        assert!(signature::check(&claimed, &other).is_err());
+
+        // The public certificate round-trips and has no secrets.
+        let public = parse_cert(&armored_public(&cert)).unwrap();
+        assert!(!public.is_tsk());
+        signature::check(&signed, &public).unwrap();
+    }
+}
