@@ -1,0 +1,644 @@
+//! The daemon's state and the operations on it. Reads take a shared lock for a hash lookup;
+//! writes are serialized, made durable on disk, and only then made visible and acknowledged.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime};
+
+use signet_proto::api::{
+    AttestParams, AttestResult, AttestationView, Candidates, KeyInfo, KeysListResult, KnownKey,
+    SetupParams, SetupResult, StatusResult, Target, TrustChange, TrustEntry, TrustListResult,
+    TrustParams, VerifyResult,
+};
+use signet_proto::formats::{ContentId, Fingerprint, KeyQuery, RepoContents, Statement};
+use signet_proto::rpc::{ErrorCode, RpcError};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::hash::{self, FileStamp, HashError};
+use crate::index::{self, Entry, Index, Source};
+use crate::keyring::Keyring;
+use crate::keys::{self, EmbeddedKey, SignWith};
+use crate::repo::{self, CheckReport};
+use crate::store::{self, Home};
+use crate::trust::TrustFile;
+
+/// Largest `trust.json` read.
+const MAX_TRUST_LEN: u64 = 16 << 20;
+/// Paths whose hash is remembered; past this the cache starts over.
+const PATH_CACHE_LIMIT: usize = 200_000;
+
+fn err(code: ErrorCode, message: impl Into<String>) -> RpcError {
+    RpcError::new(code, message)
+}
+
+/// A file under the home that could not be read: what Signet keeps answering without.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub file: PathBuf,
+    pub why: String,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is damaged: {}. Signet answers from what it could read and will not write this \
+             file until you repair it or move it aside",
+            self.file.display(),
+            self.why
+        )
+    }
+}
+
+/// A file loaded from the home, or what was wrong with it.
+#[derive(Debug, Clone)]
+pub enum Loaded<T> {
+    Ready(T),
+    Damaged(Damage),
+}
+
+impl<T> Loaded<T> {
+    fn ready(&self) -> Result<&T, RpcError> {
+        match self {
+            Loaded::Ready(t) => Ok(t),
+            Loaded::Damaged(d) => Err(err(ErrorCode::Damaged, d.to_string())),
+        }
+    }
+    fn ready_opt(&self) -> Option<&T> {
+        match self {
+            Loaded::Ready(t) => Some(t),
+            Loaded::Damaged(_) => None,
+        }
+    }
+    fn damage(&self) -> Option<&Damage> {
+        match self {
+            Loaded::Ready(_) => None,
+            Loaded::Damaged(d) => Some(d),
+        }
+    }
+}
+
+/// Everything the daemon knows, behind one lock.
+pub struct State {
+    signer: Option<Arc<dyn SignWith>>,
+    own: Option<KeyInfo>,
+    /// Problems with the key files themselves.
+    key_damage: Option<Damage>,
+    repo: Loaded<RepoContents>,
+    trust: Loaded<TrustFile>,
+    keyring: Keyring,
+    index: Index,
+}
+
+impl State {
+    /// Own keys (current and retired) are always trusted; others when trust.json lists them.
+    /// With trust.json damaged only own keys count: failing closed never makes a file ok.
+    fn is_trusted(&self, fpr: &Fingerprint) -> bool {
+        self.keyring.get(fpr).is_some_and(|c| c.source == Source::Own)
+            || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
+    }
+
+    fn view(&self, id: &ContentId, threshold: usize) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
+        let entries = self.index.get(id);
+        let verdict = index::judge(entries, |k| self.is_trusted(k), threshold);
+        let mut views: Vec<AttestationView> = entries
+            .iter()
+            .map(|e| AttestationView {
+                key: e.key.clone(),
+                user_id: self.keyring.user_id(&e.key),
+                trusted: self.is_trusted(&e.key),
+                ok: e.ok,
+                reviewed: e.reviewed,
+                comment: e.comment.clone(),
+                source: e.source.to_string(),
+            })
+            .collect();
+        views.sort_by(|a, b| (!a.trusted, &a.source, &a.key).cmp(&(!b.trusted, &b.source, &b.key)));
+        (verdict, views)
+    }
+
+    fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
+        match (&self.signer, &self.own, &self.key_damage) {
+            (Some(s), Some(own), _) => Ok((s.clone(), own.clone())),
+            (_, _, Some(d)) => Err(err(ErrorCode::Damaged, d.to_string())),
+            _ => Err(err(
+                ErrorCode::NotSetUp,
+                "this home has no key yet: run `sig setup --generate \"Your Name <you@example.org>\"`",
+            )),
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        [self.key_damage.as_ref(), self.repo.damage(), self.trust.damage()]
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Re-checks the own repository's attestations into the index.
+    fn reindex_own(&mut self) -> CheckReport {
+        let Loaded::Ready(contents) = &self.repo else {
+            self.index.remove_source(&Source::Own);
+            return CheckReport::default();
+        };
+        let (entries, report) = repo::check_all(contents, &[], &self.keyring, &Source::Own);
+        self.index.replace_source(&Source::Own, entries);
+        report
+    }
+}
+
+/// The running daemon: its settings, its state, and its serialized writer.
+pub struct Daemon {
+    pub home: Home,
+    pub socket: PathBuf,
+    pub config: Config,
+    state: RwLock<State>,
+    /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
+    writer: tokio::sync::Mutex<()>,
+    paths: Mutex<HashMap<PathBuf, (FileStamp, ContentId)>>,
+    started: Instant,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Daemon {
+    /// Loads the home. Damaged files do not stop the daemon: they are reported and left alone.
+    pub fn load(home: Home, socket: PathBuf, config: Config) -> anyhow::Result<Arc<Self>> {
+        let mut keyring = Keyring::default();
+        let (signer, key_damage) = match load_embedded_key(&home) {
+            Ok(signer) => (signer, None),
+            Err(damage) => (None, Some(damage)),
+        };
+        let own = signer.as_ref().map(|s| keys::key_info(s.cert()));
+        if let Some(signer) = &signer {
+            keyring.insert(signer.cert().clone(), Source::Own);
+            publish_public_key(&home, signer.cert())?;
+        }
+        for cert in load_retired_keys(&home) {
+            keyring.insert(cert, Source::Own);
+        }
+        let repo = match repo::load_own(&home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
+            Ok(Some(own_repo)) => {
+                for s in &own_repo.skipped {
+                    tracing::warn!(id = %s.filed_under, "skipping malformed attestation in own repository: {}", s.why);
+                }
+                Loaded::Ready(own_repo.contents)
+            }
+            Ok(None) => Loaded::Ready(RepoContents::default()),
+            Err(why) => Loaded::Damaged(Damage { file: home.repo_file(), why }),
+        };
+        let trust = load_trust(&home);
+        let mut state = State {
+            signer,
+            own,
+            key_damage,
+            repo,
+            trust,
+            keyring,
+            index: Index::default(),
+        };
+        let report = state.reindex_own();
+        if report.rejected() > 0 {
+            tracing::warn!(?report, "some attestations of the own repository do not count");
+        }
+        for problem in state.problems() {
+            tracing::error!("{problem}");
+        }
+        let (shutdown, _) = watch::channel(false);
+        Ok(Arc::new(Daemon {
+            home,
+            socket,
+            config,
+            state: RwLock::new(state),
+            writer: tokio::sync::Mutex::new(()),
+            paths: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            shutdown,
+        }))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (writes replace whole values).
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn status(&self) -> StatusResult {
+        let s = self.read();
+        StatusResult {
+            pid: std::process::id(),
+            version: signet_proto::VERSION.to_owned(),
+            protocol: signet_proto::PROTOCOL_VERSION,
+            home: self.home.root.clone(),
+            socket: self.socket.clone(),
+            key: s.own.clone(),
+            own_attestations: s.repo.ready_opt().map_or(0, RepoContents::count),
+            serial: s.repo.ready_opt().map_or(0, |r| r.serial),
+            known_ids: s.index.ids(),
+            valid_attestations: s.index.entries(),
+            trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
+            problems: s.problems(),
+            uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+
+    /// The content id of a target, hashing a file when given a path.
+    async fn resolve(&self, target: &Target) -> Result<ContentId, RpcError> {
+        match (&target.path, &target.id) {
+            (Some(path), None) => self.hash_path(path.clone()).await,
+            (None, Some(id)) => {
+                ContentId::parse(id).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))
+            }
+            _ => Err(err(ErrorCode::InvalidParams, "give exactly one of `path` and `id`")),
+        }
+    }
+
+    /// Hashes a file, or answers from the path cache when its stamp is unchanged.
+    async fn hash_path(&self, path: PathBuf) -> Result<ContentId, RpcError> {
+        if !path.is_absolute() {
+            return Err(err(
+                ErrorCode::InvalidParams,
+                format!("{}: paths must be absolute", path.display()),
+            ));
+        }
+        let stamp = hash::stamp(&path).map_err(hash_error)?;
+        if let Some((cached, id)) = self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(&path)
+            && *cached == stamp
+        {
+            return Ok(id.clone());
+        }
+        let hashed = path.clone();
+        let (id, stamp) = tokio::task::spawn_blocking(move || hash::hash_file(&hashed))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, format!("hashing task failed: {e}")))?
+            .map_err(hash_error)?;
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if paths.len() >= PATH_CACHE_LIMIT {
+            paths.clear();
+        }
+        paths.insert(path, (stamp, id.clone()));
+        Ok(id)
+    }
+
+    pub async fn verify(&self, target: &Target) -> Result<VerifyResult, RpcError> {
+        let id = self.resolve(target).await?;
+        let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
+        Ok(VerifyResult {
+            id: id.to_string(),
+            verdict,
+            attestations,
+            path: target.path.clone(),
+        })
+    }
+
+    /// Takes the repository for a write; a damaged one is re-read first, in case it was repaired.
+    fn repo_for_write(&self) -> Result<(Arc<dyn SignWith>, KeyInfo, RepoContents), RpcError> {
+        let (signer, own) = self.read().signer()?;
+        if let Loaded::Damaged(_) = self.read().repo {
+            let mut s = self.write();
+            match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
+                Ok(repaired) => {
+                    tracing::info!("{} reads correctly again", self.home.repo_file().display());
+                    s.repo = Loaded::Ready(repaired.map(|r| r.contents).unwrap_or_default());
+                    s.reindex_own();
+                }
+                Err(why) => {
+                    s.repo = Loaded::Damaged(Damage {
+                        file: self.home.repo_file(),
+                        why,
+                    })
+                }
+            }
+        }
+        let contents = self.read().repo.ready()?.clone();
+        Ok((signer, own, contents))
+    }
+
+    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, RpcError> {
+        let id = self.resolve(&p.target).await?;
+        let _writer = self.writer.lock().await;
+        let (signer, own, mut contents) = self.repo_for_write()?;
+        let home = self.home.clone();
+        let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
+        let filed_under = id.to_string();
+        let (attestation, contents, replaced) = tokio::task::spawn_blocking(move || {
+            let attestation = keys::sign_value(&*signer, data)
+                .map_err(|e| err(ErrorCode::Signing, format!("signing the attestation: {e:#}")))?;
+            let list = contents.attestations.entry(filed_under).or_default();
+            let before = list.len();
+            list.retain(|a| a.key != own.fingerprint);
+            let replaced = list.len() != before;
+            list.push(attestation.clone());
+            bump(&mut contents);
+            save_repo(&home, &*signer, &contents)?;
+            Ok::<_, RpcError>((attestation, contents, replaced))
+        })
+        .await
+        .map_err(|e| err(ErrorCode::Internal, format!("attest task failed: {e}")))??;
+
+        let serial = contents.serial;
+        let mut s = self.write();
+        s.repo = Loaded::Ready(contents);
+        s.index.upsert(
+            id.clone(),
+            Entry {
+                key: attestation.key.clone(),
+                ok: p.ok,
+                reviewed: p.reviewed,
+                comment: p.comment,
+                source: Source::Own,
+            },
+        );
+        let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
+            .expect("canonical JSON is JSON");
+        Ok(AttestResult {
+            id: id.to_string(),
+            attestation: raw,
+            serial,
+            replaced,
+        })
+    }
+
+    pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, RpcError> {
+        let user_id = p.generate.trim().to_owned();
+        if user_id.is_empty() || user_id.contains(['\n', '\r']) {
+            return Err(err(
+                ErrorCode::InvalidParams,
+                "give a user id on one line, like \"Your Name <you@example.org>\"",
+            ));
+        }
+        let _writer = self.writer.lock().await;
+        let (previous, contents) = {
+            let s = self.read();
+            if let (Some(own), false) = (&s.own, p.force) {
+                return Err(err(
+                    ErrorCode::AlreadySetUp,
+                    format!(
+                        "this home already has key {} ({}); `sig setup --force` replaces it and \
+                         re-signs the repository",
+                        own.fingerprint, own.user_id
+                    ),
+                ));
+            }
+            (s.signer.as_ref().map(|k| k.cert().clone()), s.repo.ready()?.clone())
+        };
+        let home = self.home.clone();
+        let (signer, contents) = tokio::task::spawn_blocking(move || {
+            let storage = |e: anyhow::Error| err(ErrorCode::Storage, format!("{e:#}"));
+            let cert = keys::generate(&user_id).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
+            let signer = EmbeddedKey::new(cert).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
+            if let Some(old) = &previous {
+                retire_key(&home, old).map_err(storage)?;
+            }
+            store::private_dir(&home.keys_dir()).map_err(storage)?;
+            store::write_atomic(&home.secret_key_file(), &keys::armored_secret(signer.cert()), 0o600)
+                .map_err(storage)?;
+            let mut contents = contents;
+            bump(&mut contents);
+            save_repo(&home, &signer, &contents)?;
+            publish_public_key(&home, signer.cert()).map_err(storage)?;
+            Ok::<_, RpcError>((signer, contents))
+        })
+        .await
+        .map_err(|e| err(ErrorCode::Internal, format!("setup task failed: {e}")))??;
+
+        let info = keys::key_info(signer.cert());
+        let mut s = self.write();
+        if let Some(old) = s.signer.take() {
+            let old = old.cert().clone();
+            s.keyring.remove_source(&Source::Own);
+            for cert in load_retired_keys(&self.home).into_iter().chain([old]) {
+                s.keyring.insert(cert, Source::Own);
+            }
+        }
+        s.keyring.insert(signer.cert().clone(), Source::Own);
+        s.signer = Some(Arc::new(signer));
+        s.own = Some(info.clone());
+        s.key_damage = None;
+        s.repo = Loaded::Ready(contents);
+        s.reindex_own();
+        Ok(SetupResult {
+            key: info,
+            home: self.home.root.clone(),
+            repo: self.home.repo_dir(),
+        })
+    }
+
+    /// The one known key a query names, or an error listing the candidates.
+    fn find_key(&self, query: &KeyQuery, among: Vec<KeyInfo>) -> Result<KeyInfo, RpcError> {
+        match among.len() {
+            1 => Ok(among.into_iter().next().expect("one")),
+            0 => Err(err(
+                ErrorCode::UnknownKey,
+                format!(
+                    "no known key matches {}: fetch a remote that publishes it (`sig fetch`), or \
+                     give its full fingerprint",
+                    query.as_str()
+                ),
+            )),
+            _ => {
+                let list: Vec<String> = among.iter().map(|k| format!("  {} {}", k.fingerprint, k.user_id)).collect();
+                Err(err(
+                    ErrorCode::AmbiguousKey,
+                    format!("{} matches several keys; give more digits:\n{}", query.as_str(), list.join("\n")),
+                )
+                .with_data(serde_json::to_value(Candidates { candidates: among }).expect("serializes")))
+            }
+        }
+    }
+
+    pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
+        let query = KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+        let _writer = self.writer.lock().await;
+        let (key, mut file) = {
+            let s = self.read();
+            let mut found: Vec<KeyInfo> = s.keyring.find(&query).into_iter().map(|c| c.info.clone()).collect();
+            if found.is_empty()
+                && let Some(fpr) = query.as_fingerprint()
+            {
+                // A full fingerprint may be trusted before its key is fetched.
+                found.push(KeyInfo { fingerprint: fpr, user_id: String::new() });
+            }
+            (self.find_key(&query, found)?, s.trust.ready()?.clone())
+        };
+        if let Some(existing) = file.trusted.iter().find(|e| e.fingerprint == key.fingerprint) {
+            return Ok(TrustChange { entry: existing.clone(), changed: false });
+        }
+        let entry = TrustEntry {
+            fingerprint: key.fingerprint,
+            user_id: key.user_id,
+            added: now_rfc3339(),
+            reason: p.reason,
+        };
+        file.trusted.push(entry.clone());
+        self.save_trust(file).await?;
+        Ok(TrustChange { entry, changed: true })
+    }
+
+    pub async fn trust_remove(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
+        let query = KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+        let _writer = self.writer.lock().await;
+        let mut file = self.read().trust.ready()?.clone();
+        let matching: Vec<KeyInfo> = file
+            .trusted
+            .iter()
+            .filter(|e| query.matches(&e.fingerprint))
+            .map(|e| KeyInfo { fingerprint: e.fingerprint.clone(), user_id: e.user_id.clone() })
+            .collect();
+        if matching.is_empty() {
+            return Err(err(ErrorCode::UnknownKey, format!("no trusted key matches {}", query.as_str())));
+        }
+        let key = self.find_key(&query, matching)?;
+        let index = file.trusted.iter().position(|e| e.fingerprint == key.fingerprint).expect("found above");
+        let entry = file.trusted.remove(index);
+        self.save_trust(file).await?;
+        Ok(TrustChange { entry, changed: true })
+    }
+
+    async fn save_trust(&self, file: TrustFile) -> Result<(), RpcError> {
+        let path = self.home.trust_file();
+        let bytes = file.to_bytes();
+        tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, 0o600))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, format!("trust task failed: {e}")))?
+            .map_err(|e| err(ErrorCode::Storage, format!("{e:#}; trust is unchanged")))?;
+        self.write().trust = Loaded::Ready(file);
+        Ok(())
+    }
+
+    pub fn trust_list(&self) -> Result<TrustListResult, RpcError> {
+        let s = self.read();
+        let mut trusted = s.trust.ready()?.trusted.clone();
+        for entry in &mut trusted {
+            if let Some(known) = s.keyring.get(&entry.fingerprint) {
+                entry.user_id = known.info.user_id.clone();
+            }
+        }
+        Ok(TrustListResult { trusted })
+    }
+
+    pub fn keys_list(&self) -> KeysListResult {
+        let s = self.read();
+        let own = s.own.as_ref().map(|o| &o.fingerprint);
+        KeysListResult {
+            keys: s
+                .keyring
+                .iter()
+                .map(|c| KnownKey {
+                    fingerprint: c.info.fingerprint.clone(),
+                    user_id: c.info.user_id.clone(),
+                    own: Some(&c.info.fingerprint) == own,
+                    trusted: s.is_trusted(&c.info.fingerprint),
+                    source: c.source.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn hash_error(e: HashError) -> RpcError {
+    let code = match e {
+        HashError::Changed { .. } => ErrorCode::FileChanged,
+        _ => ErrorCode::File,
+    };
+    err(code, e.to_string())
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Marks a new version of the repository: a higher serial and the time of writing.
+fn bump(contents: &mut RepoContents) {
+    contents.serial += 1;
+    contents.updated = Some(now_rfc3339());
+}
+
+/// Signs and durably writes the repository.
+fn save_repo(home: &Home, signer: &dyn SignWith, contents: &RepoContents) -> Result<(), RpcError> {
+    let signed = keys::sign_value(signer, contents.to_data())
+        .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
+    repo::write_own(home, &signed).map_err(|e| {
+        err(
+            ErrorCode::Storage,
+            format!("could not save the repository: {e:#}; it is unchanged on disk"),
+        )
+    })
+}
+
+fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
+    let path = home.secret_key_file();
+    let damage = |why: String| Damage { file: path.clone(), why };
+    let Some(bytes) = store::read_bounded(&path, keys::MAX_CERT_LEN as u64).map_err(|e| damage(format!("{e:#}")))? else {
+        return Ok(None);
+    };
+    let cert = keys::parse_cert(&bytes).map_err(|e| damage(format!("{e:#}")))?;
+    let key = EmbeddedKey::new(cert).map_err(|e| damage(format!("{e:#}")))?;
+    Ok(Some(Arc::new(key)))
+}
+
+/// Writes `repo/key.asc` when it is missing or is not the current key's certificate, so that a
+/// crash between writing a new key and publishing it heals at the next start.
+fn publish_public_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
+    let armored = keys::armored_public(cert);
+    let path = home.public_key_file();
+    if std::fs::read(&path).ok().as_deref() != Some(armored.as_slice()) {
+        std::fs::create_dir_all(home.repo_dir())?;
+        store::write_atomic(&path, &armored, 0o644)?;
+    }
+    Ok(())
+}
+
+fn retired_dir(home: &Home) -> PathBuf {
+    home.keys_dir().join("retired")
+}
+
+/// Keeps a replaced key's public certificate, so its old attestations still verify.
+fn retire_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
+    let dir = retired_dir(home);
+    store::private_dir(&dir)?;
+    let path = dir.join(format!("{}.asc", cert.fingerprint().to_hex()));
+    store::write_atomic(&path, &keys::armored_public(cert), 0o600)
+}
+
+fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
+    let Ok(dir) = std::fs::read_dir(retired_dir(home)) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let bytes = store::read_bounded(&path, keys::MAX_CERT_LEN as u64).ok()??;
+            keys::parse_cert(&bytes)
+                .inspect_err(|e| tracing::warn!("ignoring retired key {}: {e:#}", path.display()))
+                .ok()
+        })
+        .collect()
+}
+
+fn load_trust(home: &Home) -> Loaded<TrustFile> {
+    let path = home.trust_file();
+    match store::read_bounded(&path, MAX_TRUST_LEN) {
+        Ok(None) => Loaded::Ready(TrustFile::default()),
+        Ok(Some(bytes)) => match TrustFile::parse(&bytes) {
+            Ok(file) => Loaded::Ready(file),
+            Err(why) => Loaded::Damaged(Damage { file: path, why }),
+        },
+        Err(e) => Loaded::Damaged(Damage { file: path, why: format!("{e:#}") }),
+    }
+}
+

@@ -1,0 +1,112 @@
+//! Method dispatch: JSON-RPC requests in, responses out. One function per method family; the
+//! work itself is in `daemon`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value as JsonValue;
+use signet_proto::api::{self, method};
+use signet_proto::rpc::{ErrorCode, Request, Response, RpcError};
+
+use crate::daemon::Daemon;
+
+/// What a connection has established so far.
+#[derive(Debug, Default)]
+pub struct Session {
+    pub greeted: bool,
+    pub client: Option<String>,
+}
+
+fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, RpcError> {
+    // Methods without params accept an absent or empty `params`.
+    let params = if params.is_null() { JsonValue::Object(Default::default()) } else { params };
+    serde_json::from_value(params)
+        .map_err(|e| RpcError::new(ErrorCode::InvalidParams, format!("invalid params for {method}: {e}")))
+}
+
+fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<JsonValue, RpcError> {
+    result.map(|r| serde_json::to_value(r).expect("protocol results serialize"))
+}
+
+/// Answers one request. `None` for notifications, which get no response.
+pub async fn handle(daemon: &Arc<Daemon>, session: &mut Session, request: Request) -> Option<Response> {
+    let id = request.id.clone();
+    let result = dispatch(daemon, session, request).await;
+    let id = id?;
+    Some(match result {
+        Ok(value) => Response::ok(Some(id), value),
+        Err(error) => Response::err(Some(id), error),
+    })
+}
+
+async fn dispatch(daemon: &Arc<Daemon>, session: &mut Session, request: Request) -> Result<JsonValue, RpcError> {
+    let Request { method: name, params: p, .. } = request;
+    let m = name.as_str();
+    if m == method::HELLO {
+        return reply(hello(session, params(m, p)?));
+    }
+    if !session.greeted {
+        return Err(RpcError::new(
+            ErrorCode::Protocol,
+            "the first call on a connection must be `hello`",
+        ));
+    }
+    match m {
+        method::STATUS => reply(Ok(daemon.status())),
+        method::SETUP => reply(daemon.setup(params(m, p)?).await),
+        method::ATTEST => reply(daemon.attest(params(m, p)?).await),
+        method::VERIFY => reply(daemon.verify(&params(m, p)?).await),
+        method::VERIFY_MANY => {
+            let api::VerifyManyParams { targets } = params(m, p)?;
+            let mut results = Vec::with_capacity(targets.len());
+            for target in &targets {
+                results.push(match daemon.verify(target).await {
+                    Ok(r) => api::VerifyOutcome::Verified(r),
+                    Err(error) => api::VerifyOutcome::Failed { error },
+                });
+            }
+            reply(Ok(api::VerifyManyResult { results }))
+        }
+        method::TRUST_ADD => reply(daemon.trust_add(params(m, p)?).await),
+        method::TRUST_REMOVE => reply(daemon.trust_remove(params(m, p)?).await),
+        method::TRUST_LIST => reply(daemon.trust_list()),
+        method::KEYS_LIST => reply(Ok(daemon.keys_list())),
+        method::SHUTDOWN => {
+            daemon.request_shutdown();
+            Ok(JsonValue::Object(Default::default()))
+        }
+        other => Err(RpcError::new(
+            ErrorCode::MethodNotFound,
+            format!(
+                "unknown method {:?}; this signetd {} answers: {}",
+                other.chars().take(100).collect::<String>(),
+                signet_proto::VERSION,
+                method::ALL.join(", ")
+            ),
+        )),
+    }
+}
+
+fn hello(session: &mut Session, p: api::HelloParams) -> Result<api::HelloResult, RpcError> {
+    if p.protocol != signet_proto::PROTOCOL_VERSION {
+        return Err(RpcError::new(
+            ErrorCode::Protocol,
+            format!(
+                "{} speaks protocol {}, this signetd {} speaks {}: use a sig and signetd of the \
+                 same release",
+                p.client,
+                p.protocol,
+                signet_proto::VERSION,
+                signet_proto::PROTOCOL_VERSION
+            ),
+        ));
+    }
+    session.greeted = true;
+    session.client = Some(p.client);
+    Ok(api::HelloResult {
+        protocol: signet_proto::PROTOCOL_VERSION,
+        server: format!("signetd/{}", signet_proto::VERSION),
+        capabilities: method::ALL.iter().map(|m| m.to_string()).collect(),
+    })
+}

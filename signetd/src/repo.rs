@@ -1,0 +1,160 @@
+//! Repositories: checking the attestations a repository carries, and the user's own
+//! repository on disk (`repo/repo.json`).
+
+use signet_proto::formats::{self, ContentId, RepoContents, Signed, Skipped, Statement};
+
+use crate::index::{Entry, Source};
+use crate::keyring::Keyring;
+use crate::signature;
+use crate::store::{self, Home};
+
+/// Largest own `repo.json` read.
+pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;
+
+/// What checking a repository's attestations found besides the good ones.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    pub valid: usize,
+    /// Malformed entries (not `{data, key, sig}`, or `data` without a content id).
+    pub malformed: usize,
+    /// Filed under an id other than their own `data.id`: ignored.
+    pub misfiled: usize,
+    /// Signed by a key Signet has no certificate for: cannot be checked.
+    pub unknown_key: usize,
+    pub bad_signature: usize,
+    /// A few of the problems, for logs and `sig remote list`.
+    pub examples: Vec<String>,
+}
+
+impl CheckReport {
+    const EXAMPLES: usize = 5;
+
+    fn note(&mut self, what: String) {
+        if self.examples.len() < Self::EXAMPLES {
+            self.examples.push(what);
+        }
+    }
+
+    pub fn rejected(&self) -> usize {
+        self.malformed + self.misfiled + self.unknown_key + self.bad_signature
+    }
+}
+
+/// Checks one attestation as filed under `filed_under`.
+pub fn check_one(
+    filed_under: &str,
+    att: &Signed,
+    keyring: &Keyring,
+    source: &Source,
+) -> Result<(ContentId, Entry), (Problem, String)> {
+    let statement = Statement::read(&att.data).map_err(|e| (Problem::Malformed, e.to_string()))?;
+    if statement.id.as_str() != filed_under {
+        return Err((
+            Problem::Misfiled,
+            format!("attestation for {} filed under {filed_under}", statement.id),
+        ));
+    }
+    let known = keyring
+        .get(&att.key)
+        .ok_or_else(|| (Problem::UnknownKey, format!("no certificate for key {}", att.key)))?;
+    signature::check(att, &known.cert)
+        .map_err(|e| (Problem::BadSignature, format!("{filed_under} by {}: {e}", att.key)))?;
+    Ok((
+        statement.id,
+        Entry {
+            key: att.key.clone(),
+            ok: statement.ok == Some(true),
+            reviewed: statement.reviewed == Some(true),
+            comment: statement.comment.unwrap_or_default(),
+            source: source.clone(),
+        },
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Malformed,
+    Misfiled,
+    UnknownKey,
+    BadSignature,
+}
+
+/// Checks every attestation of a repository; only those that pass enter the index.
+pub fn check_all(
+    contents: &RepoContents,
+    skipped: &[Skipped],
+    keyring: &Keyring,
+    source: &Source,
+) -> (Vec<(ContentId, Entry)>, CheckReport) {
+    let mut report = CheckReport::default();
+    for s in skipped {
+        report.malformed += 1;
+        report.note(format!("{}: {}", s.filed_under, s.why));
+    }
+    let mut entries = Vec::with_capacity(contents.count());
+    for (filed_under, list) in &contents.attestations {
+        for att in list {
+            match check_one(filed_under, att, keyring, source) {
+                Ok(entry) => entries.push(entry),
+                Err((problem, why)) => {
+                    match problem {
+                        Problem::Malformed => report.malformed += 1,
+                        Problem::Misfiled => report.misfiled += 1,
+                        Problem::UnknownKey => report.unknown_key += 1,
+                        Problem::BadSignature => report.bad_signature += 1,
+                    }
+                    report.note(why);
+                }
+            }
+        }
+    }
+    report.valid = entries.len();
+    (entries, report)
+}
+
+/// The user's repository as read from disk.
+pub struct OwnRepo {
+    pub contents: RepoContents,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Reads and checks `repo/repo.json` against the owner's certificate. `Ok(None)` when there is
+/// none yet; `Err` says what is wrong with it, for a person to repair.
+pub fn load_own(home: &Home, keyring: &Keyring, owner: Option<&signet_proto::formats::Fingerprint>) -> Result<Option<OwnRepo>, String> {
+    let path = home.repo_file();
+    let bytes = match store::read_bounded(&path, MAX_OWN_REPO_LEN) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(format!("{e:#}")),
+    };
+    let signed = formats::parse_signed(&bytes).map_err(|e| e.to_string())?;
+    let owner = owner.ok_or_else(|| {
+        format!(
+            "it is signed by {} but this home has no key (keys/ is missing)",
+            signed.key
+        )
+    })?;
+    if &signed.key != owner {
+        return Err(format!("it is signed by {}, not by this home's key {owner}", signed.key));
+    }
+    let cert = &keyring
+        .get(owner)
+        .ok_or_else(|| format!("the certificate of {owner} is missing"))?
+        .cert;
+    signature::check(&signed, cert).map_err(|e| format!("its signature does not verify: {e}"))?;
+    let (contents, skipped) = RepoContents::read(signed.data).map_err(|e| e.to_string())?;
+    Ok(Some(OwnRepo { contents, skipped }))
+}
+
+/// The bytes of `repo.json` for a signed repository: its canonical form, one line.
+pub fn file_bytes(signed: &Signed) -> Vec<u8> {
+    let mut bytes = signed.to_value().canonical().into_bytes();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes the signed repository to `repo/repo.json`, atomically and durably.
+pub fn write_own(home: &Home, signed: &Signed) -> anyhow::Result<()> {
+    std::fs::create_dir_all(home.repo_dir())?;
+    store::write_atomic(&home.repo_file(), &file_bytes(signed), 0o644)
+}

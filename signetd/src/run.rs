@@ -1,0 +1,61 @@
+//! Starting and stopping the daemon: lock the home, load it, bind the socket, serve until told
+//! to stop, and clean up only what this process created.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::daemon::Daemon;
+use crate::store::{self, Home};
+use crate::{lock, server};
+
+/// Where to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub home: PathBuf,
+    pub socket: PathBuf,
+}
+
+/// Runs the daemon until `shutdown` is called or a signal arrives.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let home = Home::new(options.home);
+    store::private_dir(&home.root)?;
+    let _lock = lock::acquire(&home.lock_file())?;
+    let config = Config::load(&home.config_file())?;
+    let listener = server::bind(&options.socket)?;
+    let socket_id = std::fs::metadata(&options.socket).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    let daemon = Daemon::load(home, options.socket.clone(), config)?;
+    tracing::info!(
+        pid = std::process::id(),
+        home = %daemon.home.root.display(),
+        socket = %options.socket.display(),
+        "signetd {} ready",
+        signet_proto::VERSION
+    );
+
+    let on_signal = daemon.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::info!("signal received, shutting down");
+        on_signal.request_shutdown();
+    });
+
+    server::serve(daemon, listener).await;
+
+    // Remove the socket only if it is still the one this process bound.
+    let current = std::fs::metadata(&options.socket).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    if current.is_some() && current == socket_id {
+        std::fs::remove_file(&options.socket)
+            .with_context(|| format!("removing {}", options.socket.display()))?;
+    }
+    tracing::info!("signetd stopped");
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! The Unix socket: binding it privately, accepting connections from this user only, and
+//! reading NDJSON frames with bounds on size, time and the number of connections.
+
+use std::io;
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use signet_proto::rpc::{self, ErrorCode, FrameDecoder, FrameError, Request, RequestId, Response, RpcError};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+
+use crate::daemon::Daemon;
+use crate::handlers::{self, Session};
+
+/// How long a client may take to accept a response before it is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Binds the socket at `path`: its directory must be private to this user (it is created 0700
+/// when missing), a stale socket left by a dead daemon is replaced, and the socket is 0600.
+/// The caller holds the home's lock, so no live daemon owns a socket found there.
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            std::fs::remove_file(path).with_context(|| format!("removing stale socket {}", path.display()))?;
+        }
+        Ok(_) => bail!("{} exists and is not a socket; refusing to replace it", path.display()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("checking {}", path.display())),
+    }
+    let listener = UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))?;
+    Ok(listener)
+}
+
+fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return crate::store::private_dir(dir);
+    }
+    let meta = std::fs::metadata(dir).with_context(|| format!("checking {}", dir.display()))?;
+    let me = rustix::process::getuid().as_raw();
+    if meta.uid() != me || meta.mode() & 0o077 != 0 {
+        bail!(
+            "the socket's directory {} is not private to you (it must be yours, mode 0700): \
+             choose another SIGNET_SOCKET, or `chmod 700` it",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Accepts connections until shutdown is requested.
+pub async fn serve(daemon: Arc<Daemon>, listener: UnixListener) {
+    let slots = Arc::new(Semaphore::new(daemon.config.max_connections));
+    let mut shutdown = daemon.shutdown_requested();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let daemon = daemon.clone();
+                    let slots = slots.clone();
+                    tokio::spawn(async move {
+                        match slots.try_acquire_owned() {
+                            Ok(_slot) => connection(daemon, stream).await,
+                            Err(_) => refuse(stream, RpcError::new(
+                                ErrorCode::Busy,
+                                "signetd is serving as many connections as it allows; try again",
+                            )).await,
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors, mostly: wait a little rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn refuse(mut stream: UnixStream, error: RpcError) {
+    let line = rpc::encode_line(&Response::err(None, error));
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&line)).await;
+}
+
+async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
+    let me = rustix::process::getuid().as_raw();
+    match stream.peer_cred() {
+        Ok(cred) if cred.uid() == me => {}
+        Ok(cred) => {
+            tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "refused a connection from another user");
+            return refuse(stream, RpcError::new(
+                ErrorCode::InvalidRequest,
+                format!("signetd serves only its own user (uid {me})"),
+            ))
+            .await;
+        }
+        Err(e) => {
+            tracing::warn!("refused a connection whose peer could not be identified: {e}");
+            return;
+        }
+    }
+    if let Err(e) = serve_connection(&daemon, stream).await {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
+async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Result<()> {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut decoder = FrameDecoder::new(daemon.config.max_message_bytes);
+    let mut session = Session::default();
+    let mut shutdown = daemon.shutdown_requested();
+    let message_timeout = Duration::from_secs(daemon.config.message_timeout_secs);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        while let Some(frame) = decoder.next_frame() {
+            let response = match frame {
+                Ok(bytes) => answer(daemon, &mut session, &bytes).await,
+                Err(FrameError::TooLarge { max }) => Some(Response::err(
+                    None,
+                    RpcError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("message larger than {max} bytes; send smaller requests"),
+                    ),
+                )),
+            };
+            if let Some(response) = response {
+                let line = rpc::encode_line(&response);
+                match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&line)).await {
+                    Ok(result) => result?,
+                    Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "client does not read")),
+                }
+            }
+        }
+        let read = tokio::select! {
+            read = reader.read(&mut buf) => read?,
+            _ = shutdown.changed() => return Ok(()),
+            // A started message must be finished in time: a trickling client loses its slot.
+            _ = tokio::time::sleep(message_timeout), if decoder.pending() > 0 => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "message not finished in time"));
+            }
+        };
+        if read == 0 {
+            return Ok(());
+        }
+        decoder.push(&buf[..read]);
+    }
+}
+
+/// Parses one frame and answers it; malformed frames get JSON-RPC errors.
+async fn answer(daemon: &Arc<Daemon>, session: &mut Session, bytes: &[u8]) -> Option<Response> {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let why = match std::str::from_utf8(bytes) {
+                Err(_) => "the message is not valid UTF-8".to_owned(),
+                Ok(_) => format!("the message is not JSON: {e}"),
+            };
+            return Some(Response::err(None, RpcError::new(ErrorCode::ParseError, why)));
+        }
+    };
+    let id: Option<RequestId> = value.get("id").cloned().and_then(|id| serde_json::from_value(id).ok());
+    match serde_json::from_value::<Request>(value) {
+        Ok(request) => handlers::handle(daemon, session, request).await,
+        Err(e) => Some(Response::err(
+            id,
+            RpcError::new(ErrorCode::InvalidRequest, format!("not a JSON-RPC 2.0 request: {e}")),
+        )),
+    }
+}

@@ -1,0 +1,160 @@
+//! Files under the home: atomic writes, private directories, bounded reads.
+//!
+//! Every write goes to a temp file in the same directory, is fsynced, renamed over the target,
+//! and the directory fsynced: a kill -9 or power loss at any instant leaves the old file or the
+//! new one, never a torn one. A failed write removes its temp file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+/// Writes `bytes` to `path` atomically and durably, with the given permission bits.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent directory", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Makes a rename or a new file in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Reads a whole file of at most `max` bytes. `Ok(None)` when it does not exist.
+pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > max {
+        bail!("{} is larger than {max} bytes", path.display());
+    }
+    Ok(Some(bytes))
+}
+
+/// Creates `dir` (and its parents) if needed and makes sure it is private to this user:
+/// owned by us, mode 0700. An existing directory that others can enter is tightened.
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let meta = fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let me = rustix::process::getuid().as_raw();
+    if meta.uid() != me {
+        bail!(
+            "{} belongs to uid {}, not to you (uid {me}): choose another directory",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The paths of a Signet home.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: PathBuf) -> Self {
+        Home { root }
+    }
+    pub fn repo_dir(&self) -> PathBuf {
+        self.root.join(signet_proto::paths::REPO_DIR)
+    }
+    pub fn repo_file(&self) -> PathBuf {
+        self.repo_dir().join(signet_proto::paths::REPO_FILE)
+    }
+    pub fn public_key_file(&self) -> PathBuf {
+        self.repo_dir().join(signet_proto::paths::KEY_FILE)
+    }
+    pub fn keys_dir(&self) -> PathBuf {
+        self.root.join(signet_proto::paths::KEYS_DIR)
+    }
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.keys_dir().join("secret.asc")
+    }
+    pub fn trust_file(&self) -> PathBuf {
+        self.root.join(signet_proto::paths::TRUST_FILE)
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(signet_proto::paths::CONFIG_FILE)
+    }
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join(signet_proto::paths::LOCK_FILE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"one", 0o600).unwrap();
+        write_atomic(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f.json")]);
+    }
+
+    #[test]
+    fn failed_write_keeps_old_file_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"old", 0o600).unwrap();
+        // A directory where the file should be makes the rename fail.
+        let blocked = dir.path().join("d");
+        fs::create_dir_all(blocked.join("x")).unwrap();
+        assert!(write_atomic(&blocked, b"new", 0o600).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert!(!dir.path().join(".d.tmp-".to_string() + &std::process::id().to_string()).exists());
+    }
+
+    #[test]
+    fn bounded_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert!(read_bounded(&path, 10).unwrap().is_none());
+        fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_bounded(&path, 10).unwrap().unwrap().len(), 10);
+        assert!(read_bounded(&path, 9).is_err());
+    }
+}
