@@ -1,1 +1,6 @@
-//! placeholder
+//! `sig`, the light Signet client: argument parsing, talking to signetd, printing.
+//! No sequoia, no reqwest: it builds and starts fast, and what it does fits in `docs/PROTOCOL.md`.
+
+pub mod cli;
+pub mod commands;
+pub mod connection;

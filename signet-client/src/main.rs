@@ -1,1 +1,43 @@
-fn main() {}
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use signet_client::cli::{Cli, Command};
+use signet_client::commands::{self, Out, exit};
+use signet_proto::paths::{ENV_HOME, ENV_SOCKET, Locations};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let flag = |name: &str| match name {
+        ENV_HOME => cli.home.clone().map(Into::into),
+        ENV_SOCKET => cli.socket.clone().map(Into::into),
+        _ => std::env::var_os(name),
+    };
+    let loc = match Locations::resolve(flag) {
+        Ok(loc) => loc,
+        Err(e) => {
+            eprintln!("sig: error: {e}");
+            return ExitCode::from(exit::ERROR as u8);
+        }
+    };
+    let mut out = Out { w: io::stdout().lock() };
+    let result = match cli.command {
+        Command::Setup(args) => commands::setup(&loc, args, &mut out),
+        Command::Attest(args) => commands::attest(&loc, args, &mut out),
+        Command::Verify(args) => commands::verify(&loc, args, &mut out),
+        Command::Trust(command) => commands::trust(&loc, command, &mut out),
+        Command::Keys(flag) => commands::keys(&loc, flag.json, &mut out),
+        Command::Status(flag) => commands::status(&loc, flag.json, &mut out),
+        Command::Daemon(command) => commands::daemon(&loc, command, &mut out),
+    };
+    let code = match result.and_then(|code| out.w.flush().map(|()| code).map_err(Into::into)) {
+        Ok(code) => code,
+        // The reader went away (`sig verify … | head`): nothing left to say to anyone.
+        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => exit::OK,
+        Err(e) => {
+            eprintln!("sig: error: {e:#}");
+            exit::ERROR
+        }
+    };
+    ExitCode::from(code as u8)
+}

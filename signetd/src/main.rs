@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use signet_proto::paths::Locations;
+use signet_proto::paths::{ENV_HOME, ENV_SOCKET, Locations};
 
 /// Signet daemon: keeps the index, signs attestations, answers `sig` over a Unix socket.
 #[derive(Debug, Parser)]
@@ -25,22 +25,23 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let located = match Locations::resolve(|name| std::env::var_os(name)) {
+    // Flags take the place of the environment variables they stand for, so the socket rules
+    // apply to a `--home` exactly as to a `SIGNET_HOME`.
+    let flag = |name: &str| match name {
+        ENV_HOME => args.home.clone().map(Into::into),
+        ENV_SOCKET => args.socket.clone().map(Into::into),
+        _ => None,
+    };
+    let Locations { home, socket } = match Locations::resolve(|name| flag(name).or_else(|| std::env::var_os(name))) {
         Ok(l) => l,
-        Err(e) if args.home.is_none() => {
+        Err(e) => {
             eprintln!("signetd: {e}");
             return ExitCode::FAILURE;
         }
-        Err(_) => Locations { home: PathBuf::new(), socket: PathBuf::new() },
     };
-    let home = args.home.unwrap_or(located.home);
-    let socket = args.socket.unwrap_or(if located.socket.as_os_str().is_empty() {
-        home.join(signet_proto::paths::SOCKET_FILE)
-    } else {
-        located.socket
-    });
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

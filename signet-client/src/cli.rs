@@ -1,0 +1,120 @@
+//! The command line: what `sig` accepts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Signet: vouch for files and check who vouched for them.
+#[derive(Debug, Parser)]
+#[command(name = "sig", version, about, propagate_version = true, arg_required_else_help = true)]
+pub struct Cli {
+    /// Signet's home [default: ~/.signet]
+    #[arg(long, global = true, env = "SIGNET_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The daemon's socket [default: by the home]
+    #[arg(long, global = true, env = "SIGNET_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make your signing key
+    Setup(SetupArgs),
+    /// Record that you reviewed files, signed with your key, in your repository
+    Attest(AttestArgs),
+    /// Say who vouched for files, and whether they are ok
+    Verify(VerifyArgs),
+    /// Choose whose attestations count
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// List the keys Signet knows
+    Keys(JsonFlag),
+    /// Show the daemon's state and your repository's
+    Status(JsonFlag),
+    /// Start, stop or check the daemon by hand
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Generate a new Ed25519 key for this user id
+    #[arg(long, value_name = "\"NAME <EMAIL>\"")]
+    pub generate: String,
+    /// Replace the existing key (the repository is re-signed, never lost)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// Files to attest
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// It performs as expected and is free of major flaws (skips the question)
+    #[arg(long, conflicts_with = "not_ok")]
+    pub ok: bool,
+    /// It is not ok (skips the question)
+    #[arg(long)]
+    pub not_ok: bool,
+    /// You have reviewed it (skips the question)
+    #[arg(long, conflicts_with = "not_reviewed")]
+    pub reviewed: bool,
+    /// You have not reviewed it (skips the question)
+    #[arg(long)]
+    pub not_reviewed: bool,
+    /// The comment (skips the question)
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Files to verify
+    #[arg(value_name = "FILE", required_unless_present = "id")]
+    pub files: Vec<PathBuf>,
+    /// Verify a content id (sha256:…) instead of a file
+    #[arg(long, value_name = "ID")]
+    pub id: Vec<String>,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Count this key's attestations
+    Add {
+        /// A fingerprint, or its last 8 or more hex digits
+        key: String,
+        /// Why, for the record
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Stop counting this key's attestations
+    Remove {
+        /// A fingerprint, or its last 8 or more hex digits
+        key: String,
+    },
+    /// List trusted keys
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Start the daemon if it is not running
+    Start,
+    /// Stop the running daemon
+    Stop,
+    /// Say whether the daemon is running
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}

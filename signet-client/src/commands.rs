@@ -1,0 +1,323 @@
+//! What each command does: gather input, call the daemon, print the seed's transcript.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use signet_proto::api::{
+    AttestParams, AttestResult, AttestationView, KeysListResult, SetupParams, SetupResult,
+    StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict, VerifyManyParams,
+    VerifyManyResult, VerifyOutcome, VerifyResult, method,
+};
+use signet_proto::paths::Locations;
+
+use crate::cli::{AttestArgs, DaemonCommand, SetupArgs, TrustCommand, VerifyArgs};
+use crate::connection;
+
+/// Exit codes: part of the interface.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const NOT_VERIFIED: i32 = 1;
+    pub const ERROR: i32 = 2;
+    pub const NOT_OK: i32 = 3;
+}
+
+/// Where output goes; write errors (a closed pipe) end the command.
+pub struct Out<W: Write> {
+    pub w: W,
+}
+
+impl<W: Write> Out<W> {
+    pub fn line(&mut self, text: impl AsRef<str>) -> io::Result<()> {
+        writeln!(self.w, "{}", text.as_ref())
+    }
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        self.line(text)
+    }
+}
+
+fn short(fpr: &signet_proto::formats::Fingerprint) -> &str {
+    fpr.short()
+}
+
+pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let result: SetupResult = client.call(
+        method::SETUP,
+        &SetupParams {
+            generate: args.generate,
+            force: args.force,
+        },
+    )?;
+    out.line(format!("Initialized config directory at: {}", result.home.display()))?;
+    out.line(format!("With public key fingerprint: {}", result.key.fingerprint))?;
+    out.line("Welcome to Signet! :)")?;
+    Ok(exit::OK)
+}
+
+/// Asks a yes/no question on the terminal or stdin until it gets an answer.
+fn ask_yes_no(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<bool> {
+    for _ in 0..3 {
+        eprint!("{question} (yes/no): ");
+        let mut answer = String::new();
+        if input.read_line(&mut answer)? == 0 {
+            bail!("no answer on standard input: answer the questions, or pass --ok/--not-ok and --reviewed/--not-reviewed");
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Ok(true),
+            "n" | "no" => return Ok(false),
+            _ => eprintln!("Please answer yes or no."),
+        }
+    }
+    bail!("no yes/no answer after three tries")
+}
+
+fn ask_line(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<String> {
+    eprint!("{question}: ");
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    Ok(answer.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+/// Checks a file can be attested before asking questions about it.
+fn check_attestable(path: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{}: is a directory; attest the files in it", path.display());
+    }
+    if !meta.is_file() {
+        bail!("{}: not a regular file", path.display());
+    }
+    Ok(())
+}
+
+pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    for file in &args.files {
+        check_attestable(file)?;
+    }
+    let mut client = connection::connect_or_start(loc)?;
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    for file in &args.files {
+        let reviewed = match (args.reviewed, args.not_reviewed) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => ask_yes_no("I have reviewed this file", &mut input)?,
+        };
+        let ok = match (args.ok, args.not_ok) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => ask_yes_no("It performs as expected and is free of major flaws", &mut input)?,
+        };
+        let comment = match &args.comment {
+            Some(c) => c.clone(),
+            None => ask_line("Comment", &mut input)?,
+        };
+        let result: AttestResult = client.call(
+            method::ATTEST,
+            &AttestParams {
+                target: Target::path(absolute(file)?),
+                ok,
+                reviewed,
+                comment,
+            },
+        )?;
+        let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
+            .context("the daemon returned an unreadable attestation")?;
+        out.line(saved.pretty())?;
+    }
+    Ok(exit::OK)
+}
+
+fn attestation_line(a: &AttestationView) -> String {
+    let who = format!("[{}] {}", short(&a.key), a.user_id);
+    let mut line = match (a.trusted, a.ok) {
+        (true, true) => format!("ok {who}"),
+        (true, false) => format!("NOT OK {who}"),
+        (false, true) => format!("untrusted {who}"),
+        (false, false) => format!("untrusted {who} (says NOT ok)"),
+    };
+    if !a.reviewed {
+        line.push_str(" (not reviewed)");
+    }
+    line
+}
+
+fn verdict_line(name: &str, verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Ok => format!("{name} is ok."),
+        Verdict::Unverified => format!("{name} is not verified."),
+        Verdict::NotOk => format!("{name} is NOT ok."),
+    }
+}
+
+/// Combines exit codes: a trusted "not ok" is loudest, then errors, then "not verified".
+fn worst(a: i32, b: i32) -> i32 {
+    let rank = |c| match c {
+        exit::NOT_OK => 3,
+        exit::ERROR => 2,
+        exit::NOT_VERIFIED => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    // Each target with the name to show for it.
+    let mut targets = Vec::new();
+    for file in &args.files {
+        targets.push((format!("file {}", file.display()), Target::path(absolute(file)?)));
+    }
+    for id in &args.id {
+        targets.push((format!("id {id}"), Target::id(id.clone())));
+    }
+    let mut client = connection::connect_or_start(loc)?;
+    let VerifyManyResult { results } = client.call(
+        method::VERIFY_MANY,
+        &VerifyManyParams {
+            targets: targets.iter().map(|(_, t)| t.clone()).collect(),
+        },
+    )?;
+    let mut code = exit::OK;
+    for outcome in &results {
+        code = worst(
+            code,
+            match outcome {
+                VerifyOutcome::Verified(r) => r.verdict.exit_code(),
+                VerifyOutcome::Failed { .. } => exit::ERROR,
+            },
+        );
+    }
+    if args.json {
+        match results.as_slice() {
+            [one] => out.json(one)?,
+            many => out.json(&many)?,
+        }
+        return Ok(code);
+    }
+    for ((name, _), outcome) in targets.iter().zip(&results) {
+        match outcome {
+            VerifyOutcome::Verified(VerifyResult { id, verdict, attestations, .. }) => {
+                out.line(format!("identified {} as {id}", name.split_once(' ').map_or("file", |(k, _)| k)))?;
+                for a in attestations {
+                    out.line(attestation_line(a))?;
+                }
+                out.line(verdict_line(name, *verdict))?;
+            }
+            VerifyOutcome::Failed { error } => eprintln!("sig: error: {}", error.message),
+        }
+    }
+    Ok(code)
+}
+
+fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
+    if user_id.is_empty() {
+        format!("[{}] (key not yet fetched)", short(fpr))
+    } else {
+        format!("[{}] {user_id}", short(fpr))
+    }
+}
+
+pub fn trust(loc: &Locations, command: TrustCommand, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    match command {
+        TrustCommand::Add { key, reason } => {
+            let change: TrustChange = client.call(method::TRUST_ADD, &TrustParams { key, reason })?;
+            let e = &change.entry;
+            let verb = if change.changed { "Trusted" } else { "Already trusted" };
+            out.line(format!("{verb}: {}", key_line(&e.fingerprint, &e.user_id)))?;
+            out.line(format!("Fingerprint: {}", e.fingerprint))?;
+        }
+        TrustCommand::Remove { key } => {
+            let change: TrustChange = client.call(method::TRUST_REMOVE, &TrustParams { key, reason: None })?;
+            let e = &change.entry;
+            out.line(format!("No longer trusted: {}", key_line(&e.fingerprint, &e.user_id)))?;
+            out.line(format!("Fingerprint: {}", e.fingerprint))?;
+        }
+        TrustCommand::List(flag) => {
+            let list: TrustListResult = client.call(method::TRUST_LIST, &serde_json::json!({}))?;
+            if flag.json {
+                out.json(&list)?;
+            } else if list.trusted.is_empty() {
+                out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
+            } else {
+                for e in &list.trusted {
+                    out.line(format!("{}  {}", e.fingerprint, e.user_id))?;
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let list: KeysListResult = client.call(method::KEYS_LIST, &serde_json::json!({}))?;
+    if json {
+        out.json(&list)?;
+        return Ok(exit::OK);
+    }
+    for k in &list.keys {
+        let role = if k.own { "own" } else if k.trusted { "trusted" } else { "known" };
+        out.line(format!("{}  {:<7}  {}  ({})", k.fingerprint, role, k.user_id, k.source))?;
+    }
+    Ok(exit::OK)
+}
+
+pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+    if json {
+        out.json(&s)?;
+        return Ok(exit::OK);
+    }
+    out.line(format!("signetd {} (pid {}), up {}s", s.version, s.pid, s.uptime_secs))?;
+    out.line(format!("home:    {}", s.home.display()))?;
+    out.line(format!("socket:  {}", s.socket.display()))?;
+    match &s.key {
+        Some(k) => out.line(format!("key:     {} {}", k.fingerprint, k.user_id))?,
+        None => out.line("key:     none yet (run `sig setup --generate \"Name <email>\"`)")?,
+    }
+    out.line(format!("repo:    {} attestations, serial {}", s.own_attestations, s.serial))?;
+    out.line(format!(
+        "index:   {} attestations about {} files; {} trusted keys",
+        s.valid_attestations, s.known_ids, s.trusted_keys
+    ))?;
+    for p in &s.problems {
+        out.line(format!("problem: {p}"))?;
+    }
+    Ok(if s.problems.is_empty() { exit::OK } else { exit::ERROR })
+}
+
+pub fn daemon(loc: &Locations, command: DaemonCommand, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    match command {
+        DaemonCommand::Start => {
+            let client = connection::connect_or_start(loc)?;
+            out.line(format!("{} answering on {}", client.server.server, loc.socket.display()))?;
+        }
+        DaemonCommand::Stop => {
+            if connection::stop(loc)? {
+                out.line("signetd stopped")?;
+            } else {
+                out.line("signetd is not running")?;
+            }
+        }
+        DaemonCommand::Status => match connection::connect_running(loc)? {
+            Some(mut client) => {
+                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                out.line(format!("signetd {} running (pid {}) on {}", s.version, s.pid, s.socket.display()))?;
+            }
+            None => {
+                out.line(format!("signetd is not running (no answer on {})", loc.socket.display()))?;
+                return Ok(exit::NOT_VERIFIED);
+            }
+        },
+    }
+    Ok(exit::OK)
+}
+

@@ -1,0 +1,217 @@
+//! Talking to signetd: one blocking JSON-RPC connection, and starting the daemon on demand
+//! when nothing answers on the socket (as gpg starts gpg-agent).
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use signet_proto::api::{HelloParams, HelloResult, method};
+use signet_proto::paths::{ENV_HOME, ENV_SOCKET, LOG_FILE, Locations};
+use signet_proto::rpc::{Request, Response, RpcError};
+
+/// Largest response read: `verify.many` over a big tree can be long.
+const MAX_RESPONSE: u64 = 256 << 20;
+/// How long a started daemon has to answer.
+const START_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The daemon answered with an error: show its message.
+    #[error("{0}")]
+    Rpc(RpcError),
+    #[error("lost the connection to signetd: {0}")]
+    Io(#[from] io::Error),
+    #[error("signetd sent something unexpected: {0}")]
+    Protocol(String),
+}
+
+/// A connection to the daemon, greeted with `hello`.
+pub struct Client {
+    writer: UnixStream,
+    reader: BufReader<UnixStream>,
+    next_id: i64,
+    pub server: HelloResult,
+}
+
+impl Client {
+    /// Connects to the socket and says hello.
+    pub fn connect(socket: &Path) -> io::Result<Result<Self, CallError>> {
+        let stream = UnixStream::connect(socket)?;
+        let reader = BufReader::new(stream.try_clone()?);
+        let mut client = Client {
+            writer: stream,
+            reader,
+            next_id: 1,
+            server: HelloResult {
+                protocol: 0,
+                server: String::new(),
+                capabilities: Vec::new(),
+            },
+        };
+        let hello = HelloParams {
+            protocol: signet_proto::PROTOCOL_VERSION,
+            client: format!("sig/{}", signet_proto::VERSION),
+        };
+        Ok(client.call(method::HELLO, &hello).map(|server| {
+            client.server = server;
+            client
+        }))
+    }
+
+    /// Calls a method and waits for its result.
+    pub fn call<P: Serialize, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R, CallError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let params = serde_json::to_value(params).map_err(|e| CallError::Protocol(e.to_string()))?;
+        self.writer.write_all(&signet_proto::rpc::encode_line(&Request::new(id, method, params)))?;
+        loop {
+            let mut line = Vec::new();
+            (&mut self.reader).take(MAX_RESPONSE).read_until(b'\n', &mut line)?;
+            if line.is_empty() {
+                return Err(CallError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "signetd closed the connection (see its log)",
+                )));
+            }
+            let response: Response =
+                serde_json::from_slice(&line).map_err(|e| CallError::Protocol(e.to_string()))?;
+            if response.id != Some(signet_proto::rpc::RequestId::Number(id)) {
+                if response.id.is_none()
+                    && let Some(error) = response.error
+                {
+                    return Err(CallError::Rpc(error));
+                }
+                continue; // a notification, or an answer to an earlier call
+            }
+            return match (response.result, response.error) {
+                (_, Some(error)) => Err(CallError::Rpc(error)),
+                (Some(result), None) => {
+                    serde_json::from_value(result).map_err(|e| CallError::Protocol(e.to_string()))
+                }
+                (None, None) => Err(CallError::Protocol("a response with neither result nor error".into())),
+            };
+        }
+    }
+}
+
+/// Whether a connect error means nobody is serving the socket (as opposed to, say, no right
+/// to it).
+fn nobody_there(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused)
+}
+
+/// Connects to a running daemon; `Ok(None)` when none is running.
+pub fn connect_running(loc: &Locations) -> anyhow::Result<Option<Client>> {
+    match Client::connect(&loc.socket) {
+        Ok(client) => Ok(Some(client?)),
+        Err(e) if nobody_there(&e) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("connecting to signetd at {}", loc.socket.display())),
+    }
+}
+
+/// Connects to the daemon, starting it first when none is running.
+pub fn connect_or_start(loc: &Locations) -> anyhow::Result<Client> {
+    if let Some(client) = connect_running(loc)? {
+        return Ok(client);
+    }
+    start(loc)
+}
+
+/// The daemon binary: beside this `sig`, else on PATH.
+fn daemon_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("signetd")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("signetd"))
+}
+
+/// Starts `signetd` detached, with its log in the home, and waits until it answers.
+pub fn start(loc: &Locations) -> anyhow::Result<Client> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&loc.home)
+        .with_context(|| format!("creating {}", loc.home.display()))?;
+    let log_path = loc.home.join(LOG_FILE);
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let binary = daemon_binary();
+    let mut child = Command::new(&binary)
+        .env(ENV_HOME, &loc.home)
+        .env(ENV_SOCKET, &loc.socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        // Its own process group: a Ctrl-C meant for this `sig` must not stop the daemon.
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {} (is signetd installed beside sig or on PATH?)", binary.display()))?;
+
+    let deadline = Instant::now() + START_DEADLINE;
+    let mut exited = None;
+    loop {
+        match Client::connect(&loc.socket) {
+            Ok(client) => return Ok(client?),
+            Err(e) if nobody_there(&e) => {}
+            Err(e) => return Err(e).with_context(|| format!("connecting to {}", loc.socket.display())),
+        }
+        if exited.is_none() {
+            exited = child.try_wait()?;
+        }
+        // A daemon that lost the race to another one exits at once while the winner comes up:
+        // keep trying the socket a little, then report what the daemon said.
+        let grace = exited.is_some() && Instant::now() + START_DEADLINE - Duration::from_secs(2) > deadline;
+        if Instant::now() >= deadline || grace {
+            let said = log_tail(&log_path, log_start);
+            return Err(match exited {
+                Some(status) => anyhow!("signetd exited ({status}) before answering:\n{said}"),
+                None => anyhow!(
+                    "signetd did not answer on {} within {}s; its log ({}) says:\n{said}",
+                    loc.socket.display(),
+                    START_DEADLINE.as_secs(),
+                    log_path.display()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What the daemon logged since `from`, at most the last 20 lines.
+fn log_tail(path: &Path, from: u64) -> String {
+    let text = fs::read(path).map(|b| b.get(from as usize..).unwrap_or_default().to_vec()).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Stops a running daemon and waits (bounded) until its socket no longer answers.
+pub fn stop(loc: &Locations) -> anyhow::Result<bool> {
+    let Some(mut client) = connect_running(loc)? else {
+        return Ok(false);
+    };
+    let _: serde_json::Value = client.call(method::SHUTDOWN, &serde_json::json!({}))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match UnixStream::connect(&loc.socket) {
+            Err(e) if nobody_there(&e) => return Ok(true),
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    bail!("signetd did not stop within 10s")
+}
