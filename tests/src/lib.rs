@@ -1,1 +1,316 @@
-//! placeholder
+//! Harness for end-to-end tests: temp homes, the real `sig` and `signetd` binaries, raw socket
+//! clients, and cleanup of every daemon a test started, however the test ends.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A built binary of this workspace. Cargo builds `sig` and `signetd` before any test runs
+/// because their own packages have integration tests; they sit beside `deps/`.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run the suite with `cargo test --workspace` so cargo builds it",
+        path.display()
+    );
+    path
+}
+
+/// A command with every `SIGNET_*` variable of the outer environment removed.
+pub fn clean_command(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SIGNET_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("SIGNET_LOG", "debug");
+    cmd
+}
+
+/// The outcome of a `sig` run, with helpers for assertions.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit code, showing everything on failure.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A throwaway Signet home. Dropping it stops its daemon.
+pub struct Home {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub socket: PathBuf,
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Home {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("signet-test").tempdir().expect("temp dir");
+        let root = dir.path().to_path_buf();
+        let home = root.join("home");
+        let socket = home.join("signetd.sock");
+        Home { _dir: dir, root, home, socket }
+    }
+
+    pub fn sig_command(&self, args: &[&str]) -> Command {
+        let mut cmd = clean_command(&bin("sig"));
+        cmd.args(args).env("SIGNET_HOME", &self.home).current_dir(&self.root);
+        cmd
+    }
+
+    /// Runs `sig` with no input.
+    pub fn sig(&self, args: &[&str]) -> Run {
+        self.sig_with_input(args, "")
+    }
+
+    /// Runs `sig` with `input` on its stdin.
+    pub fn sig_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .sig_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sig");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        Run::from(child.wait_with_output().expect("wait for sig"))
+    }
+
+    /// Makes a key for this home.
+    pub fn setup(&self, user_id: &str) -> String {
+        let run = self.sig(&["setup", "--generate", user_id]).expect(0);
+        let line = run.stdout.lines().find(|l| l.starts_with("With public key fingerprint: ")).expect("fingerprint line");
+        line.rsplit(' ').next().unwrap().to_owned()
+    }
+
+    /// Writes a file under the test's directory and returns its path.
+    pub fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let path = self.root.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Attests a file without questions.
+    pub fn attest(&self, path: &Path, ok: bool, comment: &str) -> Run {
+        let verdict = if ok { "--ok" } else { "--not-ok" };
+        self.sig(&["attest", path.to_str().unwrap(), verdict, "--reviewed", "--comment", comment])
+    }
+
+    /// Starts `signetd` directly (not through `sig`) and waits until it answers.
+    pub fn spawn_daemon(&self) -> Child {
+        let child = self.daemon_command().spawn().expect("spawn signetd");
+        self.wait_for_socket();
+        child
+    }
+
+    pub fn daemon_command(&self) -> Command {
+        let mut cmd = clean_command(&bin("signetd"));
+        cmd.env("SIGNET_HOME", &self.home).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Waits (with a deadline) until a daemon answers `hello` on the socket.
+    pub fn wait_for_socket(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut c) = RawClient::connect(&self.socket)
+                && c.hello().get("result").is_some()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "signetd did not answer on {}", self.socket.display());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The pid recorded by the daemon holding this home's lock.
+    pub fn daemon_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.home.join("signetd.lock")).ok()?.trim().parse().ok()
+    }
+
+    pub fn read_repo(&self) -> Value {
+        let text = std::fs::read_to_string(self.home.join("repo/repo.json")).expect("repo.json");
+        serde_json::from_str(&text).expect("repo.json is JSON")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("signetd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if let Some(pid) = self.daemon_pid() {
+            signal(pid, "TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while process_alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if process_alive(pid) {
+                signal(pid, "KILL");
+            }
+        }
+    }
+}
+
+pub fn signal(pid: i32, name: &str) {
+    let _ = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).stderr(Stdio::null()).status();
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// A raw NDJSON client for protocol tests: sends bytes, reads lines.
+pub struct RawClient {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl RawClient {
+    pub fn connect(socket: &Path) -> std::io::Result<Self> {
+        let stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(RawClient { stream, reader })
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads one line as JSON.
+    pub fn read(&mut self) -> Value {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read a response line");
+        assert!(!line.is_empty(), "connection closed");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("response is not JSON ({e}): {line}"))
+    }
+
+    pub fn call(&mut self, id: i64, method: &str, params: Value) -> Value {
+        let line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.send_raw(format!("{line}\n").as_bytes()).expect("send");
+        self.read()
+    }
+
+    pub fn hello(&mut self) -> Value {
+        self.call(0, "hello", json!({"protocol": 1, "client": "signet-tests"}))
+    }
+}
+
+/// The error code of a JSON-RPC response, if it is an error.
+pub fn error_code(response: &Value) -> Option<i64> {
+    response.get("error")?.get("code")?.as_i64()
+}
+
+/// Python's canonical bytes of a JSON value, the oracle FORMATS.md names.
+pub fn python_canonical(value: &Value) -> Vec<u8> {
+    let mut child = Command::new("python3")
+        .args(["-c", "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().unwrap().write_all(value.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// A temporary GnuPG home.
+pub struct Gpg {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Gpg {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gpg {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("signet-gpg").tempdir().unwrap();
+        Gpg { dir }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", self.dir.path()).args(["--batch", "--no-tty", "--quiet"]);
+        cmd
+    }
+
+    pub fn import(&self, path: &Path) {
+        let out = self.command().arg("--import").arg(path).output().unwrap();
+        assert!(out.status.success(), "gpg --import: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Verifies a detached signature; returns the primary fingerprint of gpg's VALIDSIG line.
+    pub fn verify(&self, sig: &[u8], data: &[u8]) -> Result<String, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let (sig_path, data_path) = (dir.path().join("sig"), dir.path().join("data"));
+        std::fs::write(&sig_path, sig).unwrap();
+        std::fs::write(&data_path, data).unwrap();
+        let out = self.command().args(["--status-fd", "1", "--verify"]).arg(&sig_path).arg(&data_path).output().unwrap();
+        let status = String::from_utf8_lossy(&out.stdout);
+        let valid = status.lines().find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "));
+        match (out.status.success(), valid) {
+            (true, Some(fields)) => Ok(fields.split(' ').next_back().unwrap().to_owned()),
+            _ => Err(format!("{status}\n{}", String::from_utf8_lossy(&out.stderr))),
+        }
+    }
+
+    /// Signs `data` with gpg (detached, binary), as the reference implementation does.
+    pub fn sign(&self, key: &str, data: &[u8], armor: bool) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let data_path = dir.path().join("data");
+        std::fs::write(&data_path, data).unwrap();
+        let mut cmd = self.command();
+        cmd.args(["--pinentry-mode", "loopback", "--passphrase", "", "--detach-sign", "--local-user", key, "--output", "-"]);
+        if armor {
+            cmd.arg("--armor");
+        }
+        let out = cmd.arg(&data_path).output().unwrap();
+        assert!(out.status.success(), "gpg --detach-sign: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
