@@ -308,7 +308,8 @@ impl Daemon {
     /// Takes the repository for a write; a damaged one is re-read first, in case it was repaired.
     fn repo_for_write(&self) -> Result<(Arc<dyn SignWith>, KeyInfo, RepoContents), RpcError> {
         let (signer, own) = self.read().signer()?;
-        if let Loaded::Damaged(_) = self.read().repo {
+        let damaged = self.read().repo.damage().is_some();
+        if damaged {
             let mut s = self.write();
             match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
                 Ok(repaired) => {

@@ -20,7 +20,34 @@ pub fn bin(name: &str) -> PathBuf {
         "{} is missing: run the suite with `cargo test --workspace` so cargo builds it",
         path.display()
     );
+    assert_fresh(&path);
     path
+}
+
+/// Refuses to test a binary older than the sources it is built from: `cargo test -p
+/// signet-tests` alone does not rebuild `sig` and `signetd`, and would test stale code.
+fn assert_fresh(binary: &Path) {
+    fn newest(dir: &Path) -> std::time::SystemTime {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                let meta = e.metadata().unwrap();
+                if meta.is_dir() { newest(&e.path()) } else { meta.modified().unwrap() }
+            })
+            .max()
+            .unwrap_or(std::time::UNIX_EPOCH)
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let own = if binary.ends_with("signetd") { "signetd/src" } else { "signet-client/src" };
+    let sources = ["proto/src", own].iter().map(|d| newest(&root.join(d))).max().unwrap();
+    let built = std::fs::metadata(binary).unwrap().modified().unwrap();
+    assert!(
+        built >= sources,
+        "{} is older than its sources: run `cargo test --workspace` (which rebuilds it)",
+        binary.display()
+    );
 }
 
 /// A command with every `SIGNET_*` variable of the outer environment removed.

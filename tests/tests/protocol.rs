@@ -1,0 +1,116 @@
+//! The socket as a misbehaving client would use it: garbage, huge lines, invalid UTF-8,
+//! unknown methods, no hello, and a client of another user.
+
+use serde_json::json;
+use signet_tests::{Home, RawClient, error_code};
+
+fn started() -> Home {
+    let home = Home::new();
+    home.sig(&["daemon", "start"]).expect(0);
+    home
+}
+
+#[test]
+fn hello_first_and_version_checked() {
+    let home = started();
+    let mut c = RawClient::connect(&home.socket).unwrap();
+    let r = c.call(1, "status", json!({}));
+    assert_eq!(error_code(&r), Some(-32000), "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("hello"));
+    let r = c.call(2, "hello", json!({"protocol": 99, "client": "future/9"}));
+    assert_eq!(error_code(&r), Some(-32000));
+    assert!(r["error"]["message"].as_str().unwrap().contains("protocol 99"), "{r}");
+    let r = c.hello();
+    assert_eq!(r["result"]["protocol"], 1);
+    assert!(r["result"]["capabilities"].as_array().unwrap().contains(&json!("verify")));
+    let r = c.call(3, "status", json!({}));
+    assert_eq!(r["id"], 3);
+    assert!(r["result"]["pid"].is_u64());
+}
+
+#[test]
+fn malformed_messages_get_errors_and_the_connection_goes_on() {
+    let home = started();
+    let mut c = RawClient::connect(&home.socket).unwrap();
+    c.hello();
+
+    c.send_raw(b"this is not json\n").unwrap();
+    assert_eq!(error_code(&c.read()), Some(-32700));
+
+    c.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 5, \"method\": \"status\"\xff}\n").unwrap();
+    let r = c.read();
+    assert_eq!(error_code(&r), Some(-32700));
+    assert!(r["error"]["message"].as_str().unwrap().contains("UTF-8"), "{r}");
+
+    c.send_raw(b"{\"id\": 6, \"method\": \"status\"}\n").unwrap();
+    let r = c.read();
+    assert_eq!(error_code(&r), Some(-32600));
+    assert_eq!(r["id"], 6);
+
+    let r = c.call(7, "no.such.method", json!({}));
+    assert_eq!(error_code(&r), Some(-32601));
+    assert!(r["error"]["message"].as_str().unwrap().contains("verify"), "lists what exists: {r}");
+
+    let r = c.call(8, "verify", json!({"path": "relative/path"}));
+    assert_eq!(error_code(&r), Some(-32602));
+    let r = c.call(9, "verify", json!({"id": "sha256:nothex"}));
+    assert_eq!(error_code(&r), Some(-32602));
+    let r = c.call(10, "verify", json!({"what": 1}));
+    assert_eq!(error_code(&r), Some(-32602));
+
+    // A 10 MB line is refused as a whole; the next message is answered.
+    let mut big = b"{\"jsonrpc\": \"2.0\", \"id\": 11, \"method\": \"status\", \"params\": {\"pad\": \"".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 10 << 20));
+    big.extend(b"\"}}\n");
+    c.send_raw(&big).unwrap();
+    let r = c.read();
+    assert_eq!(error_code(&r), Some(-32600));
+    assert!(r["error"]["message"].as_str().unwrap().contains("larger than"), "{r}");
+
+    // Pipelined requests are all answered, with their ids.
+    c.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"status\"}\n{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"keys.list\"}\n").unwrap();
+    assert_eq!(c.read()["id"], "a");
+    assert_eq!(c.read()["id"], "b");
+
+    // Deep nesting is refused, not a crash.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    c.send_raw(format!("{{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"status\",\"params\":{deep}}}\n").as_bytes()).unwrap();
+    assert!(error_code(&c.read()).is_some());
+
+    // And the daemon still serves everyone.
+    let r = c.call(13, "status", json!({}));
+    assert!(r["result"].is_object(), "{r}");
+    home.sig(&["status"]).expect(0);
+}
+
+/// A process of another user is refused by the peer-uid check even when file permissions
+/// would let it in. Needs root (to run as `nobody`); says so and passes trivially elsewhere.
+#[test]
+fn another_user_is_refused() {
+    if rustix::process::getuid().as_raw() != 0 {
+        eprintln!("SKIP another_user_is_refused: needs root to run a client as nobody");
+        return;
+    }
+    let home = started();
+    // Open the doors on purpose, so that only the uid check stands in the way.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&home.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&home.home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&home.socket, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // `sig` itself as the other user's client: it reports the daemon's refusal. A copy, since
+    // the build directory may be out of that user's reach.
+    let sig = home.root.join("sig-for-nobody");
+    std::fs::copy(signet_tests::bin("sig"), &sig).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(&sig)
+        .args(["daemon", "status"])
+        .env("SIGNET_HOME", &home.home)
+        .env("SIGNET_SOCKET", &home.socket)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("serves only its own user"), "{said}");
+    assert!(home.log().contains("refused a connection from another user"));
+}
