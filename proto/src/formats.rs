@@ -30,10 +30,18 @@ impl ContentId {
             why,
         };
         let (algo, digest) = input.split_once(':').ok_or_else(|| fail("no ':'"))?;
-        if algo.is_empty() || !algo.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        if algo.is_empty()
+            || !algo
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
             return Err(fail("the algorithm must be lowercase letters and digits"));
         }
-        if digest.is_empty() || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if digest.is_empty()
+            || !digest
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(fail("the digest must be lowercase hex"));
         }
         if algo == "sha256" && digest.len() != 64 {
@@ -80,7 +88,9 @@ pub struct FingerprintError(pub String);
 impl Fingerprint {
     /// Parses a fingerprint exactly as the formats write it.
     pub fn parse(input: &str) -> Result<Self, FingerprintError> {
-        let hex = input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+        let hex = input
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
         if hex && (input.len() == 40 || input.len() == 64) {
             Ok(Fingerprint(input.to_owned()))
         } else {
@@ -210,7 +220,9 @@ impl Signed {
         let mut map = object_of(value, "the envelope")?;
         let key = Fingerprint::parse(str_field(&map, "key")?)?;
         let sig = str_field(&map, "sig")?.to_owned();
-        let data = map.remove("data").ok_or(FormatError::Missing { field: "data" })?;
+        let data = map
+            .remove("data")
+            .ok_or(FormatError::Missing { field: "data" })?;
         Ok(Signed { data, key, sig })
     }
 
@@ -251,7 +263,10 @@ impl Statement {
             id,
             ok: map.get("ok").and_then(Value::as_bool),
             reviewed: map.get("reviewed").and_then(Value::as_bool),
-            comment: map.get("comment").and_then(Value::as_str).map(str::to_owned),
+            comment: map
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 
@@ -385,8 +400,19 @@ mod tests {
         let id = ContentId::sha256(&[0xab; 32]);
         assert_eq!(id.as_str(), format!("sha256:{}", "ab".repeat(32)));
         assert_eq!(ContentId::parse(id.as_str()).unwrap(), id);
-        assert!(ContentId::parse("sha512:00ff").is_ok(), "other algorithms are kept");
-        for bad in ["", "sha256", "sha256:ABCD", "sha256:abc", "SHA256:00", ":00", "sha256:"] {
+        assert!(
+            ContentId::parse("sha512:00ff").is_ok(),
+            "other algorithms are kept"
+        );
+        for bad in [
+            "",
+            "sha256",
+            "sha256:ABCD",
+            "sha256:abc",
+            "SHA256:00",
+            ":00",
+            "sha256:",
+        ] {
             assert!(ContentId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -395,7 +421,12 @@ mod tests {
     fn key_queries_match_by_suffix() {
         let fpr = Fingerprint::parse("DFDD705124843F878C6183EBD8C1B99DB32780D9").unwrap();
         assert_eq!(fpr.short(), "B32780D9");
-        for q in ["B32780D9", "0xb32780d9", "D8C1 B99D B327 80D9", "DFDD705124843F878C6183EBD8C1B99DB32780D9"] {
+        for q in [
+            "B32780D9",
+            "0xb32780d9",
+            "D8C1 B99D B327 80D9",
+            "DFDD705124843F878C6183EBD8C1B99DB32780D9",
+        ] {
             assert!(KeyQuery::parse(q).unwrap().matches(&fpr), "{q}");
         }
         assert!(!KeyQuery::parse("B32780D8").unwrap().matches(&fpr));

@@ -331,10 +331,11 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            let run = std::str::from_utf8(&self.input[start..self.pos]).map_err(|e| ParseError {
-                offset: start + e.valid_up_to(),
-                what: ParseErrorKind::InvalidUtf8,
-            })?;
+            let run =
+                std::str::from_utf8(&self.input[start..self.pos]).map_err(|e| ParseError {
+                    offset: start + e.valid_up_to(),
+                    what: ParseErrorKind::InvalidUtf8,
+                })?;
             out.push_str(run);
             match self.peek() {
                 None => return Err(self.error(ParseErrorKind::UnexpectedEnd)),
@@ -589,7 +590,9 @@ fn write_float(f: f64, out: &mut String) {
     }
     // Rust's `{:e}` prints the shortest round-trip digits too: `-1.2345e-7`, `1e16`.
     let sci = format!("{f:e}");
-    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp always has an exponent");
+    let (mantissa, exponent) = sci
+        .split_once('e')
+        .expect("LowerExp always has an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => ("-", m),
@@ -672,7 +675,10 @@ mod tests {
     #[test]
     fn strings_escape_as_python_ensure_ascii() {
         assert_eq!(canon(r#""a/b""#), r#""a/b""#);
-        assert_eq!(canon("\"caf\u{e9} \u{1F600}\""), r#""caf\u00e9 \ud83d\ude00""#);
+        assert_eq!(
+            canon("\"caf\u{e9} \u{1F600}\""),
+            r#""caf\u00e9 \ud83d\ude00""#
+        );
         assert_eq!(
             canon(r#""\u0000\u001f\u007f\b\f\n\r\t\"\\""#),
             r#""\u0000\u001f\u007f\b\f\n\r\t\"\\""#
@@ -688,13 +694,19 @@ mod tests {
         );
         assert_eq!(canon("[]"), "[]");
         assert_eq!(canon("{ }"), "{}");
-        assert_eq!(canon(r#"{"b": [1, {}], "a": null}"#), r#"{"a": null, "b": [1, {}]}"#);
+        assert_eq!(
+            canon(r#"{"b": [1, {}], "a": null}"#),
+            r#"{"a": null, "b": [1, {}]}"#
+        );
     }
 
     #[test]
     fn refuses_what_signed_data_must_not_hold() {
         let cases: &[(&[u8], ParseErrorKind)] = &[
-            (br#"{"a": 1, "a": 2}"#, ParseErrorKind::DuplicateKey("a".into())),
+            (
+                br#"{"a": 1, "a": 2}"#,
+                ParseErrorKind::DuplicateKey("a".into()),
+            ),
             (b"NaN", ParseErrorKind::Unexpected('N')),
             (b"1e400", ParseErrorKind::NumberOutOfRange),
             (b"01", ParseErrorKind::InvalidNumber),
@@ -716,10 +728,16 @@ mod tests {
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse(ok.as_bytes()).is_ok());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-        assert_eq!(parse(deep.as_bytes()).unwrap_err().what, ParseErrorKind::TooDeep);
+        assert_eq!(
+            parse(deep.as_bytes()).unwrap_err().what,
+            ParseErrorKind::TooDeep
+        );
         // Far deeper input must fail the same way, not overflow the stack.
         let abyss = "[".repeat(1_000_000);
-        assert_eq!(parse(abyss.as_bytes()).unwrap_err().what, ParseErrorKind::TooDeep);
+        assert_eq!(
+            parse(abyss.as_bytes()).unwrap_err().what,
+            ParseErrorKind::TooDeep
+        );
     }
 
     #[test]
@@ -727,12 +745,18 @@ mod tests {
         let long = "9".repeat(MAX_INT_DIGITS);
         assert!(parse(long.as_bytes()).is_ok());
         let longer = "9".repeat(MAX_INT_DIGITS + 1);
-        assert_eq!(parse(longer.as_bytes()).unwrap_err().what, ParseErrorKind::IntegerTooLong);
+        assert_eq!(
+            parse(longer.as_bytes()).unwrap_err().what,
+            ParseErrorKind::IntegerTooLong
+        );
     }
 
     #[test]
     fn pretty_keeps_non_ascii_readable() {
         let v = parse("{\"b\": [1], \"a\": \"caf\u{e9}\"}".as_bytes()).unwrap();
-        assert_eq!(v.pretty(), "{\n  \"a\": \"caf\u{e9}\",\n  \"b\": [\n    1\n  ]\n}");
+        assert_eq!(
+            v.pretty(),
+            "{\n  \"a\": \"caf\u{e9}\",\n  \"b\": [\n    1\n  ]\n}"
+        );
     }
 }

@@ -36,7 +36,10 @@ impl Locations {
         let set = |name: &str| env(name).filter(|v| !v.is_empty());
         let (home, default_home) = match set(ENV_HOME) {
             Some(home) => (PathBuf::from(home), false),
-            None => (PathBuf::from(set("HOME").ok_or(NoHome)?).join(".signet"), true),
+            None => (
+                PathBuf::from(set("HOME").ok_or(NoHome)?).join(".signet"),
+                true,
+            ),
         };
         let socket = match (set(ENV_SOCKET), set("XDG_RUNTIME_DIR")) {
             (Some(socket), _) => PathBuf::from(socket),
@@ -67,8 +70,17 @@ mod tests {
         assert_eq!(l.home, PathBuf::from("/h/.signet"));
         assert_eq!(l.socket, PathBuf::from("/run/user/1/signet/signetd.sock"));
 
-        let l = resolve(&[("HOME", "/h"), ("SIGNET_HOME", "/s"), ("XDG_RUNTIME_DIR", "/r")]).unwrap();
-        assert_eq!(l.socket, PathBuf::from("/s/signetd.sock"), "a custom home keeps its socket");
+        let l = resolve(&[
+            ("HOME", "/h"),
+            ("SIGNET_HOME", "/s"),
+            ("XDG_RUNTIME_DIR", "/r"),
+        ])
+        .unwrap();
+        assert_eq!(
+            l.socket,
+            PathBuf::from("/s/signetd.sock"),
+            "a custom home keeps its socket"
+        );
 
         let l = resolve(&[("HOME", "/h"), ("SIGNET_SOCKET", "/x.sock")]).unwrap();
         assert_eq!(l.socket, PathBuf::from("/x.sock"));

@@ -314,6 +314,8 @@ mod tests {
     fn requests_require_jsonrpc_2() {
         let ok: Request = serde_json::from_str(r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#).unwrap();
         assert_eq!(ok.id, Some(RequestId::Number(1)));
-        assert!(serde_json::from_str::<Request>(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#).is_err()
+        );
     }
 }

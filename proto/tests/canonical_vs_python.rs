@@ -67,10 +67,9 @@ fn any_number() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::Float),
-        (-400i32..400, 1u32..10_000).prop_map(|(e, m)| Value::Float(
-            format!("{m}e{e}").parse::<f64>().unwrap()
-        ))
-        .prop_filter("finite", |v| matches!(v, Value::Float(f) if f.is_finite())),
+        (-400i32..400, 1u32..10_000)
+            .prop_map(|(e, m)| Value::Float(format!("{m}e{e}").parse::<f64>().unwrap()))
+            .prop_filter("finite", |v| matches!(v, Value::Float(f) if f.is_finite())),
         Just(Value::Float(-0.0)),
         Just(Value::Float(1e16)),
         Just(Value::Float(0.0001)),

@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// Signet: vouch for files and check who vouched for them.
 #[derive(Debug, Parser)]
-#[command(name = "sig", version, about, propagate_version = true, arg_required_else_help = true)]
+#[command(
+    name = "sig",
+    version,
+    about,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     /// Signet's home [default: ~/.signet]
     #[arg(long, global = true, env = "SIGNET_HOME", value_name = "DIR")]

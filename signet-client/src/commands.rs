@@ -50,8 +50,14 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
             force: args.force,
         },
     )?;
-    out.line(format!("Initialized config directory at: {}", result.home.display()))?;
-    out.line(format!("With public key fingerprint: {}", result.key.fingerprint))?;
+    out.line(format!(
+        "Initialized config directory at: {}",
+        result.home.display()
+    ))?;
+    out.line(format!(
+        "With public key fingerprint: {}",
+        result.key.fingerprint
+    ))?;
     out.line("Welcome to Signet! :)")?;
     Ok(exit::OK)
 }
@@ -62,7 +68,9 @@ fn ask_yes_no(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<bo
         eprint!("{question} (yes/no): ");
         let mut answer = String::new();
         if input.read_line(&mut answer)? == 0 {
-            bail!("no answer on standard input: answer the questions, or pass --ok/--not-ok and --reviewed/--not-reviewed");
+            bail!(
+                "no answer on standard input: answer the questions, or pass --ok/--not-ok and --reviewed/--not-reviewed"
+            );
         }
         match answer.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => return Ok(true),
@@ -112,7 +120,10 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         let ok = match (args.ok, args.not_ok) {
             (true, _) => true,
             (_, true) => false,
-            _ => ask_yes_no("It performs as expected and is free of major flaws", &mut input)?,
+            _ => ask_yes_no(
+                "It performs as expected and is free of major flaws",
+                &mut input,
+            )?,
         };
         let comment = match &args.comment {
             Some(c) => c.clone(),
@@ -171,7 +182,10 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     // Each target with the name to show for it.
     let mut targets = Vec::new();
     for file in &args.files {
-        targets.push((format!("file {}", file.display()), Target::path(absolute(file)?)));
+        targets.push((
+            format!("file {}", file.display()),
+            Target::path(absolute(file)?),
+        ));
     }
     for id in &args.id {
         targets.push((format!("id {id}"), Target::id(id.clone())));
@@ -202,8 +216,16 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     for ((name, _), outcome) in targets.iter().zip(&results) {
         match outcome {
-            VerifyOutcome::Verified(VerifyResult { id, verdict, attestations, .. }) => {
-                out.line(format!("identified {} as {id}", name.split_once(' ').map_or("file", |(k, _)| k)))?;
+            VerifyOutcome::Verified(VerifyResult {
+                id,
+                verdict,
+                attestations,
+                ..
+            }) => {
+                out.line(format!(
+                    "identified {} as {id}",
+                    name.split_once(' ').map_or("file", |(k, _)| k)
+                ))?;
                 for a in attestations {
                     out.line(attestation_line(a))?;
                 }
@@ -223,20 +245,33 @@ fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
     }
 }
 
-pub fn trust(loc: &Locations, command: TrustCommand, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+pub fn trust(
+    loc: &Locations,
+    command: TrustCommand,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
     let mut client = connection::connect_or_start(loc)?;
     match command {
         TrustCommand::Add { key, reason } => {
-            let change: TrustChange = client.call(method::TRUST_ADD, &TrustParams { key, reason })?;
+            let change: TrustChange =
+                client.call(method::TRUST_ADD, &TrustParams { key, reason })?;
             let e = &change.entry;
-            let verb = if change.changed { "Trusted" } else { "Already trusted" };
+            let verb = if change.changed {
+                "Trusted"
+            } else {
+                "Already trusted"
+            };
             out.line(format!("{verb}: {}", key_line(&e.fingerprint, &e.user_id)))?;
             out.line(format!("Fingerprint: {}", e.fingerprint))?;
         }
         TrustCommand::Remove { key } => {
-            let change: TrustChange = client.call(method::TRUST_REMOVE, &TrustParams { key, reason: None })?;
+            let change: TrustChange =
+                client.call(method::TRUST_REMOVE, &TrustParams { key, reason: None })?;
             let e = &change.entry;
-            out.line(format!("No longer trusted: {}", key_line(&e.fingerprint, &e.user_id)))?;
+            out.line(format!(
+                "No longer trusted: {}",
+                key_line(&e.fingerprint, &e.user_id)
+            ))?;
             out.line(format!("Fingerprint: {}", e.fingerprint))?;
         }
         TrustCommand::List(flag) => {
@@ -263,8 +298,17 @@ pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::R
         return Ok(exit::OK);
     }
     for k in &list.keys {
-        let role = if k.own { "own" } else if k.trusted { "trusted" } else { "known" };
-        out.line(format!("{}  {:<7}  {}  ({})", k.fingerprint, role, k.user_id, k.source))?;
+        let role = if k.own {
+            "own"
+        } else if k.trusted {
+            "trusted"
+        } else {
+            "known"
+        };
+        out.line(format!(
+            "{}  {:<7}  {}  ({})",
+            k.fingerprint, role, k.user_id, k.source
+        ))?;
     }
     Ok(exit::OK)
 }
@@ -276,14 +320,20 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
         out.json(&s)?;
         return Ok(exit::OK);
     }
-    out.line(format!("signetd {} (pid {}), up {}s", s.version, s.pid, s.uptime_secs))?;
+    out.line(format!(
+        "signetd {} (pid {}), up {}s",
+        s.version, s.pid, s.uptime_secs
+    ))?;
     out.line(format!("home:    {}", s.home.display()))?;
     out.line(format!("socket:  {}", s.socket.display()))?;
     match &s.key {
         Some(k) => out.line(format!("key:     {} {}", k.fingerprint, k.user_id))?,
         None => out.line("key:     none yet (run `sig setup --generate \"Name <email>\"`)")?,
     }
-    out.line(format!("repo:    {} attestations, serial {}", s.own_attestations, s.serial))?;
+    out.line(format!(
+        "repo:    {} attestations, serial {}",
+        s.own_attestations, s.serial
+    ))?;
     out.line(format!(
         "index:   {} attestations about {} files; {} trusted keys",
         s.valid_attestations, s.known_ids, s.trusted_keys
@@ -291,14 +341,26 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
     for p in &s.problems {
         out.line(format!("problem: {p}"))?;
     }
-    Ok(if s.problems.is_empty() { exit::OK } else { exit::ERROR })
+    Ok(if s.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
 
-pub fn daemon(loc: &Locations, command: DaemonCommand, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+pub fn daemon(
+    loc: &Locations,
+    command: DaemonCommand,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
     match command {
         DaemonCommand::Start => {
             let client = connection::connect_or_start(loc)?;
-            out.line(format!("{} answering on {}", client.server.server, loc.socket.display()))?;
+            out.line(format!(
+                "{} answering on {}",
+                client.server.server,
+                loc.socket.display()
+            ))?;
         }
         DaemonCommand::Stop => {
             if connection::stop(loc)? {
@@ -310,14 +372,21 @@ pub fn daemon(loc: &Locations, command: DaemonCommand, out: &mut Out<impl Write>
         DaemonCommand::Status => match connection::connect_running(loc)? {
             Some(mut client) => {
                 let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
-                out.line(format!("signetd {} running (pid {}) on {}", s.version, s.pid, s.socket.display()))?;
+                out.line(format!(
+                    "signetd {} running (pid {}) on {}",
+                    s.version,
+                    s.pid,
+                    s.socket.display()
+                ))?;
             }
             None => {
-                out.line(format!("signetd is not running (no answer on {})", loc.socket.display()))?;
+                out.line(format!(
+                    "signetd is not running (no answer on {})",
+                    loc.socket.display()
+                ))?;
                 return Ok(exit::NOT_VERIFIED);
             }
         },
     }
     Ok(exit::OK)
 }
-

@@ -68,14 +68,24 @@ impl Client {
     }
 
     /// Calls a method and waits for its result.
-    pub fn call<P: Serialize, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R, CallError> {
+    pub fn call<P: Serialize, R: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<R, CallError> {
         let id = self.next_id;
         self.next_id += 1;
-        let params = serde_json::to_value(params).map_err(|e| CallError::Protocol(e.to_string()))?;
-        self.writer.write_all(&signet_proto::rpc::encode_line(&Request::new(id, method, params)))?;
+        let params =
+            serde_json::to_value(params).map_err(|e| CallError::Protocol(e.to_string()))?;
+        self.writer
+            .write_all(&signet_proto::rpc::encode_line(&Request::new(
+                id, method, params,
+            )))?;
         loop {
             let mut line = Vec::new();
-            (&mut self.reader).take(MAX_RESPONSE).read_until(b'\n', &mut line)?;
+            (&mut self.reader)
+                .take(MAX_RESPONSE)
+                .read_until(b'\n', &mut line)?;
             if line.is_empty() {
                 return Err(CallError::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -97,7 +107,9 @@ impl Client {
                 (Some(result), None) => {
                     serde_json::from_value(result).map_err(|e| CallError::Protocol(e.to_string()))
                 }
-                (None, None) => Err(CallError::Protocol("a response with neither result nor error".into())),
+                (None, None) => Err(CallError::Protocol(
+                    "a response with neither result nor error".into(),
+                )),
             };
         }
     }
@@ -106,7 +118,10 @@ impl Client {
 /// Whether a connect error means nobody is serving the socket (as opposed to, say, no right
 /// to it).
 fn nobody_there(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused)
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+    )
 }
 
 /// Connects to a running daemon; `Ok(None)` when none is running.
@@ -114,7 +129,9 @@ pub fn connect_running(loc: &Locations) -> anyhow::Result<Option<Client>> {
     match Client::connect(&loc.socket) {
         Ok(client) => Ok(Some(client?)),
         Err(e) if nobody_there(&e) => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("connecting to signetd at {}", loc.socket.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("connecting to signetd at {}", loc.socket.display()))
+        }
     }
 }
 
@@ -160,7 +177,12 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         // Its own process group: a Ctrl-C meant for this `sig` must not stop the daemon.
         .process_group(0)
         .spawn()
-        .with_context(|| format!("starting {} (is signetd installed beside sig or on PATH?)", binary.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (is signetd installed beside sig or on PATH?)",
+                binary.display()
+            )
+        })?;
 
     let deadline = Instant::now() + START_DEADLINE;
     let mut exited = None;
@@ -168,14 +190,17 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         match Client::connect(&loc.socket) {
             Ok(client) => return Ok(client?),
             Err(e) if nobody_there(&e) => {}
-            Err(e) => return Err(e).with_context(|| format!("connecting to {}", loc.socket.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("connecting to {}", loc.socket.display()));
+            }
         }
         if exited.is_none() {
             exited = child.try_wait()?;
         }
         // A daemon that lost the race to another one exits at once while the winner comes up:
         // keep trying the socket a little, then report what the daemon said.
-        let grace = exited.is_some() && Instant::now() + START_DEADLINE - Duration::from_secs(2) > deadline;
+        let grace =
+            exited.is_some() && Instant::now() + START_DEADLINE - Duration::from_secs(2) > deadline;
         if Instant::now() >= deadline || grace {
             let said = log_tail(&log_path, log_start);
             return Err(match exited {
@@ -194,7 +219,9 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
 
 /// What the daemon logged since `from`, at most the last 20 lines.
 fn log_tail(path: &Path, from: u64) -> String {
-    let text = fs::read(path).map(|b| b.get(from as usize..).unwrap_or_default().to_vec()).unwrap_or_default();
+    let text = fs::read(path)
+        .map(|b| b.get(from as usize..).unwrap_or_default().to_vec())
+        .unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR as u8);
         }
     };
-    let mut out = Out { w: io::stdout().lock() };
+    let mut out = Out {
+        w: io::stdout().lock(),
+    };
     let result = match cli.command {
         Command::Setup(args) => commands::setup(&loc, args, &mut out),
         Command::Attest(args) => commands::attest(&loc, args, &mut out),
@@ -33,7 +35,12 @@ fn main() -> ExitCode {
     let code = match result.and_then(|code| out.w.flush().map(|()| code).map_err(Into::into)) {
         Ok(code) => code,
         // The reader went away (`sig verify … | head`): nothing left to say to anyone.
-        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => exit::OK,
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            exit::OK
+        }
         Err(e) => {
             eprintln!("sig: error: {e:#}");
             exit::ERROR

@@ -4,7 +4,10 @@ use std::process::Command;
 
 #[test]
 fn help_lists_the_commands() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sig")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sig"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for command in ["setup", "attest", "verify", "trust", "status", "daemon"] {

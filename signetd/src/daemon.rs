@@ -97,11 +97,17 @@ impl State {
     /// Own keys (current and retired) are always trusted; others when trust.json lists them.
     /// With trust.json damaged only own keys count: failing closed never makes a file ok.
     fn is_trusted(&self, fpr: &Fingerprint) -> bool {
-        self.keyring.get(fpr).is_some_and(|c| c.source == Source::Own)
+        self.keyring
+            .get(fpr)
+            .is_some_and(|c| c.source == Source::Own)
             || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
     }
 
-    fn view(&self, id: &ContentId, threshold: usize) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
+    fn view(
+        &self,
+        id: &ContentId,
+        threshold: usize,
+    ) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
         let entries = self.index.get(id);
         let verdict = index::judge(entries, |k| self.is_trusted(k), threshold);
         let mut views: Vec<AttestationView> = entries
@@ -132,11 +138,15 @@ impl State {
     }
 
     fn problems(&self) -> Vec<String> {
-        [self.key_damage.as_ref(), self.repo.damage(), self.trust.damage()]
-            .into_iter()
-            .flatten()
-            .map(ToString::to_string)
-            .collect()
+        [
+            self.key_damage.as_ref(),
+            self.repo.damage(),
+            self.trust.damage(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect()
     }
 
     /// Re-checks the own repository's attestations into the index.
@@ -188,7 +198,10 @@ impl Daemon {
                 Loaded::Ready(own_repo.contents)
             }
             Ok(None) => Loaded::Ready(RepoContents::default()),
-            Err(why) => Loaded::Damaged(Damage { file: home.repo_file(), why }),
+            Err(why) => Loaded::Damaged(Damage {
+                file: home.repo_file(),
+                why,
+            }),
         };
         let trust = load_trust(&home);
         let mut state = State {
@@ -202,7 +215,10 @@ impl Daemon {
         };
         let report = state.reindex_own();
         if report.rejected() > 0 {
-            tracing::warn!(?report, "some attestations of the own repository do not count");
+            tracing::warn!(
+                ?report,
+                "some attestations of the own repository do not count"
+            );
         }
         for problem in state.problems() {
             tracing::error!("{problem}");
@@ -263,7 +279,10 @@ impl Daemon {
             (None, Some(id)) => {
                 ContentId::parse(id).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))
             }
-            _ => Err(err(ErrorCode::InvalidParams, "give exactly one of `path` and `id`")),
+            _ => Err(err(
+                ErrorCode::InvalidParams,
+                "give exactly one of `path` and `id`",
+            )),
         }
     }
 
@@ -276,7 +295,11 @@ impl Daemon {
             ));
         }
         let stamp = hash::stamp(&path).map_err(hash_error)?;
-        if let Some((cached, id)) = self.paths.lock().unwrap_or_else(|e| e.into_inner()).get(&path)
+        if let Some((cached, id)) = self
+            .paths
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&path)
             && *cached == stamp
         {
             return Ok(id.clone());
@@ -337,8 +360,12 @@ impl Daemon {
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let filed_under = id.to_string();
         let (attestation, contents, replaced) = tokio::task::spawn_blocking(move || {
-            let attestation = keys::sign_value(&*signer, data)
-                .map_err(|e| err(ErrorCode::Signing, format!("signing the attestation: {e:#}")))?;
+            let attestation = keys::sign_value(&*signer, data).map_err(|e| {
+                err(
+                    ErrorCode::Signing,
+                    format!("signing the attestation: {e:#}"),
+                )
+            })?;
             let list = contents.attestations.entry(filed_under).or_default();
             let before = list.len();
             list.retain(|a| a.key != own.fingerprint);
@@ -395,19 +422,28 @@ impl Daemon {
                     ),
                 ));
             }
-            (s.signer.as_ref().map(|k| k.cert().clone()), s.repo.ready()?.clone())
+            (
+                s.signer.as_ref().map(|k| k.cert().clone()),
+                s.repo.ready()?.clone(),
+            )
         };
         let home = self.home.clone();
         let (signer, contents) = tokio::task::spawn_blocking(move || {
             let storage = |e: anyhow::Error| err(ErrorCode::Storage, format!("{e:#}"));
-            let cert = keys::generate(&user_id).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
-            let signer = EmbeddedKey::new(cert).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
+            let cert =
+                keys::generate(&user_id).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
+            let signer =
+                EmbeddedKey::new(cert).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
             if let Some(old) = &previous {
                 retire_key(&home, old).map_err(storage)?;
             }
             store::private_dir(&home.keys_dir()).map_err(storage)?;
-            store::write_atomic(&home.secret_key_file(), &keys::armored_secret(signer.cert()), 0o600)
-                .map_err(storage)?;
+            store::write_atomic(
+                &home.secret_key_file(),
+                &keys::armored_secret(signer.cert()),
+                0o600,
+            )
+            .map_err(storage)?;
             let mut contents = contents;
             bump(&mut contents);
             save_repo(&home, &signer, &contents)?;
@@ -452,32 +488,57 @@ impl Daemon {
                 ),
             )),
             _ => {
-                let list: Vec<String> = among.iter().map(|k| format!("  {} {}", k.fingerprint, k.user_id)).collect();
+                let list: Vec<String> = among
+                    .iter()
+                    .map(|k| format!("  {} {}", k.fingerprint, k.user_id))
+                    .collect();
                 Err(err(
                     ErrorCode::AmbiguousKey,
-                    format!("{} matches several keys; give more digits:\n{}", query.as_str(), list.join("\n")),
+                    format!(
+                        "{} matches several keys; give more digits:\n{}",
+                        query.as_str(),
+                        list.join("\n")
+                    ),
                 )
-                .with_data(serde_json::to_value(Candidates { candidates: among }).expect("serializes")))
+                .with_data(
+                    serde_json::to_value(Candidates { candidates: among }).expect("serializes"),
+                ))
             }
         }
     }
 
     pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
-        let query = KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+        let query =
+            KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
         let _writer = self.writer.lock().await;
         let (key, mut file) = {
             let s = self.read();
-            let mut found: Vec<KeyInfo> = s.keyring.find(&query).into_iter().map(|c| c.info.clone()).collect();
+            let mut found: Vec<KeyInfo> = s
+                .keyring
+                .find(&query)
+                .into_iter()
+                .map(|c| c.info.clone())
+                .collect();
             if found.is_empty()
                 && let Some(fpr) = query.as_fingerprint()
             {
                 // A full fingerprint may be trusted before its key is fetched.
-                found.push(KeyInfo { fingerprint: fpr, user_id: String::new() });
+                found.push(KeyInfo {
+                    fingerprint: fpr,
+                    user_id: String::new(),
+                });
             }
             (self.find_key(&query, found)?, s.trust.ready()?.clone())
         };
-        if let Some(existing) = file.trusted.iter().find(|e| e.fingerprint == key.fingerprint) {
-            return Ok(TrustChange { entry: existing.clone(), changed: false });
+        if let Some(existing) = file
+            .trusted
+            .iter()
+            .find(|e| e.fingerprint == key.fingerprint)
+        {
+            return Ok(TrustChange {
+                entry: existing.clone(),
+                changed: false,
+            });
         }
         let entry = TrustEntry {
             fingerprint: key.fingerprint,
@@ -487,27 +548,44 @@ impl Daemon {
         };
         file.trusted.push(entry.clone());
         self.save_trust(file).await?;
-        Ok(TrustChange { entry, changed: true })
+        Ok(TrustChange {
+            entry,
+            changed: true,
+        })
     }
 
     pub async fn trust_remove(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
-        let query = KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+        let query =
+            KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
         let _writer = self.writer.lock().await;
         let mut file = self.read().trust.ready()?.clone();
         let matching: Vec<KeyInfo> = file
             .trusted
             .iter()
             .filter(|e| query.matches(&e.fingerprint))
-            .map(|e| KeyInfo { fingerprint: e.fingerprint.clone(), user_id: e.user_id.clone() })
+            .map(|e| KeyInfo {
+                fingerprint: e.fingerprint.clone(),
+                user_id: e.user_id.clone(),
+            })
             .collect();
         if matching.is_empty() {
-            return Err(err(ErrorCode::UnknownKey, format!("no trusted key matches {}", query.as_str())));
+            return Err(err(
+                ErrorCode::UnknownKey,
+                format!("no trusted key matches {}", query.as_str()),
+            ));
         }
         let key = self.find_key(&query, matching)?;
-        let index = file.trusted.iter().position(|e| e.fingerprint == key.fingerprint).expect("found above");
+        let index = file
+            .trusted
+            .iter()
+            .position(|e| e.fingerprint == key.fingerprint)
+            .expect("found above");
         let entry = file.trusted.remove(index);
         self.save_trust(file).await?;
-        Ok(TrustChange { entry, changed: true })
+        Ok(TrustChange {
+            entry,
+            changed: true,
+        })
     }
 
     async fn save_trust(&self, file: TrustFile) -> Result<(), RpcError> {
@@ -583,8 +661,13 @@ fn save_repo(home: &Home, signer: &dyn SignWith, contents: &RepoContents) -> Res
 
 fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
     let path = home.secret_key_file();
-    let damage = |why: String| Damage { file: path.clone(), why };
-    let Some(bytes) = store::read_bounded(&path, keys::MAX_CERT_LEN as u64).map_err(|e| damage(format!("{e:#}")))? else {
+    let damage = |why: String| Damage {
+        file: path.clone(),
+        why,
+    };
+    let Some(bytes) = store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
+        .map_err(|e| damage(format!("{e:#}")))?
+    else {
         return Ok(None);
     };
     let cert = keys::parse_cert(&bytes).map_err(|e| damage(format!("{e:#}")))?;
@@ -639,7 +722,9 @@ fn load_trust(home: &Home) -> Loaded<TrustFile> {
             Ok(file) => Loaded::Ready(file),
             Err(why) => Loaded::Damaged(Damage { file: path, why }),
         },
-        Err(e) => Loaded::Damaged(Damage { file: path, why: format!("{e:#}") }),
+        Err(e) => Loaded::Damaged(Damage {
+            file: path,
+            why: format!("{e:#}"),
+        }),
     }
 }
-

@@ -20,9 +20,17 @@ pub struct Session {
 
 fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, RpcError> {
     // Methods without params accept an absent or empty `params`.
-    let params = if params.is_null() { JsonValue::Object(Default::default()) } else { params };
-    serde_json::from_value(params)
-        .map_err(|e| RpcError::new(ErrorCode::InvalidParams, format!("invalid params for {method}: {e}")))
+    let params = if params.is_null() {
+        JsonValue::Object(Default::default())
+    } else {
+        params
+    };
+    serde_json::from_value(params).map_err(|e| {
+        RpcError::new(
+            ErrorCode::InvalidParams,
+            format!("invalid params for {method}: {e}"),
+        )
+    })
 }
 
 fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<JsonValue, RpcError> {
@@ -30,7 +38,11 @@ fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<JsonValue, RpcErro
 }
 
 /// Answers one request. `None` for notifications, which get no response.
-pub async fn handle(daemon: &Arc<Daemon>, session: &mut Session, request: Request) -> Option<Response> {
+pub async fn handle(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    request: Request,
+) -> Option<Response> {
     let id = request.id.clone();
     let result = dispatch(daemon, session, request).await;
     let id = id?;
@@ -40,8 +52,16 @@ pub async fn handle(daemon: &Arc<Daemon>, session: &mut Session, request: Reques
     })
 }
 
-async fn dispatch(daemon: &Arc<Daemon>, session: &mut Session, request: Request) -> Result<JsonValue, RpcError> {
-    let Request { method: name, params: p, .. } = request;
+async fn dispatch(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    request: Request,
+) -> Result<JsonValue, RpcError> {
+    let Request {
+        method: name,
+        params: p,
+        ..
+    } = request;
     let m = name.as_str();
     if m == method::HELLO {
         return reply(hello(session, params(m, p)?));

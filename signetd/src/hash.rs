@@ -160,13 +160,25 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_regular_file() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(hash_file(dir.path()), Err(HashError::Directory { .. })));
+        assert!(matches!(
+            hash_file(dir.path()),
+            Err(HashError::Directory { .. })
+        ));
         assert!(matches!(
             hash_file(&dir.path().join("missing")),
             Err(HashError::NotFound { .. })
         ));
         let fifo = dir.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert!(matches!(hash_file(&fifo), Err(HashError::NotRegular { kind: "a FIFO", .. })));
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(matches!(
+            hash_file(&fifo),
+            Err(HashError::NotRegular { kind: "a FIFO", .. })
+        ));
     }
 }

@@ -88,7 +88,11 @@ impl Index {
 /// The verdict over the checked attestations of one file (DESIGN.md, "Verify verdict"): any
 /// trusted key saying not ok makes it `NotOk`; else `threshold` distinct trusted keys saying ok
 /// make it `Ok`; else `Unverified`. Untrusted keys never count.
-pub fn judge(entries: &[Arc<Entry>], trusted: impl Fn(&Fingerprint) -> bool, threshold: usize) -> Verdict {
+pub fn judge(
+    entries: &[Arc<Entry>],
+    trusted: impl Fn(&Fingerprint) -> bool,
+    threshold: usize,
+) -> Verdict {
     let mut vouching: Vec<&Fingerprint> = Vec::new();
     for e in entries.iter().filter(|e| trusted(&e.key)) {
         if !e.ok {
@@ -127,7 +131,9 @@ mod tests {
     fn verdict_rules() {
         let trusted = |f: &Fingerprint| f == &fpr('A') || f == &fpr('B');
         let own = || Source::Own;
-        let cases: &[(&[(char, bool)], usize, Verdict)] = &[
+        /// Who said what (key, ok), the threshold, and the verdict expected.
+        type Case = (&'static [(char, bool)], usize, Verdict);
+        let cases: &[Case] = &[
             (&[], 1, Verdict::Unverified),
             (&[('A', true)], 1, Verdict::Ok),
             (&[('C', true)], 1, Verdict::Unverified),
@@ -140,7 +146,11 @@ mod tests {
         ];
         for (said, threshold, want) in cases {
             let entries: Vec<_> = said.iter().map(|(k, ok)| entry(*k, *ok, own())).collect();
-            assert_eq!(judge(&entries, trusted, *threshold), *want, "{said:?} at {threshold}");
+            assert_eq!(
+                judge(&entries, trusted, *threshold),
+                *want,
+                "{said:?} at {threshold}"
+            );
         }
     }
 
@@ -149,11 +159,21 @@ mod tests {
         let id = ContentId::sha256(&[1; 32]);
         let mut index = Index::default();
         let remote = Source::Remote("r".into());
-        index.replace_source(&Source::Own, vec![(id.clone(), (*entry('A', true, Source::Own)).clone())]);
-        index.replace_source(&remote, vec![(id.clone(), (*entry('B', true, remote.clone())).clone())]);
+        index.replace_source(
+            &Source::Own,
+            vec![(id.clone(), (*entry('A', true, Source::Own)).clone())],
+        );
+        index.replace_source(
+            &remote,
+            vec![(id.clone(), (*entry('B', true, remote.clone())).clone())],
+        );
         assert_eq!(index.get(&id).len(), 2);
         index.upsert(id.clone(), (*entry('A', false, Source::Own)).clone());
-        assert_eq!(index.get(&id).len(), 2, "a key's new word replaces its old one");
+        assert_eq!(
+            index.get(&id).len(),
+            2,
+            "a key's new word replaces its old one"
+        );
         assert_eq!(index.entries(), 2);
         index.remove_source(&remote);
         assert_eq!(index.get(&id).len(), 1);

@@ -31,7 +31,8 @@ impl Keyring {
         {
             return;
         }
-        self.certs.insert(info.fingerprint.clone(), KnownCert { cert, info, source });
+        self.certs
+            .insert(info.fingerprint.clone(), KnownCert { cert, info, source });
     }
 
     pub fn remove_source(&mut self, source: &Source) {
@@ -44,7 +45,10 @@ impl Keyring {
 
     /// Known certificates whose fingerprint ends with the query.
     pub fn find(&self, query: &KeyQuery) -> Vec<&KnownCert> {
-        self.certs.values().filter(|c| query.matches(&c.info.fingerprint)).collect()
+        self.certs
+            .values()
+            .filter(|c| query.matches(&c.info.fingerprint))
+            .collect()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &KnownCert> {
@@ -52,6 +56,8 @@ impl Keyring {
     }
 
     pub fn user_id(&self, fpr: &Fingerprint) -> String {
-        self.get(fpr).map(|c| c.info.user_id.clone()).unwrap_or_default()
+        self.get(fpr)
+            .map(|c| c.info.user_id.clone())
+            .unwrap_or_default()
     }
 }

@@ -58,7 +58,9 @@ pub fn parse_cert(bytes: &[u8]) -> anyhow::Result<Cert> {
 
 /// The public certificate, ASCII-armored as `gpg --armor --export` prints it.
 pub fn armored_public(cert: &Cert) -> Vec<u8> {
-    cert.armored().to_vec().expect("serializing to memory cannot fail")
+    cert.armored()
+        .to_vec()
+        .expect("serializing to memory cannot fail")
 }
 
 /// The certificate with its secret keys, ASCII-armored.
@@ -118,7 +120,9 @@ impl SignWith for EmbeddedKey {
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut out = Vec::new();
         let sink = Message::new(&mut out);
-        let mut signer = Signer::new(sink, self.signing.clone())?.detached().build()?;
+        let mut signer = Signer::new(sink, self.signing.clone())?
+            .detached()
+            .build()?;
         signer.write_all(message)?;
         signer.finalize()?;
         Ok(out)

@@ -1,15 +1,15 @@
 //! signetd: everything in Signet with state or secrets.
-pub mod keys;
-pub mod signature;
-pub mod hash;
-pub mod store;
 pub mod config;
-pub mod index;
-pub mod keyring;
-pub mod repo;
-pub mod trust;
 pub mod daemon;
 pub mod handlers;
+pub mod hash;
+pub mod index;
+pub mod keyring;
+pub mod keys;
 pub mod lock;
-pub mod server;
+pub mod repo;
 pub mod run;
+pub mod server;
+pub mod signature;
+pub mod store;
+pub mod trust;

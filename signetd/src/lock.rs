@@ -36,10 +36,18 @@ pub fn acquire(path: &Path) -> Result<HomeLock, LockError> {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);
             let pid = pid.trim().to_owned();
-            return Err(LockError::Held { pid: if pid.is_empty() { "unknown".into() } else { pid } });
+            return Err(LockError::Held {
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid
+                },
+            });
         }
         Err(TryLockError::Error(e)) => {
-            return Err(LockError::Io(anyhow::Error::from(e).context(format!("locking {}", path.display()))));
+            return Err(LockError::Io(
+                anyhow::Error::from(e).context(format!("locking {}", path.display())),
+            ));
         }
     }
     (|| {

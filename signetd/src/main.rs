@@ -22,7 +22,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -35,15 +36,19 @@ fn main() -> ExitCode {
         ENV_SOCKET => args.socket.clone().map(Into::into),
         _ => None,
     };
-    let Locations { home, socket } = match Locations::resolve(|name| flag(name).or_else(|| std::env::var_os(name))) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("signetd: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Locations { home, socket } =
+        match Locations::resolve(|name| flag(name).or_else(|| std::env::var_os(name))) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("signetd: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("signetd: cannot start the async runtime: {e}");

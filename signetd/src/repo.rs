@@ -54,11 +54,18 @@ pub fn check_one(
             format!("attestation for {} filed under {filed_under}", statement.id),
         ));
     }
-    let known = keyring
-        .get(&att.key)
-        .ok_or_else(|| (Problem::UnknownKey, format!("no certificate for key {}", att.key)))?;
-    signature::check(att, &known.cert)
-        .map_err(|e| (Problem::BadSignature, format!("{filed_under} by {}: {e}", att.key)))?;
+    let known = keyring.get(&att.key).ok_or_else(|| {
+        (
+            Problem::UnknownKey,
+            format!("no certificate for key {}", att.key),
+        )
+    })?;
+    signature::check(att, &known.cert).map_err(|e| {
+        (
+            Problem::BadSignature,
+            format!("{filed_under} by {}: {e}", att.key),
+        )
+    })?;
     Ok((
         statement.id,
         Entry {
@@ -120,7 +127,11 @@ pub struct OwnRepo {
 
 /// Reads and checks `repo/repo.json` against the owner's certificate. `Ok(None)` when there is
 /// none yet; `Err` says what is wrong with it, for a person to repair.
-pub fn load_own(home: &Home, keyring: &Keyring, owner: Option<&signet_proto::formats::Fingerprint>) -> Result<Option<OwnRepo>, String> {
+pub fn load_own(
+    home: &Home,
+    keyring: &Keyring,
+    owner: Option<&signet_proto::formats::Fingerprint>,
+) -> Result<Option<OwnRepo>, String> {
     let path = home.repo_file();
     let bytes = match store::read_bounded(&path, MAX_OWN_REPO_LEN) {
         Ok(Some(bytes)) => bytes,
@@ -135,7 +146,10 @@ pub fn load_own(home: &Home, keyring: &Keyring, owner: Option<&signet_proto::for
         )
     })?;
     if &signed.key != owner {
-        return Err(format!("it is signed by {}, not by this home's key {owner}", signed.key));
+        return Err(format!(
+            "it is signed by {}, not by this home's key {owner}",
+            signed.key
+        ));
     }
     let cert = &keyring
         .get(owner)

@@ -24,7 +24,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let _lock = lock::acquire(&home.lock_file())?;
     let config = Config::load(&home.config_file())?;
     let listener = server::bind(&options.socket)?;
-    let socket_id = std::fs::metadata(&options.socket).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    let socket_id = std::fs::metadata(&options.socket)
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
     let daemon = Daemon::load(home, options.socket.clone(), config)?;
     tracing::info!(
         pid = std::process::id(),
@@ -37,7 +39,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let on_signal = daemon.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return;
         };
         tokio::select! {
@@ -51,7 +56,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     server::serve(daemon, listener).await;
 
     // Remove the socket only if it is still the one this process bound.
-    let current = std::fs::metadata(&options.socket).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    let current = std::fs::metadata(&options.socket)
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
     if current.is_some() && current == socket_id {
         std::fs::remove_file(&options.socket)
             .with_context(|| format!("removing {}", options.socket.display()))?;

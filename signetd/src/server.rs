@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use signet_proto::rpc::{self, ErrorCode, FrameDecoder, FrameError, Request, RequestId, Response, RpcError};
+use signet_proto::rpc::{
+    self, ErrorCode, FrameDecoder, FrameError, Request, RequestId, Response, RpcError,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
@@ -23,17 +25,25 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// when missing), a stale socket left by a dead daemon is replaced, and the socket is 0600.
 /// The caller holds the home's lock, so no live daemon owns a socket found there.
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
-            std::fs::remove_file(path).with_context(|| format!("removing stale socket {}", path.display()))?;
+            std::fs::remove_file(path)
+                .with_context(|| format!("removing stale socket {}", path.display()))?;
         }
-        Ok(_) => bail!("{} exists and is not a socket; refusing to replace it", path.display()),
+        Ok(_) => bail!(
+            "{} exists and is not a socket; refusing to replace it",
+            path.display()
+        ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("checking {}", path.display())),
     }
-    let listener = UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("making {} private", path.display()))?;
     Ok(listener)
@@ -97,10 +107,13 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
         Ok(cred) if cred.uid() == me => {}
         Ok(cred) => {
             tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "refused a connection from another user");
-            return refuse(stream, RpcError::new(
-                ErrorCode::InvalidRequest,
-                format!("signetd serves only its own user (uid {me})"),
-            ))
+            return refuse(
+                stream,
+                RpcError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("signetd serves only its own user (uid {me})"),
+                ),
+            )
             .await;
         }
         Err(e) => {
@@ -136,7 +149,12 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
                 let line = rpc::encode_line(&response);
                 match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&line)).await {
                     Ok(result) => result?,
-                    Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "client does not read")),
+                    Err(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "client does not read",
+                        ));
+                    }
                 }
             }
         }
@@ -164,15 +182,24 @@ async fn answer(daemon: &Arc<Daemon>, session: &mut Session, bytes: &[u8]) -> Op
                 Err(_) => "the message is not valid UTF-8".to_owned(),
                 Ok(_) => format!("the message is not JSON: {e}"),
             };
-            return Some(Response::err(None, RpcError::new(ErrorCode::ParseError, why)));
+            return Some(Response::err(
+                None,
+                RpcError::new(ErrorCode::ParseError, why),
+            ));
         }
     };
-    let id: Option<RequestId> = value.get("id").cloned().and_then(|id| serde_json::from_value(id).ok());
+    let id: Option<RequestId> = value
+        .get("id")
+        .cloned()
+        .and_then(|id| serde_json::from_value(id).ok());
     match serde_json::from_value::<Request>(value) {
         Ok(request) => handlers::handle(daemon, session, request).await,
         Err(e) => Some(Response::err(
             id,
-            RpcError::new(ErrorCode::InvalidRequest, format!("not a JSON-RPC 2.0 request: {e}")),
+            RpcError::new(
+                ErrorCode::InvalidRequest,
+                format!("not a JSON-RPC 2.0 request: {e}"),
+            ),
         )),
     }
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::amalgamation::ValidateAmalgamation as _;
 use openpgp::cert::amalgamation::ValidAmalgamation as _;
+use openpgp::cert::amalgamation::ValidateAmalgamation as _;
 use openpgp::packet::Signature;
 use openpgp::parse::Parse;
 use openpgp::policy::{Policy, StandardPolicy};
@@ -63,7 +63,8 @@ pub fn decode(sig: &str) -> Result<Signature, SignatureError> {
         .decode(sig.trim())
         .map_err(|e| SignatureError::Base64(e.to_string()))?;
     // Armored or binary: sequoia's parser detects armor by itself.
-    let pile = PacketPile::from_bytes(&bytes).map_err(|e| SignatureError::Malformed(e.to_string()))?;
+    let pile =
+        PacketPile::from_bytes(&bytes).map_err(|e| SignatureError::Malformed(e.to_string()))?;
     let mut packets = pile.into_children();
     match (packets.next(), packets.next()) {
         (Some(Packet::Signature(sig)), None) => {
@@ -72,7 +73,10 @@ pub fn decode(sig: &str) -> Result<Signature, SignatureError> {
             }
             Ok(sig)
         }
-        (Some(first), None) => Err(SignatureError::NotDetached(format!("a {} packet", first.tag()))),
+        (Some(first), None) => Err(SignatureError::NotDetached(format!(
+            "a {} packet",
+            first.tag()
+        ))),
         (None, _) => Err(SignatureError::NotDetached("nothing".into())),
         (Some(_), Some(_)) => Err(SignatureError::NotDetached("several packets".into())),
     }
@@ -84,7 +88,12 @@ pub fn check(signed: &Signed, cert: &Cert) -> Result<(), SignatureError> {
     if cert.fingerprint().to_hex() != signed.key.as_str() {
         return Err(SignatureError::WrongCertificate(signed.key.clone()));
     }
-    check_bytes(&decode(&signed.sig)?, signed.signed_bytes().as_bytes(), cert, &signed.key)
+    check_bytes(
+        &decode(&signed.sig)?,
+        signed.signed_bytes().as_bytes(),
+        cert,
+        &signed.key,
+    )
 }
 
 /// Checks a decoded signature over `message` against `cert`, whose fingerprint is `key`.
@@ -98,7 +107,9 @@ pub fn check_bytes(
     if let RevocationStatus::Revoked(_) = cert.revocation_status(policy, None) {
         return Err(SignatureError::Revoked(key.clone()));
     }
-    let signed_at = sig.signature_creation_time().ok_or(SignatureError::NoCreationTime)?;
+    let signed_at = sig
+        .signature_creation_time()
+        .ok_or(SignatureError::NoCreationTime)?;
     let mut last_error = SignatureError::NotByKey(key.clone());
     for ka in cert.keys().key_handles(sig.get_issuers()) {
         let ka = match ka.with_policy(policy, signed_at) {

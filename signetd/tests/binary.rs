@@ -4,7 +4,10 @@ use std::process::Command;
 
 #[test]
 fn prints_version() {
-    let out = Command::new(env!("CARGO_BIN_EXE_signetd")).arg("--version").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_signetd"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("signetd "));
 }
@@ -12,7 +15,11 @@ fn prints_version() {
 #[test]
 fn refuses_a_malformed_config_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.json"), b"{\"verify\": {\"threshold\": \"two\"}}").unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        b"{\"verify\": {\"threshold\": \"two\"}}",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_signetd"))
         .env("SIGNET_HOME", dir.path())
         .env_remove("SIGNET_SOCKET")
@@ -20,5 +27,8 @@ fn refuses_a_malformed_config_naming_the_file() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config.json is not a valid Signet config"), "{stderr}");
+    assert!(
+        stderr.contains("config.json is not a valid Signet config"),
+        "{stderr}"
+    );
 }

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 /// because their own packages have integration tests; they sit beside `deps/`.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/..");
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -34,14 +37,26 @@ fn assert_fresh(binary: &Path) {
             .flatten()
             .map(|e| {
                 let meta = e.metadata().unwrap();
-                if meta.is_dir() { newest(&e.path()) } else { meta.modified().unwrap() }
+                if meta.is_dir() {
+                    newest(&e.path())
+                } else {
+                    meta.modified().unwrap()
+                }
             })
             .max()
             .unwrap_or(std::time::UNIX_EPOCH)
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let own = if binary.ends_with("signetd") { "signetd/src" } else { "signet-client/src" };
-    let sources = ["proto/src", own].iter().map(|d| newest(&root.join(d))).max().unwrap();
+    let own = if binary.ends_with("signetd") {
+        "signetd/src"
+    } else {
+        "signet-client/src"
+    };
+    let sources = ["proto/src", own]
+        .iter()
+        .map(|d| newest(&root.join(d)))
+        .max()
+        .unwrap();
     let built = std::fs::metadata(binary).unwrap().modified().unwrap();
     assert!(
         built >= sources,
@@ -82,12 +97,17 @@ impl Run {
     /// Asserts the exit code, showing everything on failure.
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -107,16 +127,26 @@ impl Default for Home {
 
 impl Home {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("signet-test").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("signet-test")
+            .tempdir()
+            .expect("temp dir");
         let root = dir.path().to_path_buf();
         let home = root.join("home");
         let socket = home.join("signetd.sock");
-        Home { _dir: dir, root, home, socket }
+        Home {
+            _dir: dir,
+            root,
+            home,
+            socket,
+        }
     }
 
     pub fn sig_command(&self, args: &[&str]) -> Command {
         let mut cmd = clean_command(&bin("sig"));
-        cmd.args(args).env("SIGNET_HOME", &self.home).current_dir(&self.root);
+        cmd.args(args)
+            .env("SIGNET_HOME", &self.home)
+            .current_dir(&self.root);
         cmd
     }
 
@@ -134,14 +164,23 @@ impl Home {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn sig");
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         Run::from(child.wait_with_output().expect("wait for sig"))
     }
 
     /// Makes a key for this home.
     pub fn setup(&self, user_id: &str) -> String {
         let run = self.sig(&["setup", "--generate", user_id]).expect(0);
-        let line = run.stdout.lines().find(|l| l.starts_with("With public key fingerprint: ")).expect("fingerprint line");
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("With public key fingerprint: "))
+            .expect("fingerprint line");
         line.rsplit(' ').next().unwrap().to_owned()
     }
 
@@ -155,7 +194,14 @@ impl Home {
     /// Attests a file without questions.
     pub fn attest(&self, path: &Path, ok: bool, comment: &str) -> Run {
         let verdict = if ok { "--ok" } else { "--not-ok" };
-        self.sig(&["attest", path.to_str().unwrap(), verdict, "--reviewed", "--comment", comment])
+        self.sig(&[
+            "attest",
+            path.to_str().unwrap(),
+            verdict,
+            "--reviewed",
+            "--comment",
+            comment,
+        ])
     }
 
     /// Starts `signetd` directly (not through `sig`) and waits until it answers.
@@ -167,7 +213,10 @@ impl Home {
 
     pub fn daemon_command(&self) -> Command {
         let mut cmd = clean_command(&bin("signetd"));
-        cmd.env("SIGNET_HOME", &self.home).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.env("SIGNET_HOME", &self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         cmd
     }
 
@@ -180,14 +229,22 @@ impl Home {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "signetd did not answer on {}", self.socket.display());
+            assert!(
+                Instant::now() < deadline,
+                "signetd did not answer on {}",
+                self.socket.display()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     /// The pid recorded by the daemon holding this home's lock.
     pub fn daemon_pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.home.join("signetd.lock")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.home.join("signetd.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub fn read_repo(&self) -> Value {
@@ -216,13 +273,21 @@ impl Drop for Home {
 }
 
 pub fn signal(pid: i32, name: &str) {
-    let _ = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).stderr(Stdio::null()).status();
+    let _ = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Whether a process exists and is not a zombie.
 pub fn process_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -248,7 +313,9 @@ impl RawClient {
     /// Reads one line as JSON.
     pub fn read(&mut self) -> Value {
         let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read a response line");
+        self.reader
+            .read_line(&mut line)
+            .expect("read a response line");
         assert!(!line.is_empty(), "connection closed");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("response is not JSON ({e}): {line}"))
     }
@@ -272,12 +339,20 @@ pub fn error_code(response: &Value) -> Option<i64> {
 /// Python's canonical bytes of a JSON value, the oracle FORMATS.md names.
 pub fn python_canonical(value: &Value) -> Vec<u8> {
     let mut child = Command::new("python3")
-        .args(["-c", "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))"])
+        .args([
+            "-c",
+            "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3");
-    child.stdin.take().unwrap().write_all(value.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     out.stdout
@@ -296,19 +371,27 @@ impl Default for Gpg {
 
 impl Gpg {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("signet-gpg").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("signet-gpg")
+            .tempdir()
+            .unwrap();
         Gpg { dir }
     }
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new("gpg");
-        cmd.env("GNUPGHOME", self.dir.path()).args(["--batch", "--no-tty", "--quiet"]);
+        cmd.env("GNUPGHOME", self.dir.path())
+            .args(["--batch", "--no-tty", "--quiet"]);
         cmd
     }
 
     pub fn import(&self, path: &Path) {
         let out = self.command().arg("--import").arg(path).output().unwrap();
-        assert!(out.status.success(), "gpg --import: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gpg --import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Verifies a detached signature; returns the primary fingerprint of gpg's VALIDSIG line.
@@ -317,12 +400,23 @@ impl Gpg {
         let (sig_path, data_path) = (dir.path().join("sig"), dir.path().join("data"));
         std::fs::write(&sig_path, sig).unwrap();
         std::fs::write(&data_path, data).unwrap();
-        let out = self.command().args(["--status-fd", "1", "--verify"]).arg(&sig_path).arg(&data_path).output().unwrap();
+        let out = self
+            .command()
+            .args(["--status-fd", "1", "--verify"])
+            .arg(&sig_path)
+            .arg(&data_path)
+            .output()
+            .unwrap();
         let status = String::from_utf8_lossy(&out.stdout);
-        let valid = status.lines().find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "));
+        let valid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "));
         match (out.status.success(), valid) {
             (true, Some(fields)) => Ok(fields.split(' ').next_back().unwrap().to_owned()),
-            _ => Err(format!("{status}\n{}", String::from_utf8_lossy(&out.stderr))),
+            _ => Err(format!(
+                "{status}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )),
         }
     }
 
@@ -332,12 +426,26 @@ impl Gpg {
         let data_path = dir.path().join("data");
         std::fs::write(&data_path, data).unwrap();
         let mut cmd = self.command();
-        cmd.args(["--pinentry-mode", "loopback", "--passphrase", "", "--detach-sign", "--local-user", key, "--output", "-"]);
+        cmd.args([
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--detach-sign",
+            "--local-user",
+            key,
+            "--output",
+            "-",
+        ]);
         if armor {
             cmd.arg("--armor");
         }
         let out = cmd.arg(&data_path).output().unwrap();
-        assert!(out.status.success(), "gpg --detach-sign: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gpg --detach-sign: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 }

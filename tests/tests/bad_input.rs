@@ -8,7 +8,11 @@ fn attest_before_setup_says_what_to_do() {
     let home = Home::new();
     let file = home.file("f", b"x");
     let run = home.attest(&file, true, "").expect(2);
-    assert!(run.stderr.contains("sig setup --generate"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("sig setup --generate"),
+        "{}",
+        run.stderr
+    );
     assert!(!home.home.join("repo/repo.json").exists());
 }
 
@@ -16,20 +20,45 @@ fn attest_before_setup_says_what_to_do() {
 fn files_that_cannot_be_hashed() {
     let home = Home::new();
     home.setup("Frank <frank@example.org>");
-    let run = home.sig(&["attest", "missing.txt", "--ok", "--reviewed", "--comment", ""]).expect(2);
+    let run = home
+        .sig(&[
+            "attest",
+            "missing.txt",
+            "--ok",
+            "--reviewed",
+            "--comment",
+            "",
+        ])
+        .expect(2);
     assert!(run.stderr.contains("missing.txt"), "{}", run.stderr);
     let run = home.sig(&["verify", "missing.txt"]).expect(2);
-    assert!(run.stderr.contains("missing.txt: no such file"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("missing.txt: no such file"),
+        "{}",
+        run.stderr
+    );
 
     std::fs::create_dir(home.root.join("dir")).unwrap();
-    let run = home.sig(&["attest", "dir", "--ok", "--reviewed", "--comment", ""]).expect(2);
+    let run = home
+        .sig(&["attest", "dir", "--ok", "--reviewed", "--comment", ""])
+        .expect(2);
     assert!(run.stderr.contains("is a directory"), "{}", run.stderr);
 
     // A FIFO is refused without being opened (opening it would hang).
     let fifo = home.root.join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let run = home.sig(&["verify", "fifo"]).expect(2);
-    assert!(run.stderr.contains("not a regular file (a FIFO)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a regular file (a FIFO)"),
+        "{}",
+        run.stderr
+    );
 
     // One bad file among good ones: the others are still verified, exit code 2.
     let good = home.file("good", b"good");
@@ -40,7 +69,8 @@ fn files_that_cannot_be_hashed() {
     // Unreadable files (root reads everything, so only where the test is not root).
     if rustix::process::getuid().as_raw() != 0 {
         let secret = home.file("secret", b"s");
-        std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+        std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .unwrap();
         let run = home.sig(&["verify", "secret"]).expect(2);
         assert!(run.stderr.contains("permission denied"), "{}", run.stderr);
     }
@@ -57,23 +87,54 @@ fn damaged_repo_json_keeps_reads_refuses_writes_and_is_never_overwritten() {
     let repo_path = home.home.join("repo/repo.json");
     let good = std::fs::read(&repo_path).unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated", good[..good.len() / 2].to_vec(), "not valid JSON"),
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            "not valid JSON",
+        ),
         ("garbage", b"\x00\xffnot json".to_vec(), "not valid JSON"),
-        ("tampered", String::from_utf8(good.clone()).unwrap().replace("\"fine\"", "\"FINE\"").into_bytes(), "signature does not verify"),
+        (
+            "tampered",
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replace("\"fine\"", "\"FINE\"")
+                .into_bytes(),
+            "signature does not verify",
+        ),
         ("empty", Vec::new(), "not valid JSON"),
     ];
     for (name, bytes, why) in cases {
         std::fs::write(&repo_path, &bytes).unwrap();
         // Reads go on: the daemon starts and answers (the damaged own repository counts nothing).
         let run = home.sig(&["verify", "f"]).expect(1);
-        assert!(run.stdout.contains("is not verified."), "{name}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("is not verified."),
+            "{name}: {}",
+            run.stdout
+        );
         let run = home.sig(&["status"]).expect(2);
-        assert!(run.stdout.contains("repo.json is damaged") && run.stdout.contains(why), "{name}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("repo.json is damaged") && run.stdout.contains(why),
+            "{name}: {}",
+            run.stdout
+        );
         // Writes are refused with the file named; the file is left exactly as it was.
         let run = home.attest(&file, true, "again").expect(2);
-        assert!(run.stderr.contains(repo_path.to_str().unwrap()) && run.stderr.contains(why), "{name}: {}", run.stderr);
-        assert!(run.stderr.contains("repair it or move it aside"), "{name}: {}", run.stderr);
-        assert_eq!(std::fs::read(&repo_path).unwrap(), bytes, "{name}: damaged file was rewritten");
+        assert!(
+            run.stderr.contains(repo_path.to_str().unwrap()) && run.stderr.contains(why),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("repair it or move it aside"),
+            "{name}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read(&repo_path).unwrap(),
+            bytes,
+            "{name}: damaged file was rewritten"
+        );
         home.sig(&["daemon", "stop"]).expect(0);
     }
 
@@ -99,13 +160,24 @@ fn damaged_trust_json_fails_closed() {
     std::fs::write(&trust_path, b"{\"version\": 1, \"trusted\": [").unwrap();
 
     let run = home.sig(&["status"]).expect(2);
-    assert!(run.stdout.contains("trust.json is damaged"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("trust.json is damaged"),
+        "{}",
+        run.stdout
+    );
     let run = home.sig(&["trust", "add", stranger]).expect(2);
-    assert!(run.stderr.contains("trust.json is damaged"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("trust.json is damaged"),
+        "{}",
+        run.stderr
+    );
     home.sig(&["trust", "list"]).expect(2);
     // Own attestations still count: verification goes on.
     let file = home.file("f", b"x");
     home.attest(&file, true, "").expect(0);
     home.sig(&["verify", "f"]).expect(0);
-    assert_eq!(std::fs::read(&trust_path).unwrap(), b"{\"version\": 1, \"trusted\": [");
+    assert_eq!(
+        std::fs::read(&trust_path).unwrap(),
+        b"{\"version\": 1, \"trusted\": ["
+    );
 }

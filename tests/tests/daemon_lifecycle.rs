@@ -23,7 +23,10 @@ fn sig_starts_the_daemon_on_demand_and_stops_it() {
     assert_eq!(mode(&home.home), 0o700);
 
     home.sig(&["daemon", "stop"]).expect(0);
-    assert!(!home.socket.exists(), "a stopping daemon removes its socket");
+    assert!(
+        !home.socket.exists(),
+        "a stopping daemon removes its socket"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while process_alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -42,7 +45,10 @@ fn a_stale_socket_after_kill_9_is_replaced() {
     while process_alive(pid) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(home.socket.exists(), "kill -9 leaves the socket file behind");
+    assert!(
+        home.socket.exists(),
+        "kill -9 leaves the socket file behind"
+    );
     let file = home.file("f", b"x");
     home.attest(&file, true, "").expect(0);
     assert_ne!(home.daemon_pid(), Some(pid));
@@ -70,7 +76,10 @@ fn two_daemons_on_one_home_one_wins() {
     let out = loser.wait_with_output().unwrap();
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("another signetd") && said.contains("already serving this home"), "{said}");
+    assert!(
+        said.contains("another signetd") && said.contains("already serving this home"),
+        "{said}"
+    );
     assert_eq!(home.daemon_pid(), Some(winner.id() as i32));
     home.sig(&["status"]).expect(0);
 
@@ -79,14 +88,25 @@ fn two_daemons_on_one_home_one_wins() {
     let mut winner = winner;
     winner.wait().unwrap();
     let clients: Vec<_> = (0..6)
-        .map(|_| home.sig_command(&["status", "--json"]).stdout(std::process::Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            home.sig_command(&["status", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let pids: std::collections::BTreeSet<u64> = clients
         .into_iter()
         .map(|c| {
             let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["pid"].as_u64().unwrap()
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["pid"]
+                .as_u64()
+                .unwrap()
         })
         .collect();
     assert_eq!(pids.len(), 1, "one daemon answered everyone: {pids:?}");
@@ -103,7 +123,14 @@ fn kill_9_during_attests_leaves_a_valid_repository() {
     for round in 0..12u64 {
         let file = home.file(&format!("f{round}"), format!("file {round}").as_bytes());
         let mut attest = home
-            .sig_command(&["attest", file.to_str().unwrap(), "--ok", "--reviewed", "--comment", "kill test"])
+            .sig_command(&[
+                "attest",
+                file.to_str().unwrap(),
+                "--ok",
+                "--reviewed",
+                "--comment",
+                "kill test",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -116,9 +143,15 @@ fn kill_9_during_attests_leaves_a_valid_repository() {
         // Restarting checks the repository's signature: a torn file would show as damaged.
         let run = home.sig(&["status", "--json"]).expect(0);
         let status = run.json();
-        assert!(status["problems"].as_array().unwrap().is_empty(), "round {round}: {status}");
+        assert!(
+            status["problems"].as_array().unwrap().is_empty(),
+            "round {round}: {status}"
+        );
         let serial = status["serial"].as_u64().unwrap();
-        assert!(serial >= last_serial, "serial went down: {last_serial} -> {serial}");
+        assert!(
+            serial >= last_serial,
+            "serial went down: {last_serial} -> {serial}"
+        );
         last_serial = serial;
         let leftovers: Vec<_> = std::fs::read_dir(home.home.join("repo"))
             .unwrap()

@@ -8,7 +8,10 @@ use signet_tests::{Gpg, Home, python_canonical};
 fn gpg_verifies_every_signature_sig_writes() {
     let home = Home::new();
     let fpr = home.setup("Erin <erin@example.org>");
-    for (n, comment) in ["plain", "caf\u{e9} \u{1F600}", "line\nbreak \"q\" \\"].iter().enumerate() {
+    for (n, comment) in ["plain", "caf\u{e9} \u{1F600}", "line\nbreak \"q\" \\"]
+        .iter()
+        .enumerate()
+    {
         let file = home.file(&format!("f{n}"), comment.as_bytes());
         home.attest(&file, n % 2 == 0, comment).expect(0);
     }
@@ -18,7 +21,9 @@ fn gpg_verifies_every_signature_sig_writes() {
     let repo = home.read_repo();
     let mut checked = 0;
     let mut check = |signed: &serde_json::Value| {
-        let sig = base64::engine::general_purpose::STANDARD.decode(signed["sig"].as_str().unwrap()).unwrap();
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(signed["sig"].as_str().unwrap())
+            .unwrap();
         let data = python_canonical(&signed["data"]);
         assert_eq!(gpg.verify(&sig, &data), Ok(fpr.clone()), "gpg --verify");
         // The same signature over other bytes does not verify.

@@ -19,10 +19,21 @@ fn hello_first_and_version_checked() {
     assert!(r["error"]["message"].as_str().unwrap().contains("hello"));
     let r = c.call(2, "hello", json!({"protocol": 99, "client": "future/9"}));
     assert_eq!(error_code(&r), Some(-32000));
-    assert!(r["error"]["message"].as_str().unwrap().contains("protocol 99"), "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("protocol 99"),
+        "{r}"
+    );
     let r = c.hello();
     assert_eq!(r["result"]["protocol"], 1);
-    assert!(r["result"]["capabilities"].as_array().unwrap().contains(&json!("verify")));
+    assert!(
+        r["result"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("verify"))
+    );
     let r = c.call(3, "status", json!({}));
     assert_eq!(r["id"], 3);
     assert!(r["result"]["pid"].is_u64());
@@ -37,19 +48,27 @@ fn malformed_messages_get_errors_and_the_connection_goes_on() {
     c.send_raw(b"this is not json\n").unwrap();
     assert_eq!(error_code(&c.read()), Some(-32700));
 
-    c.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 5, \"method\": \"status\"\xff}\n").unwrap();
+    c.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 5, \"method\": \"status\"\xff}\n")
+        .unwrap();
     let r = c.read();
     assert_eq!(error_code(&r), Some(-32700));
-    assert!(r["error"]["message"].as_str().unwrap().contains("UTF-8"), "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("UTF-8"),
+        "{r}"
+    );
 
-    c.send_raw(b"{\"id\": 6, \"method\": \"status\"}\n").unwrap();
+    c.send_raw(b"{\"id\": 6, \"method\": \"status\"}\n")
+        .unwrap();
     let r = c.read();
     assert_eq!(error_code(&r), Some(-32600));
     assert_eq!(r["id"], 6);
 
     let r = c.call(7, "no.such.method", json!({}));
     assert_eq!(error_code(&r), Some(-32601));
-    assert!(r["error"]["message"].as_str().unwrap().contains("verify"), "lists what exists: {r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("verify"),
+        "lists what exists: {r}"
+    );
 
     let r = c.call(8, "verify", json!({"path": "relative/path"}));
     assert_eq!(error_code(&r), Some(-32602));
@@ -59,13 +78,21 @@ fn malformed_messages_get_errors_and_the_connection_goes_on() {
     assert_eq!(error_code(&r), Some(-32602));
 
     // A 10 MB line is refused as a whole; the next message is answered.
-    let mut big = b"{\"jsonrpc\": \"2.0\", \"id\": 11, \"method\": \"status\", \"params\": {\"pad\": \"".to_vec();
+    let mut big =
+        b"{\"jsonrpc\": \"2.0\", \"id\": 11, \"method\": \"status\", \"params\": {\"pad\": \""
+            .to_vec();
     big.extend(std::iter::repeat_n(b'a', 10 << 20));
     big.extend(b"\"}}\n");
     c.send_raw(&big).unwrap();
     let r = c.read();
     assert_eq!(error_code(&r), Some(-32600));
-    assert!(r["error"]["message"].as_str().unwrap().contains("larger than"), "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than"),
+        "{r}"
+    );
 
     // Pipelined requests are all answered, with their ids.
     c.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"status\"}\n{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"keys.list\"}\n").unwrap();
@@ -74,7 +101,11 @@ fn malformed_messages_get_errors_and_the_connection_goes_on() {
 
     // Deep nesting is refused, not a crash.
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    c.send_raw(format!("{{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"status\",\"params\":{deep}}}\n").as_bytes()).unwrap();
+    c.send_raw(
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"status\",\"params\":{deep}}}\n")
+            .as_bytes(),
+    )
+    .unwrap();
     assert!(error_code(&c.read()).is_some());
 
     // And the daemon still serves everyone.
@@ -112,5 +143,8 @@ fn another_user_is_refused() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("serves only its own user"), "{said}");
-    assert!(home.log().contains("refused a connection from another user"));
+    assert!(
+        home.log()
+            .contains("refused a connection from another user")
+    );
 }

@@ -12,10 +12,20 @@ fn setup_attest_verify_as_the_seed_does() {
 
     let file = home.file("hello.txt", b"hello, world\n");
     let run = home
-        .sig_with_input(&["attest", "hello.txt"], "yes\nyes\nMy first attestation!\n")
+        .sig_with_input(
+            &["attest", "hello.txt"],
+            "yes\nyes\nMy first attestation!\n",
+        )
         .expect(0);
-    assert!(run.stderr.contains("I have reviewed this file (yes/no): "), "{}", run.stderr);
-    assert!(run.stderr.contains("It performs as expected and is free of major flaws (yes/no): "));
+    assert!(
+        run.stderr.contains("I have reviewed this file (yes/no): "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("It performs as expected and is free of major flaws (yes/no): ")
+    );
     assert!(run.stderr.contains("Comment: "));
     let saved = run.json();
     let id = "sha256:853ff93762a06ddbf722c4ebe9ddd66d8f63ddaea97f521c3ecc20da7c976020";
@@ -24,7 +34,11 @@ fn setup_attest_verify_as_the_seed_does() {
     assert_eq!(saved["data"]["ok"], true);
     assert_eq!(saved["data"]["reviewed"], true);
     assert_eq!(saved["key"], fpr.as_str());
-    assert_eq!(saved["data"].as_object().unwrap().len(), 4, "exactly the four fields");
+    assert_eq!(
+        saved["data"].as_object().unwrap().len(),
+        4,
+        "exactly the four fields"
+    );
 
     let run = home.sig(&["verify", file.to_str().unwrap()]).expect(0);
     let expected = format!(
@@ -35,16 +49,28 @@ fn setup_attest_verify_as_the_seed_does() {
 
     // Relative paths work, and are shown as typed.
     let run = home.sig(&["verify", "hello.txt"]).expect(0);
-    assert!(run.stdout.ends_with("file hello.txt is ok.\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("file hello.txt is ok.\n"),
+        "{}",
+        run.stdout
+    );
 
     // A file nobody vouched for.
     home.file("other.txt", b"other");
     let run = home.sig(&["verify", "other.txt"]).expect(1);
-    assert!(run.stdout.ends_with("file other.txt is not verified.\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("file other.txt is not verified.\n"),
+        "{}",
+        run.stdout
+    );
 
     // By id, without the file.
     let run = home.sig(&["verify", "--id", id]).expect(0);
-    assert!(run.stdout.contains(&format!("id {id} is ok.")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("id {id} is ok.")),
+        "{}",
+        run.stdout
+    );
 
     // JSON: one document with the protocol's shape.
     let run = home.sig(&["verify", "--json", "hello.txt"]).expect(0);
@@ -61,16 +87,25 @@ fn setup_attest_verify_as_the_seed_does() {
     // Changing one's mind replaces the earlier attestation: NOT ok is loudest (exit 3).
     home.attest(&file, false, "found a backdoor").expect(0);
     let run = home.sig(&["verify", "hello.txt"]).expect(3);
-    assert!(run.stdout.contains(&format!("NOT OK [{short}] Alice")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("NOT OK [{short}] Alice")),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.ends_with("file hello.txt is NOT ok.\n"));
     let repo = home.read_repo();
-    assert_eq!(repo["data"]["attestations"][id].as_array().unwrap().len(), 1);
+    assert_eq!(
+        repo["data"]["attestations"][id].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(repo["data"]["serial"], 3, "setup, attest, attest");
 
     // Several files: the loudest verdict decides the exit code.
     let run = home.sig(&["verify", "other.txt", "hello.txt"]).expect(3);
     assert!(run.stdout.contains("file other.txt is not verified."));
-    let run = home.sig(&["verify", "--json", "other.txt", "hello.txt"]).expect(3);
+    let run = home
+        .sig(&["verify", "--json", "other.txt", "hello.txt"])
+        .expect(3);
     assert_eq!(run.json().as_array().unwrap().len(), 2);
 }
 
@@ -83,14 +118,25 @@ fn attest_flags_and_answers() {
 
     // Not reviewed, but ok; unusual characters in the comment survive.
     let comment = "caf\u{e9} \u{1F600} \"quoted\"\ttab";
-    let run = home.sig(&["attest", path, "--ok", "--not-reviewed", "--comment", comment]).expect(0);
+    let run = home
+        .sig(&[
+            "attest",
+            path,
+            "--ok",
+            "--not-reviewed",
+            "--comment",
+            comment,
+        ])
+        .expect(0);
     assert_eq!(run.json()["data"]["comment"], comment);
     assert_eq!(run.json()["data"]["reviewed"], false);
     let run = home.sig(&["verify", path]).expect(0);
     assert!(run.stdout.contains("(not reviewed)"), "{}", run.stdout);
 
     // Answers are re-asked until yes or no; end of input is a clear error.
-    let run = home.sig_with_input(&["attest", path], "maybe\nYES\nn\n\n").expect(0);
+    let run = home
+        .sig_with_input(&["attest", path], "maybe\nYES\nn\n\n")
+        .expect(0);
     assert!(run.stderr.contains("Please answer yes or no."));
     assert_eq!(run.json()["data"]["ok"], false);
     let run = home.sig_with_input(&["attest", path], "yes\n").expect(2);
@@ -105,9 +151,25 @@ fn trust_by_fingerprint_and_suffix() {
     // An unknown key can be trusted by full fingerprint, never by a short id.
     let stranger = "0123456789ABCDEF0123456789ABCDEF01234567";
     let run = home.sig(&["trust", "add", "01234567"]).expect(2);
-    assert!(run.stderr.contains("no known key matches 01234567"), "{}", run.stderr);
-    let run = home.sig(&["trust", "add", &stranger.to_lowercase(), "--reason", "met at a conference"]).expect(0);
-    assert!(run.stdout.starts_with("Trusted: [01234567]"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("no known key matches 01234567"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .sig(&[
+            "trust",
+            "add",
+            &stranger.to_lowercase(),
+            "--reason",
+            "met at a conference",
+        ])
+        .expect(0);
+    assert!(
+        run.stdout.starts_with("Trusted: [01234567]"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains(&format!("Fingerprint: {stranger}")));
     let run = home.sig(&["trust", "add", stranger]).expect(0);
     assert!(run.stdout.starts_with("Already trusted"), "{}", run.stdout);
@@ -115,19 +177,37 @@ fn trust_by_fingerprint_and_suffix() {
     // The own key is known: a spaced, 0x-prefixed suffix finds it.
     let spaced = format!("0x{} {}", &fpr[32..36], &fpr[36..]);
     let run = home.sig(&["trust", "add", &spaced]).expect(0);
-    assert!(run.stdout.contains("Carol <carol@example.org>"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Carol <carol@example.org>"),
+        "{}",
+        run.stdout
+    );
 
     let run = home.sig(&["trust", "list", "--json"]).expect(0);
-    let listed: Vec<_> = run.json()["trusted"].as_array().unwrap().iter().map(|e| e["fingerprint"].as_str().unwrap().to_owned()).collect();
+    let listed: Vec<_> = run.json()["trusted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fingerprint"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(listed, vec![stranger.to_owned(), fpr.clone()]);
-    let trust: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.home.join("trust.json")).unwrap()).unwrap();
+    let trust: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.home.join("trust.json")).unwrap())
+            .unwrap();
     assert_eq!(trust["trusted"][0]["reason"], "met at a conference");
 
     let run = home.sig(&["trust", "remove", &stranger[32..]]).expect(0);
-    assert!(run.stdout.starts_with("No longer trusted: [01234567]"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("No longer trusted: [01234567]"),
+        "{}",
+        run.stdout
+    );
     home.sig(&["trust", "remove", &stranger[32..]]).expect(2);
     let run = home.sig(&["trust", "list"]).expect(0);
-    assert_eq!(run.stdout.trim(), format!("{fpr}  Carol <carol@example.org>"));
+    assert_eq!(
+        run.stdout.trim(),
+        format!("{fpr}  Carol <carol@example.org>")
+    );
 }
 
 #[test]
@@ -143,11 +223,24 @@ fn status_and_help() {
     assert_eq!(s["serial"], 1);
     assert!(s["pid"].as_u64().unwrap() > 0);
 
-    for args in [&["help"][..], &["--help"], &["attest", "--help"], &["verify", "--help"], &["trust", "add", "--help"], &["daemon", "--help"]] {
+    for args in [
+        &["help"][..],
+        &["--help"],
+        &["attest", "--help"],
+        &["verify", "--help"],
+        &["trust", "add", "--help"],
+        &["daemon", "--help"],
+    ] {
         let run = home.sig(args).expect(0);
-        assert!(run.stdout.contains("Usage: sig"), "{args:?}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("Usage: sig"),
+            "{args:?}: {}",
+            run.stdout
+        );
     }
     // Setting up twice is refused without --force.
-    let run = home.sig(&["setup", "--generate", "Other <o@example.org>"]).expect(2);
+    let run = home
+        .sig(&["setup", "--generate", "Other <o@example.org>"])
+        .expect(2);
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
 }
