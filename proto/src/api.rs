@@ -23,6 +23,11 @@ pub mod method {
     pub const TRUST_LIST: &str = "trust.list";
     pub const KEYS_LIST: &str = "keys.list";
     pub const SHUTDOWN: &str = "shutdown";
+    pub const REMOTE_ADD: &str = "remote.add";
+    pub const REMOTE_REMOVE: &str = "remote.remove";
+    pub const REMOTE_LIST: &str = "remote.list";
+    pub const FETCH: &str = "fetch";
+    pub const PUBLISH: &str = "publish";
 
     pub const ALL: &[&str] = &[
         HELLO,
@@ -36,6 +41,11 @@ pub mod method {
         TRUST_LIST,
         KEYS_LIST,
         SHUTDOWN,
+        REMOTE_ADD,
+        REMOTE_REMOVE,
+        REMOTE_LIST,
+        FETCH,
+        PUBLISH,
     ];
 }
 
@@ -86,6 +96,11 @@ pub struct StatusResult {
     #[serde(default)]
     pub problems: Vec<String>,
     pub uptime_secs: u64,
+    /// The URL the repository is published on by this daemon, if any.
+    #[serde(default)]
+    pub publishing: Option<String>,
+    #[serde(default)]
+    pub remotes: usize,
 }
 
 /// `setup`: make the user's key.
@@ -260,4 +275,105 @@ pub struct KeysListResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidates {
     pub candidates: Vec<KeyInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteAddParams {
+    pub name: String,
+    /// http(s) URL of the directory holding `repo.json` and `key.asc`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteNameParams {
+    pub name: String,
+}
+
+/// A remote as `sig remote list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteInfo {
+    pub name: String,
+    pub url: String,
+    /// The pinned owner's key; `None` until the first accepted fetch.
+    pub key: Option<KeyInfo>,
+    pub serial: Option<u64>,
+    /// Attestations of the accepted copy that count (signature checked).
+    pub attestations: usize,
+    /// Attestations of the accepted copy that were dropped (bad, misfiled, unknown key).
+    pub rejected: usize,
+    pub last_success: Option<String>,
+    pub last_attempt: Option<String>,
+    pub last_error: Option<String>,
+    /// Seconds until the next scheduled sync.
+    pub next_sync_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteListResult {
+    pub remotes: Vec<RemoteInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FetchParams {
+    /// Remotes to fetch; all of them when empty.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FetchOutcome {
+    /// A new copy was accepted.
+    Updated,
+    /// The remote has not changed (a 304, or the same copy).
+    Unchanged,
+    /// The copy was refused by a rule (rollback, wrong key, bad signature…): the last good copy stays.
+    Refused,
+    /// The fetch did not complete (network, HTTP status, size, time): the last good copy stays.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchReport {
+    pub name: String,
+    pub url: String,
+    pub outcome: FetchOutcome,
+    /// Why, for refused and failed fetches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// URLs fetched, each with the HTTP status or what went wrong.
+    #[serde(default)]
+    pub requests: Vec<String>,
+    /// The owner's key, when this fetch saw it for the first time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<KeyInfo>,
+    pub serial: Option<u64>,
+    pub attestations: usize,
+    pub rejected: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchResult {
+    pub results: Vec<FetchReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PublishParams {
+    /// Serve `repo/` over HTTP on this address (`127.0.0.1:8080`); remembered across restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// Stop serving over HTTP.
+    #[serde(default)]
+    pub stop_http: bool,
+    /// Copy `repo/` atomically into this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishResult {
+    /// Where the repository is served over HTTP, if it is.
+    pub http: Option<String>,
+    /// Directory the repository was copied to, if asked.
+    pub copied_to: Option<std::path::PathBuf>,
 }

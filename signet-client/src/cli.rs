@@ -35,6 +35,19 @@ pub enum Command {
     /// Choose whose attestations count
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Follow other people's repositories
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Fetch remotes now (all of them, or those named)
+    Fetch {
+        /// Remotes to fetch
+        names: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish your repository over HTTP, or copy it to a directory
+    Publish(PublishArgs),
     /// List the keys Signet knows
     Keys(JsonFlag),
     /// Show the daemon's state and your repository's
@@ -106,6 +119,30 @@ pub enum TrustCommand {
     },
     /// List trusted keys
     List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Follow the repository published at URL (a directory with repo.json and key.asc)
+    Add { name: String, url: String },
+    /// Stop following a remote; its attestations stop counting at once
+    Remove { name: String },
+    /// List remotes with their key, serial and sync state
+    List(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct PublishArgs {
+    /// Serve your repository over HTTP on ADDR (e.g. 127.0.0.1:8080), remembered across restarts
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Stop serving over HTTP
+    #[arg(long, conflicts_with = "http")]
+    pub stop: bool,
+    /// Copy your repository into DIR (a web root, a git checkout for static hosting)
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

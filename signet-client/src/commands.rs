@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use signet_proto::api::{
-    AttestParams, AttestResult, AttestationView, KeysListResult, SetupParams, SetupResult,
+    self, AttestParams, AttestResult, AttestationView, KeysListResult, SetupParams, SetupResult,
     StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict, VerifyManyParams,
     VerifyManyResult, VerifyOutcome, VerifyResult, method,
 };
 use signet_proto::paths::Locations;
 
-use crate::cli::{AttestArgs, DaemonCommand, SetupArgs, TrustCommand, VerifyArgs};
+use crate::cli::{
+    AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
+};
 use crate::connection;
 
 /// Exit codes: part of the interface.
@@ -338,6 +340,10 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
         "index:   {} attestations about {} files; {} trusted keys",
         s.valid_attestations, s.known_ids, s.trusted_keys
     ))?;
+    out.line(format!("remotes: {}", s.remotes))?;
+    if let Some(url) = &s.publishing {
+        out.line(format!("publishing on {url}"))?;
+    }
     for p in &s.problems {
         out.line(format!("problem: {p}"))?;
     }
@@ -389,4 +395,205 @@ pub fn daemon(
         },
     }
     Ok(exit::OK)
+}
+
+pub fn remote(
+    loc: &Locations,
+    command: RemoteCommand,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    match command {
+        RemoteCommand::Add { name, url } => {
+            let r: api::RemoteInfo =
+                client.call(method::REMOTE_ADD, &api::RemoteAddParams { name, url })?;
+            out.line(format!(
+                "Added remote {} at {}; `sig fetch {}` fetches it now",
+                r.name, r.url, r.name
+            ))?;
+        }
+        RemoteCommand::Remove { name } => {
+            let r: api::RemoteInfo =
+                client.call(method::REMOTE_REMOVE, &api::RemoteNameParams { name })?;
+            out.line(format!(
+                "Removed remote {} ({}); its {} attestations no longer count",
+                r.name, r.url, r.attestations
+            ))?;
+        }
+        RemoteCommand::List(flag) => {
+            let list: api::RemoteListResult =
+                client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
+            if flag.json {
+                out.json(&list)?;
+            } else if list.remotes.is_empty() {
+                out.line("No remotes yet: `sig remote add NAME URL`")?;
+            }
+            for r in (!flag.json).then_some(&list.remotes).into_iter().flatten() {
+                out.line(format!("{}  {}", r.name, r.url))?;
+                match &r.key {
+                    Some(k) => {
+                        out.line(format!("  key:          {} {}", k.fingerprint, k.user_id))?
+                    }
+                    None => out.line("  key:          not fetched yet")?,
+                }
+                if let Some(serial) = r.serial {
+                    out.line(format!(
+                        "  serial:       {serial}, {} attestations ({} rejected)",
+                        r.attestations, r.rejected
+                    ))?;
+                }
+                out.line(format!(
+                    "  last success: {}",
+                    r.last_success.as_deref().unwrap_or("never")
+                ))?;
+                if let Some(e) = &r.last_error {
+                    out.line(format!("  last error:   {e}"))?;
+                }
+                if let Some(secs) = r.next_sync_secs {
+                    out.line(format!("  next sync:    in {secs}s"))?;
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn fetch(
+    loc: &Locations,
+    names: Vec<String>,
+    json: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let spinner = (!json).then(|| Spinner::start("fetching"));
+    let result: Result<api::FetchResult, _> =
+        client.call(method::FETCH, &api::FetchParams { names });
+    drop(spinner);
+    let result = result?;
+    let all_fetched = result.results.iter().all(|r| {
+        matches!(
+            r.outcome,
+            api::FetchOutcome::Updated | api::FetchOutcome::Unchanged
+        )
+    });
+    let code = if all_fetched { exit::OK } else { exit::ERROR };
+    if json {
+        out.json(&result)?;
+        return Ok(code);
+    }
+    if result.results.is_empty() {
+        out.line("No remotes to fetch: `sig remote add NAME URL`")?;
+    }
+    for r in &result.results {
+        for request in &r.requests {
+            out.line(request)?;
+        }
+        if let Some(k) = &r.imported {
+            out.line(format!(
+                "Imported [{}] {}.",
+                k.fingerprint.short(),
+                k.user_id
+            ))?;
+        }
+        let counts = || {
+            format!(
+                "serial {}, {} attestations",
+                r.serial.unwrap_or(0),
+                r.attestations
+            )
+        };
+        let rejected = if r.rejected > 0 {
+            format!(", {} rejected", r.rejected)
+        } else {
+            String::new()
+        };
+        out.line(match r.outcome {
+            api::FetchOutcome::Updated => format!("{}: updated ({}{rejected})", r.name, counts()),
+            api::FetchOutcome::Unchanged => {
+                format!("{}: unchanged ({}{rejected})", r.name, counts())
+            }
+            api::FetchOutcome::Refused => format!(
+                "{}: refused: {}",
+                r.name,
+                r.message.as_deref().unwrap_or("")
+            ),
+            api::FetchOutcome::Failed => {
+                format!("{}: failed: {}", r.name, r.message.as_deref().unwrap_or(""))
+            }
+        })?;
+    }
+    Ok(code)
+}
+
+pub fn publish(
+    loc: &Locations,
+    args: PublishArgs,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let to = args.to.as_deref().map(absolute).transpose()?;
+    let result: api::PublishResult = client.call(
+        method::PUBLISH,
+        &api::PublishParams {
+            http: args.http,
+            stop_http: args.stop,
+            to,
+        },
+    )?;
+    if let Some(dir) = &result.copied_to {
+        out.line(format!("Copied repo.json and key.asc to {}", dir.display()))?;
+    }
+    match &result.http {
+        Some(url) => out.line(format!(
+            "Publishing on {url} (others: `sig remote add NAME {url}`)"
+        ))?,
+        None if args.stop => out.line("Stopped publishing over HTTP")?,
+        None => {}
+    }
+    Ok(exit::OK)
+}
+
+/// A spinner on stderr while a long call runs, only when stderr is a terminal.
+struct Spinner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start(what: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = io::stderr().is_terminal().then(|| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let frames = ['|', '/', '-', '\\'];
+                let started = std::time::Instant::now();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if started.elapsed().as_millis() > 300 {
+                        eprint!(
+                            "\r{} {what}… {}s",
+                            frames[n % 4],
+                            started.elapsed().as_secs()
+                        );
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Spinner { stop, thread }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -19,6 +19,56 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds a client may take to finish a message it has started sending.
     pub message_timeout_secs: u64,
+    pub fetch: FetchConfig,
+    pub sync: SyncConfig,
+    pub publish: PublishConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FetchConfig {
+    /// Largest `repo.json` accepted from a remote.
+    pub max_repo_bytes: u64,
+    pub connect_timeout_secs: u64,
+    /// Deadline for one whole request, body included.
+    pub timeout_secs: u64,
+    pub max_redirects: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Seconds between scheduled fetches of each remote (jittered); 0 turns scheduling off.
+    pub interval_secs: u64,
+    /// Remotes fetched at once.
+    pub parallel: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Address on which the daemon serves `repo/` over HTTP (`sig publish --http`).
+    pub http: Option<String>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            max_repo_bytes: 64 << 20,
+            connect_timeout_secs: 10,
+            timeout_secs: 120,
+            max_redirects: 5,
+        }
+    }
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            interval_secs: 15 * 60,
+            parallel: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +85,9 @@ impl Default for Config {
             max_message_bytes: signet_proto::rpc::DEFAULT_MAX_MESSAGE,
             max_connections: 512,
             message_timeout_secs: 10,
+            fetch: FetchConfig::default(),
+            sync: SyncConfig::default(),
+            publish: PublishConfig::default(),
         }
     }
 }
@@ -46,6 +99,21 @@ impl Default for VerifyPolicy {
 }
 
 impl Config {
+    pub fn http_limits(&self) -> crate::fetch::HttpLimits {
+        crate::fetch::HttpLimits {
+            connect_timeout: std::time::Duration::from_secs(self.fetch.connect_timeout_secs),
+            total_timeout: std::time::Duration::from_secs(self.fetch.timeout_secs),
+            max_redirects: self.fetch.max_redirects,
+        }
+    }
+
+    /// Writes the config back (after `sig publish` changed it), atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        crate::store::write_atomic(path, &bytes, 0o600)
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let Some(bytes) = crate::store::read_bounded(path, MAX_CONFIG_LEN)? else {
             return Ok(Config::default());

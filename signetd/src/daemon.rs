@@ -1,6 +1,10 @@
 //! The daemon's state and the operations on it. Reads take a shared lock for a hash lookup;
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
+mod remotes;
+
+pub use remotes::RemoteState;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -30,7 +34,7 @@ const MAX_TRUST_LEN: u64 = 16 << 20;
 /// Paths whose hash is remembered; past this the cache starts over.
 const PATH_CACHE_LIMIT: usize = 200_000;
 
-fn err(code: ErrorCode, message: impl Into<String>) -> RpcError {
+pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> RpcError {
     RpcError::new(code, message)
 }
 
@@ -91,6 +95,9 @@ pub struct State {
     trust: Loaded<TrustFile>,
     keyring: Keyring,
     index: Index,
+    remotes: std::collections::BTreeMap<String, RemoteState>,
+    /// Remote records that could not be read.
+    remote_damage: Vec<String>,
 }
 
 impl State {
@@ -172,6 +179,13 @@ pub struct Daemon {
     paths: Mutex<HashMap<PathBuf, (FileStamp, ContentId)>>,
     started: Instant,
     shutdown: watch::Sender<bool>,
+    http: reqwest::Client,
+    /// One fetch at a time per remote; the scheduler and `sig fetch` share these.
+    fetch_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Wakes the sync scheduler when remotes change.
+    pub(crate) sync_wake: tokio::sync::Notify,
+    /// The HTTP publisher, when running: its address and a way to stop it.
+    pub(crate) publisher: Mutex<Option<crate::publish::Running>>,
 }
 
 impl Daemon {
@@ -212,7 +226,10 @@ impl Daemon {
             trust,
             keyring,
             index: Index::default(),
+            remotes: Default::default(),
+            remote_damage: Vec::new(),
         };
+        remotes::load_all(&home, &config, &mut state);
         let report = state.reindex_own();
         if report.rejected() > 0 {
             tracing::warn!(
@@ -224,6 +241,7 @@ impl Daemon {
             tracing::error!("{problem}");
         }
         let (shutdown, _) = watch::channel(false);
+        let http = crate::fetch::client(&config.http_limits())?;
         Ok(Arc::new(Daemon {
             home,
             socket,
@@ -233,6 +251,10 @@ impl Daemon {
             paths: Mutex::new(HashMap::new()),
             started: Instant::now(),
             shutdown,
+            http,
+            fetch_locks: Mutex::new(HashMap::new()),
+            sync_wake: tokio::sync::Notify::new(),
+            publisher: Mutex::new(None),
         }))
     }
 
@@ -268,6 +290,8 @@ impl Daemon {
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
             problems: s.problems(),
+            publishing: self.publishing_at(),
+            remotes: s.remotes.len(),
             uptime_secs: self.started.elapsed().as_secs(),
         }
     }

@@ -92,6 +92,14 @@ async fn dispatch(
         method::TRUST_REMOVE => reply(daemon.trust_remove(params(m, p)?).await),
         method::TRUST_LIST => reply(daemon.trust_list()),
         method::KEYS_LIST => reply(Ok(daemon.keys_list())),
+        method::REMOTE_ADD => reply(daemon.remote_add(params(m, p)?).await),
+        method::REMOTE_REMOVE => {
+            let api::RemoteNameParams { name } = params(m, p)?;
+            reply(daemon.remote_remove(&name).await)
+        }
+        method::REMOTE_LIST => reply(Ok(daemon.remote_list())),
+        method::FETCH => reply(daemon.fetch(params(m, p)?).await),
+        method::PUBLISH => reply(daemon.publish(params(m, p)?).await),
         method::SHUTDOWN => {
             daemon.request_shutdown();
             Ok(JsonValue::Object(Default::default()))

@@ -1,15 +1,19 @@
 //! signetd: everything in Signet with state or secrets.
 pub mod config;
 pub mod daemon;
+pub mod fetch;
 pub mod handlers;
 pub mod hash;
 pub mod index;
 pub mod keyring;
 pub mod keys;
 pub mod lock;
+pub mod publish;
+pub mod remote;
 pub mod repo;
 pub mod run;
 pub mod server;
 pub mod signature;
 pub mod store;
+pub mod sync;
 pub mod trust;

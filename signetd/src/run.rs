@@ -36,6 +36,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         signet_proto::VERSION
     );
 
+    daemon.resume_publishing().await;
+    tokio::spawn(crate::sync::run(daemon.clone()));
+
     let on_signal = daemon.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};

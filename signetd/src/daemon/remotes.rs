@@ -1,0 +1,587 @@
+//! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use signet_proto::api::{
+    FetchOutcome, FetchParams, FetchReport, FetchResult, KeyInfo, RemoteAddParams, RemoteInfo,
+    RemoteListResult,
+};
+use signet_proto::rpc::{ErrorCode, RpcError};
+
+use super::{Daemon, State, err, now_rfc3339};
+use crate::config::Config;
+use crate::fetch::{self, Got};
+use crate::index::Source;
+use crate::keys;
+use crate::remote::{self, RemoteRecord, Validators};
+use crate::repo::CheckReport;
+use crate::store::Home;
+
+/// A remote as the daemon holds it.
+#[derive(Debug, Clone)]
+pub struct RemoteState {
+    pub record: RemoteRecord,
+    pub report: CheckReport,
+    /// When the scheduler fetches it next; `None` while a fetch runs or when scheduling is off.
+    pub next_sync: Option<Instant>,
+}
+
+/// A pseudo-random fraction in [-1, 1), for jitter: no need for a CSPRNG here.
+fn jitter_unit(salt: &str) -> f64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(salt.as_bytes());
+    (h.finish() % 2_000_000) as f64 / 1_000_000.0 - 1.0
+}
+
+/// When a remote is next due: the interval ±10% after a success; after failures, a backoff
+/// doubling from 30 s up to the interval.
+pub(crate) fn next_sync(config: &Config, name: &str, failures: u32) -> Option<Instant> {
+    let interval = config.sync.interval_secs as f64;
+    if interval == 0.0 {
+        return None;
+    }
+    let base = if failures == 0 {
+        interval
+    } else {
+        (30.0 * 2f64.powi(failures.min(20) as i32 - 1)).min(interval)
+    };
+    let secs = base * (1.0 + 0.1 * jitter_unit(name));
+    Some(Instant::now() + Duration::from_secs_f64(secs.max(1.0)))
+}
+
+/// Loads every remote's stored copy at start-up: all certificates first, so attestations one
+/// remote carries for another's key can be checked, then each copy under the fetch rules.
+pub(super) fn load_all(home: &Home, config: &Config, state: &mut State) {
+    let (records, problems) = remote::load_records(home);
+    state.remote_damage.extend(problems);
+    let mut copies = Vec::new();
+    for record in records {
+        let copy = match remote::load_copy(home, &record.name, config.fetch.max_repo_bytes) {
+            Ok(copy) => copy,
+            Err(e) => {
+                state
+                    .remote_damage
+                    .push(format!("remote {}: {e:#}", record.name));
+                None
+            }
+        };
+        if let Some(cert) = copy
+            .as_ref()
+            .and_then(|(key, _)| keys::parse_cert(key).ok())
+        {
+            state
+                .keyring
+                .insert(cert, Source::Remote(record.name.clone()));
+        }
+        copies.push((record, copy));
+    }
+    for (record, copy) in copies {
+        let mut report = CheckReport::default();
+        if let Some((key, repo)) = copy {
+            match remote::accept(&record, &key, &repo, &state.keyring) {
+                Ok(accepted) => {
+                    state
+                        .index
+                        .replace_source(&Source::Remote(record.name.clone()), accepted.entries);
+                    report = accepted.report;
+                }
+                Err(refusal) => state.remote_damage.push(format!(
+                    "the stored copy of remote {} does not pass the rules any more: {refusal}",
+                    record.name
+                )),
+            }
+        }
+        // Due at once if never fetched or overdue, else at its regular time.
+        let next_sync = next_sync(config, &record.name, record.failures).map(|t| {
+            if record.last_success.is_none() {
+                Instant::now() + Duration::from_secs(5)
+            } else {
+                t
+            }
+        });
+        state.remotes.insert(
+            record.name.clone(),
+            RemoteState {
+                record,
+                report,
+                next_sync,
+            },
+        );
+    }
+}
+
+fn info(state: &State, r: &RemoteState) -> RemoteInfo {
+    let key = r.record.pinned.as_ref().map(|fpr| KeyInfo {
+        fingerprint: fpr.clone(),
+        user_id: state.keyring.user_id(fpr),
+    });
+    RemoteInfo {
+        name: r.record.name.clone(),
+        url: r.record.url.clone(),
+        key,
+        serial: r.record.serial,
+        attestations: r.report.valid,
+        rejected: r.report.rejected(),
+        last_success: r.record.last_success.clone(),
+        last_attempt: r.record.last_attempt.clone(),
+        last_error: r.record.last_error.clone(),
+        next_sync_secs: r
+            .next_sync
+            .map(|t| t.saturating_duration_since(Instant::now()).as_secs()),
+    }
+}
+
+fn no_such_remote(name: &str) -> RpcError {
+    err(
+        ErrorCode::Remote,
+        format!("no remote named {name:?}: `sig remote list` shows them"),
+    )
+}
+
+impl Daemon {
+    pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
+        remote::check_name(&p.name).map_err(|e| err(ErrorCode::InvalidParams, e))?;
+        let url = remote::check_url(&p.url).map_err(|e| err(ErrorCode::InvalidParams, e))?;
+        let _writer = self.writer.lock().await;
+        if let Some(existing) = self.read().remotes.get(&p.name) {
+            return Err(err(
+                ErrorCode::Remote,
+                format!(
+                    "a remote named {:?} exists already ({}); remove it first to change it",
+                    p.name, existing.record.url
+                ),
+            ));
+        }
+        let record = RemoteRecord {
+            name: p.name.clone(),
+            url,
+            added: now_rfc3339(),
+            pinned: None,
+            serial: None,
+            data_sha256: None,
+            repo_validators: Validators::default(),
+            key_validators: Validators::default(),
+            last_success: None,
+            last_attempt: None,
+            last_error: None,
+            failures: 0,
+        };
+        let home = self.home.clone();
+        let saved = record.clone();
+        tokio::task::spawn_blocking(move || remote::save_record(&home, &saved))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
+        // `sig fetch` usually follows at once; the scheduler's first fetch waits a minute.
+        let next_sync =
+            next_sync(&self.config, &p.name, 0).map(|_| Instant::now() + Duration::from_secs(60));
+        let mut s = self.write();
+        let state = RemoteState {
+            record,
+            report: CheckReport::default(),
+            next_sync,
+        };
+        let shown = info(&s, &state);
+        s.remotes.insert(p.name, state);
+        drop(s);
+        self.sync_wake.notify_one();
+        Ok(shown)
+    }
+
+    pub async fn remote_remove(&self, name: &str) -> Result<RemoteInfo, RpcError> {
+        let _writer = self.writer.lock().await;
+        let lock = self.fetch_lock(name);
+        let _fetching = lock.lock().await;
+        let shown = {
+            let s = self.read();
+            let r = s.remotes.get(name).ok_or_else(|| no_such_remote(name))?;
+            info(&s, r)
+        };
+        let home = self.home.clone();
+        let doomed = name.to_owned();
+        tokio::task::spawn_blocking(move || remote::delete(&home, &doomed))
+            .await
+            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| err(ErrorCode::Storage, format!("removing remote {name}: {e:#}")))?;
+        let source = Source::Remote(name.to_owned());
+        let mut s = self.write();
+        s.remotes.remove(name);
+        s.index.remove_source(&source);
+        s.keyring.remove_source(&source);
+        Ok(shown)
+    }
+
+    pub fn remote_list(&self) -> RemoteListResult {
+        let s = self.read();
+        RemoteListResult {
+            remotes: s.remotes.values().map(|r| info(&s, r)).collect(),
+        }
+    }
+
+    fn fetch_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.fetch_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Fetches the named remotes (all when none are named), several at once.
+    pub async fn fetch(self: &Arc<Self>, p: FetchParams) -> Result<FetchResult, RpcError> {
+        let names: Vec<String> = {
+            let s = self.read();
+            if p.names.is_empty() {
+                s.remotes.keys().cloned().collect()
+            } else {
+                for name in &p.names {
+                    if !s.remotes.contains_key(name) {
+                        return Err(no_such_remote(name));
+                    }
+                }
+                p.names.clone()
+            }
+        };
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            self.config.sync.parallel.max(1),
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, name) in names.into_iter().enumerate() {
+            let daemon = self.clone();
+            let slots = slots.clone();
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                (n, daemon.fetch_one(&name).await)
+            });
+        }
+        let mut results: Vec<(usize, FetchReport)> = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            results.push(
+                done.map_err(|e| err(ErrorCode::Internal, format!("fetch task failed: {e}")))?,
+            );
+        }
+        results.sort_by_key(|(n, _)| *n);
+        Ok(FetchResult {
+            results: results.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+
+    /// Fetches one remote and applies the rules; the last good copy stays unless a new one is
+    /// accepted.
+    pub async fn fetch_one(&self, name: &str) -> FetchReport {
+        let lock = self.fetch_lock(name);
+        let _fetching = lock.lock().await;
+        let Some(state) = self.read().remotes.get(name).cloned() else {
+            return FetchReport {
+                name: name.to_owned(),
+                url: String::new(),
+                outcome: FetchOutcome::Failed,
+                message: Some("the remote was removed".into()),
+                requests: Vec::new(),
+                imported: None,
+                serial: None,
+                attestations: 0,
+                rejected: 0,
+            };
+        };
+        let mut record = state.record.clone();
+        record.last_attempt = Some(now_rfc3339());
+        let mut report = FetchReport {
+            name: name.to_owned(),
+            url: record.url.clone(),
+            outcome: FetchOutcome::Failed,
+            message: None,
+            requests: Vec::new(),
+            imported: None,
+            serial: record.serial,
+            attestations: state.report.valid,
+            rejected: state.report.rejected(),
+        };
+        let limits = self.config.http_limits();
+        let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
+        let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
+        let max_repo = self.config.fetch.max_repo_bytes;
+
+        let key_got = fetch::get(
+            &self.http,
+            &limits,
+            &key_url,
+            &record.key_validators,
+            keys::MAX_CERT_LEN as u64,
+        )
+        .await;
+        let repo_got = match &key_got {
+            Ok(_) => Some(
+                fetch::get(
+                    &self.http,
+                    &limits,
+                    &repo_url,
+                    &record.repo_validators,
+                    max_repo,
+                )
+                .await,
+            ),
+            Err(_) => None,
+        };
+        for (url, got) in [(&key_url, Some(&key_got)), (&repo_url, repo_got.as_ref())] {
+            if let Some(got) = got {
+                report.requests.push(match got {
+                    Ok(Got::NotModified) => format!("GET {url}... not modified."),
+                    Ok(Got::Body { .. }) => format!("GET {url}... done."),
+                    Err(_) => format!("GET {url}... failed."),
+                });
+            }
+        }
+        let (key_got, repo_got) = match (key_got, repo_got) {
+            (Ok(k), Some(Ok(r))) => (k, r),
+            (Err(e), _) | (_, Some(Err(e))) => {
+                return self.fetch_failed(record, report, e.to_string()).await;
+            }
+            (Ok(_), None) => unreachable!("the repository is fetched whenever the key was"),
+        };
+        if let (Got::NotModified, Got::NotModified) = (&key_got, &repo_got) {
+            report.outcome = FetchOutcome::Unchanged;
+            return self.fetch_succeeded(record, report).await;
+        }
+        // One file changed: the other comes from the stored copy.
+        let stored = match remote::load_copy(&self.home, name, max_repo) {
+            Ok(stored) => stored,
+            Err(e) => {
+                return self
+                    .fetch_failed(record, report, format!("reading the stored copy: {e:#}"))
+                    .await;
+            }
+        };
+        let body = |got: Got, stored: Option<Vec<u8>>| match got {
+            Got::Body { bytes, validators } => Some((bytes, Some(validators))),
+            Got::NotModified => stored.map(|b| (b, None)),
+        };
+        let (stored_key, stored_repo) = stored.unzip();
+        let (Some((key_bytes, key_validators)), Some((repo_bytes, repo_validators))) =
+            (body(key_got, stored_key), body(repo_got, stored_repo))
+        else {
+            return self
+                .fetch_failed(
+                    record,
+                    report,
+                    "the server answered 304 for a copy Signet does not hold".into(),
+                )
+                .await;
+        };
+
+        let keyring = self.read().keyring.clone();
+        let checked_record = record.clone();
+        let (accepted, key_bytes, repo_bytes) = match tokio::task::spawn_blocking(move || {
+            let accepted = remote::accept(&checked_record, &key_bytes, &repo_bytes, &keyring);
+            (accepted, key_bytes, repo_bytes)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                return self
+                    .fetch_failed(record, report, format!("checking task failed: {e}"))
+                    .await;
+            }
+        };
+        let accepted = match accepted {
+            Ok(a) => a,
+            Err(refusal) => {
+                report.outcome = FetchOutcome::Refused;
+                return self.fetch_failed(record, report, refusal.to_string()).await;
+            }
+        };
+        report.outcome = if record.serial == Some(accepted.serial) {
+            FetchOutcome::Unchanged
+        } else {
+            FetchOutcome::Updated
+        };
+        if accepted.newly_pinned {
+            report.imported = Some(keys::key_info(&accepted.cert));
+        }
+        report.serial = Some(accepted.serial);
+        report.attestations = accepted.report.valid;
+        report.rejected = accepted.report.rejected();
+        if accepted.report.rejected() > 0 {
+            tracing::warn!(remote = name, report = ?accepted.report, "some attestations do not count");
+        }
+        record.pinned = Some(keys::fingerprint(&accepted.cert));
+        record.serial = Some(accepted.serial);
+        record.data_sha256 = Some(accepted.data_sha256.clone());
+        if let Some(v) = key_validators {
+            record.key_validators = v;
+        }
+        if let Some(v) = repo_validators {
+            record.repo_validators = v;
+        }
+        record.last_success = record.last_attempt.clone();
+        record.last_error = None;
+        record.failures = 0;
+        let home = self.home.clone();
+        let saved = record.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            remote::save_copy(&home, &saved, &key_bytes, &repo_bytes)
+        })
+        .await;
+        if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
+            report.outcome = FetchOutcome::Failed;
+            // Keep the old record's pins and serial: the new copy is not on disk.
+            let mut old = state.record.clone();
+            old.last_attempt = record.last_attempt;
+            return self
+                .fetch_failed(old, report, format!("storing the copy: {e:#}"))
+                .await;
+        }
+        let source = Source::Remote(name.to_owned());
+        let mut s = self.write();
+        if let Some(entry) = s.remotes.get_mut(name) {
+            entry.record = record;
+            entry.report = accepted.report;
+            entry.next_sync = next_sync(&self.config, name, 0);
+            s.keyring.remove_source(&source);
+            s.keyring.insert(accepted.cert, source.clone());
+            s.index.replace_source(&source, accepted.entries);
+        }
+        report
+    }
+
+    /// Records a successful fetch that changed nothing but the bookkeeping.
+    async fn fetch_succeeded(&self, mut record: RemoteRecord, report: FetchReport) -> FetchReport {
+        record.last_success = record.last_attempt.clone();
+        record.last_error = None;
+        record.failures = 0;
+        self.save_remote_record(record, 0).await;
+        report
+    }
+
+    /// Records a failed or refused fetch: the last good copy stays, the error is kept for
+    /// `sig remote list`, and the next attempt backs off.
+    async fn fetch_failed(
+        &self,
+        mut record: RemoteRecord,
+        mut report: FetchReport,
+        why: String,
+    ) -> FetchReport {
+        tracing::warn!(remote = %record.name, "fetch {:?}: {why}", report.outcome);
+        if report.outcome != FetchOutcome::Refused {
+            report.outcome = FetchOutcome::Failed;
+        }
+        record.last_error = Some(why.clone());
+        record.failures = record.failures.saturating_add(1);
+        let failures = record.failures;
+        self.save_remote_record(record, failures).await;
+        report.message = Some(why);
+        report
+    }
+
+    async fn save_remote_record(&self, record: RemoteRecord, failures: u32) {
+        let home = self.home.clone();
+        let saved = record.clone();
+        let written = tokio::task::spawn_blocking(move || remote::save_record(&home, &saved)).await;
+        if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!(remote = %record.name, "could not save the remote's record: {e:#}");
+        }
+        let mut s = self.write();
+        if let Some(entry) = s.remotes.get_mut(&record.name) {
+            entry.next_sync = next_sync(&self.config, &record.name, failures);
+            entry.record = record;
+        }
+    }
+
+    /// Remotes due for a scheduled fetch (marked as in flight), and when the next one is due.
+    pub(crate) fn take_due_remotes(&self) -> (Vec<String>, Option<Instant>) {
+        let now = Instant::now();
+        let mut s = self.write();
+        let mut due = Vec::new();
+        let mut next: Option<Instant> = None;
+        for (name, r) in s.remotes.iter_mut() {
+            match r.next_sync {
+                Some(t) if t <= now => {
+                    due.push(name.clone());
+                    r.next_sync = None;
+                }
+                Some(t) => next = Some(next.map_or(t, |n| n.min(t))),
+                None => {}
+            }
+        }
+        (due, next)
+    }
+}
+
+impl Daemon {
+    /// Starts, stops or redirects publishing, and copies the repository where asked.
+    pub async fn publish(
+        &self,
+        p: signet_proto::api::PublishParams,
+    ) -> Result<signet_proto::api::PublishResult, RpcError> {
+        let _writer = self.writer.lock().await;
+        let mut copied_to = None;
+        if let Some(dir) = &p.to {
+            if !dir.is_absolute() {
+                return Err(err(
+                    ErrorCode::InvalidParams,
+                    format!("{}: give an absolute directory", dir.display()),
+                ));
+            }
+            let (home, dir) = (self.home.clone(), dir.clone());
+            copied_to = Some(
+                tokio::task::spawn_blocking(move || crate::publish::copy_to(&home, &dir))
+                    .await
+                    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+                    .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
+            );
+        }
+        if p.http.is_some() || p.stop_http {
+            let running = match &p.http {
+                Some(addr) => Some(
+                    crate::publish::start(&self.home, addr)
+                        .await
+                        .map_err(|e| err(ErrorCode::InvalidParams, format!("{e:#}")))?,
+                ),
+                None => None,
+            };
+            // Remember it across restarts: the address actually bound (a port 0 resolved).
+            let mut config = crate::config::Config::load(&self.home.config_file())
+                .map_err(|e| err(ErrorCode::Damaged, format!("{e:#}")))?;
+            config.publish.http = running.as_ref().map(|r| r.addr.to_string());
+            let path = self.home.config_file();
+            tokio::task::spawn_blocking(move || config.save(&path))
+                .await
+                .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
+                .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
+            *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = running;
+        }
+        Ok(signet_proto::api::PublishResult {
+            http: self.publishing_at(),
+            copied_to,
+        })
+    }
+
+    /// Where the repository is served over HTTP, if it is.
+    pub fn publishing_at(&self) -> Option<String> {
+        self.publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| format!("http://{}/", r.addr))
+    }
+
+    /// Resumes publishing at start-up, as the config remembers it.
+    pub async fn resume_publishing(&self) {
+        let Some(addr) = self.config.publish.http.clone() else {
+            return;
+        };
+        match crate::publish::start(&self.home, &addr).await {
+            Ok(running) => {
+                *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(running)
+            }
+            Err(e) => {
+                let problem = format!("publishing on {addr} (from config.json): {e:#}");
+                tracing::error!("{problem}");
+                self.write().remote_damage.push(problem);
+            }
+        }
+    }
+}

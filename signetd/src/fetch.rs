@@ -1,0 +1,136 @@
+//! HTTP GET of a remote's files, hostile-server-proof: bodies capped while streaming (never
+//! trusting Content-Length), deadlines on connecting and on the whole exchange, a bounded
+//! number of redirects, and conditional requests so an unchanged remote costs a 304.
+
+use std::time::Duration;
+
+use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::{StatusCode, redirect};
+
+use crate::remote::Validators;
+
+/// Limits on talking to remotes.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    pub connect_timeout: Duration,
+    /// For one whole request, body included: a server trickling bytes cannot hold a fetch.
+    pub total_timeout: Duration,
+    pub max_redirects: usize,
+}
+
+pub fn client(limits: &HttpLimits) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.total_timeout)
+        .redirect(redirect::Policy::limited(limits.max_redirects))
+        .build()?)
+}
+
+/// What a GET brought back.
+#[derive(Debug)]
+pub enum Got {
+    /// 304: the copy held is current.
+    NotModified,
+    Body {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error(
+        "{url}: larger than {max} bytes (raise fetch.max_repo_bytes in config.json if this is expected)"
+    )]
+    TooLarge { url: String, max: u64 },
+    #[error("{url}: no complete answer within {secs}s")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url}: too many redirects")]
+    Redirects { url: String },
+    #[error("{url}: {message}")]
+    Network { url: String, message: String },
+}
+
+fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
+    let url = url.to_owned();
+    if e.is_timeout() {
+        return FetchError::Timeout {
+            url,
+            secs: limits.total_timeout.as_secs(),
+        };
+    }
+    if e.is_redirect() {
+        return FetchError::Redirects { url };
+    }
+    // reqwest's own message is terse; its sources say what happened (reset, refused, DNS).
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    FetchError::Network { url, message }
+}
+
+/// GETs `url`, conditionally on `prior`, reading at most `max` bytes of body.
+pub async fn get(
+    client: &reqwest::Client,
+    limits: &HttpLimits,
+    url: &str,
+    prior: &Validators,
+    max: u64,
+) -> Result<Got, FetchError> {
+    let mut request = client.get(url);
+    if let Some(etag) = &prior.etag {
+        request = request.header(IF_NONE_MATCH, etag);
+    }
+    if let Some(date) = &prior.last_modified {
+        request = request.header(IF_MODIFIED_SINCE, date);
+    }
+    let mut response = request.send().await.map_err(|e| classify(url, limits, e))?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED && (prior.etag.is_some() || prior.last_modified.is_some())
+    {
+        return Ok(Got::NotModified);
+    }
+    if !status.is_success() {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+        });
+    }
+    let too_large = || FetchError::TooLarge {
+        url: url.to_owned(),
+        max,
+    };
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let validators = Validators {
+        etag: header(ETAG),
+        last_modified: header(LAST_MODIFIED),
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| classify(url, limits, e))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > max {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Got::Body { bytes, validators })
+}

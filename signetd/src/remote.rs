@@ -1,0 +1,301 @@
+//! Remotes: their persisted records, and the rules that decide whether a fetched copy is
+//! accepted (DESIGN.md, "Remotes and sync"). The rules are pure; `fetch` does the HTTP and
+//! `daemon` the bookkeeping.
+
+use std::path::PathBuf;
+
+use sequoia_openpgp::Cert;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
+
+use crate::index::{Entry, Source};
+use crate::keyring::Keyring;
+use crate::keys;
+use crate::repo::{self, CheckReport};
+use crate::signature;
+use crate::store::{self, Home};
+
+/// What Signet remembers about a remote between fetches and restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteRecord {
+    pub name: String,
+    /// The base URL, ending in `/`.
+    pub url: String,
+    pub added: String,
+    /// The owner's fingerprint, pinned by the first accepted fetch.
+    #[serde(default)]
+    pub pinned: Option<Fingerprint>,
+    /// Serial of the accepted copy.
+    #[serde(default)]
+    pub serial: Option<u64>,
+    /// sha256 of the accepted copy's canonical `data`, to tell equivocation from a re-serve.
+    #[serde(default)]
+    pub data_sha256: Option<String>,
+    #[serde(default)]
+    pub repo_validators: Validators,
+    #[serde(default)]
+    pub key_validators: Validators,
+    #[serde(default)]
+    pub last_success: Option<String>,
+    #[serde(default)]
+    pub last_attempt: Option<String>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Failures in a row, for backoff.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+/// HTTP cache validators of the accepted copy of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// Checks a remote name: it becomes a directory name and appears in `remote:NAME`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a remote name: use up to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+        ))
+    }
+}
+
+/// Checks and normalises a remote URL: http or https, naming a directory (ends in `/`).
+pub fn check_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "{url:?}: only http and https remotes are supported"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{url:?}: a remote URL names a directory; remove the query or fragment"
+        ));
+    }
+    let mut url = parsed.to_string();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(url)
+}
+
+/// A fetched copy that passed every rule.
+pub struct Accepted {
+    pub cert: Cert,
+    pub contents: RepoContents,
+    pub serial: u64,
+    pub data_sha256: String,
+    pub entries: Vec<(ContentId, Entry)>,
+    pub report: CheckReport,
+    /// The key was seen for the first time (it is now pinned).
+    pub newly_pinned: bool,
+}
+
+/// Why a fetched copy was refused. The last good copy stays in use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    #[error("key.asc is not an OpenPGP certificate: {0}")]
+    BadKey(String),
+    #[error(
+        "key.asc now holds key {found}, but this remote is pinned to {pinned}; if its owner \
+         really changed keys, remove the remote and add it again"
+    )]
+    KeyChanged {
+        pinned: Fingerprint,
+        found: Fingerprint,
+    },
+    #[error("repo.json is not a valid repository: {0}")]
+    BadRepo(String),
+    #[error("repo.json is signed by {found}, not by the remote's key {expected}")]
+    WrongSigner {
+        expected: Fingerprint,
+        found: Fingerprint,
+    },
+    #[error("repo.json's signature does not verify: {0}")]
+    BadSignature(String),
+    #[error("rollback: serial {offered} is lower than serial {held} already accepted")]
+    Rollback { offered: u64, held: u64 },
+    #[error("equivocation: serial {serial} was accepted before with different contents")]
+    Equivocation { serial: u64 },
+}
+
+/// Applies the rules to a fetched `key.asc` and `repo.json`.
+pub fn accept(
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    repo_bytes: &[u8],
+    keyring: &Keyring,
+) -> Result<Accepted, Refusal> {
+    let cert = keys::parse_cert(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
+    let found = keys::fingerprint(&cert);
+    if let Some(pinned) = &record.pinned
+        && pinned != &found
+    {
+        return Err(Refusal::KeyChanged {
+            pinned: pinned.clone(),
+            found,
+        });
+    }
+    // The certificate, stripped of any secret parts a careless owner published.
+    let cert = cert.strip_secret_key_material();
+    let signed = formats::parse_signed(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    if signed.key != found {
+        return Err(Refusal::WrongSigner {
+            expected: found,
+            found: signed.key,
+        });
+    }
+    let canonical = signed.signed_bytes();
+    signature::check(&signed, &cert).map_err(|e| Refusal::BadSignature(e.to_string()))?;
+    let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
+    drop(canonical);
+    let (contents, skipped) =
+        RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    if let Some(held) = record.serial {
+        if contents.serial < held {
+            return Err(Refusal::Rollback {
+                offered: contents.serial,
+                held,
+            });
+        }
+        if contents.serial == held && record.data_sha256.as_deref() != Some(data_sha256.as_str()) {
+            return Err(Refusal::Equivocation { serial: held });
+        }
+    }
+    // Attestations are checked against every known key, the remote's own included.
+    let mut keyring = keyring.clone();
+    let source = Source::Remote(record.name.clone());
+    keyring.insert(cert.clone(), source.clone());
+    let (entries, report) = repo::check_all(&contents, &skipped, &keyring, &source);
+    Ok(Accepted {
+        cert,
+        serial: contents.serial,
+        contents,
+        data_sha256,
+        entries,
+        report,
+        newly_pinned: record.pinned.is_none(),
+    })
+}
+
+/// Where a remote's files live: `remotes/NAME/`.
+pub fn dir(home: &Home, name: &str) -> PathBuf {
+    home.root.join("remotes").join(name)
+}
+
+pub fn record_path(home: &Home, name: &str) -> PathBuf {
+    dir(home, name).join("remote.json")
+}
+
+pub fn save_record(home: &Home, record: &RemoteRecord) -> anyhow::Result<()> {
+    let dir = dir(home, &record.name);
+    store::private_dir(&dir)?;
+    let mut bytes = serde_json::to_vec_pretty(record)?;
+    bytes.push(b'\n');
+    store::write_atomic(&record_path(home, &record.name), &bytes, 0o600)
+}
+
+/// Stores an accepted copy: the files first, then the record that points at them, so that a
+/// crash in between leaves a record whose copy is at least as new as it says.
+pub fn save_copy(
+    home: &Home,
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    repo_bytes: &[u8],
+) -> anyhow::Result<()> {
+    let dir = dir(home, &record.name);
+    store::private_dir(&dir)?;
+    store::write_atomic(&dir.join(signet_proto::paths::KEY_FILE), key_bytes, 0o600)?;
+    store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
+    save_record(home, record)
+}
+
+/// The stored copy of a remote: `(key.asc, repo.json)`, when there is one.
+pub fn load_copy(
+    home: &Home,
+    name: &str,
+    max_repo: u64,
+) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let dir = dir(home, name);
+    let key = store::read_bounded(
+        &dir.join(signet_proto::paths::KEY_FILE),
+        keys::MAX_CERT_LEN as u64,
+    )?;
+    let repo = store::read_bounded(&dir.join(signet_proto::paths::REPO_FILE), max_repo)?;
+    Ok(key.zip(repo))
+}
+
+/// Every remote record under the home, with what went wrong reading the others.
+pub fn load_records(home: &Home) -> (Vec<RemoteRecord>, Vec<String>) {
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    let Ok(entries) = std::fs::read_dir(home.root.join("remotes")) else {
+        return (records, problems);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = record_path(home, &name);
+        match store::read_bounded(&path, 1 << 20) {
+            Ok(Some(bytes)) => match serde_json::from_slice::<RemoteRecord>(&bytes) {
+                Ok(r) if r.name == name => records.push(r),
+                Ok(r) => problems.push(format!(
+                    "{}: names remote {:?}, not {name:?}",
+                    path.display(),
+                    r.name
+                )),
+                Err(e) => problems.push(format!("{} is damaged: {e}", path.display())),
+            },
+            Ok(None) => {} // a directory left by a removal interrupted halfway
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+    }
+    records.sort_by(|a, b| a.name.cmp(&b.name));
+    (records, problems)
+}
+
+/// Removes a remote's directory.
+pub fn delete(home: &Home, name: &str) -> anyhow::Result<()> {
+    // Record first: a crash midway leaves a directory without a record, which loading skips.
+    let _ = std::fs::remove_file(record_path(home, name));
+    match std::fs::remove_dir_all(dir(home, name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_urls() {
+        for good in ["world", "a.b_c-d", "X1"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "-x", "a/b", "a b", "..", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            check_url("http://world.com/signet").unwrap(),
+            "http://world.com/signet/"
+        );
+        assert_eq!(check_url("https://w.org/").unwrap(), "https://w.org/");
+        assert!(check_url("ftp://w.org/").is_err());
+        assert!(check_url("file:///etc/").is_err());
+        assert!(check_url("http://w.org/?x=1").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}
