@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite. The end-to-end tests use the real gpg and python3 (the reference
+# implementation's tools): installed here when missing, on Debian-like machines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+if ((${#missing[@]})); then
+    echo "installing test tools: ${missing[*]}"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+# --workspace builds sig and signetd too, which the end-to-end tests run.
+cargo test --workspace "$@"
