@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: temp homes, the real `sig` and `signetd` binaries, raw socket
 //! clients, and cleanup of every daemon a test started, however the test ends.
 
+pub mod http;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -250,6 +252,16 @@ impl Home {
     pub fn read_repo(&self) -> Value {
         let text = std::fs::read_to_string(self.home.join("repo/repo.json")).expect("repo.json");
         serde_json::from_str(&text).expect("repo.json is JSON")
+    }
+
+    /// Writes `config.json` (before the daemon starts, or restart it after).
+    pub fn config(&self, config: serde_json::Value) {
+        std::fs::create_dir_all(&self.home).unwrap();
+        std::fs::write(self.home.join("config.json"), config.to_string()).unwrap();
+    }
+
+    pub fn repo_dir(&self) -> PathBuf {
+        self.home.join("repo")
     }
 
     pub fn log(&self) -> String {

@@ -1,0 +1,370 @@
+//! Remotes against a real HTTP server on 127.0.0.1 that each test controls: the seed's flow,
+//! and every way a hostile or broken server can misbehave. After each refusal or failure the
+//! last good copy keeps answering, and a good fetch succeeds again.
+
+use serde_json::json;
+use signet_tests::Home;
+use signet_tests::http::{Serve, TestServer};
+
+/// A home that fetches with short deadlines and no scheduled sync (tests fetch by hand).
+fn follower() -> Home {
+    let home = Home::new();
+    home.config(json!({"fetch": {"timeout_secs": 3, "connect_timeout_secs": 3}, "sync": {"interval_secs": 0}}));
+    home.setup("Alice <alice@example.org>");
+    home
+}
+
+/// The other person, with one attestation about `lib.c` in their repository.
+fn world() -> (Home, String) {
+    let world = Home::new();
+    world.config(json!({"sync": {"interval_secs": 0}}));
+    let fpr = world.setup("Hello World <hello@world.com>");
+    let file = world.file("lib.c", b"int main(void) { return 0; }\n");
+    world.attest(&file, true, "reviewed").expect(0);
+    (world, fpr)
+}
+
+#[test]
+fn seed_flow_fetch_untrusted_then_trusted() {
+    let (world, world_fpr) = world();
+    let server = TestServer::start();
+    server.serve_repo(&world.repo_dir());
+    let alice = follower();
+    let lib = alice.file("lib.c", b"int main(void) { return 0; }\n");
+    let lib = lib.to_str().unwrap();
+
+    alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(0);
+    let run = alice.sig(&["fetch"]).expect(0);
+    let url = server.url();
+    assert!(
+        run.stdout.contains(&format!("GET {url}repo.json... done.")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "Imported [{}] Hello World <hello@world.com>.",
+            &world_fpr[32..]
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("world: updated (serial 2, 1 attestations)"),
+        "{}",
+        run.stdout
+    );
+
+    let run = alice.sig(&["verify", lib]).expect(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "untrusted [{}] Hello World <hello@world.com>",
+            &world_fpr[32..]
+        )),
+        "{}",
+        run.stdout
+    );
+    alice.sig(&["trust", "add", &world_fpr[32..]]).expect(0);
+    let run = alice.sig(&["verify", lib]).expect(0);
+    assert!(
+        run.stdout
+            .contains(&format!("ok [{}] Hello World", &world_fpr[32..])),
+        "{}",
+        run.stdout
+    );
+    let json = alice.sig(&["verify", "--json", lib]).expect(0).json();
+    assert_eq!(json["attestations"][0]["source"], "remote:world");
+
+    // Unchanged: two 304s, no new copy.
+    server.take_log();
+    let run = alice.sig(&["fetch", "world"]).expect(0);
+    assert!(run.stdout.contains("world: unchanged"), "{}", run.stdout);
+    let statuses: Vec<u16> = server.take_log().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(statuses, vec![304, 304]);
+
+    // A new attestation upstream arrives with the next fetch.
+    let other = world.file("other.c", b"other");
+    world.attest(&other, false, "backdoor").expect(0);
+    server.serve_repo(&world.repo_dir());
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("world: updated (serial 3, 2 attestations)"),
+        "{}",
+        run.stdout
+    );
+    let other = alice.file("other.c", b"other");
+    alice.sig(&["verify", other.to_str().unwrap()]).expect(3);
+
+    // The remote's state survives a daemon restart, answering from the stored copy.
+    alice.sig(&["daemon", "stop"]).expect(0);
+    alice.sig(&["verify", lib]).expect(0);
+    let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+    let r = &list["remotes"][0];
+    assert_eq!(r["name"], "world");
+    assert_eq!(r["key"]["fingerprint"], world_fpr.as_str());
+    assert_eq!(r["serial"], 3);
+    assert_eq!(r["attestations"], 2);
+    assert!(r["last_success"].is_string());
+
+    // Removing the remote takes its attestations out at once.
+    alice.sig(&["remote", "remove", "world"]).expect(0);
+    alice.sig(&["verify", lib]).expect(1);
+    assert!(!alice.home.join("remotes/world").exists());
+    let run = alice.sig(&["fetch", "world"]).expect(2);
+    assert!(
+        run.stderr.contains("no remote named \"world\""),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Each bad answer is refused or fails with a clear message; verify keeps answering from the
+/// last good copy; the error shows in `remote list`; a good fetch then succeeds again.
+#[test]
+fn hostile_servers_are_refused_and_the_last_good_copy_stays() {
+    let (world, world_fpr) = world();
+    let mallory = Home::new();
+    mallory.setup("Mallory <mallory@example.org>");
+    let server = TestServer::start();
+    server.serve_repo(&world.repo_dir());
+    let alice = follower();
+    let lib = alice.file("lib.c", b"int main(void) { return 0; }\n");
+    let lib = lib.to_str().unwrap();
+    alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(0);
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &world_fpr]).expect(0);
+    alice.sig(&["verify", lib]).expect(0);
+
+    let good_repo = std::fs::read(world.repo_dir().join("repo.json")).unwrap();
+    let good_key = std::fs::read(world.repo_dir().join("key.asc")).unwrap();
+    let tampered = String::from_utf8(good_repo.clone())
+        .unwrap()
+        .replace("\"reviewed\"", "\"REVIEWED\"")
+        .into_bytes();
+    let mallory_key = std::fs::read(mallory.repo_dir().join("key.asc")).unwrap();
+    let mallory_repo = std::fs::read(mallory.repo_dir().join("repo.json")).unwrap();
+
+    let cases: Vec<(&str, &str, Serve, &str)> = vec![
+        (
+            "tampered data",
+            "repo.json",
+            Serve::File(tampered),
+            "refused: repo.json's signature does not verify",
+        ),
+        (
+            "swapped key.asc",
+            "key.asc",
+            Serve::File(mallory_key.clone()),
+            "is pinned to",
+        ),
+        (
+            "repo signed by another key",
+            "repo.json",
+            Serve::File(mallory_repo),
+            "not by the remote's key",
+        ),
+        (
+            "HTML with status 200",
+            "repo.json",
+            Serve::Status(200, b"<html><body>Welcome!</body></html>".to_vec()),
+            "refused: repo.json is not a valid repository: not valid JSON",
+        ),
+        (
+            "404",
+            "repo.json",
+            Serve::Status(404, b"gone".to_vec()),
+            "HTTP 404",
+        ),
+        (
+            "200 MB body",
+            "repo.json",
+            Serve::Huge(200 << 20),
+            "larger than 67108864 bytes",
+        ),
+        (
+            "trickling body",
+            "repo.json",
+            Serve::Trickle(good_repo.clone()),
+            "no complete answer within 3s",
+        ),
+        (
+            "connection reset mid-body",
+            "repo.json",
+            Serve::ResetMidBody,
+            "failed:",
+        ),
+        (
+            "redirect loop",
+            "repo.json",
+            Serve::RedirectLoop,
+            "too many redirects",
+        ),
+        (
+            "never answers",
+            "key.asc",
+            Serve::Silent,
+            "no complete answer within 3s",
+        ),
+    ];
+    for (name, file, serve, expected) in cases {
+        server.route(file, serve);
+        let started = std::time::Instant::now();
+        let run = alice.sig(&["fetch"]).expect(2);
+        assert!(
+            run.stdout.contains(expected),
+            "{name}: expected {expected:?} in:\n{}",
+            run.stdout
+        );
+        assert!(
+            started.elapsed().as_secs() < 15,
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+        // The last good copy still answers.
+        alice.sig(&["verify", lib]).expect(0);
+        let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+        let error = list["remotes"][0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!error.is_empty(), "{name}: no last_error recorded");
+        assert_eq!(
+            list["remotes"][0]["key"]["fingerprint"],
+            world_fpr.as_str(),
+            "{name}: pin changed"
+        );
+        // Good again: the fetch succeeds and the error clears.
+        server.route("repo.json", Serve::File(good_repo.clone()));
+        server.route("key.asc", Serve::File(good_key.clone()));
+        let run = alice.sig(&["fetch"]).expect(0);
+        assert!(
+            run.stdout.contains("world: unchanged") || run.stdout.contains("world: updated"),
+            "{name}: {}",
+            run.stdout
+        );
+        let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+        assert!(
+            list["remotes"][0]["last_error"].is_null(),
+            "{name}: error not cleared"
+        );
+    }
+}
+
+#[test]
+fn rollback_and_equivocation_are_refused() {
+    let (world, world_fpr) = world();
+    // A twin of the world's home: same key, same serial, then each writes something different.
+    let twin = Home::new();
+    let copy = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&world.home)
+        .arg(&twin.home)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::remove_file(twin.home.join("signetd.lock")).ok();
+    std::fs::remove_file(twin.home.join("signetd.sock")).ok();
+    let old_repo = std::fs::read(world.repo_dir().join("repo.json")).unwrap();
+    let a = world.file("a", b"a");
+    world.attest(&a, true, "serial 3 in the world").expect(0);
+    let b = twin.file("b", b"b");
+    twin.attest(&b, true, "serial 3 in the twin").expect(0);
+
+    let server = TestServer::start();
+    server.serve_repo(&world.repo_dir());
+    let alice = follower();
+    alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(0);
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &world_fpr]).expect(0);
+    let a_here = alice.file("a", b"a");
+    alice.sig(&["verify", a_here.to_str().unwrap()]).expect(0);
+
+    server.route("repo.json", Serve::File(old_repo));
+    let run = alice.sig(&["fetch"]).expect(2);
+    assert!(
+        run.stdout
+            .contains("refused: rollback: serial 2 is lower than serial 3"),
+        "{}",
+        run.stdout
+    );
+
+    server.serve_repo(&twin.repo_dir());
+    let run = alice.sig(&["fetch"]).expect(2);
+    assert!(
+        run.stdout.contains("refused: equivocation: serial 3"),
+        "{}",
+        run.stdout
+    );
+    alice.sig(&["verify", a_here.to_str().unwrap()]).expect(0);
+    let b_here = alice.file("b", b"b");
+    alice.sig(&["verify", b_here.to_str().unwrap()]).expect(1);
+}
+
+#[test]
+fn a_daemon_publishes_and_another_fetches_with_304s() {
+    let (world, world_fpr) = world();
+    let run = world.sig(&["publish", "--http", "127.0.0.1:0"]).expect(0);
+    let url = run
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let alice = follower();
+    alice.sig(&["remote", "add", "world", &url]).expect(0);
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(run.stdout.contains("world: updated"), "{}", run.stdout);
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout
+            .contains(&format!("GET {url}repo.json... not modified.")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("world: unchanged"));
+    alice.sig(&["trust", "add", &world_fpr]).expect(0);
+    let lib = alice.file("lib.c", b"int main(void) { return 0; }\n");
+    alice.sig(&["verify", lib.to_str().unwrap()]).expect(0);
+
+    // Nothing else is served: no listing, no path outside repo/.
+    for path in [
+        "/",
+        "/keys/secret.asc",
+        "/../keys/secret.asc",
+        "/repo.json/../../trust.json",
+        "/%2e%2e/keys/secret.asc",
+    ] {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys,urllib.request\ntry:\n urllib.request.urlopen(sys.argv[1]); print(200)\nexcept Exception as e: print(getattr(e,'code','err'))"])
+            .arg(format!("{}{}", url.trim_end_matches('/'), path))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "404", "{path}");
+    }
+
+    // Remembered across a restart of the publishing daemon.
+    world.sig(&["daemon", "stop"]).expect(0);
+    world.sig(&["daemon", "start"]).expect(0);
+    let status = world.sig(&["status", "--json"]).expect(0).json();
+    assert_eq!(status["publishing"], url.as_str());
+    alice.sig(&["fetch"]).expect(0);
+
+    // And to a directory, atomically.
+    let dir = world.root.join("www");
+    world
+        .sig(&["publish", "--to", dir.to_str().unwrap()])
+        .expect(0);
+    assert_eq!(
+        std::fs::read(dir.join("repo.json")).unwrap(),
+        std::fs::read(world.repo_dir().join("repo.json")).unwrap()
+    );
+    assert!(dir.join("key.asc").exists());
+}
