@@ -55,6 +55,20 @@ impl Keyring {
         self.certs.values()
     }
 
+    /// A digest of which certificates are known: a check of attestations done with one keyring
+    /// holds for another with the same digest.
+    pub fn digest(&self) -> String {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for (fpr, known) in &self.certs {
+            h.update(fpr.as_str());
+            h.update(
+                sequoia_openpgp::serialize::MarshalInto::to_vec(&known.cert).unwrap_or_default(),
+            );
+        }
+        signet_proto::formats::hex_lower(&h.finalize())
+    }
+
     pub fn user_id(&self, fpr: &Fingerprint) -> String {
         self.get(fpr)
             .map(|c| c.info.user_id.clone())

@@ -94,13 +94,16 @@ pub fn check_url(url: &str) -> Result<String, String> {
 /// A fetched copy that passed every rule.
 pub struct Accepted {
     pub cert: Cert,
-    pub contents: RepoContents,
     pub serial: u64,
     pub data_sha256: String,
-    pub entries: Vec<(ContentId, Entry)>,
+    /// The checked attestations; `None` when the copy is the one already held, whose
+    /// attestations were checked then (no signature work is redone).
+    pub entries: Option<Vec<(ContentId, Entry)>>,
     pub report: CheckReport,
     /// The key was seen for the first time (it is now pinned).
     pub newly_pinned: bool,
+    /// Digest of the keyring the attestations were checked with, for the cache.
+    pub keyring_digest: String,
 }
 
 /// Why a fetched copy was refused. The last good copy stays in use.
@@ -158,12 +161,29 @@ pub fn accept(
             found: signed.key,
         });
     }
+    // The canonical bytes of a large repository cost time: encode them once.
     let canonical = signed.signed_bytes();
-    signature::check(&signed, &cert).map_err(|e| Refusal::BadSignature(e.to_string()))?;
+    let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
+    let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
+    signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found).map_err(bad_signature)?;
     let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
     drop(canonical);
     let (contents, skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    let same_copy = record.serial == Some(contents.serial)
+        && record.data_sha256.as_deref() == Some(data_sha256.as_str())
+        && record.pinned.as_ref() == Some(&found);
+    if same_copy {
+        return Ok(Accepted {
+            cert,
+            serial: contents.serial,
+            data_sha256,
+            entries: None,
+            report: CheckReport::default(),
+            newly_pinned: false,
+            keyring_digest: String::new(),
+        });
+    }
     if let Some(held) = record.serial {
         if contents.serial < held {
             return Err(Refusal::Rollback {
@@ -183,12 +203,143 @@ pub fn accept(
     Ok(Accepted {
         cert,
         serial: contents.serial,
-        contents,
         data_sha256,
-        entries,
+        entries: Some(entries),
         report,
         newly_pinned: record.pinned.is_none(),
+        keyring_digest: keyring.digest(),
     })
+}
+
+/// What checking a stored copy found, kept beside it so that a restart does no signature work:
+/// valid while the copy's bytes and the keyring are the ones it was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckedCache {
+    pub repo_sha256: String,
+    pub key_sha256: String,
+    pub keyring: String,
+    pub report: CheckReport,
+    /// `(id, key, ok, reviewed, comment)` of every attestation that counts.
+    pub entries: Vec<(String, Fingerprint, bool, bool, String)>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    formats::hex_lower(&Sha256::digest(bytes))
+}
+
+impl CheckedCache {
+    pub fn new(
+        key_bytes: &[u8],
+        repo_bytes: &[u8],
+        keyring_digest: String,
+        entries: &[(ContentId, Entry)],
+        report: &CheckReport,
+    ) -> Self {
+        CheckedCache {
+            repo_sha256: sha256_hex(repo_bytes),
+            key_sha256: sha256_hex(key_bytes),
+            keyring: keyring_digest,
+            report: report.clone(),
+            entries: entries
+                .iter()
+                .map(|(id, e)| {
+                    (
+                        id.to_string(),
+                        e.key.clone(),
+                        e.ok,
+                        e.reviewed,
+                        e.comment.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The entries, if this cache was computed from exactly these bytes and keyring.
+    pub fn entries_for(
+        self,
+        key_bytes: &[u8],
+        repo_bytes: &[u8],
+        keyring: &Keyring,
+        source: &Source,
+    ) -> Option<(Vec<(ContentId, Entry)>, CheckReport)> {
+        if self.key_sha256 != sha256_hex(key_bytes)
+            || self.repo_sha256 != sha256_hex(repo_bytes)
+            || self.keyring != keyring.digest()
+        {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (id, key, ok, reviewed, comment) in self.entries {
+            let id = ContentId::parse(&id).ok()?;
+            entries.push((
+                id,
+                Entry {
+                    key,
+                    ok,
+                    reviewed,
+                    comment,
+                    source: source.clone(),
+                },
+            ));
+        }
+        Some((entries, self.report))
+    }
+}
+
+pub fn cache_path(home: &Home, name: &str) -> PathBuf {
+    dir(home, name).join("checked.json")
+}
+
+pub fn save_cache(home: &Home, name: &str, cache: &CheckedCache) -> anyhow::Result<()> {
+    store::write_atomic(&cache_path(home, name), &serde_json::to_vec(cache)?, 0o600)
+}
+
+pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
+    let path = cache_path(home, name);
+    let bytes = store::read_bounded(&path, 1 << 30)
+        .inspect_err(|e| tracing::warn!("{e:#}"))
+        .ok()??;
+    serde_json::from_slice(&bytes)
+        .inspect_err(|e| tracing::warn!("ignoring {}: {e}", path.display()))
+        .ok()
+}
+
+/// The checked attestations of a stored copy, at start-up: from its cache when that is valid,
+/// else by checking every signature again (refreshing the cache). The copy must still pass
+/// the rules: the pinned key, its signer, its signature.
+pub fn check_stored(
+    home: &Home,
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    repo_bytes: &[u8],
+    keyring: &Keyring,
+) -> Result<(Vec<(ContentId, Entry)>, CheckReport), Refusal> {
+    let source = Source::Remote(record.name.clone());
+    if let Some(cache) = load_cache(home, &record.name)
+        && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, &source)
+    {
+        tracing::info!(remote = %record.name, attestations = checked.0.len(), "loaded from the checked cache");
+        return Ok(checked);
+    }
+    let unserialed = RemoteRecord {
+        serial: None,
+        data_sha256: None,
+        ..record.clone()
+    };
+    let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring)?;
+    let entries = accepted.entries.unwrap_or_default();
+    let cache = CheckedCache::new(
+        key_bytes,
+        repo_bytes,
+        accepted.keyring_digest,
+        &entries,
+        &accepted.report,
+    );
+    if let Err(e) = save_cache(home, &record.name, &cache) {
+        tracing::warn!(remote = %record.name, "could not cache the checked attestations: {e:#}");
+    }
+    Ok((entries, accepted.report))
 }
 
 /// Where a remote's files live: `remotes/NAME/`.
@@ -215,11 +366,13 @@ pub fn save_copy(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
+    cache: &CheckedCache,
 ) -> anyhow::Result<()> {
     let dir = dir(home, &record.name);
     store::private_dir(&dir)?;
     store::write_atomic(&dir.join(signet_proto::paths::KEY_FILE), key_bytes, 0o600)?;
     store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
+    save_cache(home, &record.name, cache)?;
     save_record(home, record)
 }
 

@@ -12,7 +12,7 @@ use crate::store::{self, Home};
 pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;
 
 /// What checking a repository's attestations found besides the good ones.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckReport {
     pub valid: usize,
     /// Malformed entries (not `{data, key, sig}`, or `data` without a content id).

@@ -42,8 +42,17 @@ fn ms(d: Duration) -> String {
 }
 
 fn run_ok(cmd: &mut Command) {
-    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{:?}: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn rss_kib(pid: i32) -> u64 {
@@ -65,7 +74,14 @@ fn gpg_verify_times(gpg: &Gpg, sigs: &[(Vec<u8>, Vec<u8>)]) -> Vec<Duration> {
             std::fs::write(&s, sig).unwrap();
             std::fs::write(&d, data).unwrap();
             time(|| {
-                let ok = gpg.command().arg("--verify").arg(&s).arg(&d).stderr(Stdio::null()).status().unwrap();
+                let ok = gpg
+                    .command()
+                    .arg("--verify")
+                    .arg(&s)
+                    .arg(&d)
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
                 assert!(ok.success());
             })
             .0
@@ -87,29 +103,56 @@ fn small_file(rows: &mut Vec<[String; 3]>) {
     let gpg = Gpg::new();
     gpg.import(&home.repo_dir().join("key.asc"));
     let repo = home.read_repo();
-    let att = repo["data"]["attestations"].as_object().unwrap().values().next().unwrap()[0].clone();
-    let sig = base64::engine::general_purpose::STANDARD.decode(att["sig"].as_str().unwrap()).unwrap();
+    let att = repo["data"]["attestations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()[0]
+        .clone();
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(att["sig"].as_str().unwrap())
+        .unwrap();
     let data = signet_tests::python_canonical(&att["data"]);
     let gpg_runs = gpg_verify_times(&gpg, &vec![(sig, data); 50]);
     let (s, g) = (median(sig_runs.clone()), median(gpg_runs));
-    rows.push(["`sig verify FILE`, warm daemon, per process (median of 200)".into(), ms(s), format!("p99 {}", ms(p(&sig_runs, 0.99)))]);
-    rows.push(["`gpg --verify` of one signature, per process (median of 50)".into(), ms(g), format!("sig is {:.1}x faster", g.as_secs_f64() / s.as_secs_f64())]);
+    rows.push([
+        "`sig verify FILE`, warm daemon, per process (median of 200)".into(),
+        ms(s),
+        format!("p99 {}", ms(p(&sig_runs, 0.99))),
+    ]);
+    rows.push([
+        "`gpg --verify` of one signature, per process (median of 50)".into(),
+        ms(g),
+        format!("sig is {:.1}x faster", g.as_secs_f64() / s.as_secs_f64()),
+    ]);
 }
 
 /// Writes a repository of `n` attestations signed by one fresh Ed25519 key.
 fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<(Vec<u8>, Vec<u8>)>) {
     let cert = keys::generate("Big Repo <big@example.org>").unwrap();
     let signer = EmbeddedKey::new(cert.clone()).unwrap();
-    let mut contents = RepoContents { serial: 1, updated: Some("2026-11-28T00:00:00Z".into()), ..Default::default() };
+    let mut contents = RepoContents {
+        serial: 1,
+        updated: Some("2026-11-28T00:00:00Z".into()),
+        ..Default::default()
+    };
     let mut ids = Vec::with_capacity(n);
     let mut samples = Vec::new();
     for i in 0..n {
         use sha2::Digest as _;
         let id = ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
-        let data = Statement::to_data(&id, i % 10 != 0, true, &format!("reviewed file number {i} carefully"));
+        let data = Statement::to_data(
+            &id,
+            i % 10 != 0,
+            true,
+            &format!("reviewed file number {i} carefully"),
+        );
         let signed = keys::sign_value(&signer, data).unwrap();
         if samples.len() < 50 {
-            let sig = base64::engine::general_purpose::STANDARD.decode(&signed.sig).unwrap();
+            let sig = base64::engine::general_purpose::STANDARD
+                .decode(&signed.sig)
+                .unwrap();
             samples.push((sig, signed.signed_bytes().into_bytes()));
         }
         ids.push(id.to_string());
@@ -124,11 +167,23 @@ fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<(Vec<u8>, Vec<u8>)>) {
 fn big_remote(rows: &mut Vec<[String; 3]>, n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let (build, (ids, samples)) = time(|| big_repo(dir.path(), n));
-    let size = std::fs::metadata(dir.path().join("repo.json")).unwrap().len();
-    rows.push([format!("build {n} attestations (sign, bench setup)"), ms(build), format!("repo.json {:.1} MB", size as f64 / 1e6)]);
+    let size = std::fs::metadata(dir.path().join("repo.json"))
+        .unwrap()
+        .len();
+    rows.push([
+        format!("build {n} attestations (sign, bench setup)"),
+        ms(build),
+        format!("repo.json {:.1} MB", size as f64 / 1e6),
+    ]);
     let server = TestServer::start();
-    server.route("repo.json", Serve::File(std::fs::read(dir.path().join("repo.json")).unwrap()));
-    server.route("key.asc", Serve::File(std::fs::read(dir.path().join("key.asc")).unwrap()));
+    server.route(
+        "repo.json",
+        Serve::File(std::fs::read(dir.path().join("repo.json")).unwrap()),
+    );
+    server.route(
+        "key.asc",
+        Serve::File(std::fs::read(dir.path().join("key.asc")).unwrap()),
+    );
 
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}, "fetch": {"max_repo_bytes": 1u64 << 30}}));
@@ -136,38 +191,85 @@ fn big_remote(rows: &mut Vec<[String; 3]>, n: usize) {
     home.sig(&["remote", "add", "big", &server.url()]).expect(0);
     let (first, run) = time(|| home.sig(&["fetch"]));
     let run = run.expect(0);
-    assert!(run.stdout.contains(&format!("{n} attestations")), "{}", run.stdout);
-    rows.push([format!("first fetch, {n} signatures checked (target ≤ 10 s)"), ms(first), String::new()]);
+    assert!(
+        run.stdout.contains(&format!("{n} attestations")),
+        "{}",
+        run.stdout
+    );
+    rows.push([
+        format!("first fetch, {n} signatures checked (target ≤ 10 s)"),
+        ms(first),
+        String::new(),
+    ]);
     let (again, run) = time(|| home.sig(&["fetch"]));
     assert!(run.expect(0).stdout.contains("unchanged"));
-    rows.push(["unchanged re-fetch (target ≤ 0.5 s)".into(), ms(again), "two 304s".into()]);
+    rows.push([
+        "unchanged re-fetch (target ≤ 0.5 s)".into(),
+        ms(again),
+        "two 304s".into(),
+    ]);
 
     let pid = home.daemon_pid().unwrap();
-    rows.push([format!("daemon resident memory with {n} loaded (target ≤ 300 MiB)"), format!("{} MiB", rss_kib(pid) / 1024), String::new()]);
+    rows.push([
+        format!("daemon resident memory with {n} loaded (target ≤ 300 MiB)"),
+        format!("{} MiB", rss_kib(pid) / 1024),
+        String::new(),
+    ]);
 
     let id = &ids[n / 2];
     let by_id: Vec<Duration> = (0..100)
-        .map(|_| time(|| run_ok(home.sig_command(&["verify", "--id", id]).stdin(Stdio::null()))).0)
+        .map(|_| {
+            time(|| {
+                run_ok(
+                    home.sig_command(&["verify", "--id", id])
+                        .stdin(Stdio::null()),
+                )
+            })
+            .0
+        })
         .collect();
-    rows.push(["`sig verify --id`, warm, per process (median of 100)".into(), ms(median(by_id.clone())), format!("p99 {}", ms(p(&by_id, 0.99)))]);
+    rows.push([
+        "`sig verify --id`, warm, per process (median of 100)".into(),
+        ms(median(by_id.clone())),
+        format!("p99 {}", ms(p(&by_id, 0.99))),
+    ]);
 
     home.sig(&["daemon", "stop"]).expect(0);
     let (restart, run) = time(|| home.sig(&["verify", "--id", id]));
     run.expect(1);
-    rows.push(["daemon restart to the first verify answer (target ≤ 2 s)".into(), ms(restart), String::new()]);
+    rows.push([
+        "daemon restart to the first verify answer (target ≤ 2 s)".into(),
+        ms(restart),
+        String::new(),
+    ]);
 
     let gpg = Gpg::new();
     gpg.import(&dir.path().join("key.asc"));
     let gpg_runs = gpg_verify_times(&gpg, &samples);
     let per_sig_first = first / n as u32;
     let g = median(gpg_runs);
-    rows.push(["`gpg --verify`, one process per signature (median of 50)".into(), ms(g), format!("{:.0}x Signet's per-signature cost in the first fetch ({:.1} µs)", g.as_secs_f64() / per_sig_first.as_secs_f64(), per_sig_first.as_secs_f64() * 1e6)]);
-    rows.push([format!("`gpg --verify` × {n}, extrapolated"), format!("{:.0} s", g.as_secs_f64() * n as f64), format!("vs {:.2} s for Signet's first fetch", first.as_secs_f64())]);
+    rows.push([
+        "`gpg --verify`, one process per signature (median of 50)".into(),
+        ms(g),
+        format!(
+            "{:.0}x Signet's per-signature cost in the first fetch ({:.1} µs)",
+            g.as_secs_f64() / per_sig_first.as_secs_f64(),
+            per_sig_first.as_secs_f64() * 1e6
+        ),
+    ]);
+    rows.push([
+        format!("`gpg --verify` × {n}, extrapolated"),
+        format!("{:.0} s", g.as_secs_f64() * n as f64),
+        format!("vs {:.2} s for Signet's first fetch", first.as_secs_f64()),
+    ]);
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let n: usize = std::env::var("SIGNET_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("SIGNET_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let mut rows = Vec::new();
     small_file(&mut rows);
     big_remote(&mut rows, n);

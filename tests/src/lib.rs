@@ -62,7 +62,8 @@ fn assert_fresh(binary: &Path) {
     let built = std::fs::metadata(binary).unwrap().modified().unwrap();
     assert!(
         built >= sources,
-        "{} is older than its sources: run `cargo test --workspace` (which rebuilds it)",
+        "{} is older than its sources: run `cargo build --workspace --bins`, or the whole suite \
+         with `cargo test --workspace` (a `--test NAME` filter does not rebuild binaries)",
         binary.display()
     );
 }
@@ -145,6 +146,8 @@ impl Home {
     }
 
     pub fn sig_command(&self, args: &[&str]) -> Command {
+        // sig starts the signetd beside it: that one must be fresh too.
+        bin("signetd");
         let mut cmd = clean_command(&bin("sig"));
         cmd.args(args)
             .env("SIGNET_HOME", &self.home)

@@ -99,9 +99,28 @@ fn seed_flow_fetch_untrusted_then_trusted() {
     let other = alice.file("other.c", b"other");
     alice.sig(&["verify", other.to_str().unwrap()]).expect(3);
 
-    // The remote's state survives a daemon restart, answering from the stored copy.
+    // The remote's state survives a daemon restart, answering from the stored copy, without
+    // checking its signatures again (the checked cache matches the copy)...
     alice.sig(&["daemon", "stop"]).expect(0);
     alice.sig(&["verify", lib]).expect(0);
+    assert!(
+        alice.log().contains("loaded from the checked cache"),
+        "{}",
+        alice.log()
+    );
+    // ...and a cache that does not match its copy is ignored and rebuilt.
+    let cache_path = alice.home.join("remotes/world/checked.json");
+    let mut cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
+    let real = cache["repo_sha256"].clone();
+    cache["repo_sha256"] = json!("0".repeat(64));
+    cache["entries"] = json!([]);
+    std::fs::write(&cache_path, cache.to_string()).unwrap();
+    alice.sig(&["daemon", "stop"]).expect(0);
+    alice.sig(&["verify", lib]).expect(0);
+    let rebuilt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
+    assert_eq!(rebuilt["repo_sha256"], real);
     let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
     let r = &list["remotes"][0];
     assert_eq!(r["name"], "world");

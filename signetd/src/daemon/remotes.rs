@@ -80,12 +80,12 @@ pub(super) fn load_all(home: &Home, config: &Config, state: &mut State) {
     for (record, copy) in copies {
         let mut report = CheckReport::default();
         if let Some((key, repo)) = copy {
-            match remote::accept(&record, &key, &repo, &state.keyring) {
-                Ok(accepted) => {
+            match remote::check_stored(home, &record, &key, &repo, &state.keyring) {
+                Ok((entries, checked)) => {
                     state
                         .index
-                        .replace_source(&Source::Remote(record.name.clone()), accepted.entries);
-                    report = accepted.report;
+                        .replace_source(&Source::Remote(record.name.clone()), entries);
+                    report = checked;
                 }
                 Err(refusal) => state.remote_damage.push(format!(
                     "the stored copy of remote {} does not pass the rules any more: {refusal}",
@@ -393,7 +393,8 @@ impl Daemon {
                 return self.fetch_failed(record, report, refusal.to_string()).await;
             }
         };
-        report.outcome = if record.serial == Some(accepted.serial) {
+        let same_copy = accepted.entries.is_none();
+        report.outcome = if same_copy {
             FetchOutcome::Unchanged
         } else {
             FetchOutcome::Updated
@@ -402,8 +403,10 @@ impl Daemon {
             report.imported = Some(keys::key_info(&accepted.cert));
         }
         report.serial = Some(accepted.serial);
-        report.attestations = accepted.report.valid;
-        report.rejected = accepted.report.rejected();
+        if !same_copy {
+            report.attestations = accepted.report.valid;
+            report.rejected = accepted.report.rejected();
+        }
         if accepted.report.rejected() > 0 {
             tracing::warn!(remote = name, report = ?accepted.report, "some attestations do not count");
         }
@@ -416,17 +419,27 @@ impl Daemon {
         if let Some(v) = repo_validators {
             record.repo_validators = v;
         }
+        let Some(entries) = accepted.entries else {
+            // The copy held, served again without a 304: nothing to check or store but the record.
+            return self.fetch_succeeded(record, report).await;
+        };
         record.last_success = record.last_attempt.clone();
         record.last_error = None;
         record.failures = 0;
         let home = self.home.clone();
         let saved = record.clone();
+        let cache = remote::CheckedCache::new(
+            &key_bytes,
+            &repo_bytes,
+            accepted.keyring_digest,
+            &entries,
+            &accepted.report,
+        );
         let stored = tokio::task::spawn_blocking(move || {
-            remote::save_copy(&home, &saved, &key_bytes, &repo_bytes)
+            remote::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
         })
         .await;
         if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
-            report.outcome = FetchOutcome::Failed;
             // Keep the old record's pins and serial: the new copy is not on disk.
             let mut old = state.record.clone();
             old.last_attempt = record.last_attempt;
@@ -442,7 +455,7 @@ impl Daemon {
             entry.next_sync = next_sync(&self.config, name, 0);
             s.keyring.remove_source(&source);
             s.keyring.insert(accepted.cert, source.clone());
-            s.index.replace_source(&source, accepted.entries);
+            s.index.replace_source(&source, entries);
         }
         report
     }
