@@ -137,10 +137,26 @@ pub fn connect_running(loc: &Locations) -> anyhow::Result<Option<Client>> {
 
 /// Connects to the daemon, starting it first when none is running.
 pub fn connect_or_start(loc: &Locations) -> anyhow::Result<Client> {
-    if let Some(client) = connect_running(loc)? {
-        return Ok(client);
+    // A daemon that dies just as we connect (killed, crashed) resets the connection during
+    // `hello`: try again, which starts a new one once the old socket stops answering.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let connected = match Client::connect(&loc.socket) {
+            Ok(connected) => connected,
+            Err(e) if nobody_there(&e) => return start(loc),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("connecting to signetd at {}", loc.socket.display()));
+            }
+        };
+        match connected {
+            Err(CallError::Io(_)) if attempts < 5 => {
+                std::thread::sleep(Duration::from_millis(20 * attempts));
+            }
+            other => return Ok(other?),
+        }
     }
-    start(loc)
 }
 
 /// The daemon binary: beside this `sig`, else on PATH.

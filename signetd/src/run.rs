@@ -23,6 +23,24 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     store::private_dir(&home.root)?;
     let _lock = lock::acquire(&home.lock_file())?;
     let config = Config::load(&home.config_file())?;
+    let remotes = std::fs::read_dir(home.root.join("remotes"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    let stale: usize = [
+        home.root.clone(),
+        home.repo_dir(),
+        home.keys_dir(),
+        home.keys_dir().join("retired"),
+    ]
+    .into_iter()
+    .chain(remotes)
+    .map(|dir| store::remove_stale_temps(&dir))
+    .sum();
+    if stale > 0 {
+        tracing::info!("removed {stale} temp files left by an interrupted write");
+    }
     let listener = server::bind(&options.socket)?;
     let socket_id = std::fs::metadata(&options.socket)
         .ok()

@@ -99,6 +99,18 @@ pub async fn serve(daemon: Arc<Daemon>, listener: UnixListener) {
 async fn refuse(mut stream: UnixStream, error: RpcError) {
     let line = rpc::encode_line(&Response::err(None, error));
     let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&line)).await;
+    // Closing with the client's request unread would reset the connection and could destroy
+    // the refusal before the client reads it: read what it sent first, briefly.
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {

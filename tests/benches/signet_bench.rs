@@ -66,7 +66,7 @@ fn rss_kib(pid: i32) -> u64 {
 
 /// `gpg --verify` of `sigs` (signature, data) pairs, one process each, as the reference
 /// implementation runs it.
-fn gpg_verify_times(gpg: &Gpg, sigs: &[(Vec<u8>, Vec<u8>)]) -> Vec<Duration> {
+fn gpg_verify_times(gpg: &Gpg, sigs: &[SignedSample]) -> Vec<Duration> {
     let dir = tempfile::tempdir().unwrap();
     sigs.iter()
         .map(|(sig, data)| {
@@ -128,8 +128,12 @@ fn small_file(rows: &mut Vec<[String; 3]>) {
     ]);
 }
 
-/// Writes a repository of `n` attestations signed by one fresh Ed25519 key.
-fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<(Vec<u8>, Vec<u8>)>) {
+/// A detached signature and the bytes it signs.
+type SignedSample = (Vec<u8>, Vec<u8>);
+
+/// Writes a repository of `n` attestations signed by one fresh Ed25519 key; returns their ids
+/// and 50 samples for gpg.
+fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<SignedSample>) {
     let cert = keys::generate("Big Repo <big@example.org>").unwrap();
     let signer = EmbeddedKey::new(cert.clone()).unwrap();
     let mut contents = RepoContents {

@@ -158,7 +158,7 @@ fn kill_9_during_attests_leaves_a_valid_repository() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.contains(".tmp-"))
             .collect();
-        // A temp file may survive a kill -9; it is never mistaken for the repository.
-        assert!(leftovers.len() <= 1, "{leftovers:?}");
+        // A kill -9 can leave a temp file; the next daemon removes it before serving.
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
