@@ -341,6 +341,21 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
         s.valid_attestations, s.known_ids, s.trusted_keys
     ))?;
     out.line(format!("remotes: {}", s.remotes))?;
+    if s.remotes > 0 {
+        let list: api::RemoteListResult =
+            client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
+        for r in &list.remotes {
+            let due = r
+                .next_sync_secs
+                .map_or("not scheduled".to_owned(), |s| format!("next sync in {s}s"));
+            let state = match (&r.last_error, &r.last_success) {
+                (Some(e), _) => format!("last error: {e}"),
+                (None, Some(t)) => format!("last success {t}"),
+                (None, None) => "never fetched".to_owned(),
+            };
+            out.line(format!("  {}: {due}; {state}", r.name))?;
+        }
+    }
     if let Some(url) = &s.publishing {
         out.line(format!("publishing on {url}"))?;
     }

@@ -499,38 +499,6 @@ impl Daemon {
         })
     }
 
-    /// The one known key a query names, or an error listing the candidates.
-    fn find_key(&self, query: &KeyQuery, among: Vec<KeyInfo>) -> Result<KeyInfo, RpcError> {
-        match among.len() {
-            1 => Ok(among.into_iter().next().expect("one")),
-            0 => Err(err(
-                ErrorCode::UnknownKey,
-                format!(
-                    "no known key matches {}: fetch a remote that publishes it (`sig fetch`), or \
-                     give its full fingerprint",
-                    query.as_str()
-                ),
-            )),
-            _ => {
-                let list: Vec<String> = among
-                    .iter()
-                    .map(|k| format!("  {} {}", k.fingerprint, k.user_id))
-                    .collect();
-                Err(err(
-                    ErrorCode::AmbiguousKey,
-                    format!(
-                        "{} matches several keys; give more digits:\n{}",
-                        query.as_str(),
-                        list.join("\n")
-                    ),
-                )
-                .with_data(
-                    serde_json::to_value(Candidates { candidates: among }).expect("serializes"),
-                ))
-            }
-        }
-    }
-
     pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
         let query =
             KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
@@ -552,7 +520,7 @@ impl Daemon {
                     user_id: String::new(),
                 });
             }
-            (self.find_key(&query, found)?, s.trust.ready()?.clone())
+            (pick_one(&query, found)?, s.trust.ready()?.clone())
         };
         if let Some(existing) = file
             .trusted
@@ -598,7 +566,7 @@ impl Daemon {
                 format!("no trusted key matches {}", query.as_str()),
             ));
         }
-        let key = self.find_key(&query, matching)?;
+        let key = pick_one(&query, matching)?;
         let index = file
             .trusted
             .iter()
@@ -649,6 +617,36 @@ impl Daemon {
                     source: c.source.to_string(),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// The one key among `among` that a query names, or an error listing the candidates.
+fn pick_one(query: &KeyQuery, among: Vec<KeyInfo>) -> Result<KeyInfo, RpcError> {
+    match among.len() {
+        1 => Ok(among.into_iter().next().expect("one")),
+        0 => Err(err(
+            ErrorCode::UnknownKey,
+            format!(
+                "no known key matches {}: fetch a remote that publishes it (`sig fetch`), or \
+                 give its full fingerprint",
+                query.as_str()
+            ),
+        )),
+        _ => {
+            let list: Vec<String> = among
+                .iter()
+                .map(|k| format!("  {} {}", k.fingerprint, k.user_id))
+                .collect();
+            Err(err(
+                ErrorCode::AmbiguousKey,
+                format!(
+                    "{} matches several keys; give more digits:\n{}",
+                    query.as_str(),
+                    list.join("\n")
+                ),
+            )
+            .with_data(serde_json::to_value(Candidates { candidates: among }).expect("serializes")))
         }
     }
 }
@@ -750,5 +748,39 @@ fn load_trust(home: &Home) -> Loaded<TrustFile> {
             file: path,
             why: format!("{e:#}"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(hex: &str, user_id: &str) -> KeyInfo {
+        KeyInfo {
+            fingerprint: Fingerprint::parse(hex).unwrap(),
+            user_id: user_id.into(),
+        }
+    }
+
+    /// Two real keys sharing a short id are too rare to make in a test; the rule is tested here.
+    #[test]
+    fn an_ambiguous_short_id_lists_the_candidates() {
+        let a = key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB32780D9", "A <a@x>");
+        let b = key("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB32780D9", "B <b@x>");
+        let query = KeyQuery::parse("B32780D9").unwrap();
+        let e = pick_one(&query, vec![a.clone(), b.clone()]).unwrap_err();
+        assert_eq!(e.kind(), Some(ErrorCode::AmbiguousKey));
+        assert!(
+            e.message.contains(a.fingerprint.as_str()) && e.message.contains("B <b@x>"),
+            "{}",
+            e.message
+        );
+        let candidates: Candidates = serde_json::from_value(e.data.unwrap()).unwrap();
+        assert_eq!(candidates.candidates, vec![a.clone(), b]);
+        assert_eq!(pick_one(&query, vec![a.clone()]).unwrap(), a);
+        assert_eq!(
+            pick_one(&query, vec![]).unwrap_err().kind(),
+            Some(ErrorCode::UnknownKey)
+        );
     }
 }

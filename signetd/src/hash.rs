@@ -158,6 +158,32 @@ mod tests {
     }
 
     #[test]
+    fn notices_a_file_that_changes_while_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing");
+        std::fs::write(&path, vec![0u8; 64 << 20]).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    f.write_all(b"more").unwrap();
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            })
+        };
+        let result = hash_file(&path);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert!(
+            matches!(result, Err(HashError::Changed { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
     fn refuses_what_is_not_a_regular_file() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(

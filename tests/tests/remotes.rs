@@ -387,3 +387,120 @@ fn a_daemon_publishes_and_another_fetches_with_304s() {
     );
     assert!(dir.join("key.asc").exists());
 }
+
+/// The daemon fetches remotes on its own schedule; `sig status` says when each is due.
+#[test]
+fn scheduled_sync_fetches_without_being_asked() {
+    let (world, _) = world();
+    let server = TestServer::start();
+    server.serve_repo(&world.repo_dir());
+    let alice = Home::new();
+    alice.config(json!({"sync": {"interval_secs": 1}, "fetch": {"timeout_secs": 3}}));
+    alice.setup("Alice <alice@example.org>");
+    alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+        if list["remotes"][0]["serial"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never synced: {list}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = alice.sig(&["status"]).expect(0);
+    assert!(
+        status.stdout.contains("  world: next sync in"),
+        "{}",
+        status.stdout
+    );
+    // Upstream changes arrive by themselves too.
+    let other = world.file("other.c", b"other");
+    world.attest(&other, true, "").expect(0);
+    server.serve_repo(&world.repo_dir());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while alice.sig(&["remote", "list", "--json"]).expect(0).json()["remotes"][0]["serial"] != 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A repository carrying bad attestations: each is dropped and counted, the good ones count.
+#[test]
+fn misfiled_forged_and_unknown_attestations_are_dropped_and_counted() {
+    use signet_proto::formats::{ContentId, RepoContents, Statement};
+    use signetd::keys;
+
+    let owner = keys::generate("Owner <owner@example.org>").unwrap();
+    let stranger = keys::generate("Stranger <s@example.org>").unwrap();
+    let (owner_key, stranger_key) = (
+        keys::EmbeddedKey::new(owner.clone()).unwrap(),
+        keys::EmbeddedKey::new(stranger).unwrap(),
+    );
+    let id = |b: u8| ContentId::sha256(&[b; 32]);
+    let mut contents = RepoContents {
+        serial: 1,
+        ..Default::default()
+    };
+    let mut file = |filed: &ContentId, att| {
+        contents
+            .attestations
+            .entry(filed.to_string())
+            .or_default()
+            .push(att)
+    };
+    let good =
+        keys::sign_value(&owner_key, Statement::to_data(&id(1), true, true, "good")).unwrap();
+    file(&id(1), good);
+    let misfiled = keys::sign_value(
+        &owner_key,
+        Statement::to_data(&id(2), true, true, "misfiled"),
+    )
+    .unwrap();
+    file(&id(3), misfiled);
+    let mut forged = keys::sign_value(
+        &owner_key,
+        Statement::to_data(&id(4), false, true, "forged"),
+    )
+    .unwrap();
+    forged.data = Statement::to_data(&id(4), true, true, "forged");
+    file(&id(4), forged);
+    let unknown = keys::sign_value(
+        &stranger_key,
+        Statement::to_data(&id(5), true, true, "unknown key"),
+    )
+    .unwrap();
+    file(&id(5), unknown);
+    let repo = keys::sign_value(&owner_key, contents.to_data()).unwrap();
+
+    let server = TestServer::start();
+    server.route("repo.json", Serve::File(signetd::repo::file_bytes(&repo)));
+    server.route("key.asc", Serve::File(keys::armored_public(&owner)));
+    let alice = follower();
+    alice
+        .sig(&["remote", "add", "crafted", &server.url()])
+        .expect(0);
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("crafted: updated (serial 1, 1 attestations, 3 rejected)"),
+        "{}",
+        run.stdout
+    );
+    alice
+        .sig(&["trust", "add", &keys::fingerprint(&owner).to_string()])
+        .expect(0);
+    alice.sig(&["verify", "--id", id(1).as_str()]).expect(0);
+    for n in [2, 3, 4, 5] {
+        let run = alice
+            .sig(&["verify", "--json", "--id", id(n).as_str()])
+            .expect(1);
+        assert_eq!(run.json()["attestations"], json!([]), "id {n}");
+    }
+    let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert_eq!(list["remotes"][0]["rejected"], 3);
+}

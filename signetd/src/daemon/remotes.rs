@@ -174,9 +174,9 @@ impl Daemon {
             .await
             .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
             .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
-        // `sig fetch` usually follows at once; the scheduler's first fetch waits a minute.
-        let next_sync =
-            next_sync(&self.config, &p.name, 0).map(|_| Instant::now() + Duration::from_secs(60));
+        // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
+        let first = Duration::from_secs(self.config.sync.interval_secs.min(60));
+        let next_sync = next_sync(&self.config, &p.name, 0).map(|_| Instant::now() + first);
         let mut s = self.write();
         let state = RemoteState {
             record,
@@ -453,6 +453,7 @@ impl Daemon {
             entry.record = record;
             entry.report = accepted.report;
             entry.next_sync = next_sync(&self.config, name, 0);
+            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
             s.keyring.insert(accepted.cert, source.clone());
             s.index.replace_source(&source, entries);
@@ -500,6 +501,7 @@ impl Daemon {
         if let Some(entry) = s.remotes.get_mut(&record.name) {
             entry.next_sync = next_sync(&self.config, &record.name, failures);
             entry.record = record;
+            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
         }
     }
 
@@ -596,5 +598,45 @@ impl Daemon {
                 self.write().remote_damage.push(problem);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs_until(t: Option<Instant>) -> f64 {
+        t.unwrap()
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+    }
+
+    #[test]
+    fn schedule_jitters_and_backs_off() {
+        let config = Config::default(); // 900 s
+        let regular = secs_until(next_sync(&config, "r", 0));
+        assert!((800.0..=990.0).contains(&regular), "{regular}");
+        let backoff: Vec<f64> = (1..=7)
+            .map(|f| secs_until(next_sync(&config, "r", f)))
+            .collect();
+        for (n, want) in [30.0, 60.0, 120.0, 240.0, 480.0, 900.0, 900.0]
+            .iter()
+            .enumerate()
+        {
+            assert!(
+                (backoff[n] - want).abs() <= want * 0.11,
+                "failure {}: {} vs {want}",
+                n + 1,
+                backoff[n]
+            );
+        }
+        let off = Config {
+            sync: crate::config::SyncConfig {
+                interval_secs: 0,
+                parallel: 1,
+            },
+            ..Config::default()
+        };
+        assert!(next_sync(&off, "r", 0).is_none());
     }
 }
