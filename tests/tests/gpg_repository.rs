@@ -1,0 +1,165 @@
+//! A repository made the way the reference implementation makes it — Python's
+//! `json.dumps(data, sort_keys=True)`, `gpg --detach-sign`, base64 — read by Signet: awkward
+//! data (non-ASCII, floats, big integers, nested extra fields), half the signatures armored,
+//! and one forged attestation that must not count.
+
+use base64::Engine as _;
+use serde_json::json;
+use signet_tests::http::{Serve, TestServer};
+use signet_tests::{Gpg, Home};
+
+/// Makes a key in gpg; returns its fingerprint (read from the exported key with sequoia, never
+/// from gpg's human-readable output) and the armored public key.
+fn gpg_key(gpg: &Gpg, user_id: &str, algo: &str) -> (String, Vec<u8>) {
+    let out = gpg
+        .command()
+        .args([
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            user_id,
+            algo,
+            "sign",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = gpg
+        .command()
+        .args(["--armor", "--export", user_id])
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let cert = signetd::keys::parse_cert(&export.stdout).unwrap();
+    (signetd::keys::fingerprint(&cert).to_string(), export.stdout)
+}
+
+/// Python's canonical bytes of a JSON text (kept as text: serde_json cannot hold big integers).
+fn canonical_text(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 rejected {text}");
+    out.stdout
+}
+
+/// `{"data": …, "key": …, "sig": …}` as text, signed by gpg over Python's canonical bytes.
+fn signed(gpg: &Gpg, fpr: &str, data: &str, armor: bool) -> String {
+    let sig = gpg.sign(fpr, &canonical_text(data), armor);
+    format!(
+        r#"{{"data": {data}, "key": "{fpr}", "sig": "{}"}}"#,
+        base64::engine::general_purpose::STANDARD.encode(sig)
+    )
+}
+
+#[test]
+fn a_gpg_made_repository_is_read_and_counted() {
+    for algo in ["ed25519", "rsa3072"] {
+        let gpg = Gpg::new();
+        let (fpr, key_asc) = gpg_key(&gpg, "Reference <ref@example.org>", algo);
+        let ids: Vec<String> = (0..6)
+            .map(|n| format!("sha256:{}", format!("{n:x}").repeat(64)))
+            .collect();
+        let datas = [
+            format!(
+                r#"{{"comment": "caf\u00e9 \ud83d\ude00 \u2028 \"quoted\"", "id": "{}", "ok": true, "reviewed": true}}"#,
+                ids[0]
+            ),
+            format!(
+                r#"{{"comment": "floats", "id": "{}", "ok": true, "reviewed": true, "score": 0.1, "tiny": 1e-7, "huge": 1E16, "neg": -0.0, "third": 0.333333333333333333333}}"#,
+                ids[1]
+            ),
+            format!(
+                r#"{{"comment": "big", "id": "{}", "ok": true, "reviewed": false, "n": 123456789012345678901234567890, "m": -98765432109876543210}}"#,
+                ids[2]
+            ),
+            format!(
+                r#"{{"comment": "nested", "id": "{}", "ok": false, "reviewed": true, "extra": {{"tool": {{"name": "x", "versions": [1, 2, {{"z": null}}]}}}}}}"#,
+                ids[3]
+            ),
+            format!(
+                r#"{{"comment": "", "id": "{}", "ok": true, "reviewed": true}}"#,
+                ids[4]
+            ),
+        ];
+        let mut entries: Vec<String> = datas
+            .iter()
+            .enumerate()
+            .map(|(n, data)| {
+                format!(
+                    r#""{}": [{}]"#,
+                    ids[n],
+                    signed(&gpg, &fpr, data, n % 2 == 1)
+                )
+            })
+            .collect();
+        // A forged attestation: a real signature over other data, filed with `ok` flipped.
+        let real = format!(
+            r#"{{"comment": "x", "id": "{}", "ok": false, "reviewed": true}}"#,
+            ids[5]
+        );
+        let forged = signed(&gpg, &fpr, &real, false).replace(r#""ok": false"#, r#""ok": true"#);
+        entries.push(format!(r#""{}": [{forged}]"#, ids[5]));
+        let data = format!(
+            r#"{{"attestations": {{{}}}, "version": "0.0.1"}}"#,
+            entries.join(", ")
+        );
+        let repo = signed(&gpg, &fpr, &data, true);
+
+        let server = TestServer::start();
+        server.route("repo.json", Serve::File(repo.into_bytes()));
+        server.route("key.asc", Serve::File(key_asc));
+        let alice = Home::new();
+        alice.config(json!({"sync": {"interval_secs": 0}}));
+        alice.setup("Alice <alice@example.org>");
+        alice
+            .sig(&["remote", "add", "ref", &server.url()])
+            .expect(0);
+        let run = alice.sig(&["fetch"]).expect(0);
+        assert!(
+            run.stdout
+                .contains("ref: updated (serial 0, 5 attestations, 1 rejected)"),
+            "{algo}: {}",
+            run.stdout
+        );
+        alice.sig(&["trust", "add", &fpr]).expect(0);
+        for (n, want) in [(0, 0), (1, 0), (2, 0), (3, 3), (4, 0), (5, 1)] {
+            let run = alice
+                .sig(&["verify", "--json", "--id", &ids[n]])
+                .expect(want);
+            if n < 5 {
+                assert_eq!(
+                    run.json()["attestations"][0]["key"],
+                    fpr.as_str(),
+                    "{algo}: id {n}"
+                );
+            }
+        }
+        let run = alice.sig(&["verify", "--json", "--id", &ids[0]]).expect(0);
+        assert_eq!(
+            run.json()["attestations"][0]["comment"],
+            "caf\u{e9} \u{1F600} \u{2028} \"quoted\""
+        );
+    }
+}
