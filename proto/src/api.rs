@@ -103,11 +103,25 @@ pub struct StatusResult {
     pub remotes: usize,
 }
 
-/// `setup`: make the user's key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `setup`: make or choose the user's key. Exactly one of `generate`, `gpg_key`, `import`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SetupParams {
     /// Generate a new Ed25519 key with this user id (`Name <mail>`).
-    pub generate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<String>,
+    /// Use this key from the user's GnuPG keyring (8 or 16 hex digits, or a fingerprint);
+    /// signing then goes through gpg and the secret never leaves GnuPG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpg_key: Option<String>,
+    /// The GNUPGHOME to use with `gpg_key` (the client's environment), default gpg's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gnupghome: Option<PathBuf>,
+    /// Import this exported secret key file into the embedded keystore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<PathBuf>,
+    /// The user's terminal, for gpg's pinentry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
     /// Replace an existing key (the repository is re-signed, never lost).
     #[serde(default)]
     pub force: bool,
@@ -153,6 +167,9 @@ pub struct AttestParams {
     pub reviewed: bool,
     #[serde(default)]
     pub comment: String,
+    /// The user's terminal, for gpg's pinentry when the key lives in GnuPG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -57,11 +57,19 @@ pub enum Command {
     Daemon(DaemonCommand),
 }
 
+/// Exactly one of KEYID, `--generate` and `--import`.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
+    /// Use this key from your GnuPG keyring (8 or 16 hex digits, or a fingerprint); signing
+    /// goes through gpg, and the secret never leaves GnuPG ($GNUPGHOME is honoured)
+    #[arg(value_name = "KEYID", required_unless_present_any = ["generate", "import"])]
+    pub keyid: Option<String>,
     /// Generate a new Ed25519 key for this user id
-    #[arg(long, value_name = "\"NAME <EMAIL>\"")]
-    pub generate: String,
+    #[arg(long, value_name = "\"NAME <EMAIL>\"", conflicts_with_all = ["keyid", "import"])]
+    pub generate: Option<String>,
+    /// Import an exported secret key (armored or binary) so Signet signs on its own
+    #[arg(long, value_name = "FILE", conflicts_with = "keyid")]
+    pub import: Option<PathBuf>,
     /// Replace the existing key (the repository is re-signed, never lost)
     #[arg(long)]
     pub force: bool,

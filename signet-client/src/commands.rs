@@ -44,11 +44,20 @@ fn short(fpr: &signet_proto::formats::Fingerprint) -> &str {
 }
 
 pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let import = args.import.as_deref().map(absolute).transpose()?;
+    let gnupghome = match std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()) {
+        Some(home) => Some(absolute(Path::new(&home))?),
+        None => None,
+    };
     let mut client = connection::connect_or_start(loc)?;
     let result: SetupResult = client.call(
         method::SETUP,
         &SetupParams {
             generate: args.generate,
+            gnupghome: args.keyid.as_ref().and(gnupghome),
+            gpg_key: args.keyid,
+            import,
+            tty: terminal(),
             force: args.force,
         },
     )?;
@@ -62,6 +71,21 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
     ))?;
     out.line("Welcome to Signet! :)")?;
     Ok(exit::OK)
+}
+
+/// The user's terminal, for gpg's pinentry: `GPG_TTY` as gpg documents it, else the terminal
+/// on standard input.
+fn terminal() -> Option<String> {
+    use std::io::IsTerminal as _;
+    if let Some(tty) = std::env::var("GPG_TTY").ok().filter(|t| !t.is_empty()) {
+        return Some(tty);
+    }
+    if !io::stdin().is_terminal() {
+        return None;
+    }
+    std::fs::read_link("/proc/self/fd/0")
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
 }
 
 /// Asks a yes/no question on the terminal or stdin until it gets an answer.
@@ -138,6 +162,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
                 ok,
                 reviewed,
                 comment,
+                tty: terminal(),
             },
         )?;
         let saved = signet_proto::json::parse(result.attestation.get().as_bytes())

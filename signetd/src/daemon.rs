@@ -380,6 +380,7 @@ impl Daemon {
         let id = self.resolve(&p.target).await?;
         let _writer = self.writer.lock().await;
         let (signer, own, mut contents) = self.repo_for_write()?;
+        let signer = signer.with_terminal(p.tty.clone());
         let home = self.home.clone();
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let filed_under = id.to_string();
@@ -426,13 +427,26 @@ impl Daemon {
     }
 
     pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, RpcError> {
-        let user_id = p.generate.trim().to_owned();
-        if user_id.is_empty() || user_id.contains(['\n', '\r']) {
-            return Err(err(
-                ErrorCode::InvalidParams,
-                "give a user id on one line, like \"Your Name <you@example.org>\"",
-            ));
-        }
+        let choice = match (&p.generate, &p.gpg_key, &p.import) {
+            (Some(user_id), None, None) => {
+                let user_id = user_id.trim().to_owned();
+                if user_id.is_empty() || user_id.contains(['\n', '\r']) {
+                    return Err(err(
+                        ErrorCode::InvalidParams,
+                        "give a user id on one line, like \"Your Name <you@example.org>\"",
+                    ));
+                }
+                KeyChoice::Generate(user_id)
+            }
+            (None, Some(keyid), None) => KeyChoice::Gpg(keyid.clone(), p.gnupghome.clone()),
+            (None, None, Some(path)) if path.is_absolute() => KeyChoice::Import(path.clone()),
+            _ => {
+                return Err(err(
+                    ErrorCode::InvalidParams,
+                    "give exactly one of `generate`, `gpg_key` and `import` (an absolute path)",
+                ));
+            }
+        };
         let _writer = self.writer.lock().await;
         let (previous, contents) = {
             let s = self.read();
@@ -452,25 +466,19 @@ impl Daemon {
             )
         };
         let home = self.home.clone();
+        let tty = p.tty.clone();
         let (signer, contents) = tokio::task::spawn_blocking(move || {
             let storage = |e: anyhow::Error| err(ErrorCode::Storage, format!("{e:#}"));
-            let cert =
-                keys::generate(&user_id).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
-            let signer =
-                EmbeddedKey::new(cert).map_err(|e| err(ErrorCode::Signing, format!("{e:#}")))?;
-            if let Some(old) = &previous {
+            let signer = choice.signer()?;
+            if let Some(old) = &previous
+                && old.fingerprint() != signer.cert().fingerprint()
+            {
                 retire_key(&home, old).map_err(storage)?;
             }
-            store::private_dir(&home.keys_dir()).map_err(storage)?;
-            store::write_atomic(
-                &home.secret_key_file(),
-                &keys::armored_secret(signer.cert()),
-                0o600,
-            )
-            .map_err(storage)?;
+            choice.persist(&home, &*signer).map_err(storage)?;
             let mut contents = contents;
             bump(&mut contents);
-            save_repo(&home, &signer, &contents)?;
+            save_repo(&home, &*signer.with_terminal(tty), &contents)?;
             publish_public_key(&home, signer.cert()).map_err(storage)?;
             Ok::<_, RpcError>((signer, contents))
         })
@@ -487,7 +495,7 @@ impl Daemon {
             }
         }
         s.keyring.insert(signer.cert().clone(), Source::Own);
-        s.signer = Some(Arc::new(signer));
+        s.signer = Some(signer);
         s.own = Some(info.clone());
         s.key_damage = None;
         s.repo = Loaded::Ready(contents);
@@ -681,7 +689,111 @@ fn save_repo(home: &Home, signer: &dyn SignWith, contents: &RepoContents) -> Res
     })
 }
 
+/// How `setup` gets the user's key.
+enum KeyChoice {
+    Generate(String),
+    Gpg(String, Option<PathBuf>),
+    Import(PathBuf),
+}
+
+fn gpg_setup_file(home: &Home) -> PathBuf {
+    home.keys_dir().join("gpg.json")
+}
+
+fn gpg_public_file(home: &Home) -> PathBuf {
+    home.keys_dir().join("gpg-public.asc")
+}
+
+impl KeyChoice {
+    fn signer(&self) -> Result<Arc<dyn SignWith>, RpcError> {
+        let refused = |e: anyhow::Error| err(ErrorCode::Signing, format!("{e:#}"));
+        Ok(match self {
+            KeyChoice::Generate(user_id) => Arc::new(
+                EmbeddedKey::new(keys::generate(user_id).map_err(refused)?).map_err(refused)?,
+            ),
+            KeyChoice::Import(path) => {
+                let bytes = store::read_bounded(path, keys::MAX_CERT_LEN as u64)
+                    .map_err(refused)?
+                    .ok_or_else(|| {
+                        err(ErrorCode::File, format!("{}: no such file", path.display()))
+                    })?;
+                let cert = crate::gpg::import_secret(&bytes).map_err(refused)?;
+                Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
+            }
+            KeyChoice::Gpg(keyid, gnupghome) => {
+                let cert = crate::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
+                let setup = crate::gpg::GpgSetup {
+                    fingerprint: cert.fingerprint().to_hex(),
+                    gnupghome: gnupghome.clone(),
+                };
+                Arc::new(crate::gpg::GpgKey::new(cert, setup))
+            }
+        })
+    }
+
+    /// Records the key under `keys/`: the secret for an embedded key; for a GnuPG key, only
+    /// which key and its public certificate.
+    fn persist(&self, home: &Home, signer: &dyn SignWith) -> anyhow::Result<()> {
+        store::private_dir(&home.keys_dir())?;
+        match self {
+            KeyChoice::Generate(_) | KeyChoice::Import(_) => {
+                store::write_atomic(
+                    &home.secret_key_file(),
+                    &keys::armored_secret(signer.cert()),
+                    0o600,
+                )?;
+                let _ = std::fs::remove_file(gpg_setup_file(home));
+            }
+            KeyChoice::Gpg(_, gnupghome) => {
+                let setup = crate::gpg::GpgSetup {
+                    fingerprint: signer.cert().fingerprint().to_hex(),
+                    gnupghome: gnupghome.clone(),
+                };
+                store::write_atomic(
+                    &gpg_public_file(home),
+                    &keys::armored_public(signer.cert()),
+                    0o600,
+                )?;
+                store::write_atomic(
+                    &gpg_setup_file(home),
+                    &serde_json::to_vec_pretty(&setup)?,
+                    0o600,
+                )?;
+                // The replaced embedded secret, if any, goes: this home now signs through gpg.
+                match std::fs::remove_file(home.secret_key_file()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+                store::sync_dir(&home.keys_dir())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn load_gpg_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
+    let path = gpg_setup_file(home);
+    let damage = |why: String| Damage {
+        file: path.clone(),
+        why,
+    };
+    let Some(bytes) = store::read_bounded(&path, 1 << 20).map_err(|e| damage(format!("{e:#}")))?
+    else {
+        return Ok(None);
+    };
+    let setup: crate::gpg::GpgSetup =
+        serde_json::from_slice(&bytes).map_err(|e| damage(e.to_string()))?;
+    let public = store::read_bounded(&gpg_public_file(home), keys::MAX_CERT_LEN as u64)
+        .map_err(|e| damage(format!("{e:#}")))?
+        .ok_or_else(|| damage("keys/gpg-public.asc is missing".into()))?;
+    let cert = keys::parse_cert(&public).map_err(|e| damage(format!("{e:#}")))?;
+    Ok(Some(Arc::new(crate::gpg::GpgKey::new(cert, setup))))
+}
+
 fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
+    if !home.secret_key_file().exists() {
+        return load_gpg_key(home);
+    }
     let path = home.secret_key_file();
     let damage = |why: String| Damage {
         file: path.clone(),

@@ -88,6 +88,8 @@ pub trait SignWith: Send + Sync {
     /// A detached binary signature over `message`.
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>>;
     fn cert(&self) -> &Cert;
+    /// The same signer, prompting on this terminal where it needs to (gpg's pinentry).
+    fn with_terminal(&self, tty: Option<String>) -> std::sync::Arc<dyn SignWith>;
 }
 
 /// A key whose secret Signet holds itself (`keys/secret.asc`).
@@ -107,11 +109,10 @@ impl EmbeddedKey {
             .for_signing()
             .next()
             .ok_or_else(|| anyhow!("the certificate has no usable secret signing key"))?;
-        let signing = key
-            .key()
-            .clone()
-            .into_keypair()
-            .context("the secret signing key is encrypted or unusable")?;
+        let signing = key.key().clone().into_keypair().context(
+            "the secret signing key is protected by a passphrase: remove it before importing, \
+                 or use `sig setup KEYID` to sign through gpg",
+        )?;
         Ok(EmbeddedKey { cert, signing })
     }
 }
@@ -130,6 +131,13 @@ impl SignWith for EmbeddedKey {
 
     fn cert(&self) -> &Cert {
         &self.cert
+    }
+
+    fn with_terminal(&self, _tty: Option<String>) -> std::sync::Arc<dyn SignWith> {
+        std::sync::Arc::new(EmbeddedKey {
+            cert: self.cert.clone(),
+            signing: self.signing.clone(),
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 pub mod config;
 pub mod daemon;
 pub mod fetch;
+pub mod gpg;
 pub mod handlers;
 pub mod hash;
 pub mod index;

@@ -384,6 +384,16 @@ impl Default for Gpg {
     }
 }
 
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.dir.path())
+            .args(["--kill", "all"])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 impl Gpg {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
@@ -433,6 +443,35 @@ impl Gpg {
                 String::from_utf8_lossy(&out.stderr)
             )),
         }
+    }
+
+    /// Makes a key without passphrase; returns its fingerprint, read from the exported key
+    /// with sequoia (never from gpg's human-readable output). `ed25519` keys get a separate
+    /// signing subkey, as gpg users' keys usually have.
+    pub fn generate(&self, user_id: &str, algo: &str, passphrase: &str) -> String {
+        let usage = if algo == "ed25519" { "cert" } else { "sign" };
+        let run = |args: &[&str]| {
+            let out = self
+                .command()
+                .args(["--pinentry-mode", "loopback", "--passphrase", passphrase])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "gpg {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        run(&["--quick-gen-key", user_id, algo, usage, "never"]);
+        let export = run(&["--export", user_id]);
+        let fpr =
+            signetd::keys::fingerprint(&signetd::keys::parse_cert(&export).unwrap()).to_string();
+        if algo == "ed25519" {
+            run(&["--quick-add-key", &fpr, "ed25519", "sign", "never"]);
+        }
+        fpr
     }
 
     /// Signs `data` with gpg (detached, binary), as the reference implementation does.

@@ -1,0 +1,207 @@
+//! Keys that stay in GnuPG: the certificate comes from `gpg --export` (binary, parsed by
+//! sequoia, never gpg's human output), and signing runs `gpg --detach-sign` the way git signs
+//! commits, with the user's terminal for pinentry when there is one. Nothing secret is ever
+//! written under the home.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow, bail};
+use sequoia_openpgp as openpgp;
+
+use openpgp::Cert;
+use openpgp::cert::CertParser;
+use openpgp::parse::Parse;
+use openpgp::types::RevocationStatus;
+use serde::{Deserialize, Serialize};
+use signet_proto::formats::KeyQuery;
+
+use crate::keys::{self, SignWith};
+use crate::signature::POLICY;
+
+/// What `keys/gpg.json` records: which key, in which keyring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpgSetup {
+    pub fingerprint: String,
+    /// The GNUPGHOME `sig setup` used; `None` for gpg's default.
+    #[serde(default)]
+    pub gnupghome: Option<PathBuf>,
+}
+
+fn gpg(gnupghome: Option<&PathBuf>) -> Command {
+    let mut cmd = Command::new("gpg");
+    if let Some(home) = gnupghome {
+        cmd.env("GNUPGHOME", home);
+    }
+    cmd.args(["--batch", "--no-auto-check-trustdb"]);
+    cmd
+}
+
+/// The one certificate in the user's GnuPG keyring that `keyid` names, checked fit to sign.
+pub fn find_cert(keyid: &str, gnupghome: Option<&PathBuf>) -> anyhow::Result<Cert> {
+    let query = KeyQuery::parse(keyid).map_err(|_| {
+        anyhow!(
+            "{keyid:?} is not a key id: give 8 or 16 hex digits (0x allowed) or a full fingerprint"
+        )
+    })?;
+    let out = gpg(gnupghome)
+        .args(["--export", query.as_str()])
+        .stdin(Stdio::null())
+        .output()
+        .context("running gpg (is GnuPG installed?)")?;
+    if !out.status.success() {
+        bail!(
+            "gpg --export failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let certs: Vec<Cert> = CertParser::from_bytes(&out.stdout)
+        .context("reading gpg's export")?
+        .collect::<Result<_, _>>()
+        .context("reading gpg's export")?;
+    let certs: Vec<Cert> = certs
+        .into_iter()
+        .filter(|c| {
+            query.matches(&keys::fingerprint(c))
+                || c.keys()
+                    .any(|k| query.matches(&keys::to_fingerprint(&k.key().fingerprint())))
+        })
+        .collect();
+    let where_ = gnupghome.map_or("the GnuPG keyring".to_owned(), |h| {
+        format!("the GnuPG keyring in {}", h.display())
+    });
+    let cert = match certs.len() {
+        0 => bail!("no key matching {} in {where_}", query.as_str()),
+        1 => certs.into_iter().next().expect("one"),
+        _ => {
+            let list: Vec<String> = certs
+                .iter()
+                .map(|c| format!("  {} {}", keys::fingerprint(c), keys::user_id(c)))
+                .collect();
+            bail!(
+                "{} matches several keys in {where_}; give more digits:\n{}",
+                query.as_str(),
+                list.join("\n")
+            )
+        }
+    };
+    check_usable(&cert)?;
+    Ok(cert)
+}
+
+/// Refuses a certificate that is revoked, expired, or has no key that may sign now.
+pub fn check_usable(cert: &Cert) -> anyhow::Result<()> {
+    let fpr = keys::fingerprint(cert);
+    if let RevocationStatus::Revoked(_) = cert.revocation_status(&POLICY, None) {
+        bail!("key {fpr} is revoked");
+    }
+    let valid = cert
+        .with_policy(&POLICY, None)
+        .with_context(|| format!("key {fpr} is not valid under the standard policy"))?;
+    valid
+        .alive()
+        .map_err(|e| anyhow!("key {fpr} is expired or not yet valid: {e}"))?;
+    if valid
+        .keys()
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .next()
+        .is_none()
+    {
+        bail!("key {fpr} has no valid signing key (expired, revoked, or none that may sign)");
+    }
+    Ok(())
+}
+
+/// Signs through gpg.
+pub struct GpgKey {
+    cert: Cert,
+    setup: GpgSetup,
+    /// The user's terminal, for pinentry; without one, a key that needs its passphrase fails
+    /// with a clear error instead of waiting for a prompt nobody sees.
+    tty: Option<String>,
+}
+
+impl GpgKey {
+    pub fn new(cert: Cert, setup: GpgSetup) -> Self {
+        GpgKey {
+            cert,
+            setup,
+            tty: None,
+        }
+    }
+
+    pub fn setup(&self) -> &GpgSetup {
+        &self.setup
+    }
+}
+
+impl SignWith for GpgKey {
+    fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut cmd = gpg(self.setup.gnupghome.as_ref());
+        match &self.tty {
+            Some(tty) => {
+                cmd.env("GPG_TTY", tty);
+            }
+            None => {
+                cmd.args(["--pinentry-mode", "error"]);
+            }
+        }
+        let mut child = cmd
+            .args([
+                "--detach-sign",
+                "--local-user",
+                &self.setup.fingerprint,
+                "--output",
+                "-",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("running gpg (is GnuPG installed?)")?;
+        child.stdin.take().expect("piped").write_all(message)?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() || out.stdout.is_empty() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let hint = if self.tty.is_none() {
+                "; if the key needs its passphrase, run sig from a terminal (for pinentry) or unlock the key in gpg-agent first"
+            } else {
+                ""
+            };
+            bail!(
+                "gpg could not sign with {}: {}{hint}",
+                self.setup.fingerprint,
+                said.trim()
+            );
+        }
+        Ok(out.stdout)
+    }
+
+    fn cert(&self) -> &Cert {
+        &self.cert
+    }
+
+    fn with_terminal(&self, tty: Option<String>) -> Arc<dyn SignWith> {
+        Arc::new(GpgKey {
+            cert: self.cert.clone(),
+            setup: self.setup.clone(),
+            tty,
+        })
+    }
+}
+
+/// Reads an exported secret key for the embedded keystore; refuses a passphrase-protected one.
+pub fn import_secret(bytes: &[u8]) -> anyhow::Result<Cert> {
+    let cert = Cert::from_bytes(bytes).context("not an OpenPGP key")?;
+    if !cert.is_tsk() {
+        bail!(
+            "this file holds a public key only: export the secret key (gpg --export-secret-keys KEYID)"
+        );
+    }
+    check_usable(&cert)?;
+    Ok(cert)
+}
