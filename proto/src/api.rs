@@ -212,6 +212,9 @@ pub struct AttestationView {
     pub comment: String,
     /// Where it came from: `own`, or `remote:NAME`.
     pub source: String,
+    /// Made by a key that has since been revoked: shown, never counted.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

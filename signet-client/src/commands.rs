@@ -174,6 +174,9 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
 
 fn attestation_line(a: &AttestationView) -> String {
     let who = format!("[{}] {}", short(&a.key), a.user_id);
+    if a.revoked {
+        return format!("revoked {who} (its key was revoked; it does not count)");
+    }
     let mut line = match (a.trusted, a.ok) {
         (true, true) => format!("ok {who}"),
         (true, false) => format!("NOT OK {who}"),

@@ -127,6 +127,7 @@ impl State {
                 reviewed: e.reviewed,
                 comment: e.comment.clone(),
                 source: e.source.to_string(),
+                revoked: e.revoked,
             })
             .collect();
         views.sort_by(|a, b| (!a.trusted, &a.source, &a.key).cmp(&(!b.trusted, &b.source, &b.key)));
@@ -414,6 +415,7 @@ impl Daemon {
                 reviewed: p.reviewed,
                 comment: p.comment,
                 source: Source::Own,
+                revoked: false,
             },
         );
         let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())

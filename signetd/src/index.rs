@@ -32,6 +32,8 @@ pub struct Entry {
     pub reviewed: bool,
     pub comment: String,
     pub source: Source,
+    /// Made by a key since revoked: shown, never counted.
+    pub revoked: bool,
 }
 
 #[derive(Debug, Default)]
@@ -94,7 +96,7 @@ pub fn judge(
     threshold: usize,
 ) -> Verdict {
     let mut vouching: Vec<&Fingerprint> = Vec::new();
-    for e in entries.iter().filter(|e| trusted(&e.key)) {
+    for e in entries.iter().filter(|e| !e.revoked && trusted(&e.key)) {
         if !e.ok {
             return Verdict::NotOk;
         }
@@ -124,6 +126,7 @@ mod tests {
             reviewed: true,
             comment: String::new(),
             source,
+            revoked: false,
         })
     }
 

@@ -32,6 +32,10 @@ pub struct RemoteRecord {
     /// sha256 of the accepted copy's canonical `data`, to tell equivocation from a re-serve.
     #[serde(default)]
     pub data_sha256: Option<String>,
+    /// sha256 of the accepted `key.asc`: a new one (a revocation, a new subkey) means the
+    /// attestations are checked again even when `repo.json` is the same.
+    #[serde(default)]
+    pub key_sha256: Option<String>,
     #[serde(default)]
     pub repo_validators: Validators,
     #[serde(default)]
@@ -165,13 +169,19 @@ pub fn accept(
     let canonical = signed.signed_bytes();
     let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
     let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
-    signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found).map_err(bad_signature)?;
+    match signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found) {
+        // The owner revoked their key: the copy is taken, so that its attestations are shown
+        // as revoked rather than kept counting from the last copy before the revocation.
+        Ok(()) | Err(signature::SignatureError::Revoked(_)) => {}
+        Err(e) => return Err(bad_signature(e)),
+    }
     let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
     drop(canonical);
     let (contents, skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     let same_copy = record.serial == Some(contents.serial)
         && record.data_sha256.as_deref() == Some(data_sha256.as_str())
+        && record.key_sha256.as_deref() == Some(sha256_hex(key_bytes).as_str())
         && record.pinned.as_ref() == Some(&found);
     if same_copy {
         return Ok(Accepted {
@@ -219,8 +229,8 @@ pub struct CheckedCache {
     pub key_sha256: String,
     pub keyring: String,
     pub report: CheckReport,
-    /// `(id, key, ok, reviewed, comment)` of every attestation that counts.
-    pub entries: Vec<(String, Fingerprint, bool, bool, String)>,
+    /// `(id, key, ok, reviewed, comment, revoked)` of every attestation with a genuine signature.
+    pub entries: Vec<(String, Fingerprint, bool, bool, String, bool)>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -249,6 +259,7 @@ impl CheckedCache {
                         e.ok,
                         e.reviewed,
                         e.comment.clone(),
+                        e.revoked,
                     )
                 })
                 .collect(),
@@ -270,7 +281,7 @@ impl CheckedCache {
             return None;
         }
         let mut entries = Vec::with_capacity(self.entries.len());
-        for (id, key, ok, reviewed, comment) in self.entries {
+        for (id, key, ok, reviewed, comment, revoked) in self.entries {
             let id = ContentId::parse(&id).ok()?;
             entries.push((
                 id,
@@ -280,6 +291,7 @@ impl CheckedCache {
                     reviewed,
                     comment,
                     source: source.clone(),
+                    revoked,
                 },
             ));
         }
@@ -325,6 +337,7 @@ pub fn check_stored(
     let unserialed = RemoteRecord {
         serial: None,
         data_sha256: None,
+        key_sha256: None,
         ..record.clone()
     };
     let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring)?;

@@ -60,12 +60,16 @@ pub fn check_one(
             format!("no certificate for key {}", att.key),
         )
     })?;
-    signature::check(att, &known.cert).map_err(|e| {
-        (
-            Problem::BadSignature,
-            format!("{filed_under} by {}: {e}", att.key),
-        )
-    })?;
+    let revoked = match signature::check(att, &known.cert) {
+        Ok(()) => false,
+        Err(signature::SignatureError::Revoked(_)) => true,
+        Err(e) => {
+            return Err((
+                Problem::BadSignature,
+                format!("{filed_under} by {}: {e}", att.key),
+            ));
+        }
+    };
     Ok((
         statement.id,
         Entry {
@@ -74,6 +78,7 @@ pub fn check_one(
             reviewed: statement.reviewed == Some(true),
             comment: statement.comment.unwrap_or_default(),
             source: source.clone(),
+            revoked,
         },
     ))
 }

@@ -48,6 +48,7 @@ pub enum SignatureError {
     WrongCertificate(Fingerprint),
     #[error("no signing key of {0} made this signature")]
     NotByKey(Fingerprint),
+    /// A genuine signature by a key that has since been revoked: it does not count.
     #[error("key {0} is revoked")]
     Revoked(Fingerprint),
     #[error("the signature does not verify: {0}")]
@@ -104,9 +105,12 @@ pub fn check_bytes(
     key: &Fingerprint,
 ) -> Result<(), SignatureError> {
     let policy: &dyn Policy = &POLICY;
-    if let RevocationStatus::Revoked(_) = cert.revocation_status(policy, None) {
-        return Err(SignatureError::Revoked(key.clone()));
-    }
+    // A certificate revoked now invalidates every signature it made; the signature is still
+    // checked first, so that "revoked" is only ever said of a genuine signature.
+    let mut revoked = matches!(
+        cert.revocation_status(policy, None),
+        RevocationStatus::Revoked(_)
+    );
     let signed_at = sig
         .signature_creation_time()
         .ok_or(SignatureError::NoCreationTime)?;
@@ -119,12 +123,13 @@ pub fn check_bytes(
                 continue;
             }
         };
+        if let RevocationStatus::Revoked(_) = ka.valid_cert().revocation_status() {
+            revoked = true;
+        }
         let refusal = if let Err(e) = ka.valid_cert().alive() {
             Some(format!("certificate not alive when it signed: {e}"))
         } else if let Err(e) = ka.alive() {
             Some(format!("signing key not alive when it signed: {e}"))
-        } else if let RevocationStatus::Revoked(_) = ka.valid_cert().revocation_status() {
-            return Err(SignatureError::Revoked(key.clone()));
         } else if let RevocationStatus::Revoked(_) = ka.revocation_status() {
             Some("the signing subkey is revoked".to_owned())
         } else if !ka.for_signing() {
@@ -134,6 +139,7 @@ pub fn check_bytes(
         } else {
             match sig.verify_message(ka.key(), message) {
                 Ok(()) => match policy.signature(sig, Default::default()) {
+                    Ok(()) if revoked => return Err(SignatureError::Revoked(key.clone())),
                     Ok(()) => return Ok(()),
                     Err(e) => Some(format!("refused by policy: {e}")),
                 },
@@ -145,4 +151,107 @@ pub fn check_bytes(
         }
     }
     Err(last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine as _;
+    use openpgp::cert::{CertBuilder, CertRevocationBuilder, CipherSuite};
+    use openpgp::packet::signature::SignatureBuilder;
+    use openpgp::serialize::MarshalInto as _;
+    use openpgp::types::ReasonForRevocation;
+    use signet_proto::formats::{ContentId, Statement};
+
+    use super::*;
+    use crate::keys;
+
+    /// An attestation signed by `cert`'s signing subkey, dated `at`, whatever the key's state.
+    fn signed_at(cert: &Cert, at: SystemTime) -> Signed {
+        let data = Statement::to_data(&ContentId::sha256(&[9; 32]), true, true, "dated");
+        let mut signer = cert
+            .keys()
+            .subkeys()
+            .secret()
+            .next()
+            .unwrap()
+            .key()
+            .clone()
+            .into_keypair()
+            .unwrap();
+        let sig = SignatureBuilder::new(SignatureType::Binary)
+            .set_signature_creation_time(at)
+            .unwrap()
+            .sign_message(&mut signer, data.canonical().as_bytes())
+            .unwrap();
+        Signed {
+            data,
+            key: keys::fingerprint(cert),
+            sig: base64::engine::general_purpose::STANDARD
+                .encode(Packet::from(sig).to_vec().unwrap()),
+        }
+    }
+
+    #[test]
+    fn expiry_counts_from_when_the_signature_was_made() {
+        let created = SystemTime::now() - Duration::from_secs(3600);
+        let (cert, _) = CertBuilder::new()
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_userid("Expired <e@example.org>")
+            .add_signing_subkey()
+            .set_creation_time(created)
+            .set_validity_period(Duration::from_secs(1800))
+            .generate()
+            .unwrap();
+        // Made while the key was alive: still valid after it expired.
+        check(&signed_at(&cert, created + Duration::from_secs(60)), &cert).unwrap();
+        // Made after it expired: does not count.
+        let late = check(
+            &signed_at(&cert, SystemTime::now() - Duration::from_secs(60)),
+            &cert,
+        );
+        assert!(
+            matches!(late, Err(SignatureError::Bad(ref why)) if why.contains("not alive")),
+            "{late:?}"
+        );
+    }
+
+    #[test]
+    fn a_revoked_key_invalidates_its_genuine_signatures_only() {
+        let (cert, _) = CertBuilder::new()
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_userid("Revoked <r@example.org>")
+            .add_signing_subkey()
+            .set_creation_time(SystemTime::now() - Duration::from_secs(3600))
+            .generate()
+            .unwrap();
+        let before = signed_at(&cert, SystemTime::now() - Duration::from_secs(600));
+        check(&before, &cert).unwrap();
+        let mut primary = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let revocation = CertRevocationBuilder::new()
+            .set_reason_for_revocation(ReasonForRevocation::KeySuperseded, b"new key")
+            .unwrap()
+            .build(&mut primary, &cert, None)
+            .unwrap();
+        let revoked = cert.clone().insert_packets(revocation).unwrap().0;
+        assert_eq!(
+            check(&before, &revoked),
+            Err(SignatureError::Revoked(keys::fingerprint(&cert)))
+        );
+        // A forgery is not "revoked": it is bad.
+        let mut forged = before.clone();
+        forged.data = Statement::to_data(&ContentId::sha256(&[9; 32]), false, true, "dated");
+        assert!(matches!(
+            check(&forged, &revoked),
+            Err(SignatureError::Bad(_))
+        ));
+    }
 }

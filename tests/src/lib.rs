@@ -373,6 +373,29 @@ pub fn python_canonical(value: &Value) -> Vec<u8> {
     out.stdout
 }
 
+/// Python's canonical bytes of a JSON text (kept as text: serde_json cannot hold big integers).
+pub fn canonical_text(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 rejected {text}");
+    out.stdout
+}
+
 /// A temporary GnuPG home.
 pub struct Gpg {
     pub dir: tempfile::TempDir,
@@ -472,6 +495,43 @@ impl Gpg {
             run(&["--quick-add-key", &fpr, "ed25519", "sign", "never"]);
         }
         fpr
+    }
+
+    /// `{"data": …, "key": …, "sig": …}` as text, signed by gpg over Python's canonical bytes
+    /// of the JSON text `data`, as the reference implementation signs.
+    pub fn signed_text(&self, fpr: &str, data: &str, armor: bool) -> String {
+        use base64::Engine as _;
+        let sig = self.sign(fpr, &canonical_text(data), armor);
+        format!(
+            r#"{{"data": {data}, "key": "{fpr}", "sig": "{}"}}"#,
+            base64::engine::general_purpose::STANDARD.encode(sig)
+        )
+    }
+
+    /// The armored public key, as `gpg --armor --export` prints it.
+    pub fn export(&self, fpr: &str) -> Vec<u8> {
+        let out = self
+            .command()
+            .args(["--armor", "--export", fpr])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+
+    /// Imports the revocation certificate gpg wrote when it made the key: the key is revoked.
+    pub fn revoke(&self, fpr: &str) {
+        let path = self
+            .dir
+            .path()
+            .join("openpgp-revocs.d")
+            .join(format!("{fpr}.rev"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(":-----BEGIN", "-----BEGIN");
+        let armored = self.dir.path().join("revocation.asc");
+        std::fs::write(&armored, text).unwrap();
+        self.import(&armored);
     }
 
     /// Signs `data` with gpg (detached, binary), as the reference implementation does.

@@ -3,7 +3,6 @@
 //! data (non-ASCII, floats, big integers, nested extra fields), half the signatures armored,
 //! and one forged attestation that must not count.
 
-use base64::Engine as _;
 use serde_json::json;
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
@@ -39,38 +38,6 @@ fn gpg_key(gpg: &Gpg, user_id: &str, algo: &str) -> (String, Vec<u8>) {
     assert!(export.status.success());
     let cert = signetd::keys::parse_cert(&export.stdout).unwrap();
     (signetd::keys::fingerprint(&cert).to_string(), export.stdout)
-}
-
-/// Python's canonical bytes of a JSON text (kept as text: serde_json cannot hold big integers).
-fn canonical_text(text: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import json,sys; sys.stdout.write(json.dumps(json.load(sys.stdin), sort_keys=True))",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python3 rejected {text}");
-    out.stdout
-}
-
-/// `{"data": …, "key": …, "sig": …}` as text, signed by gpg over Python's canonical bytes.
-fn signed(gpg: &Gpg, fpr: &str, data: &str, armor: bool) -> String {
-    let sig = gpg.sign(fpr, &canonical_text(data), armor);
-    format!(
-        r#"{{"data": {data}, "key": "{fpr}", "sig": "{}"}}"#,
-        base64::engine::general_purpose::STANDARD.encode(sig)
-    )
 }
 
 #[test]
@@ -110,7 +77,7 @@ fn a_gpg_made_repository_is_read_and_counted() {
                 format!(
                     r#""{}": [{}]"#,
                     ids[n],
-                    signed(&gpg, &fpr, data, n % 2 == 1)
+                    gpg.signed_text(&fpr, data, n % 2 == 1)
                 )
             })
             .collect();
@@ -119,13 +86,15 @@ fn a_gpg_made_repository_is_read_and_counted() {
             r#"{{"comment": "x", "id": "{}", "ok": false, "reviewed": true}}"#,
             ids[5]
         );
-        let forged = signed(&gpg, &fpr, &real, false).replace(r#""ok": false"#, r#""ok": true"#);
+        let forged = gpg
+            .signed_text(&fpr, &real, false)
+            .replace(r#""ok": false"#, r#""ok": true"#);
         entries.push(format!(r#""{}": [{forged}]"#, ids[5]));
         let data = format!(
             r#"{{"attestations": {{{}}}, "version": "0.0.1"}}"#,
             entries.join(", ")
         );
-        let repo = signed(&gpg, &fpr, &data, true);
+        let repo = gpg.signed_text(&fpr, &data, true);
 
         let server = TestServer::start();
         server.route("repo.json", Serve::File(repo.into_bytes()));

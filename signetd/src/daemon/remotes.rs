@@ -161,6 +161,7 @@ impl Daemon {
             pinned: None,
             serial: None,
             data_sha256: None,
+            key_sha256: None,
             repo_validators: Validators::default(),
             key_validators: Validators::default(),
             last_success: None,
@@ -413,6 +414,7 @@ impl Daemon {
         record.pinned = Some(keys::fingerprint(&accepted.cert));
         record.serial = Some(accepted.serial);
         record.data_sha256 = Some(accepted.data_sha256.clone());
+        record.key_sha256 = Some(remote::sha256_hex(&key_bytes));
         if let Some(v) = key_validators {
             record.key_validators = v;
         }

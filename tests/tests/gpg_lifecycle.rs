@@ -1,0 +1,92 @@
+//! Key lifecycle on the verify side, with keys made by gpg: a revocation published in a
+//! remote's key.asc makes that key's attestations stop counting (shown as revoked); an
+//! attestation made while the key was alive stays valid after the key expires.
+
+use serde_json::json;
+use signet_tests::http::{Serve, TestServer};
+use signet_tests::{Gpg, Home};
+
+/// A repository by `fpr`, made as the reference implementation makes it, with one attestation.
+fn gpg_repo(gpg: &Gpg, fpr: &str, id: &str) -> Vec<u8> {
+    let att = gpg.signed_text(
+        fpr,
+        &format!(r#"{{"comment": "lifecycle", "id": "{id}", "ok": true, "reviewed": true}}"#),
+        false,
+    );
+    let data =
+        format!(r#"{{"attestations": {{"{id}": [{att}]}}, "serial": 1, "version": "0.0.1"}}"#);
+    gpg.signed_text(fpr, &data, false).into_bytes()
+}
+
+fn follower(server: &TestServer) -> Home {
+    let alice = Home::new();
+    alice.config(json!({"sync": {"interval_secs": 0}}));
+    alice.setup("Alice <alice@example.org>");
+    alice
+        .sig(&["remote", "add", "ref", &server.url()])
+        .expect(0);
+    alice
+}
+
+#[test]
+fn a_published_revocation_stops_the_keys_attestations_counting() {
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Soon Revoked <r@example.org>", "ed25519", "");
+    let id = format!("sha256:{}", "ab".repeat(32));
+    let server = TestServer::start();
+    server.route("repo.json", Serve::File(gpg_repo(&gpg, &fpr, &id)));
+    server.route("key.asc", Serve::File(gpg.export(&fpr)));
+    let alice = follower(&server);
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &fpr]).expect(0);
+    alice.sig(&["verify", "--id", &id]).expect(0);
+
+    // The owner revokes the key and publishes the revocation; repo.json stays as it was.
+    gpg.revoke(&fpr);
+    server.route("key.asc", Serve::File(gpg.export(&fpr)));
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(run.stdout.contains("ref: updated"), "{}", run.stdout);
+    let run = alice.sig(&["verify", "--id", &id]).expect(1);
+    assert!(
+        run.stdout
+            .contains(&format!("revoked [{}] Soon Revoked", &fpr[32..])),
+        "{}",
+        run.stdout
+    );
+    let doc = alice
+        .sig(&["verify", "--json", "--id", &id])
+        .expect(1)
+        .json();
+    assert_eq!(doc["attestations"][0]["revoked"], true);
+    // And after a restart, from the stored copy.
+    alice.sig(&["daemon", "stop"]).expect(0);
+    alice.sig(&["verify", "--id", &id]).expect(1);
+}
+
+#[test]
+fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
+    let out = gpg
+        .command()
+        .args(["--quick-set-expire", &fpr, "seconds=3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = format!("sha256:{}", "cd".repeat(32));
+    let repo = gpg_repo(&gpg, &fpr, &id);
+    let key = gpg.export(&fpr);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+
+    let server = TestServer::start();
+    server.route("repo.json", Serve::File(repo));
+    server.route("key.asc", Serve::File(key));
+    let alice = follower(&server);
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &fpr]).expect(0);
+    alice.sig(&["verify", "--id", &id]).expect(0);
+}
