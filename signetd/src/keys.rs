@@ -184,6 +184,16 @@ mod tests {
         claimed.key = fingerprint(&other);
         assert!(signature::check(&claimed, &other).is_err());
 
+        // A genuine signature by Mallory, claiming to be Alice's: the certificate that made it
+        // is not the one `key` names, so it is refused.
+        let mallory = EmbeddedKey::new(other.clone()).unwrap();
+        let mut impostor = sign_value(&mallory, signed.data.clone()).unwrap();
+        impostor.key = fingerprint(&cert);
+        assert_eq!(
+            signature::check(&impostor, &other),
+            Err(signature::SignatureError::WrongCertificate(fingerprint(&cert)))
+        );
+
         // The public certificate round-trips and has no secrets.
         let public = parse_cert(&armored_public(&cert)).unwrap();
         assert!(!public.is_tsk());
