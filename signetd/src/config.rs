@@ -17,7 +17,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Connections served at once; more are told the daemon is busy.
     pub max_connections: usize,
-    /// Seconds a client may take to finish a message it has started sending.
+    /// Seconds a client may take to finish a message it has started sending, or to take a
+    /// response: a slow or stuck client loses its connection, never the daemon's time.
     pub message_timeout_secs: u64,
     pub fetch: FetchConfig,
     pub sync: SyncConfig,

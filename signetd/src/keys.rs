@@ -191,7 +191,9 @@ mod tests {
         impostor.key = fingerprint(&cert);
         assert_eq!(
             signature::check(&impostor, &other),
-            Err(signature::SignatureError::WrongCertificate(fingerprint(&cert)))
+            Err(signature::SignatureError::WrongCertificate(fingerprint(
+                &cert
+            )))
         );
 
         // The public certificate round-trips and has no secrets.

@@ -159,7 +159,7 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
             };
             if let Some(response) = response {
                 let line = rpc::encode_line(&response);
-                match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&line)).await {
+                match tokio::time::timeout(message_timeout, writer.write_all(&line)).await {
                     Ok(result) => result?,
                     Err(_) => {
                         return Err(io::Error::new(
