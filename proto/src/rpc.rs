@@ -245,7 +245,8 @@ impl FrameDecoder {
                     }
                     return Some(Ok(frame));
                 }
-                None if self.buf.len() > self.max => {
+                // A frame of `max` bytes may still be followed by `\r` before its newline.
+                None if self.buf.len() > self.max + 1 => {
                     self.buf.clear();
                     self.scanned = 0;
                     self.discarding = true;
@@ -301,6 +302,21 @@ mod tests {
         d.push(b"0123456789\n{}\n");
         assert_eq!(d.next_frame(), Some(Err(FrameError::TooLarge { max: 4 })));
         assert_eq!(d.next_frame(), Some(Ok(b"{}".to_vec())));
+    }
+
+    /// Found by the `frame_decoder` fuzz target: a frame of exactly `max` bytes ending in
+    /// `\r\n` was refused when the `\r` arrived before the newline, accepted otherwise.
+    #[test]
+    fn a_full_size_frame_with_crlf_is_accepted_however_it_arrives() {
+        let mut frame = vec![b'x'; 4];
+        frame.extend(b"\r\n");
+        for split in 1..frame.len() {
+            let mut d = FrameDecoder::new(4);
+            d.push(&frame[..split]);
+            assert_eq!(d.next_frame(), None, "split at {split}");
+            d.push(&frame[split..]);
+            assert_eq!(d.next_frame(), Some(Ok(b"xxxx".to_vec())), "split at {split}");
+        }
     }
 
     #[test]
