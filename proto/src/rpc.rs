@@ -315,7 +315,11 @@ mod tests {
             d.push(&frame[..split]);
             assert_eq!(d.next_frame(), None, "split at {split}");
             d.push(&frame[split..]);
-            assert_eq!(d.next_frame(), Some(Ok(b"xxxx".to_vec())), "split at {split}");
+            assert_eq!(
+                d.next_frame(),
+                Some(Ok(b"xxxx".to_vec())),
+                "split at {split}"
+            );
         }
     }
 

@@ -253,11 +253,23 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
 
     // A read-only home: a clear error naming the problem, and everything as it was after.
     home.sig(&["daemon", "stop"]).expect(0);
-    let ro = std::process::Command::new("mount").args(["-o", "remount,ro"]).arg(&home.home).status().unwrap();
+    let ro = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&home.home)
+        .status()
+        .unwrap();
     assert!(ro.success());
     let run = home.sig(&["verify", "g"]).expect(2);
-    assert!(run.stderr.contains("Read-only file system"), "{}", run.stderr);
-    let rw = std::process::Command::new("mount").args(["-o", "remount,rw"]).arg(&home.home).status().unwrap();
+    assert!(
+        run.stderr.contains("Read-only file system"),
+        "{}",
+        run.stderr
+    );
+    let rw = std::process::Command::new("mount")
+        .args(["-o", "remount,rw"])
+        .arg(&home.home)
+        .status()
+        .unwrap();
     assert!(rw.success());
     home.sig(&["verify", "g"]).expect(0);
     let third = home.file("h", b"writable again");
