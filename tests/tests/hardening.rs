@@ -404,3 +404,89 @@ fn a_one_gib_line_is_refused_and_the_connection_goes_on() {
         "daemon RSS {rss_kib} KiB after a 1 GiB line"
     );
 }
+
+/// While a large remote is being fetched and checked, 200 clients verifying at once are all
+/// answered promptly: the fetch holds no lock while it downloads and checks.
+#[test]
+fn verifies_are_answered_while_a_large_fetch_is_in_progress() {
+    use signet_proto::formats::{ContentId, RepoContents, Statement};
+    use signet_tests::http::{Serve, TestServer};
+    use signetd::keys;
+
+    let n = if slow() { 100_000 } else { 10_000 };
+    let owner = keys::generate("Big <big@example.org>").unwrap();
+    let signer = keys::EmbeddedKey::new(owner.clone()).unwrap();
+    let mut contents = RepoContents {
+        serial: 1,
+        ..Default::default()
+    };
+    for i in 0..n as u64 {
+        let mut digest = [0u8; 32];
+        digest[..8].copy_from_slice(&i.to_le_bytes());
+        let id = ContentId::sha256(&digest);
+        let att = keys::sign_value(&signer, Statement::to_data(&id, true, true, "bulk")).unwrap();
+        contents.attestations.insert(id.to_string(), vec![att]);
+    }
+    let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
+    let server = TestServer::start();
+    server.route("repo.json", Serve::File(signetd::repo::file_bytes(&repo)));
+    server.route("key.asc", Serve::File(keys::armored_public(&owner)));
+
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}, "max_connections": 1024}));
+    home.setup("Reader <reader@example.org>");
+    let file = home.file("mine", b"mine");
+    home.attest(&file, true, "").expect(0);
+    let mine = home.sig(&["verify", "--json", "mine"]).expect(0).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    home.sig(&["remote", "add", "big", &server.url()]).expect(0);
+
+    let fetch = home
+        .sig_command(&["fetch"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fetch is under way (the server has answered the repository).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server
+        .take_log()
+        .iter()
+        .any(|(path, _)| path.ends_with("repo.json"))
+    {
+        assert!(Instant::now() < deadline, "the fetch never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let clients: Vec<_> = (0..200)
+        .map(|_| {
+            let (socket, mine) = (home.socket.clone(), mine.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut c = RawClient::connect(&socket).unwrap();
+                c.hello();
+                let r = c.call(1, "verify", json!({"id": mine}));
+                assert_eq!(r["result"]["verdict"], "ok", "{r}");
+                started.elapsed()
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = clients.into_iter().map(|t| t.join().unwrap()).collect();
+    latencies.sort();
+    let fetch = fetch.wait_with_output().unwrap();
+    assert!(
+        fetch.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetch.stdout)
+    );
+    assert!(String::from_utf8_lossy(&fetch.stdout).contains(&format!("{n} attestations")));
+    let worst = *latencies.last().unwrap();
+    eprintln!(
+        "200 verifies during a fetch of {n}: median {:?}, worst {worst:?}",
+        latencies[100]
+    );
+    assert!(
+        worst < Duration::from_secs(2),
+        "a verify waited on the fetch: {worst:?}"
+    );
+}
