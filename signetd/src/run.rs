@@ -41,15 +41,30 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     if stale > 0 {
         tracing::info!("removed {stale} temp files left by an interrupted write");
     }
-    let listener = server::bind(&options.socket)?;
-    let socket_id = std::fs::metadata(&options.socket)
-        .ok()
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-    let daemon = Daemon::load(home, options.socket.clone(), config)?;
+    // Under systemd the socket is passed in, and is systemd's: never removed here.
+    let (listener, socket, socket_id) = match server::from_systemd()? {
+        Some(listener) => {
+            let path = listener
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(PathBuf::from))
+                .unwrap_or(options.socket.clone());
+            (listener, path, None)
+        }
+        None => {
+            let listener = server::bind(&options.socket)?;
+            let id = std::fs::metadata(&options.socket)
+                .ok()
+                .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+            (listener, options.socket.clone(), id)
+        }
+    };
+    let daemon = Daemon::load(home, socket.clone(), config)?;
     tracing::info!(
         pid = std::process::id(),
         home = %daemon.home.root.display(),
-        socket = %options.socket.display(),
+        socket = %socket.display(),
+        activated = socket_id.is_none(),
         "signetd {} ready",
         signet_proto::VERSION
     );
@@ -76,11 +91,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     server::serve(daemon, listener).await;
 
-    // Remove the socket only if it is still the one this process bound.
+    // Remove the socket only if this process bound it and it is still that one.
     let current = std::fs::metadata(&options.socket)
         .ok()
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-    if current.is_some() && current == socket_id {
+    if socket_id.is_some() && current == socket_id {
         std::fs::remove_file(&options.socket)
             .with_context(|| format!("removing {}", options.socket.display()))?;
     }

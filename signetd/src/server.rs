@@ -49,6 +49,35 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
+/// The listening socket systemd passed (socket activation, `sd_listen_fds(3)`), if any.
+pub fn from_systemd() -> anyhow::Result<Option<UnixListener>> {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    if !ours || count == 0 {
+        return Ok(None);
+    }
+    if count > 1 {
+        tracing::warn!("systemd passed {count} sockets; signetd uses the first");
+    }
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: LISTEN_PID names this process, so by the socket-activation protocol fd 3 is a
+    // listening socket systemd opened for us alone; nothing else in this process owns it.
+    #[allow(unsafe_code)]
+    let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(3) };
+    listener
+        .set_nonblocking(true)
+        .context("the socket systemd passed (fd 3)")?;
+    Ok(Some(
+        UnixListener::from_std(listener).context("the socket systemd passed (fd 3)")?,
+    ))
+}
+
 fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return crate::store::private_dir(dir);

@@ -1,0 +1,84 @@
+//! Socket activation: signetd accepts the socket systemd passes (LISTEN_FDS) and never removes
+//! a socket it did not create. Driven by `systemd-socket-activate`, which does what systemd's
+//! socket units do.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use signet_tests::{Home, bin, process_alive, signal};
+
+#[test]
+fn signetd_runs_under_socket_activation() {
+    if Command::new("systemd-socket-activate")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIP signetd_runs_under_socket_activation: systemd-socket-activate is not installed"
+        );
+        return;
+    }
+    let home = Home::new();
+    let socket = home.root.join("activated.sock");
+    let mut activator = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&socket)
+        .arg("-E")
+        .arg(format!("SIGNET_HOME={}", home.home.display()))
+        .arg(bin("signetd"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "systemd-socket-activate did not bind"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let status = home
+        .sig_command(&["status", "--json"])
+        .env("SIGNET_SOCKET", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["socket"], socket.to_str().unwrap());
+    let pid = status["pid"].as_u64().unwrap() as i32;
+    assert_eq!(
+        Some(pid),
+        home.daemon_pid(),
+        "the activated daemon holds the home"
+    );
+
+    // Stopping the daemon leaves systemd's socket in place.
+    let stop = home
+        .sig_command(&["daemon", "stop"])
+        .env("SIGNET_SOCKET", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process_alive(pid) {
+        assert!(Instant::now() < deadline, "signetd did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        socket.exists(),
+        "signetd removed a socket it did not create"
+    );
+    signal(activator.id() as i32, "TERM");
+    let _ = activator.wait();
+}
