@@ -468,6 +468,17 @@ impl Gpg {
         }
     }
 
+    /// Runs gpg with these arguments, asserting it succeeds; returns its standard output.
+    pub fn run(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.command().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
     /// Makes a key without passphrase; returns its fingerprint, read from the exported key
     /// with sequoia (never from gpg's human-readable output). `ed25519` keys get a separate
     /// signing subkey, as gpg users' keys usually have.

@@ -118,16 +118,7 @@ fn keys_unfit_to_sign_are_refused_with_the_reason() {
 
     // Expired.
     let expiring = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
-    let out = gpg
-        .command()
-        .args(["--quick-set-expire", &expiring, "seconds=1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gpg.run(&["--quick-set-expire", &expiring, "seconds=1"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
     let run = sig_with_gpg(&home, &gpg, &["setup", &expiring]).expect(2);
     assert!(run.stderr.contains("expired"), "{}", run.stderr);

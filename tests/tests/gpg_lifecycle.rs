@@ -67,16 +67,7 @@ fn a_published_revocation_stops_the_keys_attestations_counting() {
 fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
-    let out = gpg
-        .command()
-        .args(["--quick-set-expire", &fpr, "seconds=3"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gpg.run(&["--quick-set-expire", &fpr, "seconds=3"]);
     let id = format!("sha256:{}", "cd".repeat(32));
     let repo = gpg_repo(&gpg, &fpr, &id);
     let key = gpg.export(&fpr);

@@ -7,44 +7,12 @@ use serde_json::json;
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
 
-/// Makes a key in gpg; returns its fingerprint (read from the exported key with sequoia, never
-/// from gpg's human-readable output) and the armored public key.
-fn gpg_key(gpg: &Gpg, user_id: &str, algo: &str) -> (String, Vec<u8>) {
-    let out = gpg
-        .command()
-        .args([
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            user_id,
-            algo,
-            "sign",
-            "never",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let export = gpg
-        .command()
-        .args(["--armor", "--export", user_id])
-        .output()
-        .unwrap();
-    assert!(export.status.success());
-    let cert = signetd::keys::parse_cert(&export.stdout).unwrap();
-    (signetd::keys::fingerprint(&cert).to_string(), export.stdout)
-}
-
 #[test]
 fn a_gpg_made_repository_is_read_and_counted() {
     for algo in ["ed25519", "rsa3072"] {
         let gpg = Gpg::new();
-        let (fpr, key_asc) = gpg_key(&gpg, "Reference <ref@example.org>", algo);
+        let fpr = gpg.generate("Reference <ref@example.org>", algo, "");
+        let key_asc = gpg.export(&fpr);
         let ids: Vec<String> = (0..6)
             .map(|n| format!("sha256:{}", format!("{n:x}").repeat(64)))
             .collect();
