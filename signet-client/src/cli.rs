@@ -99,8 +99,8 @@ pub struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Files to verify
-    #[arg(value_name = "FILE", required_unless_present = "id")]
+    /// Files to verify, or one directory (every file under it, with a summary)
+    #[arg(value_name = "FILE|DIR", required_unless_present = "id")]
     pub files: Vec<PathBuf>,
     /// Verify a content id (sha256:…) instead of a file
     #[arg(long, value_name = "ID")]

@@ -208,10 +208,130 @@ fn worst(a: i32, b: i32) -> i32 {
     if rank(b) > rank(a) { b } else { a }
 }
 
+/// Regular files under `dir` (symlinked directories are not followed, so loops cannot trap the
+/// walk; FIFOs, sockets and devices are skipped and never opened), sorted, with what could not
+/// be read.
+fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() => files.push(path),
+                Ok(t) if t.is_symlink() => {
+                    if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                        files.push(path);
+                    }
+                }
+                Ok(_) => {} // FIFOs, sockets, devices: not content
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    files.sort();
+    (files, problems)
+}
+
+/// `sig verify DIR`: every file under it, a summary, and the files that are not ok listed.
+fn verify_tree(
+    client: &mut connection::Client,
+    dir: &Path,
+    json: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    const BATCH: usize = 512;
+    let (files, problems) = files_under(&absolute(dir)?);
+    let spinner = (!json).then(|| Spinner::start("verifying"));
+    let mut results = Vec::with_capacity(files.len());
+    for batch in files.chunks(BATCH) {
+        let mut targets = Vec::with_capacity(batch.len());
+        for file in batch {
+            targets.push(Target::path(file.clone()));
+        }
+        let VerifyManyResult { results: got } =
+            client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
+        results.extend(got);
+    }
+    drop(spinner);
+    let (mut ok, mut unverified, mut not_ok, mut failed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (file, outcome) in files.iter().zip(&results) {
+        let shown = file
+            .strip_prefix(absolute(dir)?)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        match outcome {
+            VerifyOutcome::Verified(r) if r.verdict == Verdict::Ok => ok.push(shown),
+            VerifyOutcome::Verified(r) if r.verdict == Verdict::NotOk => not_ok.push(shown),
+            VerifyOutcome::Verified(_) => unverified.push(shown),
+            VerifyOutcome::Failed { error } => failed.push(format!("{shown}: {}", error.message)),
+        }
+    }
+    failed.extend(problems);
+    let code = if !not_ok.is_empty() {
+        exit::NOT_OK
+    } else if !failed.is_empty() {
+        exit::ERROR
+    } else if !unverified.is_empty() {
+        exit::NOT_VERIFIED
+    } else {
+        exit::OK
+    };
+    if json {
+        out.json(&serde_json::json!({
+            "directory": absolute(dir)?,
+            "ok": ok.len(), "not_verified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
+            "results": results,
+        }))?;
+        return Ok(code);
+    }
+    for f in &not_ok {
+        out.line(format!("NOT OK       {f}"))?;
+    }
+    for f in &unverified {
+        out.line(format!("not verified {f}"))?;
+    }
+    for f in &failed {
+        eprintln!("sig: error: {f}");
+    }
+    out.line(format!(
+        "{}: {} ok, {} not verified, {} NOT ok{}",
+        dir.display(),
+        ok.len(),
+        unverified.len(),
+        not_ok.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} errors", failed.len())
+        }
+    ))?;
+    Ok(code)
+}
+
 pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args.files.iter().partition(|f| f.is_dir());
+    if !dirs.is_empty() {
+        if dirs.len() + args.id.len() + files.len() > 1 {
+            bail!("give one directory at a time, without files or ids");
+        }
+        let mut client = connection::connect_or_start(loc)?;
+        return verify_tree(&mut client, dirs[0], args.json, out);
+    }
     // Each target with the name to show for it.
     let mut targets = Vec::new();
-    for file in &args.files {
+    for file in files {
         targets.push((
             format!("file {}", file.display()),
             Target::path(absolute(file)?),

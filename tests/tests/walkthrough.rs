@@ -244,3 +244,55 @@ fn status_and_help() {
         .expect(2);
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
 }
+
+#[test]
+fn verify_a_directory_summarises_every_file_under_it() {
+    let home = Home::new();
+    home.setup("Tree <tree@example.org>");
+    let tree = home.root.join("tree");
+    std::fs::create_dir_all(tree.join("sub/deeper")).unwrap();
+    let good = home.file("tree/good.txt", b"good");
+    let bad = home.file("tree/sub/bad.txt", b"bad");
+    home.file("tree/sub/deeper/unknown.txt", b"unknown");
+    home.attest(&good, true, "").expect(0);
+    home.attest(&bad, false, "").expect(0);
+    // Neither a FIFO nor a symlink loop may trap the walk.
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(tree.join("fifo"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink(&tree, tree.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink(&good, tree.join("link-to-good")).unwrap();
+
+    let run = home.sig(&["verify", "tree"]).expect(3);
+    assert_eq!(
+        run.stdout,
+        "NOT OK       sub/bad.txt\nnot verified sub/deeper/unknown.txt\ntree: 2 ok, 1 not verified, 1 NOT ok\n",
+        "{}",
+        run.stderr
+    );
+    let json = home.sig(&["verify", "--json", "tree"]).expect(3).json();
+    assert_eq!(
+        (
+            json["ok"].as_u64(),
+            json["not_verified"].as_u64(),
+            json["not_ok"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(json["results"].as_array().unwrap().len(), 4);
+
+    std::fs::remove_file(&bad).unwrap();
+    std::fs::remove_file(tree.join("sub/deeper/unknown.txt")).unwrap();
+    let run = home.sig(&["verify", "tree"]).expect(0);
+    assert!(
+        run.stdout
+            .ends_with("tree: 2 ok, 0 not verified, 0 NOT ok\n"),
+        "{}",
+        run.stdout
+    );
+    home.sig(&["verify", "tree", "tree/good.txt"]).expect(2);
+}
