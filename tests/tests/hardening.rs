@@ -252,13 +252,31 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
     home.attest(&other, true, "room again").expect(0);
 
     // A read-only home: a clear error naming the problem, and everything as it was after.
+    let pid = home.daemon_pid().unwrap();
     home.sig(&["daemon", "stop"]).expect(0);
-    let ro = std::process::Command::new("mount")
-        .args(["-o", "remount,ro"])
-        .arg(&home.home)
-        .status()
-        .unwrap();
-    assert!(ro.success());
+    // The daemon has stopped answering; wait until it has also closed its files.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process_alive(pid) {
+        assert!(Instant::now() < deadline, "signetd did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let remount_ro = || {
+        std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&home.home)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !remount_ro() {
+        assert!(
+            Instant::now() < deadline,
+            "could not remount the home read-only"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let run = home.sig(&["verify", "g"]).expect(2);
     assert!(
         run.stderr.contains("Read-only file system"),
