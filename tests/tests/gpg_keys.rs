@@ -102,17 +102,7 @@ fn keys_unfit_to_sign_are_refused_with_the_reason() {
 
     // Revoked: import the revocation certificate gpg made when it made the key.
     let revoked = gpg.generate("Revoked <r@example.org>", "ed25519", "");
-    let rev_path = gpg
-        .dir
-        .path()
-        .join("openpgp-revocs.d")
-        .join(format!("{revoked}.rev"));
-    let rev = std::fs::read_to_string(&rev_path)
-        .unwrap()
-        .replace(":-----BEGIN", "-----BEGIN");
-    let armored = gpg.dir.path().join("revocation.asc");
-    std::fs::write(&armored, rev).unwrap();
-    gpg.import(&armored);
+    gpg.revoke(&revoked);
     let run = sig_with_gpg(&home, &gpg, &["setup", &revoked]).expect(2);
     assert!(run.stderr.contains("is revoked"), "{}", run.stderr);
 
