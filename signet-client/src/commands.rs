@@ -250,7 +250,8 @@ fn verify_tree(
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
     const BATCH: usize = 512;
-    let (files, problems) = files_under(&absolute(dir)?);
+    let root = absolute(dir)?;
+    let (files, problems) = files_under(&root);
     let spinner = (!json).then(|| Spinner::start("verifying"));
     let mut results = Vec::with_capacity(files.len());
     for batch in files.chunks(BATCH) {
@@ -267,7 +268,7 @@ fn verify_tree(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (file, outcome) in files.iter().zip(&results) {
         let shown = file
-            .strip_prefix(absolute(dir)?)
+            .strip_prefix(&root)
             .unwrap_or(file)
             .display()
             .to_string();
@@ -290,7 +291,7 @@ fn verify_tree(
     };
     if json {
         out.json(&serde_json::json!({
-            "directory": absolute(dir)?,
+            "directory": root,
             "ok": ok.len(), "not_verified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
             "results": results,
         }))?;

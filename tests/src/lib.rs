@@ -178,6 +178,15 @@ impl Home {
         Run::from(child.wait_with_output().expect("wait for sig"))
     }
 
+    /// A home with a key and no scheduled sync, following the remote at `url` as `name`.
+    pub fn follower(name: &str, url: &str) -> Self {
+        let home = Home::new();
+        home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+        home.setup("Alice <alice@example.org>");
+        home.sig(&["remote", "add", name, url]).expect(0);
+        home
+    }
+
     /// Makes a key for this home.
     pub fn setup(&self, user_id: &str) -> String {
         let run = self.sig(&["setup", "--generate", user_id]).expect(0);

@@ -2,7 +2,6 @@
 //! remote's key.asc makes that key's attestations stop counting (shown as revoked); an
 //! attestation made while the key was alive stays valid after the key expires.
 
-use serde_json::json;
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
 
@@ -18,16 +17,6 @@ fn gpg_repo(gpg: &Gpg, fpr: &str, id: &str) -> Vec<u8> {
     gpg.signed_text(fpr, &data, false).into_bytes()
 }
 
-fn follower(server: &TestServer) -> Home {
-    let alice = Home::new();
-    alice.config(json!({"sync": {"interval_secs": 0}}));
-    alice.setup("Alice <alice@example.org>");
-    alice
-        .sig(&["remote", "add", "ref", &server.url()])
-        .expect(0);
-    alice
-}
-
 #[test]
 fn a_published_revocation_stops_the_keys_attestations_counting() {
     let gpg = Gpg::new();
@@ -36,7 +25,7 @@ fn a_published_revocation_stops_the_keys_attestations_counting() {
     let server = TestServer::start();
     server.route("repo.json", Serve::File(gpg_repo(&gpg, &fpr, &id)));
     server.route("key.asc", Serve::File(gpg.export(&fpr)));
-    let alice = follower(&server);
+    let alice = Home::follower("ref", &server.url());
     alice.sig(&["fetch"]).expect(0);
     alice.sig(&["trust", "add", &fpr]).expect(0);
     alice.sig(&["verify", "--id", &id]).expect(0);
@@ -76,7 +65,7 @@ fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
     let server = TestServer::start();
     server.route("repo.json", Serve::File(repo));
     server.route("key.asc", Serve::File(key));
-    let alice = follower(&server);
+    let alice = Home::follower("ref", &server.url());
     alice.sig(&["fetch"]).expect(0);
     alice.sig(&["trust", "add", &fpr]).expect(0);
     alice.sig(&["verify", "--id", &id]).expect(0);

@@ -3,7 +3,6 @@
 //! data (non-ASCII, floats, big integers, nested extra fields), half the signatures armored,
 //! and one forged attestation that must not count.
 
-use serde_json::json;
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
 
@@ -67,12 +66,7 @@ fn a_gpg_made_repository_is_read_and_counted() {
         let server = TestServer::start();
         server.route("repo.json", Serve::File(repo.into_bytes()));
         server.route("key.asc", Serve::File(key_asc));
-        let alice = Home::new();
-        alice.config(json!({"sync": {"interval_secs": 0}}));
-        alice.setup("Alice <alice@example.org>");
-        alice
-            .sig(&["remote", "add", "ref", &server.url()])
-            .expect(0);
+        let alice = Home::follower("ref", &server.url());
         let run = alice.sig(&["fetch"]).expect(0);
         assert!(
             run.stdout
