@@ -28,6 +28,13 @@ pub mod method {
     pub const REMOTE_LIST: &str = "remote.list";
     pub const FETCH: &str = "fetch";
     pub const PUBLISH: &str = "publish";
+    pub const WATCH_ADD: &str = "watch.add";
+    pub const WATCH_REMOVE: &str = "watch.remove";
+    pub const WATCH_LIST: &str = "watch.list";
+    pub const SUBSCRIBE: &str = "subscribe";
+
+    /// Notifications the daemon sends (no id, no response), after `subscribe`.
+    pub const VERDICT_CHANGED: &str = "verdict.changed";
 
     pub const ALL: &[&str] = &[
         HELLO,
@@ -46,6 +53,10 @@ pub mod method {
         REMOTE_LIST,
         FETCH,
         PUBLISH,
+        WATCH_ADD,
+        WATCH_REMOVE,
+        WATCH_LIST,
+        SUBSCRIBE,
     ];
 }
 
@@ -138,7 +149,11 @@ pub struct SetupResult {
 /// What to verify or attest: a file by absolute path, or a content id.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Target {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::wire_path::option"
+    )]
     pub path: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -223,7 +238,11 @@ pub struct VerifyResult {
     pub verdict: Verdict,
     pub attestations: Vec<AttestationView>,
     /// The file verified, when verified by path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::wire_path::option"
+    )]
     pub path: Option<PathBuf>,
 }
 
@@ -396,4 +415,70 @@ pub struct PublishResult {
     pub http: Option<String>,
     /// Directory the repository was copied to, if asked.
     pub copied_to: Option<std::path::PathBuf>,
+}
+
+/// `watch.add`, `watch.remove`, `subscribe`: a directory (or, for `subscribe`, a file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathParams {
+    /// Absolute.
+    #[serde(with = "crate::wire_path")]
+    pub path: PathBuf,
+}
+
+/// A watched directory as `sig watch list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchInfo {
+    #[serde(with = "crate::wire_path")]
+    pub path: PathBuf,
+    /// Regular files hashed and kept fresh.
+    pub files: usize,
+    /// Files under it not hashed: ignored, larger than `watch.max_file_bytes`, special files
+    /// (FIFOs, devices, sockets) and symlinks, or unreadable.
+    pub skipped: usize,
+    pub ok: usize,
+    pub unverified: usize,
+    pub not_ok: usize,
+    /// What is wrong with the watch (the directory is gone, unreadable…), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the last full scan took, in milliseconds.
+    pub scan_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchListResult {
+    pub watches: Vec<WatchInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscribeResult {
+    /// The path subscribed to, as given.
+    #[serde(with = "crate::wire_path")]
+    pub path: PathBuf,
+    /// Whether the path lies under a watched directory: only there are edits to files seen as
+    /// they happen; elsewhere notifications come from new attestations and trust changes for
+    /// files already verified by path.
+    pub watched: bool,
+}
+
+/// Why a verdict changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeCause {
+    /// The file's content changed (or it appeared).
+    File,
+    /// The attestations or trust behind the verdict changed: a fetch, an attest, `sig trust`.
+    Attestations,
+    /// The file is gone (or now ignored); `id` and `verdict` are null.
+    Removed,
+}
+
+/// `verdict.changed` notification params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictChanged {
+    #[serde(with = "crate::wire_path")]
+    pub path: PathBuf,
+    pub id: Option<String>,
+    pub verdict: Option<Verdict>,
+    pub cause: ChangeCause,
 }

@@ -176,6 +176,8 @@ error_codes! {
     Remote = -32011,
     /// A fetch was refused or failed.
     Fetch = -32012,
+    /// A directory cannot be watched (it is `/`, too large, gone, or over the inotify limit).
+    Watch = -32013,
 }
 
 /// Why a line could not be taken as a message.

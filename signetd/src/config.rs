@@ -23,6 +23,33 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub sync: SyncConfig,
     pub publish: PublishConfig,
+    pub watch: WatchConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Files larger than this are not hashed by watches (`sig verify` of the file still works).
+    pub max_file_bytes: u64,
+    /// A watch covering more files than this is refused.
+    pub max_files: usize,
+    /// gitignore-style patterns left out of every watch, on top of `.gitignore`, `.ignore` and
+    /// `.signetignore` files in the tree.
+    pub ignore: Vec<String>,
+    /// Notifications queued for one subscriber; a subscriber that falls this far behind is
+    /// disconnected rather than slowing the daemon.
+    pub max_queued_notifications: usize,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            max_file_bytes: 1 << 30,
+            max_files: 1_000_000,
+            ignore: Vec::new(),
+            max_queued_notifications: 4096,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +116,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             sync: SyncConfig::default(),
             publish: PublishConfig::default(),
+            watch: WatchConfig::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
 mod remotes;
+mod watches;
 
 pub use remotes::RemoteState;
 
@@ -134,6 +135,11 @@ impl State {
         (verdict, views)
     }
 
+    /// The verdict on `id` alone, without the attestations behind it.
+    fn verdict(&self, id: &ContentId, threshold: usize) -> signet_proto::api::Verdict {
+        index::judge(self.index.get(id), |k| self.is_trusted(k), threshold)
+    }
+
     fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
         match (&self.signer, &self.own, &self.key_damage) {
             (Some(s), Some(own), _) => Ok((s.clone(), own.clone())),
@@ -169,6 +175,14 @@ impl State {
     }
 }
 
+/// A file hashed by path: valid while its stamp is unchanged.
+struct PathEntry {
+    stamp: FileStamp,
+    id: ContentId,
+    /// The verdict last told to subscribers, for files under a subscription.
+    verdict: Option<signet_proto::api::Verdict>,
+}
+
 /// The running daemon: its settings, its state, and its serialized writer.
 pub struct Daemon {
     pub home: Home,
@@ -177,7 +191,12 @@ pub struct Daemon {
     state: RwLock<State>,
     /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
     writer: tokio::sync::Mutex<()>,
-    paths: Mutex<HashMap<PathBuf, (FileStamp, ContentId)>>,
+    /// Files verified by path outside watched directories.
+    paths: Mutex<HashMap<PathBuf, PathEntry>>,
+    pub(crate) watches: watches::Watches,
+    pub(crate) subscribers: crate::subscribers::Subscribers,
+    /// Signalled by every change to the state: verdicts may have changed.
+    verdicts_stale: tokio::sync::Notify,
     started: Instant,
     shutdown: watch::Sender<bool>,
     http: reqwest::Client,
@@ -250,6 +269,9 @@ impl Daemon {
             state: RwLock::new(state),
             writer: tokio::sync::Mutex::new(()),
             paths: Mutex::new(HashMap::new()),
+            watches: Default::default(),
+            subscribers: Default::default(),
+            verdicts_stale: tokio::sync::Notify::new(),
             started: Instant::now(),
             shutdown,
             http,
@@ -264,8 +286,15 @@ impl Daemon {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The state, to change it. Whatever changes may change verdicts: watched files and
+    /// subscribers are brought up to date once the write is done.
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.verdicts_stale.notify_one();
         self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {
+        self.paths.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn request_shutdown(&self) {
@@ -319,32 +348,45 @@ impl Daemon {
                 format!("{}: paths must be absolute", path.display()),
             ));
         }
+        if let Some(id) = self.watched_id(&path) {
+            return Ok(id);
+        }
         let stamp = hash::stamp(&path).map_err(hash_error)?;
-        if let Some((cached, id)) = self
-            .paths
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&path)
-            && *cached == stamp
+        if let Some(entry) = self.path_cache().get(&path)
+            && entry.stamp == stamp
         {
-            return Ok(id.clone());
+            return Ok(entry.id.clone());
         }
         let hashed = path.clone();
         let (id, stamp) = tokio::task::spawn_blocking(move || hash::hash_file(&hashed))
             .await
             .map_err(|e| err(ErrorCode::Internal, format!("hashing task failed: {e}")))?
             .map_err(hash_error)?;
-        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paths = self.path_cache();
         if paths.len() >= PATH_CACHE_LIMIT {
             paths.clear();
         }
-        paths.insert(path, (stamp, id.clone()));
+        paths.insert(
+            path,
+            PathEntry {
+                stamp,
+                id: id.clone(),
+                verdict: None,
+            },
+        );
         Ok(id)
     }
 
     pub async fn verify(&self, target: &Target) -> Result<VerifyResult, RpcError> {
         let id = self.resolve(target).await?;
         let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
+        if let Some(path) = &target.path
+            && self.subscribers.covers(path)
+            && let Some(entry) = self.path_cache().get_mut(path)
+            && entry.id == id
+        {
+            entry.verdict = Some(verdict);
+        }
         Ok(VerifyResult {
             id: id.to_string(),
             verdict,

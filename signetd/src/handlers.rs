@@ -12,10 +12,12 @@ use signet_proto::rpc::{ErrorCode, Request, Response, RpcError};
 use crate::daemon::Daemon;
 
 /// What a connection has established so far.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Session {
     pub greeted: bool,
     pub client: Option<String>,
+    /// Notifications for this connection, once it has subscribed.
+    pub inbox: Option<crate::subscribers::Inbox>,
 }
 
 fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, RpcError> {
@@ -95,6 +97,10 @@ async fn dispatch(
         method::REMOTE_LIST => reply(Ok(daemon.remote_list())),
         method::FETCH => reply(daemon.fetch(params(m, p)?).await),
         method::PUBLISH => reply(daemon.publish(params(m, p)?).await),
+        method::WATCH_ADD => reply(daemon.watch_add(params(m, p)?).await),
+        method::WATCH_REMOVE => reply(daemon.watch_remove(params(m, p)?).await),
+        method::WATCH_LIST => reply(Ok(daemon.watch_list())),
+        method::SUBSCRIBE => reply(daemon.subscribe(&mut session.inbox, params(m, p)?).await),
         method::SHUTDOWN => {
             daemon.request_shutdown();
             Ok(JsonValue::Object(Default::default()))

@@ -16,5 +16,7 @@ pub mod run;
 pub mod server;
 pub mod signature;
 pub mod store;
+pub mod subscribers;
 pub mod sync;
 pub mod trust;
+pub mod watch;

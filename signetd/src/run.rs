@@ -71,6 +71,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     daemon.resume_publishing().await;
     tokio::spawn(crate::sync::run(daemon.clone()));
+    tokio::spawn(daemon.clone().run_watch_events());
+    tokio::spawn(daemon.clone().run_verdict_refresh());
+    let resuming = daemon.clone();
+    tokio::spawn(async move { resuming.resume_watches().await });
 
     let on_signal = daemon.clone();
     tokio::spawn(async move {

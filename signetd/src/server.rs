@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use signet_proto::api::method;
 use signet_proto::rpc::{
-    self, ErrorCode, FrameDecoder, FrameError, Request, RequestId, Response, RpcError,
+    self, ErrorCode, FrameDecoder, FrameError, Notification, Request, RequestId, Response, RpcError,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
@@ -168,16 +169,28 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
 }
 
 async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Result<()> {
+    let mut session = Session::default();
+    let result = serve_session(daemon, stream, &mut session).await;
+    if let Some(inbox) = &session.inbox {
+        daemon.subscribers.remove_connection(inbox.connection);
+    }
+    result
+}
+
+async fn serve_session(
+    daemon: &Arc<Daemon>,
+    stream: UnixStream,
+    session: &mut Session,
+) -> io::Result<()> {
     let (mut reader, mut writer) = stream.into_split();
     let mut decoder = FrameDecoder::new(daemon.config.max_message_bytes);
-    let mut session = Session::default();
     let mut shutdown = daemon.shutdown_requested();
     let message_timeout = Duration::from_secs(daemon.config.message_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         while let Some(frame) = decoder.next_frame() {
             let response = match frame {
-                Ok(bytes) => answer(daemon, &mut session, &bytes).await,
+                Ok(bytes) => answer(daemon, session, &bytes).await,
                 Err(FrameError::TooLarge { max }) => Some(Response::err(
                     None,
                     RpcError::new(
@@ -187,20 +200,33 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
                 )),
             };
             if let Some(response) = response {
-                let line = rpc::encode_line(&response);
-                match tokio::time::timeout(message_timeout, writer.write_all(&line)).await {
-                    Ok(result) => result?,
-                    Err(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "client does not read",
-                        ));
-                    }
-                }
+                send(&mut writer, &rpc::encode_line(&response), message_timeout).await?;
             }
         }
+        let from_inbox = async {
+            let Some(inbox) = session.inbox.as_mut() else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                biased;
+                _ = inbox.cut_off.notified() => None,
+                change = inbox.notifications.recv() => change,
+            }
+        };
         let read = tokio::select! {
             read = reader.read(&mut buf) => read?,
+            change = from_inbox => {
+                let Some(change) = change else {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "subscriber fell behind"));
+                };
+                let line = rpc::encode_line(&Notification {
+                    jsonrpc: rpc::V2,
+                    method: method::VERDICT_CHANGED.to_owned(),
+                    params: serde_json::to_value(&*change).expect("notifications serialize"),
+                });
+                send(&mut writer, &line, message_timeout).await?;
+                continue;
+            }
             _ = shutdown.changed() => return Ok(()),
             // A started message must be finished in time: a trickling client loses its slot.
             _ = tokio::time::sleep(message_timeout), if decoder.pending() > 0 => {
@@ -211,6 +237,22 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
             return Ok(());
         }
         decoder.push(&buf[..read]);
+    }
+}
+
+/// Writes one line; a client that does not take it in time loses its connection, never the
+/// daemon's time.
+async fn send(
+    writer: &mut tokio::net::unix::OwnedWriteHalf,
+    line: &[u8],
+    deadline: Duration,
+) -> io::Result<()> {
+    match tokio::time::timeout(deadline, writer.write_all(line)).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "client does not read",
+        )),
     }
 }
 

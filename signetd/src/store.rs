@@ -136,6 +136,10 @@ impl Home {
     pub fn config_file(&self) -> PathBuf {
         self.root.join(signet_proto::paths::CONFIG_FILE)
     }
+    /// The watched directories, remembered across restarts.
+    pub fn watches_file(&self) -> PathBuf {
+        self.root.join("watches.json")
+    }
     pub fn lock_file(&self) -> PathBuf {
         self.root.join(signet_proto::paths::LOCK_FILE)
     }

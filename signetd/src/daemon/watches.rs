@@ -1,0 +1,833 @@
+//! Watched directories, the daemon half: `watch.add|remove|list`, turning inotify events into
+//! fresh content ids and verdicts, and telling subscribers what changed.
+//!
+//! One task applies changes (scans, event batches) at a time, under `Watches::applying`; verify
+//! only takes short read locks on the file table, so it is never held up by a scan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{RecursiveMode, Watcher as _};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use signet_proto::api::{
+    ChangeCause, PathParams, SubscribeResult, Target, Verdict, VerdictChanged, WatchInfo,
+    WatchListResult,
+};
+use signet_proto::formats::ContentId;
+use signet_proto::rpc::{ErrorCode, RpcError};
+use tokio::sync::mpsc;
+
+use super::{Daemon, err};
+use crate::hash::{self, FileStamp};
+use crate::subscribers::Inbox;
+use crate::watch::{self, IGNORE_FILES, Rules, Scan, ScanError};
+
+/// Events waiting to be applied; past this the daemon rescans instead of queueing more.
+const EVENT_QUEUE: usize = 65_536;
+/// A batch of events ends after this long without a new one…
+const QUIET: Duration = Duration::from_millis(2);
+/// …or after this long in all, so a steady stream of writes still gets answered.
+const MAX_BATCH_WAIT: Duration = Duration::from_millis(50);
+/// More changed paths than this in one batch (a `git checkout`) is one rescan, not many hashes.
+const RESCAN_AT: usize = 1000;
+/// Largest `watches.json` read.
+const MAX_WATCHES_FILE: u64 = 4 << 20;
+
+/// A watched file: what it was when last hashed, and the verdict last announced for it.
+#[derive(Debug, Clone)]
+struct Tracked {
+    stamp: FileStamp,
+    id: ContentId,
+    verdict: Verdict,
+}
+
+struct Root {
+    rules: Arc<Rules>,
+    skipped: usize,
+    error: Option<String>,
+    scan_ms: u64,
+}
+
+pub(crate) struct Watches {
+    roots: Mutex<BTreeMap<PathBuf, Root>>,
+    files: RwLock<HashMap<PathBuf, Tracked>>,
+    /// Directories with an inotify watch.
+    dirs: Mutex<HashSet<PathBuf>>,
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    events: mpsc::Sender<notify::Result<notify::Event>>,
+    incoming: Mutex<Option<mpsc::Receiver<notify::Result<notify::Event>>>>,
+    /// Events were lost (our queue or the kernel's overflowed): rescan everything.
+    overflowed: Arc<AtomicBool>,
+    /// Held while a scan or an event batch is applied.
+    applying: tokio::sync::Mutex<()>,
+}
+
+impl Default for Watches {
+    fn default() -> Self {
+        let (events, incoming) = mpsc::channel(EVENT_QUEUE);
+        Watches {
+            roots: Mutex::default(),
+            files: RwLock::default(),
+            dirs: Mutex::default(),
+            watcher: Mutex::default(),
+            events,
+            incoming: Mutex::new(Some(incoming)),
+            overflowed: Arc::default(),
+            applying: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Watches {
+    fn files(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Tracked>> {
+        self.files.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn files_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<PathBuf, Tracked>> {
+        self.files.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The watched root `path` lies under, with its rules.
+    fn root_of(&self, path: &Path) -> Option<(PathBuf, Arc<Rules>)> {
+        lock(&self.roots)
+            .iter()
+            .find(|(root, _)| path.starts_with(root))
+            .map(|(root, r)| (root.clone(), r.rules.clone()))
+    }
+
+    fn known(&self, path: &Path) -> Option<(FileStamp, ContentId)> {
+        self.files().get(path).map(|t| (t.stamp, t.id.clone()))
+    }
+
+    /// Adds inotify watches on `dirs`; returns those added, or the error that stopped it.
+    fn watch_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, RpcError> {
+        let mut watcher = lock(&self.watcher);
+        if watcher.is_none() {
+            let events = self.events.clone();
+            let overflowed = self.overflowed.clone();
+            let created = notify::recommended_watcher(move |event| {
+                if events.try_send(event).is_err() {
+                    overflowed.store(true, Ordering::Relaxed);
+                }
+            })
+            .map_err(|e| watch_error(&e, dirs.len()))?;
+            *watcher = Some(created);
+        }
+        let watcher = watcher.as_mut().expect("created above");
+        let mut watched = lock(&self.dirs);
+        let mut added = Vec::new();
+        for dir in dirs {
+            if watched.contains(dir) {
+                continue;
+            }
+            match watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.insert(dir.clone());
+                    added.push(dir.clone());
+                }
+                // Gone since the scan saw it: its parent's event says so.
+                Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
+                Err(e) => {
+                    for dir in &added {
+                        let _ = watcher.unwatch(dir);
+                        watched.remove(dir);
+                    }
+                    return Err(watch_error(&e, dirs.len()));
+                }
+            }
+        }
+        Ok(added)
+    }
+
+    /// Drops the inotify watches on `dir` and every directory under it.
+    fn unwatch_under(&self, dir: &Path) {
+        let mut watched = lock(&self.dirs);
+        let gone: Vec<PathBuf> = watched
+            .iter()
+            .filter(|d| d.starts_with(dir))
+            .cloned()
+            .collect();
+        let mut watcher = lock(&self.watcher);
+        for d in gone {
+            watched.remove(&d);
+            if let Some(w) = watcher.as_mut() {
+                let _ = w.unwatch(&d);
+            }
+        }
+    }
+}
+
+/// An inotify failure in words a person can act on, naming the setting to raise.
+fn watch_error(e: &notify::Error, dirs: usize) -> RpcError {
+    let sysctl = |name: &str| {
+        let value = std::fs::read_to_string(format!("/proc/sys/fs/inotify/{name}"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|_| "?".into());
+        (format!("fs.inotify.{name}"), value)
+    };
+    let message = match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => {
+            let (name, value) = sysctl("max_user_watches");
+            format!(
+                "the kernel's inotify watch limit is reached ({name} = {value}; this directory \
+                 needs one watch per directory, {dirs} here): raise it, e.g. \
+                 `sudo sysctl {name}=524288`, or watch a smaller directory"
+            )
+        }
+        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc_emfile()) => {
+            let (name, value) = sysctl("max_user_instances");
+            format!(
+                "the kernel's inotify instance limit is reached ({name} = {value}): raise it, \
+                 e.g. `sudo sysctl {name}=1024`, or stop other programs watching files"
+            )
+        }
+        _ => format!("cannot watch: {e}"),
+    };
+    err(ErrorCode::Watch, message)
+}
+
+fn libc_emfile() -> i32 {
+    rustix::io::Errno::MFILE.raw_os_error()
+}
+
+fn scan_error(e: ScanError) -> RpcError {
+    err(ErrorCode::Watch, e.to_string())
+}
+
+/// `watches.json`: the watched directories.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WatchesFile {
+    watches: Vec<WatchedPath>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WatchedPath(#[serde(with = "signet_proto::wire_path")] PathBuf);
+
+/// What one batch of events asks for.
+#[derive(Default)]
+struct Batch {
+    paths: BTreeSet<PathBuf>,
+    rescan_all: bool,
+    errors: Vec<notify::Error>,
+}
+
+impl Batch {
+    fn add(&mut self, event: notify::Result<notify::Event>) {
+        match event {
+            Err(e) => self.errors.push(e),
+            Ok(event) => {
+                if event.need_rescan() {
+                    self.rescan_all = true;
+                }
+                match event.kind {
+                    // Reads (our own hashing among them) change nothing.
+                    EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
+                    EventKind::Access(_) | EventKind::Other => return,
+                    _ => {}
+                }
+                if self.paths.len() <= RESCAN_AT {
+                    self.paths.extend(event.paths);
+                }
+            }
+        }
+    }
+
+    fn overflowing(&self) -> bool {
+        self.rescan_all || self.paths.len() > RESCAN_AT
+    }
+}
+
+/// How a path in a batch is brought up to date.
+enum Work {
+    Hash(PathBuf),
+    Scan(PathBuf),
+    Remove(PathBuf),
+}
+
+impl Daemon {
+    /// The content id of a watched file, straight from the table events keep fresh.
+    pub(crate) fn watched_id(&self, path: &Path) -> Option<ContentId> {
+        self.watches.files().get(path).map(|t| t.id.clone())
+    }
+
+    fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
+        let state = self.read();
+        ids.map(|id| state.verdict(&id, self.config.verify.threshold))
+            .collect()
+    }
+
+    pub async fn watch_add(self: &Arc<Self>, p: PathParams) -> Result<WatchInfo, RpcError> {
+        let root = watchable(&p.path).await?;
+        let _applying = self.watches.applying.lock().await;
+        if lock(&self.watches.roots).contains_key(&root) {
+            return Ok(self.watch_info(&root).expect("present"));
+        }
+        if let Some((outer, _)) = self.watches.root_of(&root) {
+            return Err(err(
+                ErrorCode::Watch,
+                format!(
+                    "{} is already watched, as part of {}",
+                    root.display(),
+                    outer.display()
+                ),
+            ));
+        }
+        let rules = Rules::new(&root, &self.config.watch.ignore)
+            .map_err(|e| err(ErrorCode::Watch, format!("config.json: {e}")))?;
+        self.start_watching(root.clone(), Arc::new(rules)).await?;
+        self.save_watches()?;
+        Ok(self.watch_info(&root).expect("just added"))
+    }
+
+    /// Scans a new root, watches its directories, and publishes its files.
+    async fn start_watching(
+        self: &Arc<Self>,
+        root: PathBuf,
+        rules: Arc<Rules>,
+    ) -> Result<(), RpcError> {
+        let daemon = self.clone();
+        let (scanned, rules) = tokio::task::spawn_blocking(move || {
+            let known = |p: &Path| daemon.watches.known(p);
+            let first = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
+            if let Err(e) = daemon.watches.watch_dirs(&first.dirs) {
+                return Ok((Err(e), rules));
+            }
+            // Files changed between the scan and the watches were missed: look once more,
+            // reading again only what changed (a stat per file).
+            let before: HashMap<PathBuf, (FileStamp, ContentId)> = first
+                .files
+                .into_iter()
+                .map(|f| (f.path, (f.stamp, f.id)))
+                .collect();
+            let known = |p: &Path| before.get(p).cloned();
+            let second = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
+            let _ = daemon.watches.watch_dirs(&second.dirs);
+            Ok::<_, ScanError>((Ok((root, second)), rules))
+        })
+        .await
+        .map_err(|e| err(ErrorCode::Internal, format!("scan task failed: {e}")))?
+        .map_err(scan_error)?;
+        let (root, scan) = scanned?;
+        let verdicts = self.verdicts(scan.files.iter().map(|f| f.id.clone()));
+        {
+            let mut files = self.watches.files_mut();
+            for (found, verdict) in scan.files.into_iter().zip(verdicts) {
+                files.insert(
+                    found.path,
+                    Tracked {
+                        stamp: found.stamp,
+                        id: found.id,
+                        verdict,
+                    },
+                );
+            }
+        }
+        for problem in &scan.problems {
+            tracing::warn!(root = %root.display(), "while scanning: {problem}");
+        }
+        tracing::info!(
+            root = %root.display(),
+            dirs = scan.dirs.len(),
+            skipped = scan.skipped,
+            ms = scan.millis,
+            "watching"
+        );
+        // A new root takes in any watched root under it.
+        let mut roots = lock(&self.watches.roots);
+        roots.retain(|r, _| !r.starts_with(&root));
+        roots.insert(
+            root,
+            Root {
+                rules,
+                skipped: scan.skipped,
+                error: None,
+                scan_ms: scan.millis,
+            },
+        );
+        Ok(())
+    }
+
+    pub async fn watch_remove(&self, p: PathParams) -> Result<WatchInfo, RpcError> {
+        let root = tokio::fs::canonicalize(&p.path)
+            .await
+            .unwrap_or_else(|_| p.path.clone());
+        let _applying = self.watches.applying.lock().await;
+        let info = self.watch_info(&root).ok_or_else(|| {
+            err(
+                ErrorCode::Watch,
+                format!(
+                    "{} is not watched; `sig watch list` shows what is",
+                    p.path.display()
+                ),
+            )
+        })?;
+        lock(&self.watches.roots).remove(&root);
+        self.watches.unwatch_under(&root);
+        self.watches
+            .files_mut()
+            .retain(|p, _| !p.starts_with(&root));
+        self.save_watches()?;
+        Ok(info)
+    }
+
+    pub fn watch_list(&self) -> WatchListResult {
+        let roots: Vec<PathBuf> = lock(&self.watches.roots).keys().cloned().collect();
+        WatchListResult {
+            watches: roots.iter().filter_map(|r| self.watch_info(r)).collect(),
+        }
+    }
+
+    fn watch_info(&self, root: &Path) -> Option<WatchInfo> {
+        let (skipped, error, scan_ms) = {
+            let roots = lock(&self.watches.roots);
+            let r = roots.get(root)?;
+            (r.skipped, r.error.clone(), r.scan_ms)
+        };
+        let mut info = WatchInfo {
+            path: root.to_owned(),
+            files: 0,
+            skipped,
+            ok: 0,
+            unverified: 0,
+            not_ok: 0,
+            error,
+            scan_ms,
+        };
+        for (_, t) in self
+            .watches
+            .files()
+            .iter()
+            .filter(|(p, _)| p.starts_with(root))
+        {
+            info.files += 1;
+            match t.verdict {
+                Verdict::Ok => info.ok += 1,
+                Verdict::Unverified => info.unverified += 1,
+                Verdict::NotOk => info.not_ok += 1,
+            }
+        }
+        Some(info)
+    }
+
+    fn save_watches(&self) -> Result<(), RpcError> {
+        let file = WatchesFile {
+            watches: lock(&self.watches.roots)
+                .keys()
+                .cloned()
+                .map(WatchedPath)
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
+        bytes.push(b'\n');
+        crate::store::write_atomic(&self.home.watches_file(), &bytes, 0o600).map_err(|e| {
+            err(
+                ErrorCode::Storage,
+                format!("saving {}: {e:#}", self.home.watches_file().display()),
+            )
+        })
+    }
+
+    /// Watches again what was watched before the restart. A directory that cannot be watched
+    /// now stays listed, with the reason.
+    pub async fn resume_watches(self: &Arc<Self>) {
+        let path = self.home.watches_file();
+        let file: WatchesFile = match crate::store::read_bounded(&path, MAX_WATCHES_FILE) {
+            Ok(None) => return,
+            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(file) => file,
+                Err(e) => {
+                    tracing::error!(
+                        "{} is not valid ({e}); no directory is watched",
+                        path.display()
+                    );
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::error!("{e:#}");
+                return;
+            }
+        };
+        for WatchedPath(root) in file.watches {
+            let _applying = self.watches.applying.lock().await;
+            let rules = match Rules::new(&root, &self.config.watch.ignore) {
+                Ok(rules) => Arc::new(rules),
+                Err(e) => {
+                    tracing::error!("config.json: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = self.start_watching(root.clone(), rules.clone()).await {
+                tracing::warn!(root = %root.display(), "cannot watch: {}", e.message);
+                lock(&self.watches.roots).insert(
+                    root,
+                    Root {
+                        rules,
+                        skipped: 0,
+                        error: Some(e.message),
+                        scan_ms: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    pub async fn subscribe(
+        &self,
+        inbox: &mut Option<Inbox>,
+        p: PathParams,
+    ) -> Result<SubscribeResult, RpcError> {
+        if !p.path.is_absolute() {
+            return Err(err(
+                ErrorCode::InvalidParams,
+                format!("{}: paths must be absolute", p.path.display()),
+            ));
+        }
+        let watched = self.watches.root_of(&p.path).is_some();
+        self.subscribers.add(
+            inbox,
+            p.path.clone(),
+            self.config.watch.max_queued_notifications,
+        );
+        // An unwatched file: note its verdict now, so a change to it can be told.
+        if !watched && p.path.is_file() {
+            let _ = self.verify(&Target::path(p.path.clone())).await;
+        }
+        Ok(SubscribeResult {
+            path: p.path,
+            watched,
+        })
+    }
+
+    /// Applies file-system events as they come, in batches.
+    pub async fn run_watch_events(self: Arc<Self>) {
+        let Some(mut incoming) = lock(&self.watches.incoming).take() else {
+            return;
+        };
+        let mut shutdown = self.shutdown_requested();
+        loop {
+            let first = tokio::select! {
+                event = incoming.recv() => event,
+                _ = shutdown.changed() => return,
+            };
+            let Some(first) = first else { return };
+            let mut batch = Batch::default();
+            batch.add(first);
+            let started = Instant::now();
+            // Gather the rest of a burst: until it goes quiet, or has gone on long enough.
+            let (quiet, deadline) = (QUIET, MAX_BATCH_WAIT);
+            while started.elapsed() < deadline || batch.overflowing() {
+                let quiet = if batch.overflowing() {
+                    quiet * 10
+                } else {
+                    quiet
+                };
+                match tokio::time::timeout(quiet, incoming.recv()).await {
+                    Ok(Some(event)) => batch.add(event),
+                    _ => break,
+                }
+                if started.elapsed() > Duration::from_secs(2) {
+                    break;
+                }
+            }
+            if self.watches.overflowed.swap(false, Ordering::Relaxed) {
+                batch.rescan_all = true;
+            }
+            let _applying = self.watches.applying.lock().await;
+            let daemon = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || daemon.apply(batch)).await {
+                tracing::error!("applying file changes failed: {e}");
+            }
+        }
+    }
+
+    /// Brings the file table up to date with one batch of events, then tells subscribers.
+    fn apply(&self, batch: Batch) {
+        for e in &batch.errors {
+            // New directories could not be watched: the watch is incomplete; say so where the
+            // user looks (`sig watch list`).
+            let message = watch_error(e, 1).message;
+            tracing::warn!("{message}");
+            for path in &e.paths {
+                if let Some((root, _)) = self.watches.root_of(path)
+                    && let Some(r) = lock(&self.watches.roots).get_mut(&root)
+                {
+                    r.error = Some(message.clone());
+                }
+            }
+        }
+        let mut rescan: BTreeSet<PathBuf> = BTreeSet::new();
+        if batch.overflowing() {
+            // Events were dropped or too many to apply one by one: a rescan reads again only
+            // the files whose stamp changed.
+            rescan.extend(lock(&self.watches.roots).keys().cloned());
+        }
+        let mut work = Vec::new();
+        for path in &batch.paths {
+            let Some((root, rules)) = self.watches.root_of(path) else {
+                continue;
+            };
+            if rescan.contains(&root) {
+                continue;
+            }
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if IGNORE_FILES.contains(&name) {
+                rules.reload();
+                rescan.insert(root);
+                continue;
+            }
+            work.push(match std::fs::symlink_metadata(path) {
+                Err(_) => Work::Remove(path.clone()),
+                Ok(meta) if meta.is_dir() && !rules.is_ignored(path, true) => {
+                    Work::Scan(path.clone())
+                }
+                Ok(meta)
+                    if meta.is_file()
+                        && meta.len() <= self.config.watch.max_file_bytes
+                        && !rules.is_ignored(path, false) =>
+                {
+                    Work::Hash(path.clone())
+                }
+                Ok(_) => Work::Remove(path.clone()),
+            });
+        }
+        let mut updates: Vec<(PathBuf, Option<(FileStamp, ContentId)>)> = Vec::new();
+        let mut removed_dirs = Vec::new();
+        let hashes: Vec<&PathBuf> = work
+            .iter()
+            .filter_map(|w| match w {
+                Work::Hash(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let hashed: Vec<_> = hashes
+            .par_iter()
+            .filter_map(|path| {
+                let known = self.watches.known(path);
+                match hash::stamp(path) {
+                    Ok(stamp) if known.as_ref().is_some_and(|(s, _)| *s == stamp) => None,
+                    _ => match hash::hash_file(path) {
+                        Ok((id, stamp)) => Some(((*path).clone(), Some((stamp, id)))),
+                        // Still being written: the next event brings it.
+                        Err(hash::HashError::Changed { .. }) => None,
+                        Err(_) => Some(((*path).clone(), None)),
+                    },
+                }
+            })
+            .collect();
+        updates.extend(hashed);
+        for w in &work {
+            match w {
+                Work::Hash(_) => {}
+                Work::Remove(path) => {
+                    updates.push((path.clone(), None));
+                    if lock(&self.watches.dirs).contains(path) {
+                        removed_dirs.push(path.clone());
+                    }
+                }
+                Work::Scan(dir) => self.rescan(dir, &mut updates, &mut removed_dirs),
+            }
+        }
+        for root in &rescan {
+            self.rescan(root, &mut updates, &mut removed_dirs);
+        }
+        for dir in &removed_dirs {
+            self.watches.unwatch_under(dir);
+            let gone: Vec<PathBuf> = self
+                .watches
+                .files()
+                .keys()
+                .filter(|p| p.starts_with(dir))
+                .cloned()
+                .collect();
+            updates.extend(gone.into_iter().map(|p| (p, None)));
+        }
+        let changes = self.record(updates);
+        self.subscribers.deliver(&changes);
+    }
+
+    /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are
+    /// removed, new directories are watched.
+    fn rescan(
+        &self,
+        dir: &Path,
+        updates: &mut Vec<(PathBuf, Option<(FileStamp, ContentId)>)>,
+        removed_dirs: &mut Vec<PathBuf>,
+    ) {
+        let Some((root, rules)) = self.watches.root_of(dir) else {
+            return;
+        };
+        let known = |p: &Path| self.watches.known(p);
+        let scan = match watch::scan(dir, &rules, &self.config.watch, &known) {
+            Ok(scan) => scan,
+            Err(e) => {
+                if dir == root {
+                    tracing::warn!(root = %root.display(), "watched directory: {e}");
+                    if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
+                        r.error = Some(format!("{e}; `sig watch add` it again when it is back"));
+                    }
+                }
+                removed_dirs.push(dir.to_owned());
+                return;
+            }
+        };
+        if let Err(e) = self.watches.watch_dirs(&scan.dirs)
+            && let Some(r) = lock(&self.watches.roots).get_mut(&root)
+        {
+            r.error = Some(e.message);
+        }
+        let Scan { files, .. } = scan;
+        let present: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        let gone: Vec<PathBuf> = self
+            .watches
+            .files()
+            .keys()
+            .filter(|p| p.starts_with(dir) && !present.contains(p.as_path()))
+            .cloned()
+            .collect();
+        updates.extend(gone.into_iter().map(|p| (p, None)));
+        if dir == root
+            && let Some(r) = lock(&self.watches.roots).get_mut(&root)
+        {
+            r.scan_ms = scan.millis;
+            r.skipped = scan.skipped;
+        }
+        updates.extend(files.into_iter().map(|f| (f.path, Some((f.stamp, f.id)))));
+    }
+
+    /// Writes changes into the file table; returns those a subscriber would care about.
+    fn record(
+        &self,
+        updates: Vec<(PathBuf, Option<(FileStamp, ContentId)>)>,
+    ) -> Vec<VerdictChanged> {
+        if updates.is_empty() {
+            return Vec::new();
+        }
+        let state = self.read();
+        let mut files = self.watches.files_mut();
+        let mut changes = Vec::new();
+        for (path, update) in updates {
+            match update {
+                Some((stamp, id)) => {
+                    let verdict = state.verdict(&id, self.config.verify.threshold);
+                    let before = files.insert(
+                        path.clone(),
+                        Tracked {
+                            stamp,
+                            id: id.clone(),
+                            verdict,
+                        },
+                    );
+                    if before.is_none_or(|b| b.id != id || b.verdict != verdict) {
+                        changes.push(VerdictChanged {
+                            path,
+                            id: Some(id.to_string()),
+                            verdict: Some(verdict),
+                            cause: ChangeCause::File,
+                        });
+                    }
+                }
+                None => {
+                    if files.remove(&path).is_some() {
+                        changes.push(VerdictChanged {
+                            path,
+                            id: None,
+                            verdict: None,
+                            cause: ChangeCause::Removed,
+                        });
+                    }
+                }
+            }
+        }
+        changes
+    }
+
+    /// Recomputes verdicts after the attestations or trust changed, telling subscribers.
+    pub async fn run_verdict_refresh(self: Arc<Self>) {
+        let mut shutdown = self.shutdown_requested();
+        loop {
+            tokio::select! {
+                _ = self.verdicts_stale.notified() => {},
+                _ = shutdown.changed() => return,
+            }
+            // Let the write that woke us finish, and several writes count as one.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let daemon = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let changes = daemon.refresh_verdicts();
+                daemon.subscribers.deliver(&changes);
+            })
+            .await;
+        }
+    }
+
+    fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
+        let threshold = self.config.verify.threshold;
+        let state = self.read();
+        let mut changes = Vec::new();
+        let mut changed = |path: &Path, id: &ContentId, verdict: Verdict| {
+            changes.push(VerdictChanged {
+                path: path.to_owned(),
+                id: Some(id.to_string()),
+                verdict: Some(verdict),
+                cause: ChangeCause::Attestations,
+            })
+        };
+        for (path, t) in self.watches.files_mut().iter_mut() {
+            let verdict = state.verdict(&t.id, threshold);
+            if verdict != t.verdict {
+                t.verdict = verdict;
+                changed(path, &t.id, verdict);
+            }
+        }
+        for (path, entry) in self.path_cache().iter_mut() {
+            if let Some(before) = entry.verdict {
+                let verdict = state.verdict(&entry.id, threshold);
+                if verdict != before {
+                    entry.verdict = Some(verdict);
+                    changed(path, &entry.id, verdict);
+                }
+            }
+        }
+        changes
+    }
+}
+
+/// The directory `path` names, made canonical, if it may be watched.
+async fn watchable(path: &Path) -> Result<PathBuf, RpcError> {
+    if !path.is_absolute() {
+        return Err(err(
+            ErrorCode::InvalidParams,
+            format!("{}: paths must be absolute", path.display()),
+        ));
+    }
+    let root = tokio::fs::canonicalize(path)
+        .await
+        .map_err(|e| err(ErrorCode::Watch, format!("{}: {e}", path.display())))?;
+    if root == Path::new("/") {
+        return Err(err(
+            ErrorCode::Watch,
+            "refusing to watch / : it would hash every file on the system; watch the \
+             directories you work in",
+        ));
+    }
+    if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
+        return Err(err(
+            ErrorCode::Watch,
+            format!(
+                "{}: not a directory (`sig verify` checks single files)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(root)
+}
