@@ -52,9 +52,30 @@ pub enum Command {
     Keys(JsonFlag),
     /// Show the daemon's state and your repository's
     Status(JsonFlag),
+    /// Keep verdicts of the files under directories fresh as they change
+    #[command(subcommand)]
+    Watch(WatchCommand),
+    /// Language server for editors (LSP over stdin/stdout): diagnostics, hover, attest action
+    Lsp,
     /// Start, stop or check the daemon by hand
     #[command(subcommand)]
     Daemon(DaemonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Watch DIR: hash its files once, then follow every change (remembered across restarts)
+    Add {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Stop watching DIR
+    Remove {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// List watched directories with their counts of ok, not verified and NOT ok files
+    List(JsonFlag),
 }
 
 /// Exactly one of KEYID, `--generate` and `--import`.

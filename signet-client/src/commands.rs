@@ -13,6 +13,7 @@ use signet_proto::paths::Locations;
 
 use crate::cli::{
     AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
+    WatchCommand,
 };
 use crate::connection;
 
@@ -250,11 +251,15 @@ fn verify_tree(
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
     const BATCH: usize = 512;
-    let root = absolute(dir)?;
+    // Canonical, so that files of a watched directory are found in the daemon's table.
+    let root = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
     let (files, problems) = files_under(&root);
     let spinner = (!json).then(|| Spinner::start("verifying"));
     let mut results = Vec::with_capacity(files.len());
     for batch in files.chunks(BATCH) {
+        if let Some(spinner) = &spinner {
+            spinner.progress(results.len(), files.len());
+        }
         let mut targets = Vec::with_capacity(batch.len());
         for file in batch {
             targets.push(Target::path(file.clone()));
@@ -622,6 +627,64 @@ pub fn remote(
     Ok(exit::OK)
 }
 
+pub fn watch(
+    loc: &Locations,
+    command: WatchCommand,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let counts = |w: &api::WatchInfo| {
+        format!(
+            "{} files: {} ok, {} not verified, {} NOT ok",
+            w.files, w.ok, w.unverified, w.not_ok
+        )
+    };
+    match command {
+        WatchCommand::Add { dir } => {
+            let spinner = Spinner::start("hashing");
+            let w: api::WatchInfo = client.call(
+                method::WATCH_ADD,
+                &api::PathParams {
+                    path: absolute(&dir)?,
+                },
+            )?;
+            drop(spinner);
+            out.line(format!(
+                "Watching {} ({}; {} skipped; scanned in {} ms)",
+                w.path.display(),
+                counts(&w),
+                w.skipped,
+                w.scan_ms
+            ))?;
+        }
+        WatchCommand::Remove { dir } => {
+            let w: api::WatchInfo = client.call(
+                method::WATCH_REMOVE,
+                &api::PathParams {
+                    path: absolute(&dir)?,
+                },
+            )?;
+            out.line(format!("No longer watching {}", w.path.display()))?;
+        }
+        WatchCommand::List(flag) => {
+            let list: api::WatchListResult =
+                client.call(method::WATCH_LIST, &serde_json::json!({}))?;
+            if flag.json {
+                out.json(&list)?;
+            } else if list.watches.is_empty() {
+                out.line("No watched directories: `sig watch add DIR`")?;
+            }
+            for w in (!flag.json).then_some(&list.watches).into_iter().flatten() {
+                out.line(format!("{}  {}", w.path.display(), counts(w)))?;
+                if let Some(e) = &w.error {
+                    out.line(format!("  problem: {e}"))?;
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
 pub fn fetch(
     loc: &Locations,
     names: Vec<String>,
@@ -717,18 +780,29 @@ pub fn publish(
     Ok(exit::OK)
 }
 
-/// A spinner on stderr while a long call runs, only when stderr is a terminal.
+/// A spinner on stderr while a long call runs, only when stderr is a terminal, with a count
+/// of work done when there is one.
 struct Spinner {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Done and total, packed: total in the high half.
+    counts: std::sync::Arc<std::sync::atomic::AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Spinner {
+    fn progress(&self, done: usize, total: usize) {
+        let packed = ((total as u64) << 32) | (done as u64 & 0xffff_ffff);
+        self.counts
+            .store(packed, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn start(what: &'static str) -> Self {
         use std::io::IsTerminal as _;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let counts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let thread = io::stderr().is_terminal().then(|| {
             let stop = stop.clone();
+            let counts = counts.clone();
             std::thread::spawn(move || {
                 let frames = ['|', '/', '-', '\\'];
                 let started = std::time::Instant::now();
@@ -736,8 +810,15 @@ impl Spinner {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     if started.elapsed().as_millis() > 300 {
+                        let packed = counts.load(std::sync::atomic::Ordering::Relaxed);
+                        let (done, total) = (packed & 0xffff_ffff, packed >> 32);
+                        let count = if total > 0 {
+                            format!(" {done}/{total}")
+                        } else {
+                            String::new()
+                        };
                         eprint!(
-                            "\r{} {what}… {}s",
+                            "\r{} {what}…{count} {}s",
                             frames[n % 4],
                             started.elapsed().as_secs()
                         );
@@ -749,7 +830,11 @@ impl Spinner {
                 }
             })
         });
-        Spinner { stop, thread }
+        Spinner {
+            stop,
+            counts,
+            thread,
+        }
     }
 }
 

@@ -67,6 +67,45 @@ impl Client {
         }))
     }
 
+    /// Sends a request without waiting: for a connection whose reading is done elsewhere (the
+    /// notifications of `subscribe`).
+    pub fn send<P: Serialize>(&mut self, method: &str, params: &P) -> Result<i64, CallError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let params =
+            serde_json::to_value(params).map_err(|e| CallError::Protocol(e.to_string()))?;
+        self.writer
+            .write_all(&signet_proto::rpc::encode_line(&Request::new(
+                id, method, params,
+            )))?;
+        Ok(id)
+    }
+
+    /// Reads the next line the daemon sends, whatever it is (a response or a notification);
+    /// `None` when the daemon closed the connection.
+    pub fn read_message(&mut self) -> Result<Option<serde_json::Value>, CallError> {
+        let mut line = Vec::new();
+        (&mut self.reader)
+            .take(MAX_RESPONSE)
+            .read_until(b'\n', &mut line)?;
+        if line.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&line)
+            .map(Some)
+            .map_err(|e| CallError::Protocol(e.to_string()))
+    }
+
+    /// A second handle on the same connection, for reading while this one writes.
+    pub fn try_clone_reader(&self) -> io::Result<Client> {
+        Ok(Client {
+            writer: self.writer.try_clone()?,
+            reader: BufReader::new(self.reader.get_ref().try_clone()?),
+            next_id: 1,
+            server: self.server.clone(),
+        })
+    }
+
     /// Calls a method and waits for its result.
     pub fn call<P: Serialize, R: DeserializeOwned>(
         &mut self,

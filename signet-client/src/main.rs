@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::publish(&loc, args, &mut out),
         Command::Keys(flag) => commands::keys(&loc, flag.json, &mut out),
         Command::Status(flag) => commands::status(&loc, flag.json, &mut out),
+        Command::Watch(command) => commands::watch(&loc, command, &mut out),
+        Command::Lsp => signet_client::lsp::run(&loc),
         Command::Daemon(command) => commands::daemon(&loc, command, &mut out),
     };
     let code = match result.and_then(|code| out.w.flush().map(|()| code).map_err(Into::into)) {

@@ -1,0 +1,515 @@
+//! `sig lsp`: a Language Server (LSP over stdin/stdout) in front of the daemon, so any LSP
+//! editor shows whether the file being edited is vouched for.
+//!
+//! - an open file that is not verified gets a warning, one that is NOT ok an error, on line 1;
+//! - hover names who vouched for it and what they said;
+//! - code actions attest it (ok or not ok) with the user's key;
+//! - verdicts are pushed again when they change (the daemon's `verdict.changed`), and on save.
+//!
+//! Threads: one reads the editor's messages, one reads the daemon's notifications; both feed
+//! one loop that owns the daemon connection and writes to the editor.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read as _, Write};
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+use signet_proto::api::{
+    self, AttestParams, AttestResult, Target, Verdict, VerdictChanged, VerifyResult, method,
+};
+use signet_proto::paths::Locations;
+
+use crate::connection::{self, Client};
+use crate::commands::exit;
+
+/// Largest message taken from the editor (a didOpen carries the whole file).
+const MAX_MESSAGE: usize = 256 << 20;
+const ATTEST_COMMAND: &str = "signet.attest";
+
+enum Event {
+    Editor(Value),
+    EditorGone,
+    Verdict(VerdictChanged),
+    DaemonGone,
+}
+
+/// Runs the server until the editor says `exit` or closes stdin.
+pub fn run(loc: &Locations) -> anyhow::Result<i32> {
+    let (events, inbox) = mpsc::channel();
+    let from_editor = events.clone();
+    std::thread::spawn(move || {
+        let mut stdin = BufReader::new(io::stdin().lock());
+        loop {
+            match read_message(&mut stdin) {
+                Ok(Some(message)) => {
+                    if from_editor.send(Event::Editor(message)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!("sig lsp: {e:#}");
+                    break;
+                }
+            }
+        }
+        let _ = from_editor.send(Event::EditorGone);
+    });
+    let mut server = Server {
+        loc: loc.clone(),
+        out: io::stdout(),
+        daemon: None,
+        events,
+        open: HashMap::new(),
+        shutting_down: false,
+    };
+    for event in inbox {
+        match event {
+            Event::Editor(message) => {
+                if let Some(code) = server.handle(message)? {
+                    return Ok(code);
+                }
+            }
+            // The editor went away without `exit`: LSP says that is exit code 1.
+            Event::EditorGone => return Ok(exit::NOT_VERIFIED),
+            Event::Verdict(change) => server.changed(change)?,
+            Event::DaemonGone => {
+                server.daemon = None;
+                let paths: Vec<PathBuf> = server.open.keys().cloned().collect();
+                for path in paths {
+                    server.publish(&path)?;
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The daemon: one connection for calls, one whose notifications a thread forwards.
+struct Daemon {
+    calls: Client,
+    subscriptions: Client,
+}
+
+struct Server {
+    loc: Locations,
+    out: io::Stdout,
+    daemon: Option<Daemon>,
+    events: mpsc::Sender<Event>,
+    /// Open documents: path → the URI the editor used for it.
+    open: HashMap<PathBuf, String>,
+    shutting_down: bool,
+}
+
+impl Server {
+    fn send(&mut self, message: Value) -> io::Result<()> {
+        let body = serde_json::to_vec(&message).expect("JSON serializes");
+        let mut out = self.out.lock();
+        write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
+        out.write_all(&body)?;
+        out.flush()
+    }
+
+    fn respond(&mut self, id: &Value, result: Result<Value, (i32, String)>) -> io::Result<()> {
+        self.send(match result {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err((code, message)) => {
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+            }
+        })
+    }
+
+    fn show(&mut self, kind: u8, message: impl Into<String>) -> io::Result<()> {
+        self.send(json!({"jsonrpc": "2.0", "method": "window/showMessage",
+            "params": {"type": kind, "message": message.into()}}))
+    }
+
+    /// The daemon, connecting (and starting it) when needed.
+    fn daemon(&mut self) -> anyhow::Result<&mut Daemon> {
+        if self.daemon.is_none() {
+            let calls = connection::connect_or_start(&self.loc)?;
+            let mut subscriptions = connection::connect_or_start(&self.loc)?;
+            let mut reader = subscriptions.try_clone_reader()?;
+            let events = self.events.clone();
+            std::thread::spawn(move || {
+                while let Ok(Some(message)) = reader.read_message() {
+                    if message.get("method").and_then(Value::as_str)
+                        == Some(method::VERDICT_CHANGED)
+                        && let Some(params) = message.get("params")
+                        && let Ok(change) = serde_json::from_value(params.clone())
+                        && events.send(Event::Verdict(change)).is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = events.send(Event::DaemonGone);
+            });
+            for path in self.open.keys() {
+                subscriptions.send(method::SUBSCRIBE, &api::PathParams { path: path.clone() })?;
+            }
+            self.daemon = Some(Daemon {
+                calls,
+                subscriptions,
+            });
+        }
+        Ok(self.daemon.as_mut().expect("connected above"))
+    }
+
+    fn verify(&mut self, path: &Path) -> anyhow::Result<VerifyResult> {
+        let target = Target::path(path.to_owned());
+        let result = self.daemon()?.calls.call(method::VERIFY, &target);
+        match result {
+            Err(connection::CallError::Io(_)) => {
+                // The daemon went away: a new one is started on the next call.
+                self.daemon = None;
+                Ok(self.daemon()?.calls.call(method::VERIFY, &target)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Returns the exit code once the editor says `exit`.
+    fn handle(&mut self, message: Value) -> anyhow::Result<Option<i32>> {
+        let method = message.get("method").and_then(Value::as_str).unwrap_or("");
+        let params = message.get("params").cloned().unwrap_or(Value::Null);
+        let Some(id) = message.get("id").cloned() else {
+            return self.notification(method, &params);
+        };
+        if method.is_empty() {
+            return Ok(None); // a response to something we sent: nothing expects one
+        }
+        let result = match method {
+            "initialize" => Ok(json!({
+                "capabilities": {
+                    "textDocumentSync": {"openClose": true, "change": 0, "save": {"includeText": false}},
+                    "hoverProvider": true,
+                    "codeActionProvider": true,
+                    "executeCommandProvider": {"commands": [ATTEST_COMMAND]},
+                },
+                "serverInfo": {"name": "sig lsp", "version": signet_proto::VERSION},
+            })),
+            "shutdown" => {
+                self.shutting_down = true;
+                Ok(Value::Null)
+            }
+            "textDocument/hover" => self.hover(&params),
+            "textDocument/codeAction" => Ok(self.code_actions(&params)),
+            "workspace/executeCommand" => self.execute(&params),
+            _ => Err((-32601, format!("sig lsp does not answer {method}"))),
+        };
+        self.respond(&id, result)?;
+        Ok(None)
+    }
+
+    fn notification(&mut self, method: &str, params: &Value) -> anyhow::Result<Option<i32>> {
+        let uri = params
+            .pointer("/textDocument/uri")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let path = uri.as_deref().and_then(path_of_uri);
+        match (method, path) {
+            ("exit", _) => {
+                return Ok(Some(if self.shutting_down {
+                    exit::OK
+                } else {
+                    exit::NOT_VERIFIED
+                }));
+            }
+            ("textDocument/didOpen", Some(path)) => {
+                self.open
+                    .insert(path.clone(), uri.expect("a path comes from a uri"));
+                if let Ok(daemon) = self.daemon() {
+                    let _ = daemon
+                        .subscriptions
+                        .send(method::SUBSCRIBE, &api::PathParams { path: path.clone() });
+                }
+                self.publish(&path)?;
+            }
+            ("textDocument/didSave", Some(path)) if self.open.contains_key(&path) => {
+                self.publish(&path)?;
+            }
+            ("textDocument/didClose", Some(path)) => {
+                if let Some(uri) = self.open.remove(&path) {
+                    self.send(json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+                        "params": {"uri": uri, "diagnostics": []}}))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    fn changed(&mut self, change: VerdictChanged) -> anyhow::Result<()> {
+        if self.open.contains_key(&change.path) {
+            self.publish(&change.path)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the diagnostics of an open file: none when it is ok.
+    fn publish(&mut self, path: &Path) -> anyhow::Result<()> {
+        let Some(uri) = self.open.get(path).cloned() else {
+            return Ok(());
+        };
+        let diagnostic = |severity: u8, message: String| {
+            json!({
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                "severity": severity, "source": "signet", "message": message,
+            })
+        };
+        let diagnostics = match self.verify(path) {
+            Ok(r) => match r.verdict {
+                Verdict::Ok => vec![],
+                Verdict::Unverified => vec![diagnostic(2, unverified_message(&r))],
+                Verdict::NotOk => vec![diagnostic(1, not_ok_message(&r))],
+            },
+            Err(e) => vec![diagnostic(3, format!("Signet could not verify this file: {e:#}"))],
+        };
+        self.send(json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+            "params": {"uri": uri, "diagnostics": diagnostics}}))?;
+        Ok(())
+    }
+
+    fn hover(&mut self, params: &Value) -> Result<Value, (i32, String)> {
+        let path = document_path(params)?;
+        let r = self.verify(&path).map_err(|e| (-32603, format!("{e:#}")))?;
+        Ok(json!({"contents": {"kind": "markdown", "value": hover_text(&r)}}))
+    }
+
+    fn code_actions(&mut self, params: &Value) -> Value {
+        let Ok(path) = document_path(params) else {
+            return json!([]);
+        };
+        let uri = params.pointer("/textDocument/uri").cloned();
+        let action = |title: &str, ok: bool| {
+            json!({
+                "title": title, "kind": "quickfix",
+                "command": {"title": title, "command": ATTEST_COMMAND,
+                    "arguments": [{"uri": uri, "ok": ok, "reviewed": true}]},
+            })
+        };
+        let verdict = self.verify(&path).ok().map(|r| r.verdict);
+        let mut actions = Vec::new();
+        if verdict != Some(Verdict::Ok) {
+            actions.push(action("Signet: attest this file (reviewed, ok)", true));
+        }
+        actions.push(action("Signet: attest this file as NOT ok (reviewed)", false));
+        Value::Array(actions)
+    }
+
+    fn execute(&mut self, params: &Value) -> Result<Value, (i32, String)> {
+        if params.get("command").and_then(Value::as_str) != Some(ATTEST_COMMAND) {
+            return Err((-32602, "unknown command".into()));
+        }
+        let argument = params.pointer("/arguments/0").cloned().unwrap_or_default();
+        let path = argument
+            .get("uri")
+            .and_then(Value::as_str)
+            .and_then(path_of_uri)
+            .ok_or((-32602, "signet.attest takes {uri, ok, reviewed}".to_owned()))?;
+        let p = AttestParams {
+            target: Target::path(path.clone()),
+            ok: argument.get("ok").and_then(Value::as_bool).unwrap_or(true),
+            reviewed: argument
+                .get("reviewed")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            comment: argument
+                .get("comment")
+                .and_then(Value::as_str)
+                .unwrap_or("attested from the editor")
+                .to_owned(),
+            tty: None,
+        };
+        let attested: anyhow::Result<AttestResult> = self
+            .daemon()
+            .and_then(|d| Ok(d.calls.call(method::ATTEST, &p)?));
+        match attested {
+            Ok(r) => {
+                let _ = self.show(3, format!("Signet: attested {} ({})", path.display(), r.id));
+                let _ = self.publish(&path);
+                Ok(Value::Null)
+            }
+            Err(e) => {
+                let _ = self.show(1, format!("Signet: attest failed: {e:#}"));
+                Err((-32603, format!("{e:#}")))
+            }
+        }
+    }
+}
+
+fn document_path(params: &Value) -> Result<PathBuf, (i32, String)> {
+    params
+        .pointer("/textDocument/uri")
+        .and_then(Value::as_str)
+        .and_then(path_of_uri)
+        .ok_or((-32602, "expected a file:// textDocument.uri".to_owned()))
+}
+
+fn who(a: &api::AttestationView) -> String {
+    let short = a.key.as_str();
+    let short = &short[short.len().saturating_sub(16)..];
+    if a.user_id.is_empty() {
+        format!("[{short}]")
+    } else {
+        format!("{} [{short}]", a.user_id)
+    }
+}
+
+fn unverified_message(r: &VerifyResult) -> String {
+    let untrusted = r.attestations.iter().filter(|a| !a.trusted).count();
+    let mut message = "Signet: not verified — no trusted key vouched for this file".to_owned();
+    if untrusted > 0 {
+        message.push_str(&format!(
+            " ({untrusted} attestation(s) by keys you do not trust)"
+        ));
+    }
+    message
+}
+
+fn not_ok_message(r: &VerifyResult) -> String {
+    let against: Vec<String> = r
+        .attestations
+        .iter()
+        .filter(|a| a.trusted && !a.ok && !a.revoked)
+        .map(|a| {
+            if a.comment.is_empty() {
+                who(a)
+            } else {
+                format!("{}: {}", who(a), a.comment)
+            }
+        })
+        .collect();
+    format!(
+        "Signet: NOT ok — a trusted key says this file is not ok ({})",
+        against.join("; ")
+    )
+}
+
+fn hover_text(r: &VerifyResult) -> String {
+    let verdict = match r.verdict {
+        Verdict::Ok => "ok",
+        Verdict::Unverified => "not verified",
+        Verdict::NotOk => "NOT ok",
+    };
+    let mut text = format!("**Signet: {verdict}**\n\n`{}`\n", r.id);
+    if r.attestations.is_empty() {
+        text.push_str("\nNobody has attested this file.\n");
+    }
+    for a in &r.attestations {
+        text.push_str(&format!(
+            "\n- {} {}: {}{}{}{}",
+            if a.trusted { "trusted" } else { "untrusted" },
+            who(a),
+            if a.ok { "ok" } else { "NOT ok" },
+            if a.reviewed { ", reviewed" } else { "" },
+            if a.revoked { " (key revoked)" } else { "" },
+            if a.comment.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", a.comment)
+            }
+        ));
+    }
+    text
+}
+
+/// One LSP message: `Content-Length` headers, a blank line, a JSON body. `None` at the end.
+fn read_message(input: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if input.by_ref().take(4096).read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = Some(value.trim().parse::<usize>().context("bad Content-Length")?);
+        }
+    }
+    let Some(length) = length else {
+        bail!("a message without Content-Length");
+    };
+    if length > MAX_MESSAGE {
+        bail!("a message of {length} bytes; the most sig lsp takes is {MAX_MESSAGE}");
+    }
+    let mut body = vec![0; length];
+    input.read_exact(&mut body)?;
+    Ok(Some(serde_json::from_slice(&body).context("a message that is not JSON")?))
+}
+
+/// The path of a `file://` URI, percent-decoded to the exact bytes.
+fn path_of_uri(uri: &str) -> Option<PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(rest.len());
+    let mut raw = rest.bytes();
+    while let Some(b) = raw.next() {
+        if b == b'%' {
+            let hex = [raw.next()?, raw.next()?];
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    Some(PathBuf::from(OsString::from_vec(bytes)))
+}
+
+/// A `file://` URI for a path, percent-encoding what URIs cannot hold.
+pub fn uri_of_path(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_and_paths_round_trip_any_bytes() {
+        for raw in [&b"/tmp/a b/c%d.rs"[..], b"/tmp/\xff\xfebad", "/tmp/ünï".as_bytes()] {
+            let path = PathBuf::from(OsString::from_vec(raw.to_vec()));
+            assert_eq!(path_of_uri(&uri_of_path(&path)), Some(path));
+        }
+        assert_eq!(
+            path_of_uri("file:///home/me/My%20File.txt"),
+            Some(PathBuf::from("/home/me/My File.txt"))
+        );
+        assert_eq!(path_of_uri("untitled:Untitled-1"), None);
+        assert_eq!(path_of_uri("file:///bad%zz"), None);
+    }
+
+    #[test]
+    fn messages_are_framed_by_content_length() {
+        let body = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+        let input = format!(
+            "Content-Length: {}\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n{body}",
+            body.len()
+        );
+        let mut reader = io::Cursor::new(input.into_bytes());
+        let message = read_message(&mut reader).unwrap().unwrap();
+        assert_eq!(message["method"], "exit");
+        assert!(read_message(&mut reader).unwrap().is_none());
+        let huge = format!("Content-Length: {}\r\n\r\n", MAX_MESSAGE + 1);
+        assert!(read_message(&mut io::Cursor::new(huge.into_bytes())).is_err());
+    }
+}
