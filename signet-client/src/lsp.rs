@@ -23,8 +23,8 @@ use signet_proto::api::{
 };
 use signet_proto::paths::Locations;
 
-use crate::connection::{self, Client};
 use crate::commands::exit;
+use crate::connection::{self, Client};
 
 /// Largest message taken from the editor (a didOpen carries the whole file).
 const MAX_MESSAGE: usize = 256 << 20;
@@ -234,8 +234,10 @@ impl Server {
             }
             ("textDocument/didClose", Some(path)) => {
                 if let Some(uri) = self.open.remove(&path) {
-                    self.send(json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
-                        "params": {"uri": uri, "diagnostics": []}}))?;
+                    self.send(
+                        json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+                        "params": {"uri": uri, "diagnostics": []}}),
+                    )?;
                 }
             }
             _ => {}
@@ -267,10 +269,15 @@ impl Server {
                 Verdict::Unverified => vec![diagnostic(2, unverified_message(&r))],
                 Verdict::NotOk => vec![diagnostic(1, not_ok_message(&r))],
             },
-            Err(e) => vec![diagnostic(3, format!("Signet could not verify this file: {e:#}"))],
+            Err(e) => vec![diagnostic(
+                3,
+                format!("Signet could not verify this file: {e:#}"),
+            )],
         };
-        self.send(json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
-            "params": {"uri": uri, "diagnostics": diagnostics}}))?;
+        self.send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+            "params": {"uri": uri, "diagnostics": diagnostics}}),
+        )?;
         Ok(())
     }
 
@@ -297,7 +304,10 @@ impl Server {
         if verdict != Some(Verdict::Ok) {
             actions.push(action("Signet: attest this file (reviewed, ok)", true));
         }
-        actions.push(action("Signet: attest this file as NOT ok (reviewed)", false));
+        actions.push(action(
+            "Signet: attest this file as NOT ok (reviewed)",
+            false,
+        ));
         Value::Array(actions)
     }
 
@@ -433,7 +443,12 @@ fn read_message(input: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
         if let Some((name, value)) = line.split_once(':')
             && name.eq_ignore_ascii_case("content-length")
         {
-            length = Some(value.trim().parse::<usize>().context("bad Content-Length")?);
+            length = Some(
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .context("bad Content-Length")?,
+            );
         }
     }
     let Some(length) = length else {
@@ -444,7 +459,9 @@ fn read_message(input: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
     }
     let mut body = vec![0; length];
     input.read_exact(&mut body)?;
-    Ok(Some(serde_json::from_slice(&body).context("a message that is not JSON")?))
+    Ok(Some(
+        serde_json::from_slice(&body).context("a message that is not JSON")?,
+    ))
 }
 
 /// The path of a `file://` URI, percent-decoded to the exact bytes.
@@ -486,7 +503,11 @@ mod tests {
 
     #[test]
     fn uris_and_paths_round_trip_any_bytes() {
-        for raw in [&b"/tmp/a b/c%d.rs"[..], b"/tmp/\xff\xfebad", "/tmp/ünï".as_bytes()] {
+        for raw in [
+            &b"/tmp/a b/c%d.rs"[..],
+            b"/tmp/\xff\xfebad",
+            "/tmp/ünï".as_bytes(),
+        ] {
             let path = PathBuf::from(OsString::from_vec(raw.to_vec()));
             assert_eq!(path_of_uri(&uri_of_path(&path)), Some(path));
         }

@@ -353,6 +353,72 @@ impl RawClient {
     pub fn hello(&mut self) -> Value {
         self.call(0, "hello", json!({"protocol": 1, "client": "signet-tests"}))
     }
+
+    /// Reads one line within `timeout`; `None` if nothing came (or the connection closed).
+    pub fn read_within(&mut self, timeout: Duration) -> Option<Value> {
+        self.stream.set_read_timeout(Some(timeout)).ok()?;
+        let mut line = String::new();
+        let got = self.reader.read_line(&mut line);
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .ok()?;
+        match got {
+            Ok(n) if n > 0 => Some(serde_json::from_str(&line).expect("a JSON line")),
+            _ => None,
+        }
+    }
+}
+
+/// A connection subscribed to `verdict.changed` under a path.
+pub struct Subscriber {
+    pub client: RawClient,
+}
+
+impl Subscriber {
+    pub fn new(socket: &Path, path: &Path) -> Self {
+        let mut client = RawClient::connect(socket).expect("connect");
+        client.hello();
+        let answer = client.call(1, "subscribe", json!({"path": path}));
+        assert!(answer.get("result").is_some(), "{answer}");
+        Subscriber { client }
+    }
+
+    /// The next `verdict.changed` params whose path ends with `suffix`, skipping others;
+    /// panics after `timeout`.
+    pub fn wait_for(&mut self, suffix: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no verdict.changed for …{suffix} in {timeout:?}"
+            );
+            if let Some(message) = self.client.read_within(left) {
+                assert_eq!(message["method"], "verdict.changed", "{message}");
+                let params = &message["params"];
+                if params["path"].as_str().is_some_and(|p| p.ends_with(suffix)) {
+                    return params.clone();
+                }
+            }
+        }
+    }
+
+    /// Every notification that arrives until `quiet` passes without one.
+    pub fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut all = Vec::new();
+        while let Some(message) = self.client.read_within(quiet) {
+            all.push(message["params"].clone());
+        }
+        all
+    }
+}
+
+/// The content id of `bytes`.
+pub fn content_id(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// The error code of a JSON-RPC response, if it is an error.

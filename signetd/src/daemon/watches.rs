@@ -216,6 +216,7 @@ struct WatchedPath(#[serde(with = "signet_proto::wire_path")] PathBuf);
 #[derive(Default)]
 struct Batch {
     paths: BTreeSet<PathBuf>,
+    events: usize,
     rescan_all: bool,
     errors: Vec<notify::Error>,
 }
@@ -225,6 +226,7 @@ impl Batch {
         match event {
             Err(e) => self.errors.push(e),
             Ok(event) => {
+                self.events += 1;
                 if event.need_rescan() {
                     self.rescan_all = true;
                 }
@@ -570,6 +572,12 @@ impl Daemon {
             // Events were dropped or too many to apply one by one: a rescan reads again only
             // the files whose stamp changed.
             rescan.extend(lock(&self.watches.roots).keys().cloned());
+            tracing::info!(
+                events = batch.events,
+                lost = batch.rescan_all,
+                "a burst of changes: rescanning {} watched directories",
+                rescan.len()
+            );
         }
         let mut work = Vec::new();
         for path in &batch.paths {
@@ -630,6 +638,16 @@ impl Daemon {
                 Work::Hash(_) => {}
                 Work::Remove(path) => {
                     updates.push((path.clone(), None));
+                    if let Some(root) = lock(&self.watches.roots).get_mut(path) {
+                        let why = std::fs::symlink_metadata(path)
+                            .err()
+                            .map_or_else(|| "no longer a directory".to_owned(), |e| e.to_string());
+                        tracing::warn!(root = %path.display(), "watched directory: {why}");
+                        root.error = Some(format!(
+                            "{}: {why}; `sig watch add` it again when it is back",
+                            path.display()
+                        ));
+                    }
                     if lock(&self.watches.dirs).contains(path) {
                         removed_dirs.push(path.clone());
                     }
