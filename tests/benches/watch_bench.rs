@@ -1,0 +1,370 @@
+//! The daemon at work (issue 6), each figure beside its peer from the same run:
+//!
+//! - hashing: `sig verify` of a 1 GiB file vs `openssl dgst -sha256` of it;
+//! - a tree of N small files (default 100,000): `sig watch add` until every file is hashed and
+//!   judged vs `watchman` crawling it; `sig verify DIR` from the watch's table and hashing it
+//!   all (unwatched, both cores);
+//! - change → notification: writing a file in the watched tree until the subscriber reads
+//!   `verdict.changed`, vs watchman's subscription and raw inotify on the same tree;
+//! - `verify` by path of a watched file over the socket, 1 and 64 clients.
+//!
+//! Run: `cargo bench -p signet-tests --bench watch_bench` (`SIGNET_BENCH_FILES` to change N;
+//! `SIGNET_BENCH_SKIP_GIB=1` to leave out the 1 GiB file). Figures go to stdout as Markdown.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::mem::MaybeUninit;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use signet_tests::{Home, Subscriber};
+
+fn median(xs: &[Duration]) -> Duration {
+    let mut xs = xs.to_vec();
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn quantile(xs: &[Duration], q: f64) -> Duration {
+    let mut xs = xs.to_vec();
+    xs.sort();
+    xs[((xs.len() - 1) as f64 * q) as usize]
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let t = Instant::now();
+    let out = f();
+    (t.elapsed(), out)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+type Rows = Vec<[String; 3]>;
+
+fn hashing(rows: &mut Rows, home: &Home) {
+    let file = home.root.join("one-gib.bin");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let block: Vec<u8> = (0..1 << 20)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for _ in 0..1024 {
+            out.write_all(&block).unwrap();
+        }
+    }
+    let path = file.to_str().unwrap();
+    let (mut sig, mut ssl) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        // A new mtime: the daemon's path cache must hash it again.
+        Command::new("touch").arg(&file).status().unwrap();
+        sig.push(time(|| home.sig(&["verify", path]).expect(1)).0);
+        ssl.push(
+            time(|| {
+                let out = Command::new("openssl")
+                    .args(["dgst", "-sha256", path])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+            })
+            .0,
+        );
+    }
+    let (s, o) = (median(&sig), median(&ssl));
+    rows.push([
+        "`sig verify` of a 1 GiB file (hashing; median of 3)".into(),
+        secs(s),
+        format!("{:.2}x openssl's time", s.as_secs_f64() / o.as_secs_f64()),
+    ]);
+    rows.push([
+        "`openssl dgst -sha256` of the same file".into(),
+        secs(o),
+        format!("{:.2} GB/s", 1.073_741_824 / o.as_secs_f64()),
+    ]);
+    std::fs::remove_file(&file).unwrap();
+}
+
+/// N small files in directories of 100.
+fn make_tree(root: &Path, n: usize) -> Vec<PathBuf> {
+    let mut files = Vec::with_capacity(n);
+    for i in 0..n {
+        let dir = root.join(format!("d{:04}", i / 100));
+        if i % 100 == 0 {
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        let path = dir.join(format!("f{i}.txt"));
+        std::fs::write(&path, format!("file {i}: some small content\n")).unwrap();
+        files.push(path);
+    }
+    files
+}
+
+fn watchman(args: &[&str], input: Option<&Value>) -> Value {
+    let mut child = Command::new("watchman")
+        .args(["--no-pretty"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watchman (Debian package `watchman`)");
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.to_string().as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn tree(rows: &mut Rows, home: &Home, n: usize) {
+    let root = std::fs::canonicalize(&home.root).unwrap().join("tree");
+    let files = make_tree(&root, n);
+    let dir = root.to_str().unwrap();
+
+    let (watch, run) = time(|| home.sig(&["watch", "add", dir]).expect(0));
+    eprintln!("{}", run.stdout.trim());
+    let w = &home.sig(&["watch", "list", "--json"]).expect(0).json()["watches"][0];
+    assert_eq!(w["files"].as_u64(), Some(n as u64), "{w}");
+
+    // watchman, the same tree: watch it and wait until its crawl is done (a query syncs).
+    let _ = Command::new("watchman").arg("shutdown-server").output();
+    let (crawl, _) = time(|| {
+        watchman(&["watch", dir], None);
+        let found = watchman(
+            &["-j"],
+            Some(&json!(["query", dir, {"expression": ["type", "f"], "fields": ["name"]}])),
+        );
+        assert_eq!(
+            found["files"].as_array().map(Vec::len),
+            Some(n),
+            "watchman saw {found:.200}"
+        );
+    });
+    rows.push([
+        format!("`sig watch add` of {n} files: every file hashed and judged"),
+        secs(watch),
+        format!("watchman crawl (no hashing): {}", secs(crawl)),
+    ]);
+
+    let (cached, _) = time(|| home.sig(&["verify", dir]).expect(1));
+    rows.push([
+        format!("`sig verify DIR`, {n} watched files (from the watch's table)"),
+        secs(cached),
+        String::new(),
+    ]);
+
+    latency(rows, home, &root, &files);
+    by_path(rows, home, &files[n / 2]);
+
+    home.sig(&["watch", "remove", dir]).expect(0);
+    let (hashed, _) = time(|| home.sig(&["verify", dir]).expect(1));
+    rows.push([
+        format!("`sig verify DIR`, {n} unwatched files (all hashed, both cores)"),
+        secs(hashed),
+        format!("{:.0} files/s", n as f64 / hashed.as_secs_f64()),
+    ]);
+    watchman(&["watch-del", dir], None);
+    let _ = Command::new("watchman").arg("shutdown-server").output();
+}
+
+/// Writes files in the watched tree and times each until its notification arrives; the same
+/// writes seen through watchman's subscription and through a bare inotify watch.
+fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
+    const ROUNDS: usize = 200;
+    let pick = |k: usize| &files[(k * 7919) % files.len()];
+    let mut events = Subscriber::new(&home.socket, root);
+    let mut signet = Vec::new();
+    for k in 0..ROUNDS {
+        let path = pick(k);
+        let suffix = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let t = Instant::now();
+        std::fs::write(path, format!("signet round {k}\n")).unwrap();
+        events.wait_for(&suffix, Duration::from_secs(10));
+        signet.push(t.elapsed());
+    }
+    drop(events);
+
+    // watchman: a subscription on the same tree, its notifications read as they come.
+    let dir = root.to_str().unwrap();
+    let mut child = Command::new("watchman")
+        .args(["--no-pretty", "--server-encoding=json", "-j", "-p"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        input,
+        "{}",
+        json!(["subscribe", dir, "bench", {"expression": ["type", "f"], "fields": ["name"]}])
+    )
+    .unwrap();
+    input.flush().unwrap();
+    let mut next = || {
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    // The subscribe answer, then the initial result set.
+    while next().get("files").is_none() {}
+    let mut watchman_times = Vec::new();
+    for k in 0..ROUNDS / 4 {
+        let path = pick(k + ROUNDS);
+        let name = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let t = Instant::now();
+        std::fs::write(path, format!("watchman round {k}\n")).unwrap();
+        loop {
+            let pdu = next();
+            if pdu["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == &json!(name)))
+            {
+                break;
+            }
+        }
+        watchman_times.push(t.elapsed());
+    }
+    let _ = child.kill();
+
+    // Raw inotify on the files' directories: the floor anything built on it can reach.
+    use rustix::fs::inotify;
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC).unwrap();
+    let mut raw = Vec::new();
+    for k in 0..ROUNDS {
+        let path = pick(k + 2 * ROUNDS);
+        let wd = inotify::add_watch(
+            &fd,
+            path.parent().unwrap(),
+            inotify::WatchFlags::CLOSE_WRITE,
+        )
+        .unwrap();
+        let t = Instant::now();
+        std::fs::write(path, format!("inotify round {k}\n")).unwrap();
+        let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut reader = inotify::Reader::new(&fd, &mut buf);
+        reader.next().unwrap();
+        raw.push(t.elapsed());
+        inotify::remove_watch(&fd, wd).unwrap();
+    }
+
+    let (s, w, r) = (median(&signet), median(&watchman_times), median(&raw));
+    rows.push([
+        format!(
+            "write → `verdict.changed` in a watched tree of {} files (median of {ROUNDS})",
+            files.len()
+        ),
+        ms(s),
+        format!(
+            "worst {}; p99 {}",
+            ms(*signet.iter().max().unwrap()),
+            ms(quantile(&signet, 0.99))
+        ),
+    ]);
+    rows.push([
+        format!(
+            "write → watchman subscription PDU (median of {})",
+            ROUNDS / 4
+        ),
+        ms(w),
+        format!(
+            "worst {}; Signet is {:.1}x faster",
+            ms(*watchman_times.iter().max().unwrap()),
+            w.as_secs_f64() / s.as_secs_f64()
+        ),
+    ]);
+    rows.push([
+        "write → raw inotify event (median)".into(),
+        ms(r),
+        "the floor".into(),
+    ]);
+}
+
+/// `verify` of one watched file by path over the socket, from `clients` connections at once
+/// for two seconds: per-request latency and total throughput.
+fn by_path(rows: &mut Rows, home: &Home, file: &Path) {
+    for clients in [1usize, 64] {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let started = Instant::now();
+        let threads: Vec<_> = (0..clients)
+            .map(|_| {
+                let (socket, file) = (home.socket.clone(), file.to_owned());
+                std::thread::spawn(move || {
+                    let stream = UnixStream::connect(&socket).unwrap();
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    let mut line = String::new();
+                    writeln!(writer, "{}", json!({"jsonrpc": "2.0", "id": 0, "method": "hello", "params": {"protocol": 1, "client": "bench"}})).unwrap();
+                    reader.read_line(&mut line).unwrap();
+                    let request = format!("{}\n", json!({"jsonrpc": "2.0", "id": 1, "method": "verify", "params": {"path": file}}));
+                    let mut times = Vec::new();
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        writer.write_all(request.as_bytes()).unwrap();
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        times.push(t.elapsed());
+                        debug_assert!(line.contains("\"verdict\""));
+                    }
+                    times
+                })
+            })
+            .collect();
+        let times: Vec<Duration> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let rate = times.len() as f64 / started.elapsed().as_secs_f64();
+        rows.push([
+            format!("`verify` by path of a watched file, {clients} client(s)"),
+            format!("median {}", us(median(&times))),
+            format!("p99 {}; {rate:.0} requests/s", us(quantile(&times, 0.99))),
+        ]);
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("SIGNET_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}}));
+    home.setup("Bench <bench@example.org>");
+    let mut rows = Vec::new();
+    if std::env::var_os("SIGNET_BENCH_SKIP_GIB").is_none() {
+        hashing(&mut rows, &home);
+    }
+    tree(&mut rows, &home, n);
+    println!("\n| measure | figure | note |\n|---|---|---|");
+    for [a, b, c] in rows {
+        println!("| {a} | {b} | {c} |");
+    }
+}
