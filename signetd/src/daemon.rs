@@ -348,9 +348,6 @@ impl Daemon {
                 format!("{}: paths must be absolute", path.display()),
             ));
         }
-        if let Some(id) = self.watched_id(&path) {
-            return Ok(id);
-        }
         let stamp = hash::stamp(&path).map_err(hash_error)?;
         if let Some(entry) = self.path_cache().get(&path)
             && entry.stamp == stamp
@@ -378,6 +375,9 @@ impl Daemon {
     }
 
     pub async fn verify(&self, target: &Target) -> Result<VerifyResult, RpcError> {
+        if let Some(result) = self.verify_watched(target) {
+            return Ok(result);
+        }
         let id = self.resolve(target).await?;
         let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
         if let Some(path) = &target.path
@@ -392,6 +392,19 @@ impl Daemon {
             verdict,
             attestations,
             path: target.path.clone(),
+        })
+    }
+
+    /// Answers a path under a watched directory from memory alone: no I/O, no task.
+    pub fn verify_watched(&self, target: &Target) -> Option<VerifyResult> {
+        let path = target.path.as_ref().filter(|_| target.id.is_none())?;
+        let id = self.watched_id(path)?;
+        let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
+        Some(VerifyResult {
+            id: id.to_string(),
+            verdict,
+            attestations,
+            path: Some(path.clone()),
         })
     }
 

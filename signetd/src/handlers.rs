@@ -123,7 +123,14 @@ async fn verify_many(daemon: &Arc<Daemon>, targets: Vec<api::Target>) -> Vec<api
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
     let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut results: Vec<Option<api::VerifyOutcome>> = Vec::new();
+    results.resize_with(targets.len(), || None);
     for (n, target) in targets.into_iter().enumerate() {
+        // Files of watched directories are answered from memory, without a task each.
+        if let Some(result) = daemon.verify_watched(&target) {
+            results[n] = Some(api::VerifyOutcome::Verified(result));
+            continue;
+        }
         let (daemon, slots) = (daemon.clone(), slots.clone());
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await;
@@ -134,8 +141,6 @@ async fn verify_many(daemon: &Arc<Daemon>, targets: Vec<api::Target>) -> Vec<api
             (n, outcome)
         });
     }
-    let mut results: Vec<Option<api::VerifyOutcome>> = Vec::new();
-    results.resize_with(tasks.len(), || None);
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((n, outcome)) => results[n] = Some(outcome),

@@ -51,7 +51,15 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-type Rows = Vec<[String; 3]>;
+/// The table so far; each row is also printed as it is measured, in case a later one fails.
+struct Rows(Vec<[String; 3]>);
+
+impl Rows {
+    fn push(&mut self, row: [String; 3]) {
+        eprintln!("| {} | {} | {} |", row[0], row[1], row[2]);
+        self.0.push(row);
+    }
+}
 
 fn hashing(rows: &mut Rows, home: &Home) {
     let file = home.root.join("one-gib.bin");
@@ -208,7 +216,7 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
     // watchman: a subscription on the same tree, its notifications read as they come.
     let dir = root.to_str().unwrap();
     let mut child = Command::new("watchman")
-        .args(["--no-pretty", "--server-encoding=json", "-j", "-p"])
+        .args(["--no-pretty", "-j", "-p"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -228,8 +236,17 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
         output.read_line(&mut line).unwrap();
         serde_json::from_str::<Value>(&line).unwrap()
     };
-    // The subscribe answer, then the initial result set.
-    while next().get("files").is_none() {}
+    // A change-notification PDU (not the initial result set) that names `name`.
+    let names = |pdu: &Value, name: &str| {
+        pdu["is_fresh_instance"] == false
+            && pdu["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == name))
+    };
+    while next().get("subscribe").is_none() {}
+    // Settle: wait until a change made now comes through.
+    std::fs::write(root.join("sentinel"), "now").unwrap();
+    while !names(&next(), "sentinel") {}
     let mut watchman_times = Vec::new();
     for k in 0..ROUNDS / 4 {
         let path = pick(k + ROUNDS);
@@ -358,13 +375,13 @@ fn main() {
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}}));
     home.setup("Bench <bench@example.org>");
-    let mut rows = Vec::new();
+    let mut rows = Rows(Vec::new());
     if std::env::var_os("SIGNET_BENCH_SKIP_GIB").is_none() {
         hashing(&mut rows, &home);
     }
     tree(&mut rows, &home, n);
     println!("\n| measure | figure | note |\n|---|---|---|");
-    for [a, b, c] in rows {
+    for [a, b, c] in rows.0 {
         println!("| {a} | {b} | {c} |");
     }
 }

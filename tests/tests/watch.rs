@@ -354,3 +354,99 @@ fn the_inotify_limit_is_a_clear_error_naming_the_sysctl() {
     home.sig(&["daemon", "stop"]).expect(0);
     let _ = child.wait();
 }
+
+#[test]
+fn unreadable_directories_are_skipped_inside_a_watch_and_refused_as_one() {
+    // Root reads everything: the daemon runs as `nobody` here, as a user would run it.
+    let dir = tempfile::Builder::new()
+        .prefix("signet-nobody")
+        .tempdir()
+        .unwrap();
+    let root = dir.path();
+    for name in ["sig", "signetd"] {
+        std::fs::copy(signet_tests::bin(name), root.join(name)).unwrap();
+    }
+    write(&root.join("tree/open.txt"), b"open");
+    write(&root.join("tree/locked/inside.txt"), b"hidden");
+    write(&root.join("closed/secret.txt"), b"secret");
+    assert!(
+        Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for locked in [root.join("tree/locked"), root.join("closed")] {
+        std::fs::set_permissions(locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .unwrap();
+    }
+    let sig = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(root.join("sig"))
+            .args(args)
+            .env_clear()
+            .env("SIGNET_HOME", root.join("home"))
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, said) = sig(&["watch", "add", root.join("tree").to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("1 files") && said.contains("1 skipped"),
+        "{said}"
+    );
+    let (code, said) = sig(&["watch", "add", root.join("closed").to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("Permission denied"), "{said}");
+    let (code, said) = sig(&["verify", root.join("tree").to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(2),
+        "an unreadable directory is an error in `sig verify DIR`: {said}"
+    );
+    assert!(
+        said.contains("locked") && said.contains("1 not verified"),
+        "{said}"
+    );
+    sig(&["daemon", "stop"]);
+}
+
+#[test]
+fn a_file_replaced_again_and_again_while_hashed_ends_with_its_last_contents() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let tree = canonical(&home.root).join("tree");
+    write(&tree.join("big.bin"), b"first");
+    home.sig(&["watch", "add", tree.to_str().unwrap()])
+        .expect(0);
+    let mut events = Subscriber::new(&home.socket, &tree);
+    let mut last = Vec::new();
+    for round in 0..20u8 {
+        // 8 MiB each, written beside it and renamed over it, as editors and compilers do.
+        last = vec![round; 8 << 20];
+        write(&tree.join("big.tmp"), &last);
+        std::fs::rename(tree.join("big.tmp"), tree.join("big.bin")).unwrap();
+    }
+    let want = content_id(&last);
+    let deadline = Instant::now() + SOON;
+    loop {
+        let change = events.wait_for("/big.bin", SOON);
+        if change["id"] == want.as_str() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never saw the last contents");
+    }
+    let mut client = RawClient::connect(&home.socket).unwrap();
+    client.hello();
+    let answer = client.call(2, "verify", json!({"path": tree.join("big.bin")}));
+    assert_eq!(answer["result"]["id"], want.as_str());
+}

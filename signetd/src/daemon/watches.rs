@@ -114,7 +114,12 @@ impl Watches {
         if watcher.is_none() {
             let events = self.events.clone();
             let overflowed = self.overflowed.clone();
-            let created = notify::recommended_watcher(move |event| {
+            let created = notify::recommended_watcher(move |event: notify::Result<_>| {
+                // Reads (every open by any program, our own hashing included) change nothing:
+                // drop them here rather than queue them.
+                if event.as_ref().is_ok_and(is_read) {
+                    return;
+                }
                 if events.try_send(event).is_err() {
                     overflowed.store(true, Ordering::Relaxed);
                 }
@@ -230,11 +235,8 @@ impl Batch {
                 if event.need_rescan() {
                     self.rescan_all = true;
                 }
-                match event.kind {
-                    // Reads (our own hashing among them) change nothing.
-                    EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
-                    EventKind::Access(_) | EventKind::Other => return,
-                    _ => {}
+                if is_read(&event) || event.kind == EventKind::Other {
+                    return;
                 }
                 if self.paths.len() <= RESCAN_AT {
                     self.paths.extend(event.paths);
@@ -246,6 +248,12 @@ impl Batch {
     fn overflowing(&self) -> bool {
         self.rescan_all || self.paths.len() > RESCAN_AT
     }
+}
+
+/// An event that only says a file was opened or read.
+fn is_read(event: &notify::Event) -> bool {
+    matches!(event.kind, EventKind::Access(kind)
+        if kind != AccessKind::Close(AccessMode::Write))
 }
 
 /// How a path in a batch is brought up to date.
@@ -311,7 +319,8 @@ impl Daemon {
                 .map(|f| (f.path, (f.stamp, f.id)))
                 .collect();
             let known = |p: &Path| before.get(p).cloned();
-            let second = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
+            let mut second = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
+            second.millis += first.millis;
             let _ = daemon.watches.watch_dirs(&second.dirs);
             Ok::<_, ScanError>((Ok((root, second)), rules))
         })
