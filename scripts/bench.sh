@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Signet's benchmarks (release build), each against the peer its issue names, in one run.
-# SIGNET_BENCH_N sets the size of the large repository (default 100000).
+# SIGNET_BENCH_N sets the size of the large repository (default 100000), SIGNET_BENCH_FILES the
+# size of the watched tree (default 100000). The watch benchmark needs `watchman` and `openssl`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v watchman >/dev/null; then
+    ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get install -y watchman openssl
+fi
 cargo build --release --workspace --bins
 cargo bench -p signet-tests --bench signet_bench
+cargo bench -p signet-tests --bench watch_bench

@@ -31,14 +31,14 @@ pub struct Subscribers {
 
 impl Subscribers {
     /// Subscribes a connection to changes under `under`, creating its inbox on first use.
-    pub fn add(&self, inbox: &mut Option<Inbox>, under: PathBuf, capacity: usize) {
+    /// False if the connection was cut off (it is being closed).
+    pub fn add(&self, inbox: &mut Option<Inbox>, under: PathBuf, capacity: usize) -> bool {
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
         let (queue, cut_off) = match inbox {
             Some(inbox) => {
-                let existing = list
-                    .iter()
-                    .find(|s| s.connection == inbox.connection)
-                    .expect("a connection with an inbox has a subscription");
+                let Some(existing) = list.iter().find(|s| s.connection == inbox.connection) else {
+                    return false;
+                };
                 (existing.queue.clone(), existing.cut_off.clone())
             }
             None => {
@@ -65,6 +65,7 @@ impl Subscribers {
                 cut_off,
             });
         }
+        true
     }
 
     /// Forgets a connection's subscriptions (it closed).
@@ -129,5 +130,60 @@ impl Subscribers {
             }
         }
         list.retain(|s| !cut.contains(&s.connection));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_proto::api::ChangeCause;
+
+    fn change(path: &str) -> VerdictChanged {
+        VerdictChanged {
+            path: path.into(),
+            id: None,
+            verdict: None,
+            cause: ChangeCause::Removed,
+        }
+    }
+
+    #[test]
+    fn changes_go_to_subscriptions_they_fall_under_and_a_full_queue_cuts_off() {
+        let subscribers = Subscribers::default();
+        let (mut near, mut far) = (None, None);
+        assert!(subscribers.add(&mut near, "/src/a".into(), 2));
+        assert!(subscribers.add(&mut near, "/src/a/deep".into(), 2));
+        assert!(subscribers.add(&mut far, "/elsewhere".into(), 2));
+        assert!(subscribers.covers(Path::new("/src/a/x")));
+        assert!(
+            !subscribers.covers(Path::new("/src/ab")),
+            "components, not string prefixes"
+        );
+
+        // Under both of `near`'s subscriptions: queued once.
+        subscribers.deliver(&[change("/src/a/deep/f"), change("/src/ab/g")]);
+        let inbox = near.as_mut().unwrap();
+        assert_eq!(
+            inbox.notifications.try_recv().unwrap().path,
+            Path::new("/src/a/deep/f")
+        );
+        assert!(inbox.notifications.try_recv().is_err());
+        assert!(far.as_mut().unwrap().notifications.try_recv().is_err());
+
+        // Three more for a queue of two: `near` is cut off and forgotten; `far` is untouched.
+        subscribers.deliver(&[change("/src/a/1"), change("/src/a/2"), change("/src/a/3")]);
+        assert!(!subscribers.covers(Path::new("/src/a/1")));
+        assert!(subscribers.covers(Path::new("/elsewhere/1")));
+        assert!(
+            !subscribers.add(&mut near, "/src/b".into(), 2),
+            "a cut-off connection cannot subscribe again"
+        );
+        let cut_off = near.as_ref().unwrap().cut_off.clone();
+        let notified = cut_off.notified();
+        tokio::pin!(notified);
+        assert!(
+            notified.as_mut().enable(),
+            "the cut-off signal is waiting for the connection"
+        );
     }
 }

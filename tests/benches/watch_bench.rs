@@ -120,7 +120,7 @@ fn make_tree(root: &Path, n: usize) -> Vec<PathBuf> {
 
 fn watchman(args: &[&str], input: Option<&Value>) -> Value {
     let mut child = Command::new("watchman")
-        .args(["--no-pretty"])
+        .args(["--no-pretty", "--no-spawn"])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -151,7 +151,27 @@ fn tree(rows: &mut Rows, home: &Home, n: usize) {
     assert_eq!(w["files"].as_u64(), Some(n as u64), "{w}");
 
     // watchman, the same tree: watch it and wait until its crawl is done (a query syncs).
+    // Its server is started first, by hand: a client that spawns one can wait minutes here.
     let _ = Command::new("watchman").arg("shutdown-server").output();
+    let mut server = Command::new("watchman")
+        .arg("--foreground")
+        .arg(format!(
+            "--logfile={}",
+            home.root.join("watchman.log").display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watchman (Debian package `watchman`)");
+    let up = Instant::now() + Duration::from_secs(20);
+    while !Command::new("watchman")
+        .args(["--no-spawn", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(Instant::now() < up, "watchman's server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let (crawl, _) = time(|| {
         watchman(&["watch", dir], None);
         let found = watchman(
@@ -189,6 +209,8 @@ fn tree(rows: &mut Rows, home: &Home, n: usize) {
     ]);
     watchman(&["watch-del", dir], None);
     let _ = Command::new("watchman").arg("shutdown-server").output();
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// Writes files in the watched tree and times each until its notification arrives; the same
@@ -234,7 +256,8 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
     let mut next = || {
         let mut line = String::new();
         output.read_line(&mut line).unwrap();
-        serde_json::from_str::<Value>(&line).unwrap()
+        serde_json::from_str::<Value>(&line)
+            .unwrap_or_else(|e| panic!("watchman said something that is not JSON ({e}): {line:?}"))
     };
     // A change-notification PDU (not the initial result set) that names `name`.
     let names = |pdu: &Value, name: &str| {
@@ -270,6 +293,7 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
         watchman_times.push(t.elapsed());
     }
     let _ = child.kill();
+    let _ = child.wait();
 
     // Raw inotify on the files' directories: the floor anything built on it can reach.
     use rustix::fs::inotify;

@@ -144,6 +144,9 @@ fn a_burst_of_thousands_of_changes_is_one_rescan_not_thousands_of_hashes() {
     let home = Home::new();
     home.setup("Alice <alice@example.org>");
     let tree = canonical(&home.root).join("tree");
+    for d in 0..30 {
+        std::fs::create_dir_all(tree.join(format!("src/{d}"))).unwrap();
+    }
     write(&tree.join("README"), b"hello");
     home.sig(&["watch", "add", tree.to_str().unwrap()])
         .expect(0);
@@ -171,6 +174,16 @@ fn a_burst_of_thousands_of_changes_is_one_rescan_not_thousands_of_hashes() {
         "{rescans} rescans:\n{}",
         home.log()
     );
+
+    // Files landing in directories that are being created as they are written: each new
+    // directory is watched and scanned again until nothing new appears, so none is missed.
+    for n in 0..1000 {
+        write(
+            &tree.join(format!("new/{}/{}/g{n}.rs", n % 10, n % 7)),
+            format!("fn g{n}() {{}}").as_bytes(),
+        );
+    }
+    wait_for_watch(&home, |w| w["files"] == 4001);
 }
 
 #[test]

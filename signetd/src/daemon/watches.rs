@@ -33,6 +33,12 @@ const EVENT_QUEUE: usize = 65_536;
 const QUIET: Duration = Duration::from_millis(2);
 /// …or after this long in all, so a steady stream of writes still gets answered.
 const MAX_BATCH_WAIT: Duration = Duration::from_millis(50);
+/// A batch with this many events is a burst: it is gathered while events keep coming…
+const BURST_EVENTS: usize = 256;
+/// …until they pause this long…
+const BURST_QUIET: Duration = Duration::from_millis(20);
+/// …or for this long at most.
+const BURST_WAIT: Duration = Duration::from_secs(2);
 /// More changed paths than this in one batch (a `git checkout`) is one rescan, not many hashes.
 const RESCAN_AT: usize = 1000;
 /// Largest `watches.json` read.
@@ -139,8 +145,15 @@ impl Watches {
                     watched.insert(dir.clone());
                     added.push(dir.clone());
                 }
-                // Gone since the scan saw it: its parent's event says so.
+                // Gone since the scan saw it (its parent's event says so), or unreadable (the
+                // scan counted it as skipped): neither stops the rest of the watch.
                 Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
+                Err(notify::Error {
+                    kind: notify::ErrorKind::Io(io),
+                    ..
+                }) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(dir = %dir.display(), "not watched: permission denied");
+                }
                 Err(e) => {
                     for dir in &added {
                         let _ = watcher.unwatch(dir);
@@ -256,6 +269,12 @@ fn is_read(event: &notify::Event) -> bool {
         if kind != AccessKind::Close(AccessMode::Write))
 }
 
+/// Why a directory could not be scanned and watched.
+enum Failure {
+    Scan(ScanError),
+    Watch(RpcError),
+}
+
 /// How a path in a batch is brought up to date.
 enum Work {
     Hash(PathBuf),
@@ -305,29 +324,31 @@ impl Daemon {
         rules: Arc<Rules>,
     ) -> Result<(), RpcError> {
         let daemon = self.clone();
+        let refused_root = root.clone();
         let (scanned, rules) = tokio::task::spawn_blocking(move || {
-            let known = |p: &Path| daemon.watches.known(p);
-            let first = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
-            if let Err(e) = daemon.watches.watch_dirs(&first.dirs) {
-                return Ok((Err(e), rules));
-            }
-            // Files changed between the scan and the watches were missed: look once more,
-            // reading again only what changed (a stat per file).
-            let before: HashMap<PathBuf, (FileStamp, ContentId)> = first
-                .files
-                .into_iter()
-                .map(|f| (f.path, (f.stamp, f.id)))
-                .collect();
-            let known = |p: &Path| before.get(p).cloned();
-            let mut second = watch::scan(&root, &rules, &daemon.config.watch, &known)?;
-            second.millis += first.millis;
-            let _ = daemon.watches.watch_dirs(&second.dirs);
-            Ok::<_, ScanError>((Ok((root, second)), rules))
+            let scanned = daemon.scan_and_watch(&root, &rules);
+            (scanned.map(|scan| (root, scan)), rules)
         })
         .await
-        .map_err(|e| err(ErrorCode::Internal, format!("scan task failed: {e}")))?
-        .map_err(scan_error)?;
-        let (root, scan) = scanned?;
+        .map_err(|e| err(ErrorCode::Internal, format!("scan task failed: {e}")))?;
+        let (root, scan) = match scanned {
+            Ok(scanned) => scanned,
+            Err(failure) => {
+                // Leave no inotify watch behind for a refused root (unless it would take in
+                // watched roots, whose watches stay).
+                let root = &refused_root;
+                if !lock(&self.watches.roots)
+                    .keys()
+                    .any(|r| r.starts_with(root))
+                {
+                    self.watches.unwatch_under(root);
+                }
+                return Err(match failure {
+                    Failure::Scan(e) => scan_error(e),
+                    Failure::Watch(e) => e,
+                });
+            }
+        };
         let verdicts = self.verdicts(scan.files.iter().map(|f| f.id.clone()));
         {
             let mut files = self.watches.files_mut();
@@ -504,11 +525,16 @@ impl Daemon {
             ));
         }
         let watched = self.watches.root_of(&p.path).is_some();
-        self.subscribers.add(
+        if !self.subscribers.add(
             inbox,
             p.path.clone(),
             self.config.watch.max_queued_notifications,
-        );
+        ) {
+            return Err(err(
+                ErrorCode::Busy,
+                "this connection fell too far behind its notifications and is being closed;                  reconnect and subscribe again",
+            ));
+        }
         // An unwatched file: note its verdict now, so a change to it can be told.
         if !watched && p.path.is_file() {
             let _ = self.verify(&Target::path(p.path.clone())).await;
@@ -534,20 +560,21 @@ impl Daemon {
             let mut batch = Batch::default();
             batch.add(first);
             let started = Instant::now();
-            // Gather the rest of a burst: until it goes quiet, or has gone on long enough.
-            let (quiet, deadline) = (QUIET, MAX_BATCH_WAIT);
-            while started.elapsed() < deadline || batch.overflowing() {
-                let quiet = if batch.overflowing() {
-                    quiet * 10
+            // Gather the rest of a burst: a lone edit is applied after QUIET; a stream of
+            // events (a checkout, a build) is gathered while it lasts, up to BURST_WAIT, so
+            // that it becomes one rescan rather than many small batches.
+            loop {
+                let (quiet, limit) = if batch.events >= BURST_EVENTS {
+                    (BURST_QUIET, BURST_WAIT)
                 } else {
-                    quiet
+                    (QUIET, MAX_BATCH_WAIT)
                 };
+                if started.elapsed() >= limit {
+                    break;
+                }
                 match tokio::time::timeout(quiet, incoming.recv()).await {
                     Ok(Some(event)) => batch.add(event),
                     _ => break,
-                }
-                if started.elapsed() > Duration::from_secs(2) {
-                    break;
                 }
             }
             if self.watches.overflowed.swap(false, Ordering::Relaxed) {
@@ -682,6 +709,37 @@ impl Daemon {
         self.subscribers.deliver(&changes);
     }
 
+    /// Scans `dir` and puts an inotify watch on every directory in it. A directory that
+    /// appears during the scan may gain files before its watch is in place, so the scan is
+    /// repeated (a stat per file; only changed files are read) until it finds no new directory.
+    fn scan_and_watch(&self, dir: &Path, rules: &Rules) -> Result<Scan, Failure> {
+        let mut known: HashMap<PathBuf, (FileStamp, ContentId)> = HashMap::new();
+        let mut millis = 0;
+        for _ in 0..10 {
+            let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.watches.known(p));
+            let mut scan =
+                watch::scan(dir, rules, &self.config.watch, &lookup).map_err(Failure::Scan)?;
+            millis += scan.millis;
+            scan.millis = millis;
+            let added = self
+                .watches
+                .watch_dirs(&scan.dirs)
+                .map_err(Failure::Watch)?;
+            if added.is_empty() {
+                return Ok(scan);
+            }
+            known = scan
+                .files
+                .into_iter()
+                .map(|f| (f.path, (f.stamp, f.id)))
+                .collect();
+        }
+        // Directories keep appearing faster than they are scanned: take what is there; their
+        // own creation events bring the rest.
+        let lookup = |p: &Path| known.get(p).cloned();
+        watch::scan(dir, rules, &self.config.watch, &lookup).map_err(Failure::Scan)
+    }
+
     /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are
     /// removed, new directories are watched.
     fn rescan(
@@ -693,10 +751,15 @@ impl Daemon {
         let Some((root, rules)) = self.watches.root_of(dir) else {
             return;
         };
-        let known = |p: &Path| self.watches.known(p);
-        let scan = match watch::scan(dir, &rules, &self.config.watch, &known) {
+        let scan = match self.scan_and_watch(dir, &rules) {
             Ok(scan) => scan,
-            Err(e) => {
+            Err(Failure::Watch(e)) => {
+                if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
+                    r.error = Some(e.message);
+                }
+                return;
+            }
+            Err(Failure::Scan(e)) => {
                 if dir == root {
                     tracing::warn!(root = %root.display(), "watched directory: {e}");
                     if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
@@ -707,11 +770,6 @@ impl Daemon {
                 return;
             }
         };
-        if let Err(e) = self.watches.watch_dirs(&scan.dirs)
-            && let Some(r) = lock(&self.watches.roots).get_mut(&root)
-        {
-            r.error = Some(e.message);
-        }
         let Scan { files, .. } = scan;
         let present: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         let gone: Vec<PathBuf> = self
