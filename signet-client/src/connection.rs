@@ -112,14 +112,7 @@ impl Client {
         method: &str,
         params: &P,
     ) -> Result<R, CallError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let params =
-            serde_json::to_value(params).map_err(|e| CallError::Protocol(e.to_string()))?;
-        self.writer
-            .write_all(&signet_proto::rpc::encode_line(&Request::new(
-                id, method, params,
-            )))?;
+        let id = self.send(method, params)?;
         loop {
             let mut line = Vec::new();
             (&mut self.reader)

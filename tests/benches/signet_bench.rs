@@ -11,35 +11,15 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::json;
 use signet_proto::formats::{ContentId, RepoContents, Statement};
 use signet_tests::http::{Serve, TestServer};
+use signet_tests::stats::{median, ms, quantile, time};
 use signet_tests::{Gpg, Home};
 use signetd::keys::{self, EmbeddedKey};
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
-fn p(xs: &[Duration], q: f64) -> Duration {
-    let mut xs = xs.to_vec();
-    xs.sort();
-    xs[((xs.len() - 1) as f64 * q) as usize]
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let t = Instant::now();
-    let out = f();
-    (t.elapsed(), out)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
 
 fn run_ok(cmd: &mut Command) {
     let out = cmd
@@ -115,11 +95,11 @@ fn small_file(rows: &mut Vec<[String; 3]>) {
         .unwrap();
     let data = signet_tests::python_canonical(&att["data"]);
     let gpg_runs = gpg_verify_times(&gpg, &vec![(sig, data); 50]);
-    let (s, g) = (median(sig_runs.clone()), median(gpg_runs));
+    let (s, g) = (median(&sig_runs), median(&gpg_runs));
     rows.push([
         "`sig verify FILE`, warm daemon, per process (median of 200)".into(),
         ms(s),
-        format!("p99 {}", ms(p(&sig_runs, 0.99))),
+        format!("p99 {}", ms(quantile(&sig_runs, 0.99))),
     ]);
     rows.push([
         "`gpg --verify` of one signature, per process (median of 50)".into(),
@@ -234,8 +214,8 @@ fn big_remote(rows: &mut Vec<[String; 3]>, n: usize) {
         .collect();
     rows.push([
         "`sig verify --id`, warm, per process (median of 100)".into(),
-        ms(median(by_id.clone())),
-        format!("p99 {}", ms(p(&by_id, 0.99))),
+        ms(median(&by_id)),
+        format!("p99 {}", ms(quantile(&by_id, 0.99))),
     ]);
 
     home.sig(&["daemon", "stop"]).expect(0);
@@ -251,7 +231,7 @@ fn big_remote(rows: &mut Vec<[String; 3]>, n: usize) {
     gpg.import(&dir.path().join("key.asc"));
     let gpg_runs = gpg_verify_times(&gpg, &samples);
     let per_sig_first = first / n as u32;
-    let g = median(gpg_runs);
+    let g = median(&gpg_runs);
     rows.push([
         "`gpg --verify`, one process per signature (median of 50)".into(),
         ms(g),

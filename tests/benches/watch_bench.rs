@@ -19,29 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use signet_tests::stats::{median, ms, quantile, time};
 use signet_tests::{Home, Subscriber};
-
-fn median(xs: &[Duration]) -> Duration {
-    let mut xs = xs.to_vec();
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
-fn quantile(xs: &[Duration], q: f64) -> Duration {
-    let mut xs = xs.to_vec();
-    xs.sort();
-    xs[((xs.len() - 1) as f64 * q) as usize]
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let t = Instant::now();
-    let out = f();
-    (t.elapsed(), out)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
 
 fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
@@ -118,15 +97,21 @@ fn make_tree(root: &Path, n: usize) -> Vec<PathBuf> {
     files
 }
 
-fn watchman(args: &[&str], input: Option<&Value>) -> Value {
-    let mut child = Command::new("watchman")
-        .args(["--no-pretty", "--no-spawn"])
+/// A watchman client with its stdin and stdout piped.
+fn watchman_client(args: &[&str]) -> std::process::Child {
+    Command::new("watchman")
+        .arg("--no-pretty")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("watchman (Debian package `watchman`)");
+        .expect("watchman (Debian package `watchman`)")
+}
+
+/// One watchman command (the server must be running), its answer as JSON.
+fn watchman(args: &[&str], input: Option<&Value>) -> Value {
+    let mut child = watchman_client(&[&["--no-spawn"], args].concat());
     if let Some(input) = input {
         child
             .stdin
@@ -237,13 +222,8 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
 
     // watchman: a subscription on the same tree, its notifications read as they come.
     let dir = root.to_str().unwrap();
-    let mut child = Command::new("watchman")
-        .args(["--no-pretty", "-j", "-p"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // (`subscribe` is refused with `--no-spawn`; the server runs already.)
+    let mut child = watchman_client(&["-j", "-p"]);
     let mut input = child.stdin.take().unwrap();
     let mut output = BufReader::new(child.stdout.take().unwrap());
     writeln!(

@@ -2,6 +2,7 @@
 //! clients, and cleanup of every daemon a test started, however the test ends.
 
 pub mod http;
+pub mod stats;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
