@@ -283,3 +283,110 @@ fn merge(into: &Mutex<Scan>, local: &mut Scan) {
     }
     local.problems.clear();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            (".gitignore", "target/\n*.log\n"),
+            ("src/.gitignore", "!keep.log\ngenerated.rs\n"),
+            ("src/deep/.signetignore", "secret\n"),
+            ("src/main.rs", "fn main() {}"),
+            ("src/keep.log", "kept"),
+            ("src/noise.log", "noise"),
+            ("src/generated.rs", "// generated"),
+            ("src/deep/secret", "s"),
+            ("src/deep/open", "o"),
+            ("target/debug/bin", "b"),
+            ("scratch.tmp", "t"),
+            (".git/HEAD", "ref"),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// Events and scans must agree on what a watch covers.
+    #[test]
+    fn events_and_scans_follow_the_same_ignore_rules() {
+        let dir = tree();
+        let root = dir.path();
+        let rules = Rules::new(root, &["*.tmp".to_owned()]).unwrap();
+        let config = WatchConfig::default();
+        let scan = scan(root, &rules, &config, &|_| None).unwrap();
+        let mut scanned: Vec<String> = scan
+            .files
+            .iter()
+            .map(|f| f.path.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        scanned.sort();
+        assert_eq!(
+            scanned,
+            [
+                ".gitignore",
+                "src/.gitignore",
+                "src/deep/.signetignore",
+                "src/deep/open",
+                "src/keep.log",
+                "src/main.rs"
+            ]
+        );
+        for (path, ignored) in [
+            ("src/main.rs", false),
+            ("src/keep.log", false),
+            ("src/noise.log", true),
+            ("src/generated.rs", true),
+            ("src/deep/secret", true),
+            ("src/deep/open", false),
+            ("target/debug/bin", true),
+            ("scratch.tmp", true),
+            (".git/HEAD", true),
+        ] {
+            assert_eq!(rules.is_ignored(&root.join(path), false), ignored, "{path}");
+        }
+        assert!(rules.is_ignored(&root.join("target"), true));
+        assert!(rules.is_ignored(Path::new("/elsewhere/file"), false));
+    }
+
+    #[test]
+    fn scans_reuse_unchanged_files_and_respect_the_caps() {
+        let dir = tree();
+        let root = dir.path();
+        let rules = Rules::new(root, &[]).unwrap();
+        let first = scan(root, &rules, &WatchConfig::default(), &|_| None).unwrap();
+        let bogus = ContentId::sha256(&[7; 32]);
+        // A stamp that matches is trusted: the file is not read again.
+        let known: HashMap<PathBuf, FileStamp> = first
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.stamp))
+            .collect();
+        let again = scan(root, &rules, &WatchConfig::default(), &|p| {
+            known.get(p).map(|s| (*s, bogus.clone()))
+        })
+        .unwrap();
+        assert!(again.files.iter().all(|f| f.id == bogus));
+
+        let small = WatchConfig {
+            max_file_bytes: 5,
+            ..WatchConfig::default()
+        };
+        let capped = scan(root, &rules, &small, &|_| None).unwrap();
+        assert!(capped.files.iter().all(|f| f.stamp.size <= 5));
+        assert!(capped.skipped > 0);
+        let few = WatchConfig {
+            max_files: 2,
+            ..WatchConfig::default()
+        };
+        assert!(matches!(
+            scan(root, &rules, &few, &|_| None),
+            Err(ScanError::TooManyFiles { max: 2, .. })
+        ));
+    }
+}
