@@ -70,7 +70,12 @@ fn kill_9_at_random_moments_never_loses_an_acknowledged_attest() {
     let mut rng = Lcg(0x5eed);
     let mut last_serial = 0;
     let mut killed = 0;
-    while killed < kills {
+    // At least `kills` kills, and enough acknowledged attests among them for the check to
+    // mean something: on a loaded machine fewer attests fit between kills, so kill on.
+    let give_up = std::time::Instant::now() + Duration::from_secs(300);
+    while (killed < kills || acked.lock().unwrap().len() < kills / 2)
+        && std::time::Instant::now() < give_up
+    {
         std::thread::sleep(Duration::from_millis(5 + rng.next(40)));
         let Some(pid) = home.daemon_pid().filter(|p| process_alive(*p)) else {
             continue;
