@@ -218,6 +218,31 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
         events.wait_for(&suffix, Duration::from_secs(10));
         signet.push(t.elapsed());
     }
+    // A verdict changed by a new attestation: every watched file is judged again.
+    let (mut acked, mut told) = (Vec::new(), Vec::new());
+    let file = &files[1];
+    let suffix = file
+        .strip_prefix(root)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for k in 0..10 {
+        let t = Instant::now();
+        home.attest(file, k % 2 == 1, "bench").expect(0); // ends ok
+        acked.push(t.elapsed());
+        let change = events.wait_for(&suffix, Duration::from_secs(10));
+        assert_eq!(change["cause"], "attestations", "{change}");
+        told.push(t.elapsed());
+    }
+    rows.push([
+        format!(
+            "`sig attest` → `verdict.changed` ({} watched files judged again; median of 10)",
+            files.len()
+        ),
+        ms(median(&told)),
+        format!("of which `sig attest` itself: {}", ms(median(&acked))),
+    ]);
     drop(events);
 
     // watchman: a subscription on the same tree, its notifications read as they come.
