@@ -379,33 +379,33 @@ impl Daemon {
             return Ok(result);
         }
         let id = self.resolve(target).await?;
-        let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
+        let result = self.verdict_on(&id, target.path.clone());
         if let Some(path) = &target.path
             && self.subscribers.covers(path)
             && let Some(entry) = self.path_cache().get_mut(path)
             && entry.id == id
         {
-            entry.verdict = Some(verdict);
+            entry.verdict = Some(result.verdict);
         }
-        Ok(VerifyResult {
-            id: id.to_string(),
-            verdict,
-            attestations,
-            path: target.path.clone(),
-        })
+        Ok(result)
     }
 
     /// Answers a path under a watched directory from memory alone: no I/O, no task.
     pub fn verify_watched(&self, target: &Target) -> Option<VerifyResult> {
         let path = target.path.as_ref().filter(|_| target.id.is_none())?;
         let id = self.watched_id(path)?;
-        let (verdict, attestations) = self.read().view(&id, self.config.verify.threshold);
-        Some(VerifyResult {
+        Some(self.verdict_on(&id, Some(path.clone())))
+    }
+
+    /// The verdict on `id` with the attestations behind it.
+    fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
+        let (verdict, attestations) = self.read().view(id, self.config.verify.threshold);
+        VerifyResult {
             id: id.to_string(),
             verdict,
             attestations,
-            path: Some(path.clone()),
-        })
+            path,
+        }
     }
 
     /// Takes the repository for a write; a damaged one is re-read first, in case it was repaired.

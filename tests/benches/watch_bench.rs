@@ -203,16 +203,19 @@ fn tree(rows: &mut Rows, home: &Home, n: usize) {
 fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
     const ROUNDS: usize = 200;
     let pick = |k: usize| &files[(k * 7919) % files.len()];
+    // A file's name as notifications end with it and watchman reports it: relative to the root.
+    let relative = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
     let mut events = Subscriber::new(&home.socket, root);
     let mut signet = Vec::new();
     for k in 0..ROUNDS {
         let path = pick(k);
-        let suffix = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let suffix = relative(path);
         let t = Instant::now();
         std::fs::write(path, format!("signet round {k}\n")).unwrap();
         events.wait_for(&suffix, Duration::from_secs(10));
@@ -221,12 +224,7 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
     // A verdict changed by a new attestation: every watched file is judged again.
     let (mut acked, mut told) = (Vec::new(), Vec::new());
     let file = &files[1];
-    let suffix = file
-        .strip_prefix(root)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let suffix = relative(file);
     for k in 0..10 {
         let t = Instant::now();
         home.attest(file, k % 2 == 1, "bench").expect(0); // ends ok
@@ -278,23 +276,10 @@ fn latency(rows: &mut Rows, home: &Home, root: &Path, files: &[PathBuf]) {
     let mut watchman_times = Vec::new();
     for k in 0..ROUNDS / 4 {
         let path = pick(k + ROUNDS);
-        let name = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let name = relative(path);
         let t = Instant::now();
         std::fs::write(path, format!("watchman round {k}\n")).unwrap();
-        loop {
-            let pdu = next();
-            if pdu["files"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|f| f == &json!(name)))
-            {
-                break;
-            }
-        }
+        while !names(&next(), &name) {}
         watchman_times.push(t.elapsed());
     }
     let _ = child.kill();
