@@ -230,6 +230,10 @@ pub struct AttestationView {
     /// Made by a key that has since been revoked: shown, never counted.
     #[serde(default)]
     pub revoked: bool,
+    /// Its key has said something newer about this id (in any repository): shown, never
+    /// counted.
+    #[serde(default)]
+    pub superseded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

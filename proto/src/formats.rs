@@ -244,11 +244,18 @@ impl Signed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub id: ContentId,
-    /// `None` when the attestation does not say (only `true` counts as ok).
-    pub ok: Option<bool>,
+    /// The verdict: a JSON boolean, never inferred from anything else (`"ok": 1` or a missing
+    /// `ok` makes the attestation malformed, not "not ok").
+    pub ok: bool,
+    /// `None` when the attestation does not say.
     pub reviewed: Option<bool>,
     pub comment: Option<String>,
 }
+
+/// Largest `data` of one attestation, in canonical bytes. The reference writes four short
+/// fields; a comment is a sentence or a paragraph. Anything larger is refused as malformed, so
+/// that one attestation cannot be made to cost megabytes in every answer that shows it.
+pub const MAX_ATTESTATION_DATA: usize = 16 * 1024;
 
 impl Statement {
     /// Reads the statement of an attestation's `data`.
@@ -259,14 +266,30 @@ impl Statement {
             found: data.kind(),
         })?;
         let id = ContentId::parse(str_field(map, "id")?)?;
+        let optional =
+            |name: &'static str, expected: &'static str, fits: fn(&Value) -> bool| match map
+                .get(name)
+            {
+                Some(v) if !fits(v) => Err(FormatError::WrongType {
+                    field: name,
+                    expected,
+                    found: v.kind(),
+                }),
+                v => Ok(v),
+            };
+        let ok = optional("ok", "a boolean", |v| v.as_bool().is_some())?
+            .and_then(Value::as_bool)
+            .ok_or(FormatError::Missing { field: "ok" })?;
+        let reviewed =
+            optional("reviewed", "a boolean", |v| v.as_bool().is_some())?.and_then(Value::as_bool);
+        let comment = optional("comment", "a string", |v| v.as_str().is_some())?
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Statement {
             id,
-            ok: map.get("ok").and_then(Value::as_bool),
-            reviewed: map.get("reviewed").and_then(Value::as_bool),
-            comment: map
-                .get("comment")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            ok,
+            reviewed,
+            comment,
         })
     }
 

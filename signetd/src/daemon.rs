@@ -105,9 +105,7 @@ impl State {
     /// Own keys (current and retired) are always trusted; others when trust.json lists them.
     /// With trust.json damaged only own keys count: failing closed never makes a file ok.
     fn is_trusted(&self, fpr: &Fingerprint) -> bool {
-        self.keyring
-            .get(fpr)
-            .is_some_and(|c| c.source == Source::Own)
+        self.keyring.get(fpr).is_some_and(|c| c.is_own())
             || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
     }
 
@@ -117,10 +115,12 @@ impl State {
         threshold: usize,
     ) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
         let entries = self.index.get(id);
-        let verdict = index::judge(entries, |k| self.is_trusted(k), threshold);
+        let standings = self.standings(entries);
+        let verdict = index::judge(entries, &standings, |k| self.is_trusted(k), threshold);
         let mut views: Vec<AttestationView> = entries
             .iter()
-            .map(|e| AttestationView {
+            .zip(&standings)
+            .map(|(e, standing)| AttestationView {
                 key: e.key.clone(),
                 user_id: self.keyring.user_id(&e.key),
                 trusted: self.is_trusted(&e.key),
@@ -128,16 +128,32 @@ impl State {
                 reviewed: e.reviewed,
                 comment: e.comment.clone(),
                 source: e.source.to_string(),
-                revoked: e.revoked,
+                revoked: *standing == index::Standing::Revoked,
+                superseded: *standing == index::Standing::Superseded,
             })
             .collect();
-        views.sort_by(|a, b| (!a.trusted, &a.source, &a.key).cmp(&(!b.trusted, &b.source, &b.key)));
+        views.sort_by(|a, b| {
+            (!a.trusted, a.superseded, &a.source, &a.key).cmp(&(
+                !b.trusted,
+                b.superseded,
+                &b.source,
+                &b.key,
+            ))
+        });
         (verdict, views)
+    }
+
+    /// How each attestation stands: per key only the newest unrevoked word counts, revocations
+    /// judged from what is known of each certificate now.
+    fn standings(&self, entries: &[Arc<Entry>]) -> Vec<index::Standing> {
+        index::standings(entries, |e| self.keyring.voids(&e.key, &e.signer))
     }
 
     /// The verdict on `id` alone, without the attestations behind it.
     fn verdict(&self, id: &ContentId, threshold: usize) -> signet_proto::api::Verdict {
-        index::judge(self.index.get(id), |k| self.is_trusted(k), threshold)
+        let entries = self.index.get(id);
+        let standings = self.standings(entries);
+        index::judge(entries, &standings, |k| self.is_trusted(k), threshold)
     }
 
     fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
@@ -212,6 +228,11 @@ impl Daemon {
     /// Loads the home. Damaged files do not stop the daemon: they are reported and left alone.
     pub fn load(home: Home, socket: PathBuf, config: Config) -> anyhow::Result<Arc<Self>> {
         let mut keyring = Keyring::default();
+        // What was learnt of every key before (revocations above all) comes first: the copies
+        // read next can only add to it.
+        for cert in crate::keyring::load_saved(&home) {
+            keyring.learn(cert);
+        }
         let (signer, key_damage) = match load_embedded_key(&home) {
             Ok(signer) => (signer, None),
             Err(damage) => (None, Some(damage)),
@@ -439,9 +460,20 @@ impl Daemon {
         let signer = signer.with_terminal(p.tty.clone());
         let home = self.home.clone();
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
+        let size = data.canonical().len();
+        if size > signet_proto::formats::MAX_ATTESTATION_DATA {
+            return Err(err(
+                ErrorCode::InvalidParams,
+                format!(
+                    "the attestation would be {size} bytes, over the {} bytes others accept: \
+                     shorten the comment",
+                    signet_proto::formats::MAX_ATTESTATION_DATA
+                ),
+            ));
+        }
         let filed_under = id.to_string();
-        let (attestation, contents, replaced) = tokio::task::spawn_blocking(move || {
-            let attestation = keys::sign_value(&*signer, data).map_err(|e| {
+        let (attestation, genuine, contents, replaced) = tokio::task::spawn_blocking(move || {
+            let (attestation, genuine) = keys::sign_checked(&*signer, data).map_err(|e| {
                 err(
                     ErrorCode::Signing,
                     format!("signing the attestation: {e:#}"),
@@ -454,7 +486,7 @@ impl Daemon {
             list.push(attestation.clone());
             bump(&mut contents);
             save_repo(&home, &*signer, &contents)?;
-            Ok::<_, RpcError>((attestation, contents, replaced))
+            Ok::<_, RpcError>((attestation, genuine, contents, replaced))
         })
         .await
         .map_err(|e| err(ErrorCode::Internal, format!("attest task failed: {e}")))??;
@@ -466,11 +498,12 @@ impl Daemon {
             id.clone(),
             Entry {
                 key: attestation.key.clone(),
+                signer: genuine.signer,
+                signed_at: genuine.signed_at,
                 ok: p.ok,
                 reviewed: p.reviewed,
                 comment: p.comment,
                 source: Source::Own,
-                revoked: false,
             },
         );
         let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
@@ -679,11 +712,24 @@ impl Daemon {
                     user_id: c.info.user_id.clone(),
                     own: Some(&c.info.fingerprint) == own,
                     trusted: s.is_trusted(&c.info.fingerprint),
-                    source: c.source.to_string(),
+                    source: sources_text(&c.sources),
                 })
                 .collect(),
         }
     }
+}
+
+/// Who served a certificate, for `sig keys`: `own`, `remote:NAME`, or `remembered` for a key
+/// no current source serves (kept because what is known of a key is never unlearnt).
+fn sources_text(sources: &std::collections::BTreeSet<Source>) -> String {
+    if sources.is_empty() {
+        return "remembered".to_owned();
+    }
+    sources
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The one key among `among` that a query names, or an error listing the candidates.

@@ -28,12 +28,60 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub key: Fingerprint,
+    /// The key that made the signature (the primary key or a subkey): a revocation of the
+    /// certificate or of this subkey, learnt at any time, voids it.
+    pub signer: Fingerprint,
+    /// When it was signed (seconds since the Unix epoch): a key's newest word replaces its
+    /// older ones, wherever each copy came from.
+    pub signed_at: u64,
     pub ok: bool,
     pub reviewed: bool,
     pub comment: String,
     pub source: Source,
-    /// Made by a key since revoked: shown, never counted.
-    pub revoked: bool,
+}
+
+impl Entry {
+    /// Whether `self` is a newer word than `other` by the same key: signed later; within the
+    /// same second (OpenPGP's resolution), the own repository's copy, which `attest` keeps
+    /// newest, then "not ok", failing closed.
+    pub fn newer_than(&self, other: &Entry) -> bool {
+        let rank = |e: &Entry| (e.signed_at, e.source == Source::Own, !e.ok);
+        rank(self) > rank(other)
+    }
+}
+
+/// How one attestation stands among the others about the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Its key's newest unrevoked word: the one that counts, if the key is trusted.
+    Current,
+    /// Its key said something newer since (in any repository): shown, never counted.
+    Superseded,
+    /// Its certificate or signing subkey is revoked: shown, never counted, and it supersedes
+    /// nothing, so a thief's word made with a stolen and since revoked key hides no older one.
+    Revoked,
+}
+
+/// The standing of each of `entries` (in order): per key, only its newest unrevoked word is
+/// current. `voided` says whether an entry's signature is void by revocation.
+pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec<Standing> {
+    let mut newest: HashMap<&Fingerprint, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        if voided(e) {
+            out.push(Standing::Revoked);
+            continue;
+        }
+        out.push(Standing::Superseded);
+        let best = newest.entry(&e.key).or_insert(i);
+        if e.newer_than(&entries[*best]) {
+            *best = i;
+        }
+    }
+    for i in newest.into_values() {
+        out[i] = Standing::Current;
+    }
+    out
 }
 
 #[derive(Debug, Default)]
@@ -47,11 +95,26 @@ impl Index {
         self.by_id.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// Replaces everything `source` said with `entries`.
+    /// Replaces everything `source` said with `entries`. Of several words by the same signing
+    /// key about the same id, only the newest is kept: older ones could never count, and a
+    /// repository padded with them costs no memory.
     pub fn replace_source(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
         self.remove_source(source);
+        let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
         for (id, entry) in entries {
             debug_assert_eq!(&entry.source, source);
+            match newest.entry((id, entry.key.clone(), entry.signer.clone())) {
+                std::collections::hash_map::Entry::Occupied(mut held) => {
+                    if entry.newer_than(held.get()) {
+                        held.insert(entry);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(entry);
+                }
+            }
+        }
+        for ((id, _, _), entry) in newest {
             self.by_id.entry(id).or_default().push(Arc::new(entry));
             self.entries += 1;
         }
@@ -87,24 +150,28 @@ impl Index {
     }
 }
 
-/// The verdict over the checked attestations of one file (DESIGN.md, "Verify verdict"): any
-/// trusted key saying not ok makes it `NotOk`; else `threshold` distinct trusted keys saying ok
-/// make it `Ok`; else `Unverified`. Untrusted keys never count.
+/// The verdict over the checked attestations of one file (docs/FORMATS.md, "Verdict"): of
+/// each key's current word (see [`standings`]), any trusted key saying not ok makes it
+/// `NotOk`; else `threshold` distinct trusted keys saying ok make it `Ok`; else `Unverified`.
+/// Untrusted keys, revoked and superseded words never count.
 pub fn judge(
     entries: &[Arc<Entry>],
+    standings: &[Standing],
     trusted: impl Fn(&Fingerprint) -> bool,
     threshold: usize,
 ) -> Verdict {
-    let mut vouching: Vec<&Fingerprint> = Vec::new();
-    for e in entries.iter().filter(|e| !e.revoked && trusted(&e.key)) {
+    let mut vouching = 0;
+    let current = entries
+        .iter()
+        .zip(standings)
+        .filter(|(e, s)| **s == Standing::Current && trusted(&e.key));
+    for (e, _) in current {
         if !e.ok {
             return Verdict::NotOk;
         }
-        if !vouching.contains(&&e.key) {
-            vouching.push(&e.key);
-        }
+        vouching += 1; // one current word per key: each counts once
     }
-    if vouching.len() >= threshold.max(1) {
+    if vouching >= threshold.max(1) {
         Verdict::Ok
     } else {
         Verdict::Unverified
@@ -119,20 +186,33 @@ mod tests {
         Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
     }
 
-    fn entry(key: char, ok: bool, source: Source) -> Arc<Entry> {
-        Arc::new(Entry {
+    fn said(key: char, ok: bool, at: u64, source: Source) -> Entry {
+        Entry {
             key: fpr(key),
+            signer: fpr(key),
+            signed_at: at,
             ok,
             reviewed: true,
             comment: String::new(),
             source,
-            revoked: false,
-        })
+        }
+    }
+
+    fn entry(key: char, ok: bool, source: Source) -> Arc<Entry> {
+        Arc::new(said(key, ok, 1, source))
+    }
+
+    fn verdict(
+        entries: &[Arc<Entry>],
+        voided: impl Fn(&Entry) -> bool,
+        threshold: usize,
+    ) -> Verdict {
+        let trusted = |f: &Fingerprint| f == &fpr('A') || f == &fpr('B');
+        judge(entries, &standings(entries, voided), trusted, threshold)
     }
 
     #[test]
     fn verdict_rules() {
-        let trusted = |f: &Fingerprint| f == &fpr('A') || f == &fpr('B');
         let own = || Source::Own;
         /// Who said what (key, ok), the threshold, and the verdict expected.
         type Case = (&'static [(char, bool)], usize, Verdict);
@@ -150,11 +230,58 @@ mod tests {
         for (said, threshold, want) in cases {
             let entries: Vec<_> = said.iter().map(|(k, ok)| entry(*k, *ok, own())).collect();
             assert_eq!(
-                judge(&entries, trusted, *threshold),
+                verdict(&entries, |_| false, *threshold),
                 *want,
                 "{said:?} at {threshold}"
             );
         }
+    }
+
+    #[test]
+    fn only_a_keys_newest_unrevoked_word_counts() {
+        let mirror = || Source::Remote("mirror".into());
+        // A said "not ok", then "ok"; a mirror replays the old word: the newer one counts,
+        // whichever source carries which.
+        let replayed = [
+            Arc::new(said('A', true, 20, Source::Own)),
+            Arc::new(said('A', false, 10, mirror())),
+        ];
+        assert_eq!(verdict(&replayed, |_| false, 1), Verdict::Ok);
+        assert_eq!(
+            standings(&replayed, |_| false),
+            [Standing::Current, Standing::Superseded]
+        );
+        let reversed = [replayed[1].clone(), replayed[0].clone()];
+        assert_eq!(verdict(&reversed, |_| false, 1), Verdict::Ok);
+        // And the other way round: "ok" then "not ok".
+        let retracted = [
+            Arc::new(said('A', true, 10, mirror())),
+            Arc::new(said('A', false, 20, Source::Remote("r".into()))),
+        ];
+        assert_eq!(verdict(&retracted, |_| false, 1), Verdict::NotOk);
+        // Within one second the own copy wins, then "not ok".
+        let tie = [
+            Arc::new(said('A', false, 10, mirror())),
+            Arc::new(said('A', true, 10, Source::Own)),
+        ];
+        assert_eq!(verdict(&tie, |_| false, 1), Verdict::Ok);
+        let tie = [
+            Arc::new(said('A', true, 10, mirror())),
+            Arc::new(said('A', false, 10, Source::Remote("r".into()))),
+        ];
+        assert_eq!(verdict(&tie, |_| false, 1), Verdict::NotOk);
+        // A revoked word never counts and hides no older word.
+        let stolen = [
+            Arc::new(said('A', true, 10, mirror())),
+            Arc::new(said('A', false, 20, mirror())),
+        ];
+        let void_newest = |e: &Entry| e.signed_at == 20;
+        assert_eq!(verdict(&stolen, void_newest, 1), Verdict::Ok);
+        assert_eq!(
+            standings(&stolen, void_newest),
+            [Standing::Current, Standing::Revoked]
+        );
+        assert_eq!(verdict(&stolen, |_| true, 1), Verdict::Unverified);
     }
 
     #[test]
@@ -166,11 +293,17 @@ mod tests {
             &Source::Own,
             vec![(id.clone(), (*entry('A', true, Source::Own)).clone())],
         );
+        // A remote repeating one key's words keeps only the newest.
         index.replace_source(
             &remote,
-            vec![(id.clone(), (*entry('B', true, remote.clone())).clone())],
+            vec![
+                (id.clone(), said('B', true, 5, remote.clone())),
+                (id.clone(), said('B', false, 9, remote.clone())),
+                (id.clone(), said('B', true, 7, remote.clone())),
+            ],
         );
         assert_eq!(index.get(&id).len(), 2);
+        assert!(index.get(&id).iter().any(|e| e.signed_at == 9 && !e.ok));
         index.upsert(id.clone(), (*entry('A', false, Source::Own)).clone());
         assert_eq!(
             index.get(&id).len(),

@@ -1,19 +1,61 @@
-//! The certificates Signet knows: the user's own and each remote owner's. Known is not trusted.
+//! The certificates Signet knows, keyed by fingerprint. Known is not trusted.
+//!
+//! What Signet knows about a certificate only grows: every copy it sees (the user's own key,
+//! each remote's `key.asc`, the copy remembered under `certs/`) is merged into the one it holds
+//! (`Cert::merge_public`), so a revocation, a subkey revocation or an expiry change learnt from
+//! any source stays, and an older copy served later — by the same remote or a mirror — can
+//! take nothing away. The merged copy is remembered under `certs/FINGERPRINT.asc` across
+//! restarts and remote removals.
+//!
+//! Each copy is trimmed to what a verdict needs before it is kept, so that a padded
+//! certificate costs no more than a plain one: the primary key with its own signatures, at most
+//! [`MAX_USER_IDS`] user ids bound by a valid self-signature, at most [`MAX_SUBKEYS`] subkeys
+//! (the newest), at most [`MAX_SIGS`] self-signatures and revocations each. Third-party
+//! certifications, user attributes (photos) and unknown packets are dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
-use sequoia_openpgp::Cert;
+use sequoia_openpgp::{Cert, Packet};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, KeyQuery};
 
 use crate::index::Source;
 use crate::keys;
+use crate::signature::{POLICY, Revocations};
+use crate::store::{self, Home};
+
+/// User ids kept per certificate: the primary one first.
+pub const MAX_USER_IDS: usize = 16;
+/// Subkeys kept per certificate: the newest.
+pub const MAX_SUBKEYS: usize = 16;
+/// Self-signatures, and revocations, kept per component: the newest.
+pub const MAX_SIGS: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct KnownCert {
+    /// Every copy seen, merged and trimmed.
     pub cert: Cert,
     pub info: KeyInfo,
-    pub source: Source,
+    /// Who has served it: the home itself (`Own`, current or retired key) and remotes.
+    pub sources: BTreeSet<Source>,
+    pub revocations: Revocations,
+}
+
+impl KnownCert {
+    fn new(cert: Cert) -> Self {
+        KnownCert {
+            info: keys::key_info(&cert),
+            revocations: Revocations::of(&cert),
+            cert,
+            sources: BTreeSet::new(),
+        }
+    }
+
+    /// One of the home's own keys, current or retired.
+    pub fn is_own(&self) -> bool {
+        self.sources.contains(&Source::Own)
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -22,25 +64,69 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// Adds or updates a certificate. The user's own key is never displaced by a remote's copy.
-    pub fn insert(&mut self, cert: Cert, source: Source) {
-        let info = keys::key_info(&cert);
-        if let Some(existing) = self.certs.get(&info.fingerprint)
-            && existing.source == Source::Own
-            && source != Source::Own
-        {
-            return;
-        }
-        self.certs
-            .insert(info.fingerprint.clone(), KnownCert { cert, info, source });
+    /// What Signet would know of `cert`'s key after seeing this copy too: the copy held merged
+    /// with it, trimmed. Pure: the keyring is unchanged.
+    pub fn merged(&self, cert: Cert) -> Cert {
+        let fpr = keys::fingerprint(&cert);
+        let merged = match self.certs.get(&fpr) {
+            // Same fingerprint, so merging cannot fail; keep what is held if it somehow does.
+            Some(held) => held.cert.clone().merge_public(cert).unwrap_or_else(|e| {
+                tracing::warn!(key = %fpr, "could not merge a copy of the certificate: {e}");
+                held.cert.clone()
+            }),
+            None => cert,
+        };
+        trim(merged)
     }
 
+    /// Merges a copy of a certificate in, served by `source`. Returns the merged certificate
+    /// when what is known of the key changed (so that it is remembered on disk), else `None`.
+    pub fn insert(&mut self, cert: Cert, source: Source) -> Option<Cert> {
+        let fpr = keys::fingerprint(&cert);
+        let changed = self.learn(cert);
+        if let Some(known) = self.certs.get_mut(&fpr) {
+            known.sources.insert(source);
+        }
+        changed
+    }
+
+    /// Merges a copy of a certificate in without naming who served it (a copy remembered
+    /// under `certs/`). Returns the merged certificate when what is known changed.
+    pub fn learn(&mut self, cert: Cert) -> Option<Cert> {
+        let merged = self.merged(cert);
+        let fpr = keys::fingerprint(&merged);
+        if self.certs.get(&fpr).is_some_and(|held| held.cert == merged) {
+            return None;
+        }
+        let sources = self
+            .certs
+            .remove(&fpr)
+            .map(|held| held.sources)
+            .unwrap_or_default();
+        let mut known = KnownCert::new(merged.clone());
+        known.sources = sources;
+        self.certs.insert(fpr, known);
+        Some(merged)
+    }
+
+    /// Forgets that `source` served any certificate. The certificates stay: what was learnt
+    /// from them (a revocation above all) is not unlearnt when a remote goes.
     pub fn remove_source(&mut self, source: &Source) {
-        self.certs.retain(|_, c| &c.source != source);
+        for known in self.certs.values_mut() {
+            known.sources.remove(source);
+        }
     }
 
     pub fn get(&self, fpr: &Fingerprint) -> Option<&KnownCert> {
         self.certs.get(fpr)
+    }
+
+    /// Whether a signature `signer` made for `key` is void: the certificate, or that subkey,
+    /// is revoked in what is known of it now.
+    pub fn voids(&self, key: &Fingerprint, signer: &Fingerprint) -> bool {
+        self.certs
+            .get(key)
+            .is_some_and(|c| c.revocations.voids(signer))
     }
 
     /// Known certificates whose fingerprint ends with the query.
@@ -55,8 +141,8 @@ impl Keyring {
         self.certs.values()
     }
 
-    /// A digest of which certificates are known: a check of attestations done with one keyring
-    /// holds for another with the same digest.
+    /// A digest of what is known: a check of attestations done with one keyring holds for
+    /// another with the same digest.
     pub fn digest(&self) -> String {
         use sha2::Digest as _;
         let mut h = sha2::Sha256::new();
@@ -69,9 +155,105 @@ impl Keyring {
         signet_proto::formats::hex_lower(&h.finalize())
     }
 
+    /// The key's user id, as bound by a valid self-signature; "" when it has none or is unknown.
     pub fn user_id(&self, fpr: &Fingerprint) -> String {
         self.get(fpr)
             .map(|c| c.info.user_id.clone())
             .unwrap_or_default()
     }
+}
+
+/// The parts of a certificate a verdict needs, bounded (see the module's documentation).
+pub fn trim(cert: Cert) -> Cert {
+    let cert = cert.strip_secret_key_material();
+    let mut bound: Vec<_> = match cert.with_policy(&POLICY, None) {
+        Ok(valid) => {
+            let primary = valid.primary_userid().ok().map(|u| u.userid().clone());
+            let mut ids: Vec<_> = valid.userids().map(|u| u.userid().clone()).collect();
+            // The primary user id first, so that it is never the one dropped.
+            ids.sort_by_key(|u| Some(u) != primary.as_ref());
+            ids
+        }
+        Err(_) => Vec::new(),
+    };
+    bound.truncate(MAX_USER_IDS);
+
+    let newest = |sigs: &mut dyn Iterator<Item = &sequoia_openpgp::packet::Signature>| {
+        let mut sigs: Vec<_> = sigs.cloned().collect();
+        sigs.sort_by_key(|s| std::cmp::Reverse(s.signature_creation_time()));
+        sigs.truncate(MAX_SIGS);
+        sigs.into_iter().map(Packet::from)
+    };
+    let primary = cert.primary_key();
+    let mut packets: Vec<Packet> = vec![Packet::from(primary.key().clone())];
+    packets.extend(newest(&mut primary.self_signatures()));
+    packets.extend(newest(&mut primary.self_revocations()));
+    for ua in cert.userids().filter(|ua| bound.contains(ua.userid())) {
+        packets.push(Packet::from(ua.userid().clone()));
+        packets.extend(newest(&mut ua.self_signatures()));
+        packets.extend(newest(&mut ua.self_revocations()));
+    }
+    let mut subkeys: Vec<_> = cert
+        .keys()
+        .subkeys()
+        .filter(|ka| ka.self_signatures().next().is_some())
+        .collect();
+    subkeys.sort_by_key(|ka| std::cmp::Reverse(ka.key().creation_time()));
+    for ka in subkeys.into_iter().take(MAX_SUBKEYS) {
+        packets.push(Packet::from(ka.key().clone()));
+        packets.extend(newest(&mut ka.self_signatures()));
+        packets.extend(newest(&mut ka.self_revocations()));
+    }
+    Cert::from_packets(packets.into_iter()).unwrap_or_else(|e| {
+        tracing::warn!(key = %cert.fingerprint(), "could not trim the certificate: {e}");
+        cert
+    })
+}
+
+/// Where merged certificates are remembered: `certs/FINGERPRINT.asc`.
+fn certs_dir(home: &Home) -> PathBuf {
+    home.root.join("certs")
+}
+
+/// Remembers what is known of a certificate: merged with the copy already remembered, so that
+/// two fetches saving copies of one key in either order both leave the union on disk.
+pub fn remember(home: &Home, cert: &Cert) -> anyhow::Result<()> {
+    // Read, merge and write as one step: concurrent fetches must not lose each other's copy.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = certs_dir(home);
+    store::private_dir(&dir)?;
+    let path = dir.join(format!("{}.asc", cert.fingerprint().to_hex()));
+    let held = store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
+        .ok()
+        .flatten()
+        .and_then(|bytes| keys::parse_cert(&bytes).ok());
+    let merged = match held {
+        Some(held) => trim(held.merge_public(cert.clone())?),
+        None => cert.clone(),
+    };
+    store::write_atomic(&path, &keys::armored_public(&merged), 0o600)
+}
+
+/// Every remembered certificate. One that cannot be read is skipped with a warning: the
+/// copies it merged are still served by their sources, and it is written again when they are.
+pub fn load_saved(home: &Home) -> Vec<Cert> {
+    let Ok(dir) = std::fs::read_dir(certs_dir(home)) else {
+        return Vec::new();
+    };
+    let mut certs = Vec::new();
+    for entry in dir.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "asc") {
+            continue;
+        }
+        match store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
+            .and_then(|b| b.map(|b| keys::parse_cert(&b)).transpose())
+        {
+            Ok(Some(cert)) => certs.push(cert),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("ignoring {}: {e:#}", path.display()),
+        }
+    }
+    certs
 }

@@ -30,14 +30,14 @@ pub fn to_fingerprint(fpr: &PgpFingerprint) -> Fingerprint {
     Fingerprint::parse(&fpr.to_hex()).expect("sequoia prints fingerprints as uppercase hex")
 }
 
-/// The certificate's primary user id as text, or the first one, or "" when it has none.
+/// The certificate's primary user id as text, or "" when none is bound to it by a valid
+/// self-signature: anyone can append a user id packet to a copy of a certificate, and such a
+/// name is never shown as the key's.
 pub fn user_id(cert: &Cert) -> String {
-    let uid = match cert.with_policy(&POLICY, None) {
-        Ok(valid) => valid.primary_userid().ok().map(|u| u.userid().clone()),
-        Err(_) => None,
-    }
-    .or_else(|| cert.userids().next().map(|u| u.userid().clone()));
-    uid.map(|u| String::from_utf8_lossy(u.value()).into_owned())
+    cert.with_policy(&POLICY, None)
+        .ok()
+        .and_then(|valid| valid.primary_userid().ok().map(|u| u.userid().clone()))
+        .map(|u| String::from_utf8_lossy(u.value()).into_owned())
         .unwrap_or_default()
 }
 
@@ -144,6 +144,14 @@ impl SignWith for EmbeddedKey {
 /// Signs `data` into a `{data, key, sig}` envelope, and checks the result before returning it:
 /// a signature that would not verify is never stored.
 pub fn sign_value(signer: &dyn SignWith, data: Value) -> anyhow::Result<Signed> {
+    Ok(sign_checked(signer, data)?.0)
+}
+
+/// [`sign_value`], with who made the signature and when, as the index keeps them.
+pub fn sign_checked(
+    signer: &dyn SignWith,
+    data: Value,
+) -> anyhow::Result<(Signed, signature::Genuine)> {
     let bytes = data.canonical();
     let sig = signer.sign_detached(bytes.as_bytes())?;
     let signed = Signed {
@@ -151,8 +159,9 @@ pub fn sign_value(signer: &dyn SignWith, data: Value) -> anyhow::Result<Signed> 
         key: fingerprint(signer.cert()),
         sig: base64::engine::general_purpose::STANDARD.encode(sig),
     };
-    signature::check(&signed, signer.cert()).context("the new signature does not verify")?;
-    Ok(signed)
+    let genuine =
+        signature::check(&signed, signer.cert()).context("the new signature does not verify")?;
+    Ok((signed, genuine))
 }
 
 #[cfg(test)]

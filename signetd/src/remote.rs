@@ -156,8 +156,10 @@ pub fn accept(
             found,
         });
     }
-    // The certificate, stripped of any secret parts a careless owner published.
-    let cert = cert.strip_secret_key_material();
+    // What is known of the key with this copy merged in: a copy that lacks a revocation (an
+    // older key.asc, re-served or mirrored) takes nothing away. Secret parts a careless owner
+    // published are stripped.
+    let cert = keyring.merged(cert);
     let signed = formats::parse_signed(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     if signed.key != found {
         return Err(Refusal::WrongSigner {
@@ -169,12 +171,9 @@ pub fn accept(
     let canonical = signed.signed_bytes();
     let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
     let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
-    match signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found) {
-        // The owner revoked their key: the copy is taken, so that its attestations are shown
-        // as revoked rather than kept counting from the last copy before the revocation.
-        Ok(()) | Err(signature::SignatureError::Revoked(_)) => {}
-        Err(e) => return Err(bad_signature(e)),
-    }
+    // A copy signed by a key revoked since is still taken, so that its attestations are shown
+    // as revoked rather than kept counting from the last copy before the revocation.
+    signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found).map_err(bad_signature)?;
     let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
     drop(canonical);
     let (contents, skipped) =
@@ -229,9 +228,12 @@ pub struct CheckedCache {
     pub key_sha256: String,
     pub keyring: String,
     pub report: CheckReport,
-    /// `(id, key, ok, reviewed, comment, revoked)` of every attestation with a genuine signature.
-    pub entries: Vec<(String, Fingerprint, bool, bool, String, bool)>,
+    /// `(id, key, signer, signed_at, ok, reviewed, comment)` of every attestation with a genuine
+    /// signature. Revocation is not kept here: it is judged from the keyring at each query.
+    pub entries: Vec<CachedEntry>,
 }
+
+type CachedEntry = (String, Fingerprint, Fingerprint, u64, bool, bool, String);
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     formats::hex_lower(&Sha256::digest(bytes))
@@ -256,10 +258,11 @@ impl CheckedCache {
                     (
                         id.to_string(),
                         e.key.clone(),
+                        e.signer.clone(),
+                        e.signed_at,
                         e.ok,
                         e.reviewed,
                         e.comment.clone(),
-                        e.revoked,
                     )
                 })
                 .collect(),
@@ -281,17 +284,18 @@ impl CheckedCache {
             return None;
         }
         let mut entries = Vec::with_capacity(self.entries.len());
-        for (id, key, ok, reviewed, comment, revoked) in self.entries {
+        for (id, key, signer, signed_at, ok, reviewed, comment) in self.entries {
             let id = ContentId::parse(&id).ok()?;
             entries.push((
                 id,
                 Entry {
                     key,
+                    signer,
+                    signed_at,
                     ok,
                     reviewed,
                     comment,
                     source: source.clone(),
-                    revoked,
                 },
             ));
         }

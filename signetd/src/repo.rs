@@ -54,31 +54,43 @@ pub fn check_one(
             format!("attestation for {} filed under {filed_under}", statement.id),
         ));
     }
+    let data = att.signed_bytes();
+    if data.len() > formats::MAX_ATTESTATION_DATA {
+        return Err((
+            Problem::Malformed,
+            format!(
+                "attestation for {} by {} is {} bytes, over the {} bytes an attestation may hold",
+                statement.id,
+                att.key,
+                data.len(),
+                formats::MAX_ATTESTATION_DATA
+            ),
+        ));
+    }
     let known = keyring.get(&att.key).ok_or_else(|| {
         (
             Problem::UnknownKey,
             format!("no certificate for key {}", att.key),
         )
     })?;
-    let revoked = match signature::check(att, &known.cert) {
-        Ok(()) => false,
-        Err(signature::SignatureError::Revoked(_)) => true,
-        Err(e) => {
-            return Err((
+    let genuine = signature::decode(&att.sig)
+        .and_then(|sig| signature::check_bytes(&sig, data.as_bytes(), &known.cert, &att.key))
+        .map_err(|e| {
+            (
                 Problem::BadSignature,
                 format!("{filed_under} by {}: {e}", att.key),
-            ));
-        }
-    };
+            )
+        })?;
     Ok((
         statement.id,
         Entry {
             key: att.key.clone(),
-            ok: statement.ok == Some(true),
+            signer: genuine.signer,
+            signed_at: genuine.signed_at,
+            ok: statement.ok,
             reviewed: statement.reviewed == Some(true),
             comment: statement.comment.unwrap_or_default(),
             source: source.clone(),
-            revoked,
         },
     ))
 }

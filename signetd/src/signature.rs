@@ -2,8 +2,9 @@
 //!
 //! The rules are FORMATS.md's: a detached signature of type binary (0x00), base64 of binary or
 //! of ASCII armor, made by the certificate named in `key` (any of its valid signing keys),
-//! under StandardPolicy, by a key alive and not revoked when it signed. A certificate that is
-//! revoked now invalidates all its signatures: its owner has said it must not be relied on.
+//! under StandardPolicy, by a key alive when it signed. Revocation is judged apart
+//! ([`Revocations`]): a certificate revoked now voids all its signatures, a revoked subkey those
+//! it made; its owner has said they must not be relied on.
 
 use std::time::{Duration, SystemTime};
 
@@ -48,9 +49,6 @@ pub enum SignatureError {
     WrongCertificate(Fingerprint),
     #[error("no signing key of {0} made this signature")]
     NotByKey(Fingerprint),
-    /// A genuine signature by a key that has since been revoked: it does not count.
-    #[error("key {0} is revoked")]
-    Revoked(Fingerprint),
     #[error("the signature does not verify: {0}")]
     Bad(String),
 }
@@ -83,9 +81,24 @@ pub fn decode(sig: &str) -> Result<Signature, SignatureError> {
     }
 }
 
+/// Who made a genuine signature, and when: what the index needs to apply revocations and the
+/// newest-word rule later, whatever copy of the certificate it is judged with then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Genuine {
+    /// The key that made it: the primary key's fingerprint when the primary key signs (GnuPG's
+    /// default), else the signing subkey's.
+    pub signer: Fingerprint,
+    /// The signature's creation time, in seconds since the Unix epoch.
+    pub signed_at: u64,
+}
+
 /// Checks that `signed.sig` is a valid signature by `cert` over the canonical bytes of
 /// `signed.data`, and that `cert` is the certificate `signed.key` names.
-pub fn check(signed: &Signed, cert: &Cert) -> Result<(), SignatureError> {
+///
+/// Revocation is not a refusal here: a genuine signature by a key revoked since is `Ok`, and
+/// whether it counts is decided from what is known of the certificate when it is judged (see
+/// [`Revocations`]), so that a revocation learnt later from any source applies at once.
+pub fn check(signed: &Signed, cert: &Cert) -> Result<Genuine, SignatureError> {
     if cert.fingerprint().to_hex() != signed.key.as_str() {
         return Err(SignatureError::WrongCertificate(signed.key.clone()));
     }
@@ -97,20 +110,15 @@ pub fn check(signed: &Signed, cert: &Cert) -> Result<(), SignatureError> {
     )
 }
 
-/// Checks a decoded signature over `message` against `cert`, whose fingerprint is `key`.
+/// Checks a decoded signature over `message` against `cert`, whose fingerprint is `key`: made
+/// by one of its keys that was valid, alive and for signing when it signed, under the policy.
 pub fn check_bytes(
     sig: &Signature,
     message: &[u8],
     cert: &Cert,
     key: &Fingerprint,
-) -> Result<(), SignatureError> {
+) -> Result<Genuine, SignatureError> {
     let policy: &dyn Policy = &POLICY;
-    // A certificate revoked now invalidates every signature it made; the signature is still
-    // checked first, so that "revoked" is only ever said of a genuine signature.
-    let mut revoked = matches!(
-        cert.revocation_status(policy, None),
-        RevocationStatus::Revoked(_)
-    );
     let signed_at = sig
         .signature_creation_time()
         .ok_or(SignatureError::NoCreationTime)?;
@@ -123,34 +131,65 @@ pub fn check_bytes(
                 continue;
             }
         };
-        if let RevocationStatus::Revoked(_) = ka.valid_cert().revocation_status() {
-            revoked = true;
-        }
         let refusal = if let Err(e) = ka.valid_cert().alive() {
-            Some(format!("certificate not alive when it signed: {e}"))
+            format!("certificate not alive when it signed: {e}")
         } else if let Err(e) = ka.alive() {
-            Some(format!("signing key not alive when it signed: {e}"))
-        } else if let RevocationStatus::Revoked(_) = ka.revocation_status() {
-            Some("the signing subkey is revoked".to_owned())
+            format!("signing key not alive when it signed: {e}")
         } else if !ka.for_signing() {
-            Some("the key is not for signing".to_owned())
+            "the key is not for signing".to_owned()
         } else if let Err(e) = sig.signature_alive(SystemTime::now(), CLOCK_SKEW) {
-            Some(format!("signature not alive: {e}"))
+            format!("signature not alive: {e}")
         } else {
             match sig.verify_message(ka.key(), message) {
                 Ok(()) => match policy.signature(sig, Default::default()) {
-                    Ok(()) if revoked => return Err(SignatureError::Revoked(key.clone())),
-                    Ok(()) => return Ok(()),
-                    Err(e) => Some(format!("refused by policy: {e}")),
+                    Ok(()) => {
+                        return Ok(Genuine {
+                            signer: crate::keys::to_fingerprint(&ka.key().fingerprint()),
+                            signed_at: unix_secs(signed_at),
+                        });
+                    }
+                    Err(e) => format!("refused by policy: {e}"),
                 },
-                Err(e) => Some(e.to_string()),
+                Err(e) => e.to_string(),
             }
         };
-        if let Some(why) = refusal {
-            last_error = SignatureError::Bad(why);
-        }
+        last_error = SignatureError::Bad(refusal);
     }
     Err(last_error)
+}
+
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a certificate says is revoked: the whole certificate, or some of its subkeys. Computed
+/// once per copy of the certificate Signet holds, and consulted for every attestation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revocations {
+    pub cert: bool,
+    pub subkeys: std::collections::BTreeSet<Fingerprint>,
+}
+
+impl Revocations {
+    pub fn of(cert: &Cert) -> Self {
+        let policy: &dyn Policy = &POLICY;
+        let revoked = |status: RevocationStatus| matches!(status, RevocationStatus::Revoked(_));
+        Revocations {
+            cert: revoked(cert.revocation_status(policy, None)),
+            subkeys: cert
+                .keys()
+                .subkeys()
+                .filter(|ka| revoked(ka.revocation_status(policy, None)))
+                .map(|ka| crate::keys::to_fingerprint(&ka.key().fingerprint()))
+                .collect(),
+        }
+    }
+
+    /// Whether a signature made by `signer` (the primary key or a subkey) is void.
+    pub fn voids(&self, signer: &Fingerprint) -> bool {
+        self.cert || self.subkeys.contains(signer)
+    }
 }
 
 #[cfg(test)]
@@ -169,17 +208,21 @@ mod tests {
 
     /// An attestation signed by `cert`'s signing subkey, dated `at`, whatever the key's state.
     fn signed_at(cert: &Cert, at: SystemTime) -> Signed {
+        let subkey = cert.keys().subkeys().secret().next().unwrap().key().clone();
+        signed_by(cert, subkey.role_into_unspecified(), at)
+    }
+
+    /// An attestation signed by one of `cert`'s keys, dated `at`.
+    fn signed_by(
+        cert: &Cert,
+        key: openpgp::packet::Key<
+            openpgp::packet::key::SecretParts,
+            openpgp::packet::key::UnspecifiedRole,
+        >,
+        at: SystemTime,
+    ) -> Signed {
         let data = Statement::to_data(&ContentId::sha256(&[9; 32]), true, true, "dated");
-        let mut signer = cert
-            .keys()
-            .subkeys()
-            .secret()
-            .next()
-            .unwrap()
-            .key()
-            .clone()
-            .into_keypair()
-            .unwrap();
+        let mut signer = key.into_keypair().unwrap();
         let sig = SignatureBuilder::new(SignatureType::Binary)
             .set_signature_creation_time(at)
             .unwrap()
@@ -191,6 +234,25 @@ mod tests {
             sig: base64::engine::general_purpose::STANDARD
                 .encode(Packet::from(sig).to_vec().unwrap()),
         }
+    }
+
+    fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
+        cert.primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap()
+    }
+
+    fn revoke_cert(cert: &Cert) -> Cert {
+        let revocation = CertRevocationBuilder::new()
+            .set_reason_for_revocation(ReasonForRevocation::KeySuperseded, b"new key")
+            .unwrap()
+            .build(&mut primary_signer(cert), cert, None)
+            .unwrap();
+        cert.clone().insert_packets(revocation).unwrap().0
     }
 
     #[test]
@@ -218,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn a_revoked_key_invalidates_its_genuine_signatures_only() {
+    fn a_revoked_key_voids_its_genuine_signatures_only() {
         let (cert, _) = CertBuilder::new()
             .set_cipher_suite(CipherSuite::Cv25519)
             .add_userid("Revoked <r@example.org>")
@@ -227,25 +289,13 @@ mod tests {
             .generate()
             .unwrap();
         let before = signed_at(&cert, SystemTime::now() - Duration::from_secs(600));
-        check(&before, &cert).unwrap();
-        let mut primary = cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
-        let revocation = CertRevocationBuilder::new()
-            .set_reason_for_revocation(ReasonForRevocation::KeySuperseded, b"new key")
-            .unwrap()
-            .build(&mut primary, &cert, None)
-            .unwrap();
-        let revoked = cert.clone().insert_packets(revocation).unwrap().0;
-        assert_eq!(
-            check(&before, &revoked),
-            Err(SignatureError::Revoked(keys::fingerprint(&cert)))
-        );
+        let genuine = check(&before, &cert).unwrap();
+        assert_ne!(genuine.signer, keys::fingerprint(&cert), "a subkey signed");
+        assert!(!Revocations::of(&cert).voids(&genuine.signer));
+        let revoked = revoke_cert(&cert);
+        // Still genuine, and void.
+        assert_eq!(check(&before, &revoked), Ok(genuine.clone()));
+        assert!(Revocations::of(&revoked).voids(&genuine.signer));
         // A forgery is not "revoked": it is bad.
         let mut forged = before.clone();
         forged.data = Statement::to_data(&ContentId::sha256(&[9; 32]), false, true, "dated");
@@ -253,5 +303,78 @@ mod tests {
             check(&forged, &revoked),
             Err(SignatureError::Bad(_))
         ));
+    }
+
+    /// GnuPG's default key: one primary key that certifies and signs (`[SC]`).
+    #[test]
+    fn a_revoked_signing_primary_key_voids_rather_than_breaks_its_signatures() {
+        let (cert, _) = CertBuilder::new()
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_userid("Primary <p@example.org>")
+            .set_primary_key_flags(
+                openpgp::types::KeyFlags::empty()
+                    .set_certification()
+                    .set_signing(),
+            )
+            .set_creation_time(SystemTime::now() - Duration::from_secs(3600))
+            .generate()
+            .unwrap();
+        let primary = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .role_into_unspecified();
+        let signed = signed_by(&cert, primary, SystemTime::now() - Duration::from_secs(600));
+        let genuine = check(&signed, &cert).unwrap();
+        assert_eq!(genuine.signer, keys::fingerprint(&cert));
+        let revoked = revoke_cert(&cert);
+        assert_eq!(check(&signed, &revoked), Ok(genuine.clone()));
+        assert!(Revocations::of(&revoked).voids(&genuine.signer));
+    }
+
+    #[test]
+    fn a_revoked_subkey_voids_only_what_it_signed() {
+        let (cert, _) = CertBuilder::new()
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_userid("Two <two@example.org>")
+            .add_signing_subkey()
+            .add_signing_subkey()
+            .set_creation_time(SystemTime::now() - Duration::from_secs(3600))
+            .generate()
+            .unwrap();
+        let at = SystemTime::now() - Duration::from_secs(600);
+        let subkeys: Vec<_> = cert
+            .keys()
+            .subkeys()
+            .secret()
+            .map(|k| k.key().clone())
+            .collect();
+        let first = check(
+            &signed_by(&cert, subkeys[0].clone().role_into_unspecified(), at),
+            &cert,
+        )
+        .unwrap();
+        let second = check(
+            &signed_by(&cert, subkeys[1].clone().role_into_unspecified(), at),
+            &cert,
+        )
+        .unwrap();
+        let revocation = openpgp::cert::SubkeyRevocationBuilder::new()
+            .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
+            .unwrap()
+            .build(
+                &mut primary_signer(&cert),
+                &cert,
+                subkeys[0].parts_as_public(),
+                None,
+            )
+            .unwrap();
+        let revoked = cert.clone().insert_packets(revocation).unwrap().0;
+        let revocations = Revocations::of(&revoked);
+        assert!(!revocations.cert);
+        assert!(revocations.voids(&first.signer));
+        assert!(!revocations.voids(&second.signer));
     }
 }

@@ -70,10 +70,12 @@ pub(super) fn load_all(home: &Home, config: &Config, state: &mut State) {
         if let Some(cert) = copy
             .as_ref()
             .and_then(|(key, _)| keys::parse_cert(key).ok())
-        {
-            state
+            && let Some(grown) = state
                 .keyring
-                .insert(cert, Source::Remote(record.name.clone()));
+                .insert(cert, Source::Remote(record.name.clone()))
+            && let Err(e) = crate::keyring::remember(home, &grown)
+        {
+            tracing::warn!(remote = %record.name, "could not remember its key: {e:#}");
         }
         copies.push((record, copy));
     }
@@ -437,7 +439,10 @@ impl Daemon {
             &entries,
             &accepted.report,
         );
+        let cert = accepted.cert.clone();
         let stored = tokio::task::spawn_blocking(move || {
+            // What is known of the key first: a crash after it loses nothing learnt.
+            crate::keyring::remember(&home, &cert)?;
             remote::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
         })
         .await;
