@@ -8,6 +8,7 @@ pub mod formats;
 pub mod json;
 pub mod paths;
 pub mod rpc;
+pub mod text;
 pub mod wire_path;
 
 /// The protocol major version. Bumped only for changes older peers cannot ignore.

@@ -10,6 +10,7 @@ use signet_proto::api::{
     VerifyManyResult, VerifyOutcome, VerifyResult, method,
 };
 use signet_proto::paths::Locations;
+use signet_proto::text::{self, shown};
 
 use crate::cli::{
     AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
@@ -31,8 +32,11 @@ pub struct Out<W: Write> {
 }
 
 impl<W: Write> Out<W> {
+    /// Writes a line for people. Whatever it holds, no control character or bidi override
+    /// reaches the terminal (fields from outside are also escaped one by one with `shown`, so
+    /// that a newline in one cannot start a line of its own).
     pub fn line(&mut self, text: impl AsRef<str>) -> io::Result<()> {
-        writeln!(self.w, "{}", text.as_ref())
+        writeln!(self.w, "{}", text::lines(text.as_ref()))
     }
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
@@ -174,9 +178,15 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
 }
 
 fn attestation_line(a: &AttestationView) -> String {
-    let who = format!("[{}] {}", short(&a.key), a.user_id);
+    let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
     if a.revoked {
         return format!("revoked {who} (its key was revoked; it does not count)");
+    }
+    if a.superseded {
+        let said = if a.ok { "ok" } else { "NOT ok" };
+        return format!(
+            "superseded {who} (said {said}, then something newer; only its newest word counts)"
+        );
     }
     let mut line = match (a.trusted, a.ok) {
         (true, true) => format!("ok {who}"),
@@ -272,11 +282,7 @@ fn verify_tree(
     let (mut ok, mut unverified, mut not_ok, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (file, outcome) in files.iter().zip(&results) {
-        let shown = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .display()
-            .to_string();
+        let shown = shown(&file.strip_prefix(&root).unwrap_or(file).to_string_lossy()).to_string();
         match outcome {
             VerifyOutcome::Verified(r) if r.verdict == Verdict::Ok => ok.push(shown),
             VerifyOutcome::Verified(r) if r.verdict == Verdict::NotOk => not_ok.push(shown),
@@ -309,7 +315,7 @@ fn verify_tree(
         out.line(format!("not verified {f}"))?;
     }
     for f in &failed {
-        eprintln!("sig: error: {f}");
+        eprintln!("sig: error: {}", text::lines(f));
     }
     out.line(format!(
         "{}: {} ok, {} not verified, {} NOT ok{}",
@@ -339,7 +345,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     let mut targets = Vec::new();
     for file in files {
         targets.push((
-            format!("file {}", file.display()),
+            format!("file {}", shown(&file.to_string_lossy())),
             Target::path(absolute(file)?),
         ));
     }
@@ -387,7 +393,9 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 }
                 out.line(verdict_line(name, *verdict))?;
             }
-            VerifyOutcome::Failed { error } => eprintln!("sig: error: {}", error.message),
+            VerifyOutcome::Failed { error } => {
+                eprintln!("sig: error: {}", text::lines(&error.message))
+            }
         }
     }
     Ok(code)
@@ -397,7 +405,7 @@ fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
     if user_id.is_empty() {
         format!("[{}] (key not yet fetched)", short(fpr))
     } else {
-        format!("[{}] {user_id}", short(fpr))
+        format!("[{}] {}", short(fpr), shown(user_id))
     }
 }
 
@@ -438,7 +446,7 @@ pub fn trust(
                 out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
             } else {
                 for e in &list.trusted {
-                    out.line(format!("{}  {}", e.fingerprint, e.user_id))?;
+                    out.line(format!("{}  {}", e.fingerprint, shown(&e.user_id)))?;
                 }
             }
         }
@@ -463,7 +471,10 @@ pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::R
         };
         out.line(format!(
             "{}  {:<7}  {}  ({})",
-            k.fingerprint, role, k.user_id, k.source
+            k.fingerprint,
+            role,
+            shown(&k.user_id),
+            k.source
         ))?;
     }
     Ok(exit::OK)
@@ -483,7 +494,7 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
     out.line(format!("home:    {}", s.home.display()))?;
     out.line(format!("socket:  {}", s.socket.display()))?;
     match &s.key {
-        Some(k) => out.line(format!("key:     {} {}", k.fingerprint, k.user_id))?,
+        Some(k) => out.line(format!("key:     {} {}", k.fingerprint, shown(&k.user_id)))?,
         None => out.line("key:     none yet (run `sig setup --generate \"Name <email>\"`)")?,
     }
     out.line(format!(
@@ -600,9 +611,11 @@ pub fn remote(
             for r in (!flag.json).then_some(&list.remotes).into_iter().flatten() {
                 out.line(format!("{}  {}", r.name, r.url))?;
                 match &r.key {
-                    Some(k) => {
-                        out.line(format!("  key:          {} {}", k.fingerprint, k.user_id))?
-                    }
+                    Some(k) => out.line(format!(
+                        "  key:          {} {}",
+                        k.fingerprint,
+                        shown(&k.user_id)
+                    ))?,
                     None => out.line("  key:          not fetched yet")?,
                 }
                 if let Some(serial) = r.serial {
@@ -719,7 +732,7 @@ pub fn fetch(
             out.line(format!(
                 "Imported [{}] {}.",
                 k.fingerprint.short(),
-                k.user_id
+                shown(&k.user_id)
             ))?;
         }
         let counts = || {

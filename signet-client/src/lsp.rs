@@ -22,6 +22,7 @@ use signet_proto::api::{
     self, AttestParams, AttestResult, Target, Verdict, VerdictChanged, VerifyResult, method,
 };
 use signet_proto::paths::Locations;
+use signet_proto::text::{markdown, shown};
 
 use crate::commands::exit;
 use crate::connection::{self, Client};
@@ -360,13 +361,14 @@ fn document_path(params: &Value) -> Result<PathBuf, (i32, String)> {
         .ok_or((-32602, "expected a file:// textDocument.uri".to_owned()))
 }
 
+/// Who made an attestation, for a diagnostic (plain text): the user id from outside escaped.
 fn who(a: &api::AttestationView) -> String {
     let short = a.key.as_str();
     let short = &short[short.len().saturating_sub(16)..];
     if a.user_id.is_empty() {
         format!("[{short}]")
     } else {
-        format!("{} [{short}]", a.user_id)
+        format!("{} [{short}]", shown(&a.user_id))
     }
 }
 
@@ -385,12 +387,12 @@ fn not_ok_message(r: &VerifyResult) -> String {
     let against: Vec<String> = r
         .attestations
         .iter()
-        .filter(|a| a.trusted && !a.ok && !a.revoked)
+        .filter(|a| a.trusted && !a.ok && !a.revoked && !a.superseded)
         .map(|a| {
             if a.comment.is_empty() {
                 who(a)
             } else {
-                format!("{}: {}", who(a), a.comment)
+                format!("{}: {}", who(a), shown(&a.comment))
             }
         })
         .collect();
@@ -410,18 +412,25 @@ fn hover_text(r: &VerifyResult) -> String {
     if r.attestations.is_empty() {
         text.push_str("\nNobody has attested this file.\n");
     }
+    // User ids and comments come from anyone: Markdown-escaped, so that a remote cannot put
+    // links, images or formatting in the user's editor.
     for a in &r.attestations {
         text.push_str(&format!(
-            "\n- {} {}: {}{}{}{}",
+            "\n- {} {}: {}{}{}{}{}",
             if a.trusted { "trusted" } else { "untrusted" },
-            who(a),
+            markdown(&who(a)),
             if a.ok { "ok" } else { "NOT ok" },
             if a.reviewed { ", reviewed" } else { "" },
             if a.revoked { " (key revoked)" } else { "" },
+            if a.superseded {
+                " (superseded by its key's newer word)"
+            } else {
+                ""
+            },
             if a.comment.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", a.comment)
+                format!(" — {}", markdown(&a.comment))
             }
         ));
     }

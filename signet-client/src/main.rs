@@ -47,7 +47,10 @@ fn main() -> ExitCode {
             exit::OK
         }
         Err(e) => {
-            eprintln!("sig: error: {e:#}");
+            eprintln!(
+                "sig: error: {}",
+                signet_proto::text::lines(&format!("{e:#}"))
+            );
             exit::ERROR
         }
     };

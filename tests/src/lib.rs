@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: temp homes, the real `sig` and `signetd` binaries, raw socket
 //! clients, and cleanup of every daemon a test started, however the test ends.
 
+pub mod forge;
 pub mod http;
 pub mod stats;
 
@@ -582,6 +583,24 @@ impl Gpg {
             run(&["--quick-add-key", &fpr, "ed25519", "sign", "never"]);
         }
         fpr
+    }
+
+    /// Makes GnuPG's classic key: one primary key that certifies and signs (`[SC]`), no
+    /// subkey, no passphrase. Returns its fingerprint.
+    pub fn generate_signing_primary(&self, user_id: &str) -> String {
+        self.run(&[
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            user_id,
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let export = self.run(&["--export", user_id]);
+        signetd::keys::fingerprint(&signetd::keys::parse_cert(&export).unwrap()).to_string()
     }
 
     /// `{"data": …, "key": …, "sig": …}` as text, signed by gpg over Python's canonical bytes
