@@ -106,6 +106,9 @@ pub struct StatusResult {
     /// Damaged files under the home, each with what is wrong: writes wait until they are fixed.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// What verdicts may be missing, such as trusted remotes whose copies look frozen.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub uptime_secs: u64,
     /// The URL the repository is published on by this daemon, if any.
     #[serde(default)]
@@ -266,6 +269,9 @@ pub enum VerifyOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyManyResult {
     pub results: Vec<VerifyOutcome>,
+    /// What the answer may be missing, such as trusted remotes whose copies look frozen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -349,6 +355,14 @@ pub struct RemoteInfo {
     pub last_error: Option<String>,
     /// Seconds until the next scheduled sync.
     pub next_sync_secs: Option<u64>,
+    /// When the owner signed the accepted copy (RFC 3339): a server can replay an old copy,
+    /// never make an old one look new.
+    #[serde(default)]
+    pub signed: Option<String>,
+    /// The remote's owner is trusted and its copy was signed longer ago than `sync.max_age_secs`:
+    /// the server may be serving a frozen copy.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -266,6 +266,7 @@ fn verify_tree(
     let (files, problems) = files_under(&root);
     let spinner = (!json).then(|| Spinner::start("verifying"));
     let mut results = Vec::with_capacity(files.len());
+    let mut warnings = Vec::new();
     for batch in files.chunks(BATCH) {
         if let Some(spinner) = &spinner {
             spinner.progress(results.len(), files.len());
@@ -274,9 +275,12 @@ fn verify_tree(
         for file in batch {
             targets.push(Target::path(file.clone()));
         }
-        let VerifyManyResult { results: got } =
-            client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
+        let VerifyManyResult {
+            results: got,
+            warnings: said,
+        } = client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
         results.extend(got);
+        warnings = said;
     }
     drop(spinner);
     let (mut ok, mut unverified, mut not_ok, mut failed) =
@@ -317,6 +321,7 @@ fn verify_tree(
     for f in &failed {
         eprintln!("sig: error: {}", text::lines(f));
     }
+    warn(&warnings);
     out.line(format!(
         "{}: {} ok, {} not verified, {} NOT ok{}",
         dir.display(),
@@ -353,7 +358,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         targets.push((format!("id {id}"), Target::id(id.clone())));
     }
     let mut client = connection::connect_or_start(loc)?;
-    let VerifyManyResult { results } = client.call(
+    let VerifyManyResult { results, warnings } = client.call(
         method::VERIFY_MANY,
         &VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone()).collect(),
@@ -369,6 +374,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
             },
         );
     }
+    warn(&warnings);
     if args.json {
         match results.as_slice() {
             [one] => out.json(one)?,
@@ -399,6 +405,13 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         }
     }
     Ok(code)
+}
+
+/// Prints what the daemon says an answer may be missing, on stderr.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("sig: warning: {}", text::lines(w));
+    }
 }
 
 fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
@@ -527,6 +540,9 @@ pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow:
     for p in &s.problems {
         out.line(format!("problem: {p}"))?;
     }
+    for w in &s.warnings {
+        out.line(format!("warning: {w}"))?;
+    }
     Ok(if s.problems.is_empty() {
         exit::OK
     } else {
@@ -628,8 +644,18 @@ pub fn remote(
                     "  last success: {}",
                     r.last_success.as_deref().unwrap_or("never")
                 ))?;
+                if let Some(signed) = &r.signed {
+                    out.line(format!(
+                        "  signed:       {signed}{}",
+                        if r.stale {
+                            " (old: the server may be serving a frozen copy)"
+                        } else {
+                            ""
+                        }
+                    ))?;
+                }
                 if let Some(e) = &r.last_error {
-                    out.line(format!("  last error:   {e}"))?;
+                    out.line(format!("  last error:   {}", shown(e)))?;
                 }
                 if let Some(secs) = r.next_sync_secs {
                     out.line(format!("  next sync:    in {secs}s"))?;

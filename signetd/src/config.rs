@@ -70,6 +70,10 @@ pub struct SyncConfig {
     pub interval_secs: u64,
     /// Remotes fetched at once.
     pub parallel: usize,
+    /// A trusted remote whose newest copy was signed longer ago than this is reported as
+    /// possibly frozen (a server replaying an old copy looks healthy otherwise); 0 turns the
+    /// warning off.
+    pub max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -95,6 +99,7 @@ impl Default for SyncConfig {
         SyncConfig {
             interval_secs: 15 * 60,
             parallel: 4,
+            max_age_secs: 7 * 24 * 3600,
         }
     }
 }

@@ -6,6 +6,13 @@ mod watches;
 
 pub use remotes::RemoteState;
 
+impl Daemon {
+    /// What verdicts may be missing right now, for answers to show beside them.
+    pub fn warnings(&self) -> Vec<String> {
+        remotes::stale_warnings(&self.read(), &self.config)
+    }
+}
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -341,6 +348,7 @@ impl Daemon {
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
             problems: s.problems(),
+            warnings: remotes::stale_warnings(&s, &self.config),
             publishing: self.publishing_at(),
             remotes: s.remotes.len(),
             uptime_secs: self.started.elapsed().as_secs(),

@@ -43,10 +43,12 @@ pub enum Got {
 pub enum FetchError {
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
-    #[error(
-        "{url}: larger than {max} bytes (raise fetch.max_repo_bytes in config.json if this is expected)"
-    )]
-    TooLarge { url: String, max: u64 },
+    #[error("{url}: larger than {max} bytes ({what_to_do})")]
+    TooLarge {
+        url: String,
+        max: u64,
+        what_to_do: &'static str,
+    },
     #[error("{url}: no complete answer within {secs}s")]
     Timeout { url: String, secs: u64 },
     #[error("{url}: too many redirects")]
@@ -76,14 +78,22 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
     FetchError::Network { url, message }
 }
 
-/// GETs `url`, conditionally on `prior`, reading at most `max` bytes of body.
+/// The most a body may hold, and what to do about a larger one.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit {
+    pub max: u64,
+    pub what_to_do: &'static str,
+}
+
+/// GETs `url`, conditionally on `prior`, reading at most `limit.max` bytes of body.
 pub async fn get(
     client: &reqwest::Client,
     limits: &HttpLimits,
     url: &str,
     prior: &Validators,
-    max: u64,
+    limit: BodyLimit,
 ) -> Result<Got, FetchError> {
+    let max = limit.max;
     let mut request = client.get(url);
     if let Some(etag) = &prior.etag {
         request = request.header(IF_NONE_MATCH, etag);
@@ -106,6 +116,7 @@ pub async fn get(
     let too_large = || FetchError::TooLarge {
         url: url.to_owned(),
         max,
+        what_to_do: limit.what_to_do,
     };
     if response.content_length().is_some_and(|n| n > max) {
         return Err(too_large());

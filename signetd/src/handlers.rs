@@ -83,6 +83,7 @@ async fn dispatch(
             let api::VerifyManyParams { targets } = params(m, p)?;
             reply(Ok(api::VerifyManyResult {
                 results: verify_many(daemon, targets).await,
+                warnings: daemon.warnings(),
             }))
         }
         method::TRUST_ADD => reply(daemon.trust_add(params(m, p)?).await),

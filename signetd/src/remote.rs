@@ -29,6 +29,9 @@ pub struct RemoteRecord {
     /// Serial of the accepted copy.
     #[serde(default)]
     pub serial: Option<u64>,
+    /// When the owner signed the accepted copy (seconds since the Unix epoch).
+    #[serde(default)]
+    pub signed_at: Option<u64>,
     /// sha256 of the accepted copy's canonical `data`, to tell equivocation from a re-serve.
     #[serde(default)]
     pub data_sha256: Option<String>,
@@ -99,6 +102,8 @@ pub fn check_url(url: &str) -> Result<String, String> {
 pub struct Accepted {
     pub cert: Cert,
     pub serial: u64,
+    /// When the owner signed this copy.
+    pub signed_at: u64,
     pub data_sha256: String,
     /// The checked attestations; `None` when the copy is the one already held, whose
     /// attestations were checked then (no signature work is redone).
@@ -173,7 +178,9 @@ pub fn accept(
     let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
     // A copy signed by a key revoked since is still taken, so that its attestations are shown
     // as revoked rather than kept counting from the last copy before the revocation.
-    signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found).map_err(bad_signature)?;
+    let signed_at = signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found)
+        .map_err(bad_signature)?
+        .signed_at;
     let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
     drop(canonical);
     let (contents, skipped) =
@@ -186,6 +193,7 @@ pub fn accept(
         return Ok(Accepted {
             cert,
             serial: contents.serial,
+            signed_at,
             data_sha256,
             entries: None,
             report: CheckReport::default(),
@@ -212,6 +220,7 @@ pub fn accept(
     Ok(Accepted {
         cert,
         serial: contents.serial,
+        signed_at,
         data_sha256,
         entries: Some(entries),
         report,

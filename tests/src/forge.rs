@@ -20,14 +20,14 @@ pub struct Forge {
 }
 
 impl Forge {
-    /// A new Ed25519 key (certification primary, signing subkey), created an hour ago so that
+    /// A new Ed25519 key (certification primary, signing subkey), created 30 days ago so that
     /// signatures can be back-dated.
     pub fn new(user_id: &str) -> Self {
         let (cert, _) = CertBuilder::new()
             .set_cipher_suite(CipherSuite::Cv25519)
             .add_userid(user_id)
             .add_signing_subkey()
-            .set_creation_time(SystemTime::now() - Duration::from_secs(3600))
+            .set_creation_time(SystemTime::now() - Duration::from_secs(30 * 86_400))
             .generate()
             .unwrap();
         Forge { cert }
@@ -133,6 +133,11 @@ impl Forge {
 
     /// `repo.json` holding these attestations (JSON texts, each filed under its own `data.id`).
     pub fn repo(&self, serial: u64, attestations: &[String]) -> Vec<u8> {
+        self.repo_at(serial, attestations, SystemTime::now())
+    }
+
+    /// [`Forge::repo`], signed at `at`.
+    pub fn repo_at(&self, serial: u64, attestations: &[String], at: SystemTime) -> Vec<u8> {
         let mut by_id: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for att in attestations {
             let id = serde_json::from_str::<Value>(att)
@@ -149,7 +154,7 @@ impl Forge {
             r#"{{"attestations": {{{}}}, "serial": {serial}, "updated": "2026-01-01T00:00:00Z", "version": "0.0.1"}}"#,
             listed.join(", ")
         );
-        let mut bytes = self.signed_text(&data, SystemTime::now()).into_bytes();
+        let mut bytes = self.signed_text(&data, at).into_bytes();
         bytes.push(b'\n');
         bytes
     }

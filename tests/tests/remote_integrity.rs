@@ -393,3 +393,84 @@ fn a_padded_certificate_is_kept_trimmed() {
     alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
     alice.sig(&["verify", "--id", &id]).expect(0);
 }
+
+/// A server that serves the same old copy forever looks healthy; a trusted remote whose copy
+/// was signed longer ago than `sync.max_age_secs` is reported in `sig remote list`, `sig
+/// status` and `sig verify`.
+#[test]
+fn a_frozen_remote_is_reported() {
+    let bob = Forge::new("Bob <bob@example.org>");
+    let id = id_of(0x61);
+    let old = bob.repo_at(
+        3,
+        &[bob.attestation(&id, true, "fine", ago(9 * 86_400))],
+        ago(9 * 86_400),
+    );
+    let server = TestServer::start();
+    server.route("repo.json", Serve::File(old));
+    server.route("key.asc", Serve::File(bob.key_asc()));
+    let alice = Home::follower("bob", &server.url());
+    alice.sig(&["fetch"]).expect(0);
+    // Untrusted: nobody relies on it, nothing to warn about.
+    let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert_eq!(list["remotes"][0]["stale"], false, "{list}");
+    assert!(list["remotes"][0]["signed"].is_string(), "{list}");
+    alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
+    let list = alice.sig(&["remote", "list"]).expect(0);
+    assert!(list.stdout.contains("frozen copy"), "{}", list.stdout);
+    let status = alice.sig(&["status"]).expect(0);
+    assert!(
+        status.stdout.contains("warning: remote bob"),
+        "{}",
+        status.stdout
+    );
+    let run = alice.sig(&["verify", "--id", &id]).expect(0);
+    assert!(
+        run.stderr.contains("sig: warning: remote bob"),
+        "{}",
+        run.stderr
+    );
+    // A copy signed today ends it.
+    server.route(
+        "repo.json",
+        Serve::File(bob.repo(4, &[bob.attestation(&id, true, "fine", ago(60))])),
+    );
+    alice.sig(&["fetch"]).expect(0);
+    let run = alice.sig(&["verify", "--id", &id]).expect(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+/// A stored copy deleted from under the daemon is fetched again in full, not answered by a
+/// 304 that leaves "unchanged, 0 attestations" forever.
+#[test]
+fn a_lost_stored_copy_is_fetched_again_in_full() {
+    let bob = Forge::new("Bob <bob@example.org>");
+    let id = id_of(0x71);
+    let server = TestServer::start();
+    server.route(
+        "repo.json",
+        Serve::File(bob.repo(1, &[bob.attestation(&id, true, "fine", ago(60))])),
+    );
+    server.route("key.asc", Serve::File(bob.key_asc()));
+    let alice = Home::follower("bob", &server.url());
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["daemon", "stop"]).expect(0);
+    std::fs::remove_file(alice.home.join("remotes/bob/repo.json")).unwrap();
+    let fetched = alice.sig(&["fetch", "--json"]).expect(0).json();
+    assert_eq!(fetched["results"][0]["attestations"], 1, "{fetched}");
+    alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
+    alice.sig(&["verify", "--id", &id]).expect(0);
+}
+
+/// An oversized key.asc is refused with the limit that applies to it.
+#[test]
+fn an_oversized_key_names_its_own_limit() {
+    let server = TestServer::start();
+    server.route("key.asc", Serve::Huge(4 << 20));
+    server.route("repo.json", Serve::File(b"{}".to_vec()));
+    let alice = Home::follower("big", &server.url());
+    let run = alice.sig(&["fetch"]);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(text.contains("key.asc may hold"), "{text}");
+    assert!(!text.contains("max_repo_bytes"), "{text}");
+}

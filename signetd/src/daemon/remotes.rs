@@ -114,7 +114,39 @@ pub(super) fn load_all(home: &Home, config: &Config, state: &mut State) {
     }
 }
 
-fn info(state: &State, r: &RemoteState) -> RemoteInfo {
+/// Whether a remote's owner is trusted and its copy was signed longer ago than `max_age`.
+fn stale(state: &State, config: &Config, r: &RemoteState) -> bool {
+    let max_age = config.sync.max_age_secs;
+    let (Some(owner), Some(signed_at)) = (&r.record.pinned, r.record.signed_at) else {
+        return false;
+    };
+    let now = crate::signature::unix_secs(std::time::SystemTime::now());
+    max_age > 0 && state.is_trusted(owner) && now.saturating_sub(signed_at) > max_age
+}
+
+/// One warning per trusted remote whose copy looks frozen, for `sig status` and `sig verify`.
+pub(super) fn stale_warnings(state: &State, config: &Config) -> Vec<String> {
+    let now = crate::signature::unix_secs(std::time::SystemTime::now());
+    state
+        .remotes
+        .values()
+        .filter(|r| stale(state, config, r))
+        .map(|r| {
+            let days = now.saturating_sub(r.record.signed_at.unwrap_or(0)) / 86_400;
+            format!(
+                "remote {}: its newest copy was signed {days} days ago (over sync.max_age_secs); \
+                 if its owner has attested since, the server is serving a frozen copy",
+                r.record.name
+            )
+        })
+        .collect()
+}
+
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+fn info(state: &State, config: &Config, r: &RemoteState) -> RemoteInfo {
     let key = r.record.pinned.as_ref().map(|fpr| KeyInfo {
         fingerprint: fpr.clone(),
         user_id: state.keyring.user_id(fpr),
@@ -132,6 +164,8 @@ fn info(state: &State, r: &RemoteState) -> RemoteInfo {
         next_sync_secs: r
             .next_sync
             .map(|t| t.saturating_duration_since(Instant::now()).as_secs()),
+        signed: r.record.signed_at.map(rfc3339),
+        stale: stale(state, config, r),
     }
 }
 
@@ -162,6 +196,7 @@ impl Daemon {
             added: now_rfc3339(),
             pinned: None,
             serial: None,
+            signed_at: None,
             data_sha256: None,
             key_sha256: None,
             repo_validators: Validators::default(),
@@ -186,7 +221,7 @@ impl Daemon {
             report: CheckReport::default(),
             next_sync,
         };
-        let shown = info(&s, &state);
+        let shown = info(&s, &self.config, &state);
         s.remotes.insert(p.name, state);
         drop(s);
         self.sync_wake.notify_one();
@@ -200,7 +235,7 @@ impl Daemon {
         let shown = {
             let s = self.read();
             let r = s.remotes.get(name).ok_or_else(|| no_such_remote(name))?;
-            info(&s, r)
+            info(&s, &self.config, r)
         };
         let home = self.home.clone();
         let doomed = name.to_owned();
@@ -219,7 +254,11 @@ impl Daemon {
     pub fn remote_list(&self) -> RemoteListResult {
         let s = self.read();
         RemoteListResult {
-            remotes: s.remotes.values().map(|r| info(&s, r)).collect(),
+            remotes: s
+                .remotes
+                .values()
+                .map(|r| info(&s, &self.config, r))
+                .collect(),
         }
     }
 
@@ -306,13 +345,35 @@ impl Daemon {
         let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
         let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
         let max_repo = self.config.fetch.max_repo_bytes;
-
+        // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
+        let stored_dir = remote::dir(&self.home, name);
+        let has_copy = tokio::fs::metadata(stored_dir.join(signet_proto::paths::KEY_FILE))
+            .await
+            .is_ok()
+            && tokio::fs::metadata(stored_dir.join(signet_proto::paths::REPO_FILE))
+                .await
+                .is_ok();
+        let validators = |held: &Validators| {
+            if has_copy {
+                held.clone()
+            } else {
+                Validators::default()
+            }
+        };
+        let key_limit = fetch::BodyLimit {
+            max: keys::MAX_CERT_LEN as u64,
+            what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
+        };
+        let repo_limit = fetch::BodyLimit {
+            max: max_repo,
+            what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
+        };
         let key_got = fetch::get(
             &self.http,
             &limits,
             &key_url,
-            &record.key_validators,
-            keys::MAX_CERT_LEN as u64,
+            &validators(&record.key_validators),
+            key_limit,
         )
         .await;
         let repo_got = match &key_got {
@@ -321,8 +382,8 @@ impl Daemon {
                     &self.http,
                     &limits,
                     &repo_url,
-                    &record.repo_validators,
-                    max_repo,
+                    &validators(&record.repo_validators),
+                    repo_limit,
                 )
                 .await,
             ),
@@ -375,7 +436,12 @@ impl Daemon {
         };
 
         let keyring = self.read().keyring.clone();
-        let checked_record = record.clone();
+        let mut checked_record = record.clone();
+        if !has_copy {
+            // The copy the record describes is gone: check and store this one in full, even if
+            // it is the same (its serial still guards against a rollback).
+            checked_record.key_sha256 = None;
+        }
         let (accepted, key_bytes, repo_bytes) = match tokio::task::spawn_blocking(move || {
             let accepted = remote::accept(&checked_record, &key_bytes, &repo_bytes, &keyring);
             (accepted, key_bytes, repo_bytes)
@@ -415,6 +481,7 @@ impl Daemon {
         }
         record.pinned = Some(keys::fingerprint(&accepted.cert));
         record.serial = Some(accepted.serial);
+        record.signed_at = Some(accepted.signed_at);
         record.data_sha256 = Some(accepted.data_sha256.clone());
         record.key_sha256 = Some(remote::sha256_hex(&key_bytes));
         if let Some(v) = key_validators {
@@ -640,7 +707,7 @@ mod tests {
         let off = Config {
             sync: crate::config::SyncConfig {
                 interval_secs: 0,
-                parallel: 1,
+                ..Default::default()
             },
             ..Config::default()
         };
