@@ -500,20 +500,23 @@ impl Daemon {
         .map_err(|e| err(ErrorCode::Internal, format!("attest task failed: {e}")))??;
 
         let serial = contents.serial;
-        let mut s = self.write();
-        s.repo = Loaded::Ready(contents);
-        s.index.upsert(
-            id.clone(),
-            Entry {
-                key: attestation.key.clone(),
-                signer: genuine.signer,
-                signed_at: genuine.signed_at,
-                ok: p.ok,
-                reviewed: p.reviewed,
-                comment: p.comment,
-                source: Source::Own,
-            },
-        );
+        {
+            let mut s = self.write();
+            s.repo = Loaded::Ready(contents);
+            s.index.upsert(
+                id.clone(),
+                Entry {
+                    key: attestation.key.clone(),
+                    signer: genuine.signer,
+                    signed_at: genuine.signed_at,
+                    ok: p.ok,
+                    reviewed: p.reviewed,
+                    comment: p.comment,
+                    source: Source::Own,
+                },
+            );
+        }
+        self.refresh_published().await;
         let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
             .expect("canonical JSON is JSON");
         Ok(AttestResult {
@@ -584,20 +587,23 @@ impl Daemon {
         .map_err(|e| err(ErrorCode::Internal, format!("setup task failed: {e}")))??;
 
         let info = keys::key_info(signer.cert());
-        let mut s = self.write();
-        if let Some(old) = s.signer.take() {
-            let old = old.cert().clone();
-            s.keyring.remove_source(&Source::Own);
-            for cert in load_retired_keys(&self.home).into_iter().chain([old]) {
-                s.keyring.insert(cert, Source::Own);
+        {
+            let mut s = self.write();
+            if let Some(old) = s.signer.take() {
+                let old = old.cert().clone();
+                s.keyring.remove_source(&Source::Own);
+                for cert in load_retired_keys(&self.home).into_iter().chain([old]) {
+                    s.keyring.insert(cert, Source::Own);
+                }
             }
+            s.keyring.insert(signer.cert().clone(), Source::Own);
+            s.signer = Some(signer);
+            s.own = Some(info.clone());
+            s.key_damage = None;
+            s.repo = Loaded::Ready(contents);
+            s.reindex_own();
         }
-        s.keyring.insert(signer.cert().clone(), Source::Own);
-        s.signer = Some(signer);
-        s.own = Some(info.clone());
-        s.key_damage = None;
-        s.repo = Loaded::Ready(contents);
-        s.reindex_own();
+        self.refresh_published().await;
         Ok(SetupResult {
             key: info,
             home: self.home.root.clone(),

@@ -1,32 +1,138 @@
-//! Publishing the user's repository: a minimal HTTP server for `repo.json` and `key.asc`
+//! Publishing the user's repository: an HTTP server (hyper) for `repo.json` and `key.asc`
 //! (GET and HEAD, ETag and Last-Modified, 304s, nothing else), and atomic copies to a directory.
+//!
+//! The server spends nothing per client that a client can make large: both files are read
+//! once per write into one shared copy (`Bytes`, its ETag computed then), which every response
+//! shares; each connection serves one request and is cut off [`REQUEST_TIMEOUT`] after it was
+//! accepted, however slowly its client sends or reads; and each peer address holds at most
+//! [`MAX_PER_PEER`] connections, so one host cannot take the slots real followers need.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
+use hyper::{Method, Request, Response, StatusCode};
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::store::{self, Home};
 
-/// Largest request head read.
-const MAX_HEAD: usize = 8 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// From a connection's accept to its close, whatever its client does.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once.
-const MAX_CONNECTIONS: usize = 256;
+pub const MAX_CONNECTIONS: usize = 256;
+/// Connections served at once for one peer address.
+pub const MAX_PER_PEER: usize = 8;
+
+/// One published file as read at the last write.
+#[derive(Debug, Clone)]
+struct Published {
+    body: Bytes,
+    etag: HeaderValue,
+    modified: SystemTime,
+}
+
+/// Both files; `None` for one that does not exist (yet).
+#[derive(Debug, Default)]
+struct Snapshot {
+    repo: Option<Published>,
+    key: Option<Published>,
+}
+
+impl Snapshot {
+    fn read(repo_dir: &Path) -> Self {
+        let one = |name: &str| {
+            let path = repo_dir.join(name);
+            let body = std::fs::read(&path).ok()?;
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let etag = format!(
+                "\"{}\"",
+                &signet_proto::formats::hex_lower(&Sha256::digest(&body))[..32]
+            );
+            Some(Published {
+                body: Bytes::from(body),
+                etag: HeaderValue::from_str(&etag).expect("hex in quotes is a header value"),
+                modified,
+            })
+        };
+        Snapshot {
+            repo: one(signet_proto::paths::REPO_FILE),
+            key: one(signet_proto::paths::KEY_FILE),
+        }
+    }
+}
+
+type Shared = Arc<RwLock<Arc<Snapshot>>>;
 
 /// A running publisher; dropping it stops it.
 pub struct Running {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    content: Shared,
+    repo_dir: PathBuf,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+impl Running {
+    /// Reads the published files again, for a blocking task to run after every write of them.
+    pub fn refresher(&self) -> impl FnOnce() + Send + 'static {
+        let (content, repo_dir) = (self.content.clone(), self.repo_dir.clone());
+        move || {
+            let snapshot = Arc::new(Snapshot::read(&repo_dir));
+            *content.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
+        }
+    }
+}
+
+/// Counts connections per peer; a slot gives its place back when dropped.
+#[derive(Default)]
+struct Peers(Mutex<HashMap<IpAddr, usize>>);
+
+struct PeerSlot {
+    peers: Arc<Peers>,
+    ip: IpAddr,
+}
+
+impl Peers {
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<PeerSlot> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= MAX_PER_PEER {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self.peers.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -36,154 +142,124 @@ pub async fn start(home: &Home, addr: &str) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let repo = home.repo_dir();
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let repo_dir = home.repo_dir();
+    let first = {
+        let dir = repo_dir.clone();
+        tokio::task::spawn_blocking(move || Snapshot::read(&dir)).await?
+    };
+    let content: Shared = Arc::new(RwLock::new(Arc::new(first)));
+    let served = content.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let peers = Arc::new(Peers::default());
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                continue; // dropped: the client retries later
+            // Over either limit the connection is dropped at once: the client retries later.
+            let Some(peer_slot) = peers.take(peer.ip()) else {
+                continue;
             };
-            let repo = repo.clone();
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                continue;
+            };
+            let content = served.clone();
             tokio::spawn(async move {
-                let _slot = slot;
-                if let Err(e) = tokio::time::timeout(REQUEST_TIMEOUT, serve(stream, &repo)).await {
-                    tracing::debug!("publish connection timed out: {e}");
+                let _slots = (slot, peer_slot);
+                let service = hyper::service::service_fn(move |request| {
+                    let snapshot = content.read().unwrap_or_else(|e| e.into_inner()).clone();
+                    async move { Ok::<_, Infallible>(respond(&snapshot, &request)) }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(false)
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(REQUEST_TIMEOUT)
+                    .max_buf_size(16 * 1024)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                match tokio::time::timeout(REQUEST_TIMEOUT, connection).await {
+                    Ok(Err(e)) => tracing::debug!(%peer, "publish connection: {e}"),
+                    Err(_) => {
+                        tracing::debug!(%peer, "publish connection cut off after {REQUEST_TIMEOUT:?}")
+                    }
+                    Ok(Ok(())) => {}
                 }
             });
         }
     });
     tracing::info!("publishing {} on http://{addr}/", home.repo_dir().display());
-    Ok(Running { addr, task })
+    Ok(Running {
+        addr,
+        task,
+        content,
+        repo_dir,
+    })
 }
 
-struct Reply {
-    status: &'static str,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn plain(status: &'static str) -> Self {
-        Reply {
-            status,
-            headers: vec![("Content-Type", "text/plain; charset=utf-8".into())],
-            body: format!("{status}\n").into_bytes(),
-        }
-    }
-}
-
-async fn serve(mut stream: TcpStream, repo: &Path) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.len() > MAX_HEAD {
-            return write(
-                &mut stream,
-                Reply::plain("431 Request Header Fields Too Large"),
-                true,
-            )
-            .await;
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut lines = text.split("\r\n");
-    let mut request = lines.next().unwrap_or("").split(' ');
-    let (method, target) = (request.next().unwrap_or(""), request.next().unwrap_or(""));
-    let header = |name: &str| {
-        text.split("\r\n").skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    let with_body = method != "HEAD";
-    let reply = if method != "GET" && method != "HEAD" {
-        Reply::plain("405 Method Not Allowed")
-    } else {
-        respond(
-            repo,
-            target,
-            header("If-None-Match"),
-            header("If-Modified-Since"),
-        )
-    };
-    write(&mut stream, reply, with_body).await
+fn plain(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(format!("{status}\n"))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 /// Only the two files are served: anything else is 404, so no path can leave `repo/`.
-fn respond(
-    repo: &Path,
-    target: &str,
-    if_none_match: Option<String>,
-    if_modified_since: Option<String>,
-) -> Reply {
-    let path = target.split(['?', '#']).next().unwrap_or("");
-    let (name, content_type) = match path {
-        "/repo.json" => (signet_proto::paths::REPO_FILE, "application/json"),
-        "/key.asc" => (signet_proto::paths::KEY_FILE, "application/pgp-keys"),
-        _ => return Reply::plain("404 Not Found"),
+fn respond<B>(snapshot: &Snapshot, request: &Request<B>) -> Response<Full<Bytes>> {
+    let with_body = match *request.method() {
+        Method::GET => true,
+        Method::HEAD => false,
+        _ => return plain(StatusCode::METHOD_NOT_ALLOWED),
     };
-    let file = repo.join(name);
-    let (Ok(body), Ok(meta)) = (std::fs::read(&file), std::fs::metadata(&file)) else {
-        return Reply::plain("404 Not Found");
+    let (file, content_type) = match request.uri().path() {
+        "/repo.json" => (&snapshot.repo, "application/json"),
+        "/key.asc" => (&snapshot.key, "application/pgp-keys"),
+        _ => return plain(StatusCode::NOT_FOUND),
     };
-    let etag = format!(
-        "\"{}\"",
-        &signet_proto::formats::hex_lower(&Sha256::digest(&body))[..32]
-    );
-    let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    let last_modified = httpdate::fmt_http_date(modified);
-    let fresh = match (if_none_match, if_modified_since) {
+    let Some(file) = file else {
+        return plain(StatusCode::NOT_FOUND);
+    };
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let etag = file.etag.to_str().expect("ASCII");
+    let fresh = match (header(IF_NONE_MATCH), header(IF_MODIFIED_SINCE)) {
         (Some(tags), _) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
-        (None, Some(since)) => httpdate::parse_http_date(&since).is_ok_and(|since| {
-            modified
+        (None, Some(since)) => httpdate::parse_http_date(since).is_ok_and(|since| {
+            file.modified
                 .duration_since(since)
                 .map_or(true, |d| d.as_secs() == 0)
         }),
         (None, None) => false,
     };
-    let headers = vec![
-        ("ETag", etag),
-        ("Last-Modified", last_modified),
-        ("Cache-Control", "no-cache".into()),
-    ];
+    let mut response = Response::new(Full::new(if fresh || !with_body {
+        Bytes::new()
+    } else {
+        file.body.clone() // shared, not copied
+    }));
+    let headers = response.headers_mut();
+    headers.insert(ETAG, file.etag.clone());
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(file.modified)) {
+        headers.insert(LAST_MODIFIED, v);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if fresh {
-        return Reply {
-            status: "304 Not Modified",
-            headers,
-            body: Vec::new(),
-        };
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
     }
-    let mut headers = headers;
-    headers.push(("Content-Type", content_type.into()));
-    Reply {
-        status: "200 OK",
-        headers,
-        body,
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if !with_body {
+        headers.insert(
+            hyper::header::CONTENT_LENGTH,
+            HeaderValue::from(file.body.len()),
+        );
     }
-}
-
-async fn write(stream: &mut TcpStream, reply: Reply, with_body: bool) -> std::io::Result<()> {
-    let mut out = format!("HTTP/1.1 {}\r\nConnection: close\r\n", reply.status);
-    for (k, v) in &reply.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str(&format!("Content-Length: {}\r\n\r\n", reply.body.len()));
-    stream.write_all(out.as_bytes()).await?;
-    if with_body {
-        stream.write_all(&reply.body).await?;
-    }
-    stream.shutdown().await
+    response
 }
 
 /// Copies the repository into `dir` atomically (each file replaced whole), for static hosting.

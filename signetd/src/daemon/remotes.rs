@@ -648,6 +648,21 @@ impl Daemon {
         })
     }
 
+    /// Serves the repository as it is on disk now: after every write of it.
+    pub(crate) async fn refresh_published(&self) {
+        let refresher = self
+            .publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(crate::publish::Running::refresher);
+        if let Some(refresh) = refresher
+            && let Err(e) = tokio::task::spawn_blocking(refresh).await
+        {
+            tracing::error!("refreshing the published copy: {e}");
+        }
+    }
+
     /// Where the repository is served over HTTP, if it is.
     pub fn publishing_at(&self) -> Option<String> {
         self.publisher
