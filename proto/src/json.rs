@@ -28,6 +28,11 @@ pub enum Value {
     /// A number with a fraction or exponent: always finite.
     Float(f64),
     String(String),
+    /// A string holding an unpaired UTF-16 surrogate (`"\ud800"`), which Python's `json`
+    /// accepts and writes back as it was: kept as UTF-16 code units so that its canonical bytes
+    /// (and so a signature over a document holding it) are exact. Never read as text: a field
+    /// that must be a string is malformed when it holds one of these.
+    Utf16(Vec<u16>),
     Array(Vec<Value>),
     Object(Map),
 }
@@ -111,7 +116,7 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
             Value::Int(_) | Value::Float(_) => "a number",
-            Value::String(_) => "a string",
+            Value::String(_) | Value::Utf16(_) => "a string",
             Value::Array(_) => "an array",
             Value::Object(_) => "an object",
         }
@@ -167,6 +172,18 @@ pub enum ParseErrorKind {
     DuplicateKey(String),
     #[error("nesting deeper than {MAX_DEPTH} levels")]
     TooDeep,
+}
+
+/// A decoded string: text, or UTF-16 units when it holds an unpaired surrogate.
+enum Text {
+    Str(String),
+    Utf16(Vec<u16>),
+}
+
+/// What one escape sequence decodes to.
+enum Unit {
+    Char(char),
+    Lone(u16),
 }
 
 /// Parses one JSON document strictly: RFC 8259 syntax, UTF-8, no duplicate keys, no `NaN` or
@@ -236,7 +253,10 @@ impl Parser<'_> {
             None => Err(self.error(ParseErrorKind::UnexpectedEnd)),
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
-            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'"') => Ok(match self.text()? {
+                Text::Str(s) => Value::String(s),
+                Text::Utf16(units) => Value::Utf16(units),
+            }),
             Some(b't') => self.expect_literal(b"true", Value::Bool(true)),
             Some(b'f') => self.expect_literal(b"false", Value::Bool(false)),
             Some(b'n') => self.expect_literal(b"null", Value::Null),
@@ -319,9 +339,23 @@ impl Parser<'_> {
         }
     }
 
+    /// A string that must be text (an object key): an unpaired surrogate is an error.
     fn string(&mut self) -> Result<String, ParseError> {
+        let at = self.pos;
+        match self.text()? {
+            Text::Str(s) => Ok(s),
+            Text::Utf16(_) => Err(ParseError {
+                offset: at,
+                what: ParseErrorKind::LoneSurrogate,
+            }),
+        }
+    }
+
+    /// A string value, as text, or as UTF-16 code units if it holds an unpaired surrogate.
+    fn text(&mut self) -> Result<Text, ParseError> {
         self.pos += 1; // opening quote
         let mut out = String::new();
+        let mut wide: Option<Vec<u16>> = None;
         loop {
             // Copy the longest run that needs no decoding in one go.
             let start = self.pos;
@@ -336,23 +370,39 @@ impl Parser<'_> {
                     offset: start + e.valid_up_to(),
                     what: ParseErrorKind::InvalidUtf8,
                 })?;
-            out.push_str(run);
+            match &mut wide {
+                None => out.push_str(run),
+                Some(units) => units.extend(run.encode_utf16()),
+            }
             match self.peek() {
                 None => return Err(self.error(ParseErrorKind::UnexpectedEnd)),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match wide {
+                        None => Text::Str(out),
+                        Some(units) => Text::Utf16(units),
+                    });
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    out.push(self.escape()?);
+                    match (self.escape()?, &mut wide) {
+                        (Unit::Char(c), None) => out.push(c),
+                        (Unit::Char(c), Some(units)) => {
+                            units.extend(c.encode_utf16(&mut [0; 2]).iter())
+                        }
+                        (Unit::Lone(unit), wide) => wide
+                            .get_or_insert_with(|| {
+                                std::mem::take(&mut out).encode_utf16().collect()
+                            })
+                            .push(unit),
+                    }
                 }
                 Some(_) => return Err(self.error(ParseErrorKind::ControlCharacter)),
             }
         }
     }
 
-    fn escape(&mut self) -> Result<char, ParseError> {
+    fn escape(&mut self) -> Result<Unit, ParseError> {
         let c = match self.peek() {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
@@ -367,25 +417,33 @@ impl Parser<'_> {
                 let first = self.hex4()?;
                 return match first {
                     0xD800..=0xDBFF => {
-                        if !self.input[self.pos..].starts_with(b"\\u") {
-                            return Err(self.error(ParseErrorKind::LoneSurrogate));
+                        // A pair when a low surrogate follows; else unpaired, as Python allows.
+                        let rest = &self.input[self.pos..];
+                        if !rest.starts_with(b"\\u") {
+                            return Ok(Unit::Lone(first as u16));
                         }
+                        let before = self.pos;
                         self.pos += 2;
                         let second = self.hex4()?;
                         if !(0xDC00..=0xDFFF).contains(&second) {
-                            return Err(self.error(ParseErrorKind::LoneSurrogate));
+                            self.pos = before;
+                            return Ok(Unit::Lone(first as u16));
                         }
                         let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                        Ok(char::from_u32(code).expect("a surrogate pair is a valid scalar"))
+                        Ok(Unit::Char(
+                            char::from_u32(code).expect("a surrogate pair is a valid scalar"),
+                        ))
                     }
-                    0xDC00..=0xDFFF => Err(self.error(ParseErrorKind::LoneSurrogate)),
-                    _ => Ok(char::from_u32(first).expect("a non-surrogate BMP code point")),
+                    0xDC00..=0xDFFF => Ok(Unit::Lone(first as u16)),
+                    _ => Ok(Unit::Char(
+                        char::from_u32(first).expect("a non-surrogate BMP code point"),
+                    )),
                 };
             }
             _ => return Err(self.error(ParseErrorKind::InvalidEscape)),
         };
         self.pos += 1;
-        Ok(c)
+        Ok(Unit::Char(c))
     }
 
     fn hex4(&mut self) -> Result<u32, ParseError> {
@@ -481,6 +539,7 @@ fn write_canonical(value: &Value, out: &mut String) {
         Value::Int(i) => out.push_str(&i.0),
         Value::Float(f) => write_float(*f, out),
         Value::String(s) => write_ascii_string(s, out),
+        Value::Utf16(units) => write_ascii_units(units, out),
         Value::Array(items) => {
             out.push('[');
             for (n, item) in items.iter().enumerate() {
@@ -535,6 +594,24 @@ fn write_pretty(value: &Value, indent: usize, out: &mut String) {
         Value::String(s) => write_readable_string(s, out),
         other => write_canonical(other, out),
     }
+}
+
+/// A string with unpaired surrogates as Python writes it: every unit past ASCII as `\\uXXXX`.
+fn write_ascii_units(units: &[u16], out: &mut String) {
+    out.push('"');
+    for chunk in char::decode_utf16(units.iter().copied()) {
+        match chunk {
+            Ok(c) => {
+                let mut one = String::new();
+                write_ascii_string(c.encode_utf8(&mut [0; 4]), &mut one);
+                out.push_str(&one[1..one.len() - 1]);
+            }
+            Err(lone) => {
+                let _ = write!(out, "\\u{:04x}", lone.unpaired_surrogate());
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// A string as Python's `json.dumps(ensure_ascii=True)` writes it.
@@ -724,7 +801,7 @@ mod tests {
             (b"01", ParseErrorKind::InvalidNumber),
             (b"\"\xff\"", ParseErrorKind::InvalidUtf8),
             (b"\"a\nb\"", ParseErrorKind::ControlCharacter),
-            (br#""\ud800""#, ParseErrorKind::LoneSurrogate),
+            (br#"{"\ud800": 1}"#, ParseErrorKind::LoneSurrogate),
             (b"[1,]", ParseErrorKind::Unexpected(']')),
             (b"[1] x", ParseErrorKind::Trailing),
             (b"", ParseErrorKind::UnexpectedEnd),
@@ -733,6 +810,24 @@ mod tests {
             let err = parse(input).unwrap_err();
             assert_eq!(&err.what, want, "for {:?}", String::from_utf8_lossy(input));
         }
+    }
+
+    /// Python's `json` reads unpaired surrogates in strings and writes them back escaped: a
+    /// document holding one has exact canonical bytes, so its signature can be checked.
+    #[test]
+    fn unpaired_surrogates_keep_their_canonical_bytes() {
+        for (text, want) in [
+            (r#""a\ud800b""#, r#""a\ud800b""#),
+            (r#""\udc00""#, r#""\udc00""#),
+            (r#""\ud800\ud800""#, r#""\ud800\ud800""#),
+            (r#""\ud800\u0041é\n""#, r#""\ud800A\u00e9\n""#),
+            (r#""\ud83d\ude00""#, r#""\ud83d\ude00""#),
+        ] {
+            let value = parse(text.as_bytes()).unwrap();
+            assert_eq!(value.canonical(), want, "{text}");
+        }
+        assert_eq!(parse(br#""\ud800""#).unwrap().as_str(), None);
+        assert_eq!(parse(br#""\ud800""#).unwrap().kind(), "a string");
     }
 
     #[test]

@@ -581,3 +581,29 @@ fn the_publisher_shares_one_copy_and_bounds_each_peer() {
         assert!(closed, "a stalled connection was still open after 15 s");
     }
 }
+
+/// An unpaired surrogate (`\ud800`, which Python's json reads) in one attestation's comment
+/// costs that attestation, counted as malformed; the rest of the remote counts.
+#[test]
+fn an_unpaired_surrogate_costs_one_attestation_not_the_remote() {
+    let bob = Forge::new("Bob <bob@example.org>");
+    let (bad, good) = (id_of(0x81), id_of(0x82));
+    let odd = bob.signed_text(
+        &format!(r#"{{"comment": "x\ud800y", "id": "{bad}", "ok": true, "reviewed": true}}"#),
+        ago(60),
+    );
+    let server = TestServer::start();
+    server.route(
+        "repo.json",
+        Serve::File(bob.repo(1, &[odd, bob.attestation(&good, true, "fine", ago(60))])),
+    );
+    server.route("key.asc", Serve::File(bob.key_asc()));
+    let alice = Home::follower("bob", &server.url());
+    let fetched = alice.sig(&["fetch", "--json"]).expect(0).json();
+    assert_eq!(fetched["results"][0]["outcome"], "updated", "{fetched}");
+    assert_eq!(fetched["results"][0]["attestations"], 1, "{fetched}");
+    assert_eq!(fetched["results"][0]["rejected"], 1, "{fetched}");
+    alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
+    alice.sig(&["verify", "--id", &good]).expect(0);
+    alice.sig(&["verify", "--id", &bad]).expect(1);
+}
