@@ -1,4 +1,4 @@
-//! The shared data formats of `shared/FORMATS.md`: content ids, fingerprints, signed envelopes,
+//! The shared data formats of `docs/FORMATS.md`: content ids, fingerprints, signed envelopes,
 //! attestations and repositories. Pure values; signatures are checked by the daemon.
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Canonical JSON: a strict parser and the encoder whose bytes Signet signs.
 //!
 //! The signed bytes of a value are exactly what Python's `json.dumps(value, sort_keys=True)`
-//! prints (see `shared/FORMATS.md`, "Canonical bytes"). `serde_json` cannot be used for this:
+//! prints (see `docs/FORMATS.md`, "Canonical bytes"). `serde_json` cannot be used for this:
 //! it silently keeps the last of two duplicate keys, loses integers beyond 64 bits and formats
 //! floats differently. So signed data goes through this module, and only through it.
 

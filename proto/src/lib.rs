@@ -1,4 +1,4 @@
-//! Signet's shared vocabulary: the data formats (`shared/FORMATS.md`), canonical JSON, content
+//! Signet's shared vocabulary: the data formats (`docs/FORMATS.md`), canonical JSON, content
 //! ids, and the daemon protocol. No I/O, no crypto, no async: both binaries and any other
 //! client can depend on it.
 #![forbid(unsafe_code)]

@@ -607,3 +607,28 @@ fn an_unpaired_surrogate_costs_one_attestation_not_the_remote() {
     alice.sig(&["verify", "--id", &good]).expect(0);
     alice.sig(&["verify", "--id", &bad]).expect(1);
 }
+
+/// An attestation carried by one remote for a key first fetched from another counts as soon
+/// as that key arrives, not after a restart: a trusted "not ok" must never stay unseen.
+#[test]
+fn an_attestation_waiting_for_its_key_counts_once_the_key_arrives() {
+    let bob = Forge::new("Bob <bob@example.org>");
+    let carrier = Forge::new("Carrier <c@example.org>");
+    let id = id_of(0x91);
+    let carried = TestServer::start();
+    carried.route(
+        "repo.json",
+        Serve::File(carrier.repo(1, &[bob.attestation(&id, false, "backdoor", ago(60))])),
+    );
+    carried.route("key.asc", Serve::File(carrier.key_asc()));
+    let bobs = TestServer::start();
+    bobs.route("repo.json", Serve::File(bob.repo(1, &[])));
+    bobs.route("key.asc", Serve::File(bob.key_asc()));
+    let alice = Home::follower("carrier", &carried.url());
+    alice.sig(&["remote", "add", "bob", &bobs.url()]).expect(0);
+    let first = alice.sig(&["fetch", "carrier", "--json"]).expect(0).json();
+    assert_eq!(first["results"][0]["rejected"], 1, "unknown key: {first}");
+    alice.sig(&["fetch", "bob"]).expect(0);
+    alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
+    alice.sig(&["verify", "--id", &id]).expect(3);
+}

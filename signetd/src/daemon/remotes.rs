@@ -522,17 +522,69 @@ impl Daemon {
                 .await;
         }
         let source = Source::Remote(name.to_owned());
-        let mut s = self.write();
-        if let Some(entry) = s.remotes.get_mut(name) {
-            entry.record = record;
-            entry.report = accepted.report;
-            entry.next_sync = next_sync(&self.config, name, 0);
-            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
-            s.keyring.remove_source(&source);
-            s.keyring.insert(accepted.cert, source.clone());
-            s.index.replace_source(&source, entries);
+        let newly_known = {
+            let mut s = self.write();
+            let newly_known = s
+                .keyring
+                .get(&record.pinned.clone().expect("set above"))
+                .is_none();
+            if let Some(entry) = s.remotes.get_mut(name) {
+                entry.record = record;
+                entry.report = accepted.report;
+                entry.next_sync = next_sync(&self.config, name, 0);
+                self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+                s.keyring.remove_source(&source);
+                s.keyring.insert(accepted.cert, source.clone());
+                s.index.replace_source(&source, entries);
+            }
+            newly_known
+        };
+        if newly_known {
+            self.recheck_unknown_keys(name).await;
         }
         report
+    }
+
+    /// Checks again, against the keyring as it is now, the stored copies of other remotes that
+    /// carry attestations by keys unknown when they were checked: a key first fetched from
+    /// another remote makes them checkable, and a trusted "not ok" among them must not stay
+    /// unseen until a restart. Only on a key seen for the first time, so a remote cannot make
+    /// others be checked again at will.
+    async fn recheck_unknown_keys(&self, except: &str) {
+        let waiting: Vec<RemoteRecord> = self
+            .read()
+            .remotes
+            .values()
+            .filter(|r| r.report.unknown_key > 0 && r.record.name != except)
+            .map(|r| r.record.clone())
+            .collect();
+        for record in waiting {
+            let keyring = self.read().keyring.clone();
+            let (home, max) = (self.home.clone(), self.config.fetch.max_repo_bytes);
+            let checked_record = record.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let (key, repo) = remote::load_copy(&home, &checked_record.name, max).ok()??;
+                remote::check_stored(&home, &checked_record, &key, &repo, &keyring).ok()
+            })
+            .await
+            .ok()
+            .flatten();
+            let Some((entries, report)) = checked else {
+                continue;
+            };
+            let mut guard = self.write();
+            let s = &mut *guard;
+            // A fetch of that remote may have replaced its copy meanwhile: then it stands.
+            if let Some(r) = s.remotes.get_mut(&record.name)
+                && r.record.data_sha256 == record.data_sha256
+                && r.record.key_sha256 == record.key_sha256
+            {
+                tracing::info!(remote = %record.name, "checked again with a newly known key");
+                r.report = report;
+                s.index
+                    .replace_source(&Source::Remote(record.name.clone()), entries);
+            }
+        }
     }
 
     /// Records a successful fetch that changed nothing but the bookkeeping.
