@@ -56,11 +56,13 @@ fn a_published_revocation_stops_the_keys_attestations_counting() {
 fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
-    gpg.run(&["--quick-set-expire", &fpr, "seconds=3"]);
+    // gpg counts the period from the key's creation, and RSA key generation on a loaded
+    // machine can take seconds: leave room to sign before it ends.
+    gpg.run(&["--quick-set-expire", &fpr, "seconds=10"]);
     let id = format!("sha256:{}", "cd".repeat(32));
     let repo = gpg_repo(&gpg, &fpr, &id);
     let key = gpg.export(&fpr);
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(std::time::Duration::from_secs(11));
 
     let server = TestServer::start();
     server.route("repo.json", Serve::File(repo));
