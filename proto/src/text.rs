@@ -55,16 +55,52 @@ pub fn lines(text: &str) -> String {
         .join("\n")
 }
 
-/// `text` as inert Markdown: shown as written, one paragraph, with no emphasis, links, images,
-/// HTML or code spans taking effect.
+/// `text` as inert Markdown, for use within a line: shown as written, with no emphasis, links,
+/// autolinks, images, HTML, entities or code spans taking effect.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in shown(text).to_string().chars() {
-        // CommonMark: any ASCII punctuation may be escaped with a backslash, and then is text.
-        if c.is_ascii_punctuation() {
+        // CommonMark: ASCII punctuation escaped with a backslash is text. These are the ones that
+        // start something mid-line (`:` for autolinks such as http://…).
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '<'
+                | '>'
+                | '!'
+                | '|'
+                | '~'
+                | '&'
+                | '#'
+                | ':'
+        ) {
             out.push('\\');
         }
         out.push(c);
+    }
+    out
+}
+
+/// JSON text with every unsafe character (see [`is_unsafe`]) inside its strings written as a
+/// `\\uXXXX` escape: the same JSON value, but nothing in it acts on a terminal. serde_json
+/// escapes control characters already; bidi controls and line separators it leaves as they are.
+pub fn json_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -89,16 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn json_stays_json() {
+        let value = serde_json::json!({"c": "a\u{202e}b\u{2028}c\u{1b}d\ne"});
+        let text = json_escaped(&serde_json::to_string_pretty(&value).unwrap());
+        assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
     fn markdown_is_inert() {
         let text = markdown("![x](http://evil/p.png) **b** <img src=x> `c` [l](u)\n# h");
-        for (active, escaped) in [
-            ("![", "\\!\\["),
-            ("**", "\\*\\*"),
-            ("<img", "\\<img"),
-            ("`c`", "\\`c\\`"),
-        ] {
-            assert!(!text.contains(active) || text.contains(escaped), "{text}");
-        }
-        assert!(!text.contains('\n'), "{text}");
+        assert_eq!(
+            text,
+            r"\!\[x\]\(http\://evil/p.png\) \*\*b\*\* \<img src=x\> \`c\` \[l\]\(u\)\\u{a}\# h"
+        );
     }
 }

@@ -38,9 +38,11 @@ impl<W: Write> Out<W> {
     pub fn line(&mut self, text: impl AsRef<str>) -> io::Result<()> {
         writeln!(self.w, "{}", text::lines(text.as_ref()))
     }
+    /// Writes a JSON document: the same value, with bidi controls and line separators in its
+    /// strings escaped too.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-        self.line(text)
+        writeln!(self.w, "{}", text::json_escaped(&text))
     }
 }
 

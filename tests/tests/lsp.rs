@@ -167,7 +167,7 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     );
     let text = hover["result"]["contents"]["value"].as_str().unwrap();
     assert!(
-        text.contains("**Signet: ok**") && text.contains("Alice <alice@example.org>"),
+        text.contains("**Signet: ok**") && text.contains(r"Alice \<alice@example.org\>"),
         "{text}"
     );
 
