@@ -226,6 +226,17 @@ impl Signed {
         Ok(Signed { data, key, sig })
     }
 
+    /// The same envelope with `data` kept as canonical text.
+    pub fn compact(self) -> Self {
+        match self.data {
+            Value::Canonical(_) => self,
+            tree => Signed {
+                data: Value::Canonical(tree.canonical().into_boxed_str()),
+                ..self
+            },
+        }
+    }
+
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("data".into(), self.data.clone());
@@ -237,6 +248,14 @@ impl Signed {
     /// The bytes the signature is over.
     pub fn signed_bytes(&self) -> String {
         self.data.canonical()
+    }
+
+    /// `data` as a tree, parsing it if it is kept compact.
+    pub fn data_tree(&self) -> Result<std::borrow::Cow<'_, Value>, FormatError> {
+        match &self.data {
+            Value::Canonical(text) => Ok(std::borrow::Cow::Owned(json::parse(text.as_bytes())?)),
+            tree => Ok(std::borrow::Cow::Borrowed(tree)),
+        }
     }
 }
 
@@ -359,7 +378,22 @@ impl RepoContents {
             };
             let mut kept = Vec::with_capacity(items.len());
             for item in items {
-                match Signed::from_value(item) {
+                // Kept compact (see `parse_signed_repo`): the envelope is parsed here, one at a
+                // time, and its `data` kept as canonical text until it is read.
+                let item = match item {
+                    Value::Canonical(text) => match json::parse(text.as_bytes()) {
+                        Ok(tree) => tree,
+                        Err(e) => {
+                            skipped.push(Skipped {
+                                filed_under: filed_under.clone(),
+                                why: e.to_string(),
+                            });
+                            continue;
+                        }
+                    },
+                    tree => tree,
+                };
+                match Signed::from_value(item).map(Signed::compact) {
                     Ok(signed) => kept.push(signed),
                     Err(e) => skipped.push(Skipped {
                         filed_under: filed_under.clone(),
@@ -414,6 +448,13 @@ pub fn parse_signed(bytes: &[u8]) -> Result<Signed, FormatError> {
     Signed::from_value(json::parse(bytes)?)
 }
 
+/// Parses `repo.json`, keeping each attestation as its canonical text rather than a tree, so
+/// that a repository costs about its size in memory however it is made up.
+pub fn parse_signed_repo(bytes: &[u8]) -> Result<Signed, FormatError> {
+    // Levels: the envelope, `data`, `attestations`, one id's list, one attestation.
+    Signed::from_value(json::parse_compact(bytes, 5)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +497,29 @@ mod tests {
         assert!(KeyQuery::parse("B327").is_err(), "too short to name a key");
         assert!(KeyQuery::parse("xyz12345").is_err());
         assert!(Fingerprint::parse("dfdd705124843f878c6183ebd8c1b99db32780d9").is_err());
+    }
+
+    /// The compact parse keeps attestations as text: the same canonical bytes, the same
+    /// contents once read, every strictness rule inside them.
+    #[test]
+    fn a_compact_repository_reads_as_the_full_one() {
+        let text = r#"{"data": {"attestations": {"sha256:00": [{"data": {"id": "sha256:00", "ok": true, "x": [1.5, {"b": "\u00e9", "a": null}]}, "key": "DFDD705124843F878C6183EBD8C1B99DB32780D9", "sig": "AA=="}, {"bad": 1}]}, "serial": 3, "version": "0.0.1"}, "key": "DFDD705124843F878C6183EBD8C1B99DB32780D9", "sig": "x"}"#;
+        let full = parse_signed(text.as_bytes()).unwrap();
+        let compact = parse_signed_repo(text.as_bytes()).unwrap();
+        assert_eq!(full.signed_bytes(), compact.signed_bytes());
+        let (a, skipped_a) = RepoContents::read(full.data).unwrap();
+        let (b, skipped_b) = RepoContents::read(compact.data).unwrap();
+        assert_eq!((a.count(), skipped_a.len()), (b.count(), skipped_b.len()));
+        assert_eq!(a.to_data().canonical(), b.to_data().canonical());
+        let att = &b.attestations["sha256:00"][0];
+        assert!(matches!(att.data, Value::Canonical(_)));
+        let data = att.data_tree().unwrap();
+        assert_eq!(data.as_object().unwrap()["ok"], Value::Bool(true));
+        let dup = r#"{"data": {"attestations": {"sha256:00": [{"data": {"id": "sha256:00", "id": "sha256:01"}, "key": "K", "sig": "x"}]}}, "key": "K", "sig": "x"}"#;
+        assert!(
+            parse_signed_repo(dup.as_bytes()).is_err(),
+            "duplicate keys inside are refused"
+        );
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum Value {
     /// (and so a signature over a document holding it) are exact. Never read as text: a field
     /// that must be a string is malformed when it holds one of these.
     Utf16(Vec<u16>),
+    /// A value kept as its canonical text (see [`parse_compact`]): written back verbatim,
+    /// parsed again where it is read. Not a JSON type of its own: `kind()` is "a compact value".
+    Canonical(Box<str>),
     Array(Vec<Value>),
     Object(Map),
 }
@@ -118,6 +121,7 @@ impl Value {
             Value::Int(_) | Value::Float(_) => "a number",
             Value::String(_) | Value::Utf16(_) => "a string",
             Value::Array(_) => "an array",
+            Value::Canonical(_) => "a compact value",
             Value::Object(_) => "an object",
         }
     }
@@ -189,7 +193,24 @@ enum Unit {
 /// Parses one JSON document strictly: RFC 8259 syntax, UTF-8, no duplicate keys, no `NaN` or
 /// infinities, at most [`MAX_DEPTH`] levels of nesting. Whitespace may surround the value.
 pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
-    let mut p = Parser { input, pos: 0 };
+    parse_with(input, None)
+}
+
+/// [`parse`], keeping every array and object nested `level` deep (the top value is level 1) as
+/// its canonical text ([`Value::Canonical`]) instead of a tree. A repository's attestations are
+/// level 5 (envelope, `data`, `attestations`, a list, an attestation): kept as text they cost
+/// about their size in memory, where a tree of small maps costs several times it. Every rule of
+/// [`parse`] applies inside them all the same.
+pub fn parse_compact(input: &[u8], level: usize) -> Result<Value, ParseError> {
+    parse_with(input, Some(level))
+}
+
+fn parse_with(input: &[u8], compact_at: Option<usize>) -> Result<Value, ParseError> {
+    let mut p = Parser {
+        input,
+        pos: 0,
+        compact_at,
+    };
     p.skip_ws();
     let value = p.value(0)?;
     p.skip_ws();
@@ -202,6 +223,8 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// The nesting level whose containers are kept as canonical text.
+    compact_at: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -251,8 +274,8 @@ impl Parser<'_> {
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
         match self.peek() {
             None => Err(self.error(ParseErrorKind::UnexpectedEnd)),
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
+            Some(b'{') => self.object(depth + 1).map(|v| self.compact(v, depth + 1)),
+            Some(b'[') => self.array(depth + 1).map(|v| self.compact(v, depth + 1)),
             Some(b'"') => Ok(match self.text()? {
                 Text::Str(s) => Value::String(s),
                 Text::Utf16(units) => Value::Utf16(units),
@@ -262,6 +285,14 @@ impl Parser<'_> {
             Some(b'n') => self.expect_literal(b"null", Value::Null),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(self.unexpected()),
+        }
+    }
+
+    fn compact(&self, value: Value, level: usize) -> Value {
+        if self.compact_at == Some(level) {
+            Value::Canonical(value.canonical().into_boxed_str())
+        } else {
+            value
         }
     }
 
@@ -540,6 +571,7 @@ fn write_canonical(value: &Value, out: &mut String) {
         Value::Float(f) => write_float(*f, out),
         Value::String(s) => write_ascii_string(s, out),
         Value::Utf16(units) => write_ascii_units(units, out),
+        Value::Canonical(text) => out.push_str(text),
         Value::Array(items) => {
             out.push('[');
             for (n, item) in items.iter().enumerate() {

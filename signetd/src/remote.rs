@@ -165,7 +165,8 @@ pub fn accept(
     // older key.asc, re-served or mirrored) takes nothing away. Secret parts a careless owner
     // published are stripped.
     let cert = keyring.merged(cert);
-    let signed = formats::parse_signed(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    let signed =
+        formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     if signed.key != found {
         return Err(Refusal::WrongSigner {
             expected: found,

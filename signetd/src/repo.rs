@@ -47,7 +47,10 @@ pub fn check_one(
     keyring: &Keyring,
     source: &Source,
 ) -> Result<(ContentId, Entry), (Problem, String)> {
-    let statement = Statement::read(&att.data).map_err(|e| (Problem::Malformed, e.to_string()))?;
+    let statement = att
+        .data_tree()
+        .and_then(|data| Statement::read(&data))
+        .map_err(|e| (Problem::Malformed, e.to_string()))?;
     if statement.id.as_str() != filed_under {
         return Err((
             Problem::Misfiled,
@@ -164,7 +167,7 @@ pub fn load_own(
         Ok(None) => return Ok(None),
         Err(e) => return Err(format!("{e:#}")),
     };
-    let signed = formats::parse_signed(&bytes).map_err(|e| e.to_string())?;
+    let signed = formats::parse_signed_repo(&bytes).map_err(|e| e.to_string())?;
     let owner = owner.ok_or_else(|| {
         format!(
             "it is signed by {} but this home has no key (keys/ is missing)",
