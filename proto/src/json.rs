@@ -133,6 +133,40 @@ impl Value {
         out
     }
 
+    /// The canonical bytes of this value handed to `sink` in pieces, never as one string: a
+    /// large repository's signature and digest are computed without a second copy of it.
+    pub fn canonical_pieces(&self, sink: &mut dyn FnMut(&str)) {
+        match self {
+            Value::Array(items) => {
+                sink("[");
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
+                        sink(", ");
+                    }
+                    item.canonical_pieces(sink);
+                }
+                sink("]");
+            }
+            Value::Object(map) => {
+                sink("{");
+                let mut key = String::new();
+                for (n, (k, item)) in map.iter().enumerate() {
+                    if n > 0 {
+                        sink(", ");
+                    }
+                    key.clear();
+                    write_ascii_string(k, &mut key);
+                    sink(&key);
+                    sink(": ");
+                    item.canonical_pieces(sink);
+                }
+                sink("}");
+            }
+            Value::Canonical(text) => sink(text),
+            small => sink(&small.canonical()),
+        }
+    }
+
     /// A readable, indented rendering (keys sorted, non-ASCII kept), for people.
     pub fn pretty(&self) -> String {
         let mut out = String::new();
@@ -860,6 +894,23 @@ mod tests {
         }
         assert_eq!(parse(br#""\ud800""#).unwrap().as_str(), None);
         assert_eq!(parse(br#""\ud800""#).unwrap().kind(), "a string");
+    }
+
+    #[test]
+    fn pieces_join_to_the_canonical_bytes() {
+        let text = r#"{"z": [1, 2.5, -0.0, "\u00e9\ud800", {"b": null, "a": [true, {}]}], "a": {"k": "v\n"}, "é": []}"#;
+        for value in [
+            parse(text.as_bytes()).unwrap(),
+            parse_compact(text.as_bytes(), 2).unwrap(),
+        ] {
+            let mut joined = String::new();
+            value.canonical_pieces(&mut |piece| joined.push_str(piece));
+            assert_eq!(joined, value.canonical());
+        }
+        assert_eq!(
+            parse(text.as_bytes()).unwrap().canonical(),
+            parse_compact(text.as_bytes(), 2).unwrap().canonical()
+        );
     }
 
     #[test]

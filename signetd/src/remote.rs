@@ -173,17 +173,22 @@ pub fn accept(
             found: signed.key,
         });
     }
-    // The canonical bytes of a large repository cost time: encode them once.
-    let canonical = signed.signed_bytes();
     let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
     let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
+    // The canonical bytes of a large repository are hashed as they are produced, for the
+    // signature and for the digest that tells equivocation from a re-serve: never held whole.
     // A copy signed by a key revoked since is still taken, so that its attestations are shown
     // as revoked rather than kept counting from the last copy before the revocation.
-    let signed_at = signature::check_bytes(&sig, canonical.as_bytes(), &cert, &found)
-        .map_err(bad_signature)?
-        .signed_at;
-    let data_sha256 = formats::hex_lower(&Sha256::digest(canonical.as_bytes()));
-    drop(canonical);
+    let mut data_digest = Sha256::new();
+    let signed_at = signature::check_streamed(&sig, &cert, &found, |emit| {
+        signed.data.canonical_pieces(&mut |piece| {
+            data_digest.update(piece.as_bytes());
+            emit(piece.as_bytes());
+        })
+    })
+    .map_err(bad_signature)?
+    .signed_at;
+    let data_sha256 = formats::hex_lower(&data_digest.finalize());
     let (contents, skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     let same_copy = record.serial == Some(contents.serial)

@@ -102,12 +102,11 @@ pub fn check(signed: &Signed, cert: &Cert) -> Result<Genuine, SignatureError> {
     if cert.fingerprint().to_hex() != signed.key.as_str() {
         return Err(SignatureError::WrongCertificate(signed.key.clone()));
     }
-    check_bytes(
-        &decode(&signed.sig)?,
-        signed.signed_bytes().as_bytes(),
-        cert,
-        &signed.key,
-    )
+    check_streamed(&decode(&signed.sig)?, cert, &signed.key, |emit| {
+        signed
+            .data
+            .canonical_pieces(&mut |piece| emit(piece.as_bytes()))
+    })
 }
 
 /// Checks a decoded signature over `message` against `cert`, whose fingerprint is `key`: made
@@ -118,6 +117,30 @@ pub fn check_bytes(
     cert: &Cert,
     key: &Fingerprint,
 ) -> Result<Genuine, SignatureError> {
+    check_streamed(sig, cert, key, |emit| emit(message))
+}
+
+/// [`check_bytes`] over a message handed over in pieces by `feed` (which is called once): a
+/// large message is hashed as it is produced, never held whole.
+pub fn check_streamed(
+    sig: &Signature,
+    cert: &Cert,
+    key: &Fingerprint,
+    feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+) -> Result<Genuine, SignatureError> {
+    use openpgp::crypto::hash::Hash as _;
+    let bad = |e: anyhow::Error| SignatureError::Bad(e.to_string());
+    let mut hash = sig
+        .hash_algo()
+        .context()
+        .map_err(bad)?
+        .for_signature(sig.version());
+    if let Some(salt) = sig.salt() {
+        hash.update(salt);
+    }
+    feed(&mut |bytes| hash.update(bytes));
+    sig.hash(&mut hash).map_err(bad)?;
+    let digest = hash.into_digest().map_err(bad)?;
     let policy: &dyn Policy = &POLICY;
     let signed_at = sig
         .signature_creation_time()
@@ -140,7 +163,7 @@ pub fn check_bytes(
         } else if let Err(e) = sig.signature_alive(SystemTime::now(), CLOCK_SKEW) {
             format!("signature not alive: {e}")
         } else {
-            match sig.verify_message(ka.key(), message) {
+            match sig.verify_digest(ka.key(), &digest) {
                 Ok(()) => match policy.signature(sig, Default::default()) {
                     Ok(()) => {
                         return Ok(Genuine {
