@@ -93,8 +93,13 @@ fn junk_repository(rows: &mut Vec<[String; 3]>) {
     ]);
 }
 
-/// User ids that fit a binary key.asc under 1 MiB with Ed25519 self-signatures.
-const PADDING: usize = 5_000;
+/// User ids to pad with (the figure), before cutting down to what fits under 1 MiB.
+const PADDING: usize = 6_815;
+
+fn binary(cert: &sequoia_openpgp::Cert) -> Vec<u8> {
+    use sequoia_openpgp::serialize::SerializeInto as _;
+    cert.clone().strip_secret_key_material().to_vec().unwrap()
+}
 
 fn padded_key(rows: &mut Vec<[String; 3]>) {
     let plain = Forge::new("Bob <bob@example.org>");
@@ -123,12 +128,28 @@ fn padded_key(rows: &mut Vec<[String; 3]>) {
         packets.push(sequoia_openpgp::Packet::from(uid));
         packets.push(sig.into());
     }
-    padded.cert = padded.cert.clone().insert_packets(packets).unwrap().0;
-    for (forge, what) in [
-        (&plain, "plain key.asc"),
-        (&padded, "key.asc padded with 6,815 user ids"),
-    ] {
-        let key = forge.key_asc();
+    // As many as fit under key.asc's 1 MiB cap (sequoia's signatures are larger than gpg's).
+    let mut count = packets.len();
+    loop {
+        let cert = padded
+            .cert
+            .clone()
+            .insert_packets(packets[..count].to_vec())
+            .unwrap()
+            .0;
+        let size = binary(&cert).len();
+        if size <= 1_040_000 {
+            padded.cert = cert;
+            break;
+        }
+        count = count * 1_000_000 / size / 2 * 2; // a user id and its signature in pairs
+    }
+    let padded_what = format!(
+        "key.asc padded with {} user ids (binary)",
+        padded.cert.userids().count()
+    );
+    for (forge, what) in [(&plain, "plain key.asc"), (&padded, padded_what.as_str())] {
+        let key = binary(&forge.cert);
         let attestations: Vec<String> = (0..5_000u32)
             .map(|n| {
                 let id = signet_tests::content_id(&n.to_le_bytes());
