@@ -132,7 +132,8 @@ pub async fn get(
         etag: header(ETAG),
         last_modified: header(LAST_MODIFIED),
     };
-    let mut bytes = Vec::new();
+    // Sized once when the length is announced (already checked against `max`): no doubling.
+    let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
     while let Some(chunk) = response
         .chunk()
         .await

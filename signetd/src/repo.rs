@@ -125,21 +125,42 @@ pub fn check_all(
         .iter()
         .flat_map(|(id, list)| list.iter().map(move |a| (id, a)))
         .collect();
-    let checked: Vec<_> = all
+    // Only what counts is kept: a repository of junk costs a problem count per attestation,
+    // not a message each. Entries come out in no particular order (the index does not care).
+    let (entries, failed) = all
         .par_iter()
-        .map(|(filed_under, att)| check_one(filed_under, att, keyring, source))
-        .collect();
-    let mut entries = Vec::with_capacity(checked.len());
-    for result in checked {
-        match result {
-            Ok(entry) => entries.push(entry),
-            Err((problem, why)) => {
-                match problem {
-                    Problem::Malformed => report.malformed += 1,
-                    Problem::Misfiled => report.misfiled += 1,
-                    Problem::UnknownKey => report.unknown_key += 1,
-                    Problem::BadSignature => report.bad_signature += 1,
+        .enumerate()
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut entries, mut failed), (n, (filed_under, att))| {
+                match check_one(filed_under, att, keyring, source) {
+                    Ok(entry) => entries.push(entry),
+                    Err((problem, _)) => failed.push((n as u32, problem)),
                 }
+                (entries, failed)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |(mut entries, mut failed), (more, more_failed)| {
+                entries.extend(more);
+                failed.extend(more_failed);
+                (entries, failed)
+            },
+        );
+    let mut failed: Vec<(u32, Problem)> = failed;
+    failed.sort_unstable_by_key(|(n, _)| *n);
+    for (n, problem) in &failed {
+        match problem {
+            Problem::Malformed => report.malformed += 1,
+            Problem::Misfiled => report.misfiled += 1,
+            Problem::UnknownKey => report.unknown_key += 1,
+            Problem::BadSignature => report.bad_signature += 1,
+        }
+        // The first few, in file order, with what was wrong: checked again for the message.
+        if report.examples.len() < CheckReport::EXAMPLES {
+            let (filed_under, att) = all[*n as usize];
+            if let Err((_, why)) = check_one(filed_under, att, keyring, source) {
                 report.note(why);
             }
         }
