@@ -42,7 +42,12 @@ impl<W: Write> Out<W> {
     /// strings escaped too.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-        writeln!(self.w, "{}", text::json_escaped(&text))
+        self.json_text(&text)
+    }
+
+    /// Writes JSON text, escaped as [`Out::json`] does.
+    pub fn json_text(&mut self, json: &str) -> io::Result<()> {
+        writeln!(self.w, "{}", text::json_escaped(json))
     }
 }
 
@@ -148,7 +153,16 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         let reviewed = match (args.reviewed, args.not_reviewed) {
             (true, _) => true,
             (_, true) => false,
-            _ => ask_yes_no("I have reviewed this file", &mut input)?,
+            // As the reference does: a file not reviewed gets no attestation from a person
+            // (`--not-reviewed` stays for scripts, and what it saves never counts).
+            _ if !ask_yes_no("I have reviewed this file", &mut input)? => {
+                out.line(format!(
+                    "Please review the file: nothing was saved for {}.",
+                    shown(&file.to_string_lossy())
+                ))?;
+                continue;
+            }
+            _ => true,
         };
         let ok = match (args.ok, args.not_ok) {
             (true, _) => true,
@@ -174,7 +188,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         )?;
         let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
             .context("the daemon returned an unreadable attestation")?;
-        out.line(saved.pretty())?;
+        out.json_text(&saved.pretty())?;
     }
     Ok(exit::OK)
 }
@@ -197,7 +211,7 @@ fn attestation_line(a: &AttestationView) -> String {
         (false, false) => format!("untrusted {who} (says NOT ok)"),
     };
     if !a.reviewed {
-        line.push_str(" (not reviewed)");
+        line.push_str(" (not reviewed: it does not count)");
     }
     line
 }

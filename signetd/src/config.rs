@@ -109,6 +109,9 @@ impl Default for SyncConfig {
 pub struct VerifyPolicy {
     /// How many trusted keys must say ok for a file to be ok.
     pub threshold: usize,
+    /// More than this many trusted keys saying not ok make a file NOT ok (the reference's
+    /// `not-ok` policy; 0: any one does).
+    pub max_not_ok: usize,
 }
 
 impl Default for Config {
@@ -128,7 +131,19 @@ impl Default for Config {
 
 impl Default for VerifyPolicy {
     fn default() -> Self {
-        VerifyPolicy { threshold: 1 }
+        VerifyPolicy {
+            threshold: 1,
+            max_not_ok: 0,
+        }
+    }
+}
+
+impl VerifyPolicy {
+    pub fn rule(&self) -> crate::index::Policy {
+        crate::index::Policy {
+            threshold: self.threshold,
+            max_not_ok: self.max_not_ok,
+        }
     }
 }
 

@@ -119,11 +119,11 @@ impl State {
     fn view(
         &self,
         id: &ContentId,
-        threshold: usize,
+        policy: index::Policy,
     ) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        let verdict = index::judge(entries, &standings, |k| self.is_trusted(k), threshold);
+        let verdict = index::judge(entries, &standings, |k| self.is_trusted(k), policy);
         let mut views: Vec<AttestationView> = entries
             .iter()
             .zip(&standings)
@@ -157,10 +157,10 @@ impl State {
     }
 
     /// The verdict on `id` alone, without the attestations behind it.
-    fn verdict(&self, id: &ContentId, threshold: usize) -> signet_proto::api::Verdict {
+    fn verdict(&self, id: &ContentId, policy: index::Policy) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        index::judge(entries, &standings, |k| self.is_trusted(k), threshold)
+        index::judge(entries, &standings, |k| self.is_trusted(k), policy)
     }
 
     fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
@@ -428,7 +428,7 @@ impl Daemon {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        let (verdict, attestations) = self.read().view(id, self.config.verify.threshold);
+        let (verdict, attestations) = self.read().view(id, self.config.verify.rule());
         VerifyResult {
             id: id.to_string(),
             verdict,

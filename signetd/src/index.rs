@@ -60,16 +60,23 @@ pub enum Standing {
     /// Its certificate or signing subkey is revoked: shown, never counted, and it supersedes
     /// nothing, so a thief's word made with a stolen and since revoked key hides no older one.
     Revoked,
+    /// `reviewed` is not true: shown, never counted, and it supersedes nothing — as in the
+    /// reference implementation, only reviewed words take part.
+    Unreviewed,
 }
 
-/// The standing of each of `entries` (in order): per key, only its newest unrevoked word is
-/// current. `voided` says whether an entry's signature is void by revocation.
+/// The standing of each of `entries` (in order): per key, only its newest unrevoked, reviewed
+/// word is current. `voided` says whether an entry's signature is void by revocation.
 pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec<Standing> {
     let mut newest: HashMap<&Fingerprint, usize> = HashMap::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         if voided(e) {
             out.push(Standing::Revoked);
+            continue;
+        }
+        if !e.reviewed {
+            out.push(Standing::Unreviewed);
             continue;
         }
         out.push(Standing::Superseded);
@@ -150,28 +157,41 @@ impl Index {
     }
 }
 
+/// How many trusted words a verdict needs, as the reference's policy `{"ok": 1, "not-ok": 0}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// At least this many trusted keys must say ok (`verify.threshold`, at least 1).
+    pub threshold: usize,
+    /// More than this many trusted keys saying not ok make it NOT ok (`verify.max_not_ok`).
+    pub max_not_ok: usize,
+}
+
 /// The verdict over the checked attestations of one file (docs/FORMATS.md, "Verdict"): of
-/// each key's current word (see [`standings`]), any trusted key saying not ok makes it
-/// `NotOk`; else `threshold` distinct trusted keys saying ok make it `Ok`; else `Unverified`.
-/// Untrusted keys, revoked and superseded words never count.
+/// each key's current word (see [`standings`]), more than `max_not_ok` trusted keys saying
+/// not ok make it `NotOk`; else `threshold` trusted keys saying ok make it `Ok`; else
+/// `Unverified`. Untrusted keys, revoked, superseded and unreviewed words never count.
 pub fn judge(
     entries: &[Arc<Entry>],
     standings: &[Standing],
     trusted: impl Fn(&Fingerprint) -> bool,
-    threshold: usize,
+    policy: Policy,
 ) -> Verdict {
-    let mut vouching = 0;
+    // One current word per key: each key counts once.
+    let (mut ok, mut not_ok) = (0, 0);
     let current = entries
         .iter()
         .zip(standings)
         .filter(|(e, s)| **s == Standing::Current && trusted(&e.key));
     for (e, _) in current {
-        if !e.ok {
-            return Verdict::NotOk;
+        if e.ok {
+            ok += 1;
+        } else {
+            not_ok += 1;
         }
-        vouching += 1; // one current word per key: each counts once
     }
-    if vouching >= threshold.max(1) {
+    if not_ok > policy.max_not_ok {
+        Verdict::NotOk
+    } else if ok >= policy.threshold.max(1) {
         Verdict::Ok
     } else {
         Verdict::Unverified
@@ -208,7 +228,11 @@ mod tests {
         threshold: usize,
     ) -> Verdict {
         let trusted = |f: &Fingerprint| f == &fpr('A') || f == &fpr('B');
-        judge(entries, &standings(entries, voided), trusted, threshold)
+        let policy = Policy {
+            threshold,
+            max_not_ok: 0,
+        };
+        judge(entries, &standings(entries, voided), trusted, policy)
     }
 
     #[test]

@@ -166,18 +166,19 @@ impl Keyring {
 /// The parts of a certificate a verdict needs, bounded (see the module's documentation).
 pub fn trim(cert: Cert) -> Cert {
     let cert = cert.strip_secret_key_material();
-    let mut bound: Vec<_> = match cert.with_policy(&POLICY, None) {
-        Ok(valid) => {
-            let primary = valid.primary_userid().ok().map(|u| u.userid().clone());
-            let mut ids: Vec<_> = valid.userids().map(|u| u.userid().clone()).collect();
-            // The primary user id first, so that it is never the one dropped.
-            ids.sort_by_key(|u| Some(u) != primary.as_ref());
-            ids
-        }
-        Err(_) => Vec::new(),
-    };
+    // Each user id is looked at once (its own binding signature): validating the certificate
+    // as a whole per user id costs the square of their number, which padding makes large.
+    let mut bound: Vec<(bool, sequoia_openpgp::packet::UserID)> = cert
+        .userids()
+        .filter_map(|ua| {
+            let binding = ua.binding_signature(&POLICY, None).ok()?;
+            Some((binding.primary_userid() == Some(true), ua.userid().clone()))
+        })
+        .collect();
+    // The primary user id first, so that it is never the one dropped.
+    bound.sort_by_key(|(primary, _)| !primary);
     bound.truncate(MAX_USER_IDS);
-
+    let bound: Vec<_> = bound.into_iter().map(|(_, uid)| uid).collect();
     let newest = |sigs: &mut dyn Iterator<Item = &sequoia_openpgp::packet::Signature>| {
         let mut sigs: Vec<_> = sigs.cloned().collect();
         sigs.sort_by_key(|s| std::cmp::Reverse(s.signature_creation_time()));

@@ -142,6 +142,11 @@ pub enum Refusal {
     Rollback { offered: u64, held: u64 },
     #[error("equivocation: serial {serial} was accepted before with different contents")]
     Equivocation { serial: u64 },
+    #[error(
+        "rollback: this copy (without a serial) was signed at {offered}, before the copy already \
+         accepted ({held}; seconds since 1970)"
+    )]
+    OlderCopy { offered: u64, held: u64 },
 }
 
 /// Applies the rules to a fetched `key.asc` and `repo.json`.
@@ -215,7 +220,20 @@ pub fn accept(
             });
         }
         if contents.serial == held && record.data_sha256.as_deref() != Some(data_sha256.as_str()) {
-            return Err(Refusal::Equivocation { serial: held });
+            // The reference implementation writes no serial (read as 0): its copies are
+            // ordered by when the repository was signed, so its genuine updates are taken.
+            match record.signed_at {
+                Some(held_at) if held == 0 && signed_at > held_at => {}
+                Some(held_at) if held == 0 && signed_at < held_at => {
+                    return Err(Refusal::OlderCopy {
+                        offered: signed_at,
+                        held: held_at,
+                    });
+                }
+                // Accepted before signature times were recorded: this copy sets the mark.
+                None if held == 0 => {}
+                _ => return Err(Refusal::Equivocation { serial: held }),
+            }
         }
     }
     // Attestations are checked against every known key, the remote's own included.

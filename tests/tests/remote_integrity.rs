@@ -632,3 +632,103 @@ fn an_attestation_waiting_for_its_key_counts_once_the_key_arrives() {
     alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
     alice.sig(&["verify", "--id", &id]).expect(3);
 }
+
+/// The reference implementation writes no serial: its updates are ordered by when the
+/// repository was signed (newer taken, older refused as a rollback), never refused as
+/// equivocation.
+#[test]
+fn serial_less_copies_are_ordered_by_signature_time() {
+    let gpg = Gpg::new();
+    let fpr = gpg.generate_signing_primary("Reference <ref@example.org>");
+    let (first, second) = (id_of(0xa1), id_of(0xa2));
+    let att = |id: &str| {
+        gpg.signed_text(
+            &fpr,
+            &format!(r#"{{"comment": "fine", "id": "{id}", "ok": true, "reviewed": true}}"#),
+            false,
+        )
+    };
+    let (a1, a2) = (att(&first), att(&second));
+    let v1 = gpg.signed_text(
+        &fpr,
+        &format!(r#"{{"attestations": {{"{first}": [{a1}]}}, "version": "0.0.1"}}"#),
+        false,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a later second
+    let v2 = gpg.signed_text(
+        &fpr,
+        &format!(
+            r#"{{"attestations": {{"{first}": [{a1}], "{second}": [{a2}]}}, "version": "0.0.1"}}"#
+        ),
+        false,
+    );
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(gpg.export(&fpr)));
+    server.route("repo.json", Serve::File(v1.clone().into_bytes()));
+    let alice = Home::follower("ref", &server.url());
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &fpr]).expect(0);
+    alice.sig(&["verify", "--id", &second]).expect(1);
+    server.route("repo.json", Serve::File(v2.into_bytes()));
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(run.stdout.contains("ref: updated"), "{}", run.stdout);
+    alice.sig(&["verify", "--id", &second]).expect(0);
+    server.route("repo.json", Serve::File(v1.into_bytes()));
+    let run = alice.sig(&["fetch"]);
+    assert!(
+        run.stdout.contains("rollback"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    alice.sig(&["verify", "--id", &second]).expect(0);
+}
+
+/// Unreviewed attestations are shown and never counted, as in the reference; the reference's
+/// not-ok tolerance is `verify.max_not_ok`.
+#[test]
+fn unreviewed_words_never_count_and_not_ok_has_a_tolerance() {
+    let (bob, carol) = (
+        Forge::new("Bob <bob@example.org>"),
+        Forge::new("Carol <c@example.org>"),
+    );
+    let (unreviewed, disputed) = (id_of(0xb1), id_of(0xb2));
+    let unreviewed_ok = bob.signed_text(
+        &format!(r#"{{"comment": "", "id": "{unreviewed}", "ok": true, "reviewed": false}}"#),
+        ago(60),
+    );
+    let server = TestServer::start();
+    server.route(
+        "repo.json",
+        Serve::File(bob.repo(
+            1,
+            &[
+                unreviewed_ok,
+                bob.attestation(&disputed, true, "fine", ago(60)),
+                carol.attestation(&disputed, false, "not fine", ago(60)),
+            ],
+        )),
+    );
+    server.route("key.asc", Serve::File(bob.key_asc()));
+    let carols = TestServer::start();
+    carols.route("repo.json", Serve::File(carol.repo(1, &[])));
+    carols.route("key.asc", Serve::File(carol.key_asc()));
+    let alice = Home::follower("carol", &carols.url());
+    alice.sig(&["fetch"]).expect(0);
+    alice
+        .sig(&["remote", "add", "bob", &server.url()])
+        .expect(0);
+    alice.sig(&["fetch", "bob"]).expect(0);
+    alice.sig(&["trust", "add", &bob.fingerprint()]).expect(0);
+    alice.sig(&["trust", "add", &carol.fingerprint()]).expect(0);
+    let run = alice.sig(&["verify", "--id", &unreviewed]).expect(1);
+    assert!(
+        run.stdout.contains("not reviewed: it does not count"),
+        "{}",
+        run.stdout
+    );
+    alice.sig(&["verify", "--id", &disputed]).expect(3);
+    alice.sig(&["daemon", "stop"]).expect(0);
+    alice.config(json!({"sync": {"interval_secs": 0}, "verify": {"max_not_ok": 1}}));
+    alice.sig(&["verify", "--id", &disputed]).expect(0);
+}

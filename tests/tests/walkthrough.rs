@@ -130,8 +130,32 @@ fn attest_flags_and_answers() {
         .expect(0);
     assert_eq!(run.json()["data"]["comment"], comment);
     assert_eq!(run.json()["data"]["reviewed"], false);
-    let run = home.sig(&["verify", path]).expect(0);
-    assert!(run.stdout.contains("(not reviewed)"), "{}", run.stdout);
+    // Shown, never counted (as in the reference): an unreviewed "ok" verifies nothing.
+    let run = home.sig(&["verify", path]).expect(1);
+    assert!(
+        run.stdout.contains("(not reviewed: it does not count)"),
+        "{}",
+        run.stdout
+    );
+    // Answering "no" to "I have reviewed this file" saves nothing, as in the reference.
+    let serial = home.read_repo()["data"]["serial"].clone();
+    let run = home
+        .sig_with_input(
+            &["attest", path],
+            "no
+",
+        )
+        .expect(0);
+    assert!(
+        run.stdout.contains("Please review the file"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        home.read_repo()["data"]["serial"],
+        serial,
+        "nothing written"
+    );
 
     // Answers are re-asked until yes or no; end of input is a clear error.
     let run = home

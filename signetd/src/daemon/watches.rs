@@ -290,7 +290,7 @@ impl Daemon {
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
         let state = self.read();
-        ids.map(|id| state.verdict(&id, self.config.verify.threshold))
+        ids.map(|id| state.verdict(&id, self.config.verify.rule()))
             .collect()
     }
 
@@ -803,7 +803,7 @@ impl Daemon {
         for (path, update) in updates {
             match update {
                 Some((stamp, id)) => {
-                    let verdict = state.verdict(&id, self.config.verify.threshold);
+                    let verdict = state.verdict(&id, self.config.verify.rule());
                     let before = files.insert(
                         path.clone(),
                         Tracked {
@@ -856,7 +856,7 @@ impl Daemon {
     }
 
     fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
-        let threshold = self.config.verify.threshold;
+        let policy = self.config.verify.rule();
         let state = self.read();
         let mut changes = Vec::new();
         let mut changed = |path: &Path, id: &ContentId, verdict: Verdict| {
@@ -868,7 +868,7 @@ impl Daemon {
             })
         };
         for (path, t) in self.watches.files_mut().iter_mut() {
-            let verdict = state.verdict(&t.id, threshold);
+            let verdict = state.verdict(&t.id, policy);
             if verdict != t.verdict {
                 t.verdict = verdict;
                 changed(path, &t.id, verdict);
@@ -876,7 +876,7 @@ impl Daemon {
         }
         for (path, entry) in self.path_cache().iter_mut() {
             if let Some(before) = entry.verdict {
-                let verdict = state.verdict(&entry.id, threshold);
+                let verdict = state.verdict(&entry.id, policy);
                 if verdict != before {
                     entry.verdict = Some(verdict);
                     changed(path, &entry.id, verdict);
