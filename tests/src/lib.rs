@@ -230,6 +230,7 @@ impl Home {
     pub fn daemon_command(&self) -> Command {
         let mut cmd = clean_command(&bin("signetd"));
         cmd.env("SIGNET_HOME", &self.home)
+            .env("RUST_LIB_BACKTRACE", "0") // as `sig` starts it
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
