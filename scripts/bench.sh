@@ -10,3 +10,4 @@ fi
 cargo build --release --workspace --bins
 cargo bench -p signet-tests --bench signet_bench
 cargo bench -p signet-tests --bench watch_bench
+cargo bench -p signet-tests --bench hostile_bench
