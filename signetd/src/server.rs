@@ -187,6 +187,9 @@ async fn serve_session(
     let mut shutdown = daemon.shutdown_requested();
     let message_timeout = Duration::from_secs(daemon.config.message_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
+    // When the unfinished message began: its deadline runs from its first byte, so a client
+    // sending a byte now and then cannot hold a slot by restarting a timer.
+    let mut message_began: Option<tokio::time::Instant> = None;
     loop {
         while let Some(frame) = decoder.next_frame() {
             let response = match frame {
@@ -203,6 +206,12 @@ async fn serve_session(
                 send(&mut writer, &rpc::encode_line(&response), message_timeout).await?;
             }
         }
+        message_began = match (decoder.pending(), message_began) {
+            (0, _) => None,
+            (_, None) => Some(tokio::time::Instant::now()),
+            (_, began) => began,
+        };
+        let message_deadline = message_began.map(|began| began + message_timeout);
         let from_inbox = async {
             let Some(inbox) = session.inbox.as_mut() else {
                 return std::future::pending().await;
@@ -229,7 +238,9 @@ async fn serve_session(
             }
             _ = shutdown.changed() => return Ok(()),
             // A started message must be finished in time: a trickling client loses its slot.
-            _ = tokio::time::sleep(message_timeout), if decoder.pending() > 0 => {
+            _ = tokio::time::sleep_until(
+                message_deadline.unwrap_or_else(tokio::time::Instant::now),
+            ), if message_deadline.is_some() => {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "message not finished in time"));
             }
         };

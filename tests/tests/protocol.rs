@@ -148,3 +148,47 @@ fn another_user_is_refused() {
             .contains("refused a connection from another user")
     );
 }
+
+/// The message deadline runs from a message's first byte: a client sending a byte every half
+/// second is cut off when it passes, not kept forever by a timer that each byte restarts. Only
+/// a close by the daemon passes this test (its own reads time out quickly and keep sending).
+#[test]
+fn a_trickled_message_is_cut_off_at_its_deadline() {
+    use std::io::{Read as _, Write as _};
+    use std::time::{Duration, Instant};
+    let home = Home::new();
+    home.config(json!({"message_timeout_secs": 2, "sync": {"interval_secs": 0}}));
+    home.sig(&["status"]).expect(0);
+    let mut stream = std::os::unix::net::UnixStream::connect(&home.socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let started = Instant::now();
+    let message = br#"{"jsonrpc": "2.0", "id": 1, "method": "status", "params": {}, "padding": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+    let mut closed_after = None;
+    for byte in message.iter().take(12 * 2) {
+        if stream.write_all(&[*byte]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 64];
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            Ok(_) => panic!("an answer to half a message"),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            Err(_) => {} // nothing yet: keep trickling
+        }
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let closed_after = closed_after.expect("still open after 12 s of trickling");
+    assert!(
+        closed_after < Duration::from_secs(5),
+        "closed only after {closed_after:?}"
+    );
+}
