@@ -513,3 +513,36 @@ fn verifies_are_answered_while_a_large_fetch_is_in_progress() {
         "a verify waited on the fetch: {worst:?}"
     );
 }
+
+/// `sig publish --to DIR` into a directory another user can write: names planted there in
+/// advance (symlinks at the temp names the old writer used, `.NAME.tmp-PID`) are never written
+/// through; the published files are the repository's.
+#[test]
+fn publishing_into_a_shared_directory_never_follows_a_planted_name() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let pid = home.daemon_pid().expect("a running daemon");
+    let shared = home.root.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let victim = home.root.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    for name in ["repo.json", "key.asc"] {
+        std::os::unix::fs::symlink(&victim, shared.join(format!(".{name}.tmp-{pid}"))).unwrap();
+    }
+    home.sig(&["publish", "--to", shared.to_str().unwrap()])
+        .expect(0);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    for name in ["repo.json", "key.asc"] {
+        let published = shared.join(name);
+        assert!(
+            std::fs::symlink_metadata(&published).unwrap().is_file(),
+            "{name} is a regular file"
+        );
+        assert_eq!(
+            std::fs::read(&published).unwrap(),
+            std::fs::read(home.repo_dir().join(name)).unwrap()
+        );
+    }
+}
