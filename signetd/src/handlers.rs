@@ -40,17 +40,22 @@ fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<JsonValue, RpcErro
 }
 
 /// Answers one request. `None` for notifications, which get no response.
+/// Runs a request; answers it unless it is a notification (no `id` member at all: an `id` of
+/// `null` is a request, answered with `null`, as JSON-RPC 2.0 says).
 pub async fn handle(
     daemon: &Arc<Daemon>,
     session: &mut Session,
     request: Request,
+    notification: bool,
 ) -> Option<Response> {
     let id = request.id.clone();
     let result = dispatch(daemon, session, request).await;
-    let id = id?;
+    if notification {
+        return None;
+    }
     Some(match result {
-        Ok(value) => Response::ok(Some(id), value),
-        Err(error) => Response::err(Some(id), error),
+        Ok(value) => Response::ok(id, value),
+        Err(error) => Response::err(id, error),
     })
 }
 

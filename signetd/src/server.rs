@@ -282,12 +282,13 @@ async fn answer(daemon: &Arc<Daemon>, session: &mut Session, bytes: &[u8]) -> Op
             ));
         }
     };
+    let notification = value.get("id").is_none();
     let id: Option<RequestId> = value
         .get("id")
         .cloned()
         .and_then(|id| serde_json::from_value(id).ok());
     match serde_json::from_value::<Request>(value) {
-        Ok(request) => handlers::handle(daemon, session, request).await,
+        Ok(request) => handlers::handle(daemon, session, request, notification).await,
         Err(e) => Some(Response::err(
             id,
             RpcError::new(

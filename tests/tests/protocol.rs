@@ -192,3 +192,26 @@ fn a_trickled_message_is_cut_off_at_its_deadline() {
         "closed only after {closed_after:?}"
     );
 }
+
+/// `"id": null` is a request (JSON-RPC 2.0: only a missing `id` makes a notification): it is
+/// answered, with `null`; a notification is not.
+#[test]
+fn a_null_id_is_answered_and_a_missing_one_is_not() {
+    let home = started();
+    let mut c = RawClient::connect(&home.socket).unwrap();
+    c.hello();
+    c.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": null, \"method\": \"status\"}\n")
+        .unwrap();
+    let answer = c
+        .read_within(std::time::Duration::from_secs(5))
+        .expect("an answer to id null");
+    assert!(answer["id"].is_null(), "{answer}");
+    assert!(answer["result"]["pid"].is_number(), "{answer}");
+    c.send_raw(b"{\"jsonrpc\": \"2.0\", \"method\": \"status\"}\n")
+        .unwrap();
+    assert!(
+        c.read_within(std::time::Duration::from_millis(500))
+            .is_none(),
+        "a notification gets no answer"
+    );
+}
