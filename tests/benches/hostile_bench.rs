@@ -19,14 +19,7 @@ use signet_tests::Home;
 use signet_tests::forge::{Forge, ago};
 use signet_tests::http::{Serve, TestServer};
 
-fn status_kib(pid: i32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
+use signet_tests::proc_status_kib as status_kib;
 
 fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
@@ -103,47 +96,18 @@ fn binary(cert: &sequoia_openpgp::Cert) -> Vec<u8> {
 
 fn padded_key(rows: &mut Vec<[String; 3]>) {
     let plain = Forge::new("Bob <bob@example.org>");
-    let mut padded = Forge::new("Bob <bob@example.org>");
-    let mut primary = padded
-        .cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap();
-    let mut packets = Vec::new();
-    for n in 0..PADDING {
-        let uid = sequoia_openpgp::packet::UserID::from(format!("b{n}"));
-        let sig = uid
-            .bind(
-                &mut primary,
-                &padded.cert,
-                sequoia_openpgp::packet::signature::SignatureBuilder::new(
-                    sequoia_openpgp::types::SignatureType::PositiveCertification,
-                ),
-            )
-            .unwrap();
-        packets.push(sequoia_openpgp::Packet::from(uid));
-        packets.push(sig.into());
-    }
-    // As many as fit under key.asc's 1 MiB cap (sequoia's signatures are larger than gpg's).
-    let mut count = packets.len();
-    loop {
-        let cert = padded
-            .cert
-            .clone()
-            .insert_packets(packets[..count].to_vec())
-            .unwrap()
-            .0;
-        let size = binary(&cert).len();
+    // As many user ids as fit under key.asc's 1 MiB cap (sequoia's signatures are larger
+    // than gpg's, so fewer than the 6,815).
+    let mut count = PADDING;
+    let padded = loop {
+        let mut padded = Forge::new("Bob <bob@example.org>");
+        padded.pad_with_user_ids(count);
+        let size = binary(&padded.cert).len();
         if size <= 1_040_000 {
-            padded.cert = cert;
-            break;
+            break padded;
         }
-        count = count * 1_000_000 / size / 2 * 2; // a user id and its signature in pairs
-    }
+        count = count * 1_000_000 / size;
+    };
     let padded_what = format!(
         "key.asc padded with {} user ids (binary)",
         padded.cert.userids().count()

@@ -36,12 +36,7 @@ fn run_ok(cmd: &mut Command) {
 }
 
 fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    signet_tests::proc_status_kib(pid, "VmRSS:")
 }
 
 /// `gpg --verify` of `sigs` (signature, data) pairs, one process each, as the reference

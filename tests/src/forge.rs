@@ -54,6 +54,26 @@ impl Forge {
             .unwrap()
     }
 
+    /// Adds `count` user ids (`b0`, `b1`, …), each bound by a valid self-signature: a padded
+    /// certificate, as a hostile owner can publish.
+    pub fn pad_with_user_ids(&mut self, count: usize) {
+        let mut primary = self.primary_signer();
+        let mut packets = Vec::with_capacity(2 * count);
+        for n in 0..count {
+            let uid = openpgp::packet::UserID::from(format!("b{n}"));
+            let sig = uid
+                .bind(
+                    &mut primary,
+                    &self.cert,
+                    SignatureBuilder::new(SignatureType::PositiveCertification),
+                )
+                .unwrap();
+            packets.push(Packet::from(uid));
+            packets.push(sig.into());
+        }
+        self.cert = self.cert.clone().insert_packets(packets).unwrap().0;
+    }
+
     /// The certificate with a revocation of the whole key added.
     pub fn revoked(&self) -> Cert {
         let revocation = openpgp::cert::CertRevocationBuilder::new()

@@ -416,6 +416,16 @@ impl Subscriber {
     }
 }
 
+/// A `kB` field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in KiB.
+pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
 /// The content id of `bytes`.
 pub fn content_id(bytes: &[u8]) -> String {
     use sha2::Digest as _;
@@ -584,6 +594,19 @@ impl Gpg {
             run(&["--quick-add-key", &fpr, "ed25519", "sign", "never"]);
         }
         fpr
+    }
+
+    /// A repository by `fpr` (serial 1) with one "ok, reviewed" attestation about `id`, made
+    /// as the reference implementation makes it.
+    pub fn repo_with_one(&self, fpr: &str, id: &str) -> Vec<u8> {
+        let att = self.signed_text(
+            fpr,
+            &format!(r#"{{"comment": "fine", "id": "{id}", "ok": true, "reviewed": true}}"#),
+            false,
+        );
+        let data =
+            format!(r#"{{"attestations": {{"{id}": [{att}]}}, "serial": 1, "version": "0.0.1"}}"#);
+        self.signed_text(fpr, &data, false).into_bytes()
     }
 
     /// Makes GnuPG's classic key: one primary key that certifies and signs (`[SC]`), no

@@ -5,25 +5,13 @@
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
 
-/// A repository by `fpr`, made as the reference implementation makes it, with one attestation.
-fn gpg_repo(gpg: &Gpg, fpr: &str, id: &str) -> Vec<u8> {
-    let att = gpg.signed_text(
-        fpr,
-        &format!(r#"{{"comment": "lifecycle", "id": "{id}", "ok": true, "reviewed": true}}"#),
-        false,
-    );
-    let data =
-        format!(r#"{{"attestations": {{"{id}": [{att}]}}, "serial": 1, "version": "0.0.1"}}"#);
-    gpg.signed_text(fpr, &data, false).into_bytes()
-}
-
 #[test]
 fn a_published_revocation_stops_the_keys_attestations_counting() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Soon Revoked <r@example.org>", "ed25519", "");
     let id = format!("sha256:{}", "ab".repeat(32));
     let server = TestServer::start();
-    server.route("repo.json", Serve::File(gpg_repo(&gpg, &fpr, &id)));
+    server.route("repo.json", Serve::File(gpg.repo_with_one(&fpr, &id)));
     server.route("key.asc", Serve::File(gpg.export(&fpr)));
     let alice = Home::follower("ref", &server.url());
     alice.sig(&["fetch"]).expect(0);
@@ -60,7 +48,7 @@ fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
     // machine can take seconds: leave room to sign before it ends.
     gpg.run(&["--quick-set-expire", &fpr, "seconds=10"]);
     let id = format!("sha256:{}", "cd".repeat(32));
-    let repo = gpg_repo(&gpg, &fpr, &id);
+    let repo = gpg.repo_with_one(&fpr, &id);
     let key = gpg.export(&fpr);
     std::thread::sleep(std::time::Duration::from_secs(11));
 

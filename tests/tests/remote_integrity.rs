@@ -11,18 +11,6 @@ fn id_of(n: u8) -> String {
     format!("sha256:{}", format!("{n:02x}").repeat(32))
 }
 
-/// A repository by `fpr`, made by gpg as the reference implementation makes it.
-fn gpg_repo(gpg: &Gpg, fpr: &str, id: &str) -> Vec<u8> {
-    let att = gpg.signed_text(
-        fpr,
-        &format!(r#"{{"comment": "fine", "id": "{id}", "ok": true, "reviewed": true}}"#),
-        false,
-    );
-    let data =
-        format!(r#"{{"attestations": {{"{id}": [{att}]}}, "serial": 1, "version": "0.0.1"}}"#);
-    gpg.signed_text(fpr, &data, false).into_bytes()
-}
-
 fn revoked_line(run: &signet_tests::Run, fpr: &str) -> bool {
     run.stdout
         .contains(&format!("revoked [{}]", &fpr[fpr.len() - 8..]))
@@ -36,7 +24,7 @@ fn a_revocation_once_seen_is_never_undone() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Soon Revoked <r@example.org>", "ed25519", "");
     let id = id_of(0xab);
-    let repo = gpg_repo(&gpg, &fpr, &id);
+    let repo = gpg.repo_with_one(&fpr, &id);
     let before = gpg.export(&fpr);
     let server = TestServer::start();
     server.route("repo.json", Serve::File(repo.clone()));
@@ -90,7 +78,7 @@ fn a_signing_primary_key_can_be_revoked() {
     let fpr = gpg.generate_signing_primary("Classic <classic@example.org>");
     let id = id_of(0xcd);
     let server = TestServer::start();
-    server.route("repo.json", Serve::File(gpg_repo(&gpg, &fpr, &id)));
+    server.route("repo.json", Serve::File(gpg.repo_with_one(&fpr, &id)));
     server.route("key.asc", Serve::File(gpg.export(&fpr)));
     let alice = Home::follower("classic", &server.url());
     alice.sig(&["fetch"]).expect(0);
@@ -348,29 +336,7 @@ fn an_oversized_attestation_is_refused_and_costs_nothing_per_file() {
 #[test]
 fn a_padded_certificate_is_kept_trimmed() {
     let mut bob = Forge::new("Bob <bob@example.org>");
-    let mut primary = bob
-        .cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap();
-    let mut packets = Vec::new();
-    for n in 0..2000 {
-        let uid = sequoia_openpgp::packet::UserID::from(format!("Bob {n} <bob{n}@example.org>"));
-        let sig = uid.bind(
-            &mut primary,
-            &bob.cert,
-            sequoia_openpgp::packet::signature::SignatureBuilder::new(
-                sequoia_openpgp::types::SignatureType::PositiveCertification,
-            ),
-        );
-        packets.push(sequoia_openpgp::Packet::from(uid));
-        packets.push(sig.unwrap().into());
-    }
-    bob.cert = bob.cert.clone().insert_packets(packets).unwrap().0;
+    bob.pad_with_user_ids(2000);
     let key = bob.key_asc();
     assert!(key.len() > 200_000, "padded to {} bytes", key.len());
     let id = id_of(0x51);
@@ -485,13 +451,7 @@ fn connect_from(from: std::net::Ipv4Addr, to: std::net::SocketAddr) -> std::net:
 }
 
 fn daemon_rss_kib(home: &Home) -> u64 {
-    let pid = home.daemon_pid().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    signet_tests::proc_status_kib(home.daemon_pid().unwrap(), "VmRSS:")
 }
 
 /// The publisher spends nothing per client that a client can make large: a hundred clients
