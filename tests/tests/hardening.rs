@@ -217,9 +217,22 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
         eprintln!("SKIP a_full_or_read_only_disk…: cannot mount a tmpfs here (needs root)");
         return;
     }
+    /// Unmounts the home's tmpfs — after stopping its daemon: dropped before `home` is, and once
+    /// unmounted `home` could no longer find the daemon's lock file to stop it.
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
+            let pid = std::fs::read_to_string(self.0.join("signetd.lock"))
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok());
+            if let Some(pid) = pid {
+                signet_tests::signal(pid, "TERM");
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while process_alive(pid) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                signet_tests::signal(pid, "KILL");
+            }
             umount(&self.0);
         }
     }
