@@ -129,42 +129,14 @@ impl Value {
     /// The canonical bytes of this value: `json.dumps(value, sort_keys=True)`, ASCII only.
     pub fn canonical(&self) -> String {
         let mut out = String::new();
-        write_canonical(self, &mut out);
+        self.canonical_pieces(&mut |piece| out.push_str(piece));
         out
     }
 
     /// The canonical bytes of this value handed to `sink` in pieces, never as one string: a
     /// large repository's signature and digest are computed without a second copy of it.
     pub fn canonical_pieces(&self, sink: &mut dyn FnMut(&str)) {
-        match self {
-            Value::Array(items) => {
-                sink("[");
-                for (n, item) in items.iter().enumerate() {
-                    if n > 0 {
-                        sink(", ");
-                    }
-                    item.canonical_pieces(sink);
-                }
-                sink("]");
-            }
-            Value::Object(map) => {
-                sink("{");
-                let mut key = String::new();
-                for (n, (k, item)) in map.iter().enumerate() {
-                    if n > 0 {
-                        sink(", ");
-                    }
-                    key.clear();
-                    write_ascii_string(k, &mut key);
-                    sink(&key);
-                    sink(": ");
-                    item.canonical_pieces(sink);
-                }
-                sink("}");
-            }
-            Value::Canonical(text) => sink(text),
-            small => sink(&small.canonical()),
-        }
+        write_canonical(self, sink, &mut String::new());
     }
 
     /// A readable, indented rendering (keys sorted, non-ASCII kept), for people.
@@ -596,37 +568,44 @@ impl Parser<'_> {
     }
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// The one walk that makes canonical bytes: handed to `sink` in pieces, scalars and keys
+/// written into `scratch` first.
+fn write_canonical(value: &Value, sink: &mut dyn FnMut(&str), scratch: &mut String) {
+    fn scalar(sink: &mut dyn FnMut(&str), scratch: &mut String, write: impl FnOnce(&mut String)) {
+        scratch.clear();
+        write(scratch);
+        sink(scratch);
+    }
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Int(i) => out.push_str(&i.0),
-        Value::Float(f) => write_float(*f, out),
-        Value::String(s) => write_ascii_string(s, out),
-        Value::Utf16(units) => write_ascii_units(units, out),
-        Value::Canonical(text) => out.push_str(text),
+        Value::Null => sink("null"),
+        Value::Bool(true) => sink("true"),
+        Value::Bool(false) => sink("false"),
+        Value::Int(i) => sink(&i.0),
+        Value::Canonical(text) => sink(text),
+        Value::Float(f) => scalar(sink, scratch, |out| write_float(*f, out)),
+        Value::String(s) => scalar(sink, scratch, |out| write_ascii_string(s, out)),
+        Value::Utf16(units) => scalar(sink, scratch, |out| write_ascii_units(units, out)),
         Value::Array(items) => {
-            out.push('[');
+            sink("[");
             for (n, item) in items.iter().enumerate() {
                 if n > 0 {
-                    out.push_str(", ");
+                    sink(", ");
                 }
-                write_canonical(item, out);
+                write_canonical(item, sink, scratch);
             }
-            out.push(']');
+            sink("]");
         }
         Value::Object(map) => {
-            out.push('{');
+            sink("{");
             for (n, (key, item)) in map.iter().enumerate() {
                 if n > 0 {
-                    out.push_str(", ");
+                    sink(", ");
                 }
-                write_ascii_string(key, out);
-                out.push_str(": ");
-                write_canonical(item, out);
+                scalar(sink, scratch, |out| write_ascii_string(key, out));
+                sink(": ");
+                write_canonical(item, sink, scratch);
             }
-            out.push('}');
+            sink("}");
         }
     }
 }
@@ -658,7 +637,7 @@ fn write_pretty(value: &Value, indent: usize, out: &mut String) {
             out.push('}');
         }
         Value::String(s) => write_readable_string(s, out),
-        other => write_canonical(other, out),
+        other => out.push_str(&other.canonical()),
     }
 }
 
