@@ -951,18 +951,7 @@ fn retire_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
 }
 
 fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
-    let Ok(dir) = std::fs::read_dir(retired_dir(home)) else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            let bytes = store::read_bounded(&path, keys::MAX_CERT_LEN as u64).ok()??;
-            keys::parse_cert(&bytes)
-                .inspect_err(|e| tracing::warn!("ignoring retired key {}: {e:#}", path.display()))
-                .ok()
-        })
-        .collect()
+    keys::read_cert_dir(&retired_dir(home))
 }
 
 fn load_trust(home: &Home) -> Loaded<TrustFile> {

@@ -68,15 +68,10 @@ impl Keyring {
     /// with it, trimmed. Pure: the keyring is unchanged.
     pub fn merged(&self, cert: Cert) -> Cert {
         let fpr = keys::fingerprint(&cert);
-        let merged = match self.certs.get(&fpr) {
-            // Same fingerprint, so merging cannot fail; keep what is held if it somehow does.
-            Some(held) => held.cert.clone().merge_public(cert).unwrap_or_else(|e| {
-                tracing::warn!(key = %fpr, "could not merge a copy of the certificate: {e}");
-                held.cert.clone()
-            }),
-            None => cert,
-        };
-        trim(merged)
+        match self.certs.get(&fpr) {
+            Some(held) => merge(held.cert.clone(), cert),
+            None => trim(cert),
+        }
     }
 
     /// Merges a copy of a certificate in, served by `source`. Returns the merged certificate
@@ -163,6 +158,18 @@ impl Keyring {
     }
 }
 
+/// Two copies of one certificate as one, trimmed. Same fingerprint, so merging cannot fail;
+/// what is held is kept if it somehow does.
+fn merge(held: Cert, copy: Cert) -> Cert {
+    match held.clone().merge_public(copy) {
+        Ok(merged) => trim(merged),
+        Err(e) => {
+            tracing::warn!(key = %held.fingerprint(), "could not merge a copy of the certificate: {e}");
+            held
+        }
+    }
+}
+
 /// The parts of a certificate a verdict needs, bounded (see the module's documentation).
 pub fn trim(cert: Cert) -> Cert {
     let cert = cert.strip_secret_key_material();
@@ -230,31 +237,19 @@ pub fn remember(home: &Home, cert: &Cert) -> anyhow::Result<()> {
         .flatten()
         .and_then(|bytes| keys::parse_cert(&bytes).ok());
     let merged = match held {
-        Some(held) => trim(held.merge_public(cert.clone())?),
-        None => cert.clone(),
+        Some(held) => {
+            let merged = merge(held.clone(), cert.clone());
+            if merged == held {
+                return Ok(()); // nothing new: no write, no fsync
+            }
+            merged
+        }
+        None => trim(cert.clone()),
     };
     store::write_atomic(&path, &keys::armored_public(&merged), 0o600)
 }
 
-/// Every remembered certificate. One that cannot be read is skipped with a warning: the
-/// copies it merged are still served by their sources, and it is written again when they are.
+/// Every remembered certificate.
 pub fn load_saved(home: &Home) -> Vec<Cert> {
-    let Ok(dir) = std::fs::read_dir(certs_dir(home)) else {
-        return Vec::new();
-    };
-    let mut certs = Vec::new();
-    for entry in dir.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "asc") {
-            continue;
-        }
-        match store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
-            .and_then(|b| b.map(|b| keys::parse_cert(&b)).transpose())
-        {
-            Ok(Some(cert)) => certs.push(cert),
-            Ok(None) => {}
-            Err(e) => tracing::warn!("ignoring {}: {e:#}", path.display()),
-        }
-    }
-    certs
+    keys::read_cert_dir(&certs_dir(home))
 }
