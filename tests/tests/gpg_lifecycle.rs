@@ -5,39 +5,53 @@
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::{Gpg, Home};
 
+/// Both shapes of key gpg makes: a certification primary with a signing subkey, and GnuPG's
+/// classic key whose primary key signs (`[SC]`). For the latter the revocation once made every
+/// signature look forged: the whole fetch was refused and the old copy kept counting.
 #[test]
 fn a_published_revocation_stops_the_keys_attestations_counting() {
-    let gpg = Gpg::new();
-    let fpr = gpg.generate("Soon Revoked <r@example.org>", "ed25519", "");
-    let id = format!("sha256:{}", "ab".repeat(32));
-    let server = TestServer::start();
-    server.route("repo.json", Serve::File(gpg.repo_with_one(&fpr, &id)));
-    server.route("key.asc", Serve::File(gpg.export(&fpr)));
-    let alice = Home::follower("ref", &server.url());
-    alice.sig(&["fetch"]).expect(0);
-    alice.sig(&["trust", "add", &fpr]).expect(0);
-    alice.sig(&["verify", "--id", &id]).expect(0);
+    for classic in [false, true] {
+        let gpg = Gpg::new();
+        let user_id = "Soon Revoked <r@example.org>";
+        let fpr = if classic {
+            gpg.generate_signing_primary(user_id)
+        } else {
+            gpg.generate(user_id, "ed25519", "")
+        };
+        let id = format!("sha256:{}", "ab".repeat(32));
+        let server = TestServer::start();
+        server.route("repo.json", Serve::File(gpg.repo_with_one(&fpr, &id)));
+        server.route("key.asc", Serve::File(gpg.export(&fpr)));
+        let alice = Home::follower("ref", &server.url());
+        alice.sig(&["fetch"]).expect(0);
+        alice.sig(&["trust", "add", &fpr]).expect(0);
+        alice.sig(&["verify", "--id", &id]).expect(0);
 
-    // The owner revokes the key and publishes the revocation; repo.json stays as it was.
-    gpg.revoke(&fpr);
-    server.route("key.asc", Serve::File(gpg.export(&fpr)));
-    let run = alice.sig(&["fetch"]).expect(0);
-    assert!(run.stdout.contains("ref: updated"), "{}", run.stdout);
-    let run = alice.sig(&["verify", "--id", &id]).expect(1);
-    assert!(
-        run.stdout
-            .contains(&format!("revoked [{}] Soon Revoked", &fpr[32..])),
-        "{}",
-        run.stdout
-    );
-    let doc = alice
-        .sig(&["verify", "--json", "--id", &id])
-        .expect(1)
-        .json();
-    assert_eq!(doc["attestations"][0]["revoked"], true);
-    // And after a restart, from the stored copy.
-    alice.sig(&["daemon", "stop"]).expect(0);
-    alice.sig(&["verify", "--id", &id]).expect(1);
+        // The owner revokes the key and publishes the revocation; repo.json stays as it was.
+        gpg.revoke(&fpr);
+        server.route("key.asc", Serve::File(gpg.export(&fpr)));
+        let run = alice.sig(&["fetch"]).expect(0);
+        assert!(
+            run.stdout.contains("ref: updated"),
+            "classic {classic}: {}",
+            run.stdout
+        );
+        let run = alice.sig(&["verify", "--id", &id]).expect(1);
+        assert!(
+            run.stdout
+                .contains(&format!("revoked [{}] Soon Revoked", &fpr[32..])),
+            "classic {classic}: {}",
+            run.stdout
+        );
+        let doc = alice
+            .sig(&["verify", "--json", "--id", &id])
+            .expect(1)
+            .json();
+        assert_eq!(doc["attestations"][0]["revoked"], true, "classic {classic}");
+        // And after a restart, from the stored copy.
+        alice.sig(&["daemon", "stop"]).expect(0);
+        alice.sig(&["verify", "--id", &id]).expect(1);
+    }
 }
 
 #[test]

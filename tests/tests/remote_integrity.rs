@@ -70,34 +70,6 @@ fn a_revocation_once_seen_is_never_undone() {
     assert!(keys.to_string().contains(&fpr), "{keys}");
 }
 
-/// GnuPG's default key signs with its primary key; its revocation must void its
-/// attestations, not make the whole fetch look forged (which kept the old copy counting).
-#[test]
-fn a_signing_primary_key_can_be_revoked() {
-    let gpg = Gpg::new();
-    let fpr = gpg.generate_signing_primary("Classic <classic@example.org>");
-    let id = id_of(0xcd);
-    let server = TestServer::start();
-    server.route("repo.json", Serve::File(gpg.repo_with_one(&fpr, &id)));
-    server.route("key.asc", Serve::File(gpg.export(&fpr)));
-    let alice = Home::follower("classic", &server.url());
-    alice.sig(&["fetch"]).expect(0);
-    alice.sig(&["trust", "add", &fpr]).expect(0);
-    alice.sig(&["verify", "--id", &id]).expect(0);
-
-    gpg.revoke(&fpr);
-    server.route("key.asc", Serve::File(gpg.export(&fpr)));
-    let run = alice.sig(&["fetch"]).expect(0);
-    assert!(run.stdout.contains("classic: updated"), "{}", run.stdout);
-    let run = alice.sig(&["verify", "--id", &id]).expect(1);
-    assert!(revoked_line(&run, &fpr), "{}", run.stdout);
-    let doc = alice
-        .sig(&["verify", "--json", "--id", &id])
-        .expect(1)
-        .json();
-    assert_eq!(doc["attestations"][0]["revoked"], true, "{doc}");
-}
-
 /// A signing subkey revoked alone (the primary key lives on): what it signed is shown as
 /// revoked and never counted.
 #[test]
