@@ -335,7 +335,7 @@ fn verify_tree(
         out.line(format!("not verified {f}"))?;
     }
     for f in &failed {
-        eprintln!("sig: error: {}", text::lines(f));
+        report_error(f);
     }
     warn(&warnings);
     out.line(format!(
@@ -415,9 +415,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 }
                 out.line(verdict_line(name, *verdict))?;
             }
-            VerifyOutcome::Failed { error } => {
-                eprintln!("sig: error: {}", text::lines(&error.message))
-            }
+            VerifyOutcome::Failed { error } => report_error(&error.message),
         }
     }
     Ok(code)
@@ -428,6 +426,11 @@ fn warn(warnings: &[String]) {
     for w in warnings {
         eprintln!("sig: warning: {}", text::lines(w));
     }
+}
+
+/// Prints an error on stderr, its text from outside escaped: every `sig: error:` goes here.
+pub fn report_error(message: &str) {
+    eprintln!("sig: error: {}", text::lines(message));
 }
 
 fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let loc = match Locations::resolve(flag) {
         Ok(loc) => loc,
         Err(e) => {
-            eprintln!("sig: error: {e}");
+            commands::report_error(&e.to_string());
             return ExitCode::from(exit::ERROR as u8);
         }
     };
@@ -47,10 +47,7 @@ fn main() -> ExitCode {
             exit::OK
         }
         Err(e) => {
-            eprintln!(
-                "sig: error: {}",
-                signet_proto::text::lines(&format!("{e:#}"))
-            );
+            commands::report_error(&format!("{e:#}"));
             exit::ERROR
         }
     };
