@@ -583,13 +583,13 @@ pub fn daemon(
                 loc.socket.display()
             ))?;
         }
-        DaemonCommand::Stop => {
-            if connection::stop(loc)? {
-                out.line("signetd stopped")?;
-            } else {
-                out.line("signetd is not running")?;
-            }
-        }
+        DaemonCommand::Stop => match connection::stop(loc)? {
+            connection::Stopped::Exited => out.line("signetd stopped")?,
+            connection::Stopped::NotRunning => out.line("signetd is not running")?,
+            connection::Stopped::Killed { pid } => out.line(format!(
+                "signetd (pid {pid}) did not exit within 10s of being asked: killed it"
+            ))?,
+        },
         DaemonCommand::Status => match connection::connect_running(loc)? {
             Some(mut client) => {
                 let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;

@@ -279,18 +279,43 @@ fn log_tail(path: &Path, from: u64) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// Stops a running daemon and waits (bounded) until its socket no longer answers.
-pub fn stop(loc: &Locations) -> anyhow::Result<bool> {
+/// How stopping the daemon went.
+pub enum Stopped {
+    NotRunning,
+    /// It exited by itself.
+    Exited,
+    /// It had not exited after the grace period and was killed.
+    Killed {
+        pid: u32,
+    },
+}
+
+/// Stops a running daemon and waits until the process has exited (it holds the home's lock
+/// until then: a next daemon must not start beside it). One that has not exited within 10 s
+/// is killed.
+pub fn stop(loc: &Locations) -> anyhow::Result<Stopped> {
     let Some(mut client) = connect_running(loc)? else {
-        return Ok(false);
+        return Ok(Stopped::NotRunning);
     };
+    let status: signet_proto::api::StatusResult =
+        client.call(method::STATUS, &serde_json::json!({}))?;
     let _: serde_json::Value = client.call(method::SHUTDOWN, &serde_json::json!({}))?;
+    let pid = status.pid;
+    let alive = || Path::new(&format!("/proc/{pid}")).exists();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        match UnixStream::connect(&loc.socket) {
-            Err(e) if nobody_there(&e) => return Ok(true),
-            _ => std::thread::sleep(Duration::from_millis(10)),
+        if !alive() {
+            return Ok(Stopped::Exited);
         }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    bail!("signetd did not stop within 10s")
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !killed && alive() {
+        bail!("signetd (pid {pid}) did not stop within 10s and could not be killed");
+    }
+    Ok(Stopped::Killed { pid })
 }

@@ -24,6 +24,23 @@ pub struct Config {
     pub sync: SyncConfig,
     pub publish: PublishConfig,
     pub watch: WatchConfig,
+    pub gpg: GpgConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GpgConfig {
+    /// Seconds one `gpg` signing may take, passphrase prompt included; then it is stopped and
+    /// the write fails with nothing changed.
+    pub sign_timeout_secs: u64,
+}
+
+impl Default for GpgConfig {
+    fn default() -> Self {
+        GpgConfig {
+            sign_timeout_secs: 120,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +142,7 @@ impl Default for Config {
             sync: SyncConfig::default(),
             publish: PublishConfig::default(),
             watch: WatchConfig::default(),
+            gpg: GpgConfig::default(),
         }
     }
 }
@@ -148,6 +166,10 @@ impl VerifyPolicy {
 }
 
 impl Config {
+    pub fn gpg_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.gpg.sign_timeout_secs.max(1))
+    }
+
     pub fn http_limits(&self) -> crate::fetch::HttpLimits {
         crate::fetch::HttpLimits {
             connect_timeout: std::time::Duration::from_secs(self.fetch.connect_timeout_secs),

@@ -437,11 +437,11 @@ impl Daemon {
         }
     }
 
-    /// Takes the repository for a write; a damaged one is re-read first, in case it was repaired.
-    fn repo_for_write(&self) -> Result<(Arc<dyn SignWith>, KeyInfo, RepoContents), RpcError> {
-        let (signer, own) = self.read().signer()?;
-        let damaged = self.read().repo.damage().is_some();
-        if damaged {
+    /// The repository's current contents, to build its next version; a damaged one is re-read
+    /// first, in case it was repaired.
+    fn repo_contents(&self) -> Result<RepoContents, RpcError> {
+        let own = self.read().own.clone();
+        if let (true, Some(own)) = (self.read().repo.damage().is_some(), own) {
             let mut s = self.write();
             match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
                 Ok(repaired) => {
@@ -457,16 +457,55 @@ impl Daemon {
                 }
             }
         }
-        let contents = self.read().repo.ready()?.clone();
-        Ok((signer, own, contents))
+        Ok(self.read().repo.ready()?.clone())
+    }
+
+    /// Signs the next version of the repository (the current one with `change` made, its
+    /// serial bumped) and returns it with the writer lock held, once no other write has
+    /// landed since it was read. Signing happens outside the lock: a passphrase prompt can
+    /// take minutes, and no other write waits for it. When another write landed meanwhile,
+    /// the new contents are signed again (with gpg-agent holding the passphrase by then).
+    async fn sign_next(
+        &self,
+        signer: &Arc<dyn SignWith>,
+        change: impl Fn(&mut RepoContents),
+    ) -> Result<SignedNext<'_>, RpcError> {
+        const ATTEMPTS: usize = 8;
+        for _ in 0..ATTEMPTS {
+            let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
+            let mut contents = self.repo_contents()?;
+            let read_at = contents.serial;
+            change(&mut contents);
+            bump(&mut contents);
+            let data = contents.to_data();
+            let signing = signer.clone();
+            let signed = blocking("signing", move || keys::sign_value(&*signing, data))
+                .await?
+                .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
+            let writer = self.writer.lock().await;
+            let unchanged = {
+                let s = self.read();
+                s.own.as_ref().map(|o| &o.fingerprint) == own.as_ref()
+                    && s.repo.ready_opt().map(|r| r.serial) == Some(read_at)
+            };
+            if unchanged {
+                return Ok(SignedNext {
+                    _writer: writer,
+                    contents,
+                    bytes: repo::file_bytes(&signed),
+                });
+            }
+        }
+        Err(err(
+            ErrorCode::Busy,
+            "the repository kept changing while this write was being signed: try again",
+        ))
     }
 
     pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, RpcError> {
         let id = self.resolve(&p.target).await?;
-        let _writer = self.writer.lock().await;
-        let (signer, own, mut contents) = self.repo_for_write()?;
-        let signer = signer.with_terminal(p.tty.clone());
-        let home = self.home.clone();
+        let (signer, own) = self.read().signer()?;
+        let signer = signer.for_request(p.tty.clone(), self.config.gpg_deadline());
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let size = data.canonical().len();
         if size > signet_proto::formats::MAX_ATTESTATION_DATA {
@@ -479,30 +518,36 @@ impl Daemon {
                 ),
             ));
         }
+        // The attestation first, where a passphrase prompt waits: no lock is held.
+        let signing = signer.clone();
+        let (attestation, genuine) =
+            blocking("signing", move || keys::sign_checked(&*signing, data))
+                .await?
+                .map_err(|e| {
+                    err(
+                        ErrorCode::Signing,
+                        format!("signing the attestation: {e:#}"),
+                    )
+                })?;
         let filed_under = id.to_string();
-        let (attestation, genuine, contents, replaced) = tokio::task::spawn_blocking(move || {
-            let (attestation, genuine) = keys::sign_checked(&*signer, data).map_err(|e| {
-                err(
-                    ErrorCode::Signing,
-                    format!("signing the attestation: {e:#}"),
-                )
-            })?;
-            let list = contents.attestations.entry(filed_under).or_default();
-            let before = list.len();
-            list.retain(|a| a.key != own.fingerprint);
-            let replaced = list.len() != before;
-            list.push(attestation.clone());
-            bump(&mut contents);
-            save_repo(&home, &*signer, &contents)?;
-            Ok::<_, RpcError>((attestation, genuine, contents, replaced))
-        })
-        .await
-        .map_err(|e| err(ErrorCode::Internal, format!("attest task failed: {e}")))??;
-
-        let serial = contents.serial;
+        let replaced = std::sync::atomic::AtomicBool::new(false);
+        let next = self
+            .sign_next(&signer, |contents| {
+                let list = contents
+                    .attestations
+                    .entry(filed_under.clone())
+                    .or_default();
+                let before = list.len();
+                list.retain(|a| a.key != own.fingerprint);
+                replaced.store(list.len() != before, std::sync::atomic::Ordering::Relaxed);
+                list.push(attestation.clone());
+            })
+            .await?;
+        self.commit_repo(&next.bytes).await?;
+        let serial = next.contents.serial;
         {
             let mut s = self.write();
-            s.repo = Loaded::Ready(contents);
+            s.repo = Loaded::Ready(next.contents);
             s.index.upsert(
                 id.clone(),
                 Entry {
@@ -516,6 +561,7 @@ impl Daemon {
                 },
             );
         }
+        drop(next._writer);
         self.refresh_published().await;
         let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
             .expect("canonical JSON is JSON");
@@ -523,7 +569,24 @@ impl Daemon {
             id: id.to_string(),
             attestation: raw,
             serial,
-            replaced,
+            replaced: replaced.into_inner(),
+        })
+    }
+
+    /// Writes the own repository's next version durably.
+    async fn commit_repo(&self, bytes: &[u8]) -> Result<(), RpcError> {
+        let home = self.home.clone();
+        let bytes = bytes.to_vec();
+        blocking("saving the repository", move || {
+            std::fs::create_dir_all(home.repo_dir())?;
+            store::write_atomic(&home.repo_file(), &bytes, 0o644)
+        })
+        .await?
+        .map_err(|e| {
+            err(
+                ErrorCode::Storage,
+                format!("could not save the repository: {e:#}; it is unchanged on disk"),
+            )
         })
     }
 
@@ -548,43 +611,52 @@ impl Daemon {
                 ));
             }
         };
-        let _writer = self.writer.lock().await;
-        let (previous, contents) = {
+        let refuse_if_set_up = |s: &State| match (&s.own, p.force) {
+            (Some(own), false) => Err(err(
+                ErrorCode::AlreadySetUp,
+                format!(
+                    "this home already has key {} ({}); `sig setup --force` replaces it and \
+                     re-signs the repository",
+                    own.fingerprint, own.user_id
+                ),
+            )),
+            _ => Ok(()),
+        };
+        refuse_if_set_up(&self.read())?;
+        let signer = blocking("reading the key", move || {
+            choice.signer().map(|s| (choice, s))
+        })
+        .await??;
+        let (choice, signer) = signer;
+        let deadline = self.config.gpg_deadline();
+        // The new key proves it signs before anything on disk changes: it signs the re-signed
+        // repository here, outside the writer lock.
+        let next = self
+            .sign_next(&signer.for_request(p.tty.clone(), deadline), |_| {})
+            .await?;
+        let previous = {
             let s = self.read();
-            if let (Some(own), false) = (&s.own, p.force) {
-                return Err(err(
-                    ErrorCode::AlreadySetUp,
-                    format!(
-                        "this home already has key {} ({}); `sig setup --force` replaces it and \
-                         re-signs the repository",
-                        own.fingerprint, own.user_id
-                    ),
-                ));
-            }
-            (
-                s.signer.as_ref().map(|k| k.cert().clone()),
-                s.repo.ready()?.clone(),
-            )
+            refuse_if_set_up(&s)?;
+            s.signer.as_ref().map(|k| k.cert().clone())
         };
         let home = self.home.clone();
-        let tty = p.tty.clone();
-        let (signer, contents) = tokio::task::spawn_blocking(move || {
-            let storage = |e: anyhow::Error| err(ErrorCode::Storage, format!("{e:#}"));
-            let signer = choice.signer()?;
-            if let Some(old) = &previous
-                && old.fingerprint() != signer.cert().fingerprint()
-            {
-                retire_key(&home, old).map_err(storage)?;
-            }
-            choice.persist(&home, &*signer).map_err(storage)?;
-            let mut contents = contents;
-            bump(&mut contents);
-            save_repo(&home, &*signer.with_terminal(tty), &contents)?;
-            publish_public_key(&home, signer.cert()).map_err(storage)?;
-            Ok::<_, RpcError>((signer, contents))
+        let files = choice
+            .key_files(&*signer)
+            .map_err(|e| err(ErrorCode::Internal, format!("{e:#}")))?;
+        let public = keys::armored_public(signer.cert());
+        let repo_bytes = next.bytes.clone();
+        blocking("replacing the key", move || {
+            crate::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
         })
-        .await
-        .map_err(|e| err(ErrorCode::Internal, format!("setup task failed: {e}")))??;
+        .await?
+        .map_err(|e| {
+            err(
+                ErrorCode::Storage,
+                format!(
+                    "{e:#}; the previous key stays in place (or is restored at the next start)"
+                ),
+            )
+        })?;
 
         let info = keys::key_info(signer.cert());
         {
@@ -600,9 +672,10 @@ impl Daemon {
             s.signer = Some(signer);
             s.own = Some(info.clone());
             s.key_damage = None;
-            s.repo = Loaded::Ready(contents);
+            s.repo = Loaded::Ready(next.contents);
             s.reindex_own();
         }
+        drop(next._writer);
         self.refresh_published().await;
         Ok(SetupResult {
             key: info,
@@ -794,16 +867,23 @@ fn bump(contents: &mut RepoContents) {
     contents.updated = Some(now_rfc3339());
 }
 
-/// Signs and durably writes the repository.
-fn save_repo(home: &Home, signer: &dyn SignWith, contents: &RepoContents) -> Result<(), RpcError> {
-    let signed = keys::sign_value(signer, contents.to_data())
-        .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
-    repo::write_own(home, &signed).map_err(|e| {
-        err(
-            ErrorCode::Storage,
-            format!("could not save the repository: {e:#}; it is unchanged on disk"),
-        )
-    })
+/// The next version of the own repository, signed, with the writer lock held until it is
+/// committed and visible.
+struct SignedNext<'a> {
+    _writer: tokio::sync::MutexGuard<'a, ()>,
+    contents: RepoContents,
+    /// `repo.json` as it will be written.
+    bytes: Vec<u8>,
+}
+
+/// Runs blocking work (files, hashing, gpg) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RpcError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| err(ErrorCode::Internal, format!("{what} failed: {e}")))
 }
 
 /// How `setup` gets the user's key.
@@ -814,11 +894,11 @@ enum KeyChoice {
 }
 
 fn gpg_setup_file(home: &Home) -> PathBuf {
-    home.keys_dir().join("gpg.json")
+    home.keys_dir().join(crate::rekey::GPG_SETUP_FILE)
 }
 
 fn gpg_public_file(home: &Home) -> PathBuf {
-    home.keys_dir().join("gpg-public.asc")
+    home.keys_dir().join(crate::rekey::GPG_PUBLIC_FILE)
 }
 
 impl KeyChoice {
@@ -848,43 +928,25 @@ impl KeyChoice {
         })
     }
 
-    /// Records the key under `keys/`: the secret for an embedded key; for a GnuPG key, only
-    /// which key and its public certificate.
-    fn persist(&self, home: &Home, signer: &dyn SignWith) -> anyhow::Result<()> {
-        store::private_dir(&home.keys_dir())?;
-        match self {
+    /// What the key keeps under `keys/`: the secret for an embedded key; for a GnuPG key,
+    /// only which key and its public certificate.
+    fn key_files(&self, signer: &dyn SignWith) -> anyhow::Result<crate::rekey::KeyFiles> {
+        use crate::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
+        Ok(match self {
             KeyChoice::Generate(_) | KeyChoice::Import(_) => {
-                store::write_atomic(
-                    &home.secret_key_file(),
-                    &keys::armored_secret(signer.cert()),
-                    0o600,
-                )?;
-                let _ = std::fs::remove_file(gpg_setup_file(home));
+                vec![(SECRET_FILE, keys::armored_secret(signer.cert()))]
             }
             KeyChoice::Gpg(_, gnupghome) => {
                 let setup = crate::gpg::GpgSetup {
                     fingerprint: signer.cert().fingerprint().to_hex(),
                     gnupghome: gnupghome.clone(),
                 };
-                store::write_atomic(
-                    &gpg_public_file(home),
-                    &keys::armored_public(signer.cert()),
-                    0o600,
-                )?;
-                store::write_atomic(
-                    &gpg_setup_file(home),
-                    &serde_json::to_vec_pretty(&setup)?,
-                    0o600,
-                )?;
-                // The replaced embedded secret, if any, goes: this home now signs through gpg.
-                match std::fs::remove_file(home.secret_key_file()) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                    _ => {}
-                }
-                store::sync_dir(&home.keys_dir())?;
+                vec![
+                    (GPG_PUBLIC_FILE, keys::armored_public(signer.cert())),
+                    (GPG_SETUP_FILE, serde_json::to_vec_pretty(&setup)?),
+                ]
             }
-        }
-        Ok(())
+        })
     }
 }
 
@@ -938,20 +1000,8 @@ fn publish_public_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Resu
     Ok(())
 }
 
-fn retired_dir(home: &Home) -> PathBuf {
-    home.keys_dir().join("retired")
-}
-
-/// Keeps a replaced key's public certificate, so its old attestations still verify.
-fn retire_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
-    let dir = retired_dir(home);
-    store::private_dir(&dir)?;
-    let path = dir.join(format!("{}.asc", cert.fingerprint().to_hex()));
-    store::write_atomic(&path, &keys::armored_public(cert), 0o600)
-}
-
 fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
-    keys::read_cert_dir(&retired_dir(home))
+    keys::read_cert_dir(&crate::rekey::retired_dir(home))
 }
 
 fn load_trust(home: &Home) -> Loaded<TrustFile> {

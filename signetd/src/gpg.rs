@@ -3,10 +3,11 @@
 //! commits, with the user's terminal for pinentry when there is one. Nothing secret is ever
 //! written under the home.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use sequoia_openpgp as openpgp;
@@ -123,6 +124,8 @@ pub struct GpgKey {
     /// The user's terminal, for pinentry; without one, a key that needs its passphrase fails
     /// with a clear error instead of waiting for a prompt nobody sees.
     tty: Option<String>,
+    /// How long one signing may take, a passphrase prompt included.
+    deadline: Duration,
 }
 
 impl GpgKey {
@@ -131,11 +134,45 @@ impl GpgKey {
             cert,
             setup,
             tty: None,
+            deadline: Duration::from_secs(120),
         }
     }
 
     pub fn setup(&self) -> &GpgSetup {
         &self.setup
+    }
+}
+
+/// The gpg processes signing right now, stopped when the daemon shuts down: a prompt nobody
+/// answers must not keep a stopped daemon alive.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Stops every gpg this process started that is still signing.
+pub fn stop_running() {
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    for pid in running.iter() {
+        if let Some(pid) = rustix::process::Pid::from_raw(*pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// A child in [`RUNNING`] while this lives.
+struct Registered(u32);
+
+impl Registered {
+    fn new(pid: u32) -> Self {
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        Registered(pid)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != self.0);
     }
 }
 
@@ -163,10 +200,50 @@ impl SignWith for GpgKey {
             .stderr(Stdio::piped())
             .spawn()
             .context("running gpg (is GnuPG installed?)")?;
-        child.stdin.take().expect("piped").write_all(message)?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() || out.stdout.is_empty() {
-            let said = String::from_utf8_lossy(&out.stderr);
+        let _registered = Registered::new(child.id());
+        // Input and output on their own threads: gpg may stop reading while it waits for a
+        // passphrase, and the deadline below must hold whatever it does.
+        let mut stdin = child.stdin.take().expect("piped");
+        let message = message.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&message));
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            stdout.read_to_end(&mut out).map(|_| out)
+        });
+        let mut stderr = child.stderr.take().expect("piped");
+        let err_reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
+            out
+        });
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() >= self.deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "gpg did not finish signing with {} within {}s (a passphrase prompt nobody \
+                     answered?); nothing was changed. Unlock the key in gpg-agent and try again, \
+                     or raise gpg.sign_timeout_secs in config.json",
+                    self.setup.fingerprint,
+                    self.deadline.as_secs()
+                );
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        };
+        let _ = writer.join();
+        let out = reader
+            .join()
+            .map_err(|_| anyhow!("reading gpg's output failed"))??;
+        let said = err_reader.join().unwrap_or_default();
+        if !status.success() || out.is_empty() {
+            let said = String::from_utf8_lossy(&said);
             let hint = if self.tty.is_none() {
                 "; if the key needs its passphrase, run sig from a terminal (for pinentry) or unlock the key in gpg-agent first"
             } else {
@@ -178,18 +255,19 @@ impl SignWith for GpgKey {
                 said.trim()
             );
         }
-        Ok(out.stdout)
+        Ok(out)
     }
 
     fn cert(&self) -> &Cert {
         &self.cert
     }
 
-    fn with_terminal(&self, tty: Option<String>) -> Arc<dyn SignWith> {
+    fn for_request(&self, tty: Option<String>, deadline: Duration) -> Arc<dyn SignWith> {
         Arc::new(GpgKey {
             cert: self.cert.clone(),
             setup: self.setup.clone(),
             tty,
+            deadline,
         })
     }
 }

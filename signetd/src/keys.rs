@@ -111,8 +111,13 @@ pub trait SignWith: Send + Sync {
     /// A detached binary signature over `message`.
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>>;
     fn cert(&self) -> &Cert;
-    /// The same signer, prompting on this terminal where it needs to (gpg's pinentry).
-    fn with_terminal(&self, tty: Option<String>) -> std::sync::Arc<dyn SignWith>;
+    /// The same signer for one request: prompting on this terminal where it needs to (gpg's
+    /// pinentry), and giving up after `deadline` (a prompt nobody answers).
+    fn for_request(
+        &self,
+        tty: Option<String>,
+        deadline: std::time::Duration,
+    ) -> std::sync::Arc<dyn SignWith>;
 }
 
 /// A key whose secret Signet holds itself (`keys/secret.asc`).
@@ -156,7 +161,11 @@ impl SignWith for EmbeddedKey {
         &self.cert
     }
 
-    fn with_terminal(&self, _tty: Option<String>) -> std::sync::Arc<dyn SignWith> {
+    fn for_request(
+        &self,
+        _tty: Option<String>,
+        _deadline: std::time::Duration,
+    ) -> std::sync::Arc<dyn SignWith> {
         std::sync::Arc::new(EmbeddedKey {
             cert: self.cert.clone(),
             signing: self.signing.clone(),

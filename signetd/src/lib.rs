@@ -10,6 +10,7 @@ pub mod keyring;
 pub mod keys;
 pub mod lock;
 pub mod publish;
+pub mod rekey;
 pub mod remote;
 pub mod repo;
 pub mod run;

@@ -55,7 +55,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(signetd::run::run(signetd::run::Options { home, socket })) {
+    let result = runtime.block_on(signetd::run::run(signetd::run::Options { home, socket }));
+    // Blocking work still running (a hash of a huge file, a signing) is abandoned, not waited
+    // for: every write is atomic, and the home's lock goes only when the process has exited.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

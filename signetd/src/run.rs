@@ -21,7 +21,13 @@ pub struct Options {
 pub async fn run(options: Options) -> anyhow::Result<()> {
     let home = Home::new(options.home);
     store::private_dir(&home.root)?;
-    let _lock = lock::acquire(&home.lock_file())?;
+    // Held until the process has exited (the kernel releases it then), never dropped
+    // earlier: work still finishing after the server stops (a signing, a write) must never
+    // overlap with a next daemon on the same home.
+    std::mem::forget(lock::acquire(&home.lock_file())?);
+    if crate::rekey::recover(&home)? {
+        tracing::info!("the interrupted key replacement is complete");
+    }
     let config = Config::load(&home.config_file())?;
     let remotes = std::fs::read_dir(home.root.join("remotes"))
         .into_iter()
@@ -94,6 +100,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     });
 
     server::serve(daemon, listener).await;
+    // A gpg waiting on a prompt nobody answers would keep this process alive.
+    crate::gpg::stop_running();
 
     // Remove the socket only if this process bound it and it is still that one.
     let current = std::fs::metadata(&options.socket)

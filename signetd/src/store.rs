@@ -49,7 +49,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
 }
 
 /// 64 bits no other process can guess: std's hasher keys are drawn from the OS's randomness.
-fn unpredictable() -> u64 {
+pub fn unpredictable() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

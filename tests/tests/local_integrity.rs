@@ -1,0 +1,301 @@
+//! Verdict integrity on the local side: re-keying is a transaction that no failure or kill -9
+//! breaks, a passphrase prompt nobody answers holds no other write, and a stopped daemon is
+//! gone before another may start.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use signet_tests::{Gpg, Home, Run, process_alive};
+
+fn run_with(home: &Home, gpg: &Gpg, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = home.sig_command(args);
+    cmd.env("GNUPGHOME", gpg.dir.path())
+        .env_remove("GPG_TTY")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn status(home: &Home) -> Value {
+    home.sig(&["status", "--json"]).expect(0).json()
+}
+
+fn own_key(home: &Home) -> String {
+    status(home)["key"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits until the daemon holding `home` has exited.
+fn wait_gone(pid: i32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while process_alive(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+#[test]
+fn a_rekey_to_a_key_that_cannot_sign_changes_nothing() {
+    let home = Home::new();
+    let old = home.setup("Old <old@example.org>");
+    let f = home.file("f", b"reviewed");
+    home.attest(&f, true, "fine").expect(0);
+    let secret = std::fs::read(home.home.join("keys/secret.asc")).unwrap();
+    let repo = std::fs::read(home.home.join("repo/repo.json")).unwrap();
+
+    // A public key only (its secret is in another keyring), and a key whose passphrase nobody
+    // can type (no terminal).
+    let elsewhere = Gpg::new();
+    let public_only = elsewhere.generate("Elsewhere <e@example.org>", "ed25519", "");
+    let gpg = Gpg::new();
+    let public = home.file("public.asc", &elsewhere.export(&public_only));
+    gpg.import(&public);
+    let locked = gpg.generate("Locked <l@example.org>", "ed25519", "correct horse");
+    let _ = std::process::Command::new("gpgconf")
+        .env("GNUPGHOME", gpg.dir.path())
+        .args(["--kill", "gpg-agent"])
+        .status();
+
+    for key in [&public_only, &locked] {
+        let run = run_with(&home, &gpg, &[], &["setup", "--force", key]).expect(2);
+        assert!(run.stderr.contains("gpg could not sign"), "{}", run.stderr);
+        for restart in [false, true] {
+            if restart {
+                home.sig(&["daemon", "stop"]).expect(0);
+            }
+            assert_eq!(own_key(&home), old, "{key}, restart {restart}");
+            assert_eq!(status(&home)["problems"], serde_json::json!([]));
+            assert_eq!(
+                std::fs::read(home.home.join("keys/secret.asc")).unwrap(),
+                secret,
+                "the secret key is untouched"
+            );
+            assert_eq!(
+                std::fs::read(home.home.join("repo/repo.json")).unwrap(),
+                repo
+            );
+            assert!(!home.home.join("keys/gpg.json").exists());
+            home.sig(&["verify", "f"]).expect(0);
+        }
+    }
+    // And the home goes on: attest, and a re-key that works.
+    home.attest(&home.file("g", b"more"), true, "also fine")
+        .expect(0);
+    home.sig(&["setup", "--force", "--generate", "New <new@example.org>"])
+        .expect(0);
+    home.sig(&["verify", "f"]).expect(0);
+    home.sig(&["verify", "g"]).expect(0);
+    assert!(
+        std::fs::read_to_string(home.home.join(format!("keys/retired/{old}.secret")))
+            .unwrap()
+            .contains("PRIVATE KEY"),
+        "the replaced secret key is kept"
+    );
+}
+
+/// Every point `signetd/src/rekey.rs` can be killed at, in order; from `rekey:committed` on the
+/// new key has taken effect.
+const CRASH_POINTS: [&str; 6] = [
+    "rekey:retired",
+    "rekey:staged",
+    "rekey:committed",
+    "rekey:key-file",
+    "rekey:keys-installed",
+    "rekey:repo-installed",
+];
+
+#[test]
+fn kill_9_at_every_step_of_a_rekey_loses_neither_key_nor_attestation() {
+    let gpg = Gpg::new();
+    let gpg_key = gpg.generate("Gpg User <g@example.org>", "ed25519", "");
+    for to_gpg in [false, true] {
+        for (step, point) in CRASH_POINTS.iter().enumerate() {
+            let home = Home::new();
+            let old = home.setup("Old <old@example.org>");
+            let f = home.file("f", b"reviewed before the re-key");
+            home.attest(&f, true, "fine").expect(0);
+            home.sig(&["daemon", "stop"]).expect(0);
+
+            let args: &[&str] = if to_gpg {
+                &["setup", "--force", &gpg_key]
+            } else {
+                &["setup", "--force", "--generate", "New <new@example.org>"]
+            };
+            let crashed = run_with(&home, &gpg, &[("SIGNET_TEST_CRASH_AT", point)], args);
+            assert_ne!(crashed.code, 0, "{point}: the daemon was killed mid-way");
+            if let Some(pid) = home.daemon_pid() {
+                assert!(wait_gone(pid, Duration::from_secs(5)), "{point}");
+            }
+
+            // The next start finishes or undoes it: one key, a valid repository, nothing lost.
+            let ctx = format!("{point} (to gpg: {to_gpg})");
+            let current = own_key(&home);
+            let took_effect = step >= 2;
+            if took_effect {
+                assert_ne!(current, old, "{ctx}: committed, so the new key is current");
+                assert!(
+                    std::fs::read_to_string(home.home.join(format!("keys/retired/{old}.secret")))
+                        .unwrap()
+                        .contains("PRIVATE KEY"),
+                    "{ctx}: the old secret is kept"
+                );
+            } else {
+                assert_eq!(current, old, "{ctx}: not committed, so the old key stays");
+                assert!(home.home.join("keys/secret.asc").exists(), "{ctx}");
+            }
+            assert_eq!(status(&home)["problems"], serde_json::json!([]), "{ctx}");
+            assert_eq!(home.read_repo()["key"], current.as_str(), "{ctx}");
+            let leftovers: Vec<String> = std::fs::read_dir(home.home.join("keys"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("rekey"))
+                .collect();
+            assert!(leftovers.is_empty(), "{ctx}: {leftovers:?}");
+            home.sig(&["verify", "f"]).expect(0);
+            let g = home.file("g", b"reviewed after");
+            run_with(
+                &home,
+                &gpg,
+                &[],
+                &["attest", "g", "--ok", "--reviewed", "--comment", "after"],
+            )
+            .expect(0);
+            home.sig(&["daemon", "stop"]).expect(0);
+            home.sig(&["verify", "f"]).expect(0);
+            home.sig(&["verify", g.to_str().unwrap()]).expect(0);
+            // And a re-key done to the end from here works.
+            run_with(&home, &gpg, &[], args).expect(0);
+            home.sig(&["verify", "f"]).expect(0);
+        }
+    }
+}
+
+/// A gpg home whose key needs a passphrase, and whose pinentry, from now on, never answers.
+/// The passphrase is in gpg-agent's cache until [`hang_pinentry`] is called.
+fn gpg_with_passphrase() -> (Gpg, String) {
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Hung <h@example.org>", "ed25519", "pw");
+    let data = gpg.dir.path().join("data");
+    std::fs::write(&data, b"cache the passphrase").unwrap();
+    gpg.run(&[
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "pw",
+        "--local-user",
+        &fpr,
+        "--detach-sign",
+        "--output",
+        "/dev/null",
+        data.to_str().unwrap(),
+    ]);
+    (gpg, fpr)
+}
+
+fn hang_pinentry(gpg: &Gpg) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = gpg.dir.path().join("hung-pinentry");
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        gpg.dir.path().join("gpg-agent.conf"),
+        format!("pinentry-program {}\n", script.display()),
+    )
+    .unwrap();
+    // Reloading also forgets cached passphrases.
+    let status = std::process::Command::new("gpgconf")
+        .env("GNUPGHOME", gpg.dir.path())
+        .args(["--reload", "gpg-agent"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// `sig attest` from a terminal, so that gpg asks its pinentry.
+fn attest_from_terminal(home: &Home, gpg: &Gpg, file: &str) -> std::process::Child {
+    home.sig_command(&["attest", file, "--ok", "--reviewed", "--comment", "x"])
+        .env("GNUPGHOME", gpg.dir.path())
+        .env("GPG_TTY", "/dev/null")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
+    let (gpg, fpr) = gpg_with_passphrase();
+    let home = Home::new();
+    home.config(serde_json::json!({
+        "sync": {"interval_secs": 0},
+        "gpg": {"sign_timeout_secs": 4},
+    }));
+    run_with(&home, &gpg, &[], &["setup", &fpr]).expect(0);
+    let serial = home.read_repo()["data"]["serial"].clone();
+    hang_pinentry(&gpg);
+    home.file("f", b"waiting for a passphrase");
+
+    let started = Instant::now();
+    let hung = attest_from_terminal(&home, &gpg, "f");
+    std::thread::sleep(Duration::from_secs(1));
+    // Every other write goes on meanwhile.
+    let t = Instant::now();
+    home.sig(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"])
+        .expect(0);
+    let published = home.root.join("published");
+    std::fs::create_dir(&published).unwrap();
+    home.sig(&["publish", "--to", published.to_str().unwrap()])
+        .expect(0);
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "writes waited {:?} for a prompt",
+        t.elapsed()
+    );
+    // The prompt is given up at the deadline, with nothing saved.
+    let out = hung.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("did not finish signing"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(home.read_repo()["data"]["serial"], serial);
+
+    // Stopping the daemon while a prompt waits: it is gone when `daemon stop` returns, and the
+    // next daemon starts on the home.
+    home.config(serde_json::json!({
+        "sync": {"interval_secs": 0},
+        "gpg": {"sign_timeout_secs": 300},
+    }));
+    home.sig(&["daemon", "stop"]).expect(0);
+    let hung = attest_from_terminal(&home, &gpg, "f");
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = home.daemon_pid().unwrap();
+    let t = Instant::now();
+    home.sig(&["daemon", "stop"]).expect(0);
+    assert!(
+        !process_alive(pid),
+        "`daemon stop` returned before the daemon exited"
+    );
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let out = hung.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        status(&home)["pid"].as_i64().unwrap() as i32,
+        home.daemon_pid().unwrap()
+    );
+    assert_eq!(home.read_repo()["data"]["serial"], serial);
+}
