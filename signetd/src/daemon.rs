@@ -384,10 +384,11 @@ impl Daemon {
             return Ok(entry.id.clone());
         }
         let hashed = path.clone();
-        let (id, stamp) = tokio::task::spawn_blocking(move || hash::hash_file(&hashed))
-            .await
-            .map_err(|e| err(ErrorCode::Internal, format!("hashing task failed: {e}")))?
-            .map_err(hash_error)?;
+        let (id, stamp) =
+            tokio::task::spawn_blocking(move || hash::hash_file(&hashed, hash::Follow::Yes))
+                .await
+                .map_err(|e| err(ErrorCode::Internal, format!("hashing task failed: {e}")))?
+                .map_err(hash_error)?;
         let mut paths = self.path_cache();
         if paths.len() >= PATH_CACHE_LIMIT {
             paths.clear();

@@ -1,7 +1,7 @@
 //! Hashing files into content ids, refusing what is not a regular file and noticing a file
 //! that changes while it is read.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{Metadata, OpenOptions};
 use std::io::{self, Read as _};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::Path;
@@ -94,25 +94,47 @@ pub fn stamp(path: &Path) -> Result<FileStamp, HashError> {
     Ok(FileStamp::of(&meta))
 }
 
-/// Hashes the file at `path`. The stamp returned is the file's before and after the read;
-/// if they differ, or the bytes read are not the size stat gave, the file changed.
-pub fn hash_file(path: &Path) -> Result<(ContentId, FileStamp), HashError> {
-    let before = stamp(path)?;
-    // O_NONBLOCK: if a FIFO is swapped in after the stat, opening it must not hang.
+/// Whether a symlink at the path itself is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// A path the user named (`sig verify link`): its target is what they mean.
+    Yes,
+    /// A path found in a tree (a watch, `sig verify DIR`): a link there is never followed,
+    /// even one swapped in after the tree was listed.
+    No,
+}
+
+/// Hashes the file at `path`. What is read is decided by the opened descriptor alone: it is
+/// opened without blocking (a FIFO swapped in must not hang) and, for [`Follow::No`], without
+/// following a symlink; its type and stamp come from `fstat` of that descriptor, and at most
+/// its size and one byte more are read (a `/proc` file claims size 0 and yields without end).
+/// If the stamp changes during the read, or the bytes read are not the size, the file changed.
+pub fn hash_file(path: &Path, follow: Follow) -> Result<(ContentId, FileStamp), HashError> {
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if follow == Follow::No {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(flags.bits() as i32)
         .open(path)
-        .map_err(|e| io_error(path, e))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => HashError::NotRegular {
+                path: path.display().to_string(),
+                kind: "a symbolic link",
+            },
+            _ => io_error(path, e),
+        })?;
     let opened = file.metadata().map_err(|e| io_error(path, e))?;
     check_regular(path, &opened)?;
-    if FileStamp::of(&opened) != before {
-        return Err(HashError::Changed {
-            path: path.display().to_string(),
-        });
-    }
-    let (id, read) = hash_reader(file).map_err(|e| io_error(path, e))?;
-    let after = stamp(path)?;
+    let before = FileStamp::of(&opened);
+    let file = file.take(before.size.saturating_add(1));
+    let (id, read, file) = hash_reader(file).map_err(|e| io_error(path, e))?;
+    let after = file
+        .into_inner()
+        .metadata()
+        .map(|m| FileStamp::of(&m))
+        .map_err(|e| io_error(path, e))?;
     if after != before || read != before.size {
         return Err(HashError::Changed {
             path: path.display().to_string(),
@@ -122,7 +144,7 @@ pub fn hash_file(path: &Path) -> Result<(ContentId, FileStamp), HashError> {
 }
 
 /// The sha256 content id of everything `file` yields, and how many bytes that was.
-pub fn hash_reader(mut file: File) -> io::Result<(ContentId, u64)> {
+pub fn hash_reader<R: io::Read>(mut file: R) -> io::Result<(ContentId, u64, R)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -137,7 +159,7 @@ pub fn hash_reader(mut file: File) -> io::Result<(ContentId, u64)> {
             Err(e) => return Err(e),
         }
     }
-    Ok((ContentId::sha256(&hasher.finalize().into()), total))
+    Ok((ContentId::sha256(&hasher.finalize().into()), total, file))
 }
 
 #[cfg(test)]
@@ -149,7 +171,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"abc").unwrap();
-        let (id, stamp) = hash_file(&path).unwrap();
+        let (id, stamp) = hash_file(&path, Follow::No).unwrap();
         assert_eq!(
             id.as_str(),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -174,7 +196,7 @@ mod tests {
                 }
             })
         };
-        let result = hash_file(&path);
+        let result = hash_file(&path, Follow::No);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         writer.join().unwrap();
         assert!(
@@ -187,11 +209,11 @@ mod tests {
     fn refuses_what_is_not_a_regular_file() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            hash_file(dir.path()),
+            hash_file(dir.path(), Follow::No),
             Err(HashError::Directory { .. })
         ));
         assert!(matches!(
-            hash_file(&dir.path().join("missing")),
+            hash_file(&dir.path().join("missing"), Follow::No),
             Err(HashError::NotFound { .. })
         ));
         let fifo = dir.path().join("fifo");
@@ -203,8 +225,29 @@ mod tests {
                 .success()
         );
         assert!(matches!(
-            hash_file(&fifo),
+            hash_file(&fifo, Follow::No),
             Err(HashError::NotRegular { kind: "a FIFO", .. })
         ));
+        // A symlink in a tree is never followed; one the user names is.
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"abc").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            hash_file(&link, Follow::No),
+            Err(HashError::NotRegular {
+                kind: "a symbolic link",
+                ..
+            })
+        ));
+        assert!(hash_file(&link, Follow::Yes).is_ok());
+        // A file that yields more than its size (procfs) is not read to its end.
+        let pagemap = std::path::Path::new("/proc/self/pagemap");
+        if pagemap.exists() {
+            assert!(matches!(
+                hash_file(pagemap, Follow::Yes),
+                Err(HashError::Changed { .. } | HashError::PermissionDenied { .. })
+            ));
+        }
     }
 }

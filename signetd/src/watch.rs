@@ -249,7 +249,7 @@ fn visit(
                 local.files.push(Found { path, stamp, id });
                 return WalkState::Continue;
             }
-            match hash::hash_file(&path) {
+            match hash::hash_file(&path, hash::Follow::No) {
                 Ok((id, stamp)) => local.files.push(Found { path, stamp, id }),
                 // It changed, vanished or is unreadable: the event that follows a change
                 // brings it back; the others are counted.

@@ -299,3 +299,132 @@ fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
     );
     assert_eq!(home.read_repo()["data"]["serial"], serial);
 }
+
+const SOON: Duration = Duration::from_secs(10);
+
+/// A home watching `ROOT/tree`, with `tree/f` attested ok.
+fn watched_tree() -> (Home, std::path::PathBuf) {
+    let home = Home::new();
+    home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    home.setup("Alice <alice@example.org>");
+    let tree = std::fs::canonicalize(&home.root).unwrap().join("tree");
+    std::fs::create_dir_all(tree.join("d")).unwrap();
+    std::fs::write(tree.join("f"), b"reviewed bytes").unwrap();
+    std::fs::write(tree.join("d/g"), b"reviewed too").unwrap();
+    home.attest(&tree.join("f"), true, "fine").expect(0);
+    home.attest(&tree.join("d/g"), true, "fine").expect(0);
+    home.sig(&["watch", "add", tree.to_str().unwrap()])
+        .expect(0);
+    (home, tree)
+}
+
+fn verify_id(home: &Home, path: &std::path::Path) -> (i32, String) {
+    let run = home.sig(&["verify", "--json", path.to_str().unwrap()]);
+    let id = run.json()["id"].as_str().unwrap_or_default().to_owned();
+    (run.code, id)
+}
+
+#[test]
+fn a_watched_file_changed_where_no_event_tells_is_never_answered_stale() {
+    let (home, tree) = watched_tree();
+    let f = tree.join("f");
+    assert_eq!(verify_id(&home, &f).0, 0);
+    // A hard link outside the tree: writes through it raise no event in the tree's directory.
+    let outside = home.root.join("outside-link");
+    std::fs::hard_link(&f, &outside).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&outside)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"REVIEWED BYTES"))
+        .unwrap();
+    let (code, id) = verify_id(&home, &f);
+    assert_eq!(id, signet_tests::content_id(b"REVIEWED BYTES"));
+    assert_eq!(code, 1, "the new bytes were never reviewed");
+}
+
+#[test]
+fn a_directory_swapped_under_its_name_is_watched_again() {
+    let (home, tree) = watched_tree();
+    std::fs::create_dir(tree.join("d.new")).unwrap();
+    std::fs::write(tree.join("d.new/g"), b"the new d").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut events = signet_tests::Subscriber::new(&home.socket, &tree);
+    std::fs::rename(tree.join("d"), tree.join("d.old")).unwrap();
+    std::fs::rename(tree.join("d.new"), tree.join("d")).unwrap();
+    let g = events.wait_for("/d/g", SOON);
+    assert_eq!(g["id"], signet_tests::content_id(b"the new d"));
+    events.drain(Duration::from_millis(300));
+    // An edit in the directory now named d is seen, and one in the old one is seen as d.old's.
+    std::fs::write(tree.join("d/g"), b"edited in the new d").unwrap();
+    let g = events.wait_for("/d/g", SOON);
+    assert_eq!(g["id"], signet_tests::content_id(b"edited in the new d"));
+    std::fs::write(tree.join("d.old/g"), b"edited in the old d").unwrap();
+    let old = events.wait_for("/d.old/g", SOON);
+    assert_eq!(old["id"], signet_tests::content_id(b"edited in the old d"));
+    // And back again (x -> y -> x).
+    std::fs::rename(tree.join("d"), tree.join("d.tmp")).unwrap();
+    std::fs::rename(tree.join("d.old"), tree.join("d")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    events.drain(Duration::from_millis(300));
+    std::fs::write(tree.join("d/g"), b"the first d, edited").unwrap();
+    let g = events.wait_for("/d/g", SOON);
+    assert_eq!(g["id"], signet_tests::content_id(b"the first d, edited"));
+}
+
+#[test]
+fn a_directory_deeper_than_path_max_does_not_stop_the_rest_of_the_tree() {
+    let (home, tree) = watched_tree();
+    // Deeper than PATH_MAX (4096): made one short step at a time, relative to the last.
+    {
+        use rustix::fs::{Mode, OFlags};
+        let mut dir = rustix::fs::open(&tree, OFlags::DIRECTORY, Mode::empty()).unwrap();
+        for _ in 0..230 {
+            rustix::fs::mkdirat(&dir, "dddddddddddddddddddd", Mode::RWXU).unwrap();
+            dir = rustix::fs::openat(
+                &dir,
+                "dddddddddddddddddddd",
+                OFlags::DIRECTORY,
+                Mode::empty(),
+            )
+            .unwrap();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // A burst: more changes than are applied one by one, so the tree is rescanned.
+    for n in 0..1500 {
+        std::fs::write(tree.join(format!("new-{n}")), format!("{n}")).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = home.sig(&["watch", "list", "--json"]).expect(0).json();
+        let files = list["watches"][0]["files"].as_u64().unwrap();
+        if files >= 1502 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rescan never applied: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_file_in_a_tree_that_yields_without_end_is_not_read_to_its_end() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let tree = home.root.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::os::unix::fs::symlink("/proc/self/pagemap", tree.join("pagemap")).unwrap();
+    std::fs::write(tree.join("plain"), b"plain").unwrap();
+    let started = Instant::now();
+    let run = home.sig(&["verify", tree.to_str().unwrap()]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}: {}",
+        started.elapsed(),
+        run.stderr
+    );
+    assert!(run.stdout.contains("1 not verified"), "{}", run.stdout);
+}

@@ -44,6 +44,17 @@ const RESCAN_AT: usize = 1000;
 /// Largest `watches.json` read.
 const MAX_WATCHES_FILE: u64 = 4 << 20;
 
+/// Which directory a path names: (device, inode).
+type DirId = (u64, u64);
+
+fn dir_id(path: &Path) -> Option<DirId> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| (m.dev(), m.ino()))
+}
+
 /// A watched file: what it was when last hashed, and the verdict last announced for it.
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -62,8 +73,10 @@ struct Root {
 pub(crate) struct Watches {
     roots: Mutex<BTreeMap<PathBuf, Root>>,
     files: RwLock<HashMap<PathBuf, Tracked>>,
-    /// Directories with an inotify watch.
-    dirs: Mutex<HashSet<PathBuf>>,
+    /// Directories with an inotify watch, with the identity of the directory watched: a
+    /// kernel watch follows its directory when it is renamed, so a path whose directory is now
+    /// another one (`mv d d.old && mv d.new d`) must be watched again.
+    dirs: Mutex<HashMap<PathBuf, DirId>>,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     events: mpsc::Sender<notify::Result<notify::Event>>,
     incoming: Mutex<Option<mpsc::Receiver<notify::Result<notify::Event>>>>,
@@ -137,29 +150,29 @@ impl Watches {
         let mut watched = lock(&self.dirs);
         let mut added = Vec::new();
         for dir in dirs {
-            if watched.contains(dir) {
+            let Some(id) = dir_id(dir) else {
+                continue; // gone since the scan saw it: its parent's event says so
+            };
+            if watched.get(dir) == Some(&id) {
                 continue;
             }
             match watcher.watch(dir, RecursiveMode::NonRecursive) {
                 Ok(()) => {
-                    watched.insert(dir.clone());
+                    watched.insert(dir.clone(), id);
                     added.push(dir.clone());
                 }
-                // Gone since the scan saw it (its parent's event says so), or unreadable (the
-                // scan counted it as skipped): neither stops the rest of the watch.
-                Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
-                Err(notify::Error {
-                    kind: notify::ErrorKind::Io(io),
-                    ..
-                }) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-                    tracing::warn!(dir = %dir.display(), "not watched: permission denied");
-                }
-                Err(e) => {
+                // A limit reached: the watch cannot be complete, and the user must hear it.
+                Err(e) if is_limit(&e) => {
                     for dir in &added {
                         let _ = watcher.unwatch(dir);
                         watched.remove(dir);
                     }
                     return Err(watch_error(&e, dirs.len()));
+                }
+                // This one directory cannot be watched (gone, unreadable, a path longer than
+                // PATH_MAX): the rest of the tree still is, and its files are still scanned.
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "not watched: {e}");
                 }
             }
         }
@@ -169,14 +182,19 @@ impl Watches {
     /// Drops the inotify watches on `dir` and every directory under it.
     fn unwatch_under(&self, dir: &Path) {
         let mut watched = lock(&self.dirs);
-        let gone: Vec<PathBuf> = watched
+        let gone: Vec<(PathBuf, DirId)> = watched
             .iter()
-            .filter(|d| d.starts_with(dir))
-            .cloned()
+            .filter(|(d, _)| d.starts_with(dir))
+            .map(|(d, id)| (d.clone(), *id))
             .collect();
         let mut watcher = lock(&self.watcher);
-        for d in gone {
+        for (d, id) in gone {
             watched.remove(&d);
+            // The kernel has one watch per directory: when that directory was renamed and is
+            // watched under its new name, the watch stays.
+            if watched.values().any(|other| *other == id) {
+                continue;
+            }
             if let Some(w) = watcher.as_mut() {
                 let _ = w.unwatch(&d);
             }
@@ -211,6 +229,21 @@ fn watch_error(e: &notify::Error, dirs: usize) -> RpcError {
         _ => format!("cannot watch: {e}"),
     };
     err(ErrorCode::Watch, message)
+}
+
+/// Whether an inotify failure is a kernel limit (which leaves every further watch failing too)
+/// rather than a problem of one directory.
+fn is_limit(e: &notify::Error) -> bool {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => [
+            libc_emfile(),
+            rustix::io::Errno::NOSPC.raw_os_error(),
+            rustix::io::Errno::NOMEM.raw_os_error(),
+        ]
+        .contains(&io.raw_os_error().unwrap_or(0)),
+        _ => false,
+    }
 }
 
 fn libc_emfile() -> i32 {
@@ -272,7 +305,8 @@ fn is_read(event: &notify::Event) -> bool {
 /// Why a directory could not be scanned and watched.
 enum Failure {
     Scan(ScanError),
-    Watch(RpcError),
+    /// A kernel limit left directories unwatched; the files the scan found are still current.
+    Watch(RpcError, Box<Scan>),
 }
 
 /// How a path in a batch is brought up to date.
@@ -283,9 +317,19 @@ enum Work {
 }
 
 impl Daemon {
-    /// The content id of a watched file, straight from the table events keep fresh.
+    /// The content id of a watched file from the table events keep fresh, when one `lstat`
+    /// shows the path still holds the very file that was hashed. Events can come late (a busy
+    /// tree), or never (a write through a hard link from outside the tree, a mount over a
+    /// directory): a table entry is a cache, never the answer by itself. `None` sends the
+    /// caller to hash the file now.
     pub(crate) fn watched_id(&self, path: &Path) -> Option<ContentId> {
-        self.watches.files().get(path).map(|t| t.id.clone())
+        let tracked = self
+            .watches
+            .files()
+            .get(path)
+            .map(|t| (t.stamp, t.id.clone()))?;
+        let now = std::fs::symlink_metadata(path).ok()?;
+        (now.is_file() && FileStamp::of(&now) == tracked.0).then_some(tracked.1)
     }
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
@@ -345,7 +389,7 @@ impl Daemon {
                 }
                 return Err(match failure {
                     Failure::Scan(e) => scan_error(e),
-                    Failure::Watch(e) => e,
+                    Failure::Watch(e, _) => e,
                 });
             }
         };
@@ -659,7 +703,7 @@ impl Daemon {
                 let known = self.watches.known(path);
                 match hash::stamp(path) {
                     Ok(stamp) if known.as_ref().is_some_and(|(s, _)| *s == stamp) => None,
-                    _ => match hash::hash_file(path) {
+                    _ => match hash::hash_file(path, hash::Follow::No) {
                         Ok((id, stamp)) => Some(((*path).clone(), Some((stamp, id)))),
                         // Still being written: the next event brings it.
                         Err(hash::HashError::Changed { .. }) => None,
@@ -684,7 +728,7 @@ impl Daemon {
                             path.display()
                         ));
                     }
-                    if lock(&self.watches.dirs).contains(path) {
+                    if lock(&self.watches.dirs).contains_key(path) {
                         removed_dirs.push(path.clone());
                     }
                 }
@@ -721,10 +765,10 @@ impl Daemon {
                 watch::scan(dir, rules, &self.config.watch, &lookup).map_err(Failure::Scan)?;
             millis += scan.millis;
             scan.millis = millis;
-            let added = self
-                .watches
-                .watch_dirs(&scan.dirs)
-                .map_err(Failure::Watch)?;
+            let added = match self.watches.watch_dirs(&scan.dirs) {
+                Ok(added) => added,
+                Err(e) => return Err(Failure::Watch(e, Box::new(scan))),
+            };
             if added.is_empty() {
                 return Ok(scan);
             }
@@ -753,11 +797,11 @@ impl Daemon {
         };
         let scan = match self.scan_and_watch(dir, &rules) {
             Ok(scan) => scan,
-            Err(Failure::Watch(e)) => {
+            Err(Failure::Watch(e, scan)) => {
                 if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
                     r.error = Some(e.message);
                 }
-                return;
+                *scan
             }
             Err(Failure::Scan(e)) => {
                 if dir == root {
