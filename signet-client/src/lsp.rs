@@ -66,6 +66,7 @@ pub fn run(loc: &Locations) -> anyhow::Result<i32> {
         daemon: None,
         events,
         open: HashMap::new(),
+        folders: Vec::new(),
         shutting_down: false,
     };
     for event in inbox {
@@ -103,6 +104,9 @@ struct Server {
     events: mpsc::Sender<Event>,
     /// Open documents: path → the URI the editor used for it.
     open: HashMap<PathBuf, String>,
+    /// The workspace folders the editor named at `initialize` (canonical): attesting is
+    /// refused outside them.
+    folders: Vec<PathBuf>,
     shutting_down: bool,
 }
 
@@ -184,7 +188,9 @@ impl Server {
             return Ok(None); // a response to something we sent: nothing expects one
         }
         let result = match method {
-            "initialize" => Ok(json!({
+            "initialize" => {
+                self.folders = workspace_folders(&params);
+                Ok(json!({
                 "capabilities": {
                     "textDocumentSync": {"openClose": true, "change": 0, "save": {"includeText": false}},
                     "hoverProvider": true,
@@ -192,7 +198,8 @@ impl Server {
                     "executeCommandProvider": {"commands": [ATTEST_COMMAND]},
                 },
                 "serverInfo": {"name": "sig lsp", "version": signet_proto::VERSION},
-            })),
+                }))
+            }
             "shutdown" => {
                 self.shutting_down = true;
                 Ok(Value::Null)
@@ -292,17 +299,21 @@ impl Server {
         let Ok(path) = document_path(params) else {
             return json!([]);
         };
+        let Ok(shown) = self.verify(&path) else {
+            return json!([]);
+        };
         let uri = params.pointer("/textDocument/uri").cloned();
+        // The action carries the content id the editor was shown: it attests those bytes and
+        // nothing else, whatever the file holds when the user picks it.
         let action = |title: &str, ok: bool| {
             json!({
                 "title": title, "kind": "quickfix",
                 "command": {"title": title, "command": ATTEST_COMMAND,
-                    "arguments": [{"uri": uri, "ok": ok, "reviewed": true}]},
+                    "arguments": [{"uri": uri, "id": shown.id, "ok": ok, "reviewed": true}]},
             })
         };
-        let verdict = self.verify(&path).ok().map(|r| r.verdict);
         let mut actions = Vec::new();
-        if verdict != Some(Verdict::Ok) {
+        if shown.verdict != Verdict::Ok {
             actions.push(action("Signet: attest this file (reviewed, ok)", true));
         }
         actions.push(action(
@@ -316,19 +327,57 @@ impl Server {
         if params.get("command").and_then(Value::as_str) != Some(ATTEST_COMMAND) {
             return Err((-32602, "unknown command".into()));
         }
+        let refuse = |server: &mut Self, why: String| {
+            let _ = server.show(1, format!("Signet: nothing was attested: {why}"));
+            Err((-32602, why))
+        };
         let argument = params.pointer("/arguments/0").cloned().unwrap_or_default();
-        let path = argument
-            .get("uri")
-            .and_then(Value::as_str)
-            .and_then(path_of_uri)
-            .ok_or((-32602, "signet.attest takes {uri, ok, reviewed}".to_owned()))?;
+        let usage = "signet.attest takes {uri, id, ok: true|false, reviewed: true|false}";
+        let (Some(path), Some(id), Some(ok), Some(reviewed)) = (
+            argument
+                .get("uri")
+                .and_then(Value::as_str)
+                .and_then(path_of_uri),
+            argument.get("id").and_then(Value::as_str),
+            argument.get("ok").and_then(Value::as_bool),
+            argument.get("reviewed").and_then(Value::as_bool),
+        ) else {
+            return refuse(self, usage.to_owned());
+        };
+        if !self.open.contains_key(&path) {
+            return refuse(
+                self,
+                format!("{} is not open in the editor", path.display()),
+            );
+        }
+        if !self.folders.is_empty() {
+            let real = std::fs::canonicalize(&path).unwrap_or_default();
+            if !self.folders.iter().any(|f| real.starts_with(f)) {
+                return refuse(
+                    self,
+                    format!("{} is outside the workspace folders", path.display()),
+                );
+            }
+        }
+        // The file must still hold the bytes the editor showed.
+        match self.verify(&path) {
+            Ok(now) if now.id == id => {}
+            Ok(_) => {
+                let _ = self.publish(&path);
+                return refuse(
+                    self,
+                    format!(
+                        "{} changed since it was shown; review it again",
+                        path.display()
+                    ),
+                );
+            }
+            Err(e) => return refuse(self, format!("{e:#}")),
+        }
         let p = AttestParams {
-            target: Target::path(path.clone()),
-            ok: argument.get("ok").and_then(Value::as_bool).unwrap_or(true),
-            reviewed: argument
-                .get("reviewed")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            target: Target::id(id),
+            ok,
+            reviewed,
             comment: argument
                 .get("comment")
                 .and_then(Value::as_str)
@@ -351,6 +400,36 @@ impl Server {
             }
         }
     }
+}
+
+/// The workspace folders of an `initialize` request (`workspaceFolders`, else `rootUri`,
+/// else `rootPath`), canonical.
+fn workspace_folders(params: &Value) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = params
+        .get("workspaceFolders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("uri").and_then(Value::as_str).and_then(path_of_uri))
+        .collect();
+    if folders.is_empty() {
+        folders.extend(
+            params
+                .get("rootUri")
+                .and_then(Value::as_str)
+                .and_then(path_of_uri)
+                .or_else(|| {
+                    params
+                        .get("rootPath")
+                        .and_then(Value::as_str)
+                        .map(PathBuf::from)
+                }),
+        );
+    }
+    folders
+        .into_iter()
+        .filter_map(|f| std::fs::canonicalize(f).ok())
+        .collect()
 }
 
 fn document_path(params: &Value) -> Result<PathBuf, (i32, String)> {

@@ -204,3 +204,106 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     editor.notify("exit", Value::Null);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor) {
+    let mut child = home
+        .sig_command(&["lsp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut editor = Editor {
+        input: child.stdin.take().unwrap(),
+        messages: read_messages(child.stdout.take().unwrap()),
+        backlog: Default::default(),
+        next_id: 0,
+    };
+    editor.request("initialize", init);
+    editor.notify("initialized", json!({}));
+    (child, editor)
+}
+
+fn open(editor: &mut Editor, uri: &str) {
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": ""}}),
+    );
+    editor.diagnostics(uri);
+}
+
+fn attest_action(editor: &mut Editor, uri: &str) -> Value {
+    let actions = editor.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri},
+               "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+               "context": {"diagnostics": []}}),
+    );
+    actions["result"][0]["command"].clone()
+}
+
+#[test]
+fn the_editors_attest_action_signs_only_the_bytes_it_showed_inside_the_workspace() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let workspace = std::fs::canonicalize(&home.root).unwrap().join("ws");
+    std::fs::create_dir(&workspace).unwrap();
+    let file = workspace.join("main.rs");
+    std::fs::write(&file, b"fn main() {}\n").unwrap();
+    let outside = home.file("outside.rs", b"fn outside() {}\n");
+    let uri = format!("file://{}", file.display());
+    let outside_uri = format!("file://{}", outside.display());
+    let (_child, mut editor) = start_editor(
+        &home,
+        json!({"processId": null, "capabilities": {},
+               "workspaceFolders": [{"uri": format!("file://{}", workspace.display()), "name": "ws"}]}),
+    );
+    open(&mut editor, &uri);
+    open(&mut editor, &outside_uri);
+    let serial = || home.read_repo()["data"]["serial"].clone();
+    let before = serial();
+
+    // The file changes on disk between showing the action and picking it: refused.
+    let action = attest_action(&mut editor, &uri);
+    assert_eq!(
+        action["arguments"][0]["id"],
+        signet_tests::content_id(b"fn main() {}\n")
+    );
+    std::fs::write(&file, b"fn main() { evil() }\n").unwrap();
+    let done = editor.request(
+        "workspace/executeCommand",
+        json!({"command": action["command"], "arguments": action["arguments"]}),
+    );
+    let message = done["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("changed since it was shown"), "{done}");
+    assert_eq!(serial(), before, "nothing was signed");
+
+    // `ok` missing or null is not "ok".
+    let mut argument = attest_action(&mut editor, &uri)["arguments"][0].clone();
+    argument["ok"] = Value::Null;
+    let done = editor.request(
+        "workspace/executeCommand",
+        json!({"command": "signet.attest", "arguments": [argument]}),
+    );
+    assert!(done.get("error").is_some(), "{done}");
+    assert_eq!(serial(), before);
+
+    // Outside the workspace folders: refused, even when open.
+    let action = attest_action(&mut editor, &outside_uri);
+    let done = editor.request(
+        "workspace/executeCommand",
+        json!({"command": action["command"], "arguments": action["arguments"]}),
+    );
+    let message = done["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("outside the workspace"), "{done}");
+    assert_eq!(serial(), before);
+
+    // The action as shown, on the bytes as shown: attested, those bytes.
+    let action = attest_action(&mut editor, &uri);
+    let done = editor.request(
+        "workspace/executeCommand",
+        json!({"command": action["command"], "arguments": action["arguments"]}),
+    );
+    assert!(done.get("error").is_none(), "{done}");
+    home.sig(&["verify", file.to_str().unwrap()]).expect(0);
+}
