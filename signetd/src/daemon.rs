@@ -223,8 +223,9 @@ pub struct Daemon {
     started: Instant,
     shutdown: watch::Sender<bool>,
     http: reqwest::Client,
-    /// One fetch at a time per remote; the scheduler and `sig fetch` share these.
-    fetch_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
+    /// signal that cancels it when the remote is removed.
+    fetch_slots: Mutex<HashMap<String, Arc<remotes::FetchSlot>>>,
     /// Wakes the sync scheduler when remotes change.
     pub(crate) sync_wake: tokio::sync::Notify,
     /// The HTTP publisher, when running: its address and a way to stop it.
@@ -303,7 +304,7 @@ impl Daemon {
             started: Instant::now(),
             shutdown,
             http,
-            fetch_locks: Mutex::new(HashMap::new()),
+            fetch_slots: Mutex::new(HashMap::new()),
             sync_wake: tokio::sync::Notify::new(),
             publisher: Mutex::new(None),
         }))

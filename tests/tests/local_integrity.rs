@@ -428,3 +428,40 @@ fn a_file_in_a_tree_that_yields_without_end_is_not_read_to_its_end() {
     );
     assert!(run.stdout.contains("1 not verified"), "{}", run.stdout);
 }
+
+#[test]
+fn removing_a_remote_cancels_its_fetch_and_waits_for_no_network() {
+    let server = signet_tests::http::TestServer::start();
+    let world = Home::new();
+    world.setup("World <w@example.org>");
+    server.serve_repo(&world.repo_dir());
+    let home = Home::follower("slow", &server.url());
+    home.config(serde_json::json!({
+        "sync": {"interval_secs": 0},
+        "fetch": {"timeout_secs": 60, "connect_timeout_secs": 60},
+    }));
+    home.sig(&["daemon", "stop"]).expect(0);
+    server.route("key.asc", signet_tests::http::Serve::Silent);
+    let fetching = home
+        .sig_command(&["fetch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    home.sig(&["remote", "remove", "slow"]).expect(0);
+    home.sig(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"])
+        .expect(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "writes waited {:?} for a fetch",
+        started.elapsed()
+    );
+    let out = fetching.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("the remote was removed"), "{said}");
+    let list = home.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert_eq!(list["remotes"], serde_json::json!([]));
+}

@@ -19,6 +19,22 @@ use crate::repo::CheckReport;
 use crate::store::Home;
 
 /// A remote as the daemon holds it.
+/// One remote's fetch slot: fetches of it take turns on `lock`; `removed` turns true when
+/// the remote is removed, cancelling a fetch in flight.
+pub struct FetchSlot {
+    lock: tokio::sync::Mutex<()>,
+    removed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for FetchSlot {
+    fn default() -> Self {
+        FetchSlot {
+            lock: tokio::sync::Mutex::new(()),
+            removed: tokio::sync::watch::Sender::new(false),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RemoteState {
     pub record: RemoteRecord,
@@ -229,20 +245,37 @@ impl Daemon {
     }
 
     pub async fn remote_remove(&self, name: &str) -> Result<RemoteInfo, RpcError> {
+        // A fetch of this remote in flight is cancelled, never waited for: a write does not
+        // wait on the network.
+        let slot = self.fetch_slot(name);
+        slot.removed.send_replace(true);
+        let _fetching = slot.lock.lock().await;
         let _writer = self.writer.lock().await;
-        let lock = self.fetch_lock(name);
-        let _fetching = lock.lock().await;
         let shown = {
             let s = self.read();
-            let r = s.remotes.get(name).ok_or_else(|| no_such_remote(name))?;
+            let Some(r) = s.remotes.get(name) else {
+                slot.removed.send_replace(false);
+                return Err(no_such_remote(name));
+            };
             info(&s, &self.config, r)
         };
         let home = self.home.clone();
         let doomed = name.to_owned();
-        tokio::task::spawn_blocking(move || remote::delete(&home, &doomed))
-            .await
-            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-            .map_err(|e| err(ErrorCode::Storage, format!("removing remote {name}: {e:#}")))?;
+        let deleted = super::blocking("removing the remote", move || {
+            remote::delete(&home, &doomed)
+        })
+        .await?;
+        if let Err(e) = deleted {
+            slot.removed.send_replace(false);
+            return Err(err(
+                ErrorCode::Storage,
+                format!("removing remote {name}: {e:#}"),
+            ));
+        }
+        self.fetch_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         let source = Source::Remote(name.to_owned());
         let mut s = self.write();
         s.remotes.remove(name);
@@ -262,8 +295,8 @@ impl Daemon {
         }
     }
 
-    fn fetch_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.fetch_locks
+    fn fetch_slot(&self, name: &str) -> Arc<FetchSlot> {
+        self.fetch_slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(name.to_owned())
@@ -313,9 +346,11 @@ impl Daemon {
     /// Fetches one remote and applies the rules; the last good copy stays unless a new one is
     /// accepted.
     pub async fn fetch_one(&self, name: &str) -> FetchReport {
-        let lock = self.fetch_lock(name);
-        let _fetching = lock.lock().await;
-        let Some(state) = self.read().remotes.get(name).cloned() else {
+        let slot = self.fetch_slot(name);
+        let _fetching = slot.lock.lock().await;
+        let mut removed = slot.removed.subscribe();
+        let state = self.read().remotes.get(name).cloned();
+        let Some(state) = state.filter(|_| !*removed.borrow()) else {
             return FetchReport {
                 name: name.to_owned(),
                 url: String::new(),
@@ -368,26 +403,36 @@ impl Daemon {
             max: max_repo,
             what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
         };
-        let key_got = fetch::get(
-            &self.http,
-            &limits,
-            &key_url,
-            &validators(&record.key_validators),
-            key_limit,
-        )
-        .await;
-        let repo_got = match &key_got {
-            Ok(_) => Some(
-                fetch::get(
-                    &self.http,
-                    &limits,
-                    &repo_url,
-                    &validators(&record.repo_validators),
-                    repo_limit,
-                )
-                .await,
-            ),
-            Err(_) => None,
+        let network = async {
+            let key_got = fetch::get(
+                &self.http,
+                &limits,
+                &key_url,
+                &validators(&record.key_validators),
+                key_limit,
+            )
+            .await;
+            let repo_got = match &key_got {
+                Ok(_) => Some(
+                    fetch::get(
+                        &self.http,
+                        &limits,
+                        &repo_url,
+                        &validators(&record.repo_validators),
+                        repo_limit,
+                    )
+                    .await,
+                ),
+                Err(_) => None,
+            };
+            (key_got, repo_got)
+        };
+        let (key_got, repo_got) = tokio::select! {
+            got = network => got,
+            _ = removed.wait_for(|removed| *removed) => {
+                report.message = Some("the remote was removed".into());
+                return report;
+            }
         };
         for (url, got) in [(&key_url, Some(&key_got)), (&repo_url, repo_got.as_ref())] {
             if let Some(got) = got {
