@@ -207,13 +207,17 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         .mode(0o700)
         .create(&loc.home)
         .with_context(|| format!("creating {}", loc.home.display()))?;
+    check_home_is_ours(&loc.home)?;
     let log_path = loc.home.join(LOG_FILE);
+    // Never through a symlink: a name planted in the home before it was checked would have
+    // the daemon's log written wherever it points.
     let log = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&log_path)
-        .with_context(|| format!("opening {}", log_path.display()))?;
+        .with_context(|| format!("opening {} (a symlink is refused)", log_path.display()))?;
     let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let binary = daemon_binary();
     let mut child = Command::new(&binary)
@@ -267,6 +271,30 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Refuses a home another user owns or can write: what is in it may have been planted (a
+/// log symlink, a trust list). Checked before anything in it is opened.
+fn check_home_is_ours(home: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = fs::metadata(home).with_context(|| format!("reading {}", home.display()))?;
+    let me = rustix::process::getuid().as_raw();
+    if meta.uid() != me {
+        bail!(
+            "{} belongs to uid {}, not to you (uid {me}): choose another SIGNET_HOME",
+            home.display(),
+            meta.uid()
+        );
+    }
+    let group_of_others = meta.gid() != rustix::process::getgid().as_raw();
+    if meta.mode() & 0o002 != 0 || (meta.mode() & 0o020 != 0 && group_of_others) {
+        bail!(
+            "{} can be changed by other users (mode {:o}): check what is in it, then `chmod 700` it",
+            home.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(())
 }
 
 /// What the daemon logged since `from`, at most the last 20 lines.

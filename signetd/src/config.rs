@@ -186,7 +186,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let Some(bytes) = crate::store::read_bounded(path, MAX_CONFIG_LEN)? else {
+        let Some(bytes) = crate::store::read_private(path, MAX_CONFIG_LEN)? else {
             return Ok(Config::default());
         };
         let config: Config = serde_json::from_slice(&bytes)

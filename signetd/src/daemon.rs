@@ -958,13 +958,13 @@ fn load_gpg_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
         file: path.clone(),
         why,
     };
-    let Some(bytes) = store::read_bounded(&path, 1 << 20).map_err(|e| damage(format!("{e:#}")))?
+    let Some(bytes) = store::read_private(&path, 1 << 20).map_err(|e| damage(format!("{e:#}")))?
     else {
         return Ok(None);
     };
     let setup: crate::gpg::GpgSetup =
         serde_json::from_slice(&bytes).map_err(|e| damage(e.to_string()))?;
-    let public = store::read_bounded(&gpg_public_file(home), keys::MAX_CERT_LEN as u64)
+    let public = store::read_private(&gpg_public_file(home), keys::MAX_CERT_LEN as u64)
         .map_err(|e| damage(format!("{e:#}")))?
         .ok_or_else(|| damage("keys/gpg-public.asc is missing".into()))?;
     let cert = keys::parse_cert(&public).map_err(|e| damage(format!("{e:#}")))?;
@@ -980,7 +980,7 @@ fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
         file: path.clone(),
         why,
     };
-    let Some(bytes) = store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
+    let Some(bytes) = store::read_private(&path, keys::MAX_CERT_LEN as u64)
         .map_err(|e| damage(format!("{e:#}")))?
     else {
         return Ok(None);
@@ -1008,7 +1008,7 @@ fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
 
 fn load_trust(home: &Home) -> Loaded<TrustFile> {
     let path = home.trust_file();
-    match store::read_bounded(&path, MAX_TRUST_LEN) {
+    match store::read_private(&path, MAX_TRUST_LEN) {
         Ok(None) => Loaded::Ready(TrustFile::default()),
         Ok(Some(bytes)) => match TrustFile::parse(&bytes) {
             Ok(file) => Loaded::Ready(file),

@@ -79,13 +79,76 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Reads a whole file of at most `max` bytes. `Ok(None)` when it does not exist.
+/// Reads a whole regular file of at most `max` bytes. `Ok(None)` when it does not exist. It
+/// is opened without blocking and typed by `fstat` of what was opened: a FIFO or a device
+/// planted under the name is refused, never waited on.
 pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
+    Ok(open_regular(path)?
+        .map(|(file, _)| file)
+        .map(|file| read_capped(file, path, max))
+        .transpose()?)
+}
+
+/// [`read_bounded`] for a file whose contents steer the daemon (`config.json`, `trust.json`):
+/// refused unless it belongs to this user and nobody else can write it, so another user who
+/// can write in a shared directory cannot plant a policy or a list of trusted keys.
+pub fn read_private(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some((file, meta)) = open_regular(path)? else {
+        return Ok(None);
+    };
+    check_owned(path, &meta)?;
+    Ok(Some(read_capped(file, path, max)?))
+}
+
+/// Refuses what another user owns or can write.
+pub fn check_owned(path: &Path, meta: &fs::Metadata) -> anyhow::Result<()> {
+    let me = rustix::process::getuid().as_raw();
+    if meta.uid() != me {
+        bail!(
+            "{} belongs to uid {}, not to you (uid {me}): Signet only reads its own files; \
+             remove it or choose another SIGNET_HOME",
+            path.display(),
+            meta.uid()
+        );
+    }
+    if writable_by_others(meta) {
+        bail!(
+            "{} can be changed by other users (mode {:o}): make it yours alone (chmod go-w) \
+             and check what it holds",
+            path.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(())
+}
+
+/// Writable by everyone, or by a group other than the user's own (with user private groups,
+/// a umask of 002 makes files group-writable by a group of one).
+fn writable_by_others(meta: &fs::Metadata) -> bool {
+    meta.mode() & 0o002 != 0
+        || (meta.mode() & 0o020 != 0 && meta.gid() != rustix::process::getgid().as_raw())
+}
+
+fn open_regular(path: &Path) -> anyhow::Result<Option<(File, fs::Metadata)>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    Ok(Some((file, meta)))
+}
+
+fn read_capped(file: File, path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
@@ -93,7 +156,7 @@ pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
     if bytes.len() as u64 > max {
         bail!("{} is larger than {max} bytes", path.display());
     }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 /// Creates `dir` (and its parents) if needed and makes sure it is private to this user:
@@ -111,6 +174,16 @@ pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
             "{} belongs to uid {}, not to you (uid {me}): choose another directory",
             dir.display(),
             meta.uid()
+        );
+    }
+    // Writable by others: anything in it may have been planted; refuse rather than tighten
+    // and then trust what is there. Only readable by others: tighten.
+    if writable_by_others(&meta) {
+        bail!(
+            "{} can be changed by other users (mode {:o}): files in it may have been planted; \
+             check them, then `chmod 700` it",
+            dir.display(),
+            meta.mode() & 0o7777
         );
     }
     if meta.mode() & 0o077 != 0 {

@@ -465,3 +465,85 @@ fn removing_a_remote_cancels_its_fetch_and_waits_for_no_network() {
     let list = home.sig(&["remote", "list", "--json"]).expect(0).json();
     assert_eq!(list["remotes"], serde_json::json!([]));
 }
+
+#[test]
+fn a_home_others_can_write_or_own_is_refused_before_anything_in_it_is_used() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let victim_of = |home: &Home| {
+        let victim = home.root.join("victim");
+        std::fs::write(&victim, b"").unwrap();
+        std::fs::create_dir_all(&home.home).unwrap();
+        std::os::unix::fs::symlink(&victim, home.home.join("signetd.log")).unwrap();
+        victim
+    };
+    // Writable by everyone, with a log symlink planted: refused, nothing written through it.
+    let home = Home::new();
+    let victim = victim_of(&home);
+    std::fs::set_permissions(&home.home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = home.sig(&["status"]).expect(2);
+    assert!(
+        run.stderr.contains("can be changed by other users"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"");
+
+    // Ours and private, but the log name is a symlink: refused, not followed.
+    std::fs::set_permissions(&home.home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let run = home.sig(&["status"]).expect(2);
+    assert!(
+        run.stderr.contains("a symlink is refused"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"");
+    std::fs::remove_file(home.home.join("signetd.log")).unwrap();
+
+    // A trust list others can write is not used: reported, and trusting waits for a fix.
+    home.setup("Alice <alice@example.org>");
+    home.sig(&["daemon", "stop"]).expect(0);
+    let trust = home.home.join("trust.json");
+    std::fs::write(&trust, br#"{"trusted": []}"#).unwrap();
+    std::fs::set_permissions(&trust, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let problems = status(&home)["problems"].to_string();
+    assert!(
+        problems.contains("can be changed by other users"),
+        "{problems}"
+    );
+    home.sig(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"])
+        .expect(2);
+
+    // `setup --import` of a FIFO: a clear error at once, not a write blocked for good.
+    let fifo = home.root.join("key-fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let other = Home::new();
+    let started = Instant::now();
+    let run = other
+        .sig(&["setup", "--import", fifo.to_str().unwrap()])
+        .expect(2);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Owned by another user (root can make one here): refused before the log is opened.
+    if rustix::process::getuid().as_raw() != 0 {
+        eprintln!("SKIP the other-owner case: needs root to chown a home to nobody");
+        return;
+    }
+    let home = Home::new();
+    let victim = victim_of(&home);
+    let nobody = rustix::process::Uid::from_raw(65534);
+    rustix::fs::chown(&home.home, Some(nobody), None).unwrap();
+    let run = home.sig(&["status"]).expect(2);
+    assert!(
+        run.stderr.contains("belongs to uid 65534"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"");
+}
