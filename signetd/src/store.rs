@@ -83,10 +83,9 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// is opened without blocking and typed by `fstat` of what was opened: a FIFO or a device
 /// planted under the name is refused, never waited on.
 pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
-    Ok(open_regular(path)?
-        .map(|(file, _)| file)
-        .map(|file| read_capped(file, path, max))
-        .transpose()?)
+    open_regular(path)?
+        .map(|(file, _)| read_capped(file, path, max))
+        .transpose()
 }
 
 /// [`read_bounded`] for a file whose contents steer the daemon (`config.json`, `trust.json`):
