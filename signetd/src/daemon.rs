@@ -116,6 +116,16 @@ impl State {
             || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
     }
 
+    /// Who a trusted key's word counts for: the user for any own key (current or retired: one
+    /// person, one reviewer toward `verify.threshold`), else the key itself; `None` when the
+    /// key is not trusted.
+    fn reviewer(&self, fpr: &Fingerprint) -> Option<Fingerprint> {
+        if self.keyring.get(fpr).is_some_and(|c| c.is_own()) {
+            return Some(self.own.as_ref().map_or(fpr, |o| &o.fingerprint).clone());
+        }
+        self.is_trusted(fpr).then(|| fpr.clone())
+    }
+
     fn view(
         &self,
         id: &ContentId,
@@ -123,7 +133,7 @@ impl State {
     ) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        let verdict = index::judge(entries, &standings, |k| self.is_trusted(k), policy);
+        let verdict = index::judge(entries, &standings, |k| self.reviewer(k), policy);
         let mut views: Vec<AttestationView> = entries
             .iter()
             .zip(&standings)
@@ -160,7 +170,7 @@ impl State {
     fn verdict(&self, id: &ContentId, policy: index::Policy) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        index::judge(entries, &standings, |k| self.is_trusted(k), policy)
+        index::judge(entries, &standings, |k| self.reviewer(k), policy)
     }
 
     fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
@@ -442,8 +452,11 @@ impl Daemon {
     /// The repository's current contents, to build its next version; a damaged one is re-read
     /// first, in case it was repaired.
     fn repo_contents(&self) -> Result<RepoContents, RpcError> {
+        // Each read guard dropped before the write lock is taken (std's RwLock is not
+        // reentrant: a read guard alive in an `if let` scrutinee deadlocks the write below).
         let own = self.read().own.clone();
-        if let (true, Some(own)) = (self.read().repo.damage().is_some(), own) {
+        let damaged = self.read().repo.damage().is_some();
+        if let (true, Some(own)) = (damaged, own) {
             let mut s = self.write();
             match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
                 Ok(repaired) => {

@@ -176,6 +176,32 @@ impl Drop for Registered {
     }
 }
 
+impl GpgKey {
+    /// Refuses a signature by a key the certificate Signet holds does not have: gpg picks the
+    /// newest signing subkey, and one added in GnuPG since `sig setup` is unknown here (and to
+    /// everyone who fetched the published key.asc).
+    fn check_known_signer(&self, signature: &[u8]) -> anyhow::Result<()> {
+        let Ok(openpgp::Packet::Signature(sig)) = openpgp::Packet::from_bytes(signature) else {
+            return Ok(()); // not readable here: the verification that follows says why
+        };
+        let known = |issuer: &openpgp::KeyHandle| {
+            self.cert
+                .keys()
+                .any(|k| k.key().key_handle().aliases(issuer))
+        };
+        if sig.get_issuers().iter().any(|i| !known(i)) {
+            bail!(
+                "gpg signed with a key that {} did not have when this home was set up (a \
+                 subkey added in GnuPG since?): run `sig setup --force {}` to take in the \
+                 updated key, and publish again",
+                self.setup.fingerprint,
+                self.setup.fingerprint
+            );
+        }
+        Ok(())
+    }
+}
+
 impl SignWith for GpgKey {
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut cmd = gpg(self.setup.gnupghome.as_ref());
@@ -255,6 +281,7 @@ impl SignWith for GpgKey {
                 said.trim()
             );
         }
+        self.check_known_signer(&out)?;
         Ok(out)
     }
 

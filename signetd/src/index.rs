@@ -173,22 +173,26 @@ pub struct Policy {
 pub fn judge(
     entries: &[Arc<Entry>],
     standings: &[Standing],
-    trusted: impl Fn(&Fingerprint) -> bool,
+    reviewer: impl Fn(&Fingerprint) -> Option<Fingerprint>,
     policy: Policy,
 ) -> Verdict {
-    // One current word per key: each key counts once.
-    let (mut ok, mut not_ok) = (0, 0);
+    // One current word per key, and one per reviewer: a person with several keys (the user's
+    // current and retired keys) is one reviewer, whose newest word counts.
+    let mut words: std::collections::HashMap<Fingerprint, &Entry> =
+        std::collections::HashMap::new();
     let current = entries
         .iter()
         .zip(standings)
-        .filter(|(e, s)| **s == Standing::Current && trusted(&e.key));
-    for (e, _) in current {
-        if e.ok {
-            ok += 1;
-        } else {
-            not_ok += 1;
+        .filter(|(_, s)| **s == Standing::Current)
+        .filter_map(|(e, _)| reviewer(&e.key).map(|who| (who, e)));
+    for (who, e) in current {
+        let word = words.entry(who).or_insert(e);
+        if e.newer_than(word) {
+            *word = e;
         }
     }
+    let not_ok = words.values().filter(|e| !e.ok).count();
+    let ok = words.len() - not_ok;
     if not_ok > policy.max_not_ok {
         Verdict::NotOk
     } else if ok >= policy.threshold.max(1) {
@@ -232,7 +236,12 @@ mod tests {
             threshold,
             max_not_ok: 0,
         };
-        judge(entries, &standings(entries, voided), trusted, policy)
+        judge(
+            entries,
+            &standings(entries, voided),
+            |k| trusted(k).then(|| k.clone()),
+            policy,
+        )
     }
 
     #[test]

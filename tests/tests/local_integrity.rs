@@ -547,3 +547,56 @@ fn a_home_others_can_write_or_own_is_refused_before_anything_in_it_is_used() {
     );
     assert_eq!(std::fs::read(&victim).unwrap(), b"");
 }
+
+#[test]
+fn your_current_and_retired_keys_are_one_reviewer() {
+    let home = Home::new();
+    home.config(serde_json::json!({"sync": {"interval_secs": 0}, "verify": {"threshold": 2}}));
+    home.setup("Old <me@example.org>");
+    let f = home.file("f", b"reviewed twice by one person");
+    home.attest(&f, true, "fine").expect(0);
+    home.sig(&["setup", "--force", "--generate", "New <me@example.org>"])
+        .expect(0);
+    // The new key's word replaces nothing in the file (the old key's stays, signed by it), but
+    // one person saying ok twice is still one reviewer.
+    home.attest(&f, true, "still fine").expect(0);
+    let run = home.sig(&["verify", "--json", "f"]);
+    assert_eq!(run.json()["verdict"], "unverified", "{}", run.stdout);
+    assert_eq!(run.code, 1);
+    // And the person's newest word is theirs: the new key saying NOT ok is NOT ok.
+    home.attest(&f, false, "found a bug").expect(0);
+    let run = home.sig(&["verify", "--json", "f"]);
+    assert_eq!(run.json()["verdict"], "not-ok", "{}", run.stdout);
+}
+
+#[test]
+fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Grows <g@example.org>", "ed25519", "");
+    let home = Home::new();
+    run_with(&home, &gpg, &[], &["setup", &fpr]).expect(0);
+    // A newer signing subkey: gpg signs with it from now on.
+    std::thread::sleep(Duration::from_millis(1100));
+    gpg.run(&[
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+        "--quick-add-key",
+        &fpr,
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    home.file("f", b"attested after the subkey");
+    let attest = ["attest", "f", "--ok", "--reviewed", "--comment", "x"];
+    let run = run_with(&home, &gpg, &[], &attest).expect(2);
+    assert!(
+        run.stderr.contains(&format!("sig setup --force {fpr}")),
+        "{}",
+        run.stderr
+    );
+    run_with(&home, &gpg, &[], &["setup", "--force", &fpr]).expect(0);
+    run_with(&home, &gpg, &[], &attest).expect(0);
+    home.sig(&["verify", "f"]).expect(0);
+}
