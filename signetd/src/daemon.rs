@@ -479,14 +479,21 @@ impl Daemon {
     /// serial bumped) and returns it with the writer lock held, once no other write has
     /// landed since it was read. Signing happens outside the lock: a passphrase prompt can
     /// take minutes, and no other write waits for it. When another write landed meanwhile,
-    /// the new contents are signed again (with gpg-agent holding the passphrase by then).
+    /// the new contents are signed again, this time under the lock.
     async fn sign_next(
         &self,
         signer: &Arc<dyn SignWith>,
         change: impl Fn(&mut RepoContents),
     ) -> Result<SignedNext<'_>, RpcError> {
-        const ATTEMPTS: usize = 8;
-        for _ in 0..ATTEMPTS {
+        // First outside the lock (where a prompt may wait); if another write landed meanwhile,
+        // once more under it, which cannot be overtaken (gpg-agent has the passphrase by then,
+        // and every gpg call has its deadline).
+        for locked in [false, true] {
+            let held = if locked {
+                Some(self.writer.lock().await)
+            } else {
+                None
+            };
             let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
             let mut contents = self.repo_contents()?;
             let read_at = contents.serial;
@@ -497,7 +504,10 @@ impl Daemon {
             let signed = blocking("signing", move || keys::sign_value(&*signing, data))
                 .await?
                 .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
-            let writer = self.writer.lock().await;
+            let writer = match held {
+                Some(writer) => writer,
+                None => self.writer.lock().await,
+            };
             let unchanged = {
                 let s = self.read();
                 s.own.as_ref().map(|o| &o.fingerprint) == own.as_ref()
@@ -512,8 +522,8 @@ impl Daemon {
             }
         }
         Err(err(
-            ErrorCode::Busy,
-            "the repository kept changing while this write was being signed: try again",
+            ErrorCode::Internal,
+            "the repository changed under the writer lock; nothing was saved: try again",
         ))
     }
 

@@ -600,3 +600,52 @@ fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
     run_with(&home, &gpg, &[], &attest).expect(0);
     home.sig(&["verify", "f"]).expect(0);
 }
+
+#[test]
+fn a_mount_over_a_watched_directory_is_never_answered_from_the_old_files() {
+    // A bind mount needs a mount namespace of our own: `unshare -rm`, where the machine allows
+    // it. The daemon runs inside it, started by `sig` there.
+    if !std::process::Command::new("unshare")
+        .args(["-rm", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIP: this machine does not allow `unshare -rm` (user and mount namespaces)");
+        return;
+    }
+    let home = Home::new();
+    home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    let root = std::fs::canonicalize(&home.root).unwrap();
+    std::fs::create_dir_all(root.join("tree/m")).unwrap();
+    std::fs::create_dir_all(root.join("other")).unwrap();
+    std::fs::write(root.join("tree/m/f"), b"reviewed").unwrap();
+    std::fs::write(root.join("other/f"), b"mounted over it").unwrap();
+    let script = r#"
+        set -e
+        "$SIG" setup --generate "Alice <alice@example.org>" >/dev/null
+        "$SIG" attest "$ROOT/tree/m/f" --ok --reviewed --comment fine >/dev/null
+        "$SIG" watch add "$ROOT/tree" >/dev/null
+        "$SIG" verify "$ROOT/tree/m/f" >/dev/null
+        mount --bind "$ROOT/other" "$ROOT/tree/m"
+        code=0; "$SIG" verify --json "$ROOT/tree/m/f" || code=$?
+        "$SIG" daemon stop >/dev/null
+        exit $code
+    "#;
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", script])
+        .env("SIG", signet_tests::bin("sig"))
+        .env("ROOT", &root)
+        .env("SIGNET_HOME", &home.home)
+        .env_remove("SIGNET_SOCKET")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(json["id"], signet_tests::content_id(b"mounted over it"));
+}
