@@ -177,6 +177,21 @@ impl Drop for Registered {
 }
 
 impl GpgKey {
+    /// Which key gpg signs with: the primary key itself (`FPR!`) when it may sign, so that the
+    /// signature is made by the key the attestation's `key` names (the reference
+    /// implementation accepts nothing else); otherwise gpg's choice of signing subkey.
+    fn local_user(&self) -> String {
+        let primary_signs = self
+            .cert
+            .with_policy(&POLICY, None)
+            .is_ok_and(|valid| valid.primary_key().for_signing());
+        if primary_signs {
+            format!("{}!", self.setup.fingerprint)
+        } else {
+            self.setup.fingerprint.clone()
+        }
+    }
+
     /// Refuses a signature by a key the certificate Signet holds does not have: gpg picks the
     /// newest signing subkey, and one added in GnuPG since `sig setup` is unknown here (and to
     /// everyone who fetched the published key.asc).
@@ -217,7 +232,7 @@ impl SignWith for GpgKey {
             .args([
                 "--detach-sign",
                 "--local-user",
-                &self.setup.fingerprint,
+                &self.local_user(),
                 "--output",
                 "-",
             ])

@@ -1,7 +1,5 @@
 //! Certificates: generating the user's key, reading and writing certificates, signing.
 
-use std::io::Write as _;
-
 use anyhow::{Context as _, anyhow};
 use base64::Engine as _;
 use sequoia_openpgp as openpgp;
@@ -10,7 +8,7 @@ use openpgp::cert::{CertBuilder, CipherSuite};
 use openpgp::crypto::KeyPair;
 use openpgp::parse::Parse;
 use openpgp::serialize::SerializeInto as _;
-use openpgp::serialize::stream::{Message, Signer};
+use openpgp::types::KeyFlags;
 use openpgp::{Cert, Fingerprint as PgpFingerprint};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, Signed};
@@ -94,13 +92,14 @@ pub fn armored_secret(cert: &Cert) -> Vec<u8> {
         .expect("serializing to memory cannot fail")
 }
 
-/// A new Ed25519 certificate for `user_id`: a certification-only primary key and a signing
-/// subkey, as gpg and sequoia make them by default.
+/// A new Ed25519 certificate for `user_id`: one primary key that certifies and signs, as GnuPG
+/// makes its classic keys. Signatures are then made by the key the attestation's `key` names,
+/// which is what the reference implementation checks (gpg's `VALIDSIG` names the signing key).
 pub fn generate(user_id: &str) -> anyhow::Result<Cert> {
     let (cert, _revocation) = CertBuilder::new()
         .set_cipher_suite(CipherSuite::Cv25519)
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
         .add_userid(user_id)
-        .add_signing_subkey()
         .generate()
         .context("generating an Ed25519 key")?;
     Ok(cert)
@@ -128,14 +127,23 @@ pub struct EmbeddedKey {
 
 impl EmbeddedKey {
     pub fn new(cert: Cert) -> anyhow::Result<Self> {
-        let key = cert
+        // The primary key when it may sign (the reference implementation accepts only
+        // signatures by the key `key` names); else the newest signing subkey.
+        let usable: Vec<_> = cert
             .keys()
             .with_policy(&POLICY, None)
             .secret()
             .alive()
             .revoked(false)
             .for_signing()
-            .next()
+            .collect();
+        let key = usable
+            .iter()
+            .find(|k| {
+                use openpgp::cert::amalgamation::key::PrimaryKey as _;
+                k.primary()
+            })
+            .or_else(|| usable.iter().max_by_key(|k| k.key().creation_time()))
             .ok_or_else(|| anyhow!("the certificate has no usable secret signing key"))?;
         let signing = key.key().clone().into_keypair().context(
             "the secret signing key is protected by a passphrase: remove it before importing, \
@@ -146,15 +154,60 @@ impl EmbeddedKey {
 }
 
 impl SignWith for EmbeddedKey {
+    /// A detached v4 signature (SHA-512) assembled from its parts: creation time and issuer
+    /// fingerprint hashed, issuer key id unhashed, nothing else. Sequoia's `SignatureBuilder`
+    /// adds a random binary `salt@notations.sequoia-pgp.org` notation to every v4 signature,
+    /// which gpg prints raw in its status output, where the reference implementation decodes
+    /// it as ASCII and fails; a digest over the message and this signature's own trailer,
+    /// signed by the key, is the same signature gpg would make.
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        let sink = Message::new(&mut out);
-        let mut signer = Signer::new(sink, self.signing.clone())?
-            .detached()
-            .build()?;
-        signer.write_all(message)?;
-        signer.finalize()?;
-        Ok(out)
+        use openpgp::crypto::Signer as _;
+        use openpgp::crypto::hash::Hash as _;
+        use openpgp::packet::signature::Signature4;
+        use openpgp::packet::signature::subpacket::{Subpacket, SubpacketArea, SubpacketValue};
+        use openpgp::types::{HashAlgorithm, SignatureType, Timestamp};
+
+        let hash_algo = HashAlgorithm::SHA512;
+        let public = self.signing.public();
+        let hashed = SubpacketArea::new(vec![
+            Subpacket::new(
+                SubpacketValue::SignatureCreationTime(Timestamp::now()),
+                false,
+            )?,
+            Subpacket::new(
+                SubpacketValue::IssuerFingerprint(public.fingerprint()),
+                false,
+            )?,
+        ])?;
+        let unhashed = SubpacketArea::new(vec![Subpacket::new(
+            SubpacketValue::Issuer(public.keyid()),
+            false,
+        )?])?;
+        let parts = |prefix: [u8; 2], mpis| {
+            Signature4::new(
+                SignatureType::Binary,
+                public.pk_algo(),
+                hash_algo,
+                hashed.clone(),
+                unhashed.clone(),
+                prefix,
+                mpis,
+            )
+        };
+        let unsigned = parts(
+            [0, 0],
+            openpgp::crypto::mpi::Signature::Unknown {
+                mpis: Box::new([]),
+                rest: Box::new([]),
+            },
+        );
+        let mut hash = hash_algo.context()?.for_signature(4);
+        hash.update(message);
+        unsigned.hash(&mut hash)?;
+        let digest = hash.into_digest()?;
+        let mpis = self.signing.clone().sign(hash_algo, &digest)?;
+        let signature = parts([digest[0], digest[1]], mpis);
+        openpgp::Packet::from(openpgp::packet::Signature::from(signature)).to_vec()
     }
 
     fn cert(&self) -> &Cert {
