@@ -395,11 +395,14 @@ impl Daemon {
             return Ok(entry.id.clone());
         }
         let hashed = path.clone();
-        let (id, stamp) =
-            tokio::task::spawn_blocking(move || hash::hash_file(&hashed, hash::Follow::Yes))
-                .await
-                .map_err(|e| err(ErrorCode::Internal, format!("hashing task failed: {e}")))?
-                .map_err(hash_error)?;
+        // Dropped with this future when the client goes: the hashing stops with it.
+        let cancel = hash::Cancel::default();
+        let _stop = cancel.stop_on_drop();
+        let (id, stamp) = blocking("hashing", move || {
+            hash::hash_file_until(&hashed, hash::Follow::Yes, &cancel)
+        })
+        .await?
+        .map_err(hash_error)?;
         let mut paths = self.path_cache();
         if paths.len() >= PATH_CACHE_LIMIT {
             paths.clear();

@@ -47,6 +47,33 @@ pub enum HashError {
     Changed { path: String },
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
+    #[error("{path}: hashing stopped: nobody waits for the answer any more")]
+    Cancelled { path: String },
+}
+
+/// Stops a hashing pass when whoever asked for it has gone (a client that disconnected, a
+/// request dropped): set by [`StopOnDrop`], checked between reads.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// A guard that cancels this pass when dropped: hold it in the future that awaits the
+    /// hash, and dropping that future stops the blocking work too.
+    pub fn stop_on_drop(&self) -> StopOnDrop {
+        StopOnDrop(self.clone())
+    }
+
+    fn cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+pub struct StopOnDrop(Cancel);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        (self.0).0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn kind_of(meta: &Metadata) -> &'static str {
@@ -110,6 +137,15 @@ pub enum Follow {
 /// its size and one byte more are read (a `/proc` file claims size 0 and yields without end).
 /// If the stamp changes during the read, or the bytes read are not the size, the file changed.
 pub fn hash_file(path: &Path, follow: Follow) -> Result<(ContentId, FileStamp), HashError> {
+    hash_file_until(path, follow, &Cancel::default())
+}
+
+/// [`hash_file`], stopping with [`HashError::Cancelled`] once `cancel` is set.
+pub fn hash_file_until(
+    path: &Path,
+    follow: Follow,
+    cancel: &Cancel,
+) -> Result<(ContentId, FileStamp), HashError> {
     let mut flags = rustix::fs::OFlags::NONBLOCK;
     if follow == Follow::No {
         flags |= rustix::fs::OFlags::NOFOLLOW;
@@ -129,7 +165,12 @@ pub fn hash_file(path: &Path, follow: Follow) -> Result<(ContentId, FileStamp), 
     check_regular(path, &opened)?;
     let before = FileStamp::of(&opened);
     let file = file.take(before.size.saturating_add(1));
-    let (id, read, file) = hash_reader(file).map_err(|e| io_error(path, e))?;
+    let (id, read, file) = hash_reader(file, cancel).map_err(|e| match e.kind() {
+        io::ErrorKind::Interrupted => HashError::Cancelled {
+            path: path.display().to_string(),
+        },
+        _ => io_error(path, e),
+    })?;
     let after = file
         .into_inner()
         .metadata()
@@ -144,11 +185,15 @@ pub fn hash_file(path: &Path, follow: Follow) -> Result<(ContentId, FileStamp), 
 }
 
 /// The sha256 content id of everything `file` yields, and how many bytes that was.
-pub fn hash_reader<R: io::Read>(mut file: R) -> io::Result<(ContentId, u64, R)> {
+/// Stops with `ErrorKind::Interrupted` once `cancel` is set.
+pub fn hash_reader<R: io::Read>(mut file: R, cancel: &Cancel) -> io::Result<(ContentId, u64, R)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
     loop {
+        if cancel.cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        }
         match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {

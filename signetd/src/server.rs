@@ -193,7 +193,16 @@ async fn serve_session(
     loop {
         while let Some(frame) = decoder.next_frame() {
             let response = match frame {
-                Ok(bytes) => answer(daemon, session, &bytes).await,
+                Ok(bytes) => {
+                    let answering = answer(daemon, session, &bytes);
+                    let room = daemon.config.max_message_bytes;
+                    let watched = (&mut reader, &writer, &mut decoder, &mut buf[..]);
+                    match until_gone(answering, watched, room).await {
+                        Some(response) => response,
+                        // The client has gone: what it asked for was dropped (a hash stops).
+                        None => return Ok(()),
+                    }
+                }
                 Err(FrameError::TooLarge { max }) => Some(Response::err(
                     None,
                     RpcError::new(
@@ -248,6 +257,46 @@ async fn serve_session(
             return Ok(());
         }
         decoder.push(&buf[..read]);
+    }
+}
+
+/// Awaits `answering` while watching the connection: `None` when the client has gone (closed
+/// the socket entirely), and the work is dropped with it. What the client pipelines meanwhile
+/// is kept for later, up to one message's worth. A client that only shut down its sending
+/// side (a script piping one request) still gets its answer.
+async fn until_gone<T>(
+    answering: impl std::future::Future<Output = T>,
+    (reader, writer, decoder, buf): (
+        &mut tokio::net::unix::OwnedReadHalf,
+        &tokio::net::unix::OwnedWriteHalf,
+        &mut FrameDecoder,
+        &mut [u8],
+    ),
+    max_pending: usize,
+) -> Option<T> {
+    tokio::pin!(answering);
+    let mut read_closed = false;
+    loop {
+        let room = decoder.pending() < max_pending;
+        tokio::select! {
+            answer = &mut answering => return Some(answer),
+            read = reader.read(buf), if room && !read_closed => match read {
+                Ok(0) | Err(_) => {
+                    read_closed = true;
+                    // Gone entirely (the peer closed: EPOLLHUP), or only done sending?
+                    let probe = writer.as_ref().ready(tokio::io::Interest::WRITABLE);
+                    let gone = match tokio::time::timeout(Duration::from_millis(100), probe).await {
+                        Ok(Ok(ready)) => ready.is_write_closed(),
+                        Ok(Err(_)) => true,
+                        Err(_) => false, // not writable yet: still there
+                    };
+                    if gone {
+                        return None;
+                    }
+                }
+                Ok(n) => decoder.push(&buf[..n]),
+            },
+        }
     }
 }
 

@@ -649,3 +649,52 @@ fn a_mount_over_a_watched_directory_is_never_answered_from_the_old_files() {
     let json: Value = serde_json::from_str(&said).unwrap();
     assert_eq!(json["id"], signet_tests::content_id(b"mounted over it"));
 }
+
+/// Bytes the process has read (`rchar` of /proc/PID/io).
+fn bytes_read(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn hashing_stops_when_the_client_that_asked_has_gone() {
+    let home = Home::new();
+    home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    home.setup("Alice <alice@example.org>");
+    // 64 GiB of holes: minutes of hashing, no disk.
+    let big = home.root.join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let pid = home.daemon_pid().unwrap();
+    let mut asking = home
+        .sig_command(&["verify", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = bytes_read(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        bytes_read(pid) - before > 10 << 20,
+        "the daemon was not hashing the file"
+    );
+    asking.kill().unwrap();
+    asking.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let after = bytes_read(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let more = bytes_read(pid) - after;
+    assert!(
+        more < 1 << 20,
+        "the daemon read {more} more bytes after its client had gone"
+    );
+    // And it answers the next client at once.
+    home.sig(&["status"]).expect(0);
+}
