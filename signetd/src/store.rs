@@ -30,12 +30,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
         unpredictable()
     ));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .mode(mode)
-            .open(&tmp)?;
+        let mut file = create_new(&tmp, mode)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -46,6 +41,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Creates a file that did not exist, never through a symlink: `O_CREAT | O_EXCL |
+/// O_NOFOLLOW`. A name planted in advance (a symlink, dangling or not) makes it fail.
+fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .mode(mode)
+        .open(path)
 }
 
 /// 64 bits no other process can guess: std's hasher keys are drawn from the OS's randomness.
@@ -235,6 +241,25 @@ impl Home {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_planted_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        assert!(create_new(&planted, 0o600).is_err());
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(create_new(&dangling, 0o600).is_err());
+        assert!(!dir.path().join("nowhere").exists());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // A write of the real name replaces the link itself, never its target.
+        write_atomic(&planted, b"new", 0o600).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&planted).unwrap(), b"new");
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {
