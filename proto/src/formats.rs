@@ -312,10 +312,13 @@ impl Statement {
         })
     }
 
-    /// The `data` that `sig attest` writes: exactly these four fields.
+    /// The `data` that `sig attest` writes: these four fields, `comment` only when not empty.
     pub fn to_data(id: &ContentId, ok: bool, reviewed: bool, comment: &str) -> Value {
         let mut map = Map::new();
-        map.insert("comment".into(), comment.into());
+        // An empty comment is left out, as the reference leaves it out.
+        if !comment.is_empty() {
+            map.insert("comment".into(), comment.into());
+        }
         map.insert("id".into(), id.as_str().into());
         map.insert("ok".into(), ok.into());
         map.insert("reviewed".into(), reviewed.into());

@@ -20,6 +20,15 @@ pub struct Cli {
     /// The daemon's socket [default: by the home]
     #[arg(long, global = true, env = "SIGNET_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Say more: each attestation's comment and where it came from
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Print nothing but errors: the exit code says the verdict
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// No colour, even on a terminal (so does the NO_COLOR variable)
+    #[arg(long, global = true)]
+    pub no_color: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,6 +69,15 @@ pub enum Command {
     /// Start, stop or check the daemon by hand
     #[command(subcommand)]
     Daemon(DaemonCommand),
+    /// Print a completion script for your shell
+    #[command(after_help = "Example, in ~/.bashrc:\n  source <(sig completions bash)")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print sig's manual page (roff)
+    #[command(after_help = "Example:\n  sig man | man -l -")]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +115,11 @@ pub struct SetupArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig attest release.tar.gz                  (asks: reviewed? ok? comment)
+  sig attest a.py b.py --ok --reviewed --comment \"read it all\"
+
+Exit codes: 0 saved, 2 error.")]
 pub struct AttestArgs {
     /// Files to attest
     #[arg(required = true, value_name = "FILE")]
@@ -116,12 +139,22 @@ pub struct AttestArgs {
     /// The comment (skips the question)
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
+    /// Print each saved attestation, signed, as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig verify release.tar.gz
+  curl -sL https://example.org/install.sh | sig verify -
+  sig verify ~/src/project                   (every file under it, a summary)
+
+Exit codes: 0 ok, 1 not verified, 3 NOT ok (a trusted key says so), 2 error.")]
 pub struct VerifyArgs {
-    /// Files to verify, or one directory (every file under it, with a summary)
-    #[arg(value_name = "FILE|DIR", required_unless_present = "id")]
+    /// Files to verify, `-` (or nothing) for standard input, or one directory (every file
+    /// under it, with a summary)
+    #[arg(value_name = "FILE|DIR|-")]
     pub files: Vec<PathBuf>,
     /// Verify a content id (sha256:…) instead of a file
     #[arg(long, value_name = "ID")]
@@ -129,6 +162,9 @@ pub struct VerifyArgs {
     /// Print one JSON document
     #[arg(long)]
     pub json: bool,
+    /// With a directory: list every file not verified too, not only those NOT ok
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,14 +29,73 @@ pub mod exit {
 /// Where output goes; write errors (a closed pipe) end the command.
 pub struct Out<W: Write> {
     pub w: W,
+    /// `--quiet`: nothing but errors (on stderr) and the exit code.
+    quiet: bool,
+    /// `--verbose`: comments and sources beside each attestation.
+    pub verbose: bool,
+    /// Verdicts in colour: on a terminal, unless `--no-color`, `NO_COLOR` or `--json`.
+    color: bool,
+}
+
+/// Colours for verdicts, as the reference uses them.
+#[derive(Debug, Clone, Copy)]
+pub enum Paint {
+    Green,
+    Red,
+    Yellow,
 }
 
 impl<W: Write> Out<W> {
+    pub fn new(w: W, quiet: bool, verbose: bool, no_color: bool) -> Self
+    where
+        W: std::io::IsTerminal,
+    {
+        let color = !no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && w.is_terminal();
+        Out {
+            w,
+            quiet,
+            verbose,
+            color,
+        }
+    }
+
+    /// Plain output to any writer (tests, files): no colour.
+    pub fn plain(w: W) -> Self {
+        Out {
+            w,
+            quiet: false,
+            verbose: false,
+            color: false,
+        }
+    }
+
     /// Writes a line for people. Whatever it holds, no control character or bidi override
     /// reaches the terminal (fields from outside are also escaped one by one with `shown`, so
     /// that a newline in one cannot start a line of its own).
     pub fn line(&mut self, text: impl AsRef<str>) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         writeln!(self.w, "{}", text::lines(text.as_ref()))
+    }
+
+    /// [`Out::line`] in a colour, where colour is on. The escape codes are added after the
+    /// text is made safe, so nothing from outside can write one.
+    pub fn painted(&mut self, text: impl AsRef<str>, paint: Paint) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        if !self.color {
+            return self.line(text);
+        }
+        let code = match paint {
+            Paint::Green => "32",
+            Paint::Red => "1;31",
+            Paint::Yellow => "33",
+        };
+        writeln!(self.w, "\x1b[{code}m{}\x1b[0m", text::lines(text.as_ref()))
     }
     /// Writes a JSON document: the same value, with bidi controls and line separators in its
     /// strings escaped too.
@@ -47,6 +106,9 @@ impl<W: Write> Out<W> {
 
     /// Writes JSON text, escaped as [`Out::json`] does.
     pub fn json_text(&mut self, json: &str) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         writeln!(self.w, "{}", text::json_escaped(json))
     }
 }
@@ -143,22 +205,38 @@ fn check_attestable(path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    // Everything that can fail is checked before a question is asked.
     for file in &args.files {
         check_attestable(file)?;
     }
     let mut client = connection::connect_or_start(loc)?;
+    let status: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+    if status.key.is_none() {
+        bail!(
+            "this home has no key yet: run `sig setup --generate \"Your Name <you@example.org>\"` \
+             (or `sig setup KEYID` for a GnuPG key) first"
+        );
+    }
     let stdin = io::stdin();
     let mut input = stdin.lock();
+    let several = args.files.len() > 1;
     for file in &args.files {
+        let name = shown(&file.to_string_lossy()).to_string();
+        let about = |what: &str| {
+            if several {
+                format!("{what} ({name})")
+            } else {
+                what.to_owned()
+            }
+        };
         let reviewed = match (args.reviewed, args.not_reviewed) {
             (true, _) => true,
             (_, true) => false,
             // As the reference does: a file not reviewed gets no attestation from a person
             // (`--not-reviewed` stays for scripts, and what it saves never counts).
-            _ if !ask_yes_no("I have reviewed this file", &mut input)? => {
+            _ if !ask_yes_no(&about("I have reviewed this file"), &mut input)? => {
                 out.line(format!(
-                    "Please review the file: nothing was saved for {}.",
-                    shown(&file.to_string_lossy())
+                    "Please review the file: nothing was saved for {name}."
                 ))?;
                 continue;
             }
@@ -168,13 +246,13 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
             (true, _) => true,
             (_, true) => false,
             _ => ask_yes_no(
-                "It performs as expected and is free of major flaws",
+                &about("It performs as expected and is free of major flaws"),
                 &mut input,
             )?,
         };
         let comment = match &args.comment {
             Some(c) => c.clone(),
-            None => ask_line("Comment", &mut input)?,
+            None => ask_line(&about("Comment"), &mut input)?,
         };
         let result: AttestResult = client.call(
             method::ATTEST,
@@ -188,12 +266,32 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         )?;
         let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
             .context("the daemon returned an unreadable attestation")?;
-        out.json_text(&saved.pretty())?;
+        if args.json {
+            out.json_text(&saved.pretty())?;
+            continue;
+        }
+        // The seed's transcript: what was signed, then the data.
+        out.line(format!("Saved attestation for {name}:"))?;
+        if let Some(data) = saved.as_object().and_then(|o| o.get("data")) {
+            out.json_text(&data.pretty())?;
+        }
     }
     Ok(exit::OK)
 }
 
-fn attestation_line(a: &AttestationView) -> String {
+fn attestation_line(a: &AttestationView, verbose: bool) -> String {
+    let line = attestation_summary(a);
+    if !verbose {
+        return line;
+    }
+    let mut line = format!("{line} (from {})", shown(&a.source));
+    if !a.comment.is_empty() {
+        line.push_str(&format!("\n    {}", shown(&a.comment)));
+    }
+    line
+}
+
+fn attestation_summary(a: &AttestationView) -> String {
     let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
     if a.revoked {
         return format!("revoked {who} (its key was revoked; it does not count)");
@@ -216,11 +314,11 @@ fn attestation_line(a: &AttestationView) -> String {
     line
 }
 
-fn verdict_line(name: &str, verdict: Verdict) -> String {
+fn verdict_line(name: &str, verdict: Verdict) -> (String, Paint) {
     match verdict {
-        Verdict::Ok => format!("{name} is ok."),
-        Verdict::Unverified => format!("{name} is not verified."),
-        Verdict::NotOk => format!("{name} is NOT ok."),
+        Verdict::Ok => (format!("{name} is ok."), Paint::Green),
+        Verdict::Unverified => (format!("{name} is not verified."), Paint::Yellow),
+        Verdict::NotOk => (format!("{name} is NOT ok."), Paint::Red),
     }
 }
 
@@ -274,6 +372,7 @@ fn verify_tree(
     client: &mut connection::Client,
     dir: &Path,
     json: bool,
+    all: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
     const BATCH: usize = 512;
@@ -329,10 +428,13 @@ fn verify_tree(
         return Ok(code);
     }
     for f in &not_ok {
-        out.line(format!("NOT OK       {f}"))?;
+        out.painted(format!("NOT OK       {f}"), Paint::Red)?;
     }
-    for f in &unverified {
-        out.line(format!("not verified {f}"))?;
+    // Every file nobody vouched for is usually most of a tree: listed on request.
+    if all {
+        for f in &unverified {
+            out.painted(format!("not verified {f}"), Paint::Yellow)?;
+        }
     }
     for f in &failed {
         report_error(f);
@@ -360,18 +462,32 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
             bail!("give one directory at a time, without files or ids");
         }
         let mut client = connection::connect_or_start(loc)?;
-        return verify_tree(&mut client, dirs[0], args.json, out);
+        return verify_tree(&mut client, dirs[0], args.json, args.all, out);
     }
-    // Each target with the name to show for it.
+    // Each target with the name to show for it: files by their absolute path, as the seed
+    // shows them; `-` (or nothing at all) is standard input, hashed here.
     let mut targets = Vec::new();
-    for file in files {
+    let from_stdin =
+        (files.is_empty() && args.id.is_empty()) || files.iter().any(|f| f.as_os_str() == "-");
+    if from_stdin {
+        if files.len() > 1 || !args.id.is_empty() {
+            bail!("`-` (standard input) is verified alone, without files or ids");
+        }
         targets.push((
-            format!("file {}", shown(&file.to_string_lossy())),
-            Target::path(absolute(file)?),
+            "standard input".to_owned(),
+            Target::id(hash_stdin()?.to_string()),
         ));
-    }
-    for id in &args.id {
-        targets.push((format!("id {id}"), Target::id(id.clone())));
+    } else {
+        for file in files {
+            let path = absolute(file)?;
+            targets.push((
+                format!("file {}", shown(&path.to_string_lossy())),
+                Target::path(path),
+            ));
+        }
+        for id in &args.id {
+            targets.push((format!("id {}", shown(id)), Target::id(id.clone())));
+        }
     }
     let mut client = connection::connect_or_start(loc)?;
     let VerifyManyResult { results, warnings } = client.call(
@@ -406,19 +522,41 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 attestations,
                 ..
             }) => {
-                out.line(format!(
-                    "identified {} as {id}",
-                    name.split_once(' ').map_or("file", |(k, _)| k)
-                ))?;
+                let kind = match name.split_once(' ') {
+                    Some(("id", _)) => "id",
+                    _ => "file",
+                };
+                out.line(format!("identified {kind} as {id}"))?;
                 for a in attestations {
-                    out.line(attestation_line(a))?;
+                    out.line(attestation_line(a, out.verbose))?;
                 }
-                out.line(verdict_line(name, *verdict))?;
+                let (line, paint) = verdict_line(name, *verdict);
+                out.painted(line, paint)?;
             }
             VerifyOutcome::Failed { error } => report_error(&error.message),
         }
     }
     Ok(code)
+}
+
+/// The content id of everything on standard input.
+fn hash_stdin() -> anyhow::Result<signet_proto::formats::ContentId> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut input = io::stdin().lock();
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).context("reading standard input"),
+        }
+    }
+    Ok(signet_proto::formats::ContentId::sha256(
+        &hasher.finalize().into(),
+    ))
 }
 
 /// Prints what the daemon says an answer may be missing, on stderr.
@@ -576,6 +714,15 @@ pub fn daemon(
 ) -> anyhow::Result<i32> {
     match command {
         DaemonCommand::Start => {
+            if let Some(mut client) = connection::connect_running(loc)? {
+                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                out.line(format!(
+                    "signetd is already running (pid {}) on {}",
+                    s.pid,
+                    s.socket.display()
+                ))?;
+                return Ok(exit::OK);
+            }
             let client = connection::connect_or_start(loc)?;
             out.line(format!(
                 "{} answering on {}",
@@ -620,6 +767,7 @@ pub fn remote(
     let mut client = connection::connect_or_start(loc)?;
     match command {
         RemoteCommand::Add { name, url } => {
+            check_remote_url(&url)?;
             let r: api::RemoteInfo =
                 client.call(method::REMOTE_ADD, &api::RemoteAddParams { name, url })?;
             out.line(format!(
@@ -792,22 +940,46 @@ pub fn fetch(
         } else {
             String::new()
         };
-        out.line(match r.outcome {
-            api::FetchOutcome::Updated => format!("{}: updated ({}{rejected})", r.name, counts()),
+        let why = || shown(r.message.as_deref().unwrap_or("")).to_string();
+        // What went wrong goes to stderr, as every error does; progress to stdout.
+        match r.outcome {
+            api::FetchOutcome::Updated => {
+                out.line(format!("{}: updated ({}{rejected})", r.name, counts()))?
+            }
             api::FetchOutcome::Unchanged => {
-                format!("{}: unchanged ({}{rejected})", r.name, counts())
+                out.line(format!("{}: unchanged ({}{rejected})", r.name, counts()))?
             }
-            api::FetchOutcome::Refused => format!(
-                "{}: refused: {}",
-                r.name,
-                r.message.as_deref().unwrap_or("")
-            ),
+            api::FetchOutcome::Refused => {
+                report_error(&format!("{}: refused: {}", shown(&r.name), why()))
+            }
             api::FetchOutcome::Failed => {
-                format!("{}: failed: {}", r.name, r.message.as_deref().unwrap_or(""))
+                report_error(&format!("{}: failed: {}", shown(&r.name), why()))
             }
-        })?;
+        }
     }
     Ok(code)
+}
+
+/// Catches the usual slips in a remote's URL before the daemon is asked, with what was meant.
+fn check_remote_url(url: &str) -> anyhow::Result<()> {
+    let shown_url = shown(url);
+    if !url.contains("://") {
+        bail!(
+            "{shown_url} has no scheme: did you mean http://{}/ ? (the directory holding \
+             repo.json and key.asc)",
+            shown(url.trim_end_matches('/'))
+        );
+    }
+    for file in ["repo.json", "key.asc"] {
+        if let Some(dir) = url.strip_suffix(file) {
+            bail!(
+                "{shown_url} names a file: did you mean {} ? (a remote is the directory \
+                 holding repo.json and key.asc)",
+                shown(dir)
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn publish(

@@ -20,9 +20,19 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR as u8);
         }
     };
-    let mut out = Out {
-        w: io::stdout().lock(),
+    let json = match &cli.command {
+        Command::Verify(a) => a.json,
+        Command::Attest(a) => a.json,
+        Command::Fetch { json, .. } => *json,
+        Command::Keys(f) | Command::Status(f) => f.json,
+        _ => false,
     };
+    let mut out = Out::new(
+        io::stdout().lock(),
+        cli.quiet,
+        cli.verbose,
+        cli.no_color || json,
+    );
     let result = match cli.command {
         Command::Setup(args) => commands::setup(&loc, args, &mut out),
         Command::Attest(args) => commands::attest(&loc, args, &mut out),
@@ -36,6 +46,15 @@ fn main() -> ExitCode {
         Command::Watch(command) => commands::watch(&loc, command, &mut out),
         Command::Lsp => signet_client::lsp::run(&loc),
         Command::Daemon(command) => commands::daemon(&loc, command, &mut out),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "sig", &mut out.w);
+            Ok(exit::OK)
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut out.w)
+            .map(|()| exit::OK)
+            .map_err(Into::into),
     };
     let code = match result.and_then(|code| out.w.flush().map(|()| code).map_err(Into::into)) {
         Ok(code) => code,

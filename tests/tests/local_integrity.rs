@@ -460,7 +460,7 @@ fn removing_a_remote_cancels_its_fetch_and_waits_for_no_network() {
     );
     let out = fetching.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("the remote was removed"), "{said}");
     let list = home.sig(&["remote", "list", "--json"]).expect(0).json();
     assert_eq!(list["remotes"], serde_json::json!([]));

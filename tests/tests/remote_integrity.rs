@@ -608,7 +608,7 @@ fn serial_less_copies_are_ordered_by_signature_time() {
     server.route("repo.json", Serve::File(v1.into_bytes()));
     let run = alice.sig(&["fetch"]);
     assert!(
-        run.stdout.contains("rollback"),
+        run.stderr.contains("rollback"),
         "{}{}",
         run.stdout,
         run.stderr

@@ -236,9 +236,9 @@ fn hostile_servers_are_refused_and_the_last_good_copy_stays() {
         let started = std::time::Instant::now();
         let run = alice.sig(&["fetch"]).expect(2);
         assert!(
-            run.stdout.contains(expected),
+            run.stderr.contains(expected),
             "{name}: expected {expected:?} in:\n{}",
-            run.stdout
+            run.stderr
         );
         assert!(
             started.elapsed().as_secs() < 15,
@@ -309,16 +309,16 @@ fn rollback_and_equivocation_are_refused() {
     server.route("repo.json", Serve::File(old_repo));
     let run = alice.sig(&["fetch"]).expect(2);
     assert!(
-        run.stdout
+        run.stderr
             .contains("refused: rollback: serial 2 is lower than serial 3"),
         "{}",
-        run.stdout
+        run.stderr
     );
 
     server.serve_repo(&twin.repo_dir());
     let run = alice.sig(&["fetch"]).expect(2);
     assert!(
-        run.stdout.contains("refused: equivocation: serial 3"),
+        run.stderr.contains("refused: equivocation: serial 3"),
         "{}",
         run.stdout
     );

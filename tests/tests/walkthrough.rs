@@ -27,8 +27,22 @@ fn setup_attest_verify_as_the_seed_does() {
             .contains("It performs as expected and is free of major flaws (yes/no): ")
     );
     assert!(run.stderr.contains("Comment: "));
-    let saved = run.json();
+    // The seed's transcript: what was saved, then the data.
     let id = "sha256:853ff93762a06ddbf722c4ebe9ddd66d8f63ddaea97f521c3ecc20da7c976020";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "Saved attestation for hello.txt:\n{{\n  \"comment\": \"My first attestation!\",\n  \"id\": \"{id}\",\n  \"ok\": true,\n  \"reviewed\": true\n}}\n"
+        )
+    );
+    // `--json`: the whole signed attestation.
+    let run = home
+        .sig_with_input(
+            &["attest", "--json", "hello.txt"],
+            "yes\nyes\nMy first attestation!\n",
+        )
+        .expect(0);
+    let saved = run.json();
     assert_eq!(saved["data"]["id"], id);
     assert_eq!(saved["data"]["comment"], "My first attestation!");
     assert_eq!(saved["data"]["ok"], true);
@@ -47,19 +61,21 @@ fn setup_attest_verify_as_the_seed_does() {
     );
     assert_eq!(run.stdout, expected);
 
-    // Relative paths work, and are shown as typed.
+    // Relative paths work, and are shown absolute, as the seed shows them.
     let run = home.sig(&["verify", "hello.txt"]).expect(0);
     assert!(
-        run.stdout.ends_with("file hello.txt is ok.\n"),
+        run.stdout
+            .ends_with(&format!("file {} is ok.\n", file.display())),
         "{}",
         run.stdout
     );
 
     // A file nobody vouched for.
-    home.file("other.txt", b"other");
+    let other = home.file("other.txt", b"other");
     let run = home.sig(&["verify", "other.txt"]).expect(1);
     assert!(
-        run.stdout.ends_with("file other.txt is not verified.\n"),
+        run.stdout
+            .ends_with(&format!("file {} is not verified.\n", other.display())),
         "{}",
         run.stdout
     );
@@ -92,17 +108,26 @@ fn setup_attest_verify_as_the_seed_does() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.ends_with("file hello.txt is NOT ok.\n"));
+    assert!(
+        run.stdout
+            .ends_with(&format!("file {} is NOT ok.\n", file.display()))
+    );
     let repo = home.read_repo();
     assert_eq!(
         repo["data"]["attestations"][id].as_array().unwrap().len(),
         1
     );
-    assert_eq!(repo["data"]["serial"], 3, "setup, attest, attest");
+    assert_eq!(
+        repo["data"]["serial"], 4,
+        "setup, attest, attest --json, attest"
+    );
 
     // Several files: the loudest verdict decides the exit code.
     let run = home.sig(&["verify", "other.txt", "hello.txt"]).expect(3);
-    assert!(run.stdout.contains("file other.txt is not verified."));
+    assert!(
+        run.stdout
+            .contains(&format!("file {} is not verified.", other.display()))
+    );
     let run = home
         .sig(&["verify", "--json", "other.txt", "hello.txt"])
         .expect(3);
@@ -121,6 +146,7 @@ fn attest_flags_and_answers() {
     let run = home
         .sig(&[
             "attest",
+            "--json",
             path,
             "--ok",
             "--not-reviewed",
@@ -159,7 +185,7 @@ fn attest_flags_and_answers() {
 
     // Answers are re-asked until yes or no; end of input is a clear error.
     let run = home
-        .sig_with_input(&["attest", path], "maybe\nYES\nn\n\n")
+        .sig_with_input(&["attest", "--json", path], "maybe\nYES\nn\n\n")
         .expect(0);
     assert!(run.stderr.contains("Please answer yes or no."));
     assert_eq!(run.json()["data"]["ok"], false);
@@ -291,7 +317,14 @@ fn verify_a_directory_summarises_every_file_under_it() {
     std::os::unix::fs::symlink(&tree, tree.join("sub/loop")).unwrap();
     std::os::unix::fs::symlink(&good, tree.join("link-to-good")).unwrap();
 
+    // NOT ok files and a summary; every file not verified with --all.
     let run = home.sig(&["verify", "tree"]).expect(3);
+    assert_eq!(
+        run.stdout, "NOT OK       sub/bad.txt\ntree: 2 ok, 1 not verified, 1 NOT ok\n",
+        "{}",
+        run.stderr
+    );
+    let run = home.sig(&["verify", "--all", "tree"]).expect(3);
     assert_eq!(
         run.stdout,
         "NOT OK       sub/bad.txt\nnot verified sub/deeper/unknown.txt\ntree: 2 ok, 1 not verified, 1 NOT ok\n",

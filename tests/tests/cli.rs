@@ -1,0 +1,219 @@
+//! The seed's command line, complete, and what people expect of a Unix tool: standard input,
+//! quiet and verbose, colour only on a terminal, completions, a man page, and errors that say
+//! what was meant.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use signet_tests::{Home, Run};
+
+fn with_stdin(home: &Home, args: &[&str], input: &[u8]) -> Run {
+    let mut child = home
+        .sig_command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn verify_reads_standard_input_and_speaks_quietly_verbosely_and_in_colour() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let file = home.file("install.sh", b"#!/bin/sh\necho hello\n");
+    home.attest(&file, true, "read every line").expect(0);
+
+    // `-`, and no argument at all, read standard input.
+    for args in [&["verify", "-"][..], &["verify"]] {
+        let run = with_stdin(&home, args, b"#!/bin/sh\necho hello\n").expect(0);
+        assert!(
+            run.stdout.ends_with("standard input is ok.\n"),
+            "{}",
+            run.stdout
+        );
+    }
+    with_stdin(&home, &["verify", "-"], b"something else").expect(1);
+
+    // --quiet: nothing on stdout; the exit code is the verdict.
+    let run = home.sig(&["-q", "verify", "install.sh"]).expect(0);
+    assert_eq!(run.stdout, "");
+    let other = home.file("other", b"nobody vouched");
+    let run = home
+        .sig(&["verify", "--quiet", other.to_str().unwrap()])
+        .expect(1);
+    assert_eq!(run.stdout, "");
+    // --verbose: each attestation's comment and source.
+    let run = home.sig(&["verify", "-v", "install.sh"]).expect(0);
+    assert!(run.stdout.contains("(from own)"), "{}", run.stdout);
+    assert!(run.stdout.contains("    read every line"), "{}", run.stdout);
+
+    // Colour only on a terminal (a real pty, by `script`), never in a pipe or with NO_COLOR.
+    let piped = home.sig(&["verify", "install.sh"]).expect(0);
+    assert!(!piped.stdout.contains('\u{1b}'));
+    let on_terminal = |extra_env: &[(&str, &str)], flags: &str| {
+        let sig = home.sig_command(&[]).get_program().to_owned();
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec"])
+            .arg(format!(
+                "{} {flags} verify install.sh",
+                sig.to_string_lossy()
+            ))
+            .arg("/dev/null")
+            .env("SIGNET_HOME", &home.home)
+            .current_dir(&home.root)
+            .stdin(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    let colored = on_terminal(&[], "");
+    assert!(colored.contains("\u{1b}[32m"), "{colored:?}");
+    assert!(!on_terminal(&[("NO_COLOR", "1")], "").contains('\u{1b}'));
+    assert!(!on_terminal(&[], "--no-color").contains('\u{1b}'));
+}
+
+#[test]
+fn attest_says_what_it_saved_and_leaves_an_empty_comment_out() {
+    let home = Home::new();
+    // No key: said before any question is asked.
+    let file = home.file("f", b"contents");
+    let run = with_stdin(&home, &["attest", "f"], b"").expect(2);
+    assert!(
+        run.stderr.contains("sig setup --generate"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("reviewed"), "{}", run.stderr);
+
+    home.setup("Alice <alice@example.org>");
+    let run = home
+        .sig(&["attest", "f", "--ok", "--reviewed", "--comment", ""])
+        .expect(0);
+    assert!(
+        run.stdout.starts_with("Saved attestation for f:\n"),
+        "{}",
+        run.stdout
+    );
+    let repo = home.read_repo();
+    let data = &repo["data"]["attestations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()[0]["data"];
+    assert!(data.get("comment").is_none(), "{data}");
+    // Several files: each question names its file.
+    let g = home.file("g", b"more");
+    let run = with_stdin(
+        &home,
+        &["attest", "f", "g"],
+        b"yes\nyes\nfine\nyes\nno\nbad\n",
+    )
+    .expect(0);
+    assert!(
+        run.stderr.contains("I have reviewed this file (f)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(g)"), "{}", run.stderr);
+    home.sig(&["verify", g.to_str().unwrap()]).expect(3);
+    home.sig(&["verify", file.to_str().unwrap()]).expect(0);
+}
+
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let home = Home::new();
+    let sig = signet_tests::bin("sig");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = home.sig(&["completions", shell]).expect(0);
+        assert!(run.stdout.contains("sig"), "{shell}");
+    }
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source <('{}' completions bash) && complete -p sig",
+            sig.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("complete") && said.contains(" sig"), "{said}");
+
+    let page = home.sig(&["man"]).expect(0).stdout;
+    let mut man = Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    man.stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let out = man.wait_with_output().unwrap();
+    let rendered = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        rendered.contains("NAME") && rendered.contains("SYNOPSIS"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("verify"), "{rendered}");
+}
+
+#[test]
+fn slips_get_a_did_you_mean_and_a_running_daemon_says_so() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let run = home
+        .sig(&["remote", "add", "bob", "bob.example.org/signet"])
+        .expect(2);
+    assert!(
+        run.stderr
+            .contains("did you mean http://bob.example.org/signet/ ?"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .sig(&[
+            "remote",
+            "add",
+            "bob",
+            "http://bob.example.org/signet/repo.json",
+        ])
+        .expect(2);
+    assert!(
+        run.stderr
+            .contains("did you mean http://bob.example.org/signet/ ?"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+    let run = home.sig(&["daemon", "start"]).expect(0);
+    assert!(
+        run.stdout.contains("already running (pid "),
+        "{}",
+        run.stdout
+    );
+}
