@@ -32,6 +32,8 @@ pub mod method {
     pub const WATCH_REMOVE: &str = "watch.remove";
     pub const WATCH_LIST: &str = "watch.list";
     pub const SUBSCRIBE: &str = "subscribe";
+    pub const CONFIG_GET: &str = "config.get";
+    pub const CONFIG_SET: &str = "config.set";
 
     /// Notifications the daemon sends (no id, no response), after `subscribe`.
     pub const VERDICT_CHANGED: &str = "verdict.changed";
@@ -57,7 +59,31 @@ pub mod method {
         WATCH_REMOVE,
         WATCH_LIST,
         SUBSCRIBE,
+        CONFIG_GET,
+        CONFIG_SET,
     ];
+}
+
+/// `config.get`: one setting, by its dotted name (`verify.threshold`), or all of them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConfigGetParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// `config.set`: a new value for one setting (or a whole section), as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigSetParams {
+    pub key: String,
+    pub value: serde_json::Value,
+}
+
+/// A setting's value (all settings, as one object, when `key` is `None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigValue {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub value: serde_json::Value,
 }
 
 /// `hello`: the first call of every connection.

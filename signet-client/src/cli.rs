@@ -69,6 +69,22 @@ pub enum Command {
     /// Start, stop or check the daemon by hand
     #[command(subcommand)]
     Daemon(DaemonCommand),
+    /// Show or change settings (values as JSON); the running daemon applies them at once
+    #[command(after_help = "Examples:
+  sig config                                 (every setting)
+  sig config verify.threshold
+  sig config verify.threshold 2
+  sig config watch.ignore '[\"*.o\", \"target/\"]'")]
+    Config {
+        /// A setting's dotted name
+        key: Option<String>,
+        /// Its new value, as JSON (`2`, `true`, `"text"`, `["a", "b"]`)
+        #[arg(allow_hyphen_values = true, num_args = 1..)]
+        value: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a completion script for your shell
     #[command(after_help = "Example, in ~/.bashrc:\n  source <(sig completions bash)")]
     Completions {

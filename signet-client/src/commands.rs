@@ -960,6 +960,75 @@ pub fn fetch(
     Ok(code)
 }
 
+/// `sig config [KEY [VALUE]]`: every setting, one, or a new value for one.
+pub fn config(
+    loc: &Locations,
+    key: Option<String>,
+    value: Vec<String>,
+    json: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut client = connection::connect_or_start(loc)?;
+    let shown_value = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON");
+    let got: api::ConfigValue = match (&key, value.is_empty()) {
+        (Some(key), false) => {
+            let text = value.join(" ");
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is not a JSON value: give a number, true/false, a quoted string \
+                     ('\"text\"') or a list ('[\"a\", \"b\"]')",
+                    shown(&text)
+                )
+            })?;
+            client.call(
+                method::CONFIG_SET,
+                &api::ConfigSetParams {
+                    key: key.clone(),
+                    value,
+                },
+            )?
+        }
+        _ => client.call(
+            method::CONFIG_GET,
+            &api::ConfigGetParams { key: key.clone() },
+        )?,
+    };
+    if json {
+        out.json(&got.value)?;
+        return Ok(exit::OK);
+    }
+    match got.key {
+        Some(key) if !got.value.is_object() => {
+            out.line(format!("{key} = {}", shown_value(&got.value)))?
+        }
+        prefix => {
+            // Every setting under it, one per line, by its dotted name.
+            let mut stack = vec![(prefix.unwrap_or_default(), &got.value)];
+            let mut lines = Vec::new();
+            while let Some((name, v)) = stack.pop() {
+                match v.as_object() {
+                    Some(fields) => {
+                        for (k, v) in fields {
+                            let dotted = if name.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{name}.{k}")
+                            };
+                            stack.push((dotted, v));
+                        }
+                    }
+                    None => lines.push(format!("{name} = {}", shown_value(v))),
+                }
+            }
+            lines.sort();
+            for line in lines {
+                out.line(line)?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
 /// Catches the usual slips in a remote's URL before the daemon is asked, with what was meant.
 fn check_remote_url(url: &str) -> anyhow::Result<()> {
     let shown_url = shown(url);

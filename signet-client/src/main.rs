@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Verify(a) => a.json,
         Command::Attest(a) => a.json,
-        Command::Fetch { json, .. } => *json,
+        Command::Fetch { json, .. } | Command::Config { json, .. } => *json,
         Command::Keys(f) | Command::Status(f) => f.json,
         _ => false,
     };
@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Watch(command) => commands::watch(&loc, command, &mut out),
         Command::Lsp => signet_client::lsp::run(&loc),
         Command::Daemon(command) => commands::daemon(&loc, command, &mut out),
+        Command::Config { key, value, json } => commands::config(&loc, key, value, json, &mut out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "sig", &mut out.w);

@@ -191,11 +191,45 @@ impl Config {
         };
         let config: Config = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a valid Signet config", path.display()))?;
-        anyhow::ensure!(
-            config.verify.threshold >= 1,
-            "{}: verify.threshold must be at least 1",
-            path.display()
-        );
+        config
+            .check()
+            .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
         Ok(config)
     }
+
+    /// What the types cannot say.
+    pub fn check(&self) -> Result<(), String> {
+        if self.verify.threshold < 1 {
+            return Err("verify.threshold must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// All settings as one JSON object, every field present.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the config serializes")
+    }
+
+    /// The config with the setting at `key` (dotted: `verify.threshold`, or a whole section
+    /// such as `sync`) replaced by `value`, checked as `config.json` is when read.
+    pub fn with(&self, key: &str, value: serde_json::Value) -> Result<Config, String> {
+        let mut all = self.to_json();
+        let slot = setting_mut(&mut all, key)
+            .ok_or_else(|| format!("there is no setting {key:?}: `sig config` lists them"))?;
+        *slot = value;
+        let config: Config = serde_json::from_value(all).map_err(|e| format!("{key}: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+}
+
+/// The value of a dotted setting name in the config's JSON.
+pub fn setting<'a>(all: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    key.split('.')
+        .try_fold(all, |v, part| v.as_object()?.get(part))
+}
+
+fn setting_mut<'a>(all: &'a mut serde_json::Value, key: &str) -> Option<&'a mut serde_json::Value> {
+    key.split('.')
+        .try_fold(all, |v, part| v.as_object_mut()?.get_mut(part))
 }

@@ -9,7 +9,7 @@ pub use remotes::RemoteState;
 impl Daemon {
     /// What verdicts may be missing right now, for answers to show beside them.
     pub fn warnings(&self) -> Vec<String> {
-        remotes::stale_warnings(&self.read(), &self.config)
+        remotes::stale_warnings(&self.read(), &self.config())
     }
 }
 
@@ -220,7 +220,8 @@ struct PathEntry {
 pub struct Daemon {
     pub home: Home,
     pub socket: PathBuf,
-    pub config: Config,
+    /// The settings: replaced whole by `config.set`, read as one snapshot per use.
+    config: arc_swap::ArcSwap<Config>,
     state: RwLock<State>,
     /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
     writer: tokio::sync::Mutex<()>,
@@ -304,7 +305,7 @@ impl Daemon {
         Ok(Arc::new(Daemon {
             home,
             socket,
-            config,
+            config: arc_swap::ArcSwap::from_pointee(config),
             state: RwLock::new(state),
             writer: tokio::sync::Mutex::new(()),
             paths: Mutex::new(HashMap::new()),
@@ -318,6 +319,61 @@ impl Daemon {
             sync_wake: tokio::sync::Notify::new(),
             publisher: Mutex::new(None),
         }))
+    }
+
+    /// The settings now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    pub fn config_get(
+        &self,
+        p: signet_proto::api::ConfigGetParams,
+    ) -> Result<signet_proto::api::ConfigValue, RpcError> {
+        let all = self.config().to_json();
+        let value = match &p.key {
+            None => all,
+            Some(key) => crate::config::setting(&all, key).cloned().ok_or_else(|| {
+                err(
+                    ErrorCode::InvalidParams,
+                    format!("there is no setting {key:?}: `sig config` lists them"),
+                )
+            })?,
+        };
+        Ok(signet_proto::api::ConfigValue { key: p.key, value })
+    }
+
+    /// Changes one setting: checked, written to `config.json`, and in effect at once (a
+    /// verdict policy re-judges every watched file; a sync interval reschedules).
+    pub async fn config_set(
+        &self,
+        p: signet_proto::api::ConfigSetParams,
+    ) -> Result<signet_proto::api::ConfigValue, RpcError> {
+        let _writer = self.writer.lock().await;
+        let config = self
+            .config()
+            .with(&p.key, p.value)
+            .map_err(|why| err(ErrorCode::InvalidParams, why))?;
+        self.save_config(config).await?;
+        self.config_get(signet_proto::api::ConfigGetParams { key: Some(p.key) })
+    }
+
+    /// Writes `config.json` and puts the settings in effect.
+    pub(crate) async fn save_config(&self, config: Config) -> Result<(), RpcError> {
+        let path = self.home.config_file();
+        let saved = config.clone();
+        blocking("saving the config", move || saved.save(&path))
+            .await?
+            .map_err(|e| {
+                err(
+                    ErrorCode::Storage,
+                    format!("{e:#}; the settings are unchanged"),
+                )
+            })?;
+        self.config.store(Arc::new(config));
+        self.verdicts_stale.notify_one();
+        self.sync_wake.notify_one();
+        Ok(())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -359,7 +415,7 @@ impl Daemon {
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
             problems: s.problems(),
-            warnings: remotes::stale_warnings(&s, &self.config),
+            warnings: remotes::stale_warnings(&s, &self.config()),
             publishing: self.publishing_at(),
             remotes: s.remotes.len(),
             uptime_secs: self.started.elapsed().as_secs(),
@@ -443,7 +499,7 @@ impl Daemon {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        let (verdict, attestations) = self.read().view(id, self.config.verify.rule());
+        let (verdict, attestations) = self.read().view(id, self.config().verify.rule());
         VerifyResult {
             id: id.to_string(),
             verdict,
@@ -533,7 +589,7 @@ impl Daemon {
     pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, RpcError> {
         let id = self.resolve(&p.target).await?;
         let (signer, own) = self.read().signer()?;
-        let signer = signer.for_request(p.tty.clone(), self.config.gpg_deadline());
+        let signer = signer.for_request(p.tty.clone(), self.config().gpg_deadline());
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let size = data.canonical().len();
         if size > signet_proto::formats::MAX_ATTESTATION_DATA {
@@ -656,7 +712,7 @@ impl Daemon {
         })
         .await??;
         let (choice, signer) = signer;
-        let deadline = self.config.gpg_deadline();
+        let deadline = self.config().gpg_deadline();
         // The new key proves it signs before anything on disk changes: it signs the re-signed
         // repository here, outside the writer lock.
         let next = self

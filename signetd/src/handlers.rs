@@ -81,6 +81,8 @@ async fn dispatch(
     }
     match m {
         method::STATUS => reply(Ok(daemon.status())),
+        method::CONFIG_GET => reply(daemon.config_get(params(m, p)?)),
+        method::CONFIG_SET => reply(daemon.config_set(params(m, p)?).await),
         method::SETUP => reply(daemon.setup(params(m, p)?).await),
         method::ATTEST => reply(daemon.attest(params(m, p)?).await),
         method::VERIFY => reply(daemon.verify(&params(m, p)?).await),

@@ -97,7 +97,7 @@ fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Accepts connections until shutdown is requested.
 pub async fn serve(daemon: Arc<Daemon>, listener: UnixListener) {
-    let slots = Arc::new(Semaphore::new(daemon.config.max_connections));
+    let slots = Arc::new(Semaphore::new(daemon.config().max_connections));
     let mut shutdown = daemon.shutdown_requested();
     loop {
         tokio::select! {
@@ -183,9 +183,9 @@ async fn serve_session(
     session: &mut Session,
 ) -> io::Result<()> {
     let (mut reader, mut writer) = stream.into_split();
-    let mut decoder = FrameDecoder::new(daemon.config.max_message_bytes);
+    let mut decoder = FrameDecoder::new(daemon.config().max_message_bytes);
     let mut shutdown = daemon.shutdown_requested();
-    let message_timeout = Duration::from_secs(daemon.config.message_timeout_secs);
+    let message_timeout = Duration::from_secs(daemon.config().message_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
     // When the unfinished message began: its deadline runs from its first byte, so a client
     // sending a byte now and then cannot hold a slot by restarting a timer.
@@ -195,7 +195,7 @@ async fn serve_session(
             let response = match frame {
                 Ok(bytes) => {
                     let answering = answer(daemon, session, &bytes);
-                    let room = daemon.config.max_message_bytes;
+                    let room = daemon.config().max_message_bytes;
                     let watched = (&mut reader, &writer, &mut decoder, &mut buf[..]);
                     match until_gone(answering, watched, room).await {
                         Some(response) => response,

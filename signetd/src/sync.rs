@@ -9,11 +9,11 @@ use crate::daemon::Daemon;
 const MAX_NAP: Duration = Duration::from_secs(60);
 
 pub async fn run(daemon: Arc<Daemon>) {
-    if daemon.config.sync.interval_secs == 0 {
+    if daemon.config().sync.interval_secs == 0 {
         return;
     }
     let slots = Arc::new(tokio::sync::Semaphore::new(
-        daemon.config.sync.parallel.max(1),
+        daemon.config().sync.parallel.max(1),
     ));
     let mut shutdown = daemon.shutdown_requested();
     loop {

@@ -217,3 +217,63 @@ fn slips_get_a_did_you_mean_and_a_running_daemon_says_so() {
         run.stdout
     );
 }
+
+#[test]
+fn config_shows_and_changes_settings_in_the_running_daemon() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let file = home.file("f", b"reviewed");
+    home.attest(&file, true, "fine").expect(0);
+    let pid = home.daemon_pid();
+
+    let run = home.sig(&["config"]).expect(0);
+    assert!(
+        run.stdout.contains("verify.threshold = 1\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("sync.interval_secs = 900\n"),
+        "{}",
+        run.stdout
+    );
+    let run = home.sig(&["config", "verify.threshold"]).expect(0);
+    assert_eq!(run.stdout, "verify.threshold = 1\n");
+    let run = home.sig(&["config", "--json", "verify"]).expect(0);
+    assert_eq!(run.json()["max_not_ok"], 0);
+
+    // A stricter policy is in effect at once, in the same daemon, and kept in config.json.
+    home.sig(&["config", "verify.threshold", "2"]).expect(0);
+    home.sig(&["verify", "f"]).expect(1);
+    assert_eq!(home.daemon_pid(), pid, "no restart");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.home.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["verify"]["threshold"], 2);
+    home.sig(&["daemon", "stop"]).expect(0);
+    home.sig(&["verify", "f"]).expect(1);
+    home.sig(&["config", "verify.threshold", "1"]).expect(0);
+    home.sig(&["verify", "f"]).expect(0);
+    home.sig(&["config", "watch.ignore", r#"["*.o", "target/"]"#])
+        .expect(0);
+    let run = home.sig(&["config", "watch.ignore"]).expect(0);
+    assert_eq!(run.stdout, "watch.ignore = [\"*.o\",\"target/\"]\n");
+
+    // Wrong names, wrong types and wrong values are refused; nothing changes.
+    let before = std::fs::read(home.home.join("config.json")).unwrap();
+    for (args, said) in [
+        (&["config", "verify.treshold", "2"][..], "no setting"),
+        (&["config", "verify.threshold", "0"], "at least 1"),
+        (
+            &["config", "verify.threshold", "\"two\""],
+            "verify.threshold",
+        ),
+        (&["config", "verify.threshold", "two"], "not a JSON value"),
+    ] {
+        let run = home.sig(args).expect(2);
+        assert!(run.stderr.contains(said), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read(home.home.join("config.json")).unwrap(),
+        before
+    );
+}

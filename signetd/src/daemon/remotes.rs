@@ -229,15 +229,15 @@ impl Daemon {
             .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
             .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
-        let first = Duration::from_secs(self.config.sync.interval_secs.min(60));
-        let next_sync = next_sync(&self.config, &p.name, 0).map(|_| Instant::now() + first);
+        let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
+        let next_sync = next_sync(&self.config(), &p.name, 0).map(|_| Instant::now() + first);
         let mut s = self.write();
         let state = RemoteState {
             record,
             report: CheckReport::default(),
             next_sync,
         };
-        let shown = info(&s, &self.config, &state);
+        let shown = info(&s, &self.config(), &state);
         s.remotes.insert(p.name, state);
         drop(s);
         self.sync_wake.notify_one();
@@ -257,7 +257,7 @@ impl Daemon {
                 slot.removed.send_replace(false);
                 return Err(no_such_remote(name));
             };
-            info(&s, &self.config, r)
+            info(&s, &self.config(), r)
         };
         let home = self.home.clone();
         let doomed = name.to_owned();
@@ -290,7 +290,7 @@ impl Daemon {
             remotes: s
                 .remotes
                 .values()
-                .map(|r| info(&s, &self.config, r))
+                .map(|r| info(&s, &self.config(), r))
                 .collect(),
         }
     }
@@ -320,7 +320,7 @@ impl Daemon {
             }
         };
         let slots = Arc::new(tokio::sync::Semaphore::new(
-            self.config.sync.parallel.max(1),
+            self.config().sync.parallel.max(1),
         ));
         let mut tasks = tokio::task::JoinSet::new();
         for (n, name) in names.into_iter().enumerate() {
@@ -376,10 +376,10 @@ impl Daemon {
             attestations: state.report.valid,
             rejected: state.report.rejected(),
         };
-        let limits = self.config.http_limits();
+        let limits = self.config().http_limits();
         let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
         let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
-        let max_repo = self.config.fetch.max_repo_bytes;
+        let max_repo = self.config().fetch.max_repo_bytes;
         // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
         let stored_dir = remote::dir(&self.home, name);
         let has_copy = tokio::fs::metadata(stored_dir.join(signet_proto::paths::KEY_FILE))
@@ -576,7 +576,7 @@ impl Daemon {
             if let Some(entry) = s.remotes.get_mut(name) {
                 entry.record = record;
                 entry.report = accepted.report;
-                entry.next_sync = next_sync(&self.config, name, 0);
+                entry.next_sync = next_sync(&self.config(), name, 0);
                 self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
                 s.keyring.remove_source(&source);
                 s.keyring.insert(accepted.cert, source.clone());
@@ -605,7 +605,7 @@ impl Daemon {
             .collect();
         for record in waiting {
             let keyring = self.read().keyring.clone();
-            let (home, max) = (self.home.clone(), self.config.fetch.max_repo_bytes);
+            let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
             let checked_record = record.clone();
             let checked = tokio::task::spawn_blocking(move || {
                 let (key, repo) = remote::load_copy(&home, &checked_record.name, max).ok()??;
@@ -670,7 +670,7 @@ impl Daemon {
         }
         let mut s = self.write();
         if let Some(entry) = s.remotes.get_mut(&record.name) {
-            entry.next_sync = next_sync(&self.config, &record.name, failures);
+            entry.next_sync = next_sync(&self.config(), &record.name, failures);
             entry.record = record;
             self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
         }
@@ -729,14 +729,9 @@ impl Daemon {
                 None => None,
             };
             // Remember it across restarts: the address actually bound (a port 0 resolved).
-            let mut config = crate::config::Config::load(&self.home.config_file())
-                .map_err(|e| err(ErrorCode::Damaged, format!("{e:#}")))?;
+            let mut config = (*self.config()).clone();
             config.publish.http = running.as_ref().map(|r| r.addr.to_string());
-            let path = self.home.config_file();
-            tokio::task::spawn_blocking(move || config.save(&path))
-                .await
-                .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-                .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
+            self.save_config(config).await?;
             *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = running;
         }
         Ok(signet_proto::api::PublishResult {
@@ -771,7 +766,7 @@ impl Daemon {
 
     /// Resumes publishing at start-up, as the config remembers it.
     pub async fn resume_publishing(&self) {
-        let Some(addr) = self.config.publish.http.clone() else {
+        let Some(addr) = self.config().publish.http.clone() else {
             return;
         };
         match crate::publish::start(&self.home, &addr).await {

@@ -334,7 +334,7 @@ impl Daemon {
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
         let state = self.read();
-        ids.map(|id| state.verdict(&id, self.config.verify.rule()))
+        ids.map(|id| state.verdict(&id, self.config().verify.rule()))
             .collect()
     }
 
@@ -354,7 +354,7 @@ impl Daemon {
                 ),
             ));
         }
-        let rules = Rules::new(&root, &self.config.watch.ignore)
+        let rules = Rules::new(&root, &self.config().watch.ignore)
             .map_err(|e| err(ErrorCode::Watch, format!("config.json: {e}")))?;
         self.start_watching(root.clone(), Arc::new(rules)).await?;
         self.save_watches()?;
@@ -535,7 +535,7 @@ impl Daemon {
         };
         for WatchedPath(root) in file.watches {
             let _applying = self.watches.applying.lock().await;
-            let rules = match Rules::new(&root, &self.config.watch.ignore) {
+            let rules = match Rules::new(&root, &self.config().watch.ignore) {
                 Ok(rules) => Arc::new(rules),
                 Err(e) => {
                     tracing::error!("config.json: {e}");
@@ -572,7 +572,7 @@ impl Daemon {
         if !self.subscribers.add(
             inbox,
             p.path.clone(),
-            self.config.watch.max_queued_notifications,
+            self.config().watch.max_queued_notifications,
         ) {
             return Err(err(
                 ErrorCode::Busy,
@@ -680,7 +680,7 @@ impl Daemon {
                 }
                 Ok(meta)
                     if meta.is_file()
-                        && meta.len() <= self.config.watch.max_file_bytes
+                        && meta.len() <= self.config().watch.max_file_bytes
                         && !rules.is_ignored(path, false) =>
                 {
                     Work::Hash(path.clone())
@@ -762,7 +762,7 @@ impl Daemon {
         for _ in 0..10 {
             let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.watches.known(p));
             let mut scan =
-                watch::scan(dir, rules, &self.config.watch, &lookup).map_err(Failure::Scan)?;
+                watch::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)?;
             millis += scan.millis;
             scan.millis = millis;
             let added = match self.watches.watch_dirs(&scan.dirs) {
@@ -781,7 +781,7 @@ impl Daemon {
         // Directories keep appearing faster than they are scanned: take what is there; their
         // own creation events bring the rest.
         let lookup = |p: &Path| known.get(p).cloned();
-        watch::scan(dir, rules, &self.config.watch, &lookup).map_err(Failure::Scan)
+        watch::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)
     }
 
     /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are
@@ -847,7 +847,7 @@ impl Daemon {
         for (path, update) in updates {
             match update {
                 Some((stamp, id)) => {
-                    let verdict = state.verdict(&id, self.config.verify.rule());
+                    let verdict = state.verdict(&id, self.config().verify.rule());
                     let before = files.insert(
                         path.clone(),
                         Tracked {
@@ -900,7 +900,7 @@ impl Daemon {
     }
 
     fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
-        let policy = self.config.verify.rule();
+        let policy = self.config().verify.rule();
         let state = self.read();
         let mut changes = Vec::new();
         let mut changed = |path: &Path, id: &ContentId, verdict: Verdict| {
