@@ -47,6 +47,7 @@ fn kill_9_at_random_moments_never_loses_an_acknowledged_attest() {
                 let out = signet_tests::clean_command(&signet_tests::bin("sig"))
                     .args([
                         "attest",
+                        "--json",
                         file.to_str().unwrap(),
                         "--ok",
                         "--reviewed",
