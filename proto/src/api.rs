@@ -263,6 +263,10 @@ pub struct AttestationView {
     /// counted.
     #[serde(default)]
     pub superseded: bool,
+    /// Other sources carrying this very signed word (a mirror, a copy in another repository):
+    /// one attestation, shown once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_from: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,6 +274,12 @@ pub struct VerifyResult {
     pub id: String,
     pub verdict: Verdict,
     pub attestations: Vec<AttestationView>,
+    /// Trusted reviewers whose current word is ok, and how many the policy wants
+    /// (`verify.threshold`): "1 of 2 trusted reviewers".
+    #[serde(default)]
+    pub reviewers: usize,
+    #[serde(default)]
+    pub threshold: usize,
     /// The file verified, when verified by path.
     #[serde(
         default,

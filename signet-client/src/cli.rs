@@ -42,12 +42,22 @@ pub enum Command {
     /// Say who vouched for files, and whether they are ok
     Verify(VerifyArgs),
     /// Choose whose attestations count
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sig trust add B32780D9 --reason \"met at FOSDEM\"\n  sig trust list\n  sig trust remove B32780D9"
+    )]
     Trust(TrustCommand),
     /// Follow other people's repositories
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sig remote add bob https://bob.example.org/signet/\n  sig fetch bob\n  sig remote list"
+    )]
     Remote(RemoteCommand),
     /// Fetch remotes now (all of them, or those named)
+    #[command(
+        after_help = "Exit codes: 0 every remote fetched, 2 one failed or was refused \
+(its last good copy keeps answering)."
+    )]
     Fetch {
         /// Remotes to fetch
         names: Vec<String>,
@@ -56,13 +66,19 @@ pub enum Command {
         json: bool,
     },
     /// Publish your repository over HTTP, or copy it to a directory
+    #[command(
+        after_help = "Examples:\n  sig publish --http 127.0.0.1:8771\n  sig publish --to /var/www/signet"
+    )]
     Publish(PublishArgs),
     /// List the keys Signet knows
     Keys(JsonFlag),
     /// Show the daemon's state and your repository's
     Status(JsonFlag),
     /// Keep verdicts of the files under directories fresh as they change
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sig watch add ~/src/project\n  sig watch list"
+    )]
     Watch(WatchCommand),
     /// Language server for editors (LSP over stdin/stdout): diagnostics, hover, attest action
     Lsp,
@@ -114,10 +130,15 @@ pub enum WatchCommand {
 
 /// Exactly one of KEYID, `--generate` and `--import`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig setup --generate \"Your Name <you@example.org>\"   (a new key, kept by Signet)
+  sig setup B32780D9                               (your GnuPG key; signing goes through gpg)
+  sig setup --import secret.asc
+  sig setup --force --generate \"Your Name <you@example.org>\"   (replace the key)")]
 pub struct SetupArgs {
     /// Use this key from your GnuPG keyring (8 or 16 hex digits, or a fingerprint); signing
     /// goes through gpg, and the secret never leaves GnuPG ($GNUPGHOME is honoured)
-    #[arg(value_name = "KEYID", required_unless_present_any = ["generate", "import"])]
+    #[arg(value_name = "KEYID")]
     pub keyid: Option<String>,
     /// Generate a new Ed25519 key for this user id
     #[arg(long, value_name = "\"NAME <EMAIL>\"", conflicts_with_all = ["keyid", "import"])]

@@ -118,6 +118,13 @@ fn short(fpr: &signet_proto::formats::Fingerprint) -> &str {
 }
 
 pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    if args.keyid.is_none() && args.generate.is_none() && args.import.is_none() {
+        bail!(
+            "say which key: `sig setup --generate \"Your Name <you@example.org>\"` makes a new \
+             one, `sig setup KEYID` uses yours from GnuPG, `sig setup --import FILE` takes an \
+             exported secret key"
+        );
+    }
     let import = args.import.as_deref().map(absolute).transpose()?;
     let gnupghome = match std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()) {
         Some(home) => Some(absolute(Path::new(&home))?),
@@ -284,7 +291,11 @@ fn attestation_line(a: &AttestationView, verbose: bool) -> String {
     if !verbose {
         return line;
     }
-    let mut line = format!("{line} (from {})", shown(&a.source));
+    let sources: Vec<String> = std::iter::once(&a.source)
+        .chain(&a.also_from)
+        .map(|s| shown(s).to_string())
+        .collect();
+    let mut line = format!("{line} (from {})", sources.join(", "));
     if !a.comment.is_empty() {
         line.push_str(&format!("\n    {}", shown(&a.comment)));
     }
@@ -520,6 +531,8 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 id,
                 verdict,
                 attestations,
+                reviewers,
+                threshold,
                 ..
             }) => {
                 let kind = match name.split_once(' ') {
@@ -530,7 +543,12 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 for a in attestations {
                     out.line(attestation_line(a, out.verbose))?;
                 }
-                let (line, paint) = verdict_line(name, *verdict);
+                let (mut line, paint) = verdict_line(name, *verdict);
+                // Short of the policy's count: say by how much.
+                if *verdict == Verdict::Unverified && *threshold > 1 {
+                    line.pop();
+                    line.push_str(&format!(" ({reviewers} of {threshold} trusted reviewers)."));
+                }
                 out.painted(line, paint)?;
             }
             VerifyOutcome::Failed { error } => report_error(&error.message),
@@ -630,6 +648,12 @@ pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::R
     if json {
         out.json(&list)?;
         return Ok(exit::OK);
+    }
+    if list.keys.is_empty() {
+        out.line(
+            "No keys yet: make yours with `sig setup --generate \"Name <mail>\"`, and learn \
+             others' with `sig remote add NAME URL` and `sig fetch`",
+        )?;
     }
     for k in &list.keys {
         let role = if k.own {
@@ -1056,8 +1080,22 @@ pub fn publish(
     args: PublishArgs,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
-    let mut client = connection::connect_or_start(loc)?;
+    if let Some(addr) = &args.http
+        && addr.parse::<u16>().is_ok()
+    {
+        bail!("--http takes HOST:PORT: did you mean --http 127.0.0.1:{addr} ?");
+    }
     let to = args.to.as_deref().map(absolute).transpose()?;
+    if let Some(dir) = &to
+        && !dir.is_dir()
+    {
+        bail!(
+            "{}: no such directory: create it first (mkdir -p {})",
+            shown(&dir.to_string_lossy()),
+            shown(&dir.to_string_lossy())
+        );
+    }
+    let mut client = connection::connect_or_start(loc)?;
     let result: api::PublishResult = client.call(
         method::PUBLISH,
         &api::PublishParams {

@@ -191,13 +191,25 @@ pub fn connect_or_start(loc: &Locations) -> anyhow::Result<Client> {
     }
 }
 
-/// The daemon binary: beside this `sig`, else on PATH.
-fn daemon_binary() -> PathBuf {
-    std::env::current_exe()
+/// The daemon binary: beside this `sig`, else on PATH; `None` when there is none.
+fn daemon_binary() -> Option<PathBuf> {
+    let beside = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("signetd")))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("signetd"))
+        .and_then(|exe| exe.parent().map(|dir| dir.join("signetd")));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("signetd"));
+    beside.into_iter().chain(on_path).find(|p| p.is_file())
+}
+
+/// Names where the home came from, for errors about it.
+fn home_named(home: &Path) -> String {
+    if std::env::var_os(ENV_HOME).is_some_and(|h| Path::new(&h) == home) {
+        format!("SIGNET_HOME ({})", home.display())
+    } else {
+        home.display().to_string()
+    }
 }
 
 /// Starts `signetd` detached, with its log in the home, and waits until it answers.
@@ -206,7 +218,14 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         .recursive(true)
         .mode(0o700)
         .create(&loc.home)
-        .with_context(|| format!("creating {}", loc.home.display()))?;
+        .with_context(|| format!("creating {}", home_named(&loc.home)))?;
+    // Found before anything is written in the home: no empty log is left behind.
+    let binary = daemon_binary().ok_or_else(|| {
+        anyhow!(
+            "signetd is not installed beside sig or on PATH: install it \
+             (`cargo install --path signetd`) and try again"
+        )
+    })?;
     check_home_is_ours(&loc.home)?;
     let log_path = loc.home.join(LOG_FILE);
     // Never through a symlink: a name planted in the home before it was checked would have
@@ -219,7 +238,6 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         .open(&log_path)
         .with_context(|| format!("opening {} (a symlink is refused)", log_path.display()))?;
     let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
-    let binary = daemon_binary();
     let mut child = Command::new(&binary)
         .env(ENV_HOME, &loc.home)
         .env(ENV_SOCKET, &loc.socket)

@@ -13,10 +13,19 @@ fn main() -> ExitCode {
         ENV_SOCKET => cli.socket.clone().map(Into::into),
         _ => std::env::var_os(name),
     };
-    let loc = match Locations::resolve(flag) {
+    let loc = match Locations::resolve(flag)
+        .map_err(|e| e.to_string())
+        .and_then(|l| {
+            // A relative SIGNET_HOME means one place, whatever directory later commands run in.
+            Ok(Locations {
+                home: std::path::absolute(&l.home).map_err(|e| format!("SIGNET_HOME: {e}"))?,
+                socket: std::path::absolute(&l.socket)
+                    .map_err(|e| format!("SIGNET_SOCKET: {e}"))?,
+            })
+        }) {
         Ok(loc) => loc,
         Err(e) => {
-            commands::report_error(&e.to_string());
+            commands::report_error(&e);
             return ExitCode::from(exit::ERROR as u8);
         }
     };

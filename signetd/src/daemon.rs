@@ -130,25 +130,49 @@ impl State {
         &self,
         id: &ContentId,
         policy: index::Policy,
-    ) -> (signet_proto::api::Verdict, Vec<AttestationView>) {
+    ) -> (
+        signet_proto::api::Verdict,
+        index::Tally,
+        Vec<AttestationView>,
+    ) {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        let verdict = index::judge(entries, &standings, |k| self.reviewer(k), policy);
-        let mut views: Vec<AttestationView> = entries
-            .iter()
-            .zip(&standings)
-            .map(|(e, standing)| AttestationView {
-                key: e.key.clone(),
-                user_id: self.keyring.user_id(&e.key),
-                trusted: self.is_trusted(&e.key),
-                ok: e.ok,
-                reviewed: e.reviewed,
-                comment: e.comment.clone(),
-                source: e.source.to_string(),
-                revoked: *standing == index::Standing::Revoked,
-                superseded: *standing == index::Standing::Superseded,
-            })
-            .collect();
+        let tally = index::tally(entries, &standings, |k| self.reviewer(k));
+        let mut views: Vec<(AttestationView, (u64, &Fingerprint))> = Vec::new();
+        for (e, standing) in entries.iter().zip(&standings) {
+            // The same signed word from several sources is one attestation, shown once.
+            let same = |(v, (at, signer)): &(AttestationView, (u64, &Fingerprint))| {
+                v.key == e.key
+                    && *at == e.signed_at
+                    && *signer == &e.signer
+                    && v.ok == e.ok
+                    && v.reviewed == e.reviewed
+                    && v.comment == e.comment
+            };
+            if let Some((view, _)) = views.iter_mut().find(|v| same(v)) {
+                view.also_from.push(e.source.to_string());
+                continue;
+            }
+            views.push((
+                AttestationView {
+                    key: e.key.clone(),
+                    user_id: self.keyring.user_id(&e.key),
+                    trusted: self.is_trusted(&e.key),
+                    ok: e.ok,
+                    reviewed: e.reviewed,
+                    comment: e.comment.clone(),
+                    source: e.source.to_string(),
+                    revoked: *standing == index::Standing::Revoked,
+                    superseded: *standing == index::Standing::Superseded,
+                    also_from: Vec::new(),
+                },
+                (e.signed_at, &e.signer),
+            ));
+        }
+        let mut views: Vec<AttestationView> = views.into_iter().map(|(v, _)| v).collect();
+        for v in &mut views {
+            v.also_from.sort();
+        }
         views.sort_by(|a, b| {
             (!a.trusted, a.superseded, &a.source, &a.key).cmp(&(
                 !b.trusted,
@@ -157,7 +181,7 @@ impl State {
                 &b.key,
             ))
         });
-        (verdict, views)
+        (tally.verdict(policy), tally, views)
     }
 
     /// How each attestation stands: per key only the newest unrevoked word counts, revocations
@@ -499,11 +523,14 @@ impl Daemon {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        let (verdict, attestations) = self.read().view(id, self.config().verify.rule());
+        let policy = self.config().verify.rule();
+        let (verdict, tally, attestations) = self.read().view(id, policy);
         VerifyResult {
             id: id.to_string(),
             verdict,
             attestations,
+            reviewers: tally.ok,
+            threshold: policy.threshold,
             path,
         }
     }
@@ -830,9 +857,23 @@ impl Daemon {
             })
             .collect();
         if matching.is_empty() {
+            let own = self.read().own.clone();
+            if let Some(own) = own.filter(|o| query.matches(&o.fingerprint)) {
+                return Err(err(
+                    ErrorCode::InvalidParams,
+                    format!(
+                        "{} is your own key ({}): it stays trusted, since your own attestations \
+                         always count; to stop using it, replace it with `sig setup --force`",
+                        own.fingerprint, own.user_id
+                    ),
+                ));
+            }
             return Err(err(
                 ErrorCode::UnknownKey,
-                format!("no trusted key matches {}", query.as_str()),
+                format!(
+                    "no trusted key matches {}: `sig trust list` shows them",
+                    query.as_str()
+                ),
             ));
         }
         let key = pick_one(&query, matching)?;

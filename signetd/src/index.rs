@@ -176,8 +176,35 @@ pub fn judge(
     reviewer: impl Fn(&Fingerprint) -> Option<Fingerprint>,
     policy: Policy,
 ) -> Verdict {
-    // One current word per key, and one per reviewer: a person with several keys (the user's
-    // current and retired keys) is one reviewer, whose newest word counts.
+    tally(entries, standings, reviewer).verdict(policy)
+}
+
+/// Trusted reviewers' current words about one id: how many say ok, how many not ok.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub ok: usize,
+    pub not_ok: usize,
+}
+
+impl Tally {
+    pub fn verdict(self, policy: Policy) -> Verdict {
+        if self.not_ok > policy.max_not_ok {
+            Verdict::NotOk
+        } else if self.ok >= policy.threshold.max(1) {
+            Verdict::Ok
+        } else {
+            Verdict::Unverified
+        }
+    }
+}
+
+/// Counts one current word per key, and one per reviewer: a person with several keys (the
+/// user's current and retired keys) is one reviewer, whose newest word counts.
+pub fn tally(
+    entries: &[Arc<Entry>],
+    standings: &[Standing],
+    reviewer: impl Fn(&Fingerprint) -> Option<Fingerprint>,
+) -> Tally {
     let mut words: std::collections::HashMap<Fingerprint, &Entry> =
         std::collections::HashMap::new();
     let current = entries
@@ -192,13 +219,9 @@ pub fn judge(
         }
     }
     let not_ok = words.values().filter(|e| !e.ok).count();
-    let ok = words.len() - not_ok;
-    if not_ok > policy.max_not_ok {
-        Verdict::NotOk
-    } else if ok >= policy.threshold.max(1) {
-        Verdict::Ok
-    } else {
-        Verdict::Unverified
+    Tally {
+        ok: words.len() - not_ok,
+        not_ok,
     }
 }
 

@@ -13,7 +13,8 @@ struct Args {
     /// Signet's home (default: $SIGNET_HOME, else ~/.signet)
     #[arg(long, value_name = "DIR")]
     home: Option<PathBuf>,
-    /// The socket to listen on (default: $SIGNET_SOCKET, else by the rules of DESIGN.md)
+    /// The socket to listen on (default: $SIGNET_SOCKET, else
+    /// $XDG_RUNTIME_DIR/signet/signetd.sock for the default home, else HOME/signetd.sock)
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
 }
@@ -44,6 +45,11 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    // A relative home or socket means one place, whatever directory the daemon runs in.
+    let (Ok(home), Ok(socket)) = (std::path::absolute(&home), std::path::absolute(&socket)) else {
+        eprintln!("signetd: cannot resolve the home's path");
+        return ExitCode::FAILURE;
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -277,3 +277,116 @@ fn config_shows_and_changes_settings_in_the_running_daemon() {
         before
     );
 }
+
+#[test]
+fn one_word_from_two_sources_is_shown_once_and_a_short_count_is_said() {
+    let server = signet_tests::http::TestServer::start();
+    let mirror = signet_tests::http::TestServer::start();
+    let bob = Home::new();
+    bob.setup("Bob <bob@example.org>");
+    let file = bob.file("f", b"reviewed by bob");
+    bob.attest(&file, true, "fine").expect(0);
+    server.serve_repo(&bob.repo_dir());
+    mirror.serve_repo(&bob.repo_dir());
+
+    let alice = Home::follower("bob", &server.url());
+    alice
+        .sig(&["remote", "add", "mirror", &mirror.url()])
+        .expect(0);
+    alice.sig(&["fetch"]).expect(0);
+    let bob_fpr = alice.sig(&["keys", "--json"]).expect(0).json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["user_id"] == "Bob <bob@example.org>")
+        .unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice.sig(&["trust", "add", &bob_fpr]).expect(0);
+    let here = alice.file("f", b"reviewed by bob");
+    let run = alice
+        .sig(&["verify", "-v", here.to_str().unwrap()])
+        .expect(0);
+    assert_eq!(
+        run.stdout.matches("Bob <bob@example.org>").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("(from remote:bob, remote:mirror)"),
+        "{}",
+        run.stdout
+    );
+    let json = alice
+        .sig(&["verify", "--json", here.to_str().unwrap()])
+        .expect(0)
+        .json();
+    assert_eq!(json["attestations"].as_array().unwrap().len(), 1);
+    assert_eq!(json["attestations"][0]["also_from"][0], "remote:mirror");
+
+    alice.sig(&["config", "verify.threshold", "2"]).expect(0);
+    let run = alice.sig(&["verify", here.to_str().unwrap()]).expect(1);
+    assert!(
+        run.stdout
+            .contains("is not verified (1 of 2 trusted reviewers)."),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn small_things_a_new_user_meets() {
+    let home = Home::new();
+    // An empty home says what to do.
+    let run = home.sig(&["keys"]).expect(0);
+    assert!(run.stdout.contains("No keys yet"), "{}", run.stdout);
+    // `setup` alone shows how, --generate first.
+    let run = home.sig(&["setup"]).expect(2);
+    assert!(run.stderr.contains("--generate"), "{}", run.stderr);
+    let fpr = home.setup("Alice <alice@example.org>");
+    // The own key stays trusted, and says so.
+    let run = home.sig(&["trust", "remove", &fpr]).expect(2);
+    assert!(run.stderr.contains("your own key"), "{}", run.stderr);
+    // Publishing: a port alone, and a directory that is not there.
+    let run = home.sig(&["publish", "--http", "8771"]).expect(2);
+    assert!(
+        run.stderr.contains("--http 127.0.0.1:8771"),
+        "{}",
+        run.stderr
+    );
+    let run = home.sig(&["publish", "--to", "no/such/dir"]).expect(2);
+    assert!(run.stderr.contains("create it first"), "{}", run.stderr);
+    // A relative SIGNET_HOME is one place, wherever sig runs.
+    let elsewhere = home.root.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = signet_tests::clean_command(&signet_tests::bin("sig"))
+        .args(["status", "--json"])
+        .env("SIGNET_HOME", "home")
+        .current_dir(&home.root)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["home"], home.home.to_str().unwrap());
+    // No signetd to start: a clear error, and no empty log left in a new home.
+    let lonely = home.root.join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    std::fs::copy(signet_tests::bin("sig"), lonely.join("sig")).unwrap();
+    let out = Command::new(lonely.join("sig"))
+        .args(["status"])
+        .env("SIGNET_HOME", lonely.join("home"))
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("signetd is not installed"), "{said}");
+    assert!(!lonely.join("home/signetd.log").exists());
+    // signetd's help names no file the user does not have.
+    let out = Command::new(signet_tests::bin("signetd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(".md"));
+}
