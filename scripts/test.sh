@@ -8,6 +8,8 @@ missing=()
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v nvim >/dev/null 2>&1 || missing+=(neovim)    # a real editor for `sig lsp`
+command -v man >/dev/null 2>&1 || missing+=(man-db)     # `sig man` rendered
 if ((${#missing[@]})); then
     echo "installing test tools: ${missing[*]}"
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

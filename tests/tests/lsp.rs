@@ -307,3 +307,83 @@ fn the_editors_attest_action_signs_only_the_bytes_it_showed_inside_the_workspace
     assert!(done.get("error").is_none(), "{done}");
     home.sig(&["verify", file.to_str().unwrap()]).expect(0);
 }
+
+/// The README's configuration for Neovim 0.7 to 0.10, exactly as a user copies it.
+fn readme_neovim_config() -> String {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let after = &readme[readme
+        .find("Neovim 0.7 to 0.10")
+        .expect("the README's section")..];
+    let block = &after[after.find("```lua\n").unwrap() + 7..];
+    block[..block.find("```").unwrap()].to_owned()
+}
+
+/// After the config has attached `sig lsp`: wait for the diagnostic, ask for a hover, write
+/// both down, quit.
+const NEOVIM_CHECK: &str = r#"
+local buf = vim.api.nvim_get_current_buf()
+local lines = {}
+vim.wait(15000, function() return #vim.diagnostic.get(buf) > 0 end, 50)
+for _, d in ipairs(vim.diagnostic.get(buf)) do
+  table.insert(lines, "diagnostic " .. d.severity .. " " .. d.message:gsub("\n", " "))
+end
+local res = vim.lsp.buf_request_sync(buf, "textDocument/hover",
+  { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = 0, character = 0 } }, 15000)
+for _, r in pairs(res or {}) do
+  if r.result then table.insert(lines, "hover " .. (r.result.contents.value or ""):gsub("\n", " ")) end
+end
+vim.fn.writefile(lines, os.getenv("OUT"))
+vim.cmd("qa!")
+"#;
+
+#[test]
+fn a_real_neovim_with_the_readmes_config_gets_the_diagnostic_and_the_hover() {
+    let has_nvim = std::process::Command::new("nvim")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nvim {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("Neovim is not installed (scripts/test.sh installs Debian's neovim)");
+        }
+        eprintln!("SKIP: Neovim (nvim) is not installed");
+        return;
+    }
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let file = home.file("script.py", b"print('hello')\n");
+    let init = home.file("init.lua", readme_neovim_config().as_bytes());
+    let check = home.file("check.lua", NEOVIM_CHECK.as_bytes());
+    let out = home.root.join("seen.txt");
+    // `sig` as the README's config names it: on PATH.
+    let sig_dir = signet_tests::bin("sig").parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(sig_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let status = std::process::Command::new("nvim")
+        .arg("--headless")
+        .arg("-u")
+        .arg(&init)
+        .arg("-c")
+        .arg(format!("luafile {}", check.display()))
+        .arg(&file)
+        .env("PATH", path)
+        .env("OUT", &out)
+        .env("SIGNET_HOME", &home.home)
+        .current_dir(&home.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let seen = std::fs::read_to_string(&out).unwrap();
+    assert!(seen.contains("diagnostic 2 Signet: not verified"), "{seen}");
+    assert!(
+        seen.contains("hover **Signet: not verified**") && seen.contains("sha256:"),
+        "{seen}"
+    );
+}
