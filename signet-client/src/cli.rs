@@ -29,6 +29,9 @@ pub struct Cli {
     /// No colour, even on a terminal (so does the NO_COLOR variable)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Print one JSON document (every command; errors stay on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,9 +64,6 @@ pub enum Command {
     Fetch {
         /// Remotes to fetch
         names: Vec<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
     },
     /// Publish your repository over HTTP, or copy it to a directory
     #[command(
@@ -71,9 +71,9 @@ pub enum Command {
     )]
     Publish(PublishArgs),
     /// List the keys Signet knows
-    Keys(JsonFlag),
+    Keys,
     /// Show the daemon's state and your repository's
-    Status(JsonFlag),
+    Status,
     /// Keep verdicts of the files under directories fresh as they change
     #[command(
         subcommand,
@@ -97,9 +97,6 @@ pub enum Command {
         /// Its new value, as JSON (`2`, `true`, `"text"`, `["a", "b"]`)
         #[arg(allow_hyphen_values = true, num_args = 1..)]
         value: Vec<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
     },
     /// Print a completion script for your shell
     #[command(after_help = "Example, in ~/.bashrc:\n  source <(sig completions bash)")]
@@ -125,7 +122,7 @@ pub enum WatchCommand {
         dir: PathBuf,
     },
     /// List watched directories with their counts of ok, not verified and NOT ok files
-    List(JsonFlag),
+    List,
 }
 
 /// Exactly one of KEYID, `--generate` and `--import`.
@@ -176,9 +173,6 @@ pub struct AttestArgs {
     /// The comment (skips the question)
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
-    /// Print each saved attestation, signed, as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -196,9 +190,6 @@ pub struct VerifyArgs {
     /// Verify a content id (sha256:…) instead of a file
     #[arg(long, value_name = "ID")]
     pub id: Vec<String>,
-    /// Print one JSON document
-    #[arg(long)]
-    pub json: bool,
     /// With a directory: list every file not verified too, not only those NOT ok
     #[arg(long)]
     pub all: bool,
@@ -220,7 +211,7 @@ pub enum TrustCommand {
         key: String,
     },
     /// List trusted keys
-    List(JsonFlag),
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,7 +221,7 @@ pub enum RemoteCommand {
     /// Stop following a remote; its attestations stop counting at once
     Remove { name: String },
     /// List remotes with their key, serial and sync state
-    List(JsonFlag),
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -255,11 +246,4 @@ pub enum DaemonCommand {
     Stop,
     /// Say whether the daemon is running
     Status,
-}
-
-#[derive(Debug, Args)]
-pub struct JsonFlag {
-    /// Print JSON
-    #[arg(long)]
-    pub json: bool,
 }

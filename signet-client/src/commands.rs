@@ -35,6 +35,8 @@ pub struct Out<W: Write> {
     pub verbose: bool,
     /// Verdicts in colour: on a terminal, unless `--no-color`, `NO_COLOR` or `--json`.
     color: bool,
+    /// `--json`: one JSON document instead of lines for people.
+    pub json: bool,
 }
 
 /// Colours for verdicts, as the reference uses them.
@@ -46,11 +48,12 @@ pub enum Paint {
 }
 
 impl<W: Write> Out<W> {
-    pub fn new(w: W, quiet: bool, verbose: bool, no_color: bool) -> Self
+    pub fn new(w: W, quiet: bool, verbose: bool, no_color: bool, json: bool) -> Self
     where
         W: std::io::IsTerminal,
     {
         let color = !no_color
+            && !json
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && w.is_terminal();
         Out {
@@ -58,6 +61,7 @@ impl<W: Write> Out<W> {
             quiet,
             verbose,
             color,
+            json,
         }
     }
 
@@ -68,6 +72,7 @@ impl<W: Write> Out<W> {
             quiet: false,
             verbose: false,
             color: false,
+            json: false,
         }
     }
 
@@ -142,6 +147,10 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
             force: args.force,
         },
     )?;
+    if out.json {
+        out.json(&result)?;
+        return Ok(exit::OK);
+    }
     out.line(format!(
         "Initialized config directory at: {}",
         result.home.display()
@@ -227,6 +236,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     let stdin = io::stdin();
     let mut input = stdin.lock();
     let several = args.files.len() > 1;
+    let mut saved_all = Vec::new();
     for file in &args.files {
         let name = shown(&file.to_string_lossy()).to_string();
         let about = |what: &str| {
@@ -242,9 +252,12 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
             // As the reference does: a file not reviewed gets no attestation from a person
             // (`--not-reviewed` stays for scripts, and what it saves never counts).
             _ if !ask_yes_no(&about("I have reviewed this file"), &mut input)? => {
-                out.line(format!(
-                    "Please review the file: nothing was saved for {name}."
-                ))?;
+                let said = format!("Please review the file: nothing was saved for {name}.");
+                if out.json {
+                    eprintln!("{}", text::lines(&said));
+                } else {
+                    out.line(said)?;
+                }
                 continue;
             }
             _ => true,
@@ -273,8 +286,8 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         )?;
         let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
             .context("the daemon returned an unreadable attestation")?;
-        if args.json {
-            out.json_text(&saved.pretty())?;
+        if out.json {
+            saved_all.push(saved);
             continue;
         }
         // The seed's transcript: what was signed, then the data.
@@ -282,6 +295,12 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         if let Some(data) = saved.as_object().and_then(|o| o.get("data")) {
             out.json_text(&data.pretty())?;
         }
+    }
+    // `--json`: one document, the signed attestation (a list of them for several files).
+    match saved_all.as_slice() {
+        [] => {}
+        [one] => out.json_text(&one.pretty())?,
+        many => out.json_text(&signet_proto::json::Value::Array(many.to_vec()).pretty())?,
     }
     Ok(exit::OK)
 }
@@ -382,7 +401,6 @@ fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
 fn verify_tree(
     client: &mut connection::Client,
     dir: &Path,
-    json: bool,
     all: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
@@ -390,6 +408,7 @@ fn verify_tree(
     // Canonical, so that files of a watched directory are found in the daemon's table.
     let root = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
     let (files, problems) = files_under(&root);
+    let json = out.json;
     let spinner = (!json).then(|| Spinner::start("verifying"));
     let mut results = Vec::with_capacity(files.len());
     let mut warnings = Vec::new();
@@ -433,8 +452,8 @@ fn verify_tree(
     if json {
         out.json(&serde_json::json!({
             "directory": root,
-            "ok": ok.len(), "not_verified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
-            "results": results,
+            "ok": ok.len(), "unverified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
+            "results": with_paths(&results, files.iter().map(|f| Some(f.clone()))),
         }))?;
         return Ok(code);
     }
@@ -473,7 +492,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
             bail!("give one directory at a time, without files or ids");
         }
         let mut client = connection::connect_or_start(loc)?;
-        return verify_tree(&mut client, dirs[0], args.json, args.all, out);
+        return verify_tree(&mut client, dirs[0], args.all, out);
     }
     // Each target with the name to show for it: files by their absolute path, as the seed
     // shows them; `-` (or nothing at all) is standard input, hashed here.
@@ -518,7 +537,8 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         );
     }
     warn(&warnings);
-    if args.json {
+    if out.json {
+        let results = with_paths(&results, targets.iter().map(|(_, t)| t.path.clone()));
         match results.as_slice() {
             [one] => out.json(one)?,
             many => out.json(&many)?,
@@ -555,6 +575,26 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         }
     }
     Ok(code)
+}
+
+/// Results as JSON, each error carrying the path it is about (a result carries its own).
+fn with_paths(
+    results: &[VerifyOutcome],
+    paths: impl Iterator<Item = Option<PathBuf>>,
+) -> Vec<serde_json::Value> {
+    results
+        .iter()
+        .zip(paths)
+        .map(|(r, path)| {
+            let mut v = serde_json::to_value(r).expect("results serialize");
+            if let (VerifyOutcome::Failed { .. }, Some(path), Some(fields)) =
+                (r, path, v.as_object_mut())
+            {
+                fields.insert("path".into(), serde_json::json!(path));
+            }
+            v
+        })
+        .collect()
 }
 
 /// The content id of everything on standard input.
@@ -607,6 +647,10 @@ pub fn trust(
         TrustCommand::Add { key, reason } => {
             let change: TrustChange =
                 client.call(method::TRUST_ADD, &TrustParams { key, reason })?;
+            if out.json {
+                out.json(&change)?;
+                return Ok(exit::OK);
+            }
             let e = &change.entry;
             let verb = if change.changed {
                 "Trusted"
@@ -619,6 +663,10 @@ pub fn trust(
         TrustCommand::Remove { key } => {
             let change: TrustChange =
                 client.call(method::TRUST_REMOVE, &TrustParams { key, reason: None })?;
+            if out.json {
+                out.json(&change)?;
+                return Ok(exit::OK);
+            }
             let e = &change.entry;
             out.line(format!(
                 "No longer trusted: {}",
@@ -626,9 +674,9 @@ pub fn trust(
             ))?;
             out.line(format!("Fingerprint: {}", e.fingerprint))?;
         }
-        TrustCommand::List(flag) => {
+        TrustCommand::List => {
             let list: TrustListResult = client.call(method::TRUST_LIST, &serde_json::json!({}))?;
-            if flag.json {
+            if out.json {
                 out.json(&list)?;
             } else if list.trusted.is_empty() {
                 out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
@@ -642,7 +690,8 @@ pub fn trust(
     Ok(exit::OK)
 }
 
-pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+pub fn keys(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
     let list: KeysListResult = client.call(method::KEYS_LIST, &serde_json::json!({}))?;
     if json {
@@ -674,7 +723,8 @@ pub fn keys(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::R
     Ok(exit::OK)
 }
 
-pub fn status(loc: &Locations, json: bool, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+pub fn status(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
     let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
     if json {
@@ -740,6 +790,10 @@ pub fn daemon(
         DaemonCommand::Start => {
             if let Some(mut client) = connection::connect_running(loc)? {
                 let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                if out.json {
+                    out.json(&serde_json::json!({"running": true, "started": false, "pid": s.pid, "socket": s.socket}))?;
+                    return Ok(exit::OK);
+                }
                 out.line(format!(
                     "signetd is already running (pid {}) on {}",
                     s.pid,
@@ -748,11 +802,23 @@ pub fn daemon(
                 return Ok(exit::OK);
             }
             let client = connection::connect_or_start(loc)?;
+            if out.json {
+                out.json(&serde_json::json!({"running": true, "started": true, "server": client.server.server, "socket": loc.socket}))?;
+                return Ok(exit::OK);
+            }
             out.line(format!(
                 "{} answering on {}",
                 client.server.server,
                 loc.socket.display()
             ))?;
+        }
+        DaemonCommand::Stop if out.json => {
+            let (was_running, killed) = match connection::stop(loc)? {
+                connection::Stopped::Exited => (true, false),
+                connection::Stopped::NotRunning => (false, false),
+                connection::Stopped::Killed { .. } => (true, true),
+            };
+            out.json(&serde_json::json!({"running": false, "was_running": was_running, "killed": killed}))?;
         }
         DaemonCommand::Stop => match connection::stop(loc)? {
             connection::Stopped::Exited => out.line("signetd stopped")?,
@@ -764,6 +830,10 @@ pub fn daemon(
         DaemonCommand::Status => match connection::connect_running(loc)? {
             Some(mut client) => {
                 let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                if out.json {
+                    out.json(&serde_json::json!({"running": true, "pid": s.pid, "version": s.version, "socket": s.socket}))?;
+                    return Ok(exit::OK);
+                }
                 out.line(format!(
                     "signetd {} running (pid {}) on {}",
                     s.version,
@@ -772,10 +842,14 @@ pub fn daemon(
                 ))?;
             }
             None => {
-                out.line(format!(
-                    "signetd is not running (no answer on {})",
-                    loc.socket.display()
-                ))?;
+                if out.json {
+                    out.json(&serde_json::json!({"running": false, "socket": loc.socket}))?;
+                } else {
+                    out.line(format!(
+                        "signetd is not running (no answer on {})",
+                        loc.socket.display()
+                    ))?;
+                }
                 return Ok(exit::NOT_VERIFIED);
             }
         },
@@ -794,6 +868,10 @@ pub fn remote(
             check_remote_url(&url)?;
             let r: api::RemoteInfo =
                 client.call(method::REMOTE_ADD, &api::RemoteAddParams { name, url })?;
+            if out.json {
+                out.json(&r)?;
+                return Ok(exit::OK);
+            }
             out.line(format!(
                 "Added remote {} at {}; `sig fetch {}` fetches it now",
                 r.name, r.url, r.name
@@ -802,20 +880,24 @@ pub fn remote(
         RemoteCommand::Remove { name } => {
             let r: api::RemoteInfo =
                 client.call(method::REMOTE_REMOVE, &api::RemoteNameParams { name })?;
+            if out.json {
+                out.json(&r)?;
+                return Ok(exit::OK);
+            }
             out.line(format!(
                 "Removed remote {} ({}); its {} attestations no longer count",
                 r.name, r.url, r.attestations
             ))?;
         }
-        RemoteCommand::List(flag) => {
+        RemoteCommand::List => {
             let list: api::RemoteListResult =
                 client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
-            if flag.json {
+            if out.json {
                 out.json(&list)?;
             } else if list.remotes.is_empty() {
                 out.line("No remotes yet: `sig remote add NAME URL`")?;
             }
-            for r in (!flag.json).then_some(&list.remotes).into_iter().flatten() {
+            for r in (!out.json).then_some(&list.remotes).into_iter().flatten() {
                 out.line(format!("{}  {}", r.name, r.url))?;
                 match &r.key {
                     Some(k) => out.line(format!(
@@ -879,6 +961,10 @@ pub fn watch(
                 },
             )?;
             drop(spinner);
+            if out.json {
+                out.json(&w)?;
+                return Ok(exit::OK);
+            }
             out.line(format!(
                 "Watching {} ({}; {} skipped; scanned in {} ms)",
                 w.path.display(),
@@ -894,17 +980,21 @@ pub fn watch(
                     path: absolute(&dir)?,
                 },
             )?;
+            if out.json {
+                out.json(&w)?;
+                return Ok(exit::OK);
+            }
             out.line(format!("No longer watching {}", w.path.display()))?;
         }
-        WatchCommand::List(flag) => {
+        WatchCommand::List => {
             let list: api::WatchListResult =
                 client.call(method::WATCH_LIST, &serde_json::json!({}))?;
-            if flag.json {
+            if out.json {
                 out.json(&list)?;
             } else if list.watches.is_empty() {
                 out.line("No watched directories: `sig watch add DIR`")?;
             }
-            for w in (!flag.json).then_some(&list.watches).into_iter().flatten() {
+            for w in (!out.json).then_some(&list.watches).into_iter().flatten() {
                 out.line(format!("{}  {}", w.path.display(), counts(w)))?;
                 if let Some(e) = &w.error {
                     out.line(format!("  problem: {e}"))?;
@@ -918,9 +1008,9 @@ pub fn watch(
 pub fn fetch(
     loc: &Locations,
     names: Vec<String>,
-    json: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
+    let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
     let spinner = (!json).then(|| Spinner::start("fetching"));
     let result: Result<api::FetchResult, _> =
@@ -989,9 +1079,9 @@ pub fn config(
     loc: &Locations,
     key: Option<String>,
     value: Vec<String>,
-    json: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
+    let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
     let shown_value = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON");
     let got: api::ConfigValue = match (&key, value.is_empty()) {
@@ -1104,6 +1194,10 @@ pub fn publish(
             to,
         },
     )?;
+    if out.json {
+        out.json(&result)?;
+        return Ok(exit::OK);
+    }
     if let Some(dir) = &result.copied_to {
         out.line(format!("Copied repo.json and key.asc to {}", dir.display()))?;
     }

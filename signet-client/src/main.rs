@@ -29,18 +29,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR as u8);
         }
     };
-    let json = match &cli.command {
-        Command::Verify(a) => a.json,
-        Command::Attest(a) => a.json,
-        Command::Fetch { json, .. } | Command::Config { json, .. } => *json,
-        Command::Keys(f) | Command::Status(f) => f.json,
-        _ => false,
-    };
     let mut out = Out::new(
         io::stdout().lock(),
         cli.quiet,
         cli.verbose,
-        cli.no_color || json,
+        cli.no_color,
+        cli.json,
     );
     let result = match cli.command {
         Command::Setup(args) => commands::setup(&loc, args, &mut out),
@@ -48,14 +42,14 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify(&loc, args, &mut out),
         Command::Trust(command) => commands::trust(&loc, command, &mut out),
         Command::Remote(command) => commands::remote(&loc, command, &mut out),
-        Command::Fetch { names, json } => commands::fetch(&loc, names, json, &mut out),
+        Command::Fetch { names } => commands::fetch(&loc, names, &mut out),
         Command::Publish(args) => commands::publish(&loc, args, &mut out),
-        Command::Keys(flag) => commands::keys(&loc, flag.json, &mut out),
-        Command::Status(flag) => commands::status(&loc, flag.json, &mut out),
+        Command::Keys => commands::keys(&loc, &mut out),
+        Command::Status => commands::status(&loc, &mut out),
         Command::Watch(command) => commands::watch(&loc, command, &mut out),
         Command::Lsp => signet_client::lsp::run(&loc),
         Command::Daemon(command) => commands::daemon(&loc, command, &mut out),
-        Command::Config { key, value, json } => commands::config(&loc, key, value, json, &mut out),
+        Command::Config { key, value } => commands::config(&loc, key, value, &mut out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "sig", &mut out.w);

@@ -390,3 +390,75 @@ fn small_things_a_new_user_meets() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(".md"));
 }
+
+#[test]
+fn every_command_speaks_json_with_one_spelling() {
+    let home = Home::new();
+    let root = home.root.to_str().unwrap().to_owned();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let run = home.sig(&all);
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {}", run.stderr);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", run.stdout))
+    };
+    let setup = json(&["setup", "--generate", "Alice <alice@example.org>"]);
+    let fpr = setup["key"]["fingerprint"].as_str().unwrap().to_owned();
+    let f = home.file("f", b"reviewed");
+    json(&[
+        "attest",
+        f.to_str().unwrap(),
+        "--ok",
+        "--reviewed",
+        "--comment",
+        "x",
+    ]);
+    let tree = home.root.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("g"), b"nobody").unwrap();
+    assert_eq!(json(&["verify", f.to_str().unwrap()])["verdict"], "ok");
+    let dir = json(&["verify", tree.to_str().unwrap()]);
+    assert_eq!(dir["unverified"], 1, "{dir}");
+    assert_eq!(
+        json(&["verify", tree.join("g").to_str().unwrap()])["verdict"],
+        "unverified"
+    );
+    json(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"]);
+    json(&["trust", "list"]);
+    json(&[
+        "trust",
+        "remove",
+        "0123456789ABCDEF0123456789ABCDEF01234567",
+    ]);
+    let server = signet_tests::http::TestServer::start();
+    server.serve_repo(&home.repo_dir());
+    json(&["remote", "add", "me", &server.url()]);
+    json(&["remote", "list"]);
+    json(&["fetch"]);
+    json(&["remote", "remove", "me"]);
+    let published = format!("{root}/pub");
+    std::fs::create_dir(&published).unwrap();
+    json(&["publish", "--to", &published]);
+    let watched = json(&["watch", "add", tree.to_str().unwrap()]);
+    assert_eq!(watched["unverified"], 1, "{watched}");
+    json(&["watch", "list"]);
+    json(&["watch", "remove", tree.to_str().unwrap()]);
+    assert_eq!(json(&["keys"])["keys"][0]["fingerprint"], fpr.as_str());
+    json(&["status"]);
+    json(&["config", "verify"]);
+    assert_eq!(json(&["daemon", "status"])["running"], true);
+    assert_eq!(json(&["daemon", "start"])["started"], false);
+    assert_eq!(json(&["daemon", "stop"])["was_running"], true);
+    // An error in a JSON result carries the path it is about.
+    let missing = home.root.join("missing");
+    let run = home.sig(&[
+        "--json",
+        "verify",
+        f.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(results[1]["path"], missing.to_str().unwrap(), "{results}");
+}

@@ -335,7 +335,7 @@ fn verify_a_directory_summarises_every_file_under_it() {
     assert_eq!(
         (
             json["ok"].as_u64(),
-            json["not_verified"].as_u64(),
+            json["unverified"].as_u64(),
             json["not_ok"].as_u64()
         ),
         (Some(2), Some(1), Some(1))
