@@ -170,8 +170,15 @@ impl State {
             ));
         }
         let mut views: Vec<AttestationView> = views.into_iter().map(|(v, _)| v).collect();
+        // Sources in one order, whichever copy was read first: `own` first, then by name.
         for v in &mut views {
-            v.also_from.sort();
+            if !v.also_from.is_empty() {
+                let mut all = std::mem::take(&mut v.also_from);
+                all.push(std::mem::take(&mut v.source));
+                all.sort_by_key(|s| (s.as_str() != "own", s.clone()));
+                v.source = all.remove(0);
+                v.also_from = all;
+            }
         }
         views.sort_by(|a, b| {
             (!a.trusted, a.superseded, &a.source, &a.key).cmp(&(

@@ -376,8 +376,9 @@ fn a_daemon_publishes_and_another_fetches_with_304s() {
     assert_eq!(status["publishing"], url.as_str());
     alice.sig(&["fetch"]).expect(0);
 
-    // And to a directory, atomically.
+    // And to a directory (made first: a missing one is refused with a hint), atomically.
     let dir = world.root.join("www");
+    std::fs::create_dir(&dir).unwrap();
     world
         .sig(&["publish", "--to", dir.to_str().unwrap()])
         .expect(0);
