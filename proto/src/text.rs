@@ -105,6 +105,23 @@ pub fn json_escaped(json: &str) -> String {
     out
 }
 
+/// What went wrong with a file, in the one wording every command uses: "no such file",
+/// "permission denied", else the system's words without their "(os error N)".
+pub fn file_error(path: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{path}: no such file"),
+        std::io::ErrorKind::PermissionDenied => format!("{path}: permission denied"),
+        _ => {
+            let said = e.to_string();
+            let said = match said.rfind(" (os error ") {
+                Some(at) if said.ends_with(')') => said[..at].to_owned(),
+                _ => said,
+            };
+            format!("{path}: {}", said.to_lowercase())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,13 +204,21 @@ fn ask_line(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<Stri
     Ok(answer.trim_end_matches(['\n', '\r']).to_owned())
 }
 
+/// A file's error in the wording every command uses (`signet_proto::text::file_error`).
+fn file_error(path: &Path, e: &io::Error) -> anyhow::Error {
+    anyhow::anyhow!(text::file_error(
+        &shown(&path.to_string_lossy()).to_string(),
+        e
+    ))
+}
+
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
 
 /// Checks a file can be attested before asking questions about it.
 fn check_attestable(path: &Path) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| file_error(path, &e))?;
     if meta.is_dir() {
         bail!("{}: is a directory; attest the files in it", path.display());
     }
@@ -374,7 +382,7 @@ fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
-                problems.push(format!("{}: {e}", dir.display()));
+                problems.push(text::file_error(&dir.display().to_string(), &e));
                 continue;
             }
         };
@@ -389,7 +397,7 @@ fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
                     }
                 }
                 Ok(_) => {} // FIFOs, sockets, devices: not content
-                Err(e) => problems.push(format!("{}: {e}", path.display())),
+                Err(e) => problems.push(text::file_error(&path.display().to_string(), &e)),
             }
         }
     }
@@ -406,7 +414,7 @@ fn verify_tree(
 ) -> anyhow::Result<i32> {
     const BATCH: usize = 512;
     // Canonical, so that files of a watched directory are found in the daemon's table.
-    let root = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
+    let root = std::fs::canonicalize(dir).map_err(|e| file_error(dir, &e))?;
     let (files, problems) = files_under(&root);
     let json = out.json;
     let spinner = (!json).then(|| Spinner::start("verifying"));

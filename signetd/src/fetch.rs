@@ -68,14 +68,29 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
     if e.is_redirect() {
         return FetchError::Redirects { url };
     }
-    // reqwest's own message is terse; its sources say what happened (reset, refused, DNS).
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
+    // What happened is the innermost cause (refused, reset, no such host); the layers around
+    // it repeat the URL and name hyper's internals. Said once, with what was being done.
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    FetchError::Network { url, message }
+    let what = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "request failed"
+    };
+    let cause = cause.to_string();
+    // std's io errors end in "(os error N)": a number no reader needs.
+    let cause = match cause.rfind(" (os error ") {
+        Some(at) if cause.ends_with(')') => cause[..at].to_owned(),
+        _ => cause,
+    };
+    FetchError::Network {
+        url,
+        message: format!("{what}: {}", cause.to_lowercase()),
+    }
 }
 
 /// The most a body may hold, and what to do about a larger one.

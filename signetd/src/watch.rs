@@ -128,7 +128,7 @@ pub struct Scan {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{path}: {source}")]
+    #[error("{}", signet_proto::text::file_error(path, source))]
     Root { path: String, source: io::Error },
     #[error(
         "{path} holds more than {max} files; watch a smaller directory, add ignore rules, or \

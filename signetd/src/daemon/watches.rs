@@ -719,14 +719,14 @@ impl Daemon {
                 Work::Remove(path) => {
                     updates.push((path.clone(), None));
                     if let Some(root) = lock(&self.watches.roots).get_mut(path) {
-                        let why = std::fs::symlink_metadata(path)
-                            .err()
-                            .map_or_else(|| "no longer a directory".to_owned(), |e| e.to_string());
-                        tracing::warn!(root = %path.display(), "watched directory: {why}");
-                        root.error = Some(format!(
-                            "{}: {why}; `sig watch add` it again when it is back",
-                            path.display()
-                        ));
+                        let shown = path.display().to_string();
+                        let why = std::fs::symlink_metadata(path).err().map_or_else(
+                            || format!("{shown}: no longer a directory"),
+                            |e| signet_proto::text::file_error(&shown, &e),
+                        );
+                        tracing::warn!("watched directory: {why}");
+                        root.error =
+                            Some(format!("{why}; `sig watch add` it again when it is back"));
                     }
                     if lock(&self.watches.dirs).contains_key(path) {
                         removed_dirs.push(path.clone());
@@ -939,9 +939,12 @@ async fn watchable(path: &Path) -> Result<PathBuf, RpcError> {
             format!("{}: paths must be absolute", path.display()),
         ));
     }
-    let root = tokio::fs::canonicalize(path)
-        .await
-        .map_err(|e| err(ErrorCode::Watch, format!("{}: {e}", path.display())))?;
+    let root = tokio::fs::canonicalize(path).await.map_err(|e| {
+        err(
+            ErrorCode::Watch,
+            signet_proto::text::file_error(&path.display().to_string(), &e),
+        )
+    })?;
     if root == Path::new("/") {
         return Err(err(
             ErrorCode::Watch,
