@@ -216,6 +216,37 @@ fn slips_get_a_did_you_mean_and_a_running_daemon_says_so() {
         "{}",
         run.stdout
     );
+
+    // A refused connection is said once, on stderr, the URL named once.
+    home.sig(&["remote", "add", "closed", "http://127.0.0.1:9/"])
+        .expect(0);
+    let run = home.sig(&["fetch"]).expect(2);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("closed: failed"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        line.contains("cannot connect: connection refused"),
+        "{line}"
+    );
+    assert_eq!(line.matches("127.0.0.1:9").count(), 1, "{line}");
+    // One wording for a missing file, whichever command meets it.
+    let missing = home.root.join("missing");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        &["attest", missing, "--ok", "--reviewed", "--comment", ""][..],
+        &["verify", missing],
+        &["watch", "add", missing],
+        &["setup", "--force", "--import", missing],
+    ] {
+        let run = home.sig(args).expect(2);
+        assert!(
+            run.stderr.contains(&format!("{missing}: no such file")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
