@@ -280,6 +280,13 @@ pub struct VerifyResult {
     pub reviewers: usize,
     #[serde(default)]
     pub threshold: usize,
+    /// Attestations about this id that could not count, from followed repositories: by a key
+    /// with no certificate here (`unknown`), or whose signature does not verify (`invalid`),
+    /// as the reference counts them.
+    #[serde(default)]
+    pub unknown: usize,
+    #[serde(default)]
+    pub invalid: usize,
     /// The file verified, when verified by path.
     #[serde(
         default,

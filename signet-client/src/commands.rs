@@ -561,6 +561,8 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                 attestations,
                 reviewers,
                 threshold,
+                unknown,
+                invalid,
                 ..
             }) => {
                 let kind = match name.split_once(' ') {
@@ -568,6 +570,12 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
                     _ => "file",
                 };
                 out.line(format!("identified {kind} as {id}"))?;
+                // As the reference counts them: words that could not count at all.
+                for (what, count) in [("unknown", unknown), ("invalid", invalid)] {
+                    if *count > 0 {
+                        out.line(format!("{what}: {count}"))?;
+                    }
+                }
                 for a in attestations {
                     out.line(attestation_line(a, out.verbose))?;
                 }

@@ -531,13 +531,24 @@ impl Daemon {
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
         let policy = self.config().verify.rule();
-        let (verdict, tally, attestations) = self.read().view(id, policy);
+        let s = self.read();
+        let (verdict, tally, attestations) = s.view(id, policy);
+        let (unknown, invalid) = s
+            .remotes
+            .values()
+            .filter_map(|r| r.report.unchecked.get(id.as_str()))
+            .fold((0, 0), |(u, i), c| {
+                (u + c.unknown as usize, i + c.invalid as usize)
+            });
+        drop(s);
         VerifyResult {
             id: id.to_string(),
             verdict,
             attestations,
             reviewers: tally.ok,
             threshold: policy.threshold,
+            unknown,
+            invalid,
             path,
         }
     }

@@ -24,10 +24,37 @@ pub struct CheckReport {
     pub bad_signature: usize,
     /// A few of the problems, for logs and `sig remote list`.
     pub examples: Vec<String>,
+    /// Per content id, attestations that could not count: by a key with no certificate here,
+    /// or with a signature that does not verify — the reference's `unknown` and `invalid`,
+    /// shown by `sig verify`. At most [`CheckReport::UNCHECKED_IDS`] ids per repository, so
+    /// that a repository of junk costs a bounded map, not one entry per attestation.
+    #[serde(default)]
+    pub unchecked: std::collections::BTreeMap<String, Unchecked>,
+}
+
+/// Attestations about one id that could not be checked (`unknown`) or did not verify
+/// (`invalid`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unchecked {
+    pub unknown: u32,
+    pub invalid: u32,
 }
 
 impl CheckReport {
     const EXAMPLES: usize = 5;
+    pub const UNCHECKED_IDS: usize = 10_000;
+
+    fn count_unchecked(&mut self, id: &str, problem: Problem) {
+        if self.unchecked.len() >= Self::UNCHECKED_IDS && !self.unchecked.contains_key(id) {
+            return;
+        }
+        let counts = self.unchecked.entry(id.to_owned()).or_default();
+        match problem {
+            Problem::UnknownKey => counts.unknown = counts.unknown.saturating_add(1),
+            Problem::BadSignature => counts.invalid = counts.invalid.saturating_add(1),
+            Problem::Malformed | Problem::Misfiled => {}
+        }
+    }
 
     fn note(&mut self, what: String) {
         if self.examples.len() < Self::EXAMPLES {
@@ -156,6 +183,9 @@ pub fn check_all(
             Problem::Misfiled => report.misfiled += 1,
             Problem::UnknownKey => report.unknown_key += 1,
             Problem::BadSignature => report.bad_signature += 1,
+        }
+        if matches!(problem, Problem::UnknownKey | Problem::BadSignature) {
+            report.count_unchecked(all[*n as usize].0, *problem);
         }
         // The first few, in file order, with what was wrong: checked again for the message.
         if report.examples.len() < CheckReport::EXAMPLES {

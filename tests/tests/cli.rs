@@ -493,3 +493,41 @@ fn every_command_speaks_json_with_one_spelling() {
     let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(results[1]["path"], missing.to_str().unwrap(), "{results}");
 }
+
+#[test]
+fn verify_counts_unknown_keys_and_invalid_signatures_as_the_reference_does() {
+    use signet_tests::forge::Forge;
+    let owner = Forge::new("Owner <owner@example.org>");
+    let stranger = Forge::new("Stranger <stranger@example.org>");
+    let id = signet_tests::content_id(b"the file");
+    let now = std::time::SystemTime::now();
+    let good = owner.attestation(&id, true, "fine", now);
+    let unknown = stranger.attestation(&id, true, "who am I", now);
+    let invalid = owner
+        .attestation(&id, true, "original", now)
+        .replace("original", "tampered");
+    let server = signet_tests::http::TestServer::start();
+    server.route(
+        "repo.json",
+        signet_tests::http::Serve::File(owner.repo(1, &[good, unknown, invalid])),
+    );
+    server.route("key.asc", signet_tests::http::Serve::File(owner.key_asc()));
+    let home = Home::follower("owner", &server.url());
+    home.sig(&["fetch"]).expect(0);
+    home.sig(&["trust", "add", &owner.fingerprint()]).expect(0);
+    let file = home.file("f", b"the file");
+    let run = home.sig(&["verify", file.to_str().unwrap()]).expect(0);
+    assert!(
+        run.stdout.contains("\nunknown: 1\ninvalid: 1\n"),
+        "{}",
+        run.stdout
+    );
+    let json = home
+        .sig(&["--json", "verify", file.to_str().unwrap()])
+        .expect(0)
+        .json();
+    assert_eq!(
+        (json["unknown"].as_u64(), json["invalid"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
