@@ -58,7 +58,7 @@ pub enum Command {
     Remote(RemoteCommand),
     /// Fetch remotes now (all of them, or those named)
     #[command(
-        after_help = "Exit codes: 0 every remote fetched, 2 one failed or was refused \
+        after_help = "Examples:\n  sig fetch\n  sig fetch bob\n\nExit codes: 0 every remote fetched, 2 one failed or was refused \
 (its last good copy keeps answering)."
     )]
     Fetch {
@@ -71,8 +71,12 @@ pub enum Command {
     )]
     Publish(PublishArgs),
     /// List the keys Signet knows
+    #[command(after_help = "Example:\n  sig keys --json")]
     Keys,
     /// Show the daemon's state and your repository's
+    #[command(
+        after_help = "Example:\n  sig status\n\nExit codes: 0, or 2 when the daemon cannot be reached."
+    )]
     Status,
     /// Keep verdicts of the files under directories fresh as they change
     #[command(
@@ -81,9 +85,15 @@ pub enum Command {
     )]
     Watch(WatchCommand),
     /// Language server for editors (LSP over stdin/stdout): diagnostics, hover, attest action
+    #[command(
+        after_help = "Example (Neovim 0.11, init.lua):\n  vim.lsp.config('signet', { cmd = { 'sig', 'lsp' }, filetypes = { '*' } })\n  vim.lsp.enable('signet')\n\nSee the README for Helix, older Neovim, VS Code and Emacs."
+    )]
     Lsp,
     /// Start, stop or check the daemon by hand
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sig daemon status\n  sig daemon stop     (returns once the process has exited)\n\nExit codes of `status`: 0 running, 1 not running."
+    )]
     Daemon(DaemonCommand),
     /// Show or change settings (values as JSON); the running daemon applies them at once
     #[command(after_help = "Examples:

@@ -531,3 +531,32 @@ fn verify_counts_unknown_keys_and_invalid_signatures_as_the_reference_does() {
         (Some(1), Some(1))
     );
 }
+
+#[test]
+fn every_help_gives_an_example() {
+    let home = Home::new();
+    for command in [
+        "setup",
+        "attest",
+        "verify",
+        "trust",
+        "remote",
+        "fetch",
+        "publish",
+        "keys",
+        "status",
+        "watch",
+        "lsp",
+        "daemon",
+        "config",
+        "completions",
+        "man",
+    ] {
+        let run = home.sig(&[command, "--help"]).expect(0);
+        assert!(
+            run.stdout.contains("Example"),
+            "`sig {command} --help` has no example:\n{}",
+            run.stdout
+        );
+    }
+}
