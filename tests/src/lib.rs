@@ -65,9 +65,17 @@ fn assert_fresh(binary: &Path) {
     assert!(
         built >= sources,
         "{} is older than its sources: run `cargo build --workspace --bins`, or the whole suite \
-         with `cargo test --workspace` (a `--test NAME` filter does not rebuild binaries)",
+         with `cargo test --workspace` (`cargo test --test e2e AREA::` alone does not rebuild binaries)",
         binary.display()
     );
+}
+
+/// Held by the tests that measure time or load the machine (a burst of writes, kill -9 loops,
+/// gigabytes hashed, deadlines of a few seconds): all the end-to-end tests share one process,
+/// and two of these at once on two cores would measure each other. Others run beside them.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A command with every `SIGNET_*` variable of the outer environment removed.

@@ -29,6 +29,7 @@ impl Lcg {
 
 #[test]
 fn kill_9_at_random_moments_never_loses_an_acknowledged_attest() {
+    let _alone = signet_tests::exclusive();
     let kills = if slow() { 200 } else { 25 };
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}}));
@@ -122,6 +123,7 @@ fn kill_9_at_random_moments_never_loses_an_acknowledged_attest() {
 
 #[test]
 fn concurrent_writers_get_every_attest_in_with_strictly_increasing_serials() {
+    let _alone = signet_tests::exclusive();
     let (clients, each) = if slow() { (10, 100) } else { (10, 15) };
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}}));
@@ -338,6 +340,7 @@ fn a_deleted_repo_directory_is_rebuilt_from_what_the_daemon_holds() {
 
 #[test]
 fn trickling_and_stuck_clients_lose_their_connection_not_the_daemons_time() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}, "message_timeout_secs": 2}));
     home.setup("Slow <slow@example.org>");
@@ -409,6 +412,7 @@ fn trickling_and_stuck_clients_lose_their_connection_not_the_daemons_time() {
 
 #[test]
 fn a_one_gib_line_is_refused_and_the_connection_goes_on() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.sig(&["daemon", "start"]).expect(0);
     let mut c = RawClient::connect(&home.socket).unwrap();
@@ -446,6 +450,7 @@ fn a_one_gib_line_is_refused_and_the_connection_goes_on() {
 /// answered promptly: the fetch holds no lock while it downloads and checks.
 #[test]
 fn verifies_are_answered_while_a_large_fetch_is_in_progress() {
+    let _alone = signet_tests::exclusive();
     use signet_proto::formats::{ContentId, RepoContents, Statement};
     use signet_tests::http::{Serve, TestServer};
     use signetd::keys;

@@ -141,6 +141,7 @@ fn a_watch_follows_edits_renames_deletes_and_attestations_and_survives_a_restart
 
 #[test]
 fn a_burst_of_thousands_of_changes_is_one_rescan_not_thousands_of_hashes() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.setup("Alice <alice@example.org>");
     let tree = canonical(&home.root).join("tree");
@@ -188,6 +189,7 @@ fn a_burst_of_thousands_of_changes_is_one_rescan_not_thousands_of_hashes() {
 
 #[test]
 fn a_subscriber_that_does_not_read_is_cut_off_and_the_daemon_is_not_slowed() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.config(json!({"watch": {"max_queued_notifications": 8}}));
     home.setup("Alice <alice@example.org>");

@@ -239,6 +239,7 @@ fn attest_from_terminal(home: &Home, gpg: &Gpg, file: &str) -> std::process::Chi
 
 #[test]
 fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
+    let _alone = signet_tests::exclusive();
     let (gpg, fpr) = gpg_with_passphrase();
     let home = Home::new();
     home.config(serde_json::json!({
@@ -412,6 +413,7 @@ fn a_directory_deeper_than_path_max_does_not_stop_the_rest_of_the_tree() {
 
 #[test]
 fn a_file_in_a_tree_that_yields_without_end_is_not_read_to_its_end() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.setup("Alice <alice@example.org>");
     let tree = home.root.join("tree");
@@ -431,6 +433,7 @@ fn a_file_in_a_tree_that_yields_without_end_is_not_read_to_its_end() {
 
 #[test]
 fn removing_a_remote_cancels_its_fetch_and_waits_for_no_network() {
+    let _alone = signet_tests::exclusive();
     let server = signet_tests::http::TestServer::start();
     let world = Home::new();
     world.setup("World <w@example.org>");
@@ -662,6 +665,7 @@ fn bytes_read(pid: i32) -> u64 {
 
 #[test]
 fn hashing_stops_when_the_client_that_asked_has_gone() {
+    let _alone = signet_tests::exclusive();
     let home = Home::new();
     home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
     home.setup("Alice <alice@example.org>");

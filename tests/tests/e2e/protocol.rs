@@ -154,6 +154,7 @@ fn another_user_is_refused() {
 /// a close by the daemon passes this test (its own reads time out quickly and keep sending).
 #[test]
 fn a_trickled_message_is_cut_off_at_its_deadline() {
+    let _alone = signet_tests::exclusive();
     use std::io::{Read as _, Write as _};
     use std::time::{Duration, Instant};
     let home = Home::new();

@@ -431,6 +431,7 @@ fn daemon_rss_kib(home: &Home) -> u64 {
 /// connections do not keep another host from being served; a stalled request is cut off.
 #[test]
 fn the_publisher_shares_one_copy_and_bounds_each_peer() {
+    let _alone = signet_tests::exclusive();
     use std::io::{Read as _, Write as _};
     use std::time::{Duration, Instant};
     let world = Home::new();

@@ -1,0 +1,21 @@
+//! Every end-to-end test, as one binary (as ripgrep does): one link of sequoia and the harness
+//! instead of one per file. Each module is one area; `cargo test --test e2e AREA::` runs one.
+
+mod bad_input;
+mod cli;
+mod daemon_lifecycle;
+mod gpg_interop;
+mod gpg_keys;
+mod gpg_lifecycle;
+mod gpg_repository;
+mod hardening;
+mod local_integrity;
+mod lsp;
+mod protocol;
+mod protocol_doc;
+mod reference;
+mod remote_integrity;
+mod remotes;
+mod systemd;
+mod walkthrough;
+mod watch;
