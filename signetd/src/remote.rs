@@ -1,5 +1,5 @@
 //! Remotes: their persisted records, and the rules that decide whether a fetched copy is
-//! accepted (DESIGN.md, "Remotes and sync"). The rules are pure; `fetch` does the HTTP and
+//! accepted (docs/DESIGN.md, "Remotes and sync"). The rules are pure; `fetch` does the HTTP and
 //! `daemon` the bookkeeping.
 
 use std::path::PathBuf;
