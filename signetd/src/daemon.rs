@@ -215,6 +215,8 @@ impl State {
         }
     }
 
+    /// Every file under the home that could not be read as it must be, with why: the key, the
+    /// repository, trust, and each remote's stored copy or record.
     fn problems(&self) -> Vec<String> {
         [
             self.key_damage.as_ref(),
@@ -224,6 +226,7 @@ impl State {
         .into_iter()
         .flatten()
         .map(ToString::to_string)
+        .chain(self.remote_damage.iter().cloned())
         .collect()
     }
 
@@ -911,10 +914,11 @@ impl Daemon {
     async fn save_trust(&self, file: TrustFile) -> Result<(), RpcError> {
         let path = self.home.trust_file();
         let bytes = file.to_bytes();
-        tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes, 0o600))
-            .await
-            .map_err(|e| err(ErrorCode::Internal, format!("trust task failed: {e}")))?
-            .map_err(|e| err(ErrorCode::Storage, format!("{e:#}; trust is unchanged")))?;
+        blocking("saving trust", move || {
+            store::write_atomic(&path, &bytes, 0o600)
+        })
+        .await?
+        .map_err(|e| err(ErrorCode::Storage, format!("{e:#}; trust is unchanged")))?;
         self.write().trust = Loaded::Ready(file);
         Ok(())
     }

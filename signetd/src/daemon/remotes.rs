@@ -224,10 +224,11 @@ impl Daemon {
         };
         let home = self.home.clone();
         let saved = record.clone();
-        tokio::task::spawn_blocking(move || remote::save_record(&home, &saved))
-            .await
-            .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-            .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
+        super::blocking("saving the remote", move || {
+            remote::save_record(&home, &saved)
+        })
+        .await?
+        .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
         let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
         let next_sync = next_sync(&self.config(), &p.name, 0).map(|_| Instant::now() + first);
@@ -713,10 +714,11 @@ impl Daemon {
             }
             let (home, dir) = (self.home.clone(), dir.clone());
             copied_to = Some(
-                tokio::task::spawn_blocking(move || crate::publish::copy_to(&home, &dir))
-                    .await
-                    .map_err(|e| err(ErrorCode::Internal, e.to_string()))?
-                    .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
+                super::blocking("copying the repository", move || {
+                    crate::publish::copy_to(&home, &dir)
+                })
+                .await?
+                .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
             );
         }
         if p.http.is_some() || p.stop_http {

@@ -181,3 +181,22 @@ fn damaged_trust_json_fails_closed() {
         b"{\"version\": 1, \"trusted\": ["
     );
 }
+
+#[test]
+fn a_damaged_remote_record_is_reported_in_status() {
+    let server = signet_tests::http::TestServer::start();
+    let world = Home::new();
+    world.setup("World <w@example.org>");
+    server.serve_repo(&world.repo_dir());
+    let alice = Home::follower("world", &server.url());
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["status"]).expect(0);
+    alice.sig(&["daemon", "stop"]).expect(0);
+    let record = alice.home.join("remotes/world/remote.json");
+    std::fs::write(&record, b"{ not json").unwrap();
+    let run = alice.sig(&["status", "--json"]);
+    let problems = run.json()["problems"].to_string();
+    assert!(problems.contains("remote.json"), "{problems}");
+    // And the damaged record is left as it was for the user to repair.
+    assert_eq!(std::fs::read(&record).unwrap(), b"{ not json");
+}
