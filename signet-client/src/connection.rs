@@ -2,7 +2,7 @@
 //! when nothing answers on the socket (as gpg starts gpg-agent).
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt as _;
@@ -15,10 +15,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use signet_proto::api::{HelloParams, HelloResult, method};
 use signet_proto::paths::{ENV_HOME, ENV_SOCKET, LOG_FILE, Locations};
-use signet_proto::rpc::{Request, Response, RpcError};
+use signet_proto::rpc::{FrameDecoder, FrameError, Request, Response, RpcError};
 
 /// Largest response read: `verify.many` over a big tree can be long.
-const MAX_RESPONSE: u64 = 256 << 20;
+const MAX_RESPONSE: usize = 256 << 20;
 /// How long a started daemon has to answer.
 const START_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -37,7 +37,9 @@ pub enum CallError {
 /// A connection to the daemon, greeted with `hello`.
 pub struct Client {
     writer: UnixStream,
-    reader: BufReader<UnixStream>,
+    reader: UnixStream,
+    /// The protocol's own framing (`signet_proto::rpc::FrameDecoder`), as the daemon reads.
+    frames: FrameDecoder,
     next_id: i64,
     pub server: HelloResult,
 }
@@ -46,10 +48,11 @@ impl Client {
     /// Connects to the socket and says hello.
     pub fn connect(socket: &Path) -> io::Result<Result<Self, CallError>> {
         let stream = UnixStream::connect(socket)?;
-        let reader = BufReader::new(stream.try_clone()?);
+        let reader = stream.try_clone()?;
         let mut client = Client {
             writer: stream,
             reader,
+            frames: FrameDecoder::new(MAX_RESPONSE),
             next_id: 1,
             server: HelloResult {
                 protocol: 0,
@@ -84,23 +87,45 @@ impl Client {
     /// Reads the next line the daemon sends, whatever it is (a response or a notification);
     /// `None` when the daemon closed the connection.
     pub fn read_message(&mut self) -> Result<Option<serde_json::Value>, CallError> {
-        let mut line = Vec::new();
-        (&mut self.reader)
-            .take(MAX_RESPONSE)
-            .read_until(b'\n', &mut line)?;
-        if line.is_empty() {
+        let Some(frame) = self.next_frame()? else {
             return Ok(None);
-        }
-        serde_json::from_slice(&line)
+        };
+        serde_json::from_slice(&frame)
             .map(Some)
             .map_err(|e| CallError::Protocol(e.to_string()))
+    }
+
+    /// The next message the daemon sent; `None` when it closed the connection.
+    fn next_frame(&mut self) -> Result<Option<Vec<u8>>, CallError> {
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match self.frames.next_frame() {
+                Some(Ok(frame)) => return Ok(Some(frame)),
+                Some(Err(FrameError::TooLarge { max })) => {
+                    return Err(CallError::Protocol(format!(
+                        "signetd sent a message larger than {max} bytes"
+                    )));
+                }
+                None => {}
+            }
+            let n = match self.reader.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.frames.push(&buf[..n]);
+        }
     }
 
     /// A second handle on the same connection, for reading while this one writes.
     pub fn try_clone_reader(&self) -> io::Result<Client> {
         Ok(Client {
             writer: self.writer.try_clone()?,
-            reader: BufReader::new(self.reader.get_ref().try_clone()?),
+            reader: self.reader.try_clone()?,
+            frames: FrameDecoder::new(MAX_RESPONSE),
             next_id: 1,
             server: self.server.clone(),
         })
@@ -114,18 +139,14 @@ impl Client {
     ) -> Result<R, CallError> {
         let id = self.send(method, params)?;
         loop {
-            let mut line = Vec::new();
-            (&mut self.reader)
-                .take(MAX_RESPONSE)
-                .read_until(b'\n', &mut line)?;
-            if line.is_empty() {
+            let Some(frame) = self.next_frame()? else {
                 return Err(CallError::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "signetd closed the connection (see its log)",
                 )));
-            }
+            };
             let response: Response =
-                serde_json::from_slice(&line).map_err(|e| CallError::Protocol(e.to_string()))?;
+                serde_json::from_slice(&frame).map_err(|e| CallError::Protocol(e.to_string()))?;
             if response.id != Some(signet_proto::rpc::RequestId::Number(id)) {
                 if response.id.is_none()
                     && let Some(error) = response.error
