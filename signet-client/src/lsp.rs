@@ -10,9 +10,7 @@
 //! one loop that owns the daemon connection and writes to the editor.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read as _, Write};
-use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -552,42 +550,25 @@ fn read_message(input: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
     ))
 }
 
-/// The path of a `file://` URI, percent-decoded to the exact bytes.
+/// The path of a `file://` URI, percent-decoded to the exact bytes (the `url` crate's rules).
 fn path_of_uri(uri: &str) -> Option<PathBuf> {
-    let rest = uri.strip_prefix("file://")?;
-    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !rest.starts_with('/') {
+    let url = url::Url::parse(uri).ok()?;
+    if url.scheme() != "file" {
         return None;
     }
-    let mut bytes = Vec::with_capacity(rest.len());
-    let mut raw = rest.bytes();
-    while let Some(b) = raw.next() {
-        if b == b'%' {
-            let hex = [raw.next()?, raw.next()?];
-            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            bytes.push(b);
-        }
-    }
-    Some(PathBuf::from(OsString::from_vec(bytes)))
+    url.to_file_path().ok()
 }
 
-/// A `file://` URI for a path, percent-encoding what URIs cannot hold.
-pub fn uri_of_path(path: &Path) -> String {
-    let mut uri = String::from("file://");
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri
+/// A `file://` URI for an absolute path, percent-encoding what URIs cannot hold.
+pub fn uri_of_path(path: &Path) -> Option<String> {
+    url::Url::from_file_path(path).ok().map(String::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt as _;
 
     #[test]
     fn uris_and_paths_round_trip_any_bytes() {
@@ -597,14 +578,18 @@ mod tests {
             "/tmp/ünï".as_bytes(),
         ] {
             let path = PathBuf::from(OsString::from_vec(raw.to_vec()));
-            assert_eq!(path_of_uri(&uri_of_path(&path)), Some(path));
+            assert_eq!(path_of_uri(&uri_of_path(&path).unwrap()), Some(path));
         }
         assert_eq!(
             path_of_uri("file:///home/me/My%20File.txt"),
             Some(PathBuf::from("/home/me/My File.txt"))
         );
         assert_eq!(path_of_uri("untitled:Untitled-1"), None);
-        assert_eq!(path_of_uri("file:///bad%zz"), None);
+        assert_eq!(path_of_uri("https://example.org/a"), None);
+        assert_eq!(
+            path_of_uri("file://localhost/home/me/a.rs"),
+            Some(PathBuf::from("/home/me/a.rs"))
+        );
     }
 
     #[test]
