@@ -1,0 +1,410 @@
+//! Writes that sign: `attest` and `setup` (a re-key is `rekey.rs`'s transaction). Signing
+//! happens outside the writer lock (`sign_next`); the key files a home holds are read here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use signet_proto::api::{AttestParams, AttestResult, SetupParams, SetupResult};
+use signet_proto::formats::{RepoContents, Statement};
+use signet_proto::rpc::{ErrorCode, RpcError};
+
+use super::{Daemon, Damage, Loaded, State, blocking, err, now_rfc3339};
+use crate::index::{Entry, Source};
+use crate::keys::{self, EmbeddedKey, SignWith};
+use crate::repo;
+use crate::store::{self, Home};
+
+impl Daemon {
+    /// The repository's current contents, to build its next version; a damaged one is re-read
+    /// first, in case it was repaired.
+    fn repo_contents(&self) -> Result<RepoContents, RpcError> {
+        // Each read guard dropped before the write lock is taken (std's RwLock is not
+        // reentrant: a read guard alive in an `if let` scrutinee deadlocks the write below).
+        let own = self.read().own.clone();
+        let damaged = self.read().repo.damage().is_some();
+        if let (true, Some(own)) = (damaged, own) {
+            let mut s = self.write();
+            match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
+                Ok(repaired) => {
+                    tracing::info!("{} reads correctly again", self.home.repo_file().display());
+                    s.repo = Loaded::Ready(repaired.map(|r| r.contents).unwrap_or_default());
+                    s.reindex_own();
+                }
+                Err(why) => {
+                    s.repo = Loaded::Damaged(Damage {
+                        file: self.home.repo_file(),
+                        why,
+                    })
+                }
+            }
+        }
+        Ok(self.read().repo.ready()?.clone())
+    }
+
+    /// Signs the next version of the repository (the current one with `change` made, its
+    /// serial bumped) and returns it with the writer lock held, once no other write has
+    /// landed since it was read. Signing happens outside the lock: a passphrase prompt can
+    /// take minutes, and no other write waits for it. When another write landed meanwhile,
+    /// the new contents are signed again, this time under the lock.
+    async fn sign_next(
+        &self,
+        signer: &Arc<dyn SignWith>,
+        change: impl Fn(&mut RepoContents),
+    ) -> Result<SignedNext<'_>, RpcError> {
+        // First outside the lock (where a prompt may wait); if another write landed meanwhile,
+        // once more under it, which cannot be overtaken (gpg-agent has the passphrase by then,
+        // and every gpg call has its deadline).
+        for locked in [false, true] {
+            let held = if locked {
+                Some(self.writer.lock().await)
+            } else {
+                None
+            };
+            let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
+            let mut contents = self.repo_contents()?;
+            let read_at = contents.serial;
+            change(&mut contents);
+            bump(&mut contents);
+            let data = contents.to_data();
+            let signing = signer.clone();
+            let signed = blocking("signing", move || keys::sign_value(&*signing, data))
+                .await?
+                .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
+            let writer = match held {
+                Some(writer) => writer,
+                None => self.writer.lock().await,
+            };
+            let unchanged = {
+                let s = self.read();
+                s.own.as_ref().map(|o| &o.fingerprint) == own.as_ref()
+                    && s.repo.ready_opt().map(|r| r.serial) == Some(read_at)
+            };
+            if unchanged {
+                return Ok(SignedNext {
+                    _writer: writer,
+                    contents,
+                    bytes: repo::file_bytes(&signed),
+                });
+            }
+        }
+        Err(err(
+            ErrorCode::Internal,
+            "the repository changed under the writer lock; nothing was saved: try again",
+        ))
+    }
+
+    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, RpcError> {
+        let id = self.resolve(&p.target).await?;
+        let (signer, own) = self.read().signer()?;
+        let signer = signer.for_request(p.tty.clone(), self.config().gpg_deadline());
+        let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
+        let size = data.canonical().len();
+        if size > signet_proto::formats::MAX_ATTESTATION_DATA {
+            return Err(err(
+                ErrorCode::InvalidParams,
+                format!(
+                    "the attestation would be {size} bytes, over the {} bytes others accept: \
+                     shorten the comment",
+                    signet_proto::formats::MAX_ATTESTATION_DATA
+                ),
+            ));
+        }
+        // The attestation first, where a passphrase prompt waits: no lock is held.
+        let signing = signer.clone();
+        let (attestation, genuine) =
+            blocking("signing", move || keys::sign_checked(&*signing, data))
+                .await?
+                .map_err(|e| {
+                    err(
+                        ErrorCode::Signing,
+                        format!("signing the attestation: {e:#}"),
+                    )
+                })?;
+        let filed_under = id.to_string();
+        let replaced = std::sync::atomic::AtomicBool::new(false);
+        let next = self
+            .sign_next(&signer, |contents| {
+                let list = contents
+                    .attestations
+                    .entry(filed_under.clone())
+                    .or_default();
+                let before = list.len();
+                list.retain(|a| a.key != own.fingerprint);
+                replaced.store(list.len() != before, std::sync::atomic::Ordering::Relaxed);
+                list.push(attestation.clone());
+            })
+            .await?;
+        self.commit_repo(&next.bytes).await?;
+        let serial = next.contents.serial;
+        {
+            let mut s = self.write();
+            s.repo = Loaded::Ready(next.contents);
+            s.index.upsert(
+                id.clone(),
+                Entry {
+                    key: attestation.key.clone(),
+                    signer: genuine.signer,
+                    signed_at: genuine.signed_at,
+                    ok: p.ok,
+                    reviewed: p.reviewed,
+                    comment: p.comment,
+                    source: Source::Own,
+                },
+            );
+        }
+        drop(next._writer);
+        self.refresh_published().await;
+        let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
+            .expect("canonical JSON is JSON");
+        Ok(AttestResult {
+            id: id.to_string(),
+            attestation: raw,
+            serial,
+            replaced: replaced.into_inner(),
+        })
+    }
+
+    /// Writes the own repository's next version durably.
+    async fn commit_repo(&self, bytes: &[u8]) -> Result<(), RpcError> {
+        let home = self.home.clone();
+        let bytes = bytes.to_vec();
+        blocking("saving the repository", move || {
+            std::fs::create_dir_all(home.repo_dir())?;
+            store::write_atomic(&home.repo_file(), &bytes, 0o644)
+        })
+        .await?
+        .map_err(|e| {
+            err(
+                ErrorCode::Storage,
+                format!("could not save the repository: {e:#}; it is unchanged on disk"),
+            )
+        })
+    }
+
+    pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, RpcError> {
+        let choice = match (&p.generate, &p.gpg_key, &p.import) {
+            (Some(user_id), None, None) => {
+                let user_id = user_id.trim().to_owned();
+                if user_id.is_empty() || user_id.contains(['\n', '\r']) {
+                    return Err(err(
+                        ErrorCode::InvalidParams,
+                        "give a user id on one line, like \"Your Name <you@example.org>\"",
+                    ));
+                }
+                KeyChoice::Generate(user_id)
+            }
+            (None, Some(keyid), None) => KeyChoice::Gpg(keyid.clone(), p.gnupghome.clone()),
+            (None, None, Some(path)) if path.is_absolute() => KeyChoice::Import(path.clone()),
+            _ => {
+                return Err(err(
+                    ErrorCode::InvalidParams,
+                    "give exactly one of `generate`, `gpg_key` and `import` (an absolute path)",
+                ));
+            }
+        };
+        let refuse_if_set_up = |s: &State| match (&s.own, p.force) {
+            (Some(own), false) => Err(err(
+                ErrorCode::AlreadySetUp,
+                format!(
+                    "this home already has key {} ({}); `sig setup --force` replaces it and \
+                     re-signs the repository",
+                    own.fingerprint, own.user_id
+                ),
+            )),
+            _ => Ok(()),
+        };
+        refuse_if_set_up(&self.read())?;
+        let signer = blocking("reading the key", move || {
+            choice.signer().map(|s| (choice, s))
+        })
+        .await??;
+        let (choice, signer) = signer;
+        let deadline = self.config().gpg_deadline();
+        // The new key proves it signs before anything on disk changes: it signs the re-signed
+        // repository here, outside the writer lock.
+        let next = self
+            .sign_next(&signer.for_request(p.tty.clone(), deadline), |_| {})
+            .await?;
+        let previous = {
+            let s = self.read();
+            refuse_if_set_up(&s)?;
+            s.signer.as_ref().map(|k| k.cert().clone())
+        };
+        let home = self.home.clone();
+        let files = choice
+            .key_files(&*signer)
+            .map_err(|e| err(ErrorCode::Internal, format!("{e:#}")))?;
+        let public = keys::armored_public(signer.cert());
+        let repo_bytes = next.bytes.clone();
+        blocking("replacing the key", move || {
+            crate::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
+        })
+        .await?
+        .map_err(|e| {
+            err(
+                ErrorCode::Storage,
+                format!(
+                    "{e:#}; the previous key stays in place (or is restored at the next start)"
+                ),
+            )
+        })?;
+
+        let info = keys::key_info(signer.cert());
+        {
+            let mut s = self.write();
+            if let Some(old) = s.signer.take() {
+                let old = old.cert().clone();
+                s.keyring.remove_source(&Source::Own);
+                for cert in load_retired_keys(&self.home).into_iter().chain([old]) {
+                    s.keyring.insert(cert, Source::Own);
+                }
+            }
+            s.keyring.insert(signer.cert().clone(), Source::Own);
+            s.signer = Some(signer);
+            s.own = Some(info.clone());
+            s.key_damage = None;
+            s.repo = Loaded::Ready(next.contents);
+            s.reindex_own();
+        }
+        drop(next._writer);
+        self.refresh_published().await;
+        Ok(SetupResult {
+            key: info,
+            home: self.home.root.clone(),
+            repo: self.home.repo_dir(),
+        })
+    }
+}
+
+/// Marks a new version of the repository: a higher serial and the time of writing.
+fn bump(contents: &mut RepoContents) {
+    contents.serial += 1;
+    contents.updated = Some(now_rfc3339());
+}
+
+/// The next version of the own repository, signed, with the writer lock held until it is
+/// committed and visible.
+struct SignedNext<'a> {
+    _writer: tokio::sync::MutexGuard<'a, ()>,
+    contents: RepoContents,
+    /// `repo.json` as it will be written.
+    bytes: Vec<u8>,
+}
+
+/// How `setup` gets the user's key.
+enum KeyChoice {
+    Generate(String),
+    Gpg(String, Option<PathBuf>),
+    Import(PathBuf),
+}
+
+fn gpg_setup_file(home: &Home) -> PathBuf {
+    home.keys_dir().join(crate::rekey::GPG_SETUP_FILE)
+}
+
+fn gpg_public_file(home: &Home) -> PathBuf {
+    home.keys_dir().join(crate::rekey::GPG_PUBLIC_FILE)
+}
+
+impl KeyChoice {
+    fn signer(&self) -> Result<Arc<dyn SignWith>, RpcError> {
+        let refused = |e: anyhow::Error| err(ErrorCode::Signing, format!("{e:#}"));
+        Ok(match self {
+            KeyChoice::Generate(user_id) => Arc::new(
+                EmbeddedKey::new(keys::generate(user_id).map_err(refused)?).map_err(refused)?,
+            ),
+            KeyChoice::Import(path) => {
+                let bytes = store::read_bounded(path, keys::MAX_CERT_LEN as u64)
+                    .map_err(refused)?
+                    .ok_or_else(|| {
+                        err(ErrorCode::File, format!("{}: no such file", path.display()))
+                    })?;
+                let cert = crate::gpg::import_secret(&bytes).map_err(refused)?;
+                Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
+            }
+            KeyChoice::Gpg(keyid, gnupghome) => {
+                let cert = crate::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
+                let setup = crate::gpg::GpgSetup {
+                    fingerprint: cert.fingerprint().to_hex(),
+                    gnupghome: gnupghome.clone(),
+                };
+                Arc::new(crate::gpg::GpgKey::new(cert, setup))
+            }
+        })
+    }
+
+    /// What the key keeps under `keys/`: the secret for an embedded key; for a GnuPG key,
+    /// only which key and its public certificate.
+    fn key_files(&self, signer: &dyn SignWith) -> anyhow::Result<crate::rekey::KeyFiles> {
+        use crate::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
+        Ok(match self {
+            KeyChoice::Generate(_) | KeyChoice::Import(_) => {
+                vec![(SECRET_FILE, keys::armored_secret(signer.cert()))]
+            }
+            KeyChoice::Gpg(_, gnupghome) => {
+                let setup = crate::gpg::GpgSetup {
+                    fingerprint: signer.cert().fingerprint().to_hex(),
+                    gnupghome: gnupghome.clone(),
+                };
+                vec![
+                    (GPG_PUBLIC_FILE, keys::armored_public(signer.cert())),
+                    (GPG_SETUP_FILE, serde_json::to_vec_pretty(&setup)?),
+                ]
+            }
+        })
+    }
+}
+
+fn load_gpg_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
+    let path = gpg_setup_file(home);
+    let damage = |why: String| Damage {
+        file: path.clone(),
+        why,
+    };
+    let Some(bytes) = store::read_private(&path, 1 << 20).map_err(|e| damage(format!("{e:#}")))?
+    else {
+        return Ok(None);
+    };
+    let setup: crate::gpg::GpgSetup =
+        serde_json::from_slice(&bytes).map_err(|e| damage(e.to_string()))?;
+    let public = store::read_private(&gpg_public_file(home), keys::MAX_CERT_LEN as u64)
+        .map_err(|e| damage(format!("{e:#}")))?
+        .ok_or_else(|| damage("keys/gpg-public.asc is missing".into()))?;
+    let cert = keys::parse_cert(&public).map_err(|e| damage(format!("{e:#}")))?;
+    Ok(Some(Arc::new(crate::gpg::GpgKey::new(cert, setup))))
+}
+
+pub(super) fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
+    if !home.secret_key_file().exists() {
+        return load_gpg_key(home);
+    }
+    let path = home.secret_key_file();
+    let damage = |why: String| Damage {
+        file: path.clone(),
+        why,
+    };
+    let Some(bytes) = store::read_private(&path, keys::MAX_CERT_LEN as u64)
+        .map_err(|e| damage(format!("{e:#}")))?
+    else {
+        return Ok(None);
+    };
+    let cert = keys::parse_cert(&bytes).map_err(|e| damage(format!("{e:#}")))?;
+    let key = EmbeddedKey::new(cert).map_err(|e| damage(format!("{e:#}")))?;
+    Ok(Some(Arc::new(key)))
+}
+
+/// Writes `repo/key.asc` when it is missing or is not the current key's certificate, so that a
+/// crash between writing a new key and publishing it heals at the next start.
+pub(super) fn publish_public_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
+    let armored = keys::armored_public(cert);
+    let path = home.public_key_file();
+    if std::fs::read(&path).ok().as_deref() != Some(armored.as_slice()) {
+        std::fs::create_dir_all(home.repo_dir())?;
+        store::write_atomic(&path, &armored, 0o644)?;
+    }
+    Ok(())
+}
+
+pub(super) fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
+    keys::read_cert_dir(&crate::rekey::retired_dir(home))
+}
