@@ -1,6 +1,7 @@
 //! The daemon's state and the operations on it. Reads take a shared lock for a hash lookup;
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
+mod publishing;
 mod remotes;
 mod settings;
 mod trusting;

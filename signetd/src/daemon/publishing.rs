@@ -1,0 +1,93 @@
+//! Publishing the own repository: over HTTP (`publish.rs` serves it) or copied into a
+//! directory, remembered in the config across restarts.
+
+use signet_proto::rpc::{ErrorCode, RpcError};
+
+use super::{Daemon, err};
+
+impl Daemon {
+    /// Starts, stops or redirects publishing, and copies the repository where asked.
+    pub async fn publish(
+        &self,
+        p: signet_proto::api::PublishParams,
+    ) -> Result<signet_proto::api::PublishResult, RpcError> {
+        let _writer = self.writer.lock().await;
+        let mut copied_to = None;
+        if let Some(dir) = &p.to {
+            if !dir.is_absolute() {
+                return Err(err(
+                    ErrorCode::InvalidParams,
+                    format!("{}: give an absolute directory", dir.display()),
+                ));
+            }
+            let (home, dir) = (self.home.clone(), dir.clone());
+            copied_to = Some(
+                super::blocking("copying the repository", move || {
+                    crate::publish::copy_to(&home, &dir)
+                })
+                .await?
+                .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
+            );
+        }
+        if p.http.is_some() || p.stop_http {
+            let running = match &p.http {
+                Some(addr) => Some(
+                    crate::publish::start(&self.home, addr)
+                        .await
+                        .map_err(|e| err(ErrorCode::InvalidParams, format!("{e:#}")))?,
+                ),
+                None => None,
+            };
+            // Remember it across restarts: the address actually bound (a port 0 resolved).
+            let mut config = (*self.config()).clone();
+            config.publish.http = running.as_ref().map(|r| r.addr.to_string());
+            self.save_config(config).await?;
+            *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = running;
+        }
+        Ok(signet_proto::api::PublishResult {
+            http: self.publishing_at(),
+            copied_to,
+        })
+    }
+
+    /// Serves the repository as it is on disk now: after every write of it.
+    pub(crate) async fn refresh_published(&self) {
+        let refresher = self
+            .publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(crate::publish::Running::refresher);
+        if let Some(refresh) = refresher
+            && let Err(e) = tokio::task::spawn_blocking(refresh).await
+        {
+            tracing::error!("refreshing the published copy: {e}");
+        }
+    }
+
+    /// Where the repository is served over HTTP, if it is.
+    pub fn publishing_at(&self) -> Option<String> {
+        self.publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| format!("http://{}/", r.addr))
+    }
+
+    /// Resumes publishing at start-up, as the config remembers it.
+    pub async fn resume_publishing(&self) {
+        let Some(addr) = self.config().publish.http.clone() else {
+            return;
+        };
+        match crate::publish::start(&self.home, &addr).await {
+            Ok(running) => {
+                *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(running)
+            }
+            Err(e) => {
+                let problem = format!("publishing on {addr} (from config.json): {e:#}");
+                tracing::error!("{problem}");
+                self.write().remote_damage.push(problem);
+            }
+        }
+    }
+}
