@@ -346,6 +346,78 @@ impl Daemon {
 
     /// Fetches one remote and applies the rules; the last good copy stays unless a new one is
     /// accepted.
+    /// Step one of a fetch: `key.asc`, then `repo.json` (with the validators of the copy held,
+    /// when one is), each line of progress added to `requests`. `Err(None)` when the remote was
+    /// removed meanwhile (the requests are dropped), `Err(Some(why))` when a request failed.
+    async fn download(
+        &self,
+        record: &RemoteRecord,
+        has_copy: bool,
+        removed: &mut tokio::sync::watch::Receiver<bool>,
+        requests: &mut Vec<String>,
+    ) -> Result<(Got, Got), Option<String>> {
+        let limits = self.config().http_limits();
+        let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
+        let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
+        let validators = |held: &Validators| {
+            if has_copy {
+                held.clone()
+            } else {
+                Validators::default()
+            }
+        };
+        let key_limit = fetch::BodyLimit {
+            max: keys::MAX_CERT_LEN as u64,
+            what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
+        };
+        let repo_limit = fetch::BodyLimit {
+            max: self.config().fetch.max_repo_bytes,
+            what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
+        };
+        let network = async {
+            let key_got = fetch::get(
+                &self.http,
+                &limits,
+                &key_url,
+                &validators(&record.key_validators),
+                key_limit,
+            )
+            .await;
+            let repo_got = match &key_got {
+                Ok(_) => Some(
+                    fetch::get(
+                        &self.http,
+                        &limits,
+                        &repo_url,
+                        &validators(&record.repo_validators),
+                        repo_limit,
+                    )
+                    .await,
+                ),
+                Err(_) => None,
+            };
+            (key_got, repo_got)
+        };
+        let (key_got, repo_got) = tokio::select! {
+            got = network => got,
+            _ = removed.wait_for(|removed| *removed) => return Err(None),
+        };
+        for (url, got) in [(&key_url, Some(&key_got)), (&repo_url, repo_got.as_ref())] {
+            if let Some(got) = got {
+                requests.push(match got {
+                    Ok(Got::NotModified) => format!("GET {url}... not modified."),
+                    Ok(Got::Body { .. }) => format!("GET {url}... done."),
+                    Err(_) => format!("GET {url}... failed."),
+                });
+            }
+        }
+        match (key_got, repo_got) {
+            (Ok(k), Some(Ok(r))) => Ok((k, r)),
+            (Err(e), _) | (_, Some(Err(e))) => Err(Some(e.to_string())),
+            (Ok(_), None) => unreachable!("the repository is fetched whenever the key was"),
+        }
+    }
+
     pub async fn fetch_one(&self, name: &str) -> FetchReport {
         let slot = self.fetch_slot(name);
         let _fetching = slot.lock.lock().await;
@@ -377,9 +449,6 @@ impl Daemon {
             attestations: state.report.valid,
             rejected: state.report.rejected(),
         };
-        let limits = self.config().http_limits();
-        let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
-        let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
         let max_repo = self.config().fetch.max_repo_bytes;
         // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
         let stored_dir = remote::dir(&self.home, name);
@@ -389,67 +458,16 @@ impl Daemon {
             && tokio::fs::metadata(stored_dir.join(signet_proto::paths::REPO_FILE))
                 .await
                 .is_ok();
-        let validators = |held: &Validators| {
-            if has_copy {
-                held.clone()
-            } else {
-                Validators::default()
-            }
-        };
-        let key_limit = fetch::BodyLimit {
-            max: keys::MAX_CERT_LEN as u64,
-            what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
-        };
-        let repo_limit = fetch::BodyLimit {
-            max: max_repo,
-            what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
-        };
-        let network = async {
-            let key_got = fetch::get(
-                &self.http,
-                &limits,
-                &key_url,
-                &validators(&record.key_validators),
-                key_limit,
-            )
-            .await;
-            let repo_got = match &key_got {
-                Ok(_) => Some(
-                    fetch::get(
-                        &self.http,
-                        &limits,
-                        &repo_url,
-                        &validators(&record.repo_validators),
-                        repo_limit,
-                    )
-                    .await,
-                ),
-                Err(_) => None,
-            };
-            (key_got, repo_got)
-        };
-        let (key_got, repo_got) = tokio::select! {
-            got = network => got,
-            _ = removed.wait_for(|removed| *removed) => {
+        let (key_got, repo_got) = match self
+            .download(&record, has_copy, &mut removed, &mut report.requests)
+            .await
+        {
+            Ok(got) => got,
+            Err(None) => {
                 report.message = Some("the remote was removed".into());
                 return report;
             }
-        };
-        for (url, got) in [(&key_url, Some(&key_got)), (&repo_url, repo_got.as_ref())] {
-            if let Some(got) = got {
-                report.requests.push(match got {
-                    Ok(Got::NotModified) => format!("GET {url}... not modified."),
-                    Ok(Got::Body { .. }) => format!("GET {url}... done."),
-                    Err(_) => format!("GET {url}... failed."),
-                });
-            }
-        }
-        let (key_got, repo_got) = match (key_got, repo_got) {
-            (Ok(k), Some(Ok(r))) => (k, r),
-            (Err(e), _) | (_, Some(Err(e))) => {
-                return self.fetch_failed(record, report, e.to_string()).await;
-            }
-            (Ok(_), None) => unreachable!("the repository is fetched whenever the key was"),
+            Err(Some(e)) => return self.fetch_failed(record, report, e).await,
         };
         if let (Got::NotModified, Got::NotModified) = (&key_got, &repo_got) {
             report.outcome = FetchOutcome::Unchanged;
@@ -501,7 +519,7 @@ impl Daemon {
                     .await;
             }
         };
-        let accepted = match accepted {
+        let mut accepted = match accepted {
             Ok(a) => a,
             Err(refusal) => {
                 report.outcome = FetchOutcome::Refused;
@@ -536,30 +554,31 @@ impl Daemon {
         if let Some(v) = repo_validators {
             record.repo_validators = v;
         }
-        let Some(entries) = accepted.entries else {
+        let Some(entries) = accepted.entries.take() else {
             // The copy held, served again without a 304: nothing to check or store but the record.
             return self.fetch_succeeded(record, report).await;
         };
         record.last_success = record.last_attempt.clone();
         record.last_error = None;
         record.failures = 0;
-        let home = self.home.clone();
-        let saved = record.clone();
+        // What is known of the key first: a crash after it loses nothing learnt.
         let cache = remote::CheckedCache::new(
             &key_bytes,
             &repo_bytes,
-            accepted.keyring_digest,
+            accepted.keyring_digest.clone(),
             &entries,
             &accepted.report,
         );
-        let cert = accepted.cert.clone();
-        let stored = tokio::task::spawn_blocking(move || {
-            // What is known of the key first: a crash after it loses nothing learnt.
+        let (home, saved, cert) = (self.home.clone(), record.clone(), accepted.cert.clone());
+        let stored = super::blocking("storing the copy", move || {
             crate::keyring::remember(&home, &cert)?;
             remote::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
         })
         .await;
-        if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
+        if let Err(e) = stored
+            .map_err(|e| anyhow::anyhow!(e.message))
+            .and_then(|r| r)
+        {
             // Keep the old record's pins and serial: the new copy is not on disk.
             let mut old = state.record.clone();
             old.last_attempt = record.last_attempt;
@@ -567,28 +586,37 @@ impl Daemon {
                 .fetch_failed(old, report, format!("storing the copy: {e:#}"))
                 .await;
         }
-        let source = Source::Remote(name.to_owned());
-        let newly_known = {
-            let mut s = self.write();
-            let newly_known = s
-                .keyring
-                .get(&record.pinned.clone().expect("set above"))
-                .is_none();
-            if let Some(entry) = s.remotes.get_mut(name) {
-                entry.record = record;
-                entry.report = accepted.report;
-                entry.next_sync = next_sync(&self.config(), name, 0);
-                self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
-                s.keyring.remove_source(&source);
-                s.keyring.insert(accepted.cert, source.clone());
-                s.index.replace_source(&source, entries);
-            }
-            newly_known
-        };
-        if newly_known {
+        if self.install_copy(name, record, accepted, entries) {
             self.recheck_unknown_keys(name).await;
         }
         report
+    }
+
+    /// The last step of a fetch: the stored copy takes effect (its key, its attestations, its
+    /// record). Returns whether its key was seen for the first time.
+    fn install_copy(
+        &self,
+        name: &str,
+        record: RemoteRecord,
+        accepted: remote::Accepted,
+        entries: Vec<(signet_proto::formats::ContentId, crate::index::Entry)>,
+    ) -> bool {
+        let source = Source::Remote(name.to_owned());
+        let mut s = self.write();
+        let newly_known = s
+            .keyring
+            .get(&record.pinned.clone().expect("pinned when accepted"))
+            .is_none();
+        if let Some(entry) = s.remotes.get_mut(name) {
+            entry.record = record;
+            entry.report = accepted.report;
+            entry.next_sync = next_sync(&self.config(), name, 0);
+            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+            s.keyring.remove_source(&source);
+            s.keyring.insert(accepted.cert, source.clone());
+            s.index.replace_source(&source, entries);
+        }
+        newly_known
     }
 
     /// Checks again, against the keyring as it is now, the stored copies of other remotes that
