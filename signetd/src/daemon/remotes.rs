@@ -192,6 +192,40 @@ fn no_such_remote(name: &str) -> RpcError {
     )
 }
 
+/// Both files of a fetch as bytes, with the validators of those that came as bodies.
+struct Bodies {
+    key: Vec<u8>,
+    key_validators: Option<Validators>,
+    repo: Vec<u8>,
+    repo_validators: Option<Validators>,
+}
+
+/// A fetch's answers as bytes: a file answered 304 is read from the stored copy (blocking I/O).
+fn with_stored(
+    home: &Home,
+    name: &str,
+    max_repo: u64,
+    key_got: Got,
+    repo_got: Got,
+) -> Result<Bodies, String> {
+    let stored = remote::load_copy(home, name, max_repo)
+        .map_err(|e| format!("reading the stored copy: {e:#}"))?;
+    let body = |got: Got, stored: Option<Vec<u8>>| match got {
+        Got::Body { bytes, validators } => Some((bytes, Some(validators))),
+        Got::NotModified => stored.map(|b| (b, None)),
+    };
+    let (stored_key, stored_repo) = stored.unzip();
+    match (body(key_got, stored_key), body(repo_got, stored_repo)) {
+        (Some((key, key_validators)), Some((repo, repo_validators))) => Ok(Bodies {
+            key,
+            key_validators,
+            repo,
+            repo_validators,
+        }),
+        _ => Err("the server answered 304 for a copy Signet does not hold".into()),
+    }
+}
+
 impl Daemon {
     pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
         remote::check_name(&p.name).map_err(|e| err(ErrorCode::InvalidParams, e))?;
@@ -474,29 +508,21 @@ impl Daemon {
             return self.fetch_succeeded(record, report).await;
         }
         // One file changed: the other comes from the stored copy.
-        let stored = match remote::load_copy(&self.home, name, max_repo) {
-            Ok(stored) => stored,
-            Err(e) => {
-                return self
-                    .fetch_failed(record, report, format!("reading the stored copy: {e:#}"))
-                    .await;
-            }
-        };
-        let body = |got: Got, stored: Option<Vec<u8>>| match got {
-            Got::Body { bytes, validators } => Some((bytes, Some(validators))),
-            Got::NotModified => stored.map(|b| (b, None)),
-        };
-        let (stored_key, stored_repo) = stored.unzip();
-        let (Some((key_bytes, key_validators)), Some((repo_bytes, repo_validators))) =
-            (body(key_got, stored_key), body(repo_got, stored_repo))
-        else {
-            return self
-                .fetch_failed(
-                    record,
-                    report,
-                    "the server answered 304 for a copy Signet does not hold".into(),
-                )
-                .await;
+        let (home, owned) = (self.home.clone(), name.to_owned());
+        let bodies = super::blocking("reading the stored copy", move || {
+            with_stored(&home, &owned, max_repo, key_got, repo_got)
+        })
+        .await
+        .map_err(|e| e.message)
+        .and_then(|r| r);
+        let Bodies {
+            key: key_bytes,
+            key_validators,
+            repo: repo_bytes,
+            repo_validators,
+        } = match bodies {
+            Ok(bodies) => bodies,
+            Err(why) => return self.fetch_failed(record, report, why).await,
         };
 
         let keyring = self.read().keyring.clone();
