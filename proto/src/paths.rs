@@ -3,6 +3,14 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+/// Whether a file or directory with these permission bits and group can be changed by
+/// someone other than its owner: writable by everyone, or by a group other than the owner's
+/// own (with user private groups, a umask of 002 makes files group-writable by a group of
+/// one). What both binaries refuse under the home.
+pub fn writable_by_others(mode: u32, gid: u32, own_gid: u32) -> bool {
+    mode & 0o002 != 0 || (mode & 0o020 != 0 && gid != own_gid)
+}
+
 pub const ENV_HOME: &str = "SIGNET_HOME";
 pub const ENV_SOCKET: &str = "SIGNET_SOCKET";
 
@@ -55,6 +63,17 @@ impl Locations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_owner_may_write() {
+        assert!(!writable_by_others(0o700, 100, 100));
+        assert!(
+            !writable_by_others(0o664, 100, 100),
+            "umask 002, the user's own group"
+        );
+        assert!(writable_by_others(0o664, 50, 100), "a shared group");
+        assert!(writable_by_others(0o606, 100, 100), "everyone");
+    }
 
     fn resolve(vars: &[(&str, &str)]) -> Result<Locations, NoHome> {
         Locations::resolve(|name| {

@@ -111,15 +111,18 @@ pub fn file_error(path: &str, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => format!("{path}: no such file"),
         std::io::ErrorKind::PermissionDenied => format!("{path}: permission denied"),
-        _ => {
-            let said = e.to_string();
-            let said = match said.rfind(" (os error ") {
-                Some(at) if said.ends_with(')') => said[..at].to_owned(),
-                _ => said,
-            };
-            format!("{path}: {}", said.to_lowercase())
-        }
+        _ => format!("{path}: {}", system_words(&e.to_string())),
     }
+}
+
+/// An error the system reported, for a sentence: lowercase, without the "(os error N)" that
+/// std's io errors end in (a number no reader needs).
+pub fn system_words(said: &str) -> String {
+    let said = match said.rfind(" (os error ") {
+        Some(at) if said.ends_with(')') => &said[..at],
+        _ => said,
+    };
+    said.to_lowercase()
 }
 
 #[cfg(test)]

@@ -65,17 +65,6 @@ impl<W: Write> Out<W> {
         }
     }
 
-    /// Plain output to any writer (tests, files): no colour.
-    pub fn plain(w: W) -> Self {
-        Out {
-            w,
-            quiet: false,
-            verbose: false,
-            color: false,
-            json: false,
-        }
-    }
-
     /// Writes a line for people. Whatever it holds, no control character or bidi override
     /// reaches the terminal (fields from outside are also escaped one by one with `shown`, so
     /// that a newline in one cannot start a line of its own).

@@ -325,8 +325,8 @@ fn check_home_is_ours(home: &Path) -> anyhow::Result<()> {
             meta.uid()
         );
     }
-    let group_of_others = meta.gid() != rustix::process::getgid().as_raw();
-    if meta.mode() & 0o002 != 0 || (meta.mode() & 0o020 != 0 && group_of_others) {
+    let own_gid = rustix::process::getgid().as_raw();
+    if signet_proto::paths::writable_by_others(meta.mode(), meta.gid(), own_gid) {
         bail!(
             "{} can be changed by other users (mode {:o}): check what is in it, then `chmod 700` it",
             home.display(),

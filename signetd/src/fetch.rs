@@ -81,15 +81,12 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
     } else {
         "request failed"
     };
-    let cause = cause.to_string();
-    // std's io errors end in "(os error N)": a number no reader needs.
-    let cause = match cause.rfind(" (os error ") {
-        Some(at) if cause.ends_with(')') => cause[..at].to_owned(),
-        _ => cause,
-    };
     FetchError::Network {
         url,
-        message: format!("{what}: {}", cause.to_lowercase()),
+        message: format!(
+            "{what}: {}",
+            signet_proto::text::system_words(&cause.to_string())
+        ),
     }
 }
 

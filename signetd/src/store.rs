@@ -127,11 +127,13 @@ pub fn check_owned(path: &Path, meta: &fs::Metadata) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writable by everyone, or by a group other than the user's own (with user private groups,
-/// a umask of 002 makes files group-writable by a group of one).
+/// See [`signet_proto::paths::writable_by_others`].
 fn writable_by_others(meta: &fs::Metadata) -> bool {
-    meta.mode() & 0o002 != 0
-        || (meta.mode() & 0o020 != 0 && meta.gid() != rustix::process::getgid().as_raw())
+    signet_proto::paths::writable_by_others(
+        meta.mode(),
+        meta.gid(),
+        rustix::process::getgid().as_raw(),
+    )
 }
 
 fn open_regular(path: &Path) -> anyhow::Result<Option<(File, fs::Metadata)>> {
