@@ -78,6 +78,15 @@ pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Makes a FIFO at `path` (`mkfifo`), for the tests that prove one is never opened.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// A command with every `SIGNET_*` variable of the outer environment removed.
 pub fn clean_command(program: &Path) -> Command {
     let mut cmd = Command::new(program);
@@ -98,7 +107,7 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Run {
+impl From<Output> for Run {
     fn from(output: Output) -> Self {
         Run {
             code: output.status.code().unwrap_or(-1),
@@ -106,7 +115,9 @@ impl Run {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
 
+impl Run {
     /// Asserts the exit code, showing everything on failure.
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
@@ -171,7 +182,7 @@ impl Home {
     }
 
     /// Runs `sig` with `input` on its stdin.
-    pub fn sig_with_input(&self, args: &[&str], input: &str) -> Run {
+    pub fn sig_with_input(&self, args: &[&str], input: impl AsRef<[u8]>) -> Run {
         let mut child = self
             .sig_command(args)
             .stdin(Stdio::piped())
@@ -183,9 +194,21 @@ impl Home {
             .stdin
             .take()
             .unwrap()
-            .write_all(input.as_bytes())
+            .write_all(input.as_ref())
             .unwrap();
         Run::from(child.wait_with_output().expect("wait for sig"))
+    }
+
+    /// Runs `sig` with `gpg`'s keyring, no terminal (so no pinentry) and these variables.
+    pub fn sig_with_gpg(&self, gpg: &Gpg, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = self.sig_command(args);
+        cmd.env("GNUPGHOME", gpg.dir.path())
+            .env_remove("GPG_TTY")
+            .stdin(Stdio::null());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        Run::from(cmd.output().expect("run sig"))
     }
 
     /// A home with a key and no scheduled sync, following the remote at `url` as `name`.
@@ -617,9 +640,14 @@ impl Gpg {
         self.signed_text(fpr, &data, false).into_bytes()
     }
 
-    /// Makes GnuPG's classic key: one primary key that certifies and signs (`[SC]`), no
-    /// subkey, no passphrase. Returns its fingerprint.
+    /// Makes GnuPG's classic key: one Ed25519 primary key that certifies and signs (`[SC]`),
+    /// no subkey, no passphrase. Returns its fingerprint.
     pub fn generate_signing_primary(&self, user_id: &str) -> String {
+        self.generate_signing_primary_of(user_id, "ed25519")
+    }
+
+    /// [`Gpg::generate_signing_primary`] of another algorithm (`rsa3072`).
+    pub fn generate_signing_primary_of(&self, user_id: &str, algo: &str) -> String {
         self.run(&[
             "--pinentry-mode",
             "loopback",
@@ -627,7 +655,7 @@ impl Gpg {
             "",
             "--quick-gen-key",
             user_id,
-            "ed25519",
+            algo,
             "sign",
             "never",
         ]);

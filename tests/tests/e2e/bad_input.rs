@@ -46,13 +46,7 @@ fn files_that_cannot_be_hashed() {
 
     // A FIFO is refused without being opened (opening it would hang).
     let fifo = home.root.join("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    signet_tests::mkfifo(&fifo);
     let run = home.sig(&["verify", "fifo"]).expect(2);
     assert!(
         run.stderr.contains("not a regular file (a FIFO)"),

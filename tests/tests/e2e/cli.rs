@@ -5,24 +5,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use signet_tests::{Home, Run};
-
-fn with_stdin(home: &Home, args: &[&str], input: &[u8]) -> Run {
-    let mut child = home
-        .sig_command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use signet_tests::Home;
 
 #[test]
 fn verify_reads_standard_input_and_speaks_quietly_verbosely_and_in_colour() {
@@ -33,14 +16,17 @@ fn verify_reads_standard_input_and_speaks_quietly_verbosely_and_in_colour() {
 
     // `-`, and no argument at all, read standard input.
     for args in [&["verify", "-"][..], &["verify"]] {
-        let run = with_stdin(&home, args, b"#!/bin/sh\necho hello\n").expect(0);
+        let run = home
+            .sig_with_input(args, b"#!/bin/sh\necho hello\n")
+            .expect(0);
         assert!(
             run.stdout.ends_with("standard input is ok.\n"),
             "{}",
             run.stdout
         );
     }
-    with_stdin(&home, &["verify", "-"], b"something else").expect(1);
+    home.sig_with_input(&["verify", "-"], b"something else")
+        .expect(1);
 
     // --quiet: nothing on stdout; the exit code is the verdict.
     let run = home.sig(&["-q", "verify", "install.sh"]).expect(0);
@@ -86,7 +72,7 @@ fn attest_says_what_it_saved_and_leaves_an_empty_comment_out() {
     let home = Home::new();
     // No key: said before any question is asked.
     let file = home.file("f", b"contents");
-    let run = with_stdin(&home, &["attest", "f"], b"").expect(2);
+    let run = home.sig_with_input(&["attest", "f"], b"").expect(2);
     assert!(
         run.stderr.contains("sig setup --generate"),
         "{}",
@@ -113,12 +99,9 @@ fn attest_says_what_it_saved_and_leaves_an_empty_comment_out() {
     assert!(data.get("comment").is_none(), "{data}");
     // Several files: each question names its file.
     let g = home.file("g", b"more");
-    let run = with_stdin(
-        &home,
-        &["attest", "f", "g"],
-        b"yes\nyes\nfine\nyes\nno\nbad\n",
-    )
-    .expect(0);
+    let run = home
+        .sig_with_input(&["attest", "f", "g"], b"yes\nyes\nfine\nyes\nno\nbad\n")
+        .expect(0);
     assert!(
         run.stderr.contains("I have reviewed this file (f)"),
         "{}",

@@ -2,22 +2,7 @@
 //! keys unfit to sign refused with the reason.
 
 use base64::Engine as _;
-use signet_tests::{Gpg, Home, Run, python_canonical};
-
-fn sig_with_gpg(home: &Home, gpg: &Gpg, args: &[&str]) -> Run {
-    let out = home
-        .sig_command(args)
-        .env("GNUPGHOME", gpg.dir.path())
-        .env_remove("GPG_TTY")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use signet_tests::{Gpg, Home, python_canonical};
 
 /// Every signature in the home's repository verifies with gpg, made by `fpr`.
 fn gpg_verifies_all(home: &Home, gpg: &Gpg, fpr: &str) -> usize {
@@ -45,7 +30,9 @@ fn setup_with_a_gnupg_key_signs_through_gpg() {
         let gpg = Gpg::new();
         let fpr = gpg.generate("Seed User <seed@example.org>", algo, "");
         let home = Home::new();
-        let run = sig_with_gpg(&home, &gpg, &["setup", &fpr[32..]]).expect(0);
+        let run = home
+            .sig_with_gpg(&gpg, &[], &["setup", &fpr[32..]])
+            .expect(0);
         assert_eq!(
             run.stdout,
             format!(
@@ -91,26 +78,30 @@ fn setup_with_a_gnupg_key_signs_through_gpg() {
 fn keys_unfit_to_sign_are_refused_with_the_reason() {
     let gpg = Gpg::new();
     let home = Home::new();
-    let run = sig_with_gpg(&home, &gpg, &["setup", "0x0123456789ABCDEF"]).expect(2);
+    let run = home
+        .sig_with_gpg(&gpg, &[], &["setup", "0x0123456789ABCDEF"])
+        .expect(2);
     assert!(
         run.stderr.contains("no key matching 0123456789ABCDEF"),
         "{}",
         run.stderr
     );
-    let run = sig_with_gpg(&home, &gpg, &["setup", "xyz"]).expect(2);
+    let run = home.sig_with_gpg(&gpg, &[], &["setup", "xyz"]).expect(2);
     assert!(run.stderr.contains("not a key id"), "{}", run.stderr);
 
     // Revoked: import the revocation certificate gpg made when it made the key.
     let revoked = gpg.generate("Revoked <r@example.org>", "ed25519", "");
     gpg.revoke(&revoked);
-    let run = sig_with_gpg(&home, &gpg, &["setup", &revoked]).expect(2);
+    let run = home.sig_with_gpg(&gpg, &[], &["setup", &revoked]).expect(2);
     assert!(run.stderr.contains("is revoked"), "{}", run.stderr);
 
     // Expired.
     let expiring = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
     gpg.run(&["--quick-set-expire", &expiring, "seconds=1"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let run = sig_with_gpg(&home, &gpg, &["setup", &expiring]).expect(2);
+    let run = home
+        .sig_with_gpg(&gpg, &[], &["setup", &expiring])
+        .expect(2);
     assert!(run.stderr.contains("expired"), "{}", run.stderr);
 
     // A passphrase and no terminal: a clear error, not a prompt nobody sees.
@@ -119,7 +110,7 @@ fn keys_unfit_to_sign_are_refused_with_the_reason() {
         .env("GNUPGHOME", gpg.dir.path())
         .args(["--kill", "gpg-agent"])
         .status();
-    let run = sig_with_gpg(&home, &gpg, &["setup", &locked]).expect(2);
+    let run = home.sig_with_gpg(&gpg, &[], &["setup", &locked]).expect(2);
     assert!(
         run.stderr.contains("run sig from a terminal"),
         "{}",
@@ -174,8 +165,9 @@ fn import_a_secret_key_and_rekey_without_losing_the_repository() {
     // Re-keying to a gpg key keeps the repository: old attestations keep their signatures and
     // still count (the old key is retired, not forgotten); the repository is re-signed.
     let new_fpr = gpg.generate("New Key <n@example.org>", "rsa3072", "");
-    sig_with_gpg(&home, &gpg, &["setup", &new_fpr]).expect(2);
-    sig_with_gpg(&home, &gpg, &["setup", "--force", &new_fpr]).expect(0);
+    home.sig_with_gpg(&gpg, &[], &["setup", &new_fpr]).expect(2);
+    home.sig_with_gpg(&gpg, &[], &["setup", "--force", &new_fpr])
+        .expect(0);
     let repo = home.read_repo();
     assert_eq!(repo["key"], new_fpr.as_str());
     let att = &repo["data"]["attestations"]

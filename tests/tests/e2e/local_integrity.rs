@@ -6,23 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use signet_tests::{Gpg, Home, Run, process_alive};
-
-fn run_with(home: &Home, gpg: &Gpg, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = home.sig_command(args);
-    cmd.env("GNUPGHOME", gpg.dir.path())
-        .env_remove("GPG_TTY")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use signet_tests::{Gpg, Home, process_alive};
 
 fn status(home: &Home) -> Value {
     home.sig(&["status", "--json"]).expect(0).json()
@@ -70,7 +54,9 @@ fn a_rekey_to_a_key_that_cannot_sign_changes_nothing() {
         .status();
 
     for key in [&public_only, &locked] {
-        let run = run_with(&home, &gpg, &[], &["setup", "--force", key]).expect(2);
+        let run = home
+            .sig_with_gpg(&gpg, &[], &["setup", "--force", key])
+            .expect(2);
         assert!(run.stderr.contains("gpg could not sign"), "{}", run.stderr);
         for restart in [false, true] {
             if restart {
@@ -134,7 +120,7 @@ fn kill_9_at_every_step_of_a_rekey_loses_neither_key_nor_attestation() {
             } else {
                 &["setup", "--force", "--generate", "New <new@example.org>"]
             };
-            let crashed = run_with(&home, &gpg, &[("SIGNET_TEST_CRASH_AT", point)], args);
+            let crashed = home.sig_with_gpg(&gpg, &[("SIGNET_TEST_CRASH_AT", point)], args);
             assert_ne!(crashed.code, 0, "{point}: the daemon was killed mid-way");
             if let Some(pid) = home.daemon_pid() {
                 assert!(wait_gone(pid, Duration::from_secs(5)), "{point}");
@@ -167,8 +153,7 @@ fn kill_9_at_every_step_of_a_rekey_loses_neither_key_nor_attestation() {
             assert!(leftovers.is_empty(), "{ctx}: {leftovers:?}");
             home.sig(&["verify", "f"]).expect(0);
             let g = home.file("g", b"reviewed after");
-            run_with(
-                &home,
+            home.sig_with_gpg(
                 &gpg,
                 &[],
                 &["attest", "g", "--ok", "--reviewed", "--comment", "after"],
@@ -178,7 +163,7 @@ fn kill_9_at_every_step_of_a_rekey_loses_neither_key_nor_attestation() {
             home.sig(&["verify", "f"]).expect(0);
             home.sig(&["verify", g.to_str().unwrap()]).expect(0);
             // And a re-key done to the end from here works.
-            run_with(&home, &gpg, &[], args).expect(0);
+            home.sig_with_gpg(&gpg, &[], args).expect(0);
             home.sig(&["verify", "f"]).expect(0);
         }
     }
@@ -246,7 +231,7 @@ fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
         "sync": {"interval_secs": 0},
         "gpg": {"sign_timeout_secs": 4},
     }));
-    run_with(&home, &gpg, &[], &["setup", &fpr]).expect(0);
+    home.sig_with_gpg(&gpg, &[], &["setup", &fpr]).expect(0);
     let serial = home.read_repo()["data"]["serial"].clone();
     hang_pinentry(&gpg);
     home.file("f", b"waiting for a passphrase");
@@ -518,13 +503,7 @@ fn a_home_others_can_write_or_own_is_refused_before_anything_in_it_is_used() {
 
     // `setup --import` of a FIFO: a clear error at once, not a write blocked for good.
     let fifo = home.root.join("key-fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    signet_tests::mkfifo(&fifo);
     let other = Home::new();
     let started = Instant::now();
     let run = other
@@ -577,7 +556,7 @@ fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Grows <g@example.org>", "ed25519", "");
     let home = Home::new();
-    run_with(&home, &gpg, &[], &["setup", &fpr]).expect(0);
+    home.sig_with_gpg(&gpg, &[], &["setup", &fpr]).expect(0);
     // A newer signing subkey: gpg signs with it from now on.
     std::thread::sleep(Duration::from_millis(1100));
     gpg.run(&[
@@ -593,14 +572,15 @@ fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
     ]);
     home.file("f", b"attested after the subkey");
     let attest = ["attest", "f", "--ok", "--reviewed", "--comment", "x"];
-    let run = run_with(&home, &gpg, &[], &attest).expect(2);
+    let run = home.sig_with_gpg(&gpg, &[], &attest).expect(2);
     assert!(
         run.stderr.contains(&format!("sig setup --force {fpr}")),
         "{}",
         run.stderr
     );
-    run_with(&home, &gpg, &[], &["setup", "--force", &fpr]).expect(0);
-    run_with(&home, &gpg, &[], &attest).expect(0);
+    home.sig_with_gpg(&gpg, &[], &["setup", "--force", &fpr])
+        .expect(0);
+    home.sig_with_gpg(&gpg, &[], &attest).expect(0);
     home.sig(&["verify", "f"]).expect(0);
 }
 

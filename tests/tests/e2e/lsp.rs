@@ -96,22 +96,8 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     let file = home.file("main.rs", b"fn main() {}\n");
     let uri = format!("file://{}", file.display());
 
-    let mut child = home
-        .sig_command(&["lsp"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut editor = Editor {
-        input: child.stdin.take().unwrap(),
-        messages: read_messages(child.stdout.take().unwrap()),
-        backlog: Default::default(),
-        next_id: 0,
-    };
-
-    let init = editor.request(
-        "initialize",
+    let (mut child, mut editor, init) = start_editor(
+        &home,
         json!({"processId": null, "rootUri": null, "capabilities": {}}),
     );
     let caps = &init["result"]["capabilities"];
@@ -120,7 +106,6 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
         caps["executeCommandProvider"]["commands"][0],
         "signet.attest"
     );
-    editor.notify("initialized", json!({}));
 
     editor.notify(
         "textDocument/didOpen",
@@ -205,7 +190,8 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
-fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor) {
+/// `sig lsp` started and initialized as an editor does; with the `initialize` response.
+fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor, Value) {
     let mut child = home
         .sig_command(&["lsp"])
         .stdin(Stdio::piped())
@@ -219,9 +205,9 @@ fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor) {
         backlog: Default::default(),
         next_id: 0,
     };
-    editor.request("initialize", init);
+    let initialized = editor.request("initialize", init);
     editor.notify("initialized", json!({}));
-    (child, editor)
+    (child, editor, initialized)
 }
 
 fn open(editor: &mut Editor, uri: &str) {
@@ -253,7 +239,7 @@ fn the_editors_attest_action_signs_only_the_bytes_it_showed_inside_the_workspace
     let outside = home.file("outside.rs", b"fn outside() {}\n");
     let uri = format!("file://{}", file.display());
     let outside_uri = format!("file://{}", outside.display());
-    let (_child, mut editor) = start_editor(
+    let (_child, mut editor, _) = start_editor(
         &home,
         json!({"processId": null, "capabilities": {},
                "workspaceFolders": [{"uri": format!("file://{}", workspace.display()), "name": "ws"}]}),

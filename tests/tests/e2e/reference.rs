@@ -70,20 +70,7 @@ impl RefUser {
     /// Sets up the reference with a new primary-only signing key of `algo`.
     fn new(python: &Path, algo: &str) -> Self {
         let gpg = Gpg::new();
-        gpg.run(&[
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "Ref User <ref@example.org>",
-            algo,
-            "sign",
-            "never",
-        ]);
-        let export = gpg.run(&["--export", "Ref User"]);
-        let fpr =
-            signetd::keys::fingerprint(&signetd::keys::parse_cert(&export).unwrap()).to_string();
+        let fpr = gpg.generate_signing_primary_of("Ref User <ref@example.org>", algo);
         let user = RefUser {
             python: python.to_owned(),
             gpg,
@@ -112,12 +99,7 @@ impl RefUser {
             .spawn()
             .unwrap();
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(child.wait_with_output().unwrap())
     }
 
     fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
@@ -193,30 +175,8 @@ fn the_reference_follows_signet_and_verifies_its_attestations() {
         home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
         let keys = Gpg::new();
         let fpr = if gpg_rsa {
-            keys.run(&[
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--quick-gen-key",
-                "Signet User <s@example.org>",
-                "rsa3072",
-                "sign",
-                "never",
-            ]);
-            let export = keys.run(&["--export", "Signet User"]);
-            let fpr = signetd::keys::fingerprint(&signetd::keys::parse_cert(&export).unwrap())
-                .to_string();
-            let out = home
-                .sig_command(&["setup", &fpr])
-                .env("GNUPGHOME", keys.dir.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let fpr = keys.generate_signing_primary_of("Signet User <s@example.org>", "rsa3072");
+            home.sig_with_gpg(&keys, &[], &["setup", &fpr]).expect(0);
             fpr
         } else {
             home.setup("Signet User <s@example.org>")
@@ -224,23 +184,19 @@ fn the_reference_follows_signet_and_verifies_its_attestations() {
         let attest = |name: &str, ok: bool| {
             let path = home.file(name, format!("{name} contents").as_bytes());
             let verdict = if ok { "--ok" } else { "--not-ok" };
-            let out = home
-                .sig_command(&[
+            home.sig_with_gpg(
+                &keys,
+                &[],
+                &[
                     "attest",
                     path.to_str().unwrap(),
                     verdict,
                     "--reviewed",
                     "--comment",
                     "café, reviewed",
-                ])
-                .env("GNUPGHOME", keys.dir.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+                ],
+            )
+            .expect(0);
         };
         attest("g1", true);
         let server = TestServer::start();

@@ -234,13 +234,7 @@ fn trees_that_try_to_break_a_watcher() {
     std::os::unix::fs::symlink("/etc", tree.join("etc")).unwrap();
     // A FIFO with a writer waiting: if anything opened it for reading, the writer would wake.
     let fifo = tree.join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    signet_tests::mkfifo(&fifo);
     let (woke_tx, woke) = std::sync::mpsc::channel();
     {
         let fifo = fifo.clone();
