@@ -126,13 +126,13 @@ fn roll_forward(home: &Home) -> anyhow::Result<()> {
     let dir = committed_dir(home);
     let read = |name: &str| store::read_bounded(&dir.join(name), 64 << 20);
     let keys = home.keys_dir();
-    let embedded = read(SECRET_FILE)?;
-    let is_embedded = embedded.is_some();
     // The new key's files first, the other kind's last: until `secret.asc` goes (or arrives),
     // the files of one whole key are what a start reads (`secret.asc` wins when both exist).
+    let mut is_embedded = false;
     for name in [GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE] {
         if let Some(bytes) = read(name)? {
             store::write_atomic(&keys.join(name), &bytes, 0o600)?;
+            is_embedded |= name == SECRET_FILE;
             crash_point("rekey:key-file");
         }
     }
