@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use signetd::keyring::Keyring;
-use signetd::remote::{self, RemoteRecord};
+use signetd::core::keyring::Keyring;
+use signetd::core::accept::{self, RemoteRecord};
 
 fn owner() -> &'static (Vec<u8>, RemoteRecord) {
     static OWNER: OnceLock<(Vec<u8>, RemoteRecord)> = OnceLock::new();
@@ -22,5 +22,5 @@ fn owner() -> &'static (Vec<u8>, RemoteRecord) {
 fuzz_target!(|data: &[u8]| {
     let (key, record) = owner();
     // Random bytes cannot carry a valid signature by a key made for this run.
-    assert!(remote::accept(record, key, data, &Keyring::default()).is_err());
+    assert!(accept::accept(record, key, data, &Keyring::default()).is_err());
 });

@@ -157,8 +157,8 @@ impl Default for VerifyPolicy {
 }
 
 impl VerifyPolicy {
-    pub fn rule(&self) -> crate::index::Policy {
-        crate::index::Policy {
+    pub fn rule(&self) -> crate::core::index::Policy {
+        crate::core::index::Policy {
             threshold: self.threshold,
             max_not_ok: self.max_not_ok,
         }
@@ -170,8 +170,8 @@ impl Config {
         std::time::Duration::from_secs(self.gpg.sign_timeout_secs.max(1))
     }
 
-    pub fn http_limits(&self) -> crate::fetch::HttpLimits {
-        crate::fetch::HttpLimits {
+    pub fn http_limits(&self) -> crate::remotes::http::HttpLimits {
+        crate::remotes::http::HttpLimits {
             connect_timeout: std::time::Duration::from_secs(self.fetch.connect_timeout_secs),
             total_timeout: std::time::Duration::from_secs(self.fetch.timeout_secs),
             max_redirects: self.fetch.max_redirects,
@@ -182,11 +182,11 @@ impl Config {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
-        crate::store::write_atomic(path, &bytes, 0o600)
+        crate::home::store::write_atomic(path, &bytes, 0o600)
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let Some(bytes) = crate::store::read_private(path, MAX_CONFIG_LEN)? else {
+        let Some(bytes) = crate::home::store::read_private(path, MAX_CONFIG_LEN)? else {
             return Ok(Config::default());
         };
         let config: Config = serde_json::from_slice(&bytes)

@@ -1,23 +1,16 @@
 //! signetd: everything in Signet with state or secrets.
+//!
+//! The modules by concern (ARCHITECTURE.md has the map and the rules between them):
+//! `serve` (the socket), `state` (the daemon's state and its one owner), `core` (pure rules),
+//! `keys`, `remotes`, `watch`, `publish`, `home` (the files under `SIGNET_HOME`).
 pub mod config;
-pub mod daemon;
-pub mod fetch;
-pub mod gpg;
-pub mod handlers;
+pub mod core;
 pub mod hash;
-pub mod index;
-pub mod keyring;
+pub mod home;
 pub mod keys;
-pub mod lock;
 pub mod publish;
-pub mod rekey;
-pub mod remote;
-pub mod repo;
+pub mod remotes;
 pub mod run;
-pub mod server;
-pub mod signature;
-pub mod store;
-pub mod subscribers;
-pub mod sync;
-pub mod trust;
+pub mod serve;
+pub mod state;
 pub mod watch;

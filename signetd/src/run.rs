@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::config::Config;
-use crate::daemon::Daemon;
-use crate::store::{self, Home};
-use crate::{lock, server};
+use crate::home::lock;
+use crate::home::{Home, store};
+use crate::serve;
+use crate::state::Daemon;
 
 /// Where to run.
 #[derive(Debug, Clone)]
@@ -25,7 +26,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     // earlier: work still finishing after the server stops (a signing, a write) must never
     // overlap with a next daemon on the same home.
     std::mem::forget(lock::acquire(&home.lock_file())?);
-    if crate::rekey::recover(&home)? {
+    if crate::keys::rekey::recover(&home)? {
         tracing::info!("the interrupted key replacement is complete");
     }
     let config = Config::load(&home.config_file())?;
@@ -48,7 +49,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!("removed {stale} temp files left by an interrupted write");
     }
     // Under systemd the socket is passed in, and is systemd's: never removed here.
-    let (listener, socket, socket_id) = match server::from_systemd()? {
+    let (listener, socket, socket_id) = match serve::from_systemd()? {
         Some(listener) => {
             let path = listener
                 .local_addr()
@@ -58,7 +59,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             (listener, path, None)
         }
         None => {
-            let listener = server::bind(&options.socket)?;
+            let listener = serve::bind(&options.socket)?;
             let id = std::fs::metadata(&options.socket)
                 .ok()
                 .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
@@ -76,7 +77,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
 
     daemon.resume_publishing().await;
-    tokio::spawn(crate::sync::run(daemon.clone()));
+    tokio::spawn(crate::remotes::schedule::run(daemon.clone()));
     tokio::spawn(daemon.clone().run_watch_events());
     tokio::spawn(daemon.clone().run_verdict_refresh());
     let resuming = daemon.clone();
@@ -99,9 +100,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         on_signal.request_shutdown();
     });
 
-    server::serve(daemon, listener).await;
+    serve::serve(daemon, listener).await;
     // A gpg waiting on a prompt nobody answers would keep this process alive.
-    crate::gpg::stop_running();
+    crate::keys::gpg::stop_running();
 
     // Remove the socket only if this process bound it and it is still that one.
     let current = std::fs::metadata(&options.socket)

@@ -138,7 +138,11 @@ fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<SignedSample>) {
         contents.attestations.insert(id.to_string(), vec![signed]);
     }
     let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
-    std::fs::write(dir.join("repo.json"), signetd::repo::file_bytes(&repo)).unwrap();
+    std::fs::write(
+        dir.join("repo.json"),
+        signetd::home::own_repo::file_bytes(&repo),
+    )
+    .unwrap();
     std::fs::write(dir.join("key.asc"), keys::armored_public(&cert)).unwrap();
     (ids, samples)
 }

@@ -471,7 +471,10 @@ fn verifies_are_answered_while_a_large_fetch_is_in_progress() {
     }
     let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
     let server = TestServer::start();
-    server.route("repo.json", Serve::File(signetd::repo::file_bytes(&repo)));
+    server.route(
+        "repo.json",
+        Serve::File(signetd::home::own_repo::file_bytes(&repo)),
+    );
     server.route("key.asc", Serve::File(keys::armored_public(&owner)));
 
     let home = Home::new();

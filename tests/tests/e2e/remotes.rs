@@ -479,7 +479,10 @@ fn misfiled_forged_and_unknown_attestations_are_dropped_and_counted() {
     let repo = keys::sign_value(&owner_key, contents.to_data()).unwrap();
 
     let server = TestServer::start();
-    server.route("repo.json", Serve::File(signetd::repo::file_bytes(&repo)));
+    server.route(
+        "repo.json",
+        Serve::File(signetd::home::own_repo::file_bytes(&repo)),
+    );
     server.route("key.asc", Serve::File(keys::armored_public(&owner)));
     let alice = follower();
     alice

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{StatusCode, redirect};
 
-use crate::remote::Validators;
+use crate::core::accept::Validators;
 
 /// Limits on talking to remotes.
 #[derive(Debug, Clone)]

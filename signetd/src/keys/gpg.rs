@@ -19,8 +19,8 @@ use openpgp::types::RevocationStatus;
 use serde::{Deserialize, Serialize};
 use signet_proto::formats::KeyQuery;
 
+use crate::keys::signature::POLICY;
 use crate::keys::{self, SignWith};
-use crate::signature::POLICY;
 
 /// What `keys/gpg.json` records: which key, in which keyring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

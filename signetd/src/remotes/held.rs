@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use signet_proto::api::{KeyInfo, RemoteInfo};
 
-use super::super::State;
 use crate::config::Config;
-use crate::index::Source;
+use crate::core::accept::RemoteRecord;
+use crate::core::check::CheckReport;
+use crate::core::index::Source;
+use crate::home::Home;
 use crate::keys;
-use crate::remote::{self, RemoteRecord};
-use crate::repo::CheckReport;
-use crate::store::Home;
+use crate::remotes::record;
+use crate::state::State;
 
 #[derive(Debug, Clone)]
 pub struct RemoteState {
@@ -48,12 +49,12 @@ pub(crate) fn next_sync(config: &Config, name: &str, failures: u32) -> Option<In
 
 /// Loads every remote's stored copy at start-up: all certificates first, so attestations one
 /// remote carries for another's key can be checked, then each copy under the fetch rules.
-pub(in crate::daemon) fn load_all(home: &Home, config: &Config, state: &mut State) {
-    let (records, problems) = remote::load_records(home);
+pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
+    let (records, problems) = record::load_records(home);
     state.remote_damage.extend(problems);
     let mut copies = Vec::new();
     for record in records {
-        let copy = match remote::load_copy(home, &record.name, config.fetch.max_repo_bytes) {
+        let copy = match record::load_copy(home, &record.name, config.fetch.max_repo_bytes) {
             Ok(copy) => copy,
             Err(e) => {
                 state
@@ -68,7 +69,7 @@ pub(in crate::daemon) fn load_all(home: &Home, config: &Config, state: &mut Stat
             && let Some(grown) = state
                 .keyring
                 .insert(cert, Source::Remote(record.name.clone()))
-            && let Err(e) = crate::keyring::remember(home, &grown)
+            && let Err(e) = crate::home::certs::remember(home, &grown)
         {
             tracing::warn!(remote = %record.name, "could not remember its key: {e:#}");
         }
@@ -77,7 +78,7 @@ pub(in crate::daemon) fn load_all(home: &Home, config: &Config, state: &mut Stat
     for (record, copy) in copies {
         let mut report = CheckReport::default();
         if let Some((key, repo)) = copy {
-            match remote::check_stored(home, &record, &key, &repo, &state.keyring) {
+            match record::check_stored(home, &record, &key, &repo, &state.keyring) {
                 Ok((entries, checked)) => {
                     state
                         .index
@@ -115,13 +116,13 @@ fn stale(state: &State, config: &Config, r: &RemoteState) -> bool {
     let (Some(owner), Some(signed_at)) = (&r.record.pinned, r.record.signed_at) else {
         return false;
     };
-    let now = crate::signature::unix_secs(std::time::SystemTime::now());
+    let now = crate::keys::signature::unix_secs(std::time::SystemTime::now());
     max_age > 0 && state.is_trusted(owner) && now.saturating_sub(signed_at) > max_age
 }
 
 /// One warning per trusted remote whose copy looks frozen, for `sig status` and `sig verify`.
-pub(in crate::daemon) fn stale_warnings(state: &State, config: &Config) -> Vec<String> {
-    let now = crate::signature::unix_secs(std::time::SystemTime::now());
+pub(crate) fn stale_warnings(state: &State, config: &Config) -> Vec<String> {
+    let now = crate::keys::signature::unix_secs(std::time::SystemTime::now());
     state
         .remotes
         .values()

@@ -1,9 +1,11 @@
 //! Publishing the own repository: over HTTP (`publish.rs` serves it) or copied into a
 //! directory, remembered in the config across restarts.
 
+pub mod http;
+
 use signet_proto::rpc::{ErrorCode, RpcError};
 
-use super::{Daemon, err};
+use crate::state::{Daemon, err};
 
 impl Daemon {
     /// Starts, stops or redirects publishing, and copies the repository where asked.
@@ -22,8 +24,8 @@ impl Daemon {
             }
             let (home, dir) = (self.home.clone(), dir.clone());
             copied_to = Some(
-                super::blocking("copying the repository", move || {
-                    crate::publish::copy_to(&home, &dir)
+                crate::state::blocking("copying the repository", move || {
+                    crate::publish::http::copy_to(&home, &dir)
                 })
                 .await?
                 .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
@@ -32,7 +34,7 @@ impl Daemon {
         if p.http.is_some() || p.stop_http {
             let running = match &p.http {
                 Some(addr) => Some(
-                    crate::publish::start(&self.home, addr)
+                    crate::publish::http::start(&self.home, addr)
                         .await
                         .map_err(|e| err(ErrorCode::InvalidParams, format!("{e:#}")))?,
                 ),
@@ -57,7 +59,7 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .map(crate::publish::Running::refresher);
+            .map(crate::publish::http::Running::refresher);
         if let Some(refresh) = refresher
             && let Err(e) = tokio::task::spawn_blocking(refresh).await
         {
@@ -79,7 +81,7 @@ impl Daemon {
         let Some(addr) = self.config().publish.http.clone() else {
             return;
         };
-        match crate::publish::start(&self.home, &addr).await {
+        match crate::publish::http::start(&self.home, &addr).await {
             Ok(running) => {
                 *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(running)
             }

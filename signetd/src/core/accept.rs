@@ -2,19 +2,16 @@
 //! accepted (docs/DESIGN.md, "Remotes and sync"). The rules are pure; `fetch` does the HTTP and
 //! `daemon` the bookkeeping.
 
-use std::path::PathBuf;
-
 use sequoia_openpgp::Cert;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
 
-use crate::index::{Entry, Source};
-use crate::keyring::Keyring;
+use crate::core::check::{self, CheckReport};
+use crate::core::index::{Entry, Source};
+use crate::core::keyring::Keyring;
 use crate::keys;
-use crate::repo::{self, CheckReport};
-use crate::signature;
-use crate::store::{self, Home};
+use crate::keys::signature;
 
 /// What Signet remembers about a remote between fetches and restarts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,7 +237,7 @@ pub fn accept(
     let mut keyring = keyring.clone();
     let source = Source::Remote(record.name.clone());
     keyring.insert(cert.clone(), source.clone());
-    let (entries, report) = repo::check_all(&contents, &skipped, &keyring, &source);
+    let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source);
     Ok(Accepted {
         cert,
         serial: contents.serial,
@@ -333,149 +330,6 @@ impl CheckedCache {
             ));
         }
         Some((entries, self.report))
-    }
-}
-
-pub fn cache_path(home: &Home, name: &str) -> PathBuf {
-    dir(home, name).join("checked.json")
-}
-
-pub fn save_cache(home: &Home, name: &str, cache: &CheckedCache) -> anyhow::Result<()> {
-    store::write_atomic(&cache_path(home, name), &serde_json::to_vec(cache)?, 0o600)
-}
-
-pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
-    let path = cache_path(home, name);
-    let bytes = store::read_bounded(&path, 1 << 30)
-        .inspect_err(|e| tracing::warn!("{e:#}"))
-        .ok()??;
-    serde_json::from_slice(&bytes)
-        .inspect_err(|e| tracing::warn!("ignoring {}: {e}", path.display()))
-        .ok()
-}
-
-/// The checked attestations of a stored copy, at start-up: from its cache when that is valid,
-/// else by checking every signature again (refreshing the cache). The copy must still pass
-/// the rules: the pinned key, its signer, its signature.
-pub fn check_stored(
-    home: &Home,
-    record: &RemoteRecord,
-    key_bytes: &[u8],
-    repo_bytes: &[u8],
-    keyring: &Keyring,
-) -> Result<(Vec<(ContentId, Entry)>, CheckReport), Refusal> {
-    let source = Source::Remote(record.name.clone());
-    if let Some(cache) = load_cache(home, &record.name)
-        && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, &source)
-    {
-        tracing::info!(remote = %record.name, attestations = checked.0.len(), "loaded from the checked cache");
-        return Ok(checked);
-    }
-    let unserialed = RemoteRecord {
-        serial: None,
-        data_sha256: None,
-        key_sha256: None,
-        ..record.clone()
-    };
-    let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring)?;
-    let entries = accepted.entries.unwrap_or_default();
-    let cache = CheckedCache::new(
-        key_bytes,
-        repo_bytes,
-        accepted.keyring_digest,
-        &entries,
-        &accepted.report,
-    );
-    if let Err(e) = save_cache(home, &record.name, &cache) {
-        tracing::warn!(remote = %record.name, "could not cache the checked attestations: {e:#}");
-    }
-    Ok((entries, accepted.report))
-}
-
-/// Where a remote's files live: `remotes/NAME/`.
-pub fn dir(home: &Home, name: &str) -> PathBuf {
-    home.root.join("remotes").join(name)
-}
-
-pub fn record_path(home: &Home, name: &str) -> PathBuf {
-    dir(home, name).join("remote.json")
-}
-
-pub fn save_record(home: &Home, record: &RemoteRecord) -> anyhow::Result<()> {
-    let dir = dir(home, &record.name);
-    store::private_dir(&dir)?;
-    let mut bytes = serde_json::to_vec_pretty(record)?;
-    bytes.push(b'\n');
-    store::write_atomic(&record_path(home, &record.name), &bytes, 0o600)
-}
-
-/// Stores an accepted copy: the files first, then the record that points at them, so that a
-/// crash in between leaves a record whose copy is at least as new as it says.
-pub fn save_copy(
-    home: &Home,
-    record: &RemoteRecord,
-    key_bytes: &[u8],
-    repo_bytes: &[u8],
-    cache: &CheckedCache,
-) -> anyhow::Result<()> {
-    let dir = dir(home, &record.name);
-    store::private_dir(&dir)?;
-    store::write_atomic(&dir.join(signet_proto::paths::KEY_FILE), key_bytes, 0o600)?;
-    store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
-    save_cache(home, &record.name, cache)?;
-    save_record(home, record)
-}
-
-/// The stored copy of a remote: `(key.asc, repo.json)`, when there is one.
-pub fn load_copy(
-    home: &Home,
-    name: &str,
-    max_repo: u64,
-) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
-    let dir = dir(home, name);
-    let key = store::read_bounded(
-        &dir.join(signet_proto::paths::KEY_FILE),
-        keys::MAX_CERT_LEN as u64,
-    )?;
-    let repo = store::read_bounded(&dir.join(signet_proto::paths::REPO_FILE), max_repo)?;
-    Ok(key.zip(repo))
-}
-
-/// Every remote record under the home, with what went wrong reading the others.
-pub fn load_records(home: &Home) -> (Vec<RemoteRecord>, Vec<String>) {
-    let mut records = Vec::new();
-    let mut problems = Vec::new();
-    let Ok(entries) = std::fs::read_dir(home.root.join("remotes")) else {
-        return (records, problems);
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = record_path(home, &name);
-        match store::read_bounded(&path, 1 << 20) {
-            Ok(Some(bytes)) => match serde_json::from_slice::<RemoteRecord>(&bytes) {
-                Ok(r) if r.name == name => records.push(r),
-                Ok(r) => problems.push(format!(
-                    "{}: names remote {:?}, not {name:?}",
-                    path.display(),
-                    r.name
-                )),
-                Err(e) => problems.push(format!("{} is damaged: {e}", path.display())),
-            },
-            Ok(None) => {} // a directory left by a removal interrupted halfway
-            Err(e) => problems.push(format!("{e:#}")),
-        }
-    }
-    records.sort_by(|a, b| a.name.cmp(&b.name));
-    (records, problems)
-}
-
-/// Removes a remote's directory.
-pub fn delete(home: &Home, name: &str) -> anyhow::Result<()> {
-    // Record first: a crash midway leaves a directory without a record, which loading skips.
-    let _ = std::fs::remove_file(record_path(home, name));
-    match std::fs::remove_dir_all(dir(home, name)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-        _ => Ok(()),
     }
 }
 

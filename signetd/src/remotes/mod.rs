@@ -1,11 +1,14 @@
 //! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
 
 mod held;
+pub mod http;
+pub mod record;
+pub mod schedule;
 
 pub use held::RemoteState;
 use held::info;
 pub(crate) use held::next_sync;
-pub(in crate::daemon) use held::{load_all, stale_warnings};
+pub(crate) use held::{load_all, stale_warnings};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +19,13 @@ use signet_proto::api::{
 };
 use signet_proto::rpc::{ErrorCode, RpcError};
 
-use super::{Daemon, err, now_rfc3339};
-use crate::fetch::{self, Got};
-use crate::index::Source;
+use crate::core::accept::{self, RemoteRecord, Validators};
+use crate::core::check::CheckReport;
+use crate::core::index::Source;
+use crate::home::Home;
 use crate::keys;
-use crate::remote::{self, RemoteRecord, Validators};
-use crate::repo::CheckReport;
-use crate::store::Home;
+use crate::state::{Daemon, err, now_rfc3339};
+use http::Got;
 
 /// One remote's fetch slot: fetches of it take turns on `lock`; `removed` turns true when
 /// the remote is removed, cancelling a fetch in flight.
@@ -63,7 +66,7 @@ fn with_stored(
     key_got: Got,
     repo_got: Got,
 ) -> Result<Bodies, String> {
-    let stored = remote::load_copy(home, name, max_repo)
+    let stored = record::load_copy(home, name, max_repo)
         .map_err(|e| format!("reading the stored copy: {e:#}"))?;
     let body = |got: Got, stored: Option<Vec<u8>>| match got {
         Got::Body { bytes, validators } => Some((bytes, Some(validators))),
@@ -83,8 +86,8 @@ fn with_stored(
 
 impl Daemon {
     pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
-        remote::check_name(&p.name).map_err(|e| err(ErrorCode::InvalidParams, e))?;
-        let url = remote::check_url(&p.url).map_err(|e| err(ErrorCode::InvalidParams, e))?;
+        accept::check_name(&p.name).map_err(|e| err(ErrorCode::InvalidParams, e))?;
+        let url = accept::check_url(&p.url).map_err(|e| err(ErrorCode::InvalidParams, e))?;
         let _writer = self.writer.lock().await;
         if let Some(existing) = self.read().remotes.get(&p.name) {
             return Err(err(
@@ -113,8 +116,8 @@ impl Daemon {
         };
         let home = self.home.clone();
         let saved = record.clone();
-        super::blocking("saving the remote", move || {
-            remote::save_record(&home, &saved)
+        crate::state::blocking("saving the remote", move || {
+            record::save_record(&home, &saved)
         })
         .await?
         .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
@@ -151,8 +154,8 @@ impl Daemon {
         };
         let home = self.home.clone();
         let doomed = name.to_owned();
-        let deleted = super::blocking("removing the remote", move || {
-            remote::delete(&home, &doomed)
+        let deleted = crate::state::blocking("removing the remote", move || {
+            record::delete(&home, &doomed)
         })
         .await?;
         if let Err(e) = deleted {
@@ -255,16 +258,16 @@ impl Daemon {
                 Validators::default()
             }
         };
-        let key_limit = fetch::BodyLimit {
+        let key_limit = http::BodyLimit {
             max: keys::MAX_CERT_LEN as u64,
             what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
         };
-        let repo_limit = fetch::BodyLimit {
+        let repo_limit = http::BodyLimit {
             max: self.config().fetch.max_repo_bytes,
             what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
         };
         let network = async {
-            let key_got = fetch::get(
+            let key_got = http::get(
                 &self.http,
                 &limits,
                 &key_url,
@@ -274,7 +277,7 @@ impl Daemon {
             .await;
             let repo_got = match &key_got {
                 Ok(_) => Some(
-                    fetch::get(
+                    http::get(
                         &self.http,
                         &limits,
                         &repo_url,
@@ -340,7 +343,7 @@ impl Daemon {
         };
         let max_repo = self.config().fetch.max_repo_bytes;
         // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
-        let stored_dir = remote::dir(&self.home, name);
+        let stored_dir = record::dir(&self.home, name);
         let has_copy = tokio::fs::metadata(stored_dir.join(signet_proto::paths::KEY_FILE))
             .await
             .is_ok()
@@ -364,7 +367,7 @@ impl Daemon {
         }
         // One file changed: the other comes from the stored copy.
         let (home, owned) = (self.home.clone(), name.to_owned());
-        let bodies = super::blocking("reading the stored copy", move || {
+        let bodies = crate::state::blocking("reading the stored copy", move || {
             with_stored(&home, &owned, max_repo, key_got, repo_got)
         })
         .await
@@ -388,7 +391,7 @@ impl Daemon {
             checked_record.key_sha256 = None;
         }
         let (accepted, key_bytes, repo_bytes) = match tokio::task::spawn_blocking(move || {
-            let accepted = remote::accept(&checked_record, &key_bytes, &repo_bytes, &keyring);
+            let accepted = accept::accept(&checked_record, &key_bytes, &repo_bytes, &keyring);
             (accepted, key_bytes, repo_bytes)
         })
         .await
@@ -428,7 +431,7 @@ impl Daemon {
         record.serial = Some(accepted.serial);
         record.signed_at = Some(accepted.signed_at);
         record.data_sha256 = Some(accepted.data_sha256.clone());
-        record.key_sha256 = Some(remote::sha256_hex(&key_bytes));
+        record.key_sha256 = Some(accept::sha256_hex(&key_bytes));
         if let Some(v) = key_validators {
             record.key_validators = v;
         }
@@ -443,7 +446,7 @@ impl Daemon {
         record.last_error = None;
         record.failures = 0;
         // What is known of the key first: a crash after it loses nothing learnt.
-        let cache = remote::CheckedCache::new(
+        let cache = accept::CheckedCache::new(
             &key_bytes,
             &repo_bytes,
             accepted.keyring_digest.clone(),
@@ -451,9 +454,9 @@ impl Daemon {
             &accepted.report,
         );
         let (home, saved, cert) = (self.home.clone(), record.clone(), accepted.cert.clone());
-        let stored = super::blocking("storing the copy", move || {
-            crate::keyring::remember(&home, &cert)?;
-            remote::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
+        let stored = crate::state::blocking("storing the copy", move || {
+            crate::home::certs::remember(&home, &cert)?;
+            record::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
         })
         .await;
         if let Err(e) = stored
@@ -479,8 +482,8 @@ impl Daemon {
         &self,
         name: &str,
         record: RemoteRecord,
-        accepted: remote::Accepted,
-        entries: Vec<(signet_proto::formats::ContentId, crate::index::Entry)>,
+        accepted: accept::Accepted,
+        entries: Vec<(signet_proto::formats::ContentId, crate::core::index::Entry)>,
     ) -> bool {
         let source = Source::Remote(name.to_owned());
         let mut s = self.write();
@@ -518,8 +521,8 @@ impl Daemon {
             let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
             let checked_record = record.clone();
             let checked = tokio::task::spawn_blocking(move || {
-                let (key, repo) = remote::load_copy(&home, &checked_record.name, max).ok()??;
-                remote::check_stored(&home, &checked_record, &key, &repo, &keyring).ok()
+                let (key, repo) = record::load_copy(&home, &checked_record.name, max).ok()??;
+                record::check_stored(&home, &checked_record, &key, &repo, &keyring).ok()
             })
             .await
             .ok()
@@ -574,7 +577,7 @@ impl Daemon {
     async fn save_remote_record(&self, record: RemoteRecord, failures: u32) {
         let home = self.home.clone();
         let saved = record.clone();
-        let written = tokio::task::spawn_blocking(move || remote::save_record(&home, &saved)).await;
+        let written = tokio::task::spawn_blocking(move || record::save_record(&home, &saved)).await;
         if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
             tracing::error!(remote = %record.name, "could not save the remote's record: {e:#}");
         }

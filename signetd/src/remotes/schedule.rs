@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 /// Longest sleep between looks at the schedule.
 const MAX_NAP: Duration = Duration::from_secs(60);

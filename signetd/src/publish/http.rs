@@ -24,7 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 
-use crate::store::{self, Home};
+use crate::home::{Home, store};
 
 /// From a connection's accept to its close, whatever its client does.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

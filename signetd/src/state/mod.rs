@@ -1,27 +1,23 @@
 //! The daemon's state and the operations on it. Reads take a shared lock for a hash lookup;
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
-mod publishing;
-mod remotes;
 mod settings;
 mod trusting;
-mod watches;
 mod writes;
 
 use trusting::load_trust;
 use writes::{load_embedded_key, load_retired_keys, publish_public_key};
 
-pub use remotes::RemoteState;
+pub use crate::remotes::RemoteState;
 
 impl Daemon {
     /// What verdicts may be missing right now, for answers to show beside them.
     pub fn warnings(&self) -> Vec<String> {
-        remotes::stale_warnings(&self.read(), &self.config())
+        crate::remotes::stale_warnings(&self.read(), &self.config())
     }
 }
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
@@ -32,13 +28,15 @@ use signet_proto::rpc::{ErrorCode, RpcError};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::core::check::{self, CheckReport};
+use crate::core::index::{self, Entry, Index, Source};
+use crate::core::keyring::Keyring;
+use crate::core::trust::TrustFile;
 use crate::hash::{self, FileStamp, HashError};
-use crate::index::{self, Entry, Index, Source};
-use crate::keyring::Keyring;
+use crate::home::Home;
+use crate::home::damage::{Damage, Loaded};
+use crate::home::own_repo;
 use crate::keys::{self, SignWith};
-use crate::repo::{self, CheckReport};
-use crate::store::Home;
-use crate::trust::TrustFile;
 
 /// Paths whose hash is remembered; past this the cache starts over.
 const PATH_CACHE_LIMIT: usize = 200_000;
@@ -47,72 +45,25 @@ pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> RpcError {
     RpcError::new(code, message)
 }
 
-/// A file under the home that could not be read: what Signet keeps answering without.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Damage {
-    pub file: PathBuf,
-    pub why: String,
-}
-
-impl fmt::Display for Damage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} is damaged: {}. Signet answers from what it could read and will not write this \
-             file until you repair it or move it aside",
-            self.file.display(),
-            self.why
-        )
-    }
-}
-
-/// A file loaded from the home, or what was wrong with it.
-#[derive(Debug, Clone)]
-pub enum Loaded<T> {
-    Ready(T),
-    Damaged(Damage),
-}
-
-impl<T> Loaded<T> {
-    fn ready(&self) -> Result<&T, RpcError> {
-        match self {
-            Loaded::Ready(t) => Ok(t),
-            Loaded::Damaged(d) => Err(err(ErrorCode::Damaged, d.to_string())),
-        }
-    }
-    fn ready_opt(&self) -> Option<&T> {
-        match self {
-            Loaded::Ready(t) => Some(t),
-            Loaded::Damaged(_) => None,
-        }
-    }
-    fn damage(&self) -> Option<&Damage> {
-        match self {
-            Loaded::Ready(_) => None,
-            Loaded::Damaged(d) => Some(d),
-        }
-    }
-}
-
 /// Everything the daemon knows, behind one lock.
 pub struct State {
-    signer: Option<Arc<dyn SignWith>>,
-    own: Option<KeyInfo>,
+    pub(crate) signer: Option<Arc<dyn SignWith>>,
+    pub(crate) own: Option<KeyInfo>,
     /// Problems with the key files themselves.
-    key_damage: Option<Damage>,
-    repo: Loaded<RepoContents>,
-    trust: Loaded<TrustFile>,
-    keyring: Keyring,
-    index: Index,
-    remotes: std::collections::BTreeMap<String, RemoteState>,
+    pub(crate) key_damage: Option<Damage>,
+    pub(crate) repo: Loaded<RepoContents>,
+    pub(crate) trust: Loaded<TrustFile>,
+    pub(crate) keyring: Keyring,
+    pub(crate) index: Index,
+    pub(crate) remotes: std::collections::BTreeMap<String, RemoteState>,
     /// Remote records that could not be read.
-    remote_damage: Vec<String>,
+    pub(crate) remote_damage: Vec<String>,
 }
 
 impl State {
     /// Own keys (current and retired) are always trusted; others when trust.json lists them.
     /// With trust.json damaged only own keys count: failing closed never makes a file ok.
-    fn is_trusted(&self, fpr: &Fingerprint) -> bool {
+    pub(crate) fn is_trusted(&self, fpr: &Fingerprint) -> bool {
         self.keyring.get(fpr).is_some_and(|c| c.is_own())
             || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
     }
@@ -120,14 +71,14 @@ impl State {
     /// Who a trusted key's word counts for: the user for any own key (current or retired: one
     /// person, one reviewer toward `verify.threshold`), else the key itself; `None` when the
     /// key is not trusted.
-    fn reviewer(&self, fpr: &Fingerprint) -> Option<Fingerprint> {
+    pub(crate) fn reviewer(&self, fpr: &Fingerprint) -> Option<Fingerprint> {
         if self.keyring.get(fpr).is_some_and(|c| c.is_own()) {
             return Some(self.own.as_ref().map_or(fpr, |o| &o.fingerprint).clone());
         }
         self.is_trusted(fpr).then(|| fpr.clone())
     }
 
-    fn view(
+    pub(crate) fn view(
         &self,
         id: &ContentId,
         policy: index::Policy,
@@ -194,18 +145,22 @@ impl State {
 
     /// How each attestation stands: per key only the newest unrevoked word counts, revocations
     /// judged from what is known of each certificate now.
-    fn standings(&self, entries: &[Arc<Entry>]) -> Vec<index::Standing> {
+    pub(crate) fn standings(&self, entries: &[Arc<Entry>]) -> Vec<index::Standing> {
         index::standings(entries, |e| self.keyring.voids(&e.key, &e.signer))
     }
 
     /// The verdict on `id` alone, without the attestations behind it.
-    fn verdict(&self, id: &ContentId, policy: index::Policy) -> signet_proto::api::Verdict {
+    pub(crate) fn verdict(
+        &self,
+        id: &ContentId,
+        policy: index::Policy,
+    ) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
         index::judge(entries, &standings, |k| self.reviewer(k), policy)
     }
 
-    fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
+    pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
         match (&self.signer, &self.own, &self.key_damage) {
             (Some(s), Some(own), _) => Ok((s.clone(), own.clone())),
             (_, _, Some(d)) => Err(err(ErrorCode::Damaged, d.to_string())),
@@ -218,7 +173,7 @@ impl State {
 
     /// Every file under the home that could not be read as it must be, with why: the key, the
     /// repository, trust, and each remote's stored copy or record.
-    fn problems(&self) -> Vec<String> {
+    pub(crate) fn problems(&self) -> Vec<String> {
         [
             self.key_damage.as_ref(),
             self.repo.damage(),
@@ -232,23 +187,23 @@ impl State {
     }
 
     /// Re-checks the own repository's attestations into the index.
-    fn reindex_own(&mut self) -> CheckReport {
+    pub(crate) fn reindex_own(&mut self) -> CheckReport {
         let Loaded::Ready(contents) = &self.repo else {
             self.index.remove_source(&Source::Own);
             return CheckReport::default();
         };
-        let (entries, report) = repo::check_all(contents, &[], &self.keyring, &Source::Own);
+        let (entries, report) = check::check_all(contents, &[], &self.keyring, &Source::Own);
         self.index.replace_source(&Source::Own, entries);
         report
     }
 }
 
 /// A file hashed by path: valid while its stamp is unchanged.
-struct PathEntry {
-    stamp: FileStamp,
-    id: ContentId,
+pub(crate) struct PathEntry {
+    pub(crate) stamp: FileStamp,
+    pub(crate) id: ContentId,
     /// The verdict last told to subscribers, for files under a subscription.
-    verdict: Option<signet_proto::api::Verdict>,
+    pub(crate) verdict: Option<signet_proto::api::Verdict>,
 }
 
 /// The running daemon: its settings, its state, and its serialized writer.
@@ -256,26 +211,26 @@ pub struct Daemon {
     pub home: Home,
     pub socket: PathBuf,
     /// The settings: replaced whole by `config.set`, read as one snapshot per use.
-    config: arc_swap::ArcSwap<Config>,
-    state: RwLock<State>,
+    pub(crate) config: arc_swap::ArcSwap<Config>,
+    pub(crate) state: RwLock<State>,
     /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
-    writer: tokio::sync::Mutex<()>,
+    pub(crate) writer: tokio::sync::Mutex<()>,
     /// Files verified by path outside watched directories.
-    paths: Mutex<HashMap<PathBuf, PathEntry>>,
-    pub(crate) watches: watches::Watches,
-    pub(crate) subscribers: crate::subscribers::Subscribers,
+    pub(crate) paths: Mutex<HashMap<PathBuf, PathEntry>>,
+    pub(crate) watches: crate::watch::Watches,
+    pub(crate) subscribers: crate::serve::subscribers::Subscribers,
     /// Signalled by every change to the state: verdicts may have changed.
-    verdicts_stale: tokio::sync::Notify,
-    started: Instant,
-    shutdown: watch::Sender<bool>,
-    http: reqwest::Client,
+    pub(crate) verdicts_stale: tokio::sync::Notify,
+    pub(crate) started: Instant,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) http: reqwest::Client,
     /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
     /// signal that cancels it when the remote is removed.
-    fetch_slots: Mutex<HashMap<String, Arc<remotes::FetchSlot>>>,
+    pub(crate) fetch_slots: Mutex<HashMap<String, Arc<crate::remotes::FetchSlot>>>,
     /// Wakes the sync scheduler when remotes change.
     pub(crate) sync_wake: tokio::sync::Notify,
     /// The HTTP publisher, when running: its address and a way to stop it.
-    pub(crate) publisher: Mutex<Option<crate::publish::Running>>,
+    pub(crate) publisher: Mutex<Option<crate::publish::http::Running>>,
 }
 
 impl Daemon {
@@ -284,7 +239,7 @@ impl Daemon {
         let mut keyring = Keyring::default();
         // What was learnt of every key before (revocations above all) comes first: the copies
         // read next can only add to it.
-        for cert in crate::keyring::load_saved(&home) {
+        for cert in crate::home::certs::load_saved(&home) {
             keyring.learn(cert);
         }
         let (signer, key_damage) = match load_embedded_key(&home) {
@@ -299,7 +254,7 @@ impl Daemon {
         for cert in load_retired_keys(&home) {
             keyring.insert(cert, Source::Own);
         }
-        let repo = match repo::load_own(&home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
+        let repo = match own_repo::load_own(&home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
             Ok(Some(own_repo)) => {
                 for s in &own_repo.skipped {
                     tracing::warn!(id = %s.filed_under, "skipping malformed attestation in own repository: {}", s.why);
@@ -324,7 +279,7 @@ impl Daemon {
             remotes: Default::default(),
             remote_damage: Vec::new(),
         };
-        remotes::load_all(&home, &config, &mut state);
+        crate::remotes::load_all(&home, &config, &mut state);
         let report = state.reindex_own();
         if report.rejected() > 0 {
             tracing::warn!(
@@ -336,7 +291,7 @@ impl Daemon {
             tracing::error!("{problem}");
         }
         let (shutdown, _) = watch::channel(false);
-        let http = crate::fetch::client(&config.http_limits())?;
+        let http = crate::remotes::http::client(&config.http_limits())?;
         Ok(Arc::new(Daemon {
             home,
             socket,
@@ -361,19 +316,19 @@ impl Daemon {
         self.config.load_full()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (writes replace whole values).
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The state, to change it. Whatever changes may change verdicts: watched files and
     /// subscribers are brought up to date once the write is done.
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.verdicts_stale.notify_one();
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {
+    pub(crate) fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {
         self.paths.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -400,7 +355,7 @@ impl Daemon {
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
             problems: s.problems(),
-            warnings: remotes::stale_warnings(&s, &self.config()),
+            warnings: crate::remotes::stale_warnings(&s, &self.config()),
             publishing: self.publishing_at(),
             remotes: s.remotes.len(),
             uptime_secs: self.started.elapsed().as_secs(),

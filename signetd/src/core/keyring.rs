@@ -14,16 +14,14 @@
 //! certifications, user attributes (photos) and unknown packets are dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use sequoia_openpgp::{Cert, Packet};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, KeyQuery};
 
-use crate::index::Source;
+use crate::core::index::Source;
 use crate::keys;
-use crate::signature::{POLICY, Revocations};
-use crate::store::{self, Home};
+use crate::keys::signature::{POLICY, Revocations};
 
 /// User ids kept per certificate: the primary one first.
 pub const MAX_USER_IDS: usize = 16;
@@ -160,7 +158,7 @@ impl Keyring {
 
 /// Two copies of one certificate as one, trimmed. Same fingerprint, so merging cannot fail;
 /// what is held is kept if it somehow does.
-fn merge(held: Cert, copy: Cert) -> Cert {
+pub fn merge(held: Cert, copy: Cert) -> Cert {
     match held.clone().merge_public(copy) {
         Ok(merged) => trim(merged),
         Err(e) => {
@@ -216,40 +214,4 @@ pub fn trim(cert: Cert) -> Cert {
         tracing::warn!(key = %cert.fingerprint(), "could not trim the certificate: {e}");
         cert
     })
-}
-
-/// Where merged certificates are remembered: `certs/FINGERPRINT.asc`.
-fn certs_dir(home: &Home) -> PathBuf {
-    home.root.join("certs")
-}
-
-/// Remembers what is known of a certificate: merged with the copy already remembered, so that
-/// two fetches saving copies of one key in either order both leave the union on disk.
-pub fn remember(home: &Home, cert: &Cert) -> anyhow::Result<()> {
-    // Read, merge and write as one step: concurrent fetches must not lose each other's copy.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = certs_dir(home);
-    store::private_dir(&dir)?;
-    let path = dir.join(format!("{}.asc", cert.fingerprint().to_hex()));
-    let held = store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
-        .ok()
-        .flatten()
-        .and_then(|bytes| keys::parse_cert(&bytes).ok());
-    let merged = match held {
-        Some(held) => {
-            let merged = merge(held.clone(), cert.clone());
-            if merged == held {
-                return Ok(()); // nothing new: no write, no fsync
-            }
-            merged
-        }
-        None => trim(cert.clone()),
-    };
-    store::write_atomic(&path, &keys::armored_public(&merged), 0o600)
-}
-
-/// Every remembered certificate.
-pub fn load_saved(home: &Home) -> Vec<Cert> {
-    keys::read_cert_dir(&certs_dir(home))
 }

@@ -231,7 +231,7 @@ impl Daemon {
         for _ in 0..10 {
             let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.watches.known(p));
             let mut scan =
-                watch::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)?;
+                scan::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)?;
             millis += scan.millis;
             scan.millis = millis;
             let added = match self.watches.watch_dirs(&scan.dirs) {
@@ -250,7 +250,7 @@ impl Daemon {
         // Directories keep appearing faster than they are scanned: take what is there; their
         // own creation events bring the rest.
         let lookup = |p: &Path| known.get(p).cloned();
-        watch::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)
+        scan::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)
     }
 
     /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are

@@ -9,7 +9,7 @@ use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{
     DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
@@ -198,46 +198,6 @@ pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
     }
     Ok(())
-}
-
-/// The paths of a Signet home.
-#[derive(Debug, Clone)]
-pub struct Home {
-    pub root: PathBuf,
-}
-
-impl Home {
-    pub fn new(root: PathBuf) -> Self {
-        Home { root }
-    }
-    pub fn repo_dir(&self) -> PathBuf {
-        self.root.join(signet_proto::paths::REPO_DIR)
-    }
-    pub fn repo_file(&self) -> PathBuf {
-        self.repo_dir().join(signet_proto::paths::REPO_FILE)
-    }
-    pub fn public_key_file(&self) -> PathBuf {
-        self.repo_dir().join(signet_proto::paths::KEY_FILE)
-    }
-    pub fn keys_dir(&self) -> PathBuf {
-        self.root.join(signet_proto::paths::KEYS_DIR)
-    }
-    pub fn secret_key_file(&self) -> PathBuf {
-        self.keys_dir().join("secret.asc")
-    }
-    pub fn trust_file(&self) -> PathBuf {
-        self.root.join(signet_proto::paths::TRUST_FILE)
-    }
-    pub fn config_file(&self) -> PathBuf {
-        self.root.join(signet_proto::paths::CONFIG_FILE)
-    }
-    /// The watched directories, remembered across restarts.
-    pub fn watches_file(&self) -> PathBuf {
-        self.root.join("watches.json")
-    }
-    pub fn lock_file(&self) -> PathBuf {
-        self.root.join(signet_proto::paths::LOCK_FILE)
-    }
 }
 
 #[cfg(test)]

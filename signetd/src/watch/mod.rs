@@ -5,6 +5,7 @@
 //! only takes short read locks on the file table, so it is never held up by a scan.
 
 mod events;
+pub mod scan;
 
 use events::{Failure, is_read};
 
@@ -26,10 +27,10 @@ use signet_proto::formats::ContentId;
 use signet_proto::rpc::{ErrorCode, RpcError};
 use tokio::sync::mpsc;
 
-use super::{Daemon, err};
 use crate::hash::{self, FileStamp};
-use crate::subscribers::Inbox;
-use crate::watch::{self, IGNORE_FILES, Rules, Scan, ScanError};
+use crate::serve::subscribers::Inbox;
+use crate::state::{Daemon, err};
+use scan::{IGNORE_FILES, Rules, Scan, ScanError};
 
 /// Events waiting to be applied; past this the daemon rescans instead of queueing more.
 const EVENT_QUEUE: usize = 65_536;
@@ -455,7 +456,7 @@ impl Daemon {
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
         bytes.push(b'\n');
-        crate::store::write_atomic(&self.home.watches_file(), &bytes, 0o600).map_err(|e| {
+        crate::home::store::write_atomic(&self.home.watches_file(), &bytes, 0o600).map_err(|e| {
             err(
                 ErrorCode::Storage,
                 format!("saving {}: {e:#}", self.home.watches_file().display()),
@@ -467,7 +468,7 @@ impl Daemon {
     /// now stays listed, with the reason.
     pub async fn resume_watches(self: &Arc<Self>) {
         let path = self.home.watches_file();
-        let file: WatchesFile = match crate::store::read_bounded(&path, MAX_WATCHES_FILE) {
+        let file: WatchesFile = match crate::home::store::read_bounded(&path, MAX_WATCHES_FILE) {
             Ok(None) => return,
             Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
                 Ok(file) => file,

@@ -7,10 +7,11 @@ use signet_proto::api::{
 use signet_proto::formats::KeyQuery;
 use signet_proto::rpc::{ErrorCode, RpcError};
 
-use super::{Daemon, Damage, Loaded, blocking, err, now_rfc3339};
-use crate::index::Source;
-use crate::store::{self, Home};
-use crate::trust::TrustFile;
+use super::{Daemon, blocking, err, now_rfc3339};
+use crate::core::index::Source;
+use crate::core::trust::TrustFile;
+use crate::home::damage::{Damage, Loaded};
+use crate::home::{Home, store};
 
 /// Largest `trust.json` read.
 const MAX_TRUST_LEN: u64 = 16 << 20;

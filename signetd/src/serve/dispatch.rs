@@ -9,7 +9,7 @@ use serde_json::Value as JsonValue;
 use signet_proto::api::{self, method};
 use signet_proto::rpc::{ErrorCode, Request, Response, RpcError};
 
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 /// What a connection has established so far.
 #[derive(Default)]
@@ -17,7 +17,7 @@ pub struct Session {
     pub greeted: bool,
     pub client: Option<String>,
     /// Notifications for this connection, once it has subscribed.
-    pub inbox: Option<crate::subscribers::Inbox>,
+    pub inbox: Option<crate::serve::subscribers::Inbox>,
 }
 
 fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, RpcError> {

@@ -1,5 +1,9 @@
 //! Certificates: generating the user's key, reading and writing certificates, signing.
 
+pub mod gpg;
+pub mod rekey;
+pub mod signature;
+
 use anyhow::{Context as _, anyhow};
 use base64::Engine as _;
 use sequoia_openpgp as openpgp;
@@ -14,7 +18,7 @@ use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, Signed};
 use signet_proto::json::Value;
 
-use crate::signature::{self, POLICY};
+use signature::POLICY;
 
 /// Largest certificate file read (`key.asc` from a remote, `keys/secret.asc`).
 pub const MAX_CERT_LEN: usize = 1 << 20;
@@ -66,7 +70,7 @@ pub fn read_cert_dir(dir: &std::path::Path) -> Vec<Cert> {
         if path.extension().is_none_or(|e| e != "asc") {
             continue;
         }
-        match crate::store::read_bounded(&path, MAX_CERT_LEN as u64)
+        match crate::home::store::read_bounded(&path, MAX_CERT_LEN as u64)
             .and_then(|b| b.map(|b| parse_cert(&b)).transpose())
         {
             Ok(Some(cert)) => certs.push(cert),

@@ -8,11 +8,12 @@ use signet_proto::api::{AttestParams, AttestResult, SetupParams, SetupResult};
 use signet_proto::formats::{RepoContents, Statement};
 use signet_proto::rpc::{ErrorCode, RpcError};
 
-use super::{Daemon, Damage, Loaded, State, blocking, err, now_rfc3339};
-use crate::index::{Entry, Source};
+use super::{Daemon, State, blocking, err, now_rfc3339};
+use crate::core::index::{Entry, Source};
+use crate::home::damage::{Damage, Loaded};
+use crate::home::own_repo;
+use crate::home::{Home, store};
 use crate::keys::{self, EmbeddedKey, SignWith};
-use crate::repo;
-use crate::store::{self, Home};
 
 impl Daemon {
     /// The repository's current contents, to build its next version; a damaged one is re-read
@@ -24,7 +25,7 @@ impl Daemon {
         let damaged = self.read().repo.damage().is_some();
         if let (true, Some(own)) = (damaged, own) {
             let mut s = self.write();
-            match repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
+            match own_repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
                 Ok(repaired) => {
                     tracing::info!("{} reads correctly again", self.home.repo_file().display());
                     s.repo = Loaded::Ready(repaired.map(|r| r.contents).unwrap_or_default());
@@ -83,7 +84,7 @@ impl Daemon {
                 return Ok(SignedNext {
                     _writer: writer,
                     contents,
-                    bytes: repo::file_bytes(&signed),
+                    bytes: own_repo::file_bytes(&signed),
                 });
             }
         }
@@ -237,7 +238,7 @@ impl Daemon {
         let public = keys::armored_public(signer.cert());
         let repo_bytes = next.bytes.clone();
         blocking("replacing the key", move || {
-            crate::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
+            crate::keys::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
         })
         .await?
         .map_err(|e| {
@@ -299,11 +300,11 @@ enum KeyChoice {
 }
 
 fn gpg_setup_file(home: &Home) -> PathBuf {
-    home.keys_dir().join(crate::rekey::GPG_SETUP_FILE)
+    home.keys_dir().join(crate::keys::rekey::GPG_SETUP_FILE)
 }
 
 fn gpg_public_file(home: &Home) -> PathBuf {
-    home.keys_dir().join(crate::rekey::GPG_PUBLIC_FILE)
+    home.keys_dir().join(crate::keys::rekey::GPG_PUBLIC_FILE)
 }
 
 impl KeyChoice {
@@ -319,30 +320,31 @@ impl KeyChoice {
                     .ok_or_else(|| {
                         err(ErrorCode::File, format!("{}: no such file", path.display()))
                     })?;
-                let cert = crate::gpg::import_secret(&bytes).map_err(refused)?;
+                let cert = crate::keys::gpg::import_secret(&bytes).map_err(refused)?;
                 Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
             }
             KeyChoice::Gpg(keyid, gnupghome) => {
-                let cert = crate::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
-                let setup = crate::gpg::GpgSetup {
+                let cert =
+                    crate::keys::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
+                let setup = crate::keys::gpg::GpgSetup {
                     fingerprint: cert.fingerprint().to_hex(),
                     gnupghome: gnupghome.clone(),
                 };
-                Arc::new(crate::gpg::GpgKey::new(cert, setup))
+                Arc::new(crate::keys::gpg::GpgKey::new(cert, setup))
             }
         })
     }
 
     /// What the key keeps under `keys/`: the secret for an embedded key; for a GnuPG key,
     /// only which key and its public certificate.
-    fn key_files(&self, signer: &dyn SignWith) -> anyhow::Result<crate::rekey::KeyFiles> {
-        use crate::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
+    fn key_files(&self, signer: &dyn SignWith) -> anyhow::Result<crate::keys::rekey::KeyFiles> {
+        use crate::keys::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
         Ok(match self {
             KeyChoice::Generate(_) | KeyChoice::Import(_) => {
                 vec![(SECRET_FILE, keys::armored_secret(signer.cert()))]
             }
             KeyChoice::Gpg(_, gnupghome) => {
-                let setup = crate::gpg::GpgSetup {
+                let setup = crate::keys::gpg::GpgSetup {
                     fingerprint: signer.cert().fingerprint().to_hex(),
                     gnupghome: gnupghome.clone(),
                 };
@@ -365,13 +367,13 @@ fn load_gpg_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
     else {
         return Ok(None);
     };
-    let setup: crate::gpg::GpgSetup =
+    let setup: crate::keys::gpg::GpgSetup =
         serde_json::from_slice(&bytes).map_err(|e| damage(e.to_string()))?;
     let public = store::read_private(&gpg_public_file(home), keys::MAX_CERT_LEN as u64)
         .map_err(|e| damage(format!("{e:#}")))?
         .ok_or_else(|| damage("keys/gpg-public.asc is missing".into()))?;
     let cert = keys::parse_cert(&public).map_err(|e| damage(format!("{e:#}")))?;
-    Ok(Some(Arc::new(crate::gpg::GpgKey::new(cert, setup))))
+    Ok(Some(Arc::new(crate::keys::gpg::GpgKey::new(cert, setup))))
 }
 
 pub(super) fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {
@@ -406,5 +408,5 @@ pub(super) fn publish_public_key(home: &Home, cert: &sequoia_openpgp::Cert) -> a
 }
 
 pub(super) fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
-    keys::read_cert_dir(&crate::rekey::retired_dir(home))
+    keys::read_cert_dir(&crate::keys::rekey::retired_dir(home))
 }

@@ -1,6 +1,9 @@
 //! The Unix socket: binding it privately, accepting connections from this user only, and
 //! reading NDJSON frames with bounds on size, time and the number of connections.
 
+pub mod dispatch;
+pub mod subscribers;
+
 use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -16,8 +19,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use crate::daemon::Daemon;
-use crate::handlers::{self, Session};
+use crate::state::Daemon;
+use dispatch::Session;
 
 /// How long a client may take to accept a response before it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,7 +84,7 @@ pub fn from_systemd() -> anyhow::Result<Option<UnixListener>> {
 
 fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
-        return crate::store::private_dir(dir);
+        return crate::home::store::private_dir(dir);
     }
     let meta = std::fs::metadata(dir).with_context(|| format!("checking {}", dir.display()))?;
     let me = rustix::process::getuid().as_raw();
@@ -337,7 +340,7 @@ async fn answer(daemon: &Arc<Daemon>, session: &mut Session, bytes: &[u8]) -> Op
         .cloned()
         .and_then(|id| serde_json::from_value(id).ok());
     match serde_json::from_value::<Request>(value) {
-        Ok(request) => handlers::handle(daemon, session, request, notification).await,
+        Ok(request) => dispatch::handle(daemon, session, request, notification).await,
         Err(e) => Some(Response::err(
             id,
             RpcError::new(

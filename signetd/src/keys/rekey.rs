@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sequoia_openpgp::Cert;
 
-use crate::store::{self, Home};
+use crate::home::{Home, store};
 
 /// The committed transaction, when one is in progress.
 fn committed_dir(home: &Home) -> PathBuf {
