@@ -95,6 +95,8 @@ pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec
 pub struct Index {
     by_id: HashMap<ContentId, Vec<Arc<Entry>>>,
     entries: usize,
+    /// Moves on every change, so that a reader can tell whether verdicts may have changed.
+    generation: u64,
 }
 
 impl Index {
@@ -107,6 +109,7 @@ impl Index {
     /// repository padded with them costs no memory.
     pub fn replace_source(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
         self.remove_source(source);
+        self.generation += 1;
         let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
         for (id, entry) in entries {
             debug_assert_eq!(&entry.source, source);
@@ -136,6 +139,9 @@ impl Index {
             !list.is_empty()
         });
         self.entries -= removed;
+        if removed > 0 {
+            self.generation += 1;
+        }
     }
 
     /// Sets what `entry.key` says about `id` from `entry.source`, replacing its earlier word.
@@ -146,6 +152,11 @@ impl Index {
         self.entries -= before - list.len();
         list.push(Arc::new(entry));
         self.entries += 1;
+        self.generation += 1;
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn ids(&self) -> usize {

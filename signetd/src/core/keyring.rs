@@ -59,6 +59,8 @@ impl KnownCert {
 #[derive(Debug, Default, Clone)]
 pub struct Keyring {
     certs: BTreeMap<Fingerprint, KnownCert>,
+    /// Moves whenever what is known of a key changes (not when only who served it does).
+    generation: u64,
 }
 
 impl Keyring {
@@ -99,6 +101,7 @@ impl Keyring {
         let mut known = KnownCert::new(merged.clone());
         known.sources = sources;
         self.certs.insert(fpr, known);
+        self.generation += 1;
         Some(merged)
     }
 
@@ -108,6 +111,10 @@ impl Keyring {
         for known in self.certs.values_mut() {
             known.sources.remove(source);
         }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn get(&self, fpr: &Fingerprint) -> Option<&KnownCert> {

@@ -1,6 +1,7 @@
 //! The daemon's state and the operations on it. Reads take a shared lock for a hash lookup;
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
+mod guard;
 mod settings;
 mod trusting;
 mod writes;
@@ -52,7 +53,9 @@ pub struct State {
     /// Problems with the key files themselves.
     pub(crate) key_damage: Option<Damage>,
     pub(crate) repo: Loaded<RepoContents>,
-    pub(crate) trust: Loaded<TrustFile>,
+    trust: Loaded<TrustFile>,
+    /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
+    trust_generation: u64,
     pub(crate) keyring: Keyring,
     pub(crate) index: Index,
     pub(crate) remotes: std::collections::BTreeMap<String, RemoteState>,
@@ -186,6 +189,12 @@ impl State {
         .collect()
     }
 
+    /// Replaces the trust list: every verdict is judged again.
+    pub(crate) fn set_trust(&mut self, trust: Loaded<TrustFile>) {
+        self.trust = trust;
+        self.trust_generation += 1;
+    }
+
     /// Re-checks the own repository's attestations into the index.
     pub(crate) fn reindex_own(&mut self) -> CheckReport {
         let Loaded::Ready(contents) = &self.repo else {
@@ -274,6 +283,7 @@ impl Daemon {
             key_damage,
             repo,
             trust,
+            trust_generation: 0,
             keyring,
             index: Index::default(),
             remotes: Default::default(),
@@ -319,13 +329,6 @@ impl Daemon {
     pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (writes replace whole values).
         self.state.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The state, to change it. Whatever changes may change verdicts: watched files and
-    /// subscribers are brought up to date once the write is done.
-    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.verdicts_stale.notify_one();
-        self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {

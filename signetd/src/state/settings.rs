@@ -52,8 +52,11 @@ impl Daemon {
                     format!("{e:#}; the settings are unchanged"),
                 )
             })?;
+        let policy_changed = config.verify.rule() != self.config().verify.rule();
         self.config.store(Arc::new(config));
-        self.verdicts_stale.notify_one();
+        if policy_changed {
+            self.verdicts_stale.notify_one();
+        }
         self.sync_wake.notify_one();
         Ok(())
     }

@@ -120,7 +120,7 @@ impl Daemon {
         })
         .await?
         .map_err(|e| err(ErrorCode::Storage, format!("{e:#}; trust is unchanged")))?;
-        self.write().trust = Loaded::Ready(file);
+        self.write().set_trust(Loaded::Ready(file));
         Ok(())
     }
 
