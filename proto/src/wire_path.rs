@@ -3,7 +3,8 @@
 //! `{"base64": "…"}` holding its exact bytes, so no file is unreachable through the protocol.
 //!
 //! Use with `#[serde(with = "crate::wire_path")]` on a `PathBuf`, or
-//! `#[serde(with = "crate::wire_path::option")]` on an `Option<PathBuf>`.
+//! `#[serde(with = "crate::wire_path::option")]` on an `Option<PathBuf>`; a path a client
+//! gives, which must be absolute, is an [`AbsPath`].
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
@@ -37,6 +38,66 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error>
             .decode(base64.as_bytes())
             .map(|bytes| PathBuf::from(OsString::from_vec(bytes)))
             .map_err(|e| serde::de::Error::custom(format!("path bytes are not base64: {e}"))),
+    }
+}
+
+/// An absolute path from a client. Checked when it is read: the daemon never resolves a
+/// client's relative path against its own working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AbsPath(PathBuf);
+
+/// A path that was not absolute.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: paths must be absolute", .0.display())]
+pub struct NotAbsolute(pub PathBuf);
+
+impl AbsPath {
+    pub fn new(path: impl Into<PathBuf>) -> Result<Self, NotAbsolute> {
+        let path = path.into();
+        if path.is_absolute() {
+            Ok(AbsPath(path))
+        } else {
+            Err(NotAbsolute(path))
+        }
+    }
+
+    pub fn as_path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn into_path_buf(self) -> PathBuf {
+        self.0
+    }
+}
+
+impl std::ops::Deref for AbsPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for AbsPath {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl From<AbsPath> for PathBuf {
+    fn from(path: AbsPath) -> PathBuf {
+        path.0
+    }
+}
+
+impl Serialize for AbsPath {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize(&self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AbsPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AbsPath::new(deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

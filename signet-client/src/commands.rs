@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use signet_proto::api::{
-    self, AttestParams, AttestResult, AttestationView, KeysListResult, SetupParams, SetupResult,
-    StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict, VerifyManyParams,
-    VerifyManyResult, VerifyOutcome, VerifyResult, method,
+    self, AttestParams, AttestResult, AttestationView, KeyChoice, KeysListResult, SetupParams,
+    SetupResult, StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict,
+    VerifyManyParams, VerifyManyResult, VerifyOutcome, VerifyResult, method,
 };
+use signet_proto::formats::ContentId;
 use signet_proto::paths::Locations;
 use signet_proto::text::{self, shown};
+use signet_proto::wire_path::AbsPath;
 
 use crate::cli::{
     AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
@@ -119,19 +121,25 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
              exported secret key"
         );
     }
-    let import = args.import.as_deref().map(absolute).transpose()?;
-    let gnupghome = match std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()) {
-        Some(home) => Some(absolute(Path::new(&home))?),
-        None => None,
+    let key = match (args.generate, args.keyid, args.import) {
+        (Some(user_id), None, None) => KeyChoice::Generate { user_id },
+        (None, Some(key), None) => KeyChoice::Gpg {
+            key,
+            gnupghome: match std::env::var_os("GNUPGHOME").filter(|h| !h.is_empty()) {
+                Some(home) => Some(absolute(Path::new(&home))?.into()),
+                None => None,
+            },
+        },
+        (None, None, Some(file)) => KeyChoice::Import {
+            file: absolute(&file)?,
+        },
+        _ => bail!("give one of KEYID, `--generate` and `--import`"),
     };
     let mut client = connection::connect_or_start(loc)?;
     let result: SetupResult = client.call(
         method::SETUP,
         &SetupParams {
-            generate: args.generate,
-            gnupghome: args.keyid.as_ref().and(gnupghome),
-            gpg_key: args.keyid,
-            import,
+            key,
             tty: terminal(),
             force: args.force,
         },
@@ -201,8 +209,15 @@ fn file_error(path: &Path, e: &io::Error) -> anyhow::Error {
     ))
 }
 
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+fn absolute(path: &Path) -> anyhow::Result<AbsPath> {
+    let path =
+        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+    Ok(AbsPath::new(path)?)
+}
+
+/// A content id given on the command line.
+fn content_id(id: &str) -> anyhow::Result<ContentId> {
+    ContentId::parse(id.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", shown(id)))
 }
 
 /// Checks a file can be attested before asking questions about it.
@@ -274,7 +289,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         let result: AttestResult = client.call(
             method::ATTEST,
             &AttestParams {
-                target: Target::path(absolute(file)?),
+                target: Target::Path(absolute(file)?),
                 ok,
                 reviewed,
                 comment,
@@ -309,7 +324,7 @@ fn attestation_line(a: &AttestationView, verbose: bool) -> String {
     }
     let sources: Vec<String> = std::iter::once(&a.source)
         .chain(&a.also_from)
-        .map(|s| shown(s).to_string())
+        .map(|s| shown(&s.to_string()).to_string())
         .collect();
     let mut line = format!("{line} (from {})", sources.join(", "));
     if !a.comment.is_empty() {
@@ -415,7 +430,7 @@ fn verify_tree(
         }
         let mut targets = Vec::with_capacity(batch.len());
         for file in batch {
-            targets.push(Target::path(file.clone()));
+            targets.push(Target::Path(AbsPath::new(file.clone())?).into());
         }
         let VerifyManyResult {
             results: got,
@@ -500,27 +515,24 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         if files.len() > 1 || !args.id.is_empty() {
             bail!("`-` (standard input) is verified alone, without files or ids");
         }
-        targets.push((
-            "standard input".to_owned(),
-            Target::id(hash_stdin()?.to_string()),
-        ));
+        targets.push(("standard input".to_owned(), Target::Id(hash_stdin()?)));
     } else {
         for file in files {
             let path = absolute(file)?;
             targets.push((
                 format!("file {}", shown(&path.to_string_lossy())),
-                Target::path(path),
+                Target::Path(path),
             ));
         }
         for id in &args.id {
-            targets.push((format!("id {}", shown(id)), Target::id(id.clone())));
+            targets.push((format!("id {}", shown(id)), Target::Id(content_id(id)?)));
         }
     }
     let mut client = connection::connect_or_start(loc)?;
     let VerifyManyResult { results, warnings } = client.call(
         method::VERIFY_MANY,
         &VerifyManyParams {
-            targets: targets.iter().map(|(_, t)| t.clone()).collect(),
+            targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
         },
     )?;
     let mut code = exit::OK;
@@ -535,7 +547,12 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     warn(&warnings);
     if out.json {
-        let results = with_paths(&results, targets.iter().map(|(_, t)| t.path.clone()));
+        let results = with_paths(
+            &results,
+            targets
+                .iter()
+                .map(|(_, t)| t.path().map(|p| p.to_path_buf())),
+        );
         match results.as_slice() {
             [one] => out.json(one)?,
             many => out.json(&many)?,

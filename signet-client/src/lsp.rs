@@ -19,8 +19,10 @@ use serde_json::{Value, json};
 use signet_proto::api::{
     self, AttestParams, AttestResult, Target, Verdict, VerdictChanged, VerifyResult, method,
 };
+use signet_proto::formats::ContentId;
 use signet_proto::paths::Locations;
 use signet_proto::text::{markdown, shown};
+use signet_proto::wire_path::AbsPath;
 
 use crate::commands::exit;
 use crate::connection::{self, Client};
@@ -152,7 +154,8 @@ impl Server {
                 let _ = events.send(Event::DaemonGone);
             });
             for path in self.open.keys() {
-                subscriptions.send(method::SUBSCRIBE, &api::PathParams { path: path.clone() })?;
+                let path = AbsPath::new(path.clone())?;
+                subscriptions.send(method::SUBSCRIBE, &api::PathParams { path })?;
             }
             self.daemon = Some(Daemon {
                 calls,
@@ -163,7 +166,7 @@ impl Server {
     }
 
     fn verify(&mut self, path: &Path) -> anyhow::Result<VerifyResult> {
-        let target = Target::path(path.to_owned());
+        let target = Target::Path(AbsPath::new(path)?);
         let result = self.daemon()?.calls.call(method::VERIFY, &target);
         match result {
             Err(connection::CallError::Io(_)) => {
@@ -228,10 +231,12 @@ impl Server {
             ("textDocument/didOpen", Some(path)) => {
                 self.open
                     .insert(path.clone(), uri.expect("a path comes from a uri"));
-                if let Ok(daemon) = self.daemon() {
+                if let Ok(daemon) = self.daemon()
+                    && let Ok(path) = AbsPath::new(path.clone())
+                {
                     let _ = daemon
                         .subscriptions
-                        .send(method::SUBSCRIBE, &api::PathParams { path: path.clone() });
+                        .send(method::SUBSCRIBE, &api::PathParams { path });
                 }
                 self.publish(&path)?;
             }
@@ -342,6 +347,9 @@ impl Server {
         ) else {
             return refuse(self, usage.to_owned());
         };
+        let Ok(id) = ContentId::parse(id) else {
+            return refuse(self, usage.to_owned());
+        };
         if !self.open.contains_key(&path) {
             return refuse(
                 self,
@@ -359,7 +367,7 @@ impl Server {
         }
         // The file must still hold the bytes the editor showed.
         match self.verify(&path) {
-            Ok(now) if now.id == id => {}
+            Ok(now) if now.id == id.as_str() => {}
             Ok(_) => {
                 let _ = self.publish(&path);
                 return refuse(
@@ -373,7 +381,7 @@ impl Server {
             Err(e) => return refuse(self, format!("{e:#}")),
         }
         let p = AttestParams {
-            target: Target::id(id),
+            target: Target::Id(id),
             ok,
             reviewed,
             comment: argument

@@ -2,27 +2,13 @@
 //! every source. Pure: filled from already-checked attestations, queried by id.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use signet_proto::api::Verdict;
 use signet_proto::formats::{ContentId, Fingerprint};
 
-/// Where an attestation came from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
-    Own,
-    Remote(String),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Own => f.write_str("own"),
-            Source::Remote(name) => write!(f, "remote:{name}"),
-        }
-    }
-}
+/// Where an attestation came from (the wire's type: views carry it as it is).
+pub use signet_proto::api::Source;
 
 /// One checked attestation, as the index keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,13 +16,7 @@ impl Daemon {
         let _writer = self.writer.lock().await;
         let mut copied_to = None;
         if let Some(dir) = &p.to {
-            if !dir.is_absolute() {
-                return Err(err(
-                    ErrorCode::InvalidParams,
-                    format!("{}: give an absolute directory", dir.display()),
-                ));
-            }
-            let (home, dir) = (self.home.clone(), dir.clone());
+            let (home, dir) = (self.home.clone(), dir.to_path_buf());
             copied_to = Some(
                 crate::state::blocking("copying the repository", move || {
                     crate::publish::http::copy_to(&home, &dir)

@@ -127,13 +127,24 @@ async fn dispatch(
 
 /// Verifies every target, hashing several files at once (one per core, plus one to overlap
 /// I/O), answering in the order asked.
-async fn verify_many(daemon: &Arc<Daemon>, targets: Vec<api::Target>) -> Vec<api::VerifyOutcome> {
+async fn verify_many(
+    daemon: &Arc<Daemon>,
+    targets: Vec<api::Lenient<api::Target>>,
+) -> Vec<api::VerifyOutcome> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
     let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = tokio::task::JoinSet::new();
     let mut results: Vec<Option<api::VerifyOutcome>> = Vec::new();
     results.resize_with(targets.len(), || None);
     for (n, target) in targets.into_iter().enumerate() {
+        let target = match target {
+            api::Lenient::Valid(target) => target,
+            api::Lenient::Invalid { why, .. } => {
+                let error = RpcError::new(ErrorCode::InvalidParams, why);
+                results[n] = Some(api::VerifyOutcome::Failed { error });
+                continue;
+            }
+        };
         // Files of watched directories are answered from memory, without a task each.
         if let Some(result) = daemon.verify_watched(&target) {
             results[n] = Some(api::VerifyOutcome::Verified(result));

@@ -26,6 +26,7 @@ use std::time::{Instant, SystemTime};
 use signet_proto::api::{AttestationView, KeyInfo, StatusResult, Target, VerifyResult};
 use signet_proto::formats::{ContentId, Fingerprint, RepoContents};
 use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::wire_path::AbsPath;
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -105,7 +106,7 @@ impl State {
                     && v.comment == e.comment
             };
             if let Some((view, _)) = views.iter_mut().find(|v| same(v)) {
-                view.also_from.push(e.source.to_string());
+                view.also_from.push(e.source.clone());
                 continue;
             }
             views.push((
@@ -116,7 +117,7 @@ impl State {
                     ok: e.ok,
                     reviewed: e.reviewed,
                     comment: e.comment.clone(),
-                    source: e.source.to_string(),
+                    source: e.source.clone(),
                     revoked: *standing == index::Standing::Revoked,
                     superseded: *standing == index::Standing::Superseded,
                     also_from: Vec::new(),
@@ -129,8 +130,8 @@ impl State {
         for v in &mut views {
             if !v.also_from.is_empty() {
                 let mut all = std::mem::take(&mut v.also_from);
-                all.push(std::mem::take(&mut v.source));
-                all.sort_by_key(|s| (s.as_str() != "own", s.clone()));
+                all.push(v.source.clone());
+                all.sort(); // `Own` first, then remotes by name
                 v.source = all.remove(0);
                 v.also_from = all;
             }
@@ -367,26 +368,15 @@ impl Daemon {
 
     /// The content id of a target, hashing a file when given a path.
     async fn resolve(&self, target: &Target) -> Result<ContentId, RpcError> {
-        match (&target.path, &target.id) {
-            (Some(path), None) => self.hash_path(path.clone()).await,
-            (None, Some(id)) => {
-                ContentId::parse(id).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))
-            }
-            _ => Err(err(
-                ErrorCode::InvalidParams,
-                "give exactly one of `path` and `id`",
-            )),
+        match target {
+            Target::Path(path) => self.hash_path(path.clone()).await,
+            Target::Id(id) => Ok(id.clone()),
         }
     }
 
     /// Hashes a file, or answers from the path cache when its stamp is unchanged.
-    async fn hash_path(&self, path: PathBuf) -> Result<ContentId, RpcError> {
-        if !path.is_absolute() {
-            return Err(err(
-                ErrorCode::InvalidParams,
-                format!("{}: paths must be absolute", path.display()),
-            ));
-        }
+    async fn hash_path(&self, path: AbsPath) -> Result<ContentId, RpcError> {
+        let path = path.into_path_buf();
         let stamp = hash::stamp(&path).map_err(hash_error)?;
         if let Some(entry) = self.path_cache().get(&path)
             && entry.stamp == stamp
@@ -422,10 +412,10 @@ impl Daemon {
             return Ok(result);
         }
         let id = self.resolve(target).await?;
-        let result = self.verdict_on(&id, target.path.clone());
-        if let Some(path) = &target.path
+        let result = self.verdict_on(&id, target.path().map(|p| p.to_path_buf()));
+        if let Some(path) = target.path()
             && self.subscribers.covers(path)
-            && let Some(entry) = self.path_cache().get_mut(path)
+            && let Some(entry) = self.path_cache().get_mut(path.as_path())
             && entry.id == id
         {
             entry.verdict = Some(result.verdict);
@@ -435,9 +425,9 @@ impl Daemon {
 
     /// Answers a path under a watched directory from memory alone: no I/O, no task.
     pub fn verify_watched(&self, target: &Target) -> Option<VerifyResult> {
-        let path = target.path.as_ref().filter(|_| target.id.is_none())?;
+        let path = target.path()?;
         let id = self.watched_id(path)?;
-        Some(self.verdict_on(&id, Some(path.clone())))
+        Some(self.verdict_on(&id, Some(path.to_path_buf())))
     }
 
     /// The verdict on `id` with the attestations behind it.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use signet_proto::api::{AttestParams, AttestResult, SetupParams, SetupResult};
+use signet_proto::api::{AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult};
 use signet_proto::formats::{RepoContents, Statement};
 use signet_proto::rpc::{ErrorCode, RpcError};
 
@@ -183,26 +183,7 @@ impl Daemon {
     }
 
     pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, RpcError> {
-        let choice = match (&p.generate, &p.gpg_key, &p.import) {
-            (Some(user_id), None, None) => {
-                let user_id = user_id.trim().to_owned();
-                if user_id.is_empty() || user_id.contains(['\n', '\r']) {
-                    return Err(err(
-                        ErrorCode::InvalidParams,
-                        "give a user id on one line, like \"Your Name <you@example.org>\"",
-                    ));
-                }
-                KeyChoice::Generate(user_id)
-            }
-            (None, Some(keyid), None) => KeyChoice::Gpg(keyid.clone(), p.gnupghome.clone()),
-            (None, None, Some(path)) if path.is_absolute() => KeyChoice::Import(path.clone()),
-            _ => {
-                return Err(err(
-                    ErrorCode::InvalidParams,
-                    "give exactly one of `generate`, `gpg_key` and `import` (an absolute path)",
-                ));
-            }
-        };
+        let choice = p.key;
         let refuse_if_set_up = |s: &State| match (&s.own, p.force) {
             (Some(own), false) => Err(err(
                 ErrorCode::AlreadySetUp,
@@ -216,7 +197,7 @@ impl Daemon {
         };
         refuse_if_set_up(&self.read())?;
         let signer = blocking("reading the key", move || {
-            choice.signer().map(|s| (choice, s))
+            signer_for(&choice).map(|s| (choice, s))
         })
         .await??;
         let (choice, signer) = signer;
@@ -232,9 +213,8 @@ impl Daemon {
             s.signer.as_ref().map(|k| k.cert().clone())
         };
         let home = self.home.clone();
-        let files = choice
-            .key_files(&*signer)
-            .map_err(|e| err(ErrorCode::Internal, format!("{e:#}")))?;
+        let files =
+            key_files(&choice, &*signer).map_err(|e| err(ErrorCode::Internal, format!("{e:#}")))?;
         let public = keys::armored_public(signer.cert());
         let repo_bytes = next.bytes.clone();
         blocking("replacing the key", move || {
@@ -292,13 +272,6 @@ struct SignedNext<'a> {
     bytes: Vec<u8>,
 }
 
-/// How `setup` gets the user's key.
-enum KeyChoice {
-    Generate(String),
-    Gpg(String, Option<PathBuf>),
-    Import(PathBuf),
-}
-
 fn gpg_setup_file(home: &Home) -> PathBuf {
     home.keys_dir().join(crate::keys::rekey::GPG_SETUP_FILE)
 }
@@ -307,54 +280,56 @@ fn gpg_public_file(home: &Home) -> PathBuf {
     home.keys_dir().join(crate::keys::rekey::GPG_PUBLIC_FILE)
 }
 
-impl KeyChoice {
-    fn signer(&self) -> Result<Arc<dyn SignWith>, RpcError> {
-        let refused = |e: anyhow::Error| err(ErrorCode::Signing, format!("{e:#}"));
-        Ok(match self {
-            KeyChoice::Generate(user_id) => Arc::new(
-                EmbeddedKey::new(keys::generate(user_id).map_err(refused)?).map_err(refused)?,
-            ),
-            KeyChoice::Import(path) => {
-                let bytes = store::read_bounded(path, keys::MAX_CERT_LEN as u64)
-                    .map_err(refused)?
-                    .ok_or_else(|| {
-                        err(ErrorCode::File, format!("{}: no such file", path.display()))
-                    })?;
-                let cert = crate::keys::gpg::import_secret(&bytes).map_err(refused)?;
-                Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
-            }
-            KeyChoice::Gpg(keyid, gnupghome) => {
-                let cert =
-                    crate::keys::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
-                let setup = crate::keys::gpg::GpgSetup {
-                    fingerprint: cert.fingerprint().to_hex(),
-                    gnupghome: gnupghome.clone(),
-                };
-                Arc::new(crate::keys::gpg::GpgKey::new(cert, setup))
-            }
-        })
-    }
+/// The signer a `setup` choice names, read or made now.
+fn signer_for(choice: &KeyChoice) -> Result<Arc<dyn SignWith>, RpcError> {
+    let refused = |e: anyhow::Error| err(ErrorCode::Signing, format!("{e:#}"));
+    Ok(match choice {
+        KeyChoice::Generate { user_id } => {
+            Arc::new(EmbeddedKey::new(keys::generate(user_id).map_err(refused)?).map_err(refused)?)
+        }
+        KeyChoice::Import { file: path } => {
+            let bytes = store::read_bounded(path, keys::MAX_CERT_LEN as u64)
+                .map_err(refused)?
+                .ok_or_else(|| err(ErrorCode::File, format!("{}: no such file", path.display())))?;
+            let cert = crate::keys::gpg::import_secret(&bytes).map_err(refused)?;
+            Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
+        }
+        KeyChoice::Gpg {
+            key: keyid,
+            gnupghome,
+        } => {
+            let cert = crate::keys::gpg::find_cert(keyid, gnupghome.as_ref()).map_err(refused)?;
+            let setup = crate::keys::gpg::GpgSetup {
+                fingerprint: cert.fingerprint().to_hex(),
+                gnupghome: gnupghome.clone(),
+            };
+            Arc::new(crate::keys::gpg::GpgKey::new(cert, setup))
+        }
+    })
+}
 
-    /// What the key keeps under `keys/`: the secret for an embedded key; for a GnuPG key,
-    /// only which key and its public certificate.
-    fn key_files(&self, signer: &dyn SignWith) -> anyhow::Result<crate::keys::rekey::KeyFiles> {
-        use crate::keys::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
-        Ok(match self {
-            KeyChoice::Generate(_) | KeyChoice::Import(_) => {
-                vec![(SECRET_FILE, keys::armored_secret(signer.cert()))]
-            }
-            KeyChoice::Gpg(_, gnupghome) => {
-                let setup = crate::keys::gpg::GpgSetup {
-                    fingerprint: signer.cert().fingerprint().to_hex(),
-                    gnupghome: gnupghome.clone(),
-                };
-                vec![
-                    (GPG_PUBLIC_FILE, keys::armored_public(signer.cert())),
-                    (GPG_SETUP_FILE, serde_json::to_vec_pretty(&setup)?),
-                ]
-            }
-        })
-    }
+/// What the key keeps under `keys/`: the secret for an embedded key; for a GnuPG key,
+/// only which key and its public certificate.
+fn key_files(
+    choice: &KeyChoice,
+    signer: &dyn SignWith,
+) -> anyhow::Result<crate::keys::rekey::KeyFiles> {
+    use crate::keys::rekey::{GPG_PUBLIC_FILE, GPG_SETUP_FILE, SECRET_FILE};
+    Ok(match choice {
+        KeyChoice::Generate { .. } | KeyChoice::Import { .. } => {
+            vec![(SECRET_FILE, keys::armored_secret(signer.cert()))]
+        }
+        KeyChoice::Gpg { gnupghome, .. } => {
+            let setup = crate::keys::gpg::GpgSetup {
+                fingerprint: signer.cert().fingerprint().to_hex(),
+                gnupghome: gnupghome.clone(),
+            };
+            vec![
+                (GPG_PUBLIC_FILE, keys::armored_public(signer.cert())),
+                (GPG_SETUP_FILE, serde_json::to_vec_pretty(&setup)?),
+            ]
+        }
+    })
 }
 
 fn load_gpg_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>, Damage> {

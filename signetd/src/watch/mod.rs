@@ -25,6 +25,7 @@ use signet_proto::api::{
 };
 use signet_proto::formats::ContentId;
 use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::wire_path::AbsPath;
 use tokio::sync::mpsc;
 
 use crate::hash::{self, FileStamp};
@@ -387,7 +388,7 @@ impl Daemon {
     pub async fn watch_remove(&self, p: PathParams) -> Result<WatchInfo, RpcError> {
         let root = tokio::fs::canonicalize(&p.path)
             .await
-            .unwrap_or_else(|_| p.path.clone());
+            .unwrap_or_else(|_| p.path.to_path_buf());
         let _applying = self.watches.applying.lock().await;
         let info = self.watch_info(&root).ok_or_else(|| {
             err(
@@ -514,16 +515,10 @@ impl Daemon {
         inbox: &mut Option<Inbox>,
         p: PathParams,
     ) -> Result<SubscribeResult, RpcError> {
-        if !p.path.is_absolute() {
-            return Err(err(
-                ErrorCode::InvalidParams,
-                format!("{}: paths must be absolute", p.path.display()),
-            ));
-        }
         let watched = self.watches.root_of(&p.path).is_some();
         if !self.subscribers.add(
             inbox,
-            p.path.clone(),
+            p.path.to_path_buf(),
             self.config().watch.max_queued_notifications,
         ) {
             return Err(err(
@@ -534,10 +529,10 @@ impl Daemon {
         }
         // An unwatched file: note its verdict now, so a change to it can be told.
         if !watched && p.path.is_file() {
-            let _ = self.verify(&Target::path(p.path.clone())).await;
+            let _ = self.verify(&Target::Path(p.path.clone())).await;
         }
         Ok(SubscribeResult {
-            path: p.path,
+            path: p.path.into_path_buf(),
             watched,
         })
     }
@@ -632,13 +627,7 @@ fn attestations_changed(path: PathBuf, id: &ContentId, verdict: Verdict) -> Verd
 }
 
 /// The directory `path` names, made canonical, if it may be watched.
-async fn watchable(path: &Path) -> Result<PathBuf, RpcError> {
-    if !path.is_absolute() {
-        return Err(err(
-            ErrorCode::InvalidParams,
-            format!("{}: paths must be absolute", path.display()),
-        ));
-    }
+async fn watchable(path: &AbsPath) -> Result<PathBuf, RpcError> {
     let root = tokio::fs::canonicalize(path).await.map_err(|e| {
         err(
             ErrorCode::Watch,

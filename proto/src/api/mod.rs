@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::formats::Fingerprint;
+use crate::wire_path::AbsPath;
+
+mod typed;
+pub use typed::{KeyChoice, Lenient, SetupParams, Source, Target};
 
 /// Method names, the one list both sides use.
 pub mod method {
@@ -143,64 +147,12 @@ pub struct StatusResult {
     pub remotes: usize,
 }
 
-/// `setup`: make or choose the user's key. Exactly one of `generate`, `gpg_key`, `import`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SetupParams {
-    /// Generate a new Ed25519 key with this user id (`Name <mail>`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generate: Option<String>,
-    /// Use this key from the user's GnuPG keyring (8 or 16 hex digits, or a fingerprint);
-    /// signing then goes through gpg and the secret never leaves GnuPG.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpg_key: Option<String>,
-    /// The GNUPGHOME to use with `gpg_key` (the client's environment), default gpg's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gnupghome: Option<PathBuf>,
-    /// Import this exported secret key file into the embedded keystore.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import: Option<PathBuf>,
-    /// The user's terminal, for gpg's pinentry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tty: Option<String>,
-    /// Replace an existing key (the repository is re-signed, never lost).
-    #[serde(default)]
-    pub force: bool,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetupResult {
     pub key: KeyInfo,
     pub home: PathBuf,
     /// The publishable repository directory.
     pub repo: PathBuf,
-}
-
-/// What to verify or attest: a file by absolute path, or a content id.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Target {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::wire_path::option"
-    )]
-    pub path: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
-
-impl Target {
-    pub fn path(path: impl Into<PathBuf>) -> Self {
-        Target {
-            path: Some(path.into()),
-            id: None,
-        }
-    }
-    pub fn id(id: impl Into<String>) -> Self {
-        Target {
-            path: None,
-            id: Some(id.into()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,7 +207,7 @@ pub struct AttestationView {
     pub reviewed: bool,
     pub comment: String,
     /// Where it came from: `own`, or `remote:NAME`.
-    pub source: String,
+    pub source: Source,
     /// Made by a key that has since been revoked: shown, never counted.
     #[serde(default)]
     pub revoked: bool,
@@ -266,7 +218,7 @@ pub struct AttestationView {
     /// Other sources carrying this very signed word (a mirror, a copy in another repository):
     /// one attestation, shown once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub also_from: Vec<String>,
+    pub also_from: Vec<Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,7 +250,8 @@ pub struct VerifyResult {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyManyParams {
-    pub targets: Vec<Target>,
+    /// Each judged on its own: a malformed one gets its own error in `results`.
+    pub targets: Vec<Lenient<Target>>,
 }
 
 /// One answer of `verify.many`: a result or an error, in the order asked.
@@ -467,7 +420,7 @@ pub struct PublishParams {
     pub stop_http: bool,
     /// Copy `repo/` atomically into this directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<std::path::PathBuf>,
+    pub to: Option<AbsPath>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -481,9 +434,7 @@ pub struct PublishResult {
 /// `watch.add`, `watch.remove`, `subscribe`: a directory (or, for `subscribe`, a file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathParams {
-    /// Absolute.
-    #[serde(with = "crate::wire_path")]
-    pub path: PathBuf,
+    pub path: AbsPath,
 }
 
 /// A watched directory as `sig watch list` shows it.
