@@ -5,6 +5,7 @@
 //! `keys`, `remotes`, `watch`, `publish`, `home` (the files under `SIGNET_HOME`).
 pub mod config;
 pub mod core;
+pub mod errors;
 pub mod hash;
 pub mod home;
 pub mod keys;

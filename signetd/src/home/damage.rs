@@ -4,8 +4,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use signet_proto::rpc::{ErrorCode, RpcError};
-
 /// A file under the home that could not be read: what Signet keeps answering without.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
@@ -25,6 +23,8 @@ impl fmt::Display for Damage {
     }
 }
 
+impl std::error::Error for Damage {}
+
 /// A file loaded from the home, or what was wrong with it.
 #[derive(Debug, Clone)]
 pub enum Loaded<T> {
@@ -33,10 +33,12 @@ pub enum Loaded<T> {
 }
 
 impl<T> Loaded<T> {
-    pub fn ready(&self) -> Result<&T, RpcError> {
+    /// The file's contents, or its damage: the operations that need it refuse until it is
+    /// repaired.
+    pub fn ready(&self) -> Result<&T, Damage> {
         match self {
             Loaded::Ready(t) => Ok(t),
-            Loaded::Damaged(d) => Err(RpcError::new(ErrorCode::Damaged, d.to_string())),
+            Loaded::Damaged(d) => Err(d.clone()),
         }
     }
     pub fn ready_opt(&self) -> Option<&T> {

@@ -145,7 +145,7 @@ pub async fn start(home: &Home, addr: &str) -> anyhow::Result<Running> {
     let repo_dir = home.repo_dir();
     let first = {
         let dir = repo_dir.clone();
-        tokio::task::spawn_blocking(move || Snapshot::read(&dir)).await?
+        crate::errors::blocking("reading the repository", move || Snapshot::read(&dir)).await?
     };
     let content: Shared = Arc::new(RwLock::new(Arc::new(first)));
     let served = content.clone();

@@ -3,26 +3,62 @@
 
 pub mod http;
 
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 
-use crate::state::{Daemon, err};
+use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
+use crate::state::Daemon;
+use crate::state::settings::ConfigError;
+
+/// Why `publish` did not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("could not serve on {addr}: {why}")]
+    Serve { addr: String, why: String },
+    #[error(transparent)]
+    Copy(#[from] NotSaved),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for PublishError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            PublishError::Serve { .. } => ErrorCode::InvalidParams,
+            PublishError::Copy(e) => e.code(),
+            PublishError::Config(e) => e.code(),
+            PublishError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            PublishError::Serve { .. } => {
+                Some("give a free local address, such as 127.0.0.1:8080".into())
+            }
+            PublishError::Copy(e) => e.hint(),
+            PublishError::Config(e) => e.hint(),
+            PublishError::Task(_) => None,
+        }
+    }
+}
 
 impl Daemon {
     /// Starts, stops or redirects publishing, and copies the repository where asked.
     pub async fn publish(
         &self,
         p: signet_proto::api::PublishParams,
-    ) -> Result<signet_proto::api::PublishResult, RpcError> {
+    ) -> Result<signet_proto::api::PublishResult, PublishError> {
         let _writer = self.writer.lock().await;
         let mut copied_to = None;
         if let Some(dir) = &p.to {
             let (home, dir) = (self.home.clone(), dir.to_path_buf());
             copied_to = Some(
-                crate::state::blocking("copying the repository", move || {
+                blocking("copying the repository", move || {
                     crate::publish::http::copy_to(&home, &dir)
                 })
                 .await?
-                .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?,
+                .map_err(|e| NotSaved::new("the copy", e, "the directory is as it was"))?,
             );
         }
         if p.http.is_some() || p.stop_http {
@@ -30,7 +66,10 @@ impl Daemon {
                 Some(addr) => Some(
                     crate::publish::http::start(&self.home, addr)
                         .await
-                        .map_err(|e| err(ErrorCode::InvalidParams, format!("{e:#}")))?,
+                        .map_err(|e| PublishError::Serve {
+                            addr: addr.clone(),
+                            why: format!("{e:#}"),
+                        })?,
                 ),
                 None => None,
             };
@@ -55,9 +94,9 @@ impl Daemon {
             .as_ref()
             .map(crate::publish::http::Running::refresher);
         if let Some(refresh) = refresher
-            && let Err(e) = tokio::task::spawn_blocking(refresh).await
+            && let Err(e) = blocking("refreshing the published copy", refresh).await
         {
-            tracing::error!("refreshing the published copy: {e}");
+            tracing::error!("{e}");
         }
     }
 
@@ -82,7 +121,7 @@ impl Daemon {
             Err(e) => {
                 let problem = format!("publishing on {addr} (from config.json): {e:#}");
                 tracing::error!("{problem}");
-                self.write().remote_damage.push(problem);
+                self.write().publishing_problem = Some(problem);
             }
         }
     }

@@ -50,16 +50,17 @@ pub(crate) fn next_sync(config: &Config, name: &str, failures: u32) -> Option<In
 /// Loads every remote's stored copy at start-up: all certificates first, so attestations one
 /// remote carries for another's key can be checked, then each copy under the fetch rules.
 pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
-    let (records, problems) = record::load_records(home);
-    state.remote_damage.extend(problems);
+    let (records, damaged) = record::load_records(home);
+    state.damaged_records = damaged;
     let mut copies = Vec::new();
     for record in records {
         let copy = match record::load_copy(home, &record.name, config.fetch.max_repo_bytes) {
             Ok(copy) => copy,
             Err(e) => {
-                state
-                    .remote_damage
-                    .push(format!("remote {}: {e:#}", record.name));
+                state.copy_problems.insert(
+                    record.name.clone(),
+                    format!("remote {}: {e:#}", record.name),
+                );
                 None
             }
         };
@@ -85,10 +86,14 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
                         .replace_source(&Source::Remote(record.name.clone()), entries);
                     report = checked;
                 }
-                Err(refusal) => state.remote_damage.push(format!(
-                    "the stored copy of remote {} does not pass the rules any more: {refusal}",
-                    record.name
-                )),
+                Err(refusal) => {
+                    let problem = format!(
+                        "the stored copy of remote {} does not pass the rules any more \
+                         (the next fetch replaces it): {refusal}",
+                        record.name
+                    );
+                    state.copy_problems.insert(record.name.clone(), problem);
+                }
             }
         }
         // Due at once if never fetched or overdue, else at its regular time.

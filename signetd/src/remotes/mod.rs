@@ -17,14 +17,16 @@ use signet_proto::api::{
     FetchOutcome, FetchParams, FetchReport, FetchResult, RemoteAddParams, RemoteInfo,
     RemoteListResult,
 };
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 
 use crate::core::accept::{self, RemoteRecord, Validators};
 use crate::core::check::CheckReport;
 use crate::core::index::Source;
+use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::home::Home;
+use crate::home::damage::Damage;
 use crate::keys;
-use crate::state::{Daemon, err, now_rfc3339};
+use crate::state::{Daemon, now_rfc3339};
 use http::Got;
 
 /// One remote's fetch slot: fetches of it take turns on `lock`; `removed` turns true when
@@ -43,11 +45,64 @@ impl Default for FetchSlot {
     }
 }
 
-fn no_such_remote(name: &str) -> RpcError {
-    err(
-        ErrorCode::Remote,
-        format!("no remote named {name:?}: `sig remote list` shows them"),
-    )
+/// Why `remote.add`, `remote.remove` or `fetch` did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("{0}")]
+    BadName(String),
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("a remote named {name:?} exists already ({url})")]
+    Exists { name: String, url: String },
+    #[error("no remote named {0:?}")]
+    NoSuchRemote(String),
+    #[error("{0}")]
+    Damaged(Damage),
+    #[error(transparent)]
+    NotSaved(#[from] NotSaved),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for RemoteError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            RemoteError::BadName(_) | RemoteError::BadUrl(_) => ErrorCode::InvalidParams,
+            RemoteError::Exists { .. } | RemoteError::NoSuchRemote(_) => ErrorCode::Remote,
+            RemoteError::Damaged(_) => ErrorCode::Damaged,
+            RemoteError::NotSaved(e) => e.code(),
+            RemoteError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            RemoteError::Exists { .. } => Some("remove it first to change it".into()),
+            RemoteError::NoSuchRemote(_) => Some("`sig remote list` shows them".into()),
+            RemoteError::Damaged(_) => {
+                Some("or drop it and its copy with `sig remote remove NAME`".into())
+            }
+            RemoteError::NotSaved(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// A remote whose record cannot be read, as `remote remove` answers it.
+fn damaged_info(name: &str, damage: &Damage) -> RemoteInfo {
+    RemoteInfo {
+        name: name.to_owned(),
+        url: String::new(),
+        key: None,
+        serial: None,
+        attestations: 0,
+        rejected: 0,
+        last_success: None,
+        last_attempt: None,
+        last_error: Some(damage.to_string()),
+        next_sync_secs: None,
+        signed: None,
+        stale: false,
+    }
 }
 
 /// Both files of a fetch as bytes, with the validators of those that came as bodies.
@@ -85,18 +140,18 @@ fn with_stored(
 }
 
 impl Daemon {
-    pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RpcError> {
-        accept::check_name(&p.name).map_err(|e| err(ErrorCode::InvalidParams, e))?;
-        let url = accept::check_url(&p.url).map_err(|e| err(ErrorCode::InvalidParams, e))?;
+    pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RemoteError> {
+        accept::check_name(&p.name).map_err(RemoteError::BadName)?;
+        let url = accept::check_url(&p.url).map_err(RemoteError::BadUrl)?;
         let _writer = self.writer.lock().await;
+        if let Some(damage) = self.read().damaged_records.get(&p.name) {
+            return Err(RemoteError::Damaged(damage.clone()));
+        }
         if let Some(existing) = self.read().remotes.get(&p.name) {
-            return Err(err(
-                ErrorCode::Remote,
-                format!(
-                    "a remote named {:?} exists already ({}); remove it first to change it",
-                    p.name, existing.record.url
-                ),
-            ));
+            return Err(RemoteError::Exists {
+                name: p.name,
+                url: existing.record.url.clone(),
+            });
         }
         let record = RemoteRecord {
             name: p.name.clone(),
@@ -116,11 +171,11 @@ impl Daemon {
         };
         let home = self.home.clone();
         let saved = record.clone();
-        crate::state::blocking("saving the remote", move || {
+        blocking("saving the remote", move || {
             record::save_record(&home, &saved)
         })
         .await?
-        .map_err(|e| err(ErrorCode::Storage, format!("{e:#}")))?;
+        .map_err(|e| NotSaved::new("the remote", e, "no remote was added"))?;
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
         let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
         let next_sync = next_sync(&self.config(), &p.name, 0).map(|_| Instant::now() + first);
@@ -137,7 +192,7 @@ impl Daemon {
         Ok(shown)
     }
 
-    pub async fn remote_remove(&self, name: &str) -> Result<RemoteInfo, RpcError> {
+    pub async fn remote_remove(&self, name: &str) -> Result<RemoteInfo, RemoteError> {
         // A fetch of this remote in flight is cancelled, never waited for: a write does not
         // wait on the network.
         let slot = self.fetch_slot(name);
@@ -146,24 +201,30 @@ impl Daemon {
         let _writer = self.writer.lock().await;
         let shown = {
             let s = self.read();
-            let Some(r) = s.remotes.get(name) else {
-                slot.removed.send_replace(false);
-                return Err(no_such_remote(name));
-            };
-            info(&s, &self.config(), r)
+            match (s.remotes.get(name), s.damaged_records.get(name)) {
+                (Some(r), _) => info(&s, &self.config(), r),
+                // A record that cannot be read: removing it is how the user drops it.
+                (None, Some(damage)) => damaged_info(name, damage),
+                (None, None) => {
+                    slot.removed.send_replace(false);
+                    return Err(RemoteError::NoSuchRemote(name.to_owned()));
+                }
+            }
         };
         let home = self.home.clone();
         let doomed = name.to_owned();
-        let deleted = crate::state::blocking("removing the remote", move || {
+        let deleted = blocking("removing the remote", move || {
             record::delete(&home, &doomed)
         })
         .await?;
         if let Err(e) = deleted {
             slot.removed.send_replace(false);
-            return Err(err(
-                ErrorCode::Storage,
-                format!("removing remote {name}: {e:#}"),
-            ));
+            return Err(NotSaved::new(
+                format!("the removal of remote {name}"),
+                e,
+                "run `sig remote remove` again",
+            )
+            .into());
         }
         self.fetch_slots
             .lock()
@@ -172,6 +233,8 @@ impl Daemon {
         let source = Source::Remote(name.to_owned());
         let mut s = self.write();
         s.remotes.remove(name);
+        s.damaged_records.remove(name);
+        s.copy_problems.remove(name);
         s.index.remove_source(&source);
         s.keyring.remove_source(&source);
         Ok(shown)
@@ -198,7 +261,7 @@ impl Daemon {
     }
 
     /// Fetches the named remotes (all when none are named), several at once.
-    pub async fn fetch(self: &Arc<Self>, p: FetchParams) -> Result<FetchResult, RpcError> {
+    pub async fn fetch(self: &Arc<Self>, p: FetchParams) -> Result<FetchResult, RemoteError> {
         let names: Vec<String> = {
             let s = self.read();
             if p.names.is_empty() {
@@ -206,7 +269,7 @@ impl Daemon {
             } else {
                 for name in &p.names {
                     if !s.remotes.contains_key(name) {
-                        return Err(no_such_remote(name));
+                        return Err(RemoteError::NoSuchRemote(name.clone()));
                     }
                 }
                 p.names.clone()
@@ -226,9 +289,10 @@ impl Daemon {
         }
         let mut results: Vec<(usize, FetchReport)> = Vec::new();
         while let Some(done) = tasks.join_next().await {
-            results.push(
-                done.map_err(|e| err(ErrorCode::Internal, format!("fetch task failed: {e}")))?,
-            );
+            results.push(done.map_err(|e| TaskFailed {
+                what: "a fetch".into(),
+                why: e.to_string(),
+            })?);
         }
         results.sort_by_key(|(n, _)| *n);
         Ok(FetchResult {
@@ -367,11 +431,11 @@ impl Daemon {
         }
         // One file changed: the other comes from the stored copy.
         let (home, owned) = (self.home.clone(), name.to_owned());
-        let bodies = crate::state::blocking("reading the stored copy", move || {
+        let bodies = blocking("reading the stored copy", move || {
             with_stored(&home, &owned, max_repo, key_got, repo_got)
         })
         .await
-        .map_err(|e| e.message)
+        .map_err(|e| e.to_string())
         .and_then(|r| r);
         let Bodies {
             key: key_bytes,
@@ -390,18 +454,14 @@ impl Daemon {
             // it is the same (its serial still guards against a rollback).
             checked_record.key_sha256 = None;
         }
-        let (accepted, key_bytes, repo_bytes) = match tokio::task::spawn_blocking(move || {
+        let (accepted, key_bytes, repo_bytes) = match blocking("checking the copy", move || {
             let accepted = accept::accept(&checked_record, &key_bytes, &repo_bytes, &keyring);
             (accepted, key_bytes, repo_bytes)
         })
         .await
         {
             Ok(done) => done,
-            Err(e) => {
-                return self
-                    .fetch_failed(record, report, format!("checking task failed: {e}"))
-                    .await;
-            }
+            Err(e) => return self.fetch_failed(record, report, e.to_string()).await,
         };
         let mut accepted = match accepted {
             Ok(a) => a,
@@ -454,15 +514,12 @@ impl Daemon {
             &accepted.report,
         );
         let (home, saved, cert) = (self.home.clone(), record.clone(), accepted.cert.clone());
-        let stored = crate::state::blocking("storing the copy", move || {
+        let stored = blocking("storing the copy", move || {
             crate::home::certs::remember(&home, &cert)?;
             record::save_copy(&home, &saved, &key_bytes, &repo_bytes, &cache)
         })
         .await;
-        if let Err(e) = stored
-            .map_err(|e| anyhow::anyhow!(e.message))
-            .and_then(|r| r)
-        {
+        if let Err(e) = stored.map_err(anyhow::Error::from).and_then(|r| r) {
             // Keep the old record's pins and serial: the new copy is not on disk.
             let mut old = state.record.clone();
             old.last_attempt = record.last_attempt;
@@ -499,6 +556,7 @@ impl Daemon {
             s.keyring.remove_source(&source);
             s.keyring.insert(accepted.cert, source.clone());
             s.index.replace_source(&source, entries);
+            s.copy_problems.remove(name);
         }
         newly_known
     }
@@ -520,7 +578,7 @@ impl Daemon {
             let keyring = self.read().keyring.clone();
             let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
             let checked_record = record.clone();
-            let checked = tokio::task::spawn_blocking(move || {
+            let checked = blocking("checking a stored copy again", move || {
                 let (key, repo) = record::load_copy(&home, &checked_record.name, max).ok()??;
                 record::check_stored(&home, &checked_record, &key, &repo, &keyring).ok()
             })
@@ -577,7 +635,10 @@ impl Daemon {
     async fn save_remote_record(&self, record: RemoteRecord, failures: u32) {
         let home = self.home.clone();
         let saved = record.clone();
-        let written = tokio::task::spawn_blocking(move || record::save_record(&home, &saved)).await;
+        let written = blocking("saving the remote's record", move || {
+            record::save_record(&home, &saved)
+        })
+        .await;
         if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
             tracing::error!(remote = %record.name, "could not save the remote's record: {e:#}");
         }

@@ -1,6 +1,7 @@
 //! A remote's files under the home: `remotes/NAME/` holds `remote.json` (the record), the
 //! accepted `key.asc` and `repo.json`, and `checked.json` (what checking them found).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use signet_proto::formats::ContentId;
@@ -10,6 +11,7 @@ use crate::core::check::CheckReport;
 use crate::core::index::Entry;
 use crate::core::index::Source;
 use crate::core::keyring::Keyring;
+use crate::home::damage::Damage;
 use crate::home::{Home, store};
 use crate::keys;
 
@@ -118,32 +120,33 @@ pub fn load_copy(
     Ok(key.zip(repo))
 }
 
-/// Every remote record under the home, with what went wrong reading the others.
-pub fn load_records(home: &Home) -> (Vec<RemoteRecord>, Vec<String>) {
+/// Every remote record under the home, and those that could not be read, by name (left as
+/// they are for the user to repair).
+pub fn load_records(home: &Home) -> (Vec<RemoteRecord>, BTreeMap<String, Damage>) {
     let mut records = Vec::new();
-    let mut problems = Vec::new();
+    let mut damaged = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(home.root.join("remotes")) else {
-        return (records, problems);
+        return (records, damaged);
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = record_path(home, &name);
-        match store::read_bounded(&path, 1 << 20) {
+        let why = match store::read_bounded(&path, 1 << 20) {
             Ok(Some(bytes)) => match serde_json::from_slice::<RemoteRecord>(&bytes) {
-                Ok(r) if r.name == name => records.push(r),
-                Ok(r) => problems.push(format!(
-                    "{}: names remote {:?}, not {name:?}",
-                    path.display(),
-                    r.name
-                )),
-                Err(e) => problems.push(format!("{} is damaged: {e}", path.display())),
+                Ok(r) if r.name == name => {
+                    records.push(r);
+                    continue;
+                }
+                Ok(r) => format!("it names remote {:?}, not {name:?}", r.name),
+                Err(e) => e.to_string(),
             },
-            Ok(None) => {} // a directory left by a removal interrupted halfway
-            Err(e) => problems.push(format!("{e:#}")),
-        }
+            Ok(None) => continue, // a directory left by a removal interrupted halfway
+            Err(e) => format!("{e:#}"),
+        };
+        damaged.insert(name, Damage { file: path, why });
     }
     records.sort_by(|a, b| a.name.cmp(&b.name));
-    (records, problems)
+    (records, damaged)
 }
 
 /// Removes a remote's directory.

@@ -9,6 +9,7 @@ use serde_json::Value as JsonValue;
 use signet_proto::api::{self, method};
 use signet_proto::rpc::{ErrorCode, Request, Response, RpcError};
 
+use crate::errors::Failure;
 use crate::state::Daemon;
 
 /// What a connection has established so far.
@@ -35,8 +36,14 @@ fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, Rpc
     })
 }
 
-fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<JsonValue, RpcError> {
-    result.map(|r| serde_json::to_value(r).expect("protocol results serialize"))
+/// An operation's outcome as JSON-RPC: the one place an operation's error becomes a protocol
+/// error (its code, its message and hint).
+fn reply<T: Serialize, E: Failure>(result: Result<T, E>) -> Result<JsonValue, RpcError> {
+    result.map(answer).map_err(|e| e.to_rpc())
+}
+
+fn answer<T: Serialize>(result: T) -> JsonValue {
+    serde_json::to_value(result).expect("protocol results serialize")
 }
 
 /// Answers one request. `None` for notifications, which get no response.
@@ -71,7 +78,7 @@ async fn dispatch(
     } = request;
     let m = name.as_str();
     if m == method::HELLO {
-        return reply(hello(session, params(m, p)?));
+        return hello(session, params(m, p)?).map(answer);
     }
     if !session.greeted {
         return Err(RpcError::new(
@@ -80,7 +87,7 @@ async fn dispatch(
         ));
     }
     match m {
-        method::STATUS => reply(Ok(daemon.status())),
+        method::STATUS => Ok(answer(daemon.status())),
         method::CONFIG_GET => reply(daemon.config_get(params(m, p)?)),
         method::CONFIG_SET => reply(daemon.config_set(params(m, p)?).await),
         method::SETUP => reply(daemon.setup(params(m, p)?).await),
@@ -88,7 +95,7 @@ async fn dispatch(
         method::VERIFY => reply(daemon.verify(&params(m, p)?).await),
         method::VERIFY_MANY => {
             let api::VerifyManyParams { targets } = params(m, p)?;
-            reply(Ok(api::VerifyManyResult {
+            Ok(answer(api::VerifyManyResult {
                 results: verify_many(daemon, targets).await,
                 warnings: daemon.warnings(),
             }))
@@ -96,18 +103,18 @@ async fn dispatch(
         method::TRUST_ADD => reply(daemon.trust_add(params(m, p)?).await),
         method::TRUST_REMOVE => reply(daemon.trust_remove(params(m, p)?).await),
         method::TRUST_LIST => reply(daemon.trust_list()),
-        method::KEYS_LIST => reply(Ok(daemon.keys_list())),
+        method::KEYS_LIST => Ok(answer(daemon.keys_list())),
         method::REMOTE_ADD => reply(daemon.remote_add(params(m, p)?).await),
         method::REMOTE_REMOVE => {
             let api::RemoteNameParams { name } = params(m, p)?;
             reply(daemon.remote_remove(&name).await)
         }
-        method::REMOTE_LIST => reply(Ok(daemon.remote_list())),
+        method::REMOTE_LIST => Ok(answer(daemon.remote_list())),
         method::FETCH => reply(daemon.fetch(params(m, p)?).await),
         method::PUBLISH => reply(daemon.publish(params(m, p)?).await),
         method::WATCH_ADD => reply(daemon.watch_add(params(m, p)?).await),
         method::WATCH_REMOVE => reply(daemon.watch_remove(params(m, p)?).await),
-        method::WATCH_LIST => reply(Ok(daemon.watch_list())),
+        method::WATCH_LIST => Ok(answer(daemon.watch_list())),
         method::SUBSCRIBE => reply(daemon.subscribe(&mut session.inbox, params(m, p)?).await),
         method::SHUTDOWN => {
             daemon.request_shutdown();
@@ -155,7 +162,9 @@ async fn verify_many(
             let _slot = slots.acquire_owned().await;
             let outcome = match daemon.verify(&target).await {
                 Ok(r) => api::VerifyOutcome::Verified(r),
-                Err(error) => api::VerifyOutcome::Failed { error },
+                Err(error) => api::VerifyOutcome::Failed {
+                    error: error.to_rpc(),
+                },
             };
             (n, outcome)
         });

@@ -105,7 +105,10 @@ mod tests {
 
         drop(daemon.write());
         daemon.write().remotes.clear();
-        daemon.write().remote_damage.push("bookkeeping".into());
+        daemon
+            .write()
+            .copy_problems
+            .insert("r".into(), "bookkeeping".into());
         assert!(!woken(&daemon).await, "bookkeeping re-judged every file");
 
         let id = ContentId::parse(&format!("sha256:{}", "a".repeat(64))).unwrap();

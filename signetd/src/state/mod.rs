@@ -2,7 +2,7 @@
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
 mod guard;
-mod settings;
+pub mod settings;
 mod trusting;
 mod writes;
 
@@ -25,7 +25,6 @@ use std::time::{Instant, SystemTime};
 
 use signet_proto::api::{AttestationView, KeyInfo, StatusResult, Target, VerifyResult};
 use signet_proto::formats::{ContentId, Fingerprint, RepoContents};
-use signet_proto::rpc::{ErrorCode, RpcError};
 use signet_proto::wire_path::AbsPath;
 use tokio::sync::watch;
 
@@ -34,7 +33,8 @@ use crate::core::check::{self, CheckReport};
 use crate::core::index::{self, Entry, Index, Source};
 use crate::core::keyring::Keyring;
 use crate::core::trust::TrustFile;
-use crate::hash::{self, FileStamp, HashError};
+use crate::errors::{FileError, TaskFailed, Unavailable, blocking, failure_of_parts};
+use crate::hash::{self, FileStamp};
 use crate::home::Home;
 use crate::home::damage::{Damage, Loaded};
 use crate::home::own_repo;
@@ -43,9 +43,15 @@ use crate::keys::{self, SignWith};
 /// Paths whose hash is remembered; past this the cache starts over.
 const PATH_CACHE_LIMIT: usize = 200_000;
 
-pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> RpcError {
-    RpcError::new(code, message)
+/// Why a file could not be verified.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
 }
+failure_of_parts!(VerifyError { File, Task });
 
 /// Everything the daemon knows, behind one lock.
 pub struct State {
@@ -61,7 +67,12 @@ pub struct State {
     pub(crate) index: Index,
     pub(crate) remotes: std::collections::BTreeMap<String, RemoteState>,
     /// Remote records that could not be read.
-    pub(crate) remote_damage: Vec<String>,
+    pub(crate) damaged_records: std::collections::BTreeMap<String, Damage>,
+    /// Stored copies of remotes that could not be read or no longer pass the rules, by
+    /// remote: the next accepted fetch replaces them.
+    pub(crate) copy_problems: std::collections::BTreeMap<String, String>,
+    /// Publishing as `config.json` asks could not resume.
+    pub(crate) publishing_problem: Option<String>,
 }
 
 impl State {
@@ -164,19 +175,17 @@ impl State {
         index::judge(entries, &standings, |k| self.reviewer(k), policy)
     }
 
-    pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), RpcError> {
+    pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), Unavailable> {
         match (&self.signer, &self.own, &self.key_damage) {
             (Some(s), Some(own), _) => Ok((s.clone(), own.clone())),
-            (_, _, Some(d)) => Err(err(ErrorCode::Damaged, d.to_string())),
-            _ => Err(err(
-                ErrorCode::NotSetUp,
-                "this home has no key yet: run `sig setup --generate \"Your Name <you@example.org>\"`",
-            )),
+            (_, _, Some(d)) => Err(Unavailable::Damaged(d.clone())),
+            _ => Err(Unavailable::NotSetUp),
         }
     }
 
     /// Every file under the home that could not be read as it must be, with why: the key, the
-    /// repository, trust, and each remote's stored copy or record.
+    /// repository, trust, each remote's record or stored copy, and publishing that could not
+    /// resume (`watches.json` is the file table's: `Watches::damage`).
     pub(crate) fn problems(&self) -> Vec<String> {
         [
             self.key_damage.as_ref(),
@@ -186,7 +195,9 @@ impl State {
         .into_iter()
         .flatten()
         .map(ToString::to_string)
-        .chain(self.remote_damage.iter().cloned())
+        .chain(self.damaged_records.values().map(ToString::to_string))
+        .chain(self.copy_problems.values().cloned())
+        .chain(self.publishing_problem.clone())
         .collect()
     }
 
@@ -288,7 +299,9 @@ impl Daemon {
             keyring,
             index: Index::default(),
             remotes: Default::default(),
-            remote_damage: Vec::new(),
+            damaged_records: Default::default(),
+            copy_problems: Default::default(),
+            publishing_problem: None,
         };
         crate::remotes::load_all(&home, &config, &mut state);
         let report = state.reindex_own();
@@ -358,7 +371,11 @@ impl Daemon {
             known_ids: s.index.ids(),
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
-            problems: s.problems(),
+            problems: s
+                .problems()
+                .into_iter()
+                .chain(self.watches.damage())
+                .collect(),
             warnings: crate::remotes::stale_warnings(&s, &self.config()),
             publishing: self.publishing_at(),
             remotes: s.remotes.len(),
@@ -367,7 +384,7 @@ impl Daemon {
     }
 
     /// The content id of a target, hashing a file when given a path.
-    async fn resolve(&self, target: &Target) -> Result<ContentId, RpcError> {
+    async fn resolve(&self, target: &Target) -> Result<ContentId, VerifyError> {
         match target {
             Target::Path(path) => self.hash_path(path.clone()).await,
             Target::Id(id) => Ok(id.clone()),
@@ -375,39 +392,46 @@ impl Daemon {
     }
 
     /// Hashes a file, or answers from the path cache when its stamp is unchanged.
-    async fn hash_path(&self, path: AbsPath) -> Result<ContentId, RpcError> {
+    async fn hash_path(&self, path: AbsPath) -> Result<ContentId, VerifyError> {
         let path = path.into_path_buf();
-        let stamp = hash::stamp(&path).map_err(hash_error)?;
-        if let Some(entry) = self.path_cache().get(&path)
-            && entry.stamp == stamp
-        {
-            return Ok(entry.id.clone());
-        }
+        let cached = self
+            .path_cache()
+            .get(&path)
+            .map(|e| (e.stamp, e.id.clone()));
         let hashed = path.clone();
         // Dropped with this future when the client goes: the hashing stops with it.
         let cancel = hash::Cancel::default();
         let _stop = cancel.stop_on_drop();
+        // The stat too is done off the async threads (a stat can hang on a network mount).
         let (id, stamp) = blocking("hashing", move || {
-            hash::hash_file_until(&hashed, hash::Follow::Yes, &cancel)
+            let stamp = hash::stamp(&hashed)?;
+            match cached {
+                Some((held, id)) if held == stamp => Ok((id, stamp)),
+                _ => hash::hash_file_until(&hashed, hash::Follow::Yes, &cancel),
+            }
         })
         .await?
-        .map_err(hash_error)?;
+        .map_err(FileError)?;
         let mut paths = self.path_cache();
         if paths.len() >= PATH_CACHE_LIMIT {
             paths.clear();
         }
-        paths.insert(
-            path,
-            PathEntry {
-                stamp,
-                id: id.clone(),
-                verdict: None,
-            },
-        );
+        match paths.get_mut(&path) {
+            // The same bytes: the verdict last told to subscribers stays with them.
+            Some(held) if held.id == id => held.stamp = stamp,
+            _ => {
+                let entry = PathEntry {
+                    stamp,
+                    id: id.clone(),
+                    verdict: None,
+                };
+                paths.insert(path, entry);
+            }
+        }
         Ok(id)
     }
 
-    pub async fn verify(&self, target: &Target) -> Result<VerifyResult, RpcError> {
+    pub async fn verify(&self, target: &Target) -> Result<VerifyResult, VerifyError> {
         if let Some(result) = self.verify_watched(target) {
             return Ok(result);
         }
@@ -456,24 +480,6 @@ impl Daemon {
     }
 }
 
-fn hash_error(e: HashError) -> RpcError {
-    let code = match e {
-        HashError::Changed { .. } => ErrorCode::FileChanged,
-        _ => ErrorCode::File,
-    };
-    err(code, e.to_string())
-}
-
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-/// Runs blocking work (files, hashing, gpg) off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    what: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, RpcError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| err(ErrorCode::Internal, format!("{what} failed: {e}")))
 }

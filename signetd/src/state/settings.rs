@@ -2,25 +2,53 @@
 
 use std::sync::Arc;
 
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 
-use super::{Daemon, blocking, err};
+use super::Daemon;
 use crate::config::Config;
+use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
+
+/// Why `config.get` could not answer, or `config.set` changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("there is no setting {0:?}")]
+    NoSetting(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    NotSaved(#[from] NotSaved),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for ConfigError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ConfigError::NoSetting(_) | ConfigError::Invalid(_) => ErrorCode::InvalidParams,
+            ConfigError::NotSaved(e) => e.code(),
+            ConfigError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::NoSetting(_) => Some("`sig config` lists them".into()),
+            ConfigError::NotSaved(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
 
 impl Daemon {
     pub fn config_get(
         &self,
         p: signet_proto::api::ConfigGetParams,
-    ) -> Result<signet_proto::api::ConfigValue, RpcError> {
+    ) -> Result<signet_proto::api::ConfigValue, ConfigError> {
         let all = self.config().to_json();
         let value = match &p.key {
             None => all,
-            Some(key) => crate::config::setting(&all, key).cloned().ok_or_else(|| {
-                err(
-                    ErrorCode::InvalidParams,
-                    format!("there is no setting {key:?}: `sig config` lists them"),
-                )
-            })?,
+            Some(key) => crate::config::setting(&all, key)
+                .cloned()
+                .ok_or_else(|| ConfigError::NoSetting(key.clone()))?,
         };
         Ok(signet_proto::api::ConfigValue { key: p.key, value })
     }
@@ -30,28 +58,23 @@ impl Daemon {
     pub async fn config_set(
         &self,
         p: signet_proto::api::ConfigSetParams,
-    ) -> Result<signet_proto::api::ConfigValue, RpcError> {
+    ) -> Result<signet_proto::api::ConfigValue, ConfigError> {
         let _writer = self.writer.lock().await;
         let config = self
             .config()
             .with(&p.key, p.value)
-            .map_err(|why| err(ErrorCode::InvalidParams, why))?;
+            .map_err(ConfigError::Invalid)?;
         self.save_config(config).await?;
         self.config_get(signet_proto::api::ConfigGetParams { key: Some(p.key) })
     }
 
     /// Writes `config.json` and puts the settings in effect.
-    pub(crate) async fn save_config(&self, config: Config) -> Result<(), RpcError> {
+    pub(crate) async fn save_config(&self, config: Config) -> Result<(), ConfigError> {
         let path = self.home.config_file();
         let saved = config.clone();
         blocking("saving the config", move || saved.save(&path))
             .await?
-            .map_err(|e| {
-                err(
-                    ErrorCode::Storage,
-                    format!("{e:#}; the settings are unchanged"),
-                )
-            })?;
+            .map_err(|e| NotSaved::new("config.json", e, "the settings are unchanged"))?;
         let policy_changed = config.verify.rule() != self.config().verify.rule();
         self.config.store(Arc::new(config));
         if policy_changed {

@@ -4,22 +4,94 @@ use signet_proto::api::{
     Candidates, KeyInfo, KeysListResult, KnownKey, TrustChange, TrustEntry, TrustListResult,
     TrustParams,
 };
+use signet_proto::formats::Fingerprint;
 use signet_proto::formats::KeyQuery;
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 
-use super::{Daemon, blocking, err, now_rfc3339};
+use super::{Daemon, now_rfc3339};
 use crate::core::index::Source;
 use crate::core::trust::TrustFile;
+use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::home::damage::{Damage, Loaded};
 use crate::home::{Home, store};
 
 /// Largest `trust.json` read.
 const MAX_TRUST_LEN: u64 = 16 << 20;
 
+/// Why `trust.add` or `trust.remove` changed nothing, or `trust.list` could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("no known key matches {0}")]
+    Unknown(String),
+    #[error("no trusted key matches {0}")]
+    NotTrusted(String),
+    #[error("{query} matches several keys")]
+    Ambiguous {
+        query: String,
+        candidates: Vec<KeyInfo>,
+    },
+    #[error(
+        "{fingerprint} is your own key ({user_id}): it stays trusted, since your own attestations always count"
+    )]
+    OwnKey {
+        fingerprint: Fingerprint,
+        user_id: String,
+    },
+    #[error("{0}")]
+    Damaged(#[from] Damage),
+    #[error(transparent)]
+    NotSaved(#[from] NotSaved),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for TrustError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            TrustError::BadQuery(_) | TrustError::OwnKey { .. } => ErrorCode::InvalidParams,
+            TrustError::Unknown(_) | TrustError::NotTrusted(_) => ErrorCode::UnknownKey,
+            TrustError::Ambiguous { .. } => ErrorCode::AmbiguousKey,
+            TrustError::Damaged(_) => ErrorCode::Damaged,
+            TrustError::NotSaved(e) => e.code(),
+            TrustError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            TrustError::Unknown(_) => "fetch a remote that publishes it (`sig fetch`), or give \
+                                       its full fingerprint"
+                .into(),
+            TrustError::NotTrusted(_) => "`sig trust list` shows them".into(),
+            TrustError::Ambiguous { candidates, .. } => {
+                let list: Vec<String> = candidates
+                    .iter()
+                    .map(|k| format!("  {} {}", k.fingerprint, k.user_id))
+                    .collect();
+                format!("give more digits:\n{}", list.join("\n"))
+            }
+            TrustError::OwnKey { .. } => {
+                "to stop using it, replace it with `sig setup --force`".into()
+            }
+            TrustError::NotSaved(e) => return e.hint(),
+            _ => return None,
+        })
+    }
+    fn data(&self) -> Option<serde_json::Value> {
+        let TrustError::Ambiguous { candidates, .. } = self else {
+            return None;
+        };
+        let candidates = Candidates {
+            candidates: candidates.clone(),
+        };
+        Some(serde_json::to_value(candidates).expect("serializes"))
+    }
+}
+
 impl Daemon {
-    pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
-        let query =
-            KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+    pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, TrustError> {
+        let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
         let _writer = self.writer.lock().await;
         let (key, mut file) = {
             let s = self.read();
@@ -64,9 +136,8 @@ impl Daemon {
         })
     }
 
-    pub async fn trust_remove(&self, p: TrustParams) -> Result<TrustChange, RpcError> {
-        let query =
-            KeyQuery::parse(&p.key).map_err(|e| err(ErrorCode::InvalidParams, e.to_string()))?;
+    pub async fn trust_remove(&self, p: TrustParams) -> Result<TrustChange, TrustError> {
+        let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
         let _writer = self.writer.lock().await;
         let mut file = self.read().trust.ready()?.clone();
         let matching: Vec<KeyInfo> = file
@@ -81,22 +152,12 @@ impl Daemon {
         if matching.is_empty() {
             let own = self.read().own.clone();
             if let Some(own) = own.filter(|o| query.matches(&o.fingerprint)) {
-                return Err(err(
-                    ErrorCode::InvalidParams,
-                    format!(
-                        "{} is your own key ({}): it stays trusted, since your own attestations \
-                         always count; to stop using it, replace it with `sig setup --force`",
-                        own.fingerprint, own.user_id
-                    ),
-                ));
+                return Err(TrustError::OwnKey {
+                    fingerprint: own.fingerprint,
+                    user_id: own.user_id,
+                });
             }
-            return Err(err(
-                ErrorCode::UnknownKey,
-                format!(
-                    "no trusted key matches {}: `sig trust list` shows them",
-                    query.as_str()
-                ),
-            ));
+            return Err(TrustError::NotTrusted(query.as_str().to_owned()));
         }
         let key = pick_one(&query, matching)?;
         let index = file
@@ -112,19 +173,19 @@ impl Daemon {
         })
     }
 
-    async fn save_trust(&self, file: TrustFile) -> Result<(), RpcError> {
+    async fn save_trust(&self, file: TrustFile) -> Result<(), TrustError> {
         let path = self.home.trust_file();
         let bytes = file.to_bytes();
         blocking("saving trust", move || {
             store::write_atomic(&path, &bytes, 0o600)
         })
         .await?
-        .map_err(|e| err(ErrorCode::Storage, format!("{e:#}; trust is unchanged")))?;
+        .map_err(|e| NotSaved::new("trust.json", e, "trust is unchanged"))?;
         self.write().set_trust(Loaded::Ready(file));
         Ok(())
     }
 
-    pub fn trust_list(&self) -> Result<TrustListResult, RpcError> {
+    pub fn trust_list(&self) -> Result<TrustListResult, TrustError> {
         let s = self.read();
         let mut trusted = s.trust.ready()?.trusted.clone();
         for entry in &mut trusted {
@@ -168,32 +229,14 @@ fn sources_text(sources: &std::collections::BTreeSet<Source>) -> String {
 }
 
 /// The one key among `among` that a query names, or an error listing the candidates.
-fn pick_one(query: &KeyQuery, among: Vec<KeyInfo>) -> Result<KeyInfo, RpcError> {
+fn pick_one(query: &KeyQuery, among: Vec<KeyInfo>) -> Result<KeyInfo, TrustError> {
     match among.len() {
         1 => Ok(among.into_iter().next().expect("one")),
-        0 => Err(err(
-            ErrorCode::UnknownKey,
-            format!(
-                "no known key matches {}: fetch a remote that publishes it (`sig fetch`), or \
-                 give its full fingerprint",
-                query.as_str()
-            ),
-        )),
-        _ => {
-            let list: Vec<String> = among
-                .iter()
-                .map(|k| format!("  {} {}", k.fingerprint, k.user_id))
-                .collect();
-            Err(err(
-                ErrorCode::AmbiguousKey,
-                format!(
-                    "{} matches several keys; give more digits:\n{}",
-                    query.as_str(),
-                    list.join("\n")
-                ),
-            )
-            .with_data(serde_json::to_value(Candidates { candidates: among }).expect("serializes")))
-        }
+        0 => Err(TrustError::Unknown(query.as_str().to_owned())),
+        _ => Err(TrustError::Ambiguous {
+            query: query.as_str().to_owned(),
+            candidates: among,
+        }),
     }
 }
 
@@ -231,7 +274,9 @@ mod tests {
         let a = key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB32780D9", "A <a@x>");
         let b = key("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB32780D9", "B <b@x>");
         let query = KeyQuery::parse("B32780D9").unwrap();
-        let e = pick_one(&query, vec![a.clone(), b.clone()]).unwrap_err();
+        let e = pick_one(&query, vec![a.clone(), b.clone()])
+            .unwrap_err()
+            .to_rpc();
         assert_eq!(e.kind(), Some(ErrorCode::AmbiguousKey));
         assert!(
             e.message.contains(a.fingerprint.as_str()) && e.message.contains("B <b@x>"),
@@ -242,7 +287,7 @@ mod tests {
         assert_eq!(candidates.candidates, vec![a.clone(), b]);
         assert_eq!(pick_one(&query, vec![a.clone()]).unwrap(), a);
         assert_eq!(
-            pick_one(&query, vec![]).unwrap_err().kind(),
+            pick_one(&query, vec![]).unwrap_err().to_rpc().kind(),
             Some(ErrorCode::UnknownKey)
         );
     }

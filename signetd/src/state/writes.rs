@@ -6,26 +6,152 @@ use std::sync::Arc;
 
 use signet_proto::api::{AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult};
 use signet_proto::formats::{RepoContents, Statement};
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 
-use super::{Daemon, State, blocking, err, now_rfc3339};
+use super::{Daemon, State, VerifyError, now_rfc3339};
 use crate::core::index::{Entry, Source};
+use crate::errors::{Failure, NotSaved, TaskFailed, Unavailable, blocking};
 use crate::home::damage::{Damage, Loaded};
 use crate::home::own_repo;
 use crate::home::{Home, store};
 use crate::keys::{self, EmbeddedKey, SignWith};
 
+/// Why the own repository's next version could not be written. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error("signing the repository: {0}")]
+    Signing(String),
+    #[error("the repository changed under the writer lock; nothing was saved")]
+    Overtaken,
+    #[error(transparent)]
+    NotSaved(#[from] NotSaved),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for WriteError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            WriteError::Unavailable(e) => e.code(),
+            WriteError::Signing(_) => ErrorCode::Signing,
+            WriteError::Overtaken => ErrorCode::Internal,
+            WriteError::NotSaved(e) => e.code(),
+            WriteError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            WriteError::Unavailable(e) => e.hint(),
+            WriteError::Overtaken => Some("try again".into()),
+            WriteError::NotSaved(e) => e.hint(),
+            WriteError::Signing(_) | WriteError::Task(_) => None,
+        }
+    }
+}
+
+/// Why `attest` saved nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestError {
+    #[error(transparent)]
+    Target(#[from] VerifyError),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error("the attestation would be {size} bytes, over the {max} bytes others accept")]
+    TooLarge { size: usize, max: usize },
+    #[error("signing the attestation: {0}")]
+    Signing(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for AttestError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            AttestError::Target(e) => e.code(),
+            AttestError::Unavailable(e) => e.code(),
+            AttestError::TooLarge { .. } => ErrorCode::InvalidParams,
+            AttestError::Signing(_) => ErrorCode::Signing,
+            AttestError::Write(e) => e.code(),
+            AttestError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            AttestError::Target(e) => e.hint(),
+            AttestError::Unavailable(e) => e.hint(),
+            AttestError::TooLarge { .. } => Some("shorten the comment".into()),
+            AttestError::Write(e) => e.hint(),
+            AttestError::Signing(_) | AttestError::Task(_) => None,
+        }
+    }
+}
+
+/// Why `setup` left the home's key as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("this home already has key {fingerprint} ({user_id})")]
+    AlreadySetUp {
+        fingerprint: signet_proto::formats::Fingerprint,
+        user_id: String,
+    },
+    #[error("{0}")]
+    Key(String),
+    #[error("{}: no such file", .0.display())]
+    NoSuchFile(PathBuf),
+    #[error("preparing the key files: {0}")]
+    KeyFiles(String),
+    #[error("could not replace the key: {0}")]
+    NotReplaced(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for SetupError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SetupError::AlreadySetUp { .. } => ErrorCode::AlreadySetUp,
+            SetupError::Key(_) => ErrorCode::Signing,
+            SetupError::NoSuchFile(_) => ErrorCode::File,
+            SetupError::KeyFiles(_) => ErrorCode::Internal,
+            SetupError::NotReplaced(_) => ErrorCode::Storage,
+            SetupError::Write(e) => e.code(),
+            SetupError::Task(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            SetupError::AlreadySetUp { .. } => {
+                Some("`sig setup --force` replaces it and re-signs the repository".into())
+            }
+            SetupError::NotReplaced(_) => {
+                Some("the previous key stays in place (or is restored at the next start)".into())
+            }
+            SetupError::Write(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
 impl Daemon {
     /// The repository's current contents, to build its next version; a damaged one is re-read
-    /// first, in case it was repaired.
-    fn repo_contents(&self) -> Result<RepoContents, RpcError> {
-        // Each read guard dropped before the write lock is taken (std's RwLock is not
-        // reentrant: a read guard alive in an `if let` scrutinee deadlocks the write below).
+    /// first (off the async threads), in case it was repaired.
+    async fn repo_contents(&self) -> Result<RepoContents, WriteError> {
         let own = self.read().own.clone();
         let damaged = self.read().repo.damage().is_some();
         if let (true, Some(own)) = (damaged, own) {
+            let (home, keyring) = (self.home.clone(), self.read().keyring.clone());
+            let reread = blocking("reading the repository", move || {
+                own_repo::load_own(&home, &keyring, Some(&own.fingerprint))
+            })
+            .await?;
             let mut s = self.write();
-            match own_repo::load_own(&self.home, &s.keyring, Some(&own.fingerprint)) {
+            match reread {
                 Ok(repaired) => {
                     tracing::info!("{} reads correctly again", self.home.repo_file().display());
                     s.repo = Loaded::Ready(repaired.map(|r| r.contents).unwrap_or_default());
@@ -39,7 +165,8 @@ impl Daemon {
                 }
             }
         }
-        Ok(self.read().repo.ready()?.clone())
+        let s = self.read();
+        Ok(s.repo.ready().map_err(Unavailable::from)?.clone())
     }
 
     /// Signs the next version of the repository (the current one with `change` made, its
@@ -51,7 +178,7 @@ impl Daemon {
         &self,
         signer: &Arc<dyn SignWith>,
         change: impl Fn(&mut RepoContents),
-    ) -> Result<SignedNext<'_>, RpcError> {
+    ) -> Result<SignedNext<'_>, WriteError> {
         // First outside the lock (where a prompt may wait); if another write landed meanwhile,
         // once more under it, which cannot be overtaken (gpg-agent has the passphrase by then,
         // and every gpg call has its deadline).
@@ -62,7 +189,7 @@ impl Daemon {
                 None
             };
             let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
-            let mut contents = self.repo_contents()?;
+            let mut contents = self.repo_contents().await?;
             let read_at = contents.serial;
             change(&mut contents);
             bump(&mut contents);
@@ -70,7 +197,7 @@ impl Daemon {
             let signing = signer.clone();
             let signed = blocking("signing", move || keys::sign_value(&*signing, data))
                 .await?
-                .map_err(|e| err(ErrorCode::Signing, format!("signing the repository: {e:#}")))?;
+                .map_err(|e| WriteError::Signing(format!("{e:#}")))?;
             let writer = match held {
                 Some(writer) => writer,
                 None => self.writer.lock().await,
@@ -88,39 +215,27 @@ impl Daemon {
                 });
             }
         }
-        Err(err(
-            ErrorCode::Internal,
-            "the repository changed under the writer lock; nothing was saved: try again",
-        ))
+        Err(WriteError::Overtaken)
     }
 
-    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, RpcError> {
+    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
         let id = self.resolve(&p.target).await?;
         let (signer, own) = self.read().signer()?;
         let signer = signer.for_request(p.tty.clone(), self.config().gpg_deadline());
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let size = data.canonical().len();
         if size > signet_proto::formats::MAX_ATTESTATION_DATA {
-            return Err(err(
-                ErrorCode::InvalidParams,
-                format!(
-                    "the attestation would be {size} bytes, over the {} bytes others accept: \
-                     shorten the comment",
-                    signet_proto::formats::MAX_ATTESTATION_DATA
-                ),
-            ));
+            return Err(AttestError::TooLarge {
+                size,
+                max: signet_proto::formats::MAX_ATTESTATION_DATA,
+            });
         }
         // The attestation first, where a passphrase prompt waits: no lock is held.
         let signing = signer.clone();
         let (attestation, genuine) =
             blocking("signing", move || keys::sign_checked(&*signing, data))
                 .await?
-                .map_err(|e| {
-                    err(
-                        ErrorCode::Signing,
-                        format!("signing the attestation: {e:#}"),
-                    )
-                })?;
+                .map_err(|e| AttestError::Signing(format!("{e:#}")))?;
         let filed_under = id.to_string();
         let replaced = std::sync::atomic::AtomicBool::new(false);
         let next = self
@@ -166,7 +281,7 @@ impl Daemon {
     }
 
     /// Writes the own repository's next version durably.
-    async fn commit_repo(&self, bytes: &[u8]) -> Result<(), RpcError> {
+    async fn commit_repo(&self, bytes: &[u8]) -> Result<(), WriteError> {
         let home = self.home.clone();
         let bytes = bytes.to_vec();
         blocking("saving the repository", move || {
@@ -174,25 +289,16 @@ impl Daemon {
             store::write_atomic(&home.repo_file(), &bytes, 0o644)
         })
         .await?
-        .map_err(|e| {
-            err(
-                ErrorCode::Storage,
-                format!("could not save the repository: {e:#}; it is unchanged on disk"),
-            )
-        })
+        .map_err(|e| NotSaved::new("the repository", e, "it is unchanged on disk").into())
     }
 
-    pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, RpcError> {
+    pub async fn setup(&self, p: SetupParams) -> Result<SetupResult, SetupError> {
         let choice = p.key;
         let refuse_if_set_up = |s: &State| match (&s.own, p.force) {
-            (Some(own), false) => Err(err(
-                ErrorCode::AlreadySetUp,
-                format!(
-                    "this home already has key {} ({}); `sig setup --force` replaces it and \
-                     re-signs the repository",
-                    own.fingerprint, own.user_id
-                ),
-            )),
+            (Some(own), false) => Err(SetupError::AlreadySetUp {
+                fingerprint: own.fingerprint.clone(),
+                user_id: own.user_id.clone(),
+            }),
             _ => Ok(()),
         };
         refuse_if_set_up(&self.read())?;
@@ -214,21 +320,14 @@ impl Daemon {
         };
         let home = self.home.clone();
         let files =
-            key_files(&choice, &*signer).map_err(|e| err(ErrorCode::Internal, format!("{e:#}")))?;
+            key_files(&choice, &*signer).map_err(|e| SetupError::KeyFiles(format!("{e:#}")))?;
         let public = keys::armored_public(signer.cert());
         let repo_bytes = next.bytes.clone();
         blocking("replacing the key", move || {
             crate::keys::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
         })
         .await?
-        .map_err(|e| {
-            err(
-                ErrorCode::Storage,
-                format!(
-                    "{e:#}; the previous key stays in place (or is restored at the next start)"
-                ),
-            )
-        })?;
+        .map_err(|e| SetupError::NotReplaced(format!("{e:#}")))?;
 
         let info = keys::key_info(signer.cert());
         {
@@ -281,8 +380,8 @@ fn gpg_public_file(home: &Home) -> PathBuf {
 }
 
 /// The signer a `setup` choice names, read or made now.
-fn signer_for(choice: &KeyChoice) -> Result<Arc<dyn SignWith>, RpcError> {
-    let refused = |e: anyhow::Error| err(ErrorCode::Signing, format!("{e:#}"));
+fn signer_for(choice: &KeyChoice) -> Result<Arc<dyn SignWith>, SetupError> {
+    let refused = |e: anyhow::Error| SetupError::Key(format!("{e:#}"));
     Ok(match choice {
         KeyChoice::Generate { user_id } => {
             Arc::new(EmbeddedKey::new(keys::generate(user_id).map_err(refused)?).map_err(refused)?)
@@ -290,7 +389,7 @@ fn signer_for(choice: &KeyChoice) -> Result<Arc<dyn SignWith>, RpcError> {
         KeyChoice::Import { file: path } => {
             let bytes = store::read_bounded(path, keys::MAX_CERT_LEN as u64)
                 .map_err(refused)?
-                .ok_or_else(|| err(ErrorCode::File, format!("{}: no such file", path.display())))?;
+                .ok_or_else(|| SetupError::NoSuchFile(path.to_path_buf()))?;
             let cert = crate::keys::gpg::import_secret(&bytes).map_err(refused)?;
             Arc::new(EmbeddedKey::new(cert).map_err(refused)?)
         }

@@ -44,10 +44,10 @@ pub(super) fn is_read(event: &notify::Event) -> bool {
 }
 
 /// Why a directory could not be scanned and watched.
-pub(super) enum Failure {
+pub(super) enum ScanFailure {
     Scan(ScanError),
     /// A kernel limit left directories unwatched; the files the scan found are still current.
-    Watch(RpcError, Box<Scan>),
+    Watch(WatchError, Box<Scan>),
 }
 
 /// How a path in a batch is brought up to date.
@@ -95,8 +95,10 @@ impl Daemon {
             }
             let _applying = self.watches.applying.lock().await;
             let daemon = self.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || daemon.apply(batch)).await {
-                tracing::error!("applying file changes failed: {e}");
+            if let Err(e) =
+                crate::errors::blocking("applying file changes", move || daemon.apply(batch)).await
+            {
+                tracing::error!("{e}");
             }
         }
     }
@@ -106,7 +108,7 @@ impl Daemon {
         for e in &batch.errors {
             // New directories could not be watched: the watch is incomplete; say so where the
             // user looks (`sig watch list`).
-            let message = watch_error(e, 1).message;
+            let message = watch_error(e, 1).to_rpc().message;
             tracing::warn!("{message}");
             for path in &e.paths {
                 if let Some((root, _)) = self.watches.root_of(path)
@@ -225,18 +227,18 @@ impl Daemon {
     /// Scans `dir` and puts an inotify watch on every directory in it. A directory that
     /// appears during the scan may gain files before its watch is in place, so the scan is
     /// repeated (a stat per file; only changed files are read) until it finds no new directory.
-    pub(super) fn scan_and_watch(&self, dir: &Path, rules: &Rules) -> Result<Scan, Failure> {
+    pub(super) fn scan_and_watch(&self, dir: &Path, rules: &Rules) -> Result<Scan, ScanFailure> {
         let mut known: HashMap<PathBuf, (FileStamp, ContentId)> = HashMap::new();
         let mut millis = 0;
         for _ in 0..10 {
             let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.watches.known(p));
             let mut scan =
-                scan::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)?;
+                scan::scan(dir, rules, &self.config().watch, &lookup).map_err(ScanFailure::Scan)?;
             millis += scan.millis;
             scan.millis = millis;
             let added = match self.watches.watch_dirs(&scan.dirs) {
                 Ok(added) => added,
-                Err(e) => return Err(Failure::Watch(e, Box::new(scan))),
+                Err(e) => return Err(ScanFailure::Watch(e, Box::new(scan))),
             };
             if added.is_empty() {
                 return Ok(scan);
@@ -250,7 +252,7 @@ impl Daemon {
         // Directories keep appearing faster than they are scanned: take what is there; their
         // own creation events bring the rest.
         let lookup = |p: &Path| known.get(p).cloned();
-        scan::scan(dir, rules, &self.config().watch, &lookup).map_err(Failure::Scan)
+        scan::scan(dir, rules, &self.config().watch, &lookup).map_err(ScanFailure::Scan)
     }
 
     /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are
@@ -266,13 +268,13 @@ impl Daemon {
         };
         let scan = match self.scan_and_watch(dir, &rules) {
             Ok(scan) => scan,
-            Err(Failure::Watch(e, scan)) => {
+            Err(ScanFailure::Watch(e, scan)) => {
                 if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
-                    r.error = Some(e.message);
+                    r.error = Some(e.to_rpc().message);
                 }
                 *scan
             }
-            Err(Failure::Scan(e)) => {
+            Err(ScanFailure::Scan(e)) => {
                 if dir == root {
                     tracing::warn!(root = %root.display(), "watched directory: {e}");
                     if let Some(r) = lock(&self.watches.roots).get_mut(&root) {

@@ -7,7 +7,7 @@
 mod events;
 pub mod scan;
 
-use events::{Failure, is_read};
+use events::{ScanFailure, is_read};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -24,13 +24,15 @@ use signet_proto::api::{
     WatchListResult,
 };
 use signet_proto::formats::ContentId;
-use signet_proto::rpc::{ErrorCode, RpcError};
+use signet_proto::rpc::ErrorCode;
 use signet_proto::wire_path::AbsPath;
 use tokio::sync::mpsc;
 
+use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::hash::{self, FileStamp};
+use crate::home::damage::Damage;
 use crate::serve::subscribers::Inbox;
-use crate::state::{Daemon, err};
+use crate::state::Daemon;
 use scan::{IGNORE_FILES, Rules, Scan, ScanError};
 
 /// Events waiting to be applied; past this the daemon rescans instead of queueing more.
@@ -90,6 +92,8 @@ pub(crate) struct Watches {
     overflowed: Arc<AtomicBool>,
     /// Held while a scan or an event batch is applied.
     applying: tokio::sync::Mutex<()>,
+    /// `watches.json` could not be read at start: it is not written until repaired.
+    file_damage: Mutex<Option<Damage>>,
 }
 
 impl Default for Watches {
@@ -102,6 +106,7 @@ impl Default for Watches {
             watcher: Mutex::default(),
             events,
             incoming: Mutex::new(Some(incoming)),
+            file_damage: Mutex::default(),
             overflowed: Arc::default(),
             applying: tokio::sync::Mutex::new(()),
         }
@@ -129,12 +134,17 @@ impl Watches {
             .map(|(root, r)| (root.clone(), r.rules.clone()))
     }
 
+    /// What is wrong with `watches.json`, if it could not be read.
+    pub(crate) fn damage(&self) -> Option<String> {
+        lock(&self.file_damage).as_ref().map(ToString::to_string)
+    }
+
     fn known(&self, path: &Path) -> Option<(FileStamp, ContentId)> {
         self.files().get(path).map(|t| (t.stamp, t.id.clone()))
     }
 
     /// Adds inotify watches on `dirs`; returns those added, or the error that stopped it.
-    fn watch_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, RpcError> {
+    fn watch_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<PathBuf>, WatchError> {
         let mut watcher = lock(&self.watcher);
         if watcher.is_none() {
             let events = self.events.clone();
@@ -208,33 +218,94 @@ impl Watches {
     }
 }
 
+/// Why `watch.add`, `watch.remove` or `subscribe` did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// A kernel limit on inotify: `hint` names the setting to raise.
+    #[error("{what}")]
+    Limit { what: String, hint: String },
+    #[error("cannot watch: {0}")]
+    Inotify(String),
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("refusing to watch / : it would hash every file on the system")]
+    Everything,
+    #[error("{}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{} is already watched, as part of {}", .root.display(), .outer.display())]
+    Inside { root: PathBuf, outer: PathBuf },
+    #[error("config.json: {0}")]
+    Ignore(String),
+    #[error("{} is not watched", .0.display())]
+    NotWatched(PathBuf),
+    #[error("this connection fell too far behind its notifications and is being closed")]
+    FellBehind,
+    #[error("{0}")]
+    Damaged(Damage),
+    #[error(transparent)]
+    NotSaved(#[from] NotSaved),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+}
+
+impl Failure for WatchError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            WatchError::FellBehind => ErrorCode::Busy,
+            WatchError::Damaged(_) => ErrorCode::Damaged,
+            WatchError::NotSaved(e) => e.code(),
+            WatchError::Task(e) => e.code(),
+            _ => ErrorCode::Watch,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            WatchError::Limit { hint, .. } => hint.clone(),
+            WatchError::Everything => "watch the directories you work in".into(),
+            WatchError::NotADirectory(_) => "`sig verify` checks single files".into(),
+            WatchError::NotWatched(_) => "`sig watch list` shows what is".into(),
+            WatchError::FellBehind => "reconnect and subscribe again".into(),
+            WatchError::NotSaved(e) => return e.hint(),
+            _ => return None,
+        })
+    }
+}
+
 /// An inotify failure in words a person can act on, naming the setting to raise.
-fn watch_error(e: &notify::Error, dirs: usize) -> RpcError {
+fn watch_error(e: &notify::Error, dirs: usize) -> WatchError {
     let sysctl = |name: &str| {
         let value = std::fs::read_to_string(format!("/proc/sys/fs/inotify/{name}"))
             .map(|v| v.trim().to_owned())
             .unwrap_or_else(|_| "?".into());
         (format!("fs.inotify.{name}"), value)
     };
-    let message = match &e.kind {
+    match &e.kind {
         notify::ErrorKind::MaxFilesWatch => {
             let (name, value) = sysctl("max_user_watches");
-            format!(
-                "the kernel's inotify watch limit is reached ({name} = {value}; this directory \
-                 needs one watch per directory, {dirs} here): raise it, e.g. \
-                 `sudo sysctl {name}=524288`, or watch a smaller directory"
-            )
+            WatchError::Limit {
+                what: format!(
+                    "the kernel's inotify watch limit is reached ({name} = {value}; this \
+                     directory needs one watch per directory, {dirs} here)"
+                ),
+                hint: format!(
+                    "raise it, e.g. `sudo sysctl {name}=524288`, or watch a smaller directory"
+                ),
+            }
         }
         notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc_emfile()) => {
             let (name, value) = sysctl("max_user_instances");
-            format!(
-                "the kernel's inotify instance limit is reached ({name} = {value}): raise it, \
-                 e.g. `sudo sysctl {name}=1024`, or stop other programs watching files"
-            )
+            WatchError::Limit {
+                what: format!("the kernel's inotify instance limit is reached ({name} = {value})"),
+                hint: format!(
+                    "raise it, e.g. `sudo sysctl {name}=1024`, or stop other programs watching \
+                     files"
+                ),
+            }
         }
-        _ => format!("cannot watch: {e}"),
-    };
-    err(ErrorCode::Watch, message)
+        _ => WatchError::Inotify(e.to_string()),
+    }
 }
 
 /// Whether an inotify failure is a kernel limit (which leaves every further watch failing too)
@@ -254,10 +325,6 @@ fn is_limit(e: &notify::Error) -> bool {
 
 fn libc_emfile() -> i32 {
     rustix::io::Errno::MFILE.raw_os_error()
-}
-
-fn scan_error(e: ScanError) -> RpcError {
-    err(ErrorCode::Watch, e.to_string())
 }
 
 /// `watches.json`: the watched directories.
@@ -291,26 +358,18 @@ impl Daemon {
             .collect()
     }
 
-    pub async fn watch_add(self: &Arc<Self>, p: PathParams) -> Result<WatchInfo, RpcError> {
+    pub async fn watch_add(self: &Arc<Self>, p: PathParams) -> Result<WatchInfo, WatchError> {
         let root = watchable(&p.path).await?;
         let _applying = self.watches.applying.lock().await;
         if lock(&self.watches.roots).contains_key(&root) {
             return Ok(self.watch_info(&root).expect("present"));
         }
         if let Some((outer, _)) = self.watches.root_of(&root) {
-            return Err(err(
-                ErrorCode::Watch,
-                format!(
-                    "{} is already watched, as part of {}",
-                    root.display(),
-                    outer.display()
-                ),
-            ));
+            return Err(WatchError::Inside { root, outer });
         }
-        let rules = Rules::new(&root, &self.config().watch.ignore)
-            .map_err(|e| err(ErrorCode::Watch, format!("config.json: {e}")))?;
+        let rules = Rules::new(&root, &self.config().watch.ignore).map_err(WatchError::Ignore)?;
         self.start_watching(root.clone(), Arc::new(rules)).await?;
-        self.save_watches()?;
+        self.save_watches().await?;
         Ok(self.watch_info(&root).expect("just added"))
     }
 
@@ -319,15 +378,14 @@ impl Daemon {
         self: &Arc<Self>,
         root: PathBuf,
         rules: Arc<Rules>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), WatchError> {
         let daemon = self.clone();
         let refused_root = root.clone();
-        let (scanned, rules) = tokio::task::spawn_blocking(move || {
+        let (scanned, rules) = blocking("a scan", move || {
             let scanned = daemon.scan_and_watch(&root, &rules);
             (scanned.map(|scan| (root, scan)), rules)
         })
-        .await
-        .map_err(|e| err(ErrorCode::Internal, format!("scan task failed: {e}")))?;
+        .await?;
         let (root, scan) = match scanned {
             Ok(scanned) => scanned,
             Err(failure) => {
@@ -341,8 +399,8 @@ impl Daemon {
                     self.watches.unwatch_under(root);
                 }
                 return Err(match failure {
-                    Failure::Scan(e) => scan_error(e),
-                    Failure::Watch(e, _) => e,
+                    ScanFailure::Scan(e) => WatchError::Scan(e),
+                    ScanFailure::Watch(e, _) => e,
                 });
             }
         };
@@ -385,26 +443,20 @@ impl Daemon {
         Ok(())
     }
 
-    pub async fn watch_remove(&self, p: PathParams) -> Result<WatchInfo, RpcError> {
+    pub async fn watch_remove(&self, p: PathParams) -> Result<WatchInfo, WatchError> {
         let root = tokio::fs::canonicalize(&p.path)
             .await
             .unwrap_or_else(|_| p.path.to_path_buf());
         let _applying = self.watches.applying.lock().await;
-        let info = self.watch_info(&root).ok_or_else(|| {
-            err(
-                ErrorCode::Watch,
-                format!(
-                    "{} is not watched; `sig watch list` shows what is",
-                    p.path.display()
-                ),
-            )
-        })?;
+        let info = self
+            .watch_info(&root)
+            .ok_or_else(|| WatchError::NotWatched(p.path.to_path_buf()))?;
         lock(&self.watches.roots).remove(&root);
         self.watches.unwatch_under(&root);
         self.watches
             .files_mut()
             .retain(|p, _| !p.starts_with(&root));
-        self.save_watches()?;
+        self.save_watches().await?;
         Ok(info)
     }
 
@@ -447,7 +499,11 @@ impl Daemon {
         Some(info)
     }
 
-    fn save_watches(&self) -> Result<(), RpcError> {
+    /// Remembers the watched directories in `watches.json`, off the async threads.
+    async fn save_watches(&self) -> Result<(), WatchError> {
+        if let Some(damage) = lock(&self.watches.file_damage).clone() {
+            return Err(WatchError::Damaged(damage));
+        }
         let file = WatchesFile {
             watches: lock(&self.watches.roots)
                 .keys()
@@ -457,11 +513,18 @@ impl Daemon {
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
         bytes.push(b'\n');
-        crate::home::store::write_atomic(&self.home.watches_file(), &bytes, 0o600).map_err(|e| {
-            err(
-                ErrorCode::Storage,
-                format!("saving {}: {e:#}", self.home.watches_file().display()),
+        let path = self.home.watches_file();
+        blocking("saving watches.json", move || {
+            crate::home::store::write_atomic(&path, &bytes, 0o600)
+        })
+        .await?
+        .map_err(|e| {
+            NotSaved::new(
+                "watches.json",
+                e,
+                "the directories watched are as they were",
             )
+            .into()
         })
     }
 
@@ -469,23 +532,22 @@ impl Daemon {
     /// now stays listed, with the reason.
     pub async fn resume_watches(self: &Arc<Self>) {
         let path = self.home.watches_file();
-        let file: WatchesFile = match crate::home::store::read_bounded(&path, MAX_WATCHES_FILE) {
+        let read = crate::home::store::read_bounded(&path, MAX_WATCHES_FILE);
+        let why = match read {
             Ok(None) => return,
-            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-                Ok(file) => file,
-                Err(e) => {
-                    tracing::error!(
-                        "{} is not valid ({e}); no directory is watched",
-                        path.display()
-                    );
-                    return;
-                }
+            Ok(Some(bytes)) => match serde_json::from_slice::<WatchesFile>(&bytes) {
+                Ok(file) => return self.resume(file).await,
+                Err(e) => e.to_string(),
             },
-            Err(e) => {
-                tracing::error!("{e:#}");
-                return;
-            }
+            Err(e) => format!("{e:#}"),
         };
+        let damage = Damage { file: path, why };
+        tracing::error!("{damage}");
+        *lock(&self.watches.file_damage) = Some(damage);
+    }
+
+    /// Watches the directories of a `watches.json` read at start.
+    async fn resume(self: &Arc<Self>, file: WatchesFile) {
         for WatchedPath(root) in file.watches {
             let _applying = self.watches.applying.lock().await;
             let rules = match Rules::new(&root, &self.config().watch.ignore) {
@@ -496,13 +558,14 @@ impl Daemon {
                 }
             };
             if let Err(e) = self.start_watching(root.clone(), rules.clone()).await {
-                tracing::warn!(root = %root.display(), "cannot watch: {}", e.message);
+                let message = e.to_rpc().message;
+                tracing::warn!(root = %root.display(), "cannot watch: {message}");
                 lock(&self.watches.roots).insert(
                     root,
                     Root {
                         rules,
                         skipped: 0,
-                        error: Some(e.message),
+                        error: Some(message),
                         scan_ms: 0,
                     },
                 );
@@ -514,18 +577,14 @@ impl Daemon {
         &self,
         inbox: &mut Option<Inbox>,
         p: PathParams,
-    ) -> Result<SubscribeResult, RpcError> {
+    ) -> Result<SubscribeResult, WatchError> {
         let watched = self.watches.root_of(&p.path).is_some();
         if !self.subscribers.add(
             inbox,
             p.path.to_path_buf(),
             self.config().watch.max_queued_notifications,
         ) {
-            return Err(err(
-                ErrorCode::Busy,
-                "this connection fell too far behind its notifications and is being closed; \
-                 reconnect and subscribe again",
-            ));
+            return Err(WatchError::FellBehind);
         }
         // An unwatched file: note its verdict now, so a change to it can be told.
         if !watched && p.path.is_file() {
@@ -548,11 +607,13 @@ impl Daemon {
             // Woken after the write that changed a verdict input has landed (`StateWrite`'s
             // drop): nothing to wait for. Writes meanwhile leave one wake-up, not one each.
             let daemon = self.clone();
-            let _ = tokio::task::spawn_blocking(move || {
+            let refreshed = blocking("refreshing verdicts", move || {
                 let changes = daemon.refresh_verdicts();
                 daemon.subscribers.deliver(&changes);
-            })
-            .await;
+            });
+            if let Err(e) = refreshed.await {
+                tracing::error!("{e}");
+            }
         }
     }
 
@@ -627,28 +688,18 @@ fn attestations_changed(path: PathBuf, id: &ContentId, verdict: Verdict) -> Verd
 }
 
 /// The directory `path` names, made canonical, if it may be watched.
-async fn watchable(path: &AbsPath) -> Result<PathBuf, RpcError> {
+async fn watchable(path: &AbsPath) -> Result<PathBuf, WatchError> {
     let root = tokio::fs::canonicalize(path).await.map_err(|e| {
-        err(
-            ErrorCode::Watch,
-            signet_proto::text::file_error(&path.display().to_string(), &e),
-        )
+        WatchError::Unreachable(signet_proto::text::file_error(
+            &path.display().to_string(),
+            &e,
+        ))
     })?;
     if root == Path::new("/") {
-        return Err(err(
-            ErrorCode::Watch,
-            "refusing to watch / : it would hash every file on the system; watch the \
-             directories you work in",
-        ));
+        return Err(WatchError::Everything);
     }
     if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
-        return Err(err(
-            ErrorCode::Watch,
-            format!(
-                "{}: not a directory (`sig verify` checks single files)",
-                path.display()
-            ),
-        ));
+        return Err(WatchError::NotADirectory(path.to_path_buf()));
     }
     Ok(root)
 }

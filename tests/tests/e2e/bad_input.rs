@@ -177,7 +177,7 @@ fn damaged_trust_json_fails_closed() {
 }
 
 #[test]
-fn a_damaged_remote_record_is_reported_in_status() {
+fn a_damaged_remote_record_is_reported_in_status_and_never_overwritten() {
     let server = signet_tests::http::TestServer::start();
     let world = Home::new();
     world.setup("World <w@example.org>");
@@ -191,6 +191,60 @@ fn a_damaged_remote_record_is_reported_in_status() {
     let run = alice.sig(&["status", "--json"]);
     let problems = run.json()["problems"].to_string();
     assert!(problems.contains("remote.json"), "{problems}");
-    // And the damaged record is left as it was for the user to repair.
+    // And the damaged record is left as it was for the user to repair: adding a remote of
+    // that name again is refused (it would write over it); removing it is what the user asks.
+    let run = alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(2);
+    assert!(
+        run.stderr.contains("remote.json is damaged"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&record).unwrap(), b"{ not json");
+    alice.sig(&["remote", "remove", "world"]).expect(0);
+    assert!(!record.exists());
+    assert_eq!(
+        alice.sig(&["status", "--json"]).json()["problems"],
+        serde_json::json!([])
+    );
+    alice
+        .sig(&["remote", "add", "world", &server.url()])
+        .expect(0);
+    alice.sig(&["fetch"]).expect(0);
+}
+
+#[test]
+fn a_damaged_watches_json_is_reported_and_never_overwritten() {
+    let home = Home::new();
+    home.setup("Wanda <wanda@example.org>");
+    let tree = home.root.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    home.sig(&["watch", "add", tree.to_str().unwrap()])
+        .expect(0);
+    home.sig(&["daemon", "stop"]).expect(0);
+    let path = home.home.join("watches.json");
+    std::fs::write(&path, b"{\"watches\": [").unwrap();
+
+    let run = home.sig(&["status"]).expect(2);
+    assert!(
+        run.stdout.contains("watches.json is damaged"),
+        "{}",
+        run.stdout
+    );
+    let other = home.root.join("other");
+    std::fs::create_dir(&other).unwrap();
+    let run = home
+        .sig(&["watch", "add", other.to_str().unwrap()])
+        .expect(2);
+    assert!(
+        run.stderr.contains("watches.json is damaged"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"{\"watches\": [");
+    // Verification goes on.
+    let file = home.file("f", b"x");
+    home.attest(&file, true, "").expect(0);
+    home.sig(&["verify", "f"]).expect(0);
 }
