@@ -1,0 +1,81 @@
+//! What the editor shows: the diagnostic of an open file and the hover, in words. Text from
+//! outside (user ids, comments) is escaped: plain for diagnostics, Markdown for the hover.
+
+use signet_proto::api::{self, Verdict, VerifyResult};
+use signet_proto::text::{markdown, shown};
+
+/// Who made an attestation, for a diagnostic (plain text): the user id from outside escaped.
+fn who(a: &api::AttestationView) -> String {
+    let short = a.key.as_str();
+    let short = &short[short.len().saturating_sub(16)..];
+    if a.user_id.is_empty() {
+        format!("[{short}]")
+    } else {
+        format!("{} [{short}]", shown(&a.user_id))
+    }
+}
+
+pub(super) fn unverified_message(r: &VerifyResult) -> String {
+    let untrusted = r.attestations.iter().filter(|a| !a.trusted).count();
+    let mut message = "Signet: not verified — no trusted key vouched for this file".to_owned();
+    if untrusted > 0 {
+        message.push_str(&format!(
+            " ({untrusted} attestation(s) by keys you do not trust)"
+        ));
+    }
+    message
+}
+
+pub(super) fn not_ok_message(r: &VerifyResult) -> String {
+    let against: Vec<String> = r
+        .attestations
+        .iter()
+        .filter(|a| a.trusted && !a.ok && !a.revoked && !a.superseded)
+        .map(|a| {
+            if a.comment.is_empty() {
+                who(a)
+            } else {
+                format!("{}: {}", who(a), shown(&a.comment))
+            }
+        })
+        .collect();
+    format!(
+        "Signet: NOT ok — a trusted key says this file is not ok ({})",
+        against.join("; ")
+    )
+}
+
+pub(super) fn hover_text(r: &VerifyResult) -> String {
+    let verdict = match r.verdict {
+        Verdict::Ok => "ok",
+        Verdict::Unverified => "not verified",
+        Verdict::NotOk => "NOT ok",
+    };
+    let mut text = format!("**Signet: {verdict}**\n\n`{}`\n", r.id);
+    if r.attestations.is_empty() {
+        text.push_str("\nNobody has attested this file.\n");
+    }
+    // User ids and comments come from anyone: Markdown-escaped, so that a remote cannot put
+    // links, images or formatting in the user's editor.
+    for a in &r.attestations {
+        text.push_str(&format!(
+            "\n- {} {}: {}{}{}{}{}",
+            if a.trusted { "trusted" } else { "untrusted" },
+            markdown(&who(a)),
+            if a.ok { "ok" } else { "NOT ok" },
+            if a.reviewed { ", reviewed" } else { "" },
+            if a.revoked { " (key revoked)" } else { "" },
+            if a.superseded {
+                " (superseded by its key's newer word)"
+            } else {
+                ""
+            },
+            if a.comment.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", markdown(&a.comment))
+            }
+        ));
+    }
+    text
+}
