@@ -4,13 +4,15 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
+use interprocess::TryClone as _;
+use interprocess::local_socket::prelude::*;
+use interprocess::local_socket::{GenericFilePath, Stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use signet_proto::api::{HelloParams, HelloResult, method};
@@ -34,10 +36,11 @@ pub enum CallError {
     Protocol(String),
 }
 
-/// A connection to the daemon, greeted with `hello`.
+/// A connection to the daemon, greeted with `hello`. A local socket (`interprocess`): a Unix
+/// socket here, and whatever the platform has where `sig` and editor integrations build.
 pub struct Client {
-    writer: UnixStream,
-    reader: UnixStream,
+    writer: Stream,
+    reader: Stream,
     /// The protocol's own framing (`signet_proto::rpc::FrameDecoder`), as the daemon reads.
     frames: FrameDecoder,
     next_id: i64,
@@ -47,7 +50,7 @@ pub struct Client {
 impl Client {
     /// Connects to the socket and says hello.
     pub fn connect(socket: &Path) -> io::Result<Result<Self, CallError>> {
-        let stream = UnixStream::connect(socket)?;
+        let stream = Stream::connect(socket.to_fs_name::<GenericFilePath>()?)?;
         let reader = stream.try_clone()?;
         let mut client = Client {
             writer: stream,
