@@ -1,0 +1,206 @@
+//! `sig status`, `sig daemon` and `sig config`: the daemon itself and its settings.
+
+use super::*;
+
+pub fn status(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let json = out.json;
+    let mut client = connection::connect_or_start(loc)?;
+    let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+    if json {
+        out.json(&s)?;
+        return Ok(exit::OK);
+    }
+    out.line(format!(
+        "signetd {} (pid {}), up {}s",
+        s.version, s.pid, s.uptime_secs
+    ))?;
+    out.line(format!("home:    {}", s.home.display()))?;
+    out.line(format!("socket:  {}", s.socket.display()))?;
+    match &s.key {
+        Some(k) => out.line(format!("key:     {} {}", k.fingerprint, shown(&k.user_id)))?,
+        None => out.line("key:     none yet (run `sig setup --generate \"Name <email>\"`)")?,
+    }
+    out.line(format!(
+        "repo:    {} attestations, serial {}",
+        s.own_attestations, s.serial
+    ))?;
+    out.line(format!(
+        "index:   {} attestations about {} files; {} trusted keys",
+        s.valid_attestations, s.known_ids, s.trusted_keys
+    ))?;
+    out.line(format!("remotes: {}", s.remotes))?;
+    if s.remotes > 0 {
+        let list: api::RemoteListResult =
+            client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
+        for r in &list.remotes {
+            let due = r
+                .next_sync_secs
+                .map_or("not scheduled".to_owned(), |s| format!("next sync in {s}s"));
+            let state = match (&r.last_error, &r.last_success) {
+                (Some(e), _) => format!("last error: {e}"),
+                (None, Some(t)) => format!("last success {t}"),
+                (None, None) => "never fetched".to_owned(),
+            };
+            out.line(format!("  {}: {due}; {state}", r.name))?;
+        }
+    }
+    if let Some(url) = &s.publishing {
+        out.line(format!("publishing on {url}"))?;
+    }
+    for p in &s.problems {
+        out.line(format!("problem: {p}"))?;
+    }
+    for w in &s.warnings {
+        out.line(format!("warning: {w}"))?;
+    }
+    Ok(if s.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
+pub fn daemon(
+    loc: &Locations,
+    command: DaemonCommand,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    match command {
+        DaemonCommand::Start => {
+            if let Some(mut client) = connection::connect_running(loc)? {
+                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                if out.json {
+                    out.json(&serde_json::json!({"running": true, "started": false, "pid": s.pid, "socket": s.socket}))?;
+                    return Ok(exit::OK);
+                }
+                out.line(format!(
+                    "signetd is already running (pid {}) on {}",
+                    s.pid,
+                    s.socket.display()
+                ))?;
+                return Ok(exit::OK);
+            }
+            let client = connection::connect_or_start(loc)?;
+            if out.json {
+                out.json(&serde_json::json!({"running": true, "started": true, "server": client.server.server, "socket": loc.socket}))?;
+                return Ok(exit::OK);
+            }
+            out.line(format!(
+                "{} answering on {}",
+                client.server.server,
+                loc.socket.display()
+            ))?;
+        }
+        DaemonCommand::Stop if out.json => {
+            let (was_running, killed) = match connection::stop(loc)? {
+                connection::Stopped::Exited => (true, false),
+                connection::Stopped::NotRunning => (false, false),
+                connection::Stopped::Killed { .. } => (true, true),
+            };
+            out.json(&serde_json::json!({"running": false, "was_running": was_running, "killed": killed}))?;
+        }
+        DaemonCommand::Stop => match connection::stop(loc)? {
+            connection::Stopped::Exited => out.line("signetd stopped")?,
+            connection::Stopped::NotRunning => out.line("signetd is not running")?,
+            connection::Stopped::Killed { pid } => out.line(format!(
+                "signetd (pid {pid}) did not exit within 10s of being asked: killed it"
+            ))?,
+        },
+        DaemonCommand::Status => match connection::connect_running(loc)? {
+            Some(mut client) => {
+                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                if out.json {
+                    out.json(&serde_json::json!({"running": true, "pid": s.pid, "version": s.version, "socket": s.socket}))?;
+                    return Ok(exit::OK);
+                }
+                out.line(format!(
+                    "signetd {} running (pid {}) on {}",
+                    s.version,
+                    s.pid,
+                    s.socket.display()
+                ))?;
+            }
+            None => {
+                if out.json {
+                    out.json(&serde_json::json!({"running": false, "socket": loc.socket}))?;
+                } else {
+                    out.line(format!(
+                        "signetd is not running (no answer on {})",
+                        loc.socket.display()
+                    ))?;
+                }
+                return Ok(exit::NOT_VERIFIED);
+            }
+        },
+    }
+    Ok(exit::OK)
+}
+
+/// `sig config [KEY [VALUE]]`: every setting, one, or a new value for one.
+pub fn config(
+    loc: &Locations,
+    key: Option<String>,
+    value: Vec<String>,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let json = out.json;
+    let mut client = connection::connect_or_start(loc)?;
+    let shown_value = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON");
+    let got: api::ConfigValue = match (&key, value.is_empty()) {
+        (Some(key), false) => {
+            let text = value.join(" ");
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is not a JSON value: give a number, true/false, a quoted string \
+                     ('\"text\"') or a list ('[\"a\", \"b\"]')",
+                    shown(&text)
+                )
+            })?;
+            client.call(
+                method::CONFIG_SET,
+                &api::ConfigSetParams {
+                    key: key.clone(),
+                    value,
+                },
+            )?
+        }
+        _ => client.call(
+            method::CONFIG_GET,
+            &api::ConfigGetParams { key: key.clone() },
+        )?,
+    };
+    if json {
+        out.json(&got.value)?;
+        return Ok(exit::OK);
+    }
+    match got.key {
+        Some(key) if !got.value.is_object() => {
+            out.line(format!("{key} = {}", shown_value(&got.value)))?
+        }
+        prefix => {
+            // Every setting under it, one per line, by its dotted name.
+            let mut stack = vec![(prefix.unwrap_or_default(), &got.value)];
+            let mut lines = Vec::new();
+            while let Some((name, v)) = stack.pop() {
+                match v.as_object() {
+                    Some(fields) => {
+                        for (k, v) in fields {
+                            let dotted = if name.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{name}.{k}")
+                            };
+                            stack.push((dotted, v));
+                        }
+                    }
+                    None => lines.push(format!("{name} = {}", shown_value(v))),
+                }
+            }
+            lines.sort();
+            for line in lines {
+                out.line(line)?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,288 @@
+//! What each command does: gather input, call the daemon, print the seed's transcript.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use signet_proto::api::{
+    self, AttestParams, AttestResult, AttestationView, KeyChoice, KeysListResult, SetupParams,
+    SetupResult, StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict,
+    VerifyManyParams, VerifyManyResult, VerifyOutcome, VerifyResult, method,
+};
+use signet_proto::formats::ContentId;
+use signet_proto::paths::Locations;
+use signet_proto::text::{self, shown};
+use signet_proto::wire_path::AbsPath;
+
+use crate::cli::{
+    AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
+    WatchCommand,
+};
+use crate::connection;
+
+mod attest;
+mod daemon;
+mod keys;
+mod remotes;
+mod setup;
+mod verify;
+mod watch;
+
+pub use attest::attest;
+pub use daemon::{config, daemon, status};
+pub use keys::{keys, trust};
+pub use remotes::{fetch, publish, remote};
+pub use setup::setup;
+pub use verify::verify;
+pub use watch::watch;
+
+/// Exit codes: part of the interface.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const NOT_VERIFIED: i32 = 1;
+    pub const ERROR: i32 = 2;
+    pub const NOT_OK: i32 = 3;
+}
+
+/// Where output goes; write errors (a closed pipe) end the command.
+pub struct Out<W: Write> {
+    pub w: W,
+    /// `--quiet`: nothing but errors (on stderr) and the exit code.
+    quiet: bool,
+    /// `--verbose`: comments and sources beside each attestation.
+    pub verbose: bool,
+    /// Verdicts in colour: on a terminal, unless `--no-color`, `NO_COLOR` or `--json`.
+    color: bool,
+    /// `--json`: one JSON document instead of lines for people.
+    pub json: bool,
+}
+
+/// Colours for verdicts, as the reference uses them.
+#[derive(Debug, Clone, Copy)]
+pub enum Paint {
+    Green,
+    Red,
+    Yellow,
+}
+
+impl<W: Write> Out<W> {
+    pub fn new(w: W, quiet: bool, verbose: bool, no_color: bool, json: bool) -> Self
+    where
+        W: std::io::IsTerminal,
+    {
+        let color = !no_color
+            && !json
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && w.is_terminal();
+        Out {
+            w,
+            quiet,
+            verbose,
+            color,
+            json,
+        }
+    }
+
+    /// Writes a line for people. Whatever it holds, no control character or bidi override
+    /// reaches the terminal (fields from outside are also escaped one by one with `shown`, so
+    /// that a newline in one cannot start a line of its own).
+    pub fn line(&mut self, text: impl AsRef<str>) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        writeln!(self.w, "{}", text::lines(text.as_ref()))
+    }
+
+    /// [`Out::line`] in a colour, where colour is on. The escape codes are added after the
+    /// text is made safe, so nothing from outside can write one.
+    pub fn painted(&mut self, text: impl AsRef<str>, paint: Paint) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        if !self.color {
+            return self.line(text);
+        }
+        let code = match paint {
+            Paint::Green => "32",
+            Paint::Red => "1;31",
+            Paint::Yellow => "33",
+        };
+        writeln!(self.w, "\x1b[{code}m{}\x1b[0m", text::lines(text.as_ref()))
+    }
+    /// Writes a JSON document: the same value, with bidi controls and line separators in its
+    /// strings escaped too.
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        self.json_text(&text)
+    }
+
+    /// Writes JSON text, escaped as [`Out::json`] does.
+    pub fn json_text(&mut self, json: &str) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        writeln!(self.w, "{}", text::json_escaped(json))
+    }
+}
+
+fn short(fpr: &signet_proto::formats::Fingerprint) -> &str {
+    fpr.short()
+}
+
+/// The user's terminal, for gpg's pinentry: `GPG_TTY` as gpg documents it, else the terminal
+/// on standard input.
+fn terminal() -> Option<String> {
+    use std::io::IsTerminal as _;
+    if let Some(tty) = std::env::var("GPG_TTY").ok().filter(|t| !t.is_empty()) {
+        return Some(tty);
+    }
+    if !io::stdin().is_terminal() {
+        return None;
+    }
+    std::fs::read_link("/proc/self/fd/0")
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+}
+
+/// Asks a yes/no question on the terminal or stdin until it gets an answer.
+fn ask_yes_no(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<bool> {
+    for _ in 0..3 {
+        eprint!("{question} (yes/no): ");
+        let mut answer = String::new();
+        if input.read_line(&mut answer)? == 0 {
+            bail!(
+                "no answer on standard input: answer the questions, or pass --ok/--not-ok and --reviewed/--not-reviewed"
+            );
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Ok(true),
+            "n" | "no" => return Ok(false),
+            _ => eprintln!("Please answer yes or no."),
+        }
+    }
+    bail!("no yes/no answer after three tries")
+}
+
+fn ask_line(question: &str, input: &mut impl io::BufRead) -> anyhow::Result<String> {
+    eprint!("{question}: ");
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    Ok(answer.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A file's error in the wording every command uses (`signet_proto::text::file_error`).
+fn file_error(path: &Path, e: &io::Error) -> anyhow::Error {
+    anyhow::anyhow!(text::file_error(
+        &shown(&path.to_string_lossy()).to_string(),
+        e
+    ))
+}
+
+fn absolute(path: &Path) -> anyhow::Result<AbsPath> {
+    let path =
+        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+    Ok(AbsPath::new(path)?)
+}
+
+/// A content id given on the command line.
+fn content_id(id: &str) -> anyhow::Result<ContentId> {
+    ContentId::parse(id.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", shown(id)))
+}
+
+/// Combines exit codes: a trusted "not ok" is loudest, then errors, then "not verified".
+fn worst(a: i32, b: i32) -> i32 {
+    let rank = |c| match c {
+        exit::NOT_OK => 3,
+        exit::ERROR => 2,
+        exit::NOT_VERIFIED => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Prints what the daemon says an answer may be missing, on stderr.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("sig: warning: {}", text::lines(w));
+    }
+}
+
+/// Prints an error on stderr, its text from outside escaped: every `sig: error:` goes here.
+pub fn report_error(message: &str) {
+    eprintln!("sig: error: {}", text::lines(message));
+}
+
+fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
+    if user_id.is_empty() {
+        format!("[{}] (key not yet fetched)", short(fpr))
+    } else {
+        format!("[{}] {}", short(fpr), shown(user_id))
+    }
+}
+
+/// A spinner on stderr while a long call runs, only when stderr is a terminal, with a count
+/// of work done when there is one.
+struct Spinner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Done and total, packed: total in the high half.
+    counts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn progress(&self, done: usize, total: usize) {
+        let packed = ((total as u64) << 32) | (done as u64 & 0xffff_ffff);
+        self.counts
+            .store(packed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn start(what: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let counts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let thread = io::stderr().is_terminal().then(|| {
+            let stop = stop.clone();
+            let counts = counts.clone();
+            std::thread::spawn(move || {
+                let frames = ['|', '/', '-', '\\'];
+                let started = std::time::Instant::now();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if started.elapsed().as_millis() > 300 {
+                        let packed = counts.load(std::sync::atomic::Ordering::Relaxed);
+                        let (done, total) = (packed & 0xffff_ffff, packed >> 32);
+                        let count = if total > 0 {
+                            format!(" {done}/{total}")
+                        } else {
+                            String::new()
+                        };
+                        eprint!(
+                            "\r{} {what}…{count} {}s",
+                            frames[n % 4],
+                            started.elapsed().as_secs()
+                        );
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Spinner {
+            stop,
+            counts,
+            thread,
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! `sig verify`: files, ids, standard input and whole directories; what each verdict rests on.
+
+use super::*;
+
+fn attestation_line(a: &AttestationView, verbose: bool) -> String {
+    let line = attestation_summary(a);
+    if !verbose {
+        return line;
+    }
+    let sources: Vec<String> = std::iter::once(&a.source)
+        .chain(&a.also_from)
+        .map(|s| shown(&s.to_string()).to_string())
+        .collect();
+    let mut line = format!("{line} (from {})", sources.join(", "));
+    if !a.comment.is_empty() {
+        line.push_str(&format!("\n    {}", shown(&a.comment)));
+    }
+    line
+}
+
+fn attestation_summary(a: &AttestationView) -> String {
+    let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
+    if a.revoked {
+        return format!("revoked {who} (its key was revoked; it does not count)");
+    }
+    if a.superseded {
+        let said = if a.ok { "ok" } else { "NOT ok" };
+        return format!(
+            "superseded {who} (said {said}, then something newer; only its newest word counts)"
+        );
+    }
+    let mut line = match (a.trusted, a.ok) {
+        (true, true) => format!("ok {who}"),
+        (true, false) => format!("NOT OK {who}"),
+        (false, true) => format!("untrusted {who}"),
+        (false, false) => format!("untrusted {who} (says NOT ok)"),
+    };
+    if !a.reviewed {
+        line.push_str(" (not reviewed: it does not count)");
+    }
+    line
+}
+
+fn verdict_line(name: &str, verdict: Verdict) -> (String, Paint) {
+    match verdict {
+        Verdict::Ok => (format!("{name} is ok."), Paint::Green),
+        Verdict::Unverified => (format!("{name} is not verified."), Paint::Yellow),
+        Verdict::NotOk => (format!("{name} is NOT ok."), Paint::Red),
+    }
+}
+
+/// Regular files under `dir` (symlinked directories are not followed, so loops cannot trap the
+/// walk; FIFOs, sockets and devices are skipped and never opened), sorted, with what could not
+/// be read.
+fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(text::file_error(&dir.display().to_string(), &e));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() => files.push(path),
+                Ok(t) if t.is_symlink() => {
+                    if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                        files.push(path);
+                    }
+                }
+                Ok(_) => {} // FIFOs, sockets, devices: not content
+                Err(e) => problems.push(text::file_error(&path.display().to_string(), &e)),
+            }
+        }
+    }
+    files.sort();
+    (files, problems)
+}
+
+/// `sig verify DIR`: every file under it, a summary, and the files that are not ok listed.
+fn verify_tree(
+    client: &mut connection::Client,
+    dir: &Path,
+    all: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    const BATCH: usize = 512;
+    // Canonical, so that files of a watched directory are found in the daemon's table.
+    let root = std::fs::canonicalize(dir).map_err(|e| file_error(dir, &e))?;
+    let (files, problems) = files_under(&root);
+    let json = out.json;
+    let spinner = (!json).then(|| Spinner::start("verifying"));
+    let mut results = Vec::with_capacity(files.len());
+    let mut warnings = Vec::new();
+    for batch in files.chunks(BATCH) {
+        if let Some(spinner) = &spinner {
+            spinner.progress(results.len(), files.len());
+        }
+        let mut targets = Vec::with_capacity(batch.len());
+        for file in batch {
+            targets.push(Target::Path(AbsPath::new(file.clone())?).into());
+        }
+        let VerifyManyResult {
+            results: got,
+            warnings: said,
+        } = client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
+        results.extend(got);
+        warnings = said;
+    }
+    drop(spinner);
+    let (mut ok, mut unverified, mut not_ok, mut failed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (file, outcome) in files.iter().zip(&results) {
+        let shown = shown(&file.strip_prefix(&root).unwrap_or(file).to_string_lossy()).to_string();
+        match outcome {
+            VerifyOutcome::Verified(r) if r.verdict == Verdict::Ok => ok.push(shown),
+            VerifyOutcome::Verified(r) if r.verdict == Verdict::NotOk => not_ok.push(shown),
+            VerifyOutcome::Verified(_) => unverified.push(shown),
+            VerifyOutcome::Failed { error } => failed.push(format!("{shown}: {}", error.message)),
+        }
+    }
+    failed.extend(problems);
+    let code = if !not_ok.is_empty() {
+        exit::NOT_OK
+    } else if !failed.is_empty() {
+        exit::ERROR
+    } else if !unverified.is_empty() {
+        exit::NOT_VERIFIED
+    } else {
+        exit::OK
+    };
+    if json {
+        out.json(&serde_json::json!({
+            "directory": root,
+            "ok": ok.len(), "unverified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
+            "results": with_paths(&results, files.iter().map(|f| Some(f.clone()))),
+        }))?;
+        return Ok(code);
+    }
+    for f in &not_ok {
+        out.painted(format!("NOT OK       {f}"), Paint::Red)?;
+    }
+    // Every file nobody vouched for is usually most of a tree: listed on request.
+    if all {
+        for f in &unverified {
+            out.painted(format!("not verified {f}"), Paint::Yellow)?;
+        }
+    }
+    for f in &failed {
+        report_error(f);
+    }
+    warn(&warnings);
+    out.line(format!(
+        "{}: {} ok, {} not verified, {} NOT ok{}",
+        dir.display(),
+        ok.len(),
+        unverified.len(),
+        not_ok.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} errors", failed.len())
+        }
+    ))?;
+    Ok(code)
+}
+
+pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args.files.iter().partition(|f| f.is_dir());
+    if !dirs.is_empty() {
+        if dirs.len() + args.id.len() + files.len() > 1 {
+            bail!("give one directory at a time, without files or ids");
+        }
+        let mut client = connection::connect_or_start(loc)?;
+        return verify_tree(&mut client, dirs[0], args.all, out);
+    }
+    // Each target with the name to show for it: files by their absolute path, as the seed
+    // shows them; `-` (or nothing at all) is standard input, hashed here.
+    let mut targets = Vec::new();
+    let from_stdin =
+        (files.is_empty() && args.id.is_empty()) || files.iter().any(|f| f.as_os_str() == "-");
+    if from_stdin {
+        if files.len() > 1 || !args.id.is_empty() {
+            bail!("`-` (standard input) is verified alone, without files or ids");
+        }
+        targets.push(("standard input".to_owned(), Target::Id(hash_stdin()?)));
+    } else {
+        for file in files {
+            let path = absolute(file)?;
+            targets.push((
+                format!("file {}", shown(&path.to_string_lossy())),
+                Target::Path(path),
+            ));
+        }
+        for id in &args.id {
+            targets.push((format!("id {}", shown(id)), Target::Id(content_id(id)?)));
+        }
+    }
+    let mut client = connection::connect_or_start(loc)?;
+    let VerifyManyResult { results, warnings } = client.call(
+        method::VERIFY_MANY,
+        &VerifyManyParams {
+            targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
+        },
+    )?;
+    let mut code = exit::OK;
+    for outcome in &results {
+        code = worst(
+            code,
+            match outcome {
+                VerifyOutcome::Verified(r) => r.verdict.exit_code(),
+                VerifyOutcome::Failed { .. } => exit::ERROR,
+            },
+        );
+    }
+    warn(&warnings);
+    if out.json {
+        let results = with_paths(
+            &results,
+            targets
+                .iter()
+                .map(|(_, t)| t.path().map(|p| p.to_path_buf())),
+        );
+        match results.as_slice() {
+            [one] => out.json(one)?,
+            many => out.json(&many)?,
+        }
+        return Ok(code);
+    }
+    for ((name, _), outcome) in targets.iter().zip(&results) {
+        match outcome {
+            VerifyOutcome::Verified(VerifyResult {
+                id,
+                verdict,
+                attestations,
+                reviewers,
+                threshold,
+                unknown,
+                invalid,
+                ..
+            }) => {
+                let kind = match name.split_once(' ') {
+                    Some(("id", _)) => "id",
+                    _ => "file",
+                };
+                out.line(format!("identified {kind} as {id}"))?;
+                // As the reference counts them: words that could not count at all.
+                for (what, count) in [("unknown", unknown), ("invalid", invalid)] {
+                    if *count > 0 {
+                        out.line(format!("{what}: {count}"))?;
+                    }
+                }
+                for a in attestations {
+                    out.line(attestation_line(a, out.verbose))?;
+                }
+                let (mut line, paint) = verdict_line(name, *verdict);
+                // Short of the policy's count: say by how much.
+                if *verdict == Verdict::Unverified && *threshold > 1 {
+                    line.pop();
+                    line.push_str(&format!(" ({reviewers} of {threshold} trusted reviewers)."));
+                }
+                out.painted(line, paint)?;
+            }
+            VerifyOutcome::Failed { error } => report_error(&error.message),
+        }
+    }
+    Ok(code)
+}
+
+/// Results as JSON, each error carrying the path it is about (a result carries its own).
+fn with_paths(
+    results: &[VerifyOutcome],
+    paths: impl Iterator<Item = Option<PathBuf>>,
+) -> Vec<serde_json::Value> {
+    results
+        .iter()
+        .zip(paths)
+        .map(|(r, path)| {
+            let mut v = serde_json::to_value(r).expect("results serialize");
+            if let (VerifyOutcome::Failed { .. }, Some(path), Some(fields)) =
+                (r, path, v.as_object_mut())
+            {
+                fields.insert("path".into(), serde_json::json!(path));
+            }
+            v
+        })
+        .collect()
+}
+
+/// The content id of everything on standard input.
+fn hash_stdin() -> anyhow::Result<signet_proto::formats::ContentId> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut input = io::stdin().lock();
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).context("reading standard input"),
+        }
+    }
+    Ok(signet_proto::formats::ContentId::sha256(
+        &hasher.finalize().into(),
+    ))
+}
