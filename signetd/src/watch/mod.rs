@@ -5,7 +5,13 @@
 //! only takes short read locks on the file table, so it is never held up by a scan.
 
 mod events;
+mod failure;
+mod refresh;
+mod remembered;
 pub mod scan;
+
+pub use failure::WatchError;
+use failure::{is_limit, watch_error};
 
 use events::{ScanFailure, is_read};
 
@@ -218,124 +224,6 @@ impl Watches {
     }
 }
 
-/// Why `watch.add`, `watch.remove` or `subscribe` did nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum WatchError {
-    /// A kernel limit on inotify: `hint` names the setting to raise.
-    #[error("{what}")]
-    Limit { what: String, hint: String },
-    #[error("cannot watch: {0}")]
-    Inotify(String),
-    #[error(transparent)]
-    Scan(#[from] ScanError),
-    #[error("{0}")]
-    Unreachable(String),
-    #[error("refusing to watch / : it would hash every file on the system")]
-    Everything,
-    #[error("{}: not a directory", .0.display())]
-    NotADirectory(PathBuf),
-    #[error("{} is already watched, as part of {}", .root.display(), .outer.display())]
-    Inside { root: PathBuf, outer: PathBuf },
-    #[error("config.json: {0}")]
-    Ignore(String),
-    #[error("{} is not watched", .0.display())]
-    NotWatched(PathBuf),
-    #[error("this connection fell too far behind its notifications and is being closed")]
-    FellBehind,
-    #[error("{0}")]
-    Damaged(Damage),
-    #[error(transparent)]
-    NotSaved(#[from] NotSaved),
-    #[error(transparent)]
-    Task(#[from] TaskFailed),
-}
-
-impl Failure for WatchError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            WatchError::FellBehind => ErrorCode::Busy,
-            WatchError::Damaged(_) => ErrorCode::Damaged,
-            WatchError::NotSaved(e) => e.code(),
-            WatchError::Task(e) => e.code(),
-            _ => ErrorCode::Watch,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            WatchError::Limit { hint, .. } => hint.clone(),
-            WatchError::Everything => "watch the directories you work in".into(),
-            WatchError::NotADirectory(_) => "`sig verify` checks single files".into(),
-            WatchError::NotWatched(_) => "`sig watch list` shows what is".into(),
-            WatchError::FellBehind => "reconnect and subscribe again".into(),
-            WatchError::NotSaved(e) => return e.hint(),
-            _ => return None,
-        })
-    }
-}
-
-/// An inotify failure in words a person can act on, naming the setting to raise.
-fn watch_error(e: &notify::Error, dirs: usize) -> WatchError {
-    let sysctl = |name: &str| {
-        let value = std::fs::read_to_string(format!("/proc/sys/fs/inotify/{name}"))
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_else(|_| "?".into());
-        (format!("fs.inotify.{name}"), value)
-    };
-    match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => {
-            let (name, value) = sysctl("max_user_watches");
-            WatchError::Limit {
-                what: format!(
-                    "the kernel's inotify watch limit is reached ({name} = {value}; this \
-                     directory needs one watch per directory, {dirs} here)"
-                ),
-                hint: format!(
-                    "raise it, e.g. `sudo sysctl {name}=524288`, or watch a smaller directory"
-                ),
-            }
-        }
-        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc_emfile()) => {
-            let (name, value) = sysctl("max_user_instances");
-            WatchError::Limit {
-                what: format!("the kernel's inotify instance limit is reached ({name} = {value})"),
-                hint: format!(
-                    "raise it, e.g. `sudo sysctl {name}=1024`, or stop other programs watching \
-                     files"
-                ),
-            }
-        }
-        _ => WatchError::Inotify(e.to_string()),
-    }
-}
-
-/// Whether an inotify failure is a kernel limit (which leaves every further watch failing too)
-/// rather than a problem of one directory.
-fn is_limit(e: &notify::Error) -> bool {
-    match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => true,
-        notify::ErrorKind::Io(io) => [
-            libc_emfile(),
-            rustix::io::Errno::NOSPC.raw_os_error(),
-            rustix::io::Errno::NOMEM.raw_os_error(),
-        ]
-        .contains(&io.raw_os_error().unwrap_or(0)),
-        _ => false,
-    }
-}
-
-fn libc_emfile() -> i32 {
-    rustix::io::Errno::MFILE.raw_os_error()
-}
-
-/// `watches.json`: the watched directories.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct WatchesFile {
-    watches: Vec<WatchedPath>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct WatchedPath(#[serde(with = "signet_proto::wire_path")] PathBuf);
-
 impl Daemon {
     /// The content id of a watched file from the table events keep fresh, when one `lstat`
     /// shows the path still holds the very file that was hashed. Events can come late (a busy
@@ -499,80 +387,6 @@ impl Daemon {
         Some(info)
     }
 
-    /// Remembers the watched directories in `watches.json`, off the async threads.
-    async fn save_watches(&self) -> Result<(), WatchError> {
-        if let Some(damage) = lock(&self.watches.file_damage).clone() {
-            return Err(WatchError::Damaged(damage));
-        }
-        let file = WatchesFile {
-            watches: lock(&self.watches.roots)
-                .keys()
-                .cloned()
-                .map(WatchedPath)
-                .collect(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
-        bytes.push(b'\n');
-        let path = self.home.watches_file();
-        blocking("saving watches.json", move || {
-            crate::home::store::write_atomic(&path, &bytes, 0o600)
-        })
-        .await?
-        .map_err(|e| {
-            NotSaved::new(
-                "watches.json",
-                e,
-                "the directories watched are as they were",
-            )
-            .into()
-        })
-    }
-
-    /// Watches again what was watched before the restart. A directory that cannot be watched
-    /// now stays listed, with the reason.
-    pub async fn resume_watches(self: &Arc<Self>) {
-        let path = self.home.watches_file();
-        let read = crate::home::store::read_bounded(&path, MAX_WATCHES_FILE);
-        let why = match read {
-            Ok(None) => return,
-            Ok(Some(bytes)) => match serde_json::from_slice::<WatchesFile>(&bytes) {
-                Ok(file) => return self.resume(file).await,
-                Err(e) => e.to_string(),
-            },
-            Err(e) => format!("{e:#}"),
-        };
-        let damage = Damage { file: path, why };
-        tracing::error!("{damage}");
-        *lock(&self.watches.file_damage) = Some(damage);
-    }
-
-    /// Watches the directories of a `watches.json` read at start.
-    async fn resume(self: &Arc<Self>, file: WatchesFile) {
-        for WatchedPath(root) in file.watches {
-            let _applying = self.watches.applying.lock().await;
-            let rules = match Rules::new(&root, &self.config().watch.ignore) {
-                Ok(rules) => Arc::new(rules),
-                Err(e) => {
-                    tracing::error!("config.json: {e}");
-                    return;
-                }
-            };
-            if let Err(e) = self.start_watching(root.clone(), rules.clone()).await {
-                let message = e.to_rpc().message;
-                tracing::warn!(root = %root.display(), "cannot watch: {message}");
-                lock(&self.watches.roots).insert(
-                    root,
-                    Root {
-                        rules,
-                        skipped: 0,
-                        error: Some(message),
-                        scan_ms: 0,
-                    },
-                );
-            }
-        }
-    }
-
     pub async fn subscribe(
         &self,
         inbox: &mut Option<Inbox>,
@@ -594,96 +408,6 @@ impl Daemon {
             path: p.path.into_path_buf(),
             watched,
         })
-    }
-
-    /// Recomputes verdicts after the attestations or trust changed, telling subscribers.
-    pub async fn run_verdict_refresh(self: Arc<Self>) {
-        let mut shutdown = self.shutdown_requested();
-        loop {
-            tokio::select! {
-                _ = self.verdicts_stale.notified() => {},
-                _ = shutdown.changed() => return,
-            }
-            // Woken after the write that changed a verdict input has landed (`StateWrite`'s
-            // drop): nothing to wait for. Writes meanwhile leave one wake-up, not one each.
-            let daemon = self.clone();
-            let refreshed = blocking("refreshing verdicts", move || {
-                let changes = daemon.refresh_verdicts();
-                daemon.subscribers.deliver(&changes);
-            });
-            if let Err(e) = refreshed.await {
-                tracing::error!("{e}");
-            }
-        }
-    }
-
-    /// Judges every watched file (and every file a subscriber verified) again. The state's
-    /// read lock is taken per chunk of files, never across all of them: a write waits for one
-    /// chunk at most, and a write that lands between chunks wakes the refresh again.
-    fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
-        const CHUNK: usize = 4096;
-        let policy = self.config().verify.rule();
-        let mut changes = Vec::new();
-        let judge = |held: Vec<(PathBuf, ContentId, Option<Verdict>)>| {
-            let mut now = Vec::with_capacity(held.len());
-            for chunk in held.chunks(CHUNK) {
-                let state = self.read();
-                now.extend(chunk.iter().map(|(_, id, _)| state.verdict(id, policy)));
-            }
-            held.into_iter()
-                .zip(now)
-                .filter_map(|((path, id, before), verdict)| {
-                    (before != Some(verdict)).then_some((path, id, verdict))
-                })
-                .collect::<Vec<_>>()
-        };
-        let watched: Vec<_> = self
-            .watches
-            .files()
-            .iter()
-            .map(|(p, t)| (p.clone(), t.id.clone(), Some(t.verdict)))
-            .collect();
-        let watched = judge(watched);
-        let told: Vec<_> = self
-            .path_cache()
-            .iter()
-            .filter_map(|(p, e)| Some((p.clone(), e.id.clone(), Some(e.verdict?))))
-            .collect();
-        let told = judge(told);
-        // Applied only where the file still holds the id that was judged: a rescan may have
-        // changed it meanwhile, and then its own notice stands.
-        let mut files = self.watches.files_mut();
-        for (path, id, verdict) in watched {
-            if let Some(t) = files.get_mut(&path)
-                && t.id == id
-                && t.verdict != verdict
-            {
-                t.verdict = verdict;
-                changes.push(attestations_changed(path, &id, verdict));
-            }
-        }
-        drop(files);
-        let mut paths = self.path_cache();
-        for (path, id, verdict) in told {
-            if let Some(e) = paths.get_mut(&path)
-                && e.id == id
-                && e.verdict != Some(verdict)
-            {
-                e.verdict = Some(verdict);
-                changes.push(attestations_changed(path, &id, verdict));
-            }
-        }
-        changes
-    }
-}
-
-/// A file's verdict changed because attestations, keys or trust did.
-fn attestations_changed(path: PathBuf, id: &ContentId, verdict: Verdict) -> VerdictChanged {
-    VerdictChanged {
-        path,
-        id: Some(id.to_string()),
-        verdict: Some(verdict),
-        cause: ChangeCause::Attestations,
     }
 }
 

@@ -1,0 +1,440 @@
+//! One fetch of a remote, in steps: `download` (both files, with the held copy's
+//! validators) → `with_stored` (a 304 answered from the stored copy) → `check` (the rules of
+//! `core::accept`) → `store` (the key's certificate, the files, the record) → `install_copy`
+//! (the new attestations take effect). A refused or failed step keeps the last good copy and
+//! records why; the remote's removal cancels a fetch in flight.
+
+use signet_proto::api::{FetchOutcome, FetchReport};
+
+use super::http::{self, Got};
+use super::{next_sync, record};
+use crate::core::accept::{self, RemoteRecord, Validators};
+use crate::core::index::Source;
+use crate::errors::blocking;
+use crate::home::Home;
+use crate::keys;
+use crate::state::{Daemon, now_rfc3339};
+
+/// Both files of a fetch as bytes, with the validators of those that came as bodies.
+struct Bodies {
+    key: Vec<u8>,
+    key_validators: Option<Validators>,
+    repo: Vec<u8>,
+    repo_validators: Option<Validators>,
+}
+
+/// A fetch's answers as bytes: a file answered 304 is read from the stored copy (blocking I/O).
+fn with_stored(
+    home: &Home,
+    name: &str,
+    max_repo: u64,
+    key_got: Got,
+    repo_got: Got,
+) -> Result<Bodies, String> {
+    let stored = record::load_copy(home, name, max_repo)
+        .map_err(|e| format!("reading the stored copy: {e:#}"))?;
+    let body = |got: Got, stored: Option<Vec<u8>>| match got {
+        Got::Body { bytes, validators } => Some((bytes, Some(validators))),
+        Got::NotModified => stored.map(|b| (b, None)),
+    };
+    let (stored_key, stored_repo) = stored.unzip();
+    match (body(key_got, stored_key), body(repo_got, stored_repo)) {
+        (Some((key, key_validators)), Some((repo, repo_validators))) => Ok(Bodies {
+            key,
+            key_validators,
+            repo,
+            repo_validators,
+        }),
+        _ => Err("the server answered 304 for a copy Signet does not hold".into()),
+    }
+}
+
+/// The report of a fetch of a remote removed before it began.
+fn removed_report(name: &str) -> FetchReport {
+    FetchReport {
+        name: name.to_owned(),
+        url: String::new(),
+        outcome: FetchOutcome::Failed,
+        message: Some("the remote was removed".into()),
+        requests: Vec::new(),
+        imported: None,
+        serial: None,
+        attestations: 0,
+        rejected: 0,
+    }
+}
+
+/// What an accepted copy changes in the record and the report.
+fn note_accepted(
+    record: &mut RemoteRecord,
+    report: &mut FetchReport,
+    accepted: &accept::Accepted,
+    bodies: &Bodies,
+) {
+    let same_copy = accepted.entries.is_none();
+    report.outcome = if same_copy {
+        FetchOutcome::Unchanged
+    } else {
+        FetchOutcome::Updated
+    };
+    if accepted.newly_pinned {
+        report.imported = Some(keys::key_info(&accepted.cert));
+    }
+    report.serial = Some(accepted.serial);
+    if !same_copy {
+        report.attestations = accepted.report.valid;
+        report.rejected = accepted.report.rejected();
+        record.last_success = record.last_attempt.clone();
+        record.last_error = None;
+        record.failures = 0;
+    }
+    record.pinned = Some(keys::fingerprint(&accepted.cert));
+    record.serial = Some(accepted.serial);
+    record.signed_at = Some(accepted.signed_at);
+    record.data_sha256 = Some(accepted.data_sha256.clone());
+    record.key_sha256 = Some(accept::sha256_hex(&bodies.key));
+    if let Some(v) = &bodies.key_validators {
+        record.key_validators = v.clone();
+    }
+    if let Some(v) = &bodies.repo_validators {
+        record.repo_validators = v.clone();
+    }
+}
+
+impl Daemon {
+    /// Step one of a fetch: `key.asc`, then `repo.json` (with the validators of the copy held,
+    /// when one is), each line of progress added to `requests`. `Err(None)` when the remote was
+    /// removed meanwhile (the requests are dropped), `Err(Some(why))` when a request failed.
+    async fn download(
+        &self,
+        record: &RemoteRecord,
+        has_copy: bool,
+        removed: &mut tokio::sync::watch::Receiver<bool>,
+        requests: &mut Vec<String>,
+    ) -> Result<(Got, Got), Option<String>> {
+        let limits = self.config().http_limits();
+        let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
+        let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
+        let validators = |held: &Validators| {
+            if has_copy {
+                held.clone()
+            } else {
+                Validators::default()
+            }
+        };
+        let key_limit = http::BodyLimit {
+            max: keys::MAX_CERT_LEN as u64,
+            what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
+        };
+        let repo_limit = http::BodyLimit {
+            max: self.config().fetch.max_repo_bytes,
+            what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
+        };
+        let network = async {
+            let key_got = http::get(
+                &self.http,
+                &limits,
+                &key_url,
+                &validators(&record.key_validators),
+                key_limit,
+            )
+            .await;
+            let repo_got = match &key_got {
+                Ok(_) => Some(
+                    http::get(
+                        &self.http,
+                        &limits,
+                        &repo_url,
+                        &validators(&record.repo_validators),
+                        repo_limit,
+                    )
+                    .await,
+                ),
+                Err(_) => None,
+            };
+            (key_got, repo_got)
+        };
+        let (key_got, repo_got) = tokio::select! {
+            got = network => got,
+            _ = removed.wait_for(|removed| *removed) => return Err(None),
+        };
+        for (url, got) in [(&key_url, Some(&key_got)), (&repo_url, repo_got.as_ref())] {
+            if let Some(got) = got {
+                requests.push(match got {
+                    Ok(Got::NotModified) => format!("GET {url}... not modified."),
+                    Ok(Got::Body { .. }) => format!("GET {url}... done."),
+                    Err(_) => format!("GET {url}... failed."),
+                });
+            }
+        }
+        match (key_got, repo_got) {
+            (Ok(k), Some(Ok(r))) => Ok((k, r)),
+            (Err(e), _) | (_, Some(Err(e))) => Err(Some(e.to_string())),
+            (Ok(_), None) => unreachable!("the repository is fetched whenever the key was"),
+        }
+    }
+
+    /// Fetches one remote and applies the rules; the last good copy stays unless a new one is
+    /// accepted. In steps: `download` → `with_stored` → `check` → `note_accepted` → `store`
+    /// → `install_copy`.
+    pub async fn fetch_one(&self, name: &str) -> FetchReport {
+        let slot = self.fetch_slot(name);
+        let _fetching = slot.lock.lock().await;
+        let mut removed = slot.removed.subscribe();
+        let state = self.read().remotes.get(name).cloned();
+        let Some(state) = state.filter(|_| !*removed.borrow()) else {
+            return removed_report(name);
+        };
+        let mut record = state.record.clone();
+        record.last_attempt = Some(now_rfc3339());
+        let mut report = FetchReport {
+            name: name.to_owned(),
+            url: record.url.clone(),
+            outcome: FetchOutcome::Failed,
+            message: None,
+            requests: Vec::new(),
+            imported: None,
+            serial: record.serial,
+            attestations: state.report.valid,
+            rejected: state.report.rejected(),
+        };
+        // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
+        let has_copy = self.has_stored_copy(name).await;
+        let got = self
+            .download(&record, has_copy, &mut removed, &mut report.requests)
+            .await;
+        let (key_got, repo_got) = match got {
+            Ok(got) => got,
+            Err(None) => {
+                report.message = Some("the remote was removed".into());
+                return report;
+            }
+            Err(Some(e)) => return self.fetch_failed(record, report, e).await,
+        };
+        if let (Got::NotModified, Got::NotModified) = (&key_got, &repo_got) {
+            report.outcome = FetchOutcome::Unchanged;
+            return self.fetch_succeeded(record, report).await;
+        }
+        // One file changed: the other comes from the stored copy.
+        let (home, owned) = (self.home.clone(), name.to_owned());
+        let max_repo = self.config().fetch.max_repo_bytes;
+        let bodies = blocking("reading the stored copy", move || {
+            with_stored(&home, &owned, max_repo, key_got, repo_got)
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let bodies = match bodies {
+            Ok(bodies) => bodies,
+            Err(why) => return self.fetch_failed(record, report, why).await,
+        };
+        let (mut accepted, bodies) = match self.check(&record, has_copy, bodies).await {
+            Ok(checked) => checked,
+            Err((outcome, why)) => {
+                report.outcome = outcome;
+                return self.fetch_failed(record, report, why).await;
+            }
+        };
+        note_accepted(&mut record, &mut report, &accepted, &bodies);
+        let Some(entries) = accepted.entries.take() else {
+            // The copy held, served again without a 304: nothing to check or store but the record.
+            return self.fetch_succeeded(record, report).await;
+        };
+        if let Err(e) = self.store(&record, &accepted, &entries, bodies).await {
+            // Keep the old record's pins and serial: the new copy is not on disk.
+            let mut old = state.record.clone();
+            old.last_attempt = record.last_attempt;
+            return self
+                .fetch_failed(old, report, format!("storing the copy: {e:#}"))
+                .await;
+        }
+        if self.install_copy(name, record, accepted, entries) {
+            self.recheck_unknown_keys(name).await;
+        }
+        report
+    }
+
+    /// Whether both files of a copy are stored for `name`.
+    async fn has_stored_copy(&self, name: &str) -> bool {
+        let dir = record::dir(&self.home, name);
+        tokio::fs::metadata(dir.join(signet_proto::paths::KEY_FILE))
+            .await
+            .is_ok()
+            && tokio::fs::metadata(dir.join(signet_proto::paths::REPO_FILE))
+                .await
+                .is_ok()
+    }
+
+    /// The rules applied to a fetched copy, off the async threads. On refusal, the outcome to
+    /// report and why.
+    async fn check(
+        &self,
+        record: &RemoteRecord,
+        has_copy: bool,
+        bodies: Bodies,
+    ) -> Result<(accept::Accepted, Bodies), (FetchOutcome, String)> {
+        let keyring = self.read().keyring.clone();
+        let mut checked_record = record.clone();
+        if !has_copy {
+            // The copy the record describes is gone: check and store this one in full, even if
+            // it is the same (its serial still guards against a rollback).
+            checked_record.key_sha256 = None;
+        }
+        let (accepted, bodies) = blocking("checking the copy", move || {
+            let accepted = accept::accept(&checked_record, &bodies.key, &bodies.repo, &keyring);
+            (accepted, bodies)
+        })
+        .await
+        .map_err(|e| (FetchOutcome::Failed, e.to_string()))?;
+        match accepted {
+            Ok(accepted) => {
+                if accepted.report.rejected() > 0 {
+                    tracing::warn!(remote = %record.name, report = ?accepted.report, "some attestations do not count");
+                }
+                Ok((accepted, bodies))
+            }
+            Err(refusal) => Err((FetchOutcome::Refused, refusal.to_string())),
+        }
+    }
+
+    /// Writes an accepted copy under the home: what is known of the key first (a crash after
+    /// it loses nothing learnt), then the files, the checked cache and the record.
+    async fn store(
+        &self,
+        record: &RemoteRecord,
+        accepted: &accept::Accepted,
+        entries: &[(signet_proto::formats::ContentId, crate::core::index::Entry)],
+        bodies: Bodies,
+    ) -> anyhow::Result<()> {
+        let cache = accept::CheckedCache::new(
+            &bodies.key,
+            &bodies.repo,
+            accepted.keyring_digest.clone(),
+            entries,
+            &accepted.report,
+        );
+        let (home, saved, cert) = (self.home.clone(), record.clone(), accepted.cert.clone());
+        blocking("storing the copy", move || {
+            crate::home::certs::remember(&home, &cert)?;
+            record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)
+        })
+        .await?
+    }
+
+    /// The last step of a fetch: the stored copy takes effect (its key, its attestations, its
+    /// record). Returns whether its key was seen for the first time.
+    fn install_copy(
+        &self,
+        name: &str,
+        record: RemoteRecord,
+        accepted: accept::Accepted,
+        entries: Vec<(signet_proto::formats::ContentId, crate::core::index::Entry)>,
+    ) -> bool {
+        let source = Source::Remote(name.to_owned());
+        let mut s = self.write();
+        let newly_known = s
+            .keyring
+            .get(&record.pinned.clone().expect("pinned when accepted"))
+            .is_none();
+        if let Some(entry) = s.remotes.get_mut(name) {
+            entry.record = record;
+            entry.report = accepted.report;
+            entry.next_sync = next_sync(&self.config(), name, 0);
+            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+            s.keyring.remove_source(&source);
+            s.keyring.insert(accepted.cert, source.clone());
+            s.index.replace_source(&source, entries);
+            s.copy_problems.remove(name);
+        }
+        newly_known
+    }
+
+    /// Checks again, against the keyring as it is now, the stored copies of other remotes that
+    /// carry attestations by keys unknown when they were checked: a key first fetched from
+    /// another remote makes them checkable, and a trusted "not ok" among them must not stay
+    /// unseen until a restart. Only on a key seen for the first time, so a remote cannot make
+    /// others be checked again at will.
+    async fn recheck_unknown_keys(&self, except: &str) {
+        let waiting: Vec<RemoteRecord> = self
+            .read()
+            .remotes
+            .values()
+            .filter(|r| r.report.unknown_key > 0 && r.record.name != except)
+            .map(|r| r.record.clone())
+            .collect();
+        for record in waiting {
+            let keyring = self.read().keyring.clone();
+            let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
+            let checked_record = record.clone();
+            let checked = blocking("checking a stored copy again", move || {
+                let (key, repo) = record::load_copy(&home, &checked_record.name, max).ok()??;
+                record::check_stored(&home, &checked_record, &key, &repo, &keyring).ok()
+            })
+            .await
+            .ok()
+            .flatten();
+            let Some((entries, report)) = checked else {
+                continue;
+            };
+            let mut guard = self.write();
+            let s = &mut *guard;
+            // A fetch of that remote may have replaced its copy meanwhile: then it stands.
+            if let Some(r) = s.remotes.get_mut(&record.name)
+                && r.record.data_sha256 == record.data_sha256
+                && r.record.key_sha256 == record.key_sha256
+            {
+                tracing::info!(remote = %record.name, "checked again with a newly known key");
+                r.report = report;
+                s.index
+                    .replace_source(&Source::Remote(record.name.clone()), entries);
+            }
+        }
+    }
+
+    /// Records a successful fetch that changed nothing but the bookkeeping.
+    async fn fetch_succeeded(&self, mut record: RemoteRecord, report: FetchReport) -> FetchReport {
+        record.last_success = record.last_attempt.clone();
+        record.last_error = None;
+        record.failures = 0;
+        self.save_remote_record(record, 0).await;
+        report
+    }
+
+    /// Records a failed or refused fetch: the last good copy stays, the error is kept for
+    /// `sig remote list`, and the next attempt backs off.
+    async fn fetch_failed(
+        &self,
+        mut record: RemoteRecord,
+        mut report: FetchReport,
+        why: String,
+    ) -> FetchReport {
+        tracing::warn!(remote = %record.name, "fetch {:?}: {why}", report.outcome);
+        if report.outcome != FetchOutcome::Refused {
+            report.outcome = FetchOutcome::Failed;
+        }
+        record.last_error = Some(why.clone());
+        record.failures = record.failures.saturating_add(1);
+        let failures = record.failures;
+        self.save_remote_record(record, failures).await;
+        report.message = Some(why);
+        report
+    }
+
+    async fn save_remote_record(&self, record: RemoteRecord, failures: u32) {
+        let home = self.home.clone();
+        let saved = record.clone();
+        let written = blocking("saving the remote's record", move || {
+            record::save_record(&home, &saved)
+        })
+        .await;
+        if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!(remote = %record.name, "could not save the remote's record: {e:#}");
+        }
+        let mut s = self.write();
+        if let Some(entry) = s.remotes.get_mut(&record.name) {
+            entry.next_sync = next_sync(&self.config(), &record.name, failures);
+            entry.record = record;
+            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+        }
+    }
+}

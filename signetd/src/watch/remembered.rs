@@ -1,0 +1,89 @@
+//! `watches.json`: the watched directories, remembered across restarts and watched again at
+//! start. A file that cannot be read is reported and never written over.
+
+use super::*;
+
+/// `watches.json`: the watched directories.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WatchesFile {
+    watches: Vec<WatchedPath>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WatchedPath(#[serde(with = "signet_proto::wire_path")] PathBuf);
+
+impl Daemon {
+    /// Remembers the watched directories in `watches.json`, off the async threads.
+    pub(super) async fn save_watches(&self) -> Result<(), WatchError> {
+        if let Some(damage) = lock(&self.watches.file_damage).clone() {
+            return Err(WatchError::Damaged(damage));
+        }
+        let file = WatchesFile {
+            watches: lock(&self.watches.roots)
+                .keys()
+                .cloned()
+                .map(WatchedPath)
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
+        bytes.push(b'\n');
+        let path = self.home.watches_file();
+        blocking("saving watches.json", move || {
+            crate::home::store::write_atomic(&path, &bytes, 0o600)
+        })
+        .await?
+        .map_err(|e| {
+            NotSaved::new(
+                "watches.json",
+                e,
+                "the directories watched are as they were",
+            )
+            .into()
+        })
+    }
+
+    /// Watches again what was watched before the restart. A directory that cannot be watched
+    /// now stays listed, with the reason.
+    pub async fn resume_watches(self: &Arc<Self>) {
+        let path = self.home.watches_file();
+        let read = crate::home::store::read_bounded(&path, MAX_WATCHES_FILE);
+        let why = match read {
+            Ok(None) => return,
+            Ok(Some(bytes)) => match serde_json::from_slice::<WatchesFile>(&bytes) {
+                Ok(file) => return self.resume(file).await,
+                Err(e) => e.to_string(),
+            },
+            Err(e) => format!("{e:#}"),
+        };
+        let damage = Damage { file: path, why };
+        tracing::error!("{damage}");
+        *lock(&self.watches.file_damage) = Some(damage);
+    }
+
+    /// Watches the directories of a `watches.json` read at start.
+    async fn resume(self: &Arc<Self>, file: WatchesFile) {
+        for WatchedPath(root) in file.watches {
+            let _applying = self.watches.applying.lock().await;
+            let rules = match Rules::new(&root, &self.config().watch.ignore) {
+                Ok(rules) => Arc::new(rules),
+                Err(e) => {
+                    tracing::error!("config.json: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = self.start_watching(root.clone(), rules.clone()).await {
+                let message = e.to_rpc().message;
+                tracing::warn!(root = %root.display(), "cannot watch: {message}");
+                lock(&self.watches.roots).insert(
+                    root,
+                    Root {
+                        rules,
+                        skipped: 0,
+                        error: Some(message),
+                        scan_ms: 0,
+                    },
+                );
+            }
+        }
+    }
+}
