@@ -1,7 +1,8 @@
 //! Starting and stopping the daemon: lock the home, load it, bind the socket, serve until told
 //! to stop, and clean up only what this process created.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
@@ -30,6 +31,45 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!("the interrupted key replacement is complete");
     }
     let config = Config::load(&home.config_file())?;
+    remove_stale_temps(&home);
+    let (listener, socket, socket_id) = listen(&options.socket)?;
+    let daemon = Daemon::load(home, socket.clone(), config)?;
+    tracing::info!(
+        pid = std::process::id(),
+        home = %daemon.home.root.display(),
+        socket = %socket.display(),
+        activated = socket_id.is_none(),
+        "signetd {} ready",
+        signet_proto::VERSION
+    );
+
+    daemon.resume_publishing().await;
+    tokio::spawn(crate::remotes::schedule::run(daemon.clone()));
+    tokio::spawn(daemon.clone().run_watch_events());
+    tokio::spawn(daemon.clone().run_verdict_refresh());
+    let resuming = daemon.clone();
+    tokio::spawn(async move { resuming.resume_watches().await });
+
+    tokio::spawn(shut_down_on_signal(daemon.clone()));
+
+    serve::serve(daemon, listener).await;
+    // A gpg waiting on a prompt nobody answers would keep this process alive.
+    crate::keys::gpg::stop_running();
+
+    // Remove the socket only if this process bound it and it is still that one.
+    let current = std::fs::metadata(&options.socket)
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    if socket_id.is_some() && current == socket_id {
+        std::fs::remove_file(&options.socket)
+            .with_context(|| format!("removing {}", options.socket.display()))?;
+    }
+    tracing::info!("signetd stopped");
+    Ok(())
+}
+
+/// Removes the temp files an interrupted write left, in every directory Signet writes in.
+fn remove_stale_temps(home: &Home) {
     let remotes = std::fs::read_dir(home.root.join("remotes"))
         .into_iter()
         .flatten()
@@ -48,70 +88,40 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     if stale > 0 {
         tracing::info!("removed {stale} temp files left by an interrupted write");
     }
-    // Under systemd the socket is passed in, and is systemd's: never removed here.
-    let (listener, socket, socket_id) = match serve::from_systemd()? {
-        Some(listener) => {
-            let path = listener
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_pathname().map(PathBuf::from))
-                .unwrap_or(options.socket.clone());
-            (listener, path, None)
-        }
-        None => {
-            let listener = serve::bind(&options.socket)?;
-            let id = std::fs::metadata(&options.socket)
-                .ok()
-                .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-            (listener, options.socket.clone(), id)
-        }
-    };
-    let daemon = Daemon::load(home, socket.clone(), config)?;
-    tracing::info!(
-        pid = std::process::id(),
-        home = %daemon.home.root.display(),
-        socket = %socket.display(),
-        activated = socket_id.is_none(),
-        "signetd {} ready",
-        signet_proto::VERSION
-    );
+}
 
-    daemon.resume_publishing().await;
-    tokio::spawn(crate::remotes::schedule::run(daemon.clone()));
-    tokio::spawn(daemon.clone().run_watch_events());
-    tokio::spawn(daemon.clone().run_verdict_refresh());
-    let resuming = daemon.clone();
-    tokio::spawn(async move { resuming.resume_watches().await });
-
-    let on_signal = daemon.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-        tracing::info!("signal received, shutting down");
-        on_signal.request_shutdown();
-    });
-
-    serve::serve(daemon, listener).await;
-    // A gpg waiting on a prompt nobody answers would keep this process alive.
-    crate::keys::gpg::stop_running();
-
-    // Remove the socket only if this process bound it and it is still that one.
-    let current = std::fs::metadata(&options.socket)
+/// The socket to serve: systemd's when it passed one in (never removed here: it is
+/// systemd's), else bound at `path`, with the inode bound so that only that one is removed
+/// at exit.
+fn listen(path: &Path) -> anyhow::Result<(tokio::net::UnixListener, PathBuf, Option<u64>)> {
+    if let Some(listener) = serve::from_systemd()? {
+        let path = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(PathBuf::from))
+            .unwrap_or(path.to_owned());
+        return Ok((listener, path, None));
+    }
+    let listener = serve::bind(path)?;
+    let id = std::fs::metadata(path)
         .ok()
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-    if socket_id.is_some() && current == socket_id {
-        std::fs::remove_file(&options.socket)
-            .with_context(|| format!("removing {}", options.socket.display()))?;
+    Ok((listener, path.to_owned(), id))
+}
+
+/// Asks the daemon to stop on SIGTERM or SIGINT.
+async fn shut_down_on_signal(daemon: Arc<Daemon>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
     }
-    tracing::info!("signetd stopped");
-    Ok(())
+    tracing::info!("signal received, shutting down");
+    daemon.request_shutdown();
 }

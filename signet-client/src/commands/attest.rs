@@ -14,6 +14,64 @@ fn check_attestable(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the user says about one file.
+struct Answers {
+    reviewed: bool,
+    ok: bool,
+    comment: String,
+}
+
+/// The seed's questions about one file, each skipped when its flag answers it; `None` when the
+/// file was not reviewed (nothing is saved for it).
+fn ask(
+    args: &AttestArgs,
+    name: &str,
+    several: bool,
+    input: &mut impl io::BufRead,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<Option<Answers>> {
+    let about = |what: &str| {
+        if several {
+            format!("{what} ({name})")
+        } else {
+            what.to_owned()
+        }
+    };
+    let reviewed = match (args.reviewed, args.not_reviewed) {
+        (true, _) => true,
+        (_, true) => false,
+        // As the reference does: a file not reviewed gets no attestation from a person
+        // (`--not-reviewed` stays for scripts, and what it saves never counts).
+        _ if !ask_yes_no(&about("I have reviewed this file"), input)? => {
+            let said = format!("Please review the file: nothing was saved for {name}.");
+            if out.json {
+                eprintln!("{}", text::lines(&said));
+            } else {
+                out.line(said)?;
+            }
+            return Ok(None);
+        }
+        _ => true,
+    };
+    let ok = match (args.ok, args.not_ok) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => ask_yes_no(
+            &about("It performs as expected and is free of major flaws"),
+            input,
+        )?,
+    };
+    let comment = match &args.comment {
+        Some(c) => c.clone(),
+        None => ask_line(&about("Comment"), input)?,
+    };
+    Ok(Some(Answers {
+        reviewed,
+        ok,
+        comment,
+    }))
+}
+
 pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     // Everything that can fail is checked before a question is asked.
     for file in &args.files {
@@ -33,40 +91,13 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     let mut saved_all = Vec::new();
     for file in &args.files {
         let name = shown(&file.to_string_lossy()).to_string();
-        let about = |what: &str| {
-            if several {
-                format!("{what} ({name})")
-            } else {
-                what.to_owned()
-            }
-        };
-        let reviewed = match (args.reviewed, args.not_reviewed) {
-            (true, _) => true,
-            (_, true) => false,
-            // As the reference does: a file not reviewed gets no attestation from a person
-            // (`--not-reviewed` stays for scripts, and what it saves never counts).
-            _ if !ask_yes_no(&about("I have reviewed this file"), &mut input)? => {
-                let said = format!("Please review the file: nothing was saved for {name}.");
-                if out.json {
-                    eprintln!("{}", text::lines(&said));
-                } else {
-                    out.line(said)?;
-                }
-                continue;
-            }
-            _ => true,
-        };
-        let ok = match (args.ok, args.not_ok) {
-            (true, _) => true,
-            (_, true) => false,
-            _ => ask_yes_no(
-                &about("It performs as expected and is free of major flaws"),
-                &mut input,
-            )?,
-        };
-        let comment = match &args.comment {
-            Some(c) => c.clone(),
-            None => ask_line(&about("Comment"), &mut input)?,
+        let Some(Answers {
+            reviewed,
+            ok,
+            comment,
+        }) = ask(&args, &name, several, &mut input, out)?
+        else {
+            continue;
         };
         let result: AttestResult = client.call(
             method::ATTEST,

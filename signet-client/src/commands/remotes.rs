@@ -29,10 +29,15 @@ pub fn remote(
                 out.json(&r)?;
                 return Ok(exit::OK);
             }
-            out.line(format!(
-                "Removed remote {} ({}); its {} attestations no longer count",
-                r.name, r.url, r.attestations
-            ))?;
+            if r.url.is_empty() {
+                // Its record could not be read: dropped with its copy.
+                out.line(format!("Removed remote {} and its damaged record", r.name))?;
+            } else {
+                out.line(format!(
+                    "Removed remote {} ({}); its {} attestations no longer count",
+                    r.name, r.url, r.attestations
+                ))?;
+            }
         }
         RemoteCommand::List => {
             let list: api::RemoteListResult =
@@ -43,45 +48,49 @@ pub fn remote(
                 out.line("No remotes yet: `sig remote add NAME URL`")?;
             }
             for r in (!out.json).then_some(&list.remotes).into_iter().flatten() {
-                out.line(format!("{}  {}", r.name, r.url))?;
-                match &r.key {
-                    Some(k) => out.line(format!(
-                        "  key:          {} {}",
-                        k.fingerprint,
-                        shown(&k.user_id)
-                    ))?,
-                    None => out.line("  key:          not fetched yet")?,
-                }
-                if let Some(serial) = r.serial {
-                    out.line(format!(
-                        "  serial:       {serial}, {} attestations ({} rejected)",
-                        r.attestations, r.rejected
-                    ))?;
-                }
-                out.line(format!(
-                    "  last success: {}",
-                    r.last_success.as_deref().unwrap_or("never")
-                ))?;
-                if let Some(signed) = &r.signed {
-                    out.line(format!(
-                        "  signed:       {signed}{}",
-                        if r.stale {
-                            " (old: the server may be serving a frozen copy)"
-                        } else {
-                            ""
-                        }
-                    ))?;
-                }
-                if let Some(e) = &r.last_error {
-                    out.line(format!("  last error:   {}", shown(e)))?;
-                }
-                if let Some(secs) = r.next_sync_secs {
-                    out.line(format!("  next sync:    in {secs}s"))?;
-                }
+                print_remote(r, out)?;
             }
         }
     }
     Ok(exit::OK)
+}
+
+/// One remote as `sig remote list` shows it.
+fn print_remote(r: &api::RemoteInfo, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    out.line(format!("{}  {}", r.name, r.url))?;
+    match &r.key {
+        Some(k) => out.line(format!(
+            "  key:          {} {}",
+            k.fingerprint,
+            shown(&k.user_id)
+        ))?,
+        None => out.line("  key:          not fetched yet")?,
+    }
+    if let Some(serial) = r.serial {
+        out.line(format!(
+            "  serial:       {serial}, {} attestations ({} rejected)",
+            r.attestations, r.rejected
+        ))?;
+    }
+    out.line(format!(
+        "  last success: {}",
+        r.last_success.as_deref().unwrap_or("never")
+    ))?;
+    if let Some(signed) = &r.signed {
+        let stale = if r.stale {
+            " (old: the server may be serving a frozen copy)"
+        } else {
+            ""
+        };
+        out.line(format!("  signed:       {signed}{stale}"))?;
+    }
+    if let Some(e) = &r.last_error {
+        out.line(format!("  last error:   {}", shown(e)))?;
+    }
+    if let Some(secs) = r.next_sync_secs {
+        out.line(format!("  next sync:    in {secs}s"))?;
+    }
+    Ok(())
 }
 
 pub fn fetch(

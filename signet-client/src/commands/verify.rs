@@ -83,6 +83,34 @@ fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
     (files, problems)
 }
 
+/// Verifies `files` in batches, with a spinner counting them when `spin`.
+fn verify_all(
+    client: &mut connection::Client,
+    files: &[PathBuf],
+    spin: bool,
+) -> anyhow::Result<VerifyManyResult> {
+    const BATCH: usize = 512;
+    let spinner = spin.then(|| Spinner::start("verifying"));
+    let mut all = VerifyManyResult {
+        results: Vec::with_capacity(files.len()),
+        warnings: Vec::new(),
+    };
+    for batch in files.chunks(BATCH) {
+        if let Some(spinner) = &spinner {
+            spinner.progress(all.results.len(), files.len());
+        }
+        let mut targets = Vec::with_capacity(batch.len());
+        for file in batch {
+            targets.push(Target::Path(AbsPath::new(file.clone())?).into());
+        }
+        let got: VerifyManyResult =
+            client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
+        all.results.extend(got.results);
+        all.warnings = got.warnings;
+    }
+    Ok(all)
+}
+
 /// `sig verify DIR`: every file under it, a summary, and the files that are not ok listed.
 fn verify_tree(
     client: &mut connection::Client,
@@ -90,30 +118,11 @@ fn verify_tree(
     all: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
-    const BATCH: usize = 512;
     // Canonical, so that files of a watched directory are found in the daemon's table.
     let root = std::fs::canonicalize(dir).map_err(|e| file_error(dir, &e))?;
     let (files, problems) = files_under(&root);
     let json = out.json;
-    let spinner = (!json).then(|| Spinner::start("verifying"));
-    let mut results = Vec::with_capacity(files.len());
-    let mut warnings = Vec::new();
-    for batch in files.chunks(BATCH) {
-        if let Some(spinner) = &spinner {
-            spinner.progress(results.len(), files.len());
-        }
-        let mut targets = Vec::with_capacity(batch.len());
-        for file in batch {
-            targets.push(Target::Path(AbsPath::new(file.clone())?).into());
-        }
-        let VerifyManyResult {
-            results: got,
-            warnings: said,
-        } = client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
-        results.extend(got);
-        warnings = said;
-    }
-    drop(spinner);
+    let VerifyManyResult { results, warnings } = verify_all(client, &files, !json)?;
     let (mut ok, mut unverified, mut not_ok, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (file, outcome) in files.iter().zip(&results) {
@@ -180,28 +189,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         let mut client = connection::connect_or_start(loc)?;
         return verify_tree(&mut client, dirs[0], args.all, out);
     }
-    // Each target with the name to show for it: files by their absolute path, as the seed
-    // shows them; `-` (or nothing at all) is standard input, hashed here.
-    let mut targets = Vec::new();
-    let from_stdin =
-        (files.is_empty() && args.id.is_empty()) || files.iter().any(|f| f.as_os_str() == "-");
-    if from_stdin {
-        if files.len() > 1 || !args.id.is_empty() {
-            bail!("`-` (standard input) is verified alone, without files or ids");
-        }
-        targets.push(("standard input".to_owned(), Target::Id(hash_stdin()?)));
-    } else {
-        for file in files {
-            let path = absolute(file)?;
-            targets.push((
-                format!("file {}", shown(&path.to_string_lossy())),
-                Target::Path(path),
-            ));
-        }
-        for id in &args.id {
-            targets.push((format!("id {}", shown(id)), Target::Id(content_id(id)?)));
-        }
-    }
+    let targets = named_targets(&files, &args.id)?;
     let mut client = connection::connect_or_start(loc)?;
     let VerifyManyResult { results, warnings } = client.call(
         method::VERIFY_MANY,
@@ -235,42 +223,69 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     for ((name, _), outcome) in targets.iter().zip(&results) {
         match outcome {
-            VerifyOutcome::Verified(VerifyResult {
-                id,
-                verdict,
-                attestations,
-                reviewers,
-                threshold,
-                unknown,
-                invalid,
-                ..
-            }) => {
-                let kind = match name.split_once(' ') {
-                    Some(("id", _)) => "id",
-                    _ => "file",
-                };
-                out.line(format!("identified {kind} as {id}"))?;
-                // As the reference counts them: words that could not count at all.
-                for (what, count) in [("unknown", unknown), ("invalid", invalid)] {
-                    if *count > 0 {
-                        out.line(format!("{what}: {count}"))?;
-                    }
-                }
-                for a in attestations {
-                    out.line(attestation_line(a, out.verbose))?;
-                }
-                let (mut line, paint) = verdict_line(name, *verdict);
-                // Short of the policy's count: say by how much.
-                if *verdict == Verdict::Unverified && *threshold > 1 {
-                    line.pop();
-                    line.push_str(&format!(" ({reviewers} of {threshold} trusted reviewers)."));
-                }
-                out.painted(line, paint)?;
-            }
+            VerifyOutcome::Verified(result) => print_result(name, result, out)?,
             VerifyOutcome::Failed { error } => report_error(&error.message),
         }
     }
     Ok(code)
+}
+
+/// Each target with the name to show for it: files by their absolute path, as the seed shows
+/// them; `-` (or nothing at all) is standard input, hashed here.
+fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(String, Target)>> {
+    let from_stdin =
+        (files.is_empty() && ids.is_empty()) || files.iter().any(|f| f.as_os_str() == "-");
+    if from_stdin {
+        if files.len() > 1 || !ids.is_empty() {
+            bail!("`-` (standard input) is verified alone, without files or ids");
+        }
+        return Ok(vec![(
+            "standard input".to_owned(),
+            Target::Id(hash_stdin()?),
+        )]);
+    }
+    let mut targets = Vec::new();
+    for file in files {
+        let path = absolute(file)?;
+        targets.push((
+            format!("file {}", shown(&path.to_string_lossy())),
+            Target::Path(path),
+        ));
+    }
+    for id in ids {
+        targets.push((format!("id {}", shown(id)), Target::Id(content_id(id)?)));
+    }
+    Ok(targets)
+}
+
+/// One verdict as the seed prints it: the id, the words that could not count, each
+/// attestation, then the verdict line.
+fn print_result(name: &str, r: &VerifyResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    let kind = match name.split_once(' ') {
+        Some(("id", _)) => "id",
+        _ => "file",
+    };
+    out.line(format!("identified {kind} as {}", r.id))?;
+    // As the reference counts them: words that could not count at all.
+    for (what, count) in [("unknown", r.unknown), ("invalid", r.invalid)] {
+        if count > 0 {
+            out.line(format!("{what}: {count}"))?;
+        }
+    }
+    for a in &r.attestations {
+        out.line(attestation_line(a, out.verbose))?;
+    }
+    let (mut line, paint) = verdict_line(name, r.verdict);
+    // Short of the policy's count: say by how much.
+    if r.verdict == Verdict::Unverified && r.threshold > 1 {
+        line.pop();
+        line.push_str(&format!(
+            " ({} of {} trusted reviewers).",
+            r.reviewers, r.threshold
+        ));
+    }
+    out.painted(line, paint)?;
+    Ok(())
 }
 
 /// Results as JSON, each error carrying the path it is about (a result carries its own).

@@ -209,30 +209,7 @@ pub fn accept(
             keyring_digest: String::new(),
         });
     }
-    if let Some(held) = record.serial {
-        if contents.serial < held {
-            return Err(Refusal::Rollback {
-                offered: contents.serial,
-                held,
-            });
-        }
-        if contents.serial == held && record.data_sha256.as_deref() != Some(data_sha256.as_str()) {
-            // The reference implementation writes no serial (read as 0): its copies are
-            // ordered by when the repository was signed, so its genuine updates are taken.
-            match record.signed_at {
-                Some(held_at) if held == 0 && signed_at > held_at => {}
-                Some(held_at) if held == 0 && signed_at < held_at => {
-                    return Err(Refusal::OlderCopy {
-                        offered: signed_at,
-                        held: held_at,
-                    });
-                }
-                // Accepted before signature times were recorded: this copy sets the mark.
-                None if held == 0 => {}
-                _ => return Err(Refusal::Equivocation { serial: held }),
-            }
-        }
-    }
+    check_order(record, contents.serial, &data_sha256, signed_at)?;
     // Attestations are checked against every known key, the remote's own included.
     let mut keyring = keyring.clone();
     let source = Source::Remote(record.name.clone());
@@ -248,6 +225,40 @@ pub fn accept(
         newly_pinned: record.pinned.is_none(),
         keyring_digest: keyring.digest(),
     })
+}
+
+/// Whether a copy (its serial, the digest of its data, when it was signed) may follow the copy
+/// the record holds: never an older serial, never other contents under the same serial.
+fn check_order(
+    record: &RemoteRecord,
+    serial: u64,
+    data_sha256: &str,
+    signed_at: u64,
+) -> Result<(), Refusal> {
+    let Some(held) = record.serial else {
+        return Ok(()); // the first copy
+    };
+    if serial < held {
+        return Err(Refusal::Rollback {
+            offered: serial,
+            held,
+        });
+    }
+    if serial > held || record.data_sha256.as_deref() == Some(data_sha256) {
+        return Ok(());
+    }
+    // The reference implementation writes no serial (read as 0): its copies are ordered by
+    // when the repository was signed, so its genuine updates are taken.
+    match record.signed_at {
+        Some(held_at) if held == 0 && signed_at > held_at => Ok(()),
+        Some(held_at) if held == 0 && signed_at < held_at => Err(Refusal::OlderCopy {
+            offered: signed_at,
+            held: held_at,
+        }),
+        // Accepted before signature times were recorded: this copy sets the mark.
+        None if held == 0 => Ok(()),
+        _ => Err(Refusal::Equivocation { serial: held }),
+    }
 }
 
 /// What checking a stored copy found, kept beside it so that a restart does no signature work:

@@ -217,6 +217,35 @@ impl GpgKey {
     }
 }
 
+impl GpgKey {
+    /// Waits for gpg to exit; kills it at the deadline (a passphrase prompt nobody answers).
+    fn wait_within_deadline(
+        &self,
+        child: &mut std::process::Child,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if started.elapsed() >= self.deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "gpg did not finish signing with {} within {}s (a passphrase prompt nobody \
+                     answered?); nothing was changed. Unlock the key in gpg-agent and try again, \
+                     or raise gpg.sign_timeout_secs in config.json",
+                    self.setup.fingerprint,
+                    self.deadline.as_secs()
+                );
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
 impl SignWith for GpgKey {
     fn sign_detached(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut cmd = gpg(self.setup.gnupghome.as_ref());
@@ -258,26 +287,7 @@ impl SignWith for GpgKey {
             let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
             out
         });
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            if started.elapsed() >= self.deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "gpg did not finish signing with {} within {}s (a passphrase prompt nobody \
-                     answered?); nothing was changed. Unlock the key in gpg-agent and try again, \
-                     or raise gpg.sign_timeout_secs in config.json",
-                    self.setup.fingerprint,
-                    self.deadline.as_secs()
-                );
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
-        };
+        let status = self.wait_within_deadline(&mut child)?;
         let _ = writer.join();
         let out = reader
             .join()

@@ -180,6 +180,30 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
     result
 }
 
+/// The next notification for a subscribed connection; `None` when it was cut off for falling
+/// behind. Never resolves for a connection that has not subscribed.
+async fn next_notification(
+    inbox: Option<&mut crate::serve::subscribers::Inbox>,
+) -> Option<Arc<signet_proto::api::VerdictChanged>> {
+    let Some(inbox) = inbox else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        biased;
+        _ = inbox.cut_off.notified() => None,
+        change = inbox.notifications.recv() => change,
+    }
+}
+
+/// A `verdict.changed` notification, framed.
+fn notification_line(change: &signet_proto::api::VerdictChanged) -> Vec<u8> {
+    rpc::encode_line(&Notification {
+        jsonrpc: rpc::V2,
+        method: method::VERDICT_CHANGED.to_owned(),
+        params: serde_json::to_value(change).expect("notifications serialize"),
+    })
+}
+
 async fn serve_session(
     daemon: &Arc<Daemon>,
     stream: UnixStream,
@@ -224,28 +248,13 @@ async fn serve_session(
             (_, began) => began,
         };
         let message_deadline = message_began.map(|began| began + message_timeout);
-        let from_inbox = async {
-            let Some(inbox) = session.inbox.as_mut() else {
-                return std::future::pending().await;
-            };
-            tokio::select! {
-                biased;
-                _ = inbox.cut_off.notified() => None,
-                change = inbox.notifications.recv() => change,
-            }
-        };
         let read = tokio::select! {
             read = reader.read(&mut buf) => read?,
-            change = from_inbox => {
+            change = next_notification(session.inbox.as_mut()) => {
                 let Some(change) = change else {
                     return Err(io::Error::new(io::ErrorKind::TimedOut, "subscriber fell behind"));
                 };
-                let line = rpc::encode_line(&Notification {
-                    jsonrpc: rpc::V2,
-                    method: method::VERDICT_CHANGED.to_owned(),
-                    params: serde_json::to_value(&*change).expect("notifications serialize"),
-                });
-                send(&mut writer, &line, message_timeout).await?;
+                send(&mut writer, &notification_line(&change), message_timeout).await?;
                 continue;
             }
             _ = shutdown.changed() => return Ok(()),

@@ -105,7 +105,45 @@ impl Daemon {
 
     /// Brings the file table up to date with one batch of events, then tells subscribers.
     fn apply(&self, batch: Batch) {
-        for e in &batch.errors {
+        self.note_watch_errors(&batch.errors);
+        let (rescan, work) = self.plan(&batch);
+        let mut updates = self.hash_changed(&work);
+        let mut removed_dirs = Vec::new();
+        for w in &work {
+            match w {
+                Work::Hash(_) => {}
+                Work::Remove(path) => {
+                    updates.push((path.clone(), None));
+                    self.note_root_gone(path);
+                    if lock(&self.watches.dirs).contains_key(path) {
+                        removed_dirs.push(path.clone());
+                    }
+                }
+                Work::Scan(dir) => self.rescan(dir, &mut updates, &mut removed_dirs),
+            }
+        }
+        for root in &rescan {
+            self.rescan(root, &mut updates, &mut removed_dirs);
+        }
+        for dir in &removed_dirs {
+            self.watches.unwatch_under(dir);
+            let gone: Vec<PathBuf> = self
+                .watches
+                .files()
+                .keys()
+                .filter(|p| p.starts_with(dir))
+                .cloned()
+                .collect();
+            updates.extend(gone.into_iter().map(|p| (p, None)));
+        }
+        let changes = self.record(updates);
+        self.subscribers.deliver(&changes);
+    }
+
+    /// New directories could not be watched: the watch is incomplete; said where the user
+    /// looks (`sig watch list`).
+    fn note_watch_errors(&self, errors: &[notify::Error]) {
+        for e in errors {
             // New directories could not be watched: the watch is incomplete; say so where the
             // user looks (`sig watch list`).
             let message = watch_error(e, 1).to_rpc().message;
@@ -118,6 +156,11 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// What a batch asks for: whole roots to rescan (the batch overflowed, or an ignore file
+    /// changed), and per path a hash, a scan or a removal.
+    fn plan(&self, batch: &Batch) -> (BTreeSet<PathBuf>, Vec<Work>) {
         let mut rescan: BTreeSet<PathBuf> = BTreeSet::new();
         if batch.overflowing() {
             // Events were dropped or too many to apply one by one: a rescan reads again only
@@ -159,8 +202,11 @@ impl Daemon {
                 Ok(_) => Work::Remove(path.clone()),
             });
         }
-        let mut updates: Vec<(PathBuf, Option<(FileStamp, ContentId)>)> = Vec::new();
-        let mut removed_dirs = Vec::new();
+        (rescan, work)
+    }
+
+    /// The files of `work` to hash, hashed in parallel: those whose stamp changed.
+    fn hash_changed(&self, work: &[Work]) -> Vec<(PathBuf, Option<(FileStamp, ContentId)>)> {
         let hashes: Vec<&PathBuf> = work
             .iter()
             .filter_map(|w| match w {
@@ -183,45 +229,20 @@ impl Daemon {
                 }
             })
             .collect();
-        updates.extend(hashed);
-        for w in &work {
-            match w {
-                Work::Hash(_) => {}
-                Work::Remove(path) => {
-                    updates.push((path.clone(), None));
-                    if let Some(root) = lock(&self.watches.roots).get_mut(path) {
-                        let shown = path.display().to_string();
-                        let why = std::fs::symlink_metadata(path).err().map_or_else(
-                            || format!("{shown}: no longer a directory"),
-                            |e| signet_proto::text::file_error(&shown, &e),
-                        );
-                        tracing::warn!("watched directory: {why}");
-                        root.error =
-                            Some(format!("{why}; `sig watch add` it again when it is back"));
-                    }
-                    if lock(&self.watches.dirs).contains_key(path) {
-                        removed_dirs.push(path.clone());
-                    }
-                }
-                Work::Scan(dir) => self.rescan(dir, &mut updates, &mut removed_dirs),
-            }
+        hashed
+    }
+
+    /// A watched root itself is gone (or no longer a directory): `sig watch list` says so.
+    fn note_root_gone(&self, path: &Path) {
+        if let Some(root) = lock(&self.watches.roots).get_mut(path) {
+            let shown = path.display().to_string();
+            let why = std::fs::symlink_metadata(path).err().map_or_else(
+                || format!("{shown}: no longer a directory"),
+                |e| signet_proto::text::file_error(&shown, &e),
+            );
+            tracing::warn!("watched directory: {why}");
+            root.error = Some(format!("{why}; `sig watch add` it again when it is back"));
         }
-        for root in &rescan {
-            self.rescan(root, &mut updates, &mut removed_dirs);
-        }
-        for dir in &removed_dirs {
-            self.watches.unwatch_under(dir);
-            let gone: Vec<PathBuf> = self
-                .watches
-                .files()
-                .keys()
-                .filter(|p| p.starts_with(dir))
-                .cloned()
-                .collect();
-            updates.extend(gone.into_iter().map(|p| (p, None)));
-        }
-        let changes = self.record(updates);
-        self.subscribers.deliver(&changes);
     }
 
     /// Scans `dir` and puts an inotify watch on every directory in it. A directory that
