@@ -19,3 +19,18 @@ fi
 
 # --workspace builds sig and signetd too, which the end-to-end tests run.
 cargo test --workspace "$@"
+
+# The harness stops every daemon it starts, even when a test panics: a daemon still running
+# for a temporary home that is gone fails the run.
+leftover=""
+for pid in $(pgrep -x signetd || true); do
+    home=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^SIGNET_HOME=//p')
+    if [ -n "$home" ] && [ ! -d "$home" ]; then
+        leftover+=" $pid ($home)"
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+done
+if [ -n "$leftover" ]; then
+    echo "daemons left running by the tests, for homes already deleted:$leftover" >&2
+    exit 1
+fi

@@ -94,16 +94,28 @@ fn write_ascii_units(units: &[u16], out: &mut String) {
     out.push('"');
 }
 
+/// The escapes both writers share; `false` for a character they write each their own way.
+fn write_short_escape(c: char, out: &mut String) -> bool {
+    let escape = match c {
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        _ => return false,
+    };
+    out.push_str(escape);
+    true
+}
+
 /// A string as Python's `json.dumps(ensure_ascii=True)` writes it.
 fn write_ascii_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
+        if write_short_escape(c, out) {
+            continue;
+        }
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             ' '..='~' => out.push(c),
@@ -122,12 +134,10 @@ fn write_ascii_string(s: &str, out: &mut String) {
 fn write_readable_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
+        if write_short_escape(c, out) {
+            continue;
+        }
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
