@@ -246,6 +246,14 @@ impl Daemon {
             .collect()
     }
 
+    /// The ignore rules of a tree (its ignore files read off the async threads).
+    async fn rules_for(&self, root: &Path) -> Result<Rules, WatchError> {
+        let (root, ignore) = (root.to_owned(), self.config().watch.ignore.clone());
+        blocking("reading ignore files", move || Rules::new(&root, &ignore))
+            .await?
+            .map_err(WatchError::Ignore)
+    }
+
     pub async fn watch_add(self: &Arc<Self>, p: PathParams) -> Result<WatchInfo, WatchError> {
         let root = watchable(&p.path).await?;
         let _applying = self.watches.applying.lock().await;
@@ -255,7 +263,7 @@ impl Daemon {
         if let Some((outer, _)) = self.watches.root_of(&root) {
             return Err(WatchError::Inside { root, outer });
         }
-        let rules = Rules::new(&root, &self.config().watch.ignore).map_err(WatchError::Ignore)?;
+        let rules = self.rules_for(&root).await?;
         self.start_watching(root.clone(), Arc::new(rules)).await?;
         self.save_watches().await?;
         Ok(self.watch_info(&root).expect("just added"))
@@ -401,7 +409,9 @@ impl Daemon {
             return Err(WatchError::FellBehind);
         }
         // An unwatched file: note its verdict now, so a change to it can be told.
-        if !watched && p.path.is_file() {
+        let path = p.path.to_path_buf();
+        let is_file = blocking("looking at the file", move || path.is_file()).await?;
+        if !watched && is_file {
             let _ = self.verify(&Target::Path(p.path.clone())).await;
         }
         Ok(SubscribeResult {

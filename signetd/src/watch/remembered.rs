@@ -64,10 +64,10 @@ impl Daemon {
     async fn resume(self: &Arc<Self>, file: WatchesFile) {
         for WatchedPath(root) in file.watches {
             let _applying = self.watches.applying.lock().await;
-            let rules = match Rules::new(&root, &self.config().watch.ignore) {
+            let rules = match self.rules_for(&root).await {
                 Ok(rules) => Arc::new(rules),
                 Err(e) => {
-                    tracing::error!("config.json: {e}");
+                    tracing::error!("{e}");
                     return;
                 }
             };
