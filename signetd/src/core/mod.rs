@@ -5,3 +5,4 @@ pub mod check;
 pub mod index;
 pub mod keyring;
 pub mod trust;
+pub mod web;

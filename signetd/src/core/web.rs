@@ -1,0 +1,571 @@
+//! The web of trust, as a pure computation: from your own word about keys and the trust
+//! statements keys publish about each other, each key's effective trust level and the path
+//! that gives it — or why it has none. The rules are docs/FORMATS.md's "Trust statements";
+//! wiring into verdicts, publishing and following come later (issue 14).
+//!
+//! - Your own keys are ultimate; your direct statements (the local trust list) always win over
+//!   anything the network says about the same key.
+//! - Trust flows along statements by keys already trusted, at most `max_depth` hops from you
+//!   (a key you trust directly is one hop). A path's level is its weakest link; a key's level
+//!   is the best of its paths.
+//! - A `distrust` of K by D cuts every path to K no stronger than D's own level (D's level
+//!   before any distrust is applied, so that distrusts cannot chase each other in circles) —
+//!   never a key you trust directly, and never more than that.
+//! - A revoked key is never reached and its statements count for nothing: its whole subtree is
+//!   cut, unless another path reaches it.
+//!
+//! Computed by rounds of relaxation, one per hop, each round only from the keys the last one
+//! improved: `O(max_depth × statements)`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use signet_proto::formats::Fingerprint;
+
+/// How much a key's word is worth. Ordered: `None < Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Known, but its word counts for nothing (and it vouches for no one).
+    None,
+    Low,
+    Medium,
+    High,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Option<Level> {
+        Some(match text {
+            "none" => Level::None,
+            "low" => Level::Low,
+            "medium" => Level::Medium,
+            "high" => Level::High,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+        }
+    }
+}
+
+/// What one key says about another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stance {
+    Trust(Level),
+    Distrust,
+}
+
+/// One published trust statement (each key's newest about each other key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub from: Fingerprint,
+    pub about: Fingerprint,
+    pub stance: Stance,
+}
+
+/// Everything the computation reads.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Your keys, current and retired: ultimate.
+    pub own: BTreeSet<Fingerprint>,
+    /// Your own word (the local trust list): it always wins.
+    pub direct: BTreeMap<Fingerprint, Stance>,
+    /// Statements published by keys, newest per (from, about).
+    pub statements: Vec<Statement>,
+    /// Keys whose certificate is revoked.
+    pub revoked: HashSet<Fingerprint>,
+    /// Hops from you a key may be (direct trust is one).
+    pub max_depth: u8,
+}
+
+/// How a key is trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub level: Level,
+    /// From the key you trust directly to this one: `[Alice, Bob]` is "you → Alice → Bob".
+    pub path: Vec<Fingerprint>,
+}
+
+impl Reach {
+    /// The key you trust directly that this trust comes through: independent reviewers are
+    /// reached through different ones.
+    pub fn root(&self) -> &Fingerprint {
+        &self.path[0]
+    }
+}
+
+/// Why a key that something points at is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreached {
+    /// You distrust it yourself.
+    DistrustedByYou,
+    /// Every path to it is no stronger than a key that distrusts it.
+    Distrusted { by: Fingerprint, at: Level },
+    /// Its certificate is revoked.
+    Revoked,
+    /// Trusted keys vouch for it, but further than `max_depth` hops.
+    TooDeep { depth: u8 },
+}
+
+/// The web as computed: each trusted key's level and path, and why others are not trusted.
+#[derive(Debug, Default)]
+pub struct Web {
+    reached: HashMap<Fingerprint, Reach>,
+    unreached: HashMap<Fingerprint, Unreached>,
+    own: BTreeSet<Fingerprint>,
+}
+
+impl Web {
+    /// Whether `key` is one of yours (ultimate).
+    pub fn is_own(&self, key: &Fingerprint) -> bool {
+        self.own.contains(key)
+    }
+
+    /// How `key` is trusted, if it is (your own keys are not listed: they are ultimate).
+    pub fn reach(&self, key: &Fingerprint) -> Option<&Reach> {
+        self.reached.get(key)
+    }
+
+    /// Why `key` is not trusted, when the web knows a reason beyond "no statement names it".
+    pub fn unreached(&self, key: &Fingerprint) -> Option<&Unreached> {
+        self.unreached.get(key)
+    }
+
+    /// Every trusted key (your own aside).
+    pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, &Reach)> {
+        self.reached.iter()
+    }
+}
+
+/// Computes the web. See the module's comment for the rules.
+pub fn compute(inputs: &Inputs) -> Web {
+    let graph = Graph::new(inputs);
+    // Pass one: without distrust, to weigh each distruster by the trust it would have.
+    let uncut = graph.relax(inputs.max_depth, &[]);
+    let caps = graph.distrust_caps(&uncut);
+    let found = graph.relax(inputs.max_depth, &caps);
+    let mut web = graph.web(found);
+    for (key, stance) in &inputs.direct {
+        if *stance == Stance::Distrust && !inputs.own.contains(key) {
+            web.unreached
+                .insert(key.clone(), Unreached::DistrustedByYou);
+        }
+    }
+    for key in &inputs.revoked {
+        if !web.reached.contains_key(key) && !inputs.own.contains(key) {
+            web.unreached.insert(key.clone(), Unreached::Revoked);
+        }
+    }
+    web.own = inputs.own.clone();
+    web
+}
+
+/// A key's place in the computation: keys are numbered once, and the rounds work on numbers.
+type Id = u32;
+
+/// One hop of a path, shared by every path that goes on from it: a path is its last hop.
+struct Hop {
+    key: Id,
+    before: Option<Rc<Hop>>,
+}
+
+/// The best a key has been reached with so far.
+#[derive(Clone)]
+struct Best {
+    level: Level,
+    last: Rc<Hop>,
+}
+
+/// What a computation found, by number.
+struct Found {
+    best: Vec<Option<Best>>,
+    why_not: FxHashMap<Id, Unreached>,
+}
+
+/// The statements as numbered keys and edges from each key.
+struct Graph<'a> {
+    keys: Vec<&'a Fingerprint>,
+    edges: Vec<Vec<(Id, Stance)>>,
+    /// Your word about each key: the first round's sources, and never overruled.
+    direct: Vec<Option<Stance>>,
+    own: Vec<bool>,
+    revoked: Vec<bool>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(inputs: &'a Inputs) -> Self {
+        let mut graph = Graph {
+            keys: Vec::new(),
+            edges: Vec::new(),
+            direct: Vec::new(),
+            own: Vec::new(),
+            revoked: Vec::new(),
+        };
+        let mut ids: FxHashMap<&Fingerprint, Id> = FxHashMap::default();
+        let mut id = |graph: &mut Graph<'a>, key: &'a Fingerprint| -> Id {
+            *ids.entry(key).or_insert_with(|| {
+                graph.keys.push(key);
+                graph.edges.push(Vec::new());
+                graph.direct.push(None);
+                graph.own.push(inputs.own.contains(key));
+                graph.revoked.push(inputs.revoked.contains(key));
+                (graph.keys.len() - 1) as Id
+            })
+        };
+        for (key, stance) in &inputs.direct {
+            let n = id(&mut graph, key);
+            graph.direct[n as usize] = Some(*stance);
+        }
+        for s in &inputs.statements {
+            let (from, about) = (id(&mut graph, &s.from), id(&mut graph, &s.about));
+            // A revoked key's word is void.
+            if !graph.revoked[from as usize] {
+                graph.edges[from as usize].push((about, s.stance));
+            }
+        }
+        graph
+    }
+
+    /// Whether nothing the network says can change `key`'s trust: your own keys, keys you
+    /// spoke of yourself, revoked keys.
+    fn fixed(&self, key: Id) -> bool {
+        let k = key as usize;
+        self.own[k] || self.direct[k].is_some() || self.revoked[k]
+    }
+
+    /// Rounds of relaxation from your direct trust, one hop each, up to `max_depth`; one
+    /// round more only notes which keys are too deep. `caps[k]`, when set, is the strongest
+    /// distrust of k: paths to it must be stronger.
+    fn relax(&self, max_depth: u8, caps: &[Option<(Level, Id)>]) -> Found {
+        let mut found = Found {
+            best: vec![None; self.keys.len()],
+            why_not: FxHashMap::default(),
+        };
+        let mut frontier: Vec<Id> = Vec::new();
+        for (n, stance) in self.direct.iter().enumerate() {
+            if let Some(Stance::Trust(level)) = stance
+                && !self.own[n]
+                && !self.revoked[n]
+                && max_depth >= 1
+            {
+                let last = Rc::new(Hop {
+                    key: n as Id,
+                    before: None,
+                });
+                found.best[n] = Some(Best {
+                    level: *level,
+                    last,
+                });
+                frontier.push(n as Id);
+            }
+        }
+        let mut seen = vec![0u8; self.keys.len()];
+        for depth in 2..=max_depth.saturating_add(1) {
+            // What this round reads is what the last round left: a key improved in this round
+            // vouches for others only in the next, one hop further.
+            let sources: Vec<(Id, Best)> = frontier
+                .iter()
+                .filter_map(|&k| found.best[k as usize].clone().map(|b| (k, b)))
+                .filter(|(_, b)| b.level > Level::None)
+                .collect();
+            let mut improved = Vec::new();
+            for (from, reach) in &sources {
+                for &(about, stance) in &self.edges[*from as usize] {
+                    let Stance::Trust(said) = stance else {
+                        continue;
+                    };
+                    if said == Level::None || self.fixed(about) {
+                        continue;
+                    }
+                    let level = said.min(reach.level);
+                    let a = about as usize;
+                    if depth > max_depth {
+                        if found.best[a].is_none() {
+                            found
+                                .why_not
+                                .entry(about)
+                                .or_insert(Unreached::TooDeep { depth });
+                        }
+                        continue;
+                    }
+                    if let Some((cap, _)) = caps.get(a).copied().flatten()
+                        && level <= cap
+                    {
+                        continue;
+                    }
+                    if found.best[a].as_ref().is_some_and(|b| b.level >= level) {
+                        continue;
+                    }
+                    let before = Some(reach.last.clone());
+                    let last = Rc::new(Hop { key: about, before });
+                    found.best[a] = Some(Best { level, last });
+                    if seen[a] != depth {
+                        seen[a] = depth;
+                        improved.push(about);
+                    }
+                }
+            }
+            frontier = improved;
+        }
+        for (k, cap) in caps.iter().enumerate() {
+            if let Some((at, by)) = cap
+                && found.best[k].is_none()
+            {
+                let by = self.keys[*by as usize].clone();
+                found
+                    .why_not
+                    .insert(k as Id, Unreached::Distrusted { by, at: *at });
+            }
+        }
+        found
+    }
+
+    /// For each distrusted key, the strongest distrust of it by a trusted key (weighed by the
+    /// trust it has in `uncut`). Keys you spoke of yourself are never capped.
+    fn distrust_caps(&self, uncut: &Found) -> Vec<Option<(Level, Id)>> {
+        let mut caps: Vec<Option<(Level, Id)>> = vec![None; self.keys.len()];
+        let distrusting = self.edges.iter().enumerate().flat_map(|(from, edges)| {
+            edges
+                .iter()
+                .filter(|(_, s)| *s == Stance::Distrust)
+                .map(move |(about, _)| (from, *about as usize))
+        });
+        for (from, about) in distrusting {
+            if self.own[about] || self.direct[about].is_some() {
+                continue;
+            }
+            let weight = match &uncut.best[from] {
+                Some(best) => best.level,
+                None if self.own[from] => Level::High,
+                None => continue, // an untrusted key's distrust weighs nothing
+            };
+            if caps[about].is_none_or(|(held, _)| weight > held) {
+                caps[about] = Some((weight, from as Id));
+            }
+        }
+        caps
+    }
+
+    /// The numbered result in fingerprints.
+    fn web(&self, found: Found) -> Web {
+        let mut web = Web::default();
+        for (k, best) in found.best.into_iter().enumerate() {
+            let Some(best) = best else {
+                continue;
+            };
+            let mut path = Vec::new();
+            let mut hop = Some(&best.last);
+            while let Some(h) = hop {
+                path.push(self.keys[h.key as usize].clone());
+                hop = h.before.as_ref();
+            }
+            path.reverse();
+            let reach = Reach {
+                level: best.level,
+                path,
+            };
+            web.reached.insert(self.keys[k].clone(), reach);
+        }
+        for (k, why) in found.why_not {
+            web.unreached.insert(self.keys[k as usize].clone(), why);
+        }
+        web
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn says(from: char, about: char, stance: Stance) -> Statement {
+        Statement {
+            from: k(from),
+            about: k(about),
+            stance,
+        }
+    }
+
+    use Level::{High, Low, Medium};
+    use Stance::{Distrust, Trust};
+
+    /// You trust A (high) and B (medium); 0 is you.
+    fn web(statements: Vec<Statement>, max_depth: u8) -> Inputs {
+        Inputs {
+            own: [k('0')].into(),
+            direct: [(k('A'), Trust(High)), (k('B'), Trust(Medium))].into(),
+            statements,
+            revoked: HashSet::new(),
+            max_depth,
+        }
+    }
+
+    fn level(w: &Web, c: char) -> Option<Level> {
+        w.reach(&k(c)).map(|r| r.level)
+    }
+
+    #[test]
+    fn trust_flows_to_max_depth_and_a_path_is_its_weakest_link() {
+        let i = web(
+            vec![
+                says('A', 'C', Trust(Medium)),
+                says('C', 'D', Trust(High)),
+                says('D', 'E', Trust(High)),
+            ],
+            2,
+        );
+        let w = compute(&i);
+        assert_eq!(level(&w, 'A'), Some(High));
+        assert_eq!(level(&w, 'C'), Some(Medium));
+        assert_eq!(w.reach(&k('C')).unwrap().path, vec![k('A'), k('C')]);
+        assert_eq!(level(&w, 'D'), None, "three hops, max_depth 2");
+        assert_eq!(w.unreached(&k('D')), Some(&Unreached::TooDeep { depth: 3 }));
+        let w = compute(&Inputs { max_depth: 3, ..i });
+        assert_eq!(level(&w, 'D'), Some(Medium), "weakest link: A→C medium");
+    }
+
+    #[test]
+    fn a_key_takes_its_best_path() {
+        let w = compute(&web(
+            vec![says('A', 'C', Trust(Low)), says('B', 'C', Trust(High))],
+            2,
+        ));
+        let c = w.reach(&k('C')).unwrap();
+        assert_eq!(
+            (c.level, c.root()),
+            (Medium, &k('B')),
+            "B (medium) → C (high)"
+        );
+    }
+
+    #[test]
+    fn a_scoped_distrust_cuts_only_paths_no_stronger_than_the_distruster() {
+        // B (medium) distrusts C. C via A (high → medium) is no stronger: cut. D via A
+        // (high → high) is untouched by a distrust of C.
+        let w = compute(&web(
+            vec![
+                says('A', 'C', Trust(Medium)),
+                says('B', 'C', Distrust),
+                says('A', 'D', Trust(High)),
+            ],
+            2,
+        ));
+        assert_eq!(level(&w, 'C'), None);
+        assert_eq!(
+            w.unreached(&k('C')),
+            Some(&Unreached::Distrusted {
+                by: k('B'),
+                at: Medium
+            })
+        );
+        assert_eq!(level(&w, 'D'), Some(High));
+        // A stronger path survives it.
+        let w = compute(&web(
+            vec![says('A', 'C', Trust(High)), says('B', 'C', Distrust)],
+            2,
+        ));
+        assert_eq!(level(&w, 'C'), Some(High));
+    }
+
+    #[test]
+    fn your_direct_word_wins_over_the_network() {
+        let mut i = web(
+            vec![says('A', 'B', Distrust), says('A', 'C', Trust(High))],
+            2,
+        );
+        i.direct.insert(k('C'), Distrust);
+        let w = compute(&i);
+        assert_eq!(
+            level(&w, 'B'),
+            Some(Medium),
+            "A's distrust cannot erase your trust"
+        );
+        assert_eq!(level(&w, 'C'), None, "A's trust cannot undo your distrust");
+        assert_eq!(w.unreached(&k('C')), Some(&Unreached::DistrustedByYou));
+    }
+
+    #[test]
+    fn a_revoked_intermediate_cuts_its_subtree_unless_another_path_reaches_it() {
+        let mut i = web(
+            vec![
+                says('A', 'C', Trust(High)),
+                says('C', 'D', Trust(High)),
+                says('C', 'E', Trust(High)),
+                says('B', 'E', Trust(High)),
+            ],
+            3,
+        );
+        i.revoked.insert(k('C'));
+        let w = compute(&i);
+        assert_eq!(level(&w, 'C'), None);
+        assert_eq!(w.unreached(&k('C')), Some(&Unreached::Revoked));
+        assert_eq!(level(&w, 'D'), None, "only reached through C");
+        assert_eq!(level(&w, 'E'), Some(Medium), "also reached through B");
+    }
+
+    #[test]
+    fn cycles_end_and_a_key_distrusting_itself_is_untrusted() {
+        let w = compute(&web(
+            vec![
+                says('A', 'C', Trust(High)),
+                says('C', 'D', Trust(High)),
+                says('D', 'C', Trust(High)),
+                says('D', 'A', Trust(Low)),
+            ],
+            8,
+        ));
+        assert_eq!(level(&w, 'C'), Some(High));
+        assert_eq!(level(&w, 'D'), Some(High));
+        assert_eq!(
+            level(&w, 'A'),
+            Some(High),
+            "a statement about a direct key changes nothing"
+        );
+        let w = compute(&web(
+            vec![says('A', 'C', Trust(High)), says('C', 'C', Distrust)],
+            2,
+        ));
+        assert_eq!(level(&w, 'C'), None, "its own word against itself");
+    }
+
+    #[test]
+    fn none_vouches_for_no_one_and_own_keys_are_not_listed() {
+        let mut i = web(vec![says('A', 'C', Trust(Level::None))], 2);
+        i.direct.insert(k('E'), Trust(Level::None));
+        i.statements.push(says('E', 'F', Trust(High)));
+        i.statements.push(says('A', '0', Distrust));
+        let w = compute(&i);
+        assert_eq!(level(&w, 'C'), None);
+        assert_eq!(level(&w, 'E'), Some(Level::None));
+        assert_eq!(
+            level(&w, 'F'),
+            None,
+            "a key trusted at none vouches for nobody"
+        );
+        assert!(w.is_own(&k('0')) && w.reach(&k('0')).is_none());
+    }
+
+    #[test]
+    fn mutual_distrust_at_equal_levels_cuts_both_rather_than_flapping() {
+        let w = compute(&web(
+            vec![
+                says('A', 'C', Trust(Medium)),
+                says('A', 'D', Trust(Medium)),
+                says('C', 'D', Distrust),
+                says('D', 'C', Distrust),
+            ],
+            2,
+        ));
+        assert_eq!((level(&w, 'C'), level(&w, 'D')), (None, None));
+    }
+}
