@@ -67,7 +67,7 @@ fn main() {
     let statements = env("SIGNET_BENCH_STATEMENTS", 100_000);
     println!("| web of {keys} keys, {statements} statements | median of 21 | reached | budget |");
     println!("|---|---|---|---|");
-    for max_depth in [2u8, 4, 8] {
+    for max_depth in [0u8, 2, 4, 8] {
         let i = inputs(keys, statements, max_depth);
         let mut times = Vec::new();
         let mut reached = 0;

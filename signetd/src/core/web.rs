@@ -209,6 +209,7 @@ impl<'a> Graph<'a> {
             revoked: Vec::new(),
         };
         let mut ids: FxHashMap<&Fingerprint, Id> = FxHashMap::default();
+        ids.reserve(inputs.direct.len() + inputs.statements.len() / 8);
         let mut id = |graph: &mut Graph<'a>, key: &'a Fingerprint| -> Id {
             *ids.entry(key).or_insert_with(|| {
                 graph.keys.push(key);
