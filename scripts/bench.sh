@@ -11,3 +11,4 @@ cargo build --release --workspace --bins
 cargo bench -p signet-tests --bench signet_bench
 cargo bench -p signet-tests --bench watch_bench
 cargo bench -p signet-tests --bench hostile_bench
+cargo bench -p signet-tests --bench web_bench
