@@ -316,18 +316,56 @@ impl Home {
 }
 
 impl Drop for Home {
+    /// Stops every daemon of this home, even when the test panicked, and even one a client was
+    /// still starting as the test ended (a kill -9 loop, an editor reconnecting): daemons are
+    /// found by the home in their environment, not only by the lock file, and looked for again
+    /// until none is left.
     fn drop(&mut self) {
-        if let Some(pid) = self.daemon_pid() {
-            signal(pid, "TERM");
+        for _ in 0..20 {
+            let mut pids = daemons_of(&self.home);
+            if let Some(pid) = self.daemon_pid().filter(|p| process_alive(*p))
+                && !pids.contains(&pid)
+            {
+                pids.push(pid);
+            }
+            if pids.is_empty() {
+                return;
+            }
+            for pid in &pids {
+                signal(*pid, "TERM");
+            }
             let deadline = Instant::now() + Duration::from_secs(5);
-            while process_alive(pid) && Instant::now() < deadline {
+            while pids.iter().any(|p| process_alive(*p)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            if process_alive(pid) {
-                signal(pid, "KILL");
+            for pid in pids.iter().filter(|p| process_alive(**p)) {
+                signal(*pid, "KILL");
             }
+            // A client may be starting another one: look again.
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The live `signetd` processes whose `SIGNET_HOME` is `home`.
+fn daemons_of(home: &Path) -> Vec<i32> {
+    let want = format!("SIGNET_HOME={}", home.display());
+    let is_daemon = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "signetd")
+    };
+    let of_home = |pid: &i32| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == want.as_bytes()))
+    };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(is_daemon)
+        .filter(of_home)
+        .filter(|pid| process_alive(*pid))
+        .collect()
 }
 
 pub fn signal(pid: i32, name: &str) {
