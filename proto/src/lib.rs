@@ -8,6 +8,7 @@ pub mod formats;
 pub mod json;
 pub mod paths;
 pub mod rpc;
+pub mod statements;
 pub mod text;
 pub mod wire_path;
 
