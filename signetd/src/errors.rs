@@ -41,21 +41,6 @@ pub trait Failure: std::error::Error {
     }
 }
 
-/// Implements [`Failure`] for an enum whose variants all wrap another failure.
-macro_rules! failure_of_parts {
-    ($name:ident { $($variant:ident),* $(,)? }) => {
-        impl $crate::errors::Failure for $name {
-            fn code(&self) -> signet_proto::rpc::ErrorCode {
-                match self { $($name::$variant(e) => e.code(),)* }
-            }
-            fn hint(&self) -> Option<String> {
-                match self { $($name::$variant(e) => e.hint(),)* }
-            }
-        }
-    };
-}
-pub(crate) use failure_of_parts;
-
 /// What the home lacks for an operation that needs its key or one of its files.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Unavailable {

@@ -23,6 +23,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use signet_proto::formats::Fingerprint;
+use signet_proto::statements::Trust;
 
 /// How much a key's word is worth. Ordered: `None < Low < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,32 +35,24 @@ pub enum Level {
     High,
 }
 
-impl Level {
-    pub fn parse(text: &str) -> Option<Level> {
-        Some(match text {
-            "none" => Level::None,
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::None => "none",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-        }
-    }
-}
-
 /// What one key says about another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stance {
     Trust(Level),
     Distrust,
+}
+
+impl From<Trust> for Stance {
+    /// A statement's word as the computation weighs it (the text form is `proto::statements`).
+    fn from(trust: Trust) -> Stance {
+        match trust {
+            Trust::High => Stance::Trust(Level::High),
+            Trust::Medium => Stance::Trust(Level::Medium),
+            Trust::Low => Stance::Trust(Level::Low),
+            Trust::None => Stance::Trust(Level::None),
+            Trust::Distrust => Stance::Distrust,
+        }
+    }
 }
 
 /// One published trust statement (each key's newest about each other key).

@@ -33,7 +33,7 @@ use crate::core::check::{self, CheckReport};
 use crate::core::index::{self, Entry, Index, Source};
 use crate::core::keyring::Keyring;
 use crate::core::trust::TrustFile;
-use crate::errors::{FileError, TaskFailed, Unavailable, blocking, failure_of_parts};
+use crate::errors::{Failure, FileError, TaskFailed, Unavailable, blocking};
 use crate::hash::{self, FileStamp};
 use crate::home::Home;
 use crate::home::damage::{Damage, Loaded};
@@ -51,7 +51,15 @@ pub enum VerifyError {
     #[error(transparent)]
     Task(#[from] TaskFailed),
 }
-failure_of_parts!(VerifyError { File, Task });
+
+impl Failure for VerifyError {
+    fn code(&self) -> signet_proto::rpc::ErrorCode {
+        match self {
+            VerifyError::File(e) => e.code(),
+            VerifyError::Task(e) => e.code(),
+        }
+    }
+}
 
 /// Everything the daemon knows, behind one lock.
 pub struct State {
