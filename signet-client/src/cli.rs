@@ -47,9 +47,14 @@ pub enum Command {
     /// Choose whose attestations count
     #[command(
         subcommand,
-        after_help = "Examples:\n  sig trust add B32780D9 --reason \"met at FOSDEM\"\n  sig trust list\n  sig trust remove B32780D9"
+        after_help = "Examples:\n  sig trust add B32780D9 --reason \"met at FOSDEM\"\n  sig trust add B32780D9 --level high --url https://alice.example.org/signet/ --publish\n  sig trust why B32780D9\n  sig trust list --all\n  sig trust remove B32780D9"
     )]
     Trust(TrustCommand),
+    /// Say a key's word must not count, whoever in your web vouches for it
+    #[command(
+        after_help = "Examples:\n  sig distrust B32780D9 --comment \"signed malware\"\n  sig distrust B32780D9 --comment \"key lost\" --publish\n\nYour distrust always wins over the network; published, it cuts the trust others reach that key with through paths no stronger than yours.\nUndo with `sig trust remove KEY`."
+    )]
+    Distrust(DistrustArgs),
     /// Follow other people's repositories
     #[command(
         subcommand,
@@ -203,25 +208,97 @@ pub struct VerifyArgs {
     /// With a directory: list every file not verified too, not only those NOT ok
     #[arg(long)]
     pub all: bool,
+    /// For every attestation, the trust path that made it count, or why it did not
+    #[arg(long)]
+    pub why: bool,
+}
+
+/// How much a key's word is worth to you.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    High,
+    Medium,
+    Low,
+}
+
+impl From<LevelArg> for signet_proto::statements::Trust {
+    fn from(level: LevelArg) -> Self {
+        match level {
+            LevelArg::High => Self::High,
+            LevelArg::Medium => Self::Medium,
+            LevelArg::Low => Self::Low,
+        }
+    }
+}
+
+/// Whether a trust change is published as a signed statement in your repository.
+#[derive(Debug, Args)]
+pub struct PublishChoice {
+    /// Also publish it as a signed trust statement in your repository, for others to follow
+    #[arg(long, conflicts_with = "local")]
+    pub publish: bool,
+    /// Keep it local even when `trust.publish` is on
+    #[arg(long)]
+    pub local: bool,
+}
+
+impl PublishChoice {
+    /// `None`: as the `trust.publish` setting says.
+    pub fn publish(&self) -> Option<bool> {
+        match (self.publish, self.local) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DistrustArgs {
+    /// A fingerprint, or its last 8 or more hex digits
+    pub key: String,
+    /// Why (required: a distrust others see must say why)
+    #[arg(long, visible_alias = "reason")]
+    pub comment: String,
+    #[command(flatten)]
+    pub publishing: PublishChoice,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
-    /// Count this key's attestations
+    /// Count this key's attestations, and (at high, medium or low) what it says of others
     Add {
         /// A fingerprint, or its last 8 or more hex digits
         key: String,
-        /// Why, for the record
-        #[arg(long)]
+        /// Why, for the record (and the published statement's comment)
+        #[arg(long, visible_alias = "comment")]
         reason: Option<String>,
+        /// How much its word is worth (default medium, or the level it has); trust it
+        /// vouches onward is no stronger than this
+        #[arg(long, value_enum)]
+        level: Option<LevelArg>,
+        /// Where its repository is published: followed as a discovered remote
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        publishing: PublishChoice,
     },
-    /// Stop counting this key's attestations
+    /// Forget your word about this key (trust or distrust), and take back what you published
     Remove {
         /// A fingerprint, or its last 8 or more hex digits
         key: String,
     },
-    /// List trusted keys
-    List,
+    /// List the keys you trust or distrust; with --all every key in your web of trust
+    List {
+        /// Every key known, with its effective level and the path that gives it
+        #[arg(long)]
+        all: bool,
+    },
+    /// Explain one key: its effective level and the path that gives it, or why it has none
+    Why {
+        /// A fingerprint, or its last 8 or more hex digits
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Attest(args) => commands::attest(&loc, args, &mut out),
         Command::Verify(args) => commands::verify(&loc, args, &mut out),
         Command::Trust(command) => commands::trust(&loc, command, &mut out),
+        Command::Distrust(args) => commands::distrust(&loc, args, &mut out),
         Command::Remote(command) => commands::remote(&loc, command, &mut out),
         Command::Fetch { names } => commands::fetch(&loc, names, &mut out),
         Command::Publish(args) => commands::publish(&loc, args, &mut out),

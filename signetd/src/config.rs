@@ -5,6 +5,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use signet_proto::statements::Trust;
+
+use crate::core::web::Level;
 
 /// Largest config file read.
 const MAX_CONFIG_LEN: u64 = 1 << 20;
@@ -25,6 +28,29 @@ pub struct Config {
     pub publish: PublishConfig,
     pub watch: WatchConfig,
     pub gpg: GpgConfig,
+    pub trust: TrustConfig,
+}
+
+/// The web of trust (docs/FORMATS.md, "Trust statements").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustConfig {
+    /// Hops from you trust flows along published statements (a key you trust directly is 1).
+    pub max_depth: u8,
+    /// `sig trust add` publishes a trust statement in your repository unless told `--local`.
+    pub publish: bool,
+    /// Repositories of keys within your trust depth followed at once (discovered remotes).
+    pub max_followed: usize,
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            max_depth: 2,
+            publish: false,
+            max_followed: 200,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +155,10 @@ pub struct VerifyPolicy {
     /// More than this many trusted keys saying not ok make a file NOT ok (the reference's
     /// `not-ok` policy; 0: any one does).
     pub max_not_ok: usize,
+    /// The least effective trust level whose word counts: `high`, `medium` or `low`.
+    pub min_level: Trust,
+    /// Reviewers trusted only through the same key you trust directly count as one.
+    pub independent: bool,
 }
 
 impl Default for Config {
@@ -143,6 +173,7 @@ impl Default for Config {
             publish: PublishConfig::default(),
             watch: WatchConfig::default(),
             gpg: GpgConfig::default(),
+            trust: TrustConfig::default(),
         }
     }
 }
@@ -152,6 +183,8 @@ impl Default for VerifyPolicy {
         VerifyPolicy {
             threshold: 1,
             max_not_ok: 0,
+            min_level: Trust::Medium,
+            independent: false,
         }
     }
 }
@@ -161,6 +194,9 @@ impl VerifyPolicy {
         crate::core::index::Policy {
             threshold: self.threshold,
             max_not_ok: self.max_not_ok,
+            // `check` lets no other level in.
+            min_level: Level::of(self.min_level).unwrap_or(Level::High),
+            independent: self.independent,
         }
     }
 }
@@ -201,6 +237,12 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         if self.verify.threshold < 1 {
             return Err("verify.threshold must be at least 1".into());
+        }
+        if matches!(self.verify.min_level, Trust::None | Trust::Distrust) {
+            return Err("verify.min_level must be high, medium or low".into());
+        }
+        if !(1..=16).contains(&self.trust.max_depth) {
+            return Err("trust.max_depth must be from 1 (your direct trust only) to 16".into());
         }
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! `sig trust` and `sig keys`: whose word counts, and every key Signet knows.
 
 use super::*;
+use crate::cli::DistrustArgs;
+use signet_proto::api::{KeyStanding, TrustListParams, TrustWhyParams};
+use signet_proto::statements::Trust;
 
 pub fn trust(
     loc: &Locations,
@@ -9,50 +12,147 @@ pub fn trust(
 ) -> anyhow::Result<i32> {
     let mut client = connection::connect_or_start(loc)?;
     match command {
-        TrustCommand::Add { key, reason } => {
-            let change: TrustChange =
-                client.call(method::TRUST_ADD, &TrustParams { key, reason })?;
-            if out.json {
-                out.json(&change)?;
-                return Ok(exit::OK);
-            }
-            let e = &change.entry;
-            let verb = if change.changed {
-                "Trusted"
-            } else {
-                "Already trusted"
+        TrustCommand::Add {
+            key,
+            reason,
+            level,
+            url,
+            publishing,
+        } => {
+            let params = TrustParams {
+                key,
+                reason,
+                level: level.map(Into::into),
+                url,
+                publish: publishing.publish(),
+                tty: terminal(),
             };
-            out.line(format!("{verb}: {}", key_line(&e.fingerprint, &e.user_id)))?;
-            out.line(format!("Fingerprint: {}", e.fingerprint))?;
+            let change: TrustChange = client.call(method::TRUST_ADD, &params)?;
+            print_change(&change, out)?;
         }
         TrustCommand::Remove { key } => {
-            let change: TrustChange =
-                client.call(method::TRUST_REMOVE, &TrustParams { key, reason: None })?;
+            let params = TrustParams {
+                key,
+                reason: None,
+                level: None,
+                url: None,
+                publish: None,
+                tty: terminal(),
+            };
+            let change: TrustChange = client.call(method::TRUST_REMOVE, &params)?;
             if out.json {
                 out.json(&change)?;
                 return Ok(exit::OK);
             }
             let e = &change.entry;
-            out.line(format!(
-                "No longer trusted: {}",
-                key_line(&e.fingerprint, &e.user_id)
-            ))?;
+            let was = if e.level == Trust::Distrust {
+                "No longer distrusted"
+            } else {
+                "No longer trusted"
+            };
+            out.line(format!("{was}: {}", key_line(&e.fingerprint, &e.user_id)))?;
             out.line(format!("Fingerprint: {}", e.fingerprint))?;
+            if e.published {
+                out.line("The statement you published about it is taken back.")?;
+            }
         }
-        TrustCommand::List => {
-            let list: TrustListResult = client.call(method::TRUST_LIST, &serde_json::json!({}))?;
+        TrustCommand::List { all } => {
+            let list: TrustListResult =
+                client.call(method::TRUST_LIST, &TrustListParams { all })?;
             if out.json {
                 out.json(&list)?;
+            } else if all {
+                print_web(&list, out)?;
             } else if list.trusted.is_empty() {
                 out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
             } else {
                 for e in &list.trusted {
-                    out.line(format!("{}  {}", e.fingerprint, shown(&e.user_id)))?;
+                    let published = if e.published { "published" } else { "local" };
+                    out.line(format!(
+                        "{}  {:<8}  {:<9}  {}",
+                        e.fingerprint,
+                        e.level,
+                        published,
+                        shown(&e.user_id)
+                    ))?;
                 }
             }
         }
+        TrustCommand::Why { key } => {
+            let standing: KeyStanding = client.call(method::TRUST_WHY, &TrustWhyParams { key })?;
+            if out.json {
+                out.json(&standing)?;
+                return Ok(exit::OK);
+            }
+            out.line(key_line(&standing.fingerprint, &standing.user_id))?;
+            out.line(format!("Fingerprint: {}", standing.fingerprint))?;
+            out.line(format!("Level: {}", why::level_column(&standing)))?;
+            let counts = if standing.counts { "counts" } else { "does not count" };
+            out.line(format!("Its word {counts}: {}", why::standing_text(&standing)))?;
+        }
     }
     Ok(exit::OK)
+}
+
+/// `sig distrust`: a `trust.add` at level `distrust`.
+pub fn distrust(
+    loc: &Locations,
+    args: DistrustArgs,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    if args.comment.trim().is_empty() {
+        bail!("say why with --comment: a distrust others may see needs a reason");
+    }
+    let mut client = connection::connect_or_start(loc)?;
+    let params = TrustParams {
+        key: args.key,
+        reason: Some(args.comment),
+        level: Some(Trust::Distrust),
+        url: None,
+        publish: args.publishing.publish(),
+        tty: terminal(),
+    };
+    let change: TrustChange = client.call(method::TRUST_ADD, &params)?;
+    print_change(&change, out)?;
+    Ok(exit::OK)
+}
+
+fn print_change(change: &TrustChange, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    if out.json {
+        return Ok(out.json(change)?);
+    }
+    let e = &change.entry;
+    let verb = match (change.changed, e.level) {
+        (true, Trust::Distrust) => "Distrusted".to_owned(),
+        (false, Trust::Distrust) => "Already distrusted".to_owned(),
+        (true, level) => format!("Trusted ({level})"),
+        (false, level) => format!("Already trusted ({level})"),
+    };
+    out.line(format!("{verb}: {}", key_line(&e.fingerprint, &e.user_id)))?;
+    out.line(format!("Fingerprint: {}", e.fingerprint))?;
+    if e.published {
+        out.line("Published: a signed trust statement is in your repository.")?;
+    } else {
+        out.line("Local: not published (`--publish` puts it in your repository).")?;
+    }
+    Ok(())
+}
+
+/// `sig trust list --all`: every key the web knows, strongest first.
+fn print_web(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    if list.web.is_empty() {
+        return Ok(out.line("No keys known yet: `sig remote add NAME URL` and `sig fetch`")?);
+    }
+    for s in &list.web {
+        out.line(format!(
+            "{}  {:<8}  {}",
+            s.fingerprint,
+            why::level_column(s),
+            shown(&s.user_id)
+        ))?;
+        out.line(format!("    {}", why::standing_text(s)))?;
+    }
+    Ok(())
 }
 
 pub fn keys(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {

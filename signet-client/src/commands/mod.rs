@@ -27,10 +27,11 @@ mod remotes;
 mod setup;
 mod verify;
 mod watch;
+pub mod why;
 
 pub use attest::attest;
 pub use daemon::{config, daemon, status};
-pub use keys::{keys, trust};
+pub use keys::{distrust, keys, trust};
 pub use remotes::{fetch, publish, remote};
 pub use setup::setup;
 pub use verify::verify;

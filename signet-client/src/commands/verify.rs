@@ -2,8 +2,11 @@
 
 use super::*;
 
-fn attestation_line(a: &AttestationView, verbose: bool) -> String {
-    let line = attestation_summary(a);
+fn attestation_line(a: &AttestationView, verbose: bool, why: bool) -> String {
+    let mut line = attestation_summary(a);
+    if why {
+        line.push_str(&format!(" {}", why_text(a)));
+    }
     if !verbose {
         return line;
     }
@@ -16,6 +19,26 @@ fn attestation_line(a: &AttestationView, verbose: bool) -> String {
         line.push_str(&format!("\n    {}", shown(&a.comment)));
     }
     line
+}
+
+/// Why an attestation counted (the trust path) or did not (the first reason that applies).
+fn why_text(a: &AttestationView) -> String {
+    let standing = a.standing.as_ref();
+    let path = || standing.map_or_else(String::new, why::standing_text);
+    if a.revoked {
+        return "— not counted: its key is revoked".into();
+    }
+    if !a.reviewed {
+        return format!("— not counted: not reviewed; its key {}", path());
+    }
+    if a.superseded {
+        return format!("— not counted: replaced by the key's newer word; its key {}", path());
+    }
+    match standing {
+        Some(s) if s.counts => why::standing_text(s),
+        Some(s) => format!("— not counted: {}", why::standing_text(s)),
+        None => "— not counted: this signetd does not say why".into(),
+    }
 }
 
 fn attestation_summary(a: &AttestationView) -> String {
@@ -223,7 +246,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     for ((name, _), outcome) in targets.iter().zip(&results) {
         match outcome {
-            VerifyOutcome::Verified(result) => print_result(name, result, out)?,
+            VerifyOutcome::Verified(result) => print_result(name, result, args.why, out)?,
             VerifyOutcome::Failed { error } => report_error(&error.message),
         }
     }
@@ -260,7 +283,12 @@ fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(Stri
 
 /// One verdict as the seed prints it: the id, the words that could not count, each
 /// attestation, then the verdict line.
-fn print_result(name: &str, r: &VerifyResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+fn print_result(
+    name: &str,
+    r: &VerifyResult,
+    why: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<()> {
     let kind = match name.split_once(' ') {
         Some(("id", _)) => "id",
         _ => "file",
@@ -273,7 +301,7 @@ fn print_result(name: &str, r: &VerifyResult, out: &mut Out<impl Write>) -> anyh
         }
     }
     for a in &r.attestations {
-        out.line(attestation_line(a, out.verbose))?;
+        out.line(attestation_line(a, out.verbose, why))?;
     }
     let (mut line, paint) = verdict_line(name, r.verdict);
     // Short of the policy's count: say by how much.

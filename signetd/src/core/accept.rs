@@ -10,6 +10,7 @@ use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
 use crate::core::check::{self, CheckReport};
 use crate::core::index::{Entry, Source};
 use crate::core::keyring::Keyring;
+use crate::core::vouch::{Checked, Vouch};
 use crate::keys;
 use crate::keys::signature;
 
@@ -104,7 +105,7 @@ pub struct Accepted {
     pub data_sha256: String,
     /// The checked attestations; `None` when the copy is the one already held, whose
     /// attestations were checked then (no signature work is redone).
-    pub entries: Option<Vec<(ContentId, Entry)>>,
+    pub entries: Option<Checked>,
     pub report: CheckReport,
     /// The key was seen for the first time (it is now pinned).
     pub newly_pinned: bool,
@@ -265,6 +266,10 @@ fn check_order(
 /// valid while the copy's bytes and the keyring are the ones it was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckedCache {
+    /// [`CheckedCache::FORMAT`]: a cache of another format is computed again (format 1, before
+    /// trust statements, counted them as malformed).
+    #[serde(default)]
+    pub format: u32,
     pub repo_sha256: String,
     pub key_sha256: String,
     pub keyring: String,
@@ -272,6 +277,9 @@ pub struct CheckedCache {
     /// `(id, key, signer, signed_at, ok, reviewed, comment)` of every attestation with a genuine
     /// signature. Revocation is not kept here: it is judged from the keyring at each query.
     pub entries: Vec<CachedEntry>,
+    /// The trust statements with a genuine signature.
+    #[serde(default)]
+    pub vouches: Vec<Vouch>,
 }
 
 type CachedEntry = (String, Fingerprint, Fingerprint, u64, bool, bool, String);
@@ -281,19 +289,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl CheckedCache {
+    pub const FORMAT: u32 = 2;
+
     pub fn new(
         key_bytes: &[u8],
         repo_bytes: &[u8],
         keyring_digest: String,
-        entries: &[(ContentId, Entry)],
+        checked: &Checked,
         report: &CheckReport,
     ) -> Self {
         CheckedCache {
+            format: Self::FORMAT,
             repo_sha256: sha256_hex(repo_bytes),
             key_sha256: sha256_hex(key_bytes),
             keyring: keyring_digest,
             report: report.clone(),
-            entries: entries
+            vouches: checked.vouches.clone(),
+            entries: checked
+                .files
                 .iter()
                 .map(|(id, e)| {
                     (
@@ -317,8 +330,9 @@ impl CheckedCache {
         repo_bytes: &[u8],
         keyring: &Keyring,
         source: &Source,
-    ) -> Option<(Vec<(ContentId, Entry)>, CheckReport)> {
-        if self.key_sha256 != sha256_hex(key_bytes)
+    ) -> Option<(Checked, CheckReport)> {
+        if self.format != Self::FORMAT
+            || self.key_sha256 != sha256_hex(key_bytes)
             || self.repo_sha256 != sha256_hex(repo_bytes)
             || self.keyring != keyring.digest()
         {
@@ -340,7 +354,17 @@ impl CheckedCache {
                 },
             ));
         }
-        Some((entries, self.report))
+        let mut vouches = self.vouches;
+        for v in &mut vouches {
+            v.source = source.clone();
+        }
+        Some((
+            Checked {
+                files: entries,
+                vouches,
+            },
+            self.report,
+        ))
     }
 }
 

@@ -2,9 +2,11 @@
 //! repository on disk (`repo/repo.json`).
 
 use signet_proto::formats::{self, ContentId, RepoContents, Signed, Skipped, Statement};
+use signet_proto::statements::TrustStatement;
 
 use crate::core::index::{Entry, Source};
 use crate::core::keyring::Keyring;
+use crate::core::vouch::{Checked, Vouch};
 use crate::keys::signature;
 
 /// Largest own `repo.json` read.
@@ -66,21 +68,59 @@ impl CheckReport {
     }
 }
 
+/// One attestation that passed the checks: about a file, or about a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Word {
+    File(ContentId, Entry),
+    Key(Vouch),
+}
+
+/// What a checked attestation says, before its signature is checked.
+enum Said {
+    File(Statement),
+    Key(TrustStatement),
+}
+
+impl Said {
+    fn read(att: &Signed) -> Result<Said, String> {
+        let data = att.data_tree().map_err(|e| e.to_string())?;
+        let names_key = data
+            .as_object()
+            .and_then(|d| d.get("id"))
+            .and_then(|id| id.as_str())
+            .is_some_and(TrustStatement::is_key_id);
+        if names_key {
+            TrustStatement::read(&data)
+                .map(Said::Key)
+                .map_err(|e| e.to_string())
+        } else {
+            Statement::read(&data)
+                .map(Said::File)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    fn id(&self) -> String {
+        match self {
+            Said::File(s) => s.id.to_string(),
+            Said::Key(s) => TrustStatement::id_of(&s.key),
+        }
+    }
+}
+
 /// Checks one attestation as filed under `filed_under`.
 pub fn check_one(
     filed_under: &str,
     att: &Signed,
     keyring: &Keyring,
     source: &Source,
-) -> Result<(ContentId, Entry), (Problem, String)> {
-    let statement = att
-        .data_tree()
-        .and_then(|data| Statement::read(&data))
-        .map_err(|e| (Problem::Malformed, e.to_string()))?;
-    if statement.id.as_str() != filed_under {
+) -> Result<Word, (Problem, String)> {
+    let said = Said::read(att).map_err(|e| (Problem::Malformed, e))?;
+    let id = said.id();
+    if id != filed_under {
         return Err((
             Problem::Misfiled,
-            format!("attestation for {} filed under {filed_under}", statement.id),
+            format!("attestation for {id} filed under {filed_under}"),
         ));
     }
     let data = att.signed_bytes();
@@ -88,8 +128,7 @@ pub fn check_one(
         return Err((
             Problem::Malformed,
             format!(
-                "attestation for {} by {} is {} bytes, over the {} bytes an attestation may hold",
-                statement.id,
+                "attestation for {id} by {} is {} bytes, over the {} bytes an attestation may hold",
                 att.key,
                 data.len(),
                 formats::MAX_ATTESTATION_DATA
@@ -110,18 +149,30 @@ pub fn check_one(
                 format!("{filed_under} by {}: {e}", att.key),
             )
         })?;
-    Ok((
-        statement.id,
-        Entry {
+    Ok(match said {
+        Said::File(statement) => Word::File(
+            statement.id,
+            Entry {
+                key: att.key.clone(),
+                signer: genuine.signer,
+                signed_at: genuine.signed_at,
+                ok: statement.ok,
+                reviewed: statement.reviewed == Some(true),
+                comment: statement.comment.unwrap_or_default(),
+                source: source.clone(),
+            },
+        ),
+        Said::Key(statement) => Word::Key(Vouch {
             key: att.key.clone(),
             signer: genuine.signer,
             signed_at: genuine.signed_at,
-            ok: statement.ok,
-            reviewed: statement.reviewed == Some(true),
-            comment: statement.comment.unwrap_or_default(),
+            about: statement.key,
+            trust: statement.trust,
+            url: statement.url,
+            comment: statement.comment,
             source: source.clone(),
-        },
-    ))
+        }),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +189,7 @@ pub fn check_all(
     skipped: &[Skipped],
     keyring: &Keyring,
     source: &Source,
-) -> (Vec<(ContentId, Entry)>, CheckReport) {
+) -> (Checked, CheckReport) {
     let mut report = CheckReport::default();
     for s in skipped {
         report.malformed += 1;
@@ -160,7 +211,7 @@ pub fn check_all(
             || (Vec::new(), Vec::new()),
             |(mut entries, mut failed), (n, (filed_under, att))| {
                 match check_one(filed_under, att, keyring, source) {
-                    Ok(entry) => entries.push(entry),
+                    Ok(word) => entries.push(word),
                     Err((problem, _)) => failed.push((n as u32, problem)),
                 }
                 (entries, failed)
@@ -195,5 +246,12 @@ pub fn check_all(
         }
     }
     report.valid = entries.len();
-    (entries, report)
+    let mut checked = Checked::default();
+    for word in entries {
+        match word {
+            Word::File(id, entry) => checked.files.push((id, entry)),
+            Word::Key(vouch) => checked.vouches.push(vouch),
+        }
+    }
+    (checked, report)
 }

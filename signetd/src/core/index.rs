@@ -7,6 +7,9 @@ use std::sync::Arc;
 use signet_proto::api::Verdict;
 use signet_proto::formats::{ContentId, Fingerprint};
 
+use crate::core::vouch::{Checked, Vouch};
+use crate::core::web::Level;
+
 /// Where an attestation came from (the wire's type: views carry it as it is).
 pub use signet_proto::api::Source;
 
@@ -81,8 +84,12 @@ pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec
 pub struct Index {
     by_id: HashMap<ContentId, Vec<Arc<Entry>>>,
     entries: usize,
+    /// Trust statements, by source: few beside the attestations, read whole by the web.
+    vouches: HashMap<Source, Vec<Vouch>>,
     /// Moves on every change, so that a reader can tell whether verdicts may have changed.
     generation: u64,
+    /// Moves on every change to the trust statements: the web is computed again.
+    vouch_generation: u64,
 }
 
 impl Index {
@@ -93,9 +100,18 @@ impl Index {
     /// Replaces everything `source` said with `entries`. Of several words by the same signing
     /// key about the same id, only the newest is kept: older ones could never count, and a
     /// repository padded with them costs no memory.
-    pub fn replace_source(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
+    pub fn replace_source(&mut self, source: &Source, checked: Checked) {
         self.remove_source(source);
         self.generation += 1;
+        let Checked {
+            files: entries,
+            vouches,
+        } = checked;
+        if !vouches.is_empty() {
+            debug_assert!(vouches.iter().all(|v| &v.source == source));
+            self.vouches.insert(source.clone(), vouches);
+            self.vouch_generation += 1;
+        }
         let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
         for (id, entry) in entries {
             debug_assert_eq!(&entry.source, source);
@@ -128,6 +144,29 @@ impl Index {
         if removed > 0 {
             self.generation += 1;
         }
+        if self.vouches.remove(source).is_some() {
+            self.generation += 1;
+            self.vouch_generation += 1;
+        }
+    }
+
+    /// Sets what `vouch.key` says about `vouch.about` from `vouch.source`, replacing its
+    /// earlier word.
+    pub fn upsert_vouch(&mut self, vouch: Vouch) {
+        let list = self.vouches.entry(vouch.source.clone()).or_default();
+        list.retain(|v| !(v.key == vouch.key && v.about == vouch.about));
+        list.push(vouch);
+        self.generation += 1;
+        self.vouch_generation += 1;
+    }
+
+    /// Every trust statement held, from every source.
+    pub fn vouches(&self) -> impl Iterator<Item = &Vouch> {
+        self.vouches.values().flatten()
+    }
+
+    pub fn vouch_generation(&self) -> u64 {
+        self.vouch_generation
     }
 
     /// Sets what `entry.key` says about `id` from `entry.source`, replacing its earlier word.
@@ -154,23 +193,38 @@ impl Index {
     }
 }
 
-/// How many trusted words a verdict needs, as the reference's policy `{"ok": 1, "not-ok": 0}`.
+/// How many trusted words a verdict needs, as the reference's policy `{"ok": 1, "not-ok": 0}`,
+/// and whose words are trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// At least this many trusted keys must say ok (`verify.threshold`, at least 1).
+    /// At least this many trusted reviewers must say ok (`verify.threshold`, at least 1).
     pub threshold: usize,
-    /// More than this many trusted keys saying not ok make it NOT ok (`verify.max_not_ok`).
+    /// More than this many trusted reviewers saying not ok make it NOT ok (`verify.max_not_ok`).
     pub max_not_ok: usize,
+    /// The least effective trust level whose word counts (`verify.min_level`).
+    pub min_level: Level,
+    /// Reviewers trusted only through the same key you trust directly count once
+    /// (`verify.independent`).
+    pub independent: bool,
+}
+
+/// Who a current word counts for: `who` is the person (the user's current and retired keys are
+/// one), `group` what makes reviewers independent (the person, or with `verify.independent`
+/// the key you trust directly that their trust comes through).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    pub who: Fingerprint,
+    pub group: Fingerprint,
 }
 
 /// The verdict over the checked attestations of one file (docs/FORMATS.md, "Verdict"): of
-/// each key's current word (see [`standings`]), more than `max_not_ok` trusted keys saying
-/// not ok make it `NotOk`; else `threshold` trusted keys saying ok make it `Ok`; else
+/// each key's current word (see [`standings`]), more than `max_not_ok` trusted reviewers saying
+/// not ok make it `NotOk`; else `threshold` trusted reviewers saying ok make it `Ok`; else
 /// `Unverified`. Untrusted keys, revoked, superseded and unreviewed words never count.
 pub fn judge(
     entries: &[Arc<Entry>],
     standings: &[Standing],
-    reviewer: impl Fn(&Fingerprint) -> Option<Fingerprint>,
+    reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
     policy: Policy,
 ) -> Verdict {
     tally(entries, standings, reviewer).verdict(policy)
@@ -195,30 +249,37 @@ impl Tally {
     }
 }
 
-/// Counts one current word per key, and one per reviewer: a person with several keys (the
-/// user's current and retired keys) is one reviewer, whose newest word counts.
+/// Counts one current word per reviewer (a person with several keys is one reviewer, whose
+/// newest word counts), then one per group: reviewers of one group saying ok count once, and
+/// saying not ok once.
 pub fn tally(
     entries: &[Arc<Entry>],
     standings: &[Standing],
-    reviewer: impl Fn(&Fingerprint) -> Option<Fingerprint>,
+    reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
 ) -> Tally {
-    let mut words: std::collections::HashMap<Fingerprint, &Entry> =
-        std::collections::HashMap::new();
+    let mut words: HashMap<Fingerprint, (&Entry, Fingerprint)> = HashMap::new();
     let current = entries
         .iter()
         .zip(standings)
         .filter(|(_, s)| **s == Standing::Current)
-        .filter_map(|(e, _)| reviewer(&e.key).map(|who| (who, e)));
-    for (who, e) in current {
-        let word = words.entry(who).or_insert(e);
-        if e.newer_than(word) {
-            *word = e;
+        .filter_map(|(e, _)| reviewer(&e.key).map(|r| (r, e)));
+    for (r, e) in current {
+        let word = words.entry(r.who).or_insert((e, r.group));
+        if e.newer_than(word.0) {
+            word.0 = e;
         }
     }
-    let not_ok = words.values().filter(|e| !e.ok).count();
+    let groups = |ok: bool| {
+        words
+            .values()
+            .filter(|(e, _)| e.ok == ok)
+            .map(|(_, group)| group)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
     Tally {
-        ok: words.len() - not_ok,
-        not_ok,
+        ok: groups(true),
+        not_ok: groups(false),
     }
 }
 
@@ -255,13 +316,40 @@ mod tests {
         let policy = Policy {
             threshold,
             max_not_ok: 0,
+            min_level: Level::Medium,
+            independent: false,
+        };
+        let reviewer = |k: &Fingerprint| Reviewer {
+            who: k.clone(),
+            group: k.clone(),
         };
         judge(
             entries,
             &standings(entries, voided),
-            |k| trusted(k).then(|| k.clone()),
+            |k| trusted(k).then(|| reviewer(k)),
             policy,
         )
+    }
+
+    #[test]
+    fn reviewers_of_one_group_count_once_each_way() {
+        let own = || Source::Own;
+        // B and C are reached through A; D on its own.
+        let group = |k: &Fingerprint| {
+            let g = if *k == fpr('D') { 'D' } else { 'A' };
+            Some(Reviewer {
+                who: k.clone(),
+                group: fpr(g),
+            })
+        };
+        let count = |said: &[(char, bool)]| {
+            let entries: Vec<_> = said.iter().map(|(k, ok)| entry(*k, *ok, own())).collect();
+            let t = tally(&entries, &standings(&entries, |_| false), group);
+            (t.ok, t.not_ok)
+        };
+        assert_eq!(count(&[('B', true), ('C', true)]), (1, 0));
+        assert_eq!(count(&[('B', true), ('C', true), ('D', true)]), (2, 0));
+        assert_eq!(count(&[('B', true), ('C', false)]), (1, 1));
     }
 
     #[test]
@@ -344,7 +432,7 @@ mod tests {
         let remote = Source::Remote("r".into());
         index.replace_source(
             &Source::Own,
-            vec![(id.clone(), (*entry('A', true, Source::Own)).clone())],
+            vec![(id.clone(), (*entry('A', true, Source::Own)).clone())].into(),
         );
         // A remote repeating one key's words keeps only the newest.
         index.replace_source(
@@ -353,7 +441,8 @@ mod tests {
                 (id.clone(), said('B', true, 5, remote.clone())),
                 (id.clone(), said('B', false, 9, remote.clone())),
                 (id.clone(), said('B', true, 7, remote.clone())),
-            ],
+            ]
+            .into(),
         );
         assert_eq!(index.get(&id).len(), 2);
         assert!(index.get(&id).iter().any(|e| e.signed_at == 9 && !e.ok));

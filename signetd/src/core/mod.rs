@@ -5,4 +5,5 @@ pub mod check;
 pub mod index;
 pub mod keyring;
 pub mod trust;
+pub mod vouch;
 pub mod web;

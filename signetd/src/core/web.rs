@@ -42,6 +42,26 @@ pub enum Stance {
     Distrust,
 }
 
+impl Level {
+    /// The level a statement's word names (`None` for a distrust).
+    pub fn of(trust: Trust) -> Option<Level> {
+        match Stance::from(trust) {
+            Stance::Trust(level) => Some(level),
+            Stance::Distrust => None,
+        }
+    }
+
+    /// As statements and the wire say it.
+    pub fn as_trust(self) -> Trust {
+        match self {
+            Level::High => Trust::High,
+            Level::Medium => Trust::Medium,
+            Level::Low => Trust::Low,
+            Level::None => Trust::None,
+        }
+    }
+}
+
 impl From<Trust> for Stance {
     /// A statement's word as the computation weighs it (the text form is `proto::statements`).
     fn from(trust: Trust) -> Stance {
@@ -82,15 +102,16 @@ pub struct Inputs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     pub level: Level,
-    /// From the key you trust directly to this one: `[Alice, Bob]` is "you → Alice → Bob".
-    pub path: Vec<Fingerprint>,
+    /// From the key you trust directly to this one, each with the level said of it on the way:
+    /// `[(Alice, High), (Bob, Medium)]` is "you → Alice (high) → Bob (medium)".
+    pub path: Vec<(Fingerprint, Level)>,
 }
 
 impl Reach {
     /// The key you trust directly that this trust comes through: independent reviewers are
     /// reached through different ones.
     pub fn root(&self) -> &Fingerprint {
-        &self.path[0]
+        &self.path[0].0
     }
 }
 
@@ -166,6 +187,8 @@ type Id = u32;
 /// One hop of a path, shared by every path that goes on from it: a path is its last hop.
 struct Hop {
     key: Id,
+    /// The level said of `key` by the hop before (or by you).
+    said: Level,
     before: Option<Rc<Hop>>,
 }
 
@@ -251,6 +274,7 @@ impl<'a> Graph<'a> {
             {
                 let last = Rc::new(Hop {
                     key: n as Id,
+                    said: *level,
                     before: None,
                 });
                 found.best[n] = Some(Best {
@@ -298,7 +322,11 @@ impl<'a> Graph<'a> {
                         continue;
                     }
                     let before = Some(reach.last.clone());
-                    let last = Rc::new(Hop { key: about, before });
+                    let last = Rc::new(Hop {
+                        key: about,
+                        said,
+                        before,
+                    });
                     found.best[a] = Some(Best { level, last });
                     if seen[a] != depth {
                         seen[a] = depth;
@@ -357,7 +385,7 @@ impl<'a> Graph<'a> {
             let mut path = Vec::new();
             let mut hop = Some(&best.last);
             while let Some(h) = hop {
-                path.push(self.keys[h.key as usize].clone());
+                path.push((self.keys[h.key as usize].clone(), h.said));
                 hop = h.before.as_ref();
             }
             path.reverse();
@@ -421,7 +449,10 @@ mod tests {
         let w = compute(&i);
         assert_eq!(level(&w, 'A'), Some(High));
         assert_eq!(level(&w, 'C'), Some(Medium));
-        assert_eq!(w.reach(&k('C')).unwrap().path, vec![k('A'), k('C')]);
+        assert_eq!(
+            w.reach(&k('C')).unwrap().path,
+            vec![(k('A'), High), (k('C'), Medium)]
+        );
         assert_eq!(level(&w, 'D'), None, "three hops, max_depth 2");
         assert_eq!(w.unreached(&k('D')), Some(&Unreached::TooDeep { depth: 3 }));
         let w = compute(&Inputs { max_depth: 3, ..i });

@@ -303,7 +303,7 @@ impl Daemon {
         &self,
         record: &RemoteRecord,
         accepted: &accept::Accepted,
-        entries: &[(signet_proto::formats::ContentId, crate::core::index::Entry)],
+        entries: &crate::core::vouch::Checked,
         bodies: Bodies,
     ) -> anyhow::Result<()> {
         let cache = accept::CheckedCache::new(
@@ -328,7 +328,7 @@ impl Daemon {
         name: &str,
         record: RemoteRecord,
         accepted: accept::Accepted,
-        entries: Vec<(signet_proto::formats::ContentId, crate::core::index::Entry)>,
+        entries: crate::core::vouch::Checked,
     ) -> bool {
         let source = Source::Remote(name.to_owned());
         let mut s = self.write();

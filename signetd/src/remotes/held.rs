@@ -122,7 +122,9 @@ fn stale(state: &State, config: &Config, r: &RemoteState) -> bool {
         return false;
     };
     let now = crate::keys::signature::unix_secs(std::time::SystemTime::now());
-    max_age > 0 && state.is_trusted(owner) && now.saturating_sub(signed_at) > max_age
+    max_age > 0
+        && state.is_trusted(owner, config.verify.rule().min_level)
+        && now.saturating_sub(signed_at) > max_age
 }
 
 /// One warning per trusted remote whose copy looks frozen, for `sig status` and `sig verify`.

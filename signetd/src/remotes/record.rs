@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use signet_proto::formats::ContentId;
 
 use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept};
 use crate::core::check::CheckReport;
-use crate::core::index::Entry;
+use crate::core::vouch::Checked;
 use crate::core::index::Source;
 use crate::core::keyring::Keyring;
 use crate::home::damage::Damage;
@@ -42,7 +41,7 @@ pub fn check_stored(
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
-) -> Result<(Vec<(ContentId, Entry)>, CheckReport), Refusal> {
+) -> Result<(Checked, CheckReport), Refusal> {
     let source = Source::Remote(record.name.clone());
     if let Some(cache) = load_cache(home, &record.name)
         && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, &source)

@@ -102,7 +102,8 @@ async fn dispatch(
         }
         method::TRUST_ADD => reply(daemon.trust_add(params(m, p)?).await),
         method::TRUST_REMOVE => reply(daemon.trust_remove(params(m, p)?).await),
-        method::TRUST_LIST => reply(daemon.trust_list()),
+        method::TRUST_LIST => reply(daemon.trust_list(params(m, p)?)),
+        method::TRUST_WHY => reply(daemon.trust_why(params(m, p)?)),
         method::KEYS_LIST => Ok(answer(daemon.keys_list())),
         method::REMOTE_ADD => reply(daemon.remote_add(params(m, p)?).await),
         method::REMOTE_REMOVE => {

@@ -17,6 +17,7 @@ pub(crate) struct VerdictInputs {
     index: u64,
     keyring: u64,
     trust: u64,
+    web: u64,
     own: Option<Fingerprint>,
 }
 
@@ -26,6 +27,7 @@ impl State {
             index: self.index.generation(),
             keyring: self.keyring.generation(),
             trust: self.trust_generation,
+            web: self.web.generation,
             own: self.own.as_ref().map(|o| o.fingerprint.clone()),
         }
     }
@@ -66,9 +68,11 @@ impl DerefMut for StateWrite<'_> {
 
 impl Drop for StateWrite<'_> {
     fn drop(&mut self) {
-        let Some(guard) = self.guard.take() else {
+        let Some(mut guard) = self.guard.take() else {
             return;
         };
+        // The web follows its inputs before anyone reads it again.
+        guard.refresh_web(self.daemon.config().trust.max_depth);
         let changed = guard.verdict_inputs() != self.before;
         drop(guard);
         if changed {

@@ -3,6 +3,7 @@
 
 mod guard;
 pub mod settings;
+mod trusted;
 mod trusting;
 mod writes;
 
@@ -71,6 +72,8 @@ pub struct State {
     trust: Loaded<TrustFile>,
     /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
     trust_generation: u64,
+    /// The web of trust, computed from the trust list, statements and keys (`trusted.rs`).
+    pub(crate) web: trusted::CachedWeb,
     pub(crate) keyring: Keyring,
     pub(crate) index: Index,
     pub(crate) remotes: std::collections::BTreeMap<String, RemoteState>,
@@ -84,27 +87,11 @@ pub struct State {
 }
 
 impl State {
-    /// Own keys (current and retired) are always trusted; others when trust.json lists them.
-    /// With trust.json damaged only own keys count: failing closed never makes a file ok.
-    pub(crate) fn is_trusted(&self, fpr: &Fingerprint) -> bool {
-        self.keyring.get(fpr).is_some_and(|c| c.is_own())
-            || self.trust.ready_opt().is_some_and(|t| t.contains(fpr))
-    }
-
-    /// Who a trusted key's word counts for: the user for any own key (current or retired: one
-    /// person, one reviewer toward `verify.threshold`), else the key itself; `None` when the
-    /// key is not trusted.
-    pub(crate) fn reviewer(&self, fpr: &Fingerprint) -> Option<Fingerprint> {
-        if self.keyring.get(fpr).is_some_and(|c| c.is_own()) {
-            return Some(self.own.as_ref().map_or(fpr, |o| &o.fingerprint).clone());
-        }
-        self.is_trusted(fpr).then(|| fpr.clone())
-    }
-
     pub(crate) fn view(
         &self,
         id: &ContentId,
         policy: index::Policy,
+        max_depth: u8,
     ) -> (
         signet_proto::api::Verdict,
         index::Tally,
@@ -112,9 +99,9 @@ impl State {
     ) {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        let tally = index::tally(entries, &standings, |k| self.reviewer(k));
+        let tally = index::tally(entries, &standings, |k| self.reviewer(k, policy));
         let mut views: Vec<(AttestationView, (u64, &Fingerprint))> = Vec::new();
-        for (e, standing) in entries.iter().zip(&standings) {
+        for (e, said) in entries.iter().zip(&standings) {
             // The same signed word from several sources is one attestation, shown once.
             let same = |(v, (at, signer)): &(AttestationView, (u64, &Fingerprint))| {
                 v.key == e.key
@@ -128,18 +115,20 @@ impl State {
                 view.also_from.push(e.source.clone());
                 continue;
             }
+            let standing = self.standing(&e.key, policy, max_depth);
             views.push((
                 AttestationView {
                     key: e.key.clone(),
                     user_id: self.keyring.user_id(&e.key),
-                    trusted: self.is_trusted(&e.key),
+                    trusted: standing.counts,
                     ok: e.ok,
                     reviewed: e.reviewed,
                     comment: e.comment.clone(),
                     source: e.source.clone(),
-                    revoked: *standing == index::Standing::Revoked,
-                    superseded: *standing == index::Standing::Superseded,
+                    revoked: *said == index::Standing::Revoked,
+                    superseded: *said == index::Standing::Superseded,
                     also_from: Vec::new(),
+                    standing: Some(standing),
                 },
                 (e.signed_at, &e.signer),
             ));
@@ -180,7 +169,7 @@ impl State {
     ) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        index::judge(entries, &standings, |k| self.reviewer(k), policy)
+        index::judge(entries, &standings, |k| self.reviewer(k, policy), policy)
     }
 
     pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), Unavailable> {
@@ -304,6 +293,7 @@ impl Daemon {
             repo,
             trust,
             trust_generation: 0,
+            web: Default::default(),
             keyring,
             index: Index::default(),
             remotes: Default::default(),
@@ -313,6 +303,7 @@ impl Daemon {
         };
         crate::remotes::load_all(&home, &config, &mut state);
         let report = state.reindex_own();
+        state.refresh_web(config.trust.max_depth);
         if report.rejected() > 0 {
             tracing::warn!(
                 ?report,
@@ -464,9 +455,10 @@ impl Daemon {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        let policy = self.config().verify.rule();
+        let config = self.config();
+        let policy = config.verify.rule();
         let s = self.read();
-        let (verdict, tally, attestations) = s.view(id, policy);
+        let (verdict, tally, attestations) = s.view(id, policy, config.trust.max_depth);
         let (unknown, invalid) = s
             .remotes
             .values()

@@ -76,7 +76,12 @@ impl Daemon {
             .await?
             .map_err(|e| NotSaved::new("config.json", e, "the settings are unchanged"))?;
         let policy_changed = config.verify.rule() != self.config().verify.rule();
+        let depth_changed = config.trust.max_depth != self.config().trust.max_depth;
         self.config.store(Arc::new(config));
+        if depth_changed {
+            // The write guard computes the web again, and wakes the refresh if that changed it.
+            drop(self.write());
+        }
         if policy_changed {
             self.verdicts_stale.notify_one();
         }

@@ -1,15 +1,20 @@
-//! Trust and the keys Signet knows: `trust.add|remove|list`, `keys.list`, and `trust.json`.
+//! Trust and the keys Signet knows: `trust.add|remove|list|why`, `keys.list`, and
+//! `trust.json`, your own word about keys (published as trust statements when asked).
 
 use signet_proto::api::{
-    Candidates, KeyInfo, KeysListResult, KnownKey, TrustChange, TrustEntry, TrustListResult,
-    TrustParams,
+    Candidates, KeyInfo, KeyStanding, KeysListResult, KnownKey, TrustChange, TrustEntry,
+    TrustListParams, TrustListResult, TrustParams, TrustWhyParams,
 };
+use signet_proto::statements::{Trust, TrustStatement};
 use signet_proto::formats::Fingerprint;
 use signet_proto::formats::KeyQuery;
 use signet_proto::rpc::ErrorCode;
 
+use super::writes::AttestError;
 use super::{Daemon, now_rfc3339};
+use crate::core::accept::check_url;
 use crate::core::index::Source;
+use crate::core::vouch::Vouch;
 use crate::core::trust::TrustFile;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::home::damage::{Damage, Loaded};
@@ -41,6 +46,8 @@ pub enum TrustError {
     },
     #[error("{0}")]
     Damaged(#[from] Damage),
+    #[error("publishing the trust statement: {0}")]
+    Publishing(Box<AttestError>),
     #[error(transparent)]
     NotSaved(#[from] NotSaved),
     #[error(transparent)]
@@ -54,6 +61,7 @@ impl Failure for TrustError {
             TrustError::Unknown(_) | TrustError::NotTrusted(_) => ErrorCode::UnknownKey,
             TrustError::Ambiguous { .. } => ErrorCode::AmbiguousKey,
             TrustError::Damaged(_) => ErrorCode::Damaged,
+            TrustError::Publishing(e) => e.code(),
             TrustError::NotSaved(e) => e.code(),
             TrustError::Task(e) => e.code(),
         }
@@ -75,6 +83,7 @@ impl Failure for TrustError {
                 "to stop using it, replace it with `sig setup --force`".into()
             }
             TrustError::NotSaved(e) => return e.hint(),
+            TrustError::Publishing(e) => return e.hint(),
             _ => return None,
         })
     }
@@ -90,32 +99,34 @@ impl Failure for TrustError {
 }
 
 impl Daemon {
+    /// Trusts (or, with level `distrust`, distrusts) a key: your own word about it, which the
+    /// network cannot overrule. Saying it again with another level, URL or publishing replaces
+    /// the entry; with publishing, a signed trust statement goes into your repository first.
     pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, TrustError> {
         let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
-        let _writer = self.writer.lock().await;
-        let (key, mut file) = {
-            let s = self.read();
-            let mut found: Vec<KeyInfo> = s
-                .keyring
-                .find(&query)
-                .into_iter()
-                .map(|c| c.info.clone())
-                .collect();
-            if found.is_empty()
-                && let Some(fpr) = query.as_fingerprint()
-            {
-                // A full fingerprint may be trusted before its key is fetched.
-                found.push(KeyInfo {
-                    fingerprint: fpr,
-                    user_id: String::new(),
-                });
-            }
-            (pick_one(&query, found)?, s.trust.ready()?.clone())
+        let key = self.key_to_trust(&query)?;
+        let held = self.read().trust.ready()?.trusted.clone();
+        let before = held.iter().find(|e| e.fingerprint == key.fingerprint);
+        // What is not said again stays as it was.
+        let level = p.level.or(before.map(|e| e.level)).unwrap_or(Trust::Medium);
+        let url = match &p.url {
+            Some(url) => Some(check_url(url).map_err(TrustError::BadQuery)?),
+            None => before.and_then(|e| e.url.clone()),
         };
-        if let Some(existing) = file
-            .trusted
-            .iter()
-            .find(|e| e.fingerprint == key.fingerprint)
+        let publish = p
+            .publish
+            .unwrap_or(before.is_some_and(|e| e.published) || self.config().trust.publish);
+        if level == Trust::Distrust && self.read().is_own_key(&key.fingerprint) {
+            return Err(TrustError::OwnKey {
+                fingerprint: key.fingerprint,
+                user_id: key.user_id,
+            });
+        }
+        if let Some(existing) = before
+            && existing.level == level
+            && existing.url == url
+            && existing.published == publish
+            && p.reason.as_ref().is_none_or(|r| existing.reason.as_ref() == Some(r))
         {
             return Ok(TrustChange {
                 entry: existing.clone(),
@@ -123,11 +134,45 @@ impl Daemon {
             });
         }
         let entry = TrustEntry {
-            fingerprint: key.fingerprint,
+            fingerprint: key.fingerprint.clone(),
             user_id: key.user_id,
             added: now_rfc3339(),
-            reason: p.reason,
+            reason: p.reason.or_else(|| before.and_then(|e| e.reason.clone())),
+            level,
+            url,
+            published: publish,
         };
+        // Published first: a statement that could not be signed leaves the list as it was.
+        let id = TrustStatement::id_of(&entry.fingerprint);
+        if publish {
+            let statement = TrustStatement {
+                key: entry.fingerprint.clone(),
+                trust: level,
+                url: entry.url.clone(),
+                comment: entry.reason.clone().unwrap_or_default(),
+            };
+            self.file_word(p.tty.clone(), statement.to_data(), id, |s, signed, genuine| {
+                s.index.upsert_vouch(Vouch {
+                    key: signed.key.clone(),
+                    signer: genuine.signer,
+                    signed_at: genuine.signed_at,
+                    about: statement.key.clone(),
+                    trust: statement.trust,
+                    url: statement.url.clone(),
+                    comment: statement.comment.clone(),
+                    source: Source::Own,
+                });
+            })
+            .await
+            .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        } else if before.is_some_and(|e| e.published) {
+            self.unfile_word(p.tty.clone(), &id)
+                .await
+                .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        }
+        let _writer = self.writer.lock().await;
+        let mut file = self.read().trust.ready()?.clone();
+        file.trusted.retain(|e| e.fingerprint != entry.fingerprint);
         file.trusted.push(entry.clone());
         self.save_trust(file).await?;
         Ok(TrustChange {
@@ -136,11 +181,33 @@ impl Daemon {
         })
     }
 
+    /// The one key a query names, among known keys; a full fingerprint may name a key not
+    /// fetched yet.
+    fn key_to_trust(&self, query: &KeyQuery) -> Result<KeyInfo, TrustError> {
+        let s = self.read();
+        let mut found: Vec<KeyInfo> = s
+            .keyring
+            .find(query)
+            .into_iter()
+            .map(|c| c.info.clone())
+            .collect();
+        if found.is_empty()
+            && let Some(fpr) = query.as_fingerprint()
+        {
+            found.push(KeyInfo {
+                fingerprint: fpr,
+                user_id: String::new(),
+            });
+        }
+        pick_one(query, found)
+    }
+
+    /// Forgets your word about a key (trust or distrust), and takes back the statement you
+    /// published about it: the network's word about it applies again.
     pub async fn trust_remove(&self, p: TrustParams) -> Result<TrustChange, TrustError> {
         let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
-        let _writer = self.writer.lock().await;
-        let mut file = self.read().trust.ready()?.clone();
-        let matching: Vec<KeyInfo> = file
+        let held = self.read().trust.ready()?.clone();
+        let matching: Vec<KeyInfo> = held
             .trusted
             .iter()
             .filter(|e| query.matches(&e.fingerprint))
@@ -160,11 +227,19 @@ impl Daemon {
             return Err(TrustError::NotTrusted(query.as_str().to_owned()));
         }
         let key = pick_one(&query, matching)?;
-        let index = file
+        let id = TrustStatement::id_of(&key.fingerprint);
+        self.unfile_word(p.tty.clone(), &id)
+            .await
+            .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        let _writer = self.writer.lock().await;
+        let mut file = self.read().trust.ready()?.clone();
+        let Some(index) = file
             .trusted
             .iter()
             .position(|e| e.fingerprint == key.fingerprint)
-            .expect("found above");
+        else {
+            return Err(TrustError::NotTrusted(query.as_str().to_owned()));
+        };
         let entry = file.trusted.remove(index);
         self.save_trust(file).await?;
         Ok(TrustChange {
@@ -185,7 +260,9 @@ impl Daemon {
         Ok(())
     }
 
-    pub fn trust_list(&self) -> Result<TrustListResult, TrustError> {
+    /// Your trust list, and with `all` every key the web knows of with its standing.
+    pub fn trust_list(&self, p: TrustListParams) -> Result<TrustListResult, TrustError> {
+        let config = self.config();
         let s = self.read();
         let mut trusted = s.trust.ready()?.trusted.clone();
         for entry in &mut trusted {
@@ -193,10 +270,46 @@ impl Daemon {
                 entry.user_id = known.info.user_id.clone();
             }
         }
-        Ok(TrustListResult { trusted })
+        let mut web = Vec::new();
+        if p.all {
+            let policy = config.verify.rule();
+            web = s
+                .known_keys()
+                .iter()
+                .map(|k| s.standing(k, policy, config.trust.max_depth))
+                .collect();
+            web.sort_by(|a, b| {
+                (b.counts, b.level, b.path.len() as isize * -1, &a.fingerprint).cmp(&(
+                    a.counts,
+                    a.level,
+                    a.path.len() as isize * -1,
+                    &b.fingerprint,
+                ))
+            });
+        }
+        Ok(TrustListResult { trusted, web })
+    }
+
+    /// How one key stands in your web of trust, and why.
+    pub fn trust_why(&self, p: TrustWhyParams) -> Result<KeyStanding, TrustError> {
+        let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
+        let config = self.config();
+        let s = self.read();
+        let known = s.known_keys();
+        let found: Vec<KeyInfo> = known
+            .iter()
+            .filter(|k| query.matches(k))
+            .map(|k| KeyInfo {
+                fingerprint: k.clone(),
+                user_id: s.keyring.user_id(k),
+            })
+            .collect();
+        let key = pick_one(&query, found)?;
+        Ok(s.standing(&key.fingerprint, config.verify.rule(), config.trust.max_depth))
     }
 
     pub fn keys_list(&self) -> KeysListResult {
+        let min_level = self.config().verify.rule().min_level;
         let s = self.read();
         let own = s.own.as_ref().map(|o| &o.fingerprint);
         KeysListResult {
@@ -207,7 +320,7 @@ impl Daemon {
                     fingerprint: c.info.fingerprint.clone(),
                     user_id: c.info.user_id.clone(),
                     own: Some(&c.info.fingerprint) == own,
-                    trusted: s.is_trusted(&c.info.fingerprint),
+                    trusted: s.is_trusted(&c.info.fingerprint, min_level),
                     source: sources_text(&c.sources),
                 })
                 .collect(),

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use signet_proto::api::{AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult};
-use signet_proto::formats::{RepoContents, Statement};
+use signet_proto::formats::{RepoContents, Signed, Statement};
+use signet_proto::json::Value;
 use signet_proto::rpc::ErrorCode;
 
 use super::{Daemon, State, VerifyError, now_rfc3339};
@@ -14,7 +15,16 @@ use crate::errors::{Failure, NotSaved, TaskFailed, Unavailable, blocking};
 use crate::home::damage::{Damage, Loaded};
 use crate::home::own_repo;
 use crate::home::{Home, store};
+use crate::keys::signature::Genuine;
 use crate::keys::{self, EmbeddedKey, SignWith};
+
+/// A signed word filed in the own repository.
+pub(crate) struct Filed {
+    pub(crate) attestation: Signed,
+    pub(crate) serial: u64,
+    /// The key's earlier word under the same id was replaced.
+    pub(crate) replaced: bool,
+}
 
 /// Why the own repository's next version could not be written. Nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -220,9 +230,43 @@ impl Daemon {
 
     pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
         let id = self.resolve(&p.target).await?;
-        let (signer, own) = self.read().signer()?;
-        let signer = signer.for_request(p.tty.clone(), self.config().gpg_deadline());
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
+        let entry = |signed: &Signed, genuine: Genuine| Entry {
+            key: signed.key.clone(),
+            signer: genuine.signer,
+            signed_at: genuine.signed_at,
+            ok: p.ok,
+            reviewed: p.reviewed,
+            comment: p.comment.clone(),
+            source: Source::Own,
+        };
+        let filed = self
+            .file_word(p.tty.clone(), data, id.to_string(), |s, signed, genuine| {
+                s.index.upsert(id.clone(), entry(signed, genuine));
+            })
+            .await?;
+        let raw = serde_json::value::RawValue::from_string(filed.attestation.to_value().canonical())
+            .expect("canonical JSON is JSON");
+        Ok(AttestResult {
+            id: id.to_string(),
+            attestation: raw,
+            serial: filed.serial,
+            replaced: filed.replaced,
+        })
+    }
+
+    /// Signs `data` with the own key and files it under `filed_under` in the own repository,
+    /// replacing the key's earlier word there. `index` puts it into the index in the same
+    /// write as the repository, so that no reader sees the two disagree. Then publishes.
+    pub(crate) async fn file_word(
+        &self,
+        tty: Option<String>,
+        data: Value,
+        filed_under: String,
+        index: impl FnOnce(&mut State, &Signed, Genuine),
+    ) -> Result<Filed, AttestError> {
+        let (signer, own) = self.read().signer()?;
+        let signer = signer.for_request(tty, self.config().gpg_deadline());
         let size = data.canonical().len();
         if size > signet_proto::formats::MAX_ATTESTATION_DATA {
             return Err(AttestError::TooLarge {
@@ -236,7 +280,6 @@ impl Daemon {
             blocking("signing", move || keys::sign_checked(&*signing, data))
                 .await?
                 .map_err(|e| AttestError::Signing(format!("{e:#}")))?;
-        let filed_under = id.to_string();
         let replaced = std::sync::atomic::AtomicBool::new(false);
         let next = self
             .sign_next(&signer, |contents| {
@@ -255,29 +298,48 @@ impl Daemon {
         {
             let mut s = self.write();
             s.repo = Loaded::Ready(next.contents);
-            s.index.upsert(
-                id.clone(),
-                Entry {
-                    key: attestation.key.clone(),
-                    signer: genuine.signer,
-                    signed_at: genuine.signed_at,
-                    ok: p.ok,
-                    reviewed: p.reviewed,
-                    comment: p.comment,
-                    source: Source::Own,
-                },
-            );
+            index(&mut s, &attestation, genuine);
         }
         drop(next._writer);
         self.refresh_published().await;
-        let raw = serde_json::value::RawValue::from_string(attestation.to_value().canonical())
-            .expect("canonical JSON is JSON");
-        Ok(AttestResult {
-            id: id.to_string(),
-            attestation: raw,
+        Ok(Filed {
+            attestation,
             serial,
             replaced: replaced.into_inner(),
         })
+    }
+
+    /// Takes the own keys' words filed under `filed_under` out of the own repository (a trust
+    /// statement no longer meant), re-indexing it. Returns whether there was one.
+    pub(crate) async fn unfile_word(
+        &self,
+        tty: Option<String>,
+        filed_under: &str,
+    ) -> Result<bool, AttestError> {
+        let held = self
+            .read()
+            .repo
+            .ready_opt()
+            .is_some_and(|r| r.attestations.contains_key(filed_under));
+        if !held {
+            return Ok(false);
+        }
+        let (signer, _) = self.read().signer()?;
+        let signer = signer.for_request(tty, self.config().gpg_deadline());
+        let next = self
+            .sign_next(&signer, |contents| {
+                contents.attestations.remove(filed_under);
+            })
+            .await?;
+        self.commit_repo(&next.bytes).await?;
+        {
+            let mut s = self.write();
+            s.repo = Loaded::Ready(next.contents);
+            s.reindex_own();
+        }
+        drop(next._writer);
+        self.refresh_published().await;
+        Ok(true)
     }
 
     /// Writes the own repository's next version durably.

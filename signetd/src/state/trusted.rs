@@ -1,0 +1,262 @@
+//! Whose word counts: the web of trust computed from your trust list, your keys, the trust
+//! statements held and what is known of each key's revocation — cached in the state and
+//! computed again only when one of those (or `trust.max_depth`) changes, so that a verdict stays
+//! a hash lookup.
+
+use std::collections::HashMap;
+
+use signet_proto::api::{DistrustSeen, EffectiveLevel, KeyStanding, PathStep, WhyNot};
+use signet_proto::formats::Fingerprint;
+use signet_proto::statements::Trust;
+
+use super::State;
+use crate::core::index::{Policy, Reviewer};
+use crate::core::vouch;
+use crate::core::web::{self, Inputs, Level, Stance, Unreached, Web};
+
+/// What the cached web was computed from: counters that move with every change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WebMadeFrom {
+    vouches: u64,
+    keyring: u64,
+    trust: u64,
+    max_depth: u8,
+}
+
+/// The web as computed, with what it shows beside each key.
+#[derive(Debug, Default)]
+pub(crate) struct CachedWeb {
+    pub(crate) web: Web,
+    /// Every distrust held of each key, by whom and why (shown even when it cut nothing).
+    pub(crate) distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
+    made_from: Option<WebMadeFrom>,
+    /// Moves with every computation: a verdict input.
+    pub(crate) generation: u64,
+}
+
+impl State {
+    fn web_made_from(&self, max_depth: u8) -> WebMadeFrom {
+        WebMadeFrom {
+            vouches: self.index.vouch_generation(),
+            keyring: self.keyring.generation(),
+            trust: self.trust_generation,
+            max_depth,
+        }
+    }
+
+    /// Computes the web again if what it is made from changed. Returns whether it did.
+    pub(crate) fn refresh_web(&mut self, max_depth: u8) -> bool {
+        let now = self.web_made_from(max_depth);
+        if self.web.made_from.as_ref() == Some(&now) {
+            return false;
+        }
+        let started = std::time::Instant::now();
+        let newest = vouch::newest(self.index.vouches(), |v| {
+            self.keyring.voids(&v.key, &v.signer)
+        });
+        let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
+        for v in newest.values().filter(|v| v.trust == Trust::Distrust) {
+            let seen = (v.key.clone(), v.comment.clone());
+            distrusts.entry(v.about.clone()).or_default().push(seen);
+        }
+        let inputs = self.web_inputs(max_depth, vouch::statements(newest.values()));
+        let web = web::compute(&inputs);
+        tracing::debug!(
+            statements = inputs.statements.len(),
+            trusted = web.reached().count(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "web of trust computed"
+        );
+        let generation = self.web.generation + 1;
+        self.web = CachedWeb {
+            web,
+            distrusts,
+            made_from: Some(now),
+            generation,
+        };
+        true
+    }
+
+    /// What the web is computed from. Your own word is the trust list and, for keys it does
+    /// not name, the statements your own keys published (a home restored from its repository
+    /// keeps its published trust). With `trust.json` damaged, only published statements count
+    /// as yours: failing closed never trusts more.
+    fn web_inputs(&self, max_depth: u8, statements: Vec<web::Statement>) -> Inputs {
+        let own: std::collections::BTreeSet<Fingerprint> = self
+            .keyring
+            .iter()
+            .filter(|c| c.is_own())
+            .map(|c| c.info.fingerprint.clone())
+            .collect();
+        let mut direct: std::collections::BTreeMap<Fingerprint, Stance> = self
+            .trust
+            .ready_opt()
+            .into_iter()
+            .flat_map(|t| &t.trusted)
+            .map(|e| (e.fingerprint.clone(), e.level.into()))
+            .collect();
+        let mut network = Vec::with_capacity(statements.len());
+        for s in statements {
+            if own.contains(&s.from) {
+                direct.entry(s.about).or_insert(s.stance);
+            } else {
+                network.push(s);
+            }
+        }
+        let revoked = self
+            .keyring
+            .iter()
+            .filter(|c| c.revocations.cert)
+            .map(|c| c.info.fingerprint.clone())
+            .collect();
+        Inputs {
+            own,
+            direct,
+            statements: network,
+            revoked,
+            max_depth,
+        }
+    }
+
+    pub(crate) fn is_own_key(&self, fpr: &Fingerprint) -> bool {
+        self.keyring.get(fpr).is_some_and(|c| c.is_own())
+    }
+
+    /// Whether `fpr`'s word counts under `min_level`: your own keys always; others when the
+    /// web gives them at least that level.
+    pub(crate) fn is_trusted(&self, fpr: &Fingerprint, min_level: Level) -> bool {
+        self.is_own_key(fpr)
+            || self
+                .web
+                .web
+                .reach(fpr)
+                .is_some_and(|r| r.level >= min_level && r.level > Level::None)
+    }
+
+    /// Who a trusted key's word counts for (see [`Reviewer`]): the user for any own key
+    /// (current or retired: one person), else the key itself, grouped by the key you trust
+    /// directly when `verify.independent` is on; `None` when its word does not count.
+    pub(crate) fn reviewer(&self, fpr: &Fingerprint, policy: Policy) -> Option<Reviewer> {
+        if self.is_own_key(fpr) {
+            let who = self.own.as_ref().map_or(fpr, |o| &o.fingerprint).clone();
+            return Some(Reviewer {
+                group: who.clone(),
+                who,
+            });
+        }
+        if !self.is_trusted(fpr, policy.min_level) {
+            return None;
+        }
+        let reach = self.web.web.reach(fpr)?;
+        let group = if policy.independent {
+            reach.root().clone()
+        } else {
+            fpr.clone()
+        };
+        Some(Reviewer {
+            who: fpr.clone(),
+            group,
+        })
+    }
+
+    /// How `fpr` stands: its level and path, or why its word does not count.
+    pub(crate) fn standing(&self, fpr: &Fingerprint, policy: Policy, max_depth: u8) -> KeyStanding {
+        let mut standing = KeyStanding {
+            fingerprint: fpr.clone(),
+            user_id: self.keyring.user_id(fpr),
+            level: None,
+            counts: false,
+            path: Vec::new(),
+            why_not: None,
+            distrusted_by: self.distrusts_of(fpr),
+        };
+        if self.is_own_key(fpr) {
+            standing.level = Some(EffectiveLevel::Ultimate);
+            standing.counts = true;
+            return standing;
+        }
+        let web = &self.web.web;
+        if let Some(reach) = web.reach(fpr) {
+            standing.level = Some(effective(reach.level));
+            standing.counts = self.is_trusted(fpr, policy.min_level);
+            standing.path = reach
+                .path
+                .iter()
+                .map(|(key, said)| PathStep {
+                    fingerprint: key.clone(),
+                    user_id: self.keyring.user_id(key),
+                    level: said.as_trust(),
+                })
+                .collect();
+            if !standing.counts {
+                standing.why_not = Some(WhyNot::BelowMinLevel {
+                    min_level: policy.min_level.as_trust(),
+                });
+            }
+            return standing;
+        }
+        standing.why_not = Some(match web.unreached(fpr) {
+            None => WhyNot::NoPath,
+            Some(Unreached::DistrustedByYou) => WhyNot::DistrustedByYou,
+            Some(Unreached::Revoked) => WhyNot::Revoked,
+            Some(Unreached::TooDeep { depth }) => WhyNot::TooDeep {
+                depth: *depth,
+                max_depth,
+            },
+            Some(Unreached::Distrusted { by, at }) => WhyNot::Distrusted {
+                by: by.clone(),
+                by_user_id: self.keyring.user_id(by),
+                at: at.as_trust(),
+            },
+        });
+        standing
+    }
+
+    fn distrusts_of(&self, fpr: &Fingerprint) -> Vec<DistrustSeen> {
+        let Some(all) = self.web.distrusts.get(fpr) else {
+            return Vec::new();
+        };
+        let mut seen: Vec<DistrustSeen> = all
+            .iter()
+            .map(|(by, comment)| DistrustSeen {
+                by: by.clone(),
+                by_user_id: self.keyring.user_id(by),
+                at: if self.is_own_key(by) {
+                    Some(EffectiveLevel::Ultimate)
+                } else {
+                    self.web.web.reach(by).map(|r| effective(r.level))
+                },
+                comment: comment.clone(),
+            })
+            .collect();
+        seen.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.by.cmp(&b.by)));
+        seen
+    }
+
+    /// Every key the web knows of: your own, every key a held statement names or makes, and
+    /// every key Signet holds a certificate for.
+    pub(crate) fn known_keys(&self) -> std::collections::BTreeSet<Fingerprint> {
+        let mut all: std::collections::BTreeSet<Fingerprint> = self
+            .keyring
+            .iter()
+            .map(|c| c.info.fingerprint.clone())
+            .collect();
+        for v in self.index.vouches() {
+            all.insert(v.key.clone());
+            all.insert(v.about.clone());
+        }
+        if let Some(t) = self.trust.ready_opt() {
+            all.extend(t.trusted.iter().map(|e| e.fingerprint.clone()));
+        }
+        all
+    }
+}
+
+fn effective(level: Level) -> EffectiveLevel {
+    match level {
+        Level::None => EffectiveLevel::None,
+        Level::Low => EffectiveLevel::Low,
+        Level::Medium => EffectiveLevel::Medium,
+        Level::High => EffectiveLevel::High,
+    }
+}
