@@ -488,6 +488,10 @@ pub struct RemoteInfo {
     /// the server may be serving a frozen copy.
     #[serde(default)]
     pub stale: bool,
+    /// Followed because a key in your web of trust is published here (a trust statement's
+    /// `url`), pinned to that key from the start.
+    #[serde(default)]
+    pub discovered: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

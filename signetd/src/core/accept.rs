@@ -50,6 +50,33 @@ pub struct RemoteRecord {
     /// Failures in a row, for backoff.
     #[serde(default)]
     pub failures: u32,
+    /// Followed because a key in your web of trust is published here: pinned from the start
+    /// to the fingerprint the trust statement names, added and removed as the web changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discovered: bool,
+}
+
+impl RemoteRecord {
+    /// A remote just added: nothing fetched, nothing pinned.
+    pub fn new(name: String, url: String, added: String) -> Self {
+        RemoteRecord {
+            name,
+            url,
+            added,
+            pinned: None,
+            serial: None,
+            signed_at: None,
+            data_sha256: None,
+            key_sha256: None,
+            repo_validators: Validators::default(),
+            key_validators: Validators::default(),
+            last_success: None,
+            last_attempt: None,
+            last_error: None,
+            failures: 0,
+            discovered: false,
+        }
+    }
 }
 
 /// HTTP cache validators of the accepted copy of one file.

@@ -169,6 +169,7 @@ pub(super) fn info(state: &State, config: &Config, r: &RemoteState) -> RemoteInf
             .map(|t| t.saturating_duration_since(Instant::now()).as_secs()),
         signed: r.record.signed_at.map(rfc3339),
         stale: stale(state, config, r),
+        discovered: r.record.discovered,
     }
 }
 

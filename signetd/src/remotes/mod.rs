@@ -1,6 +1,7 @@
 //! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
 
 mod fetch;
+mod discover;
 mod held;
 pub mod http;
 pub mod record;
@@ -19,7 +20,7 @@ use signet_proto::api::{
 };
 use signet_proto::rpc::ErrorCode;
 
-use crate::core::accept::{self, RemoteRecord, Validators};
+use crate::core::accept::{self, RemoteRecord};
 use crate::core::check::CheckReport;
 use crate::core::index::Source;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
@@ -99,6 +100,7 @@ fn damaged_info(name: &str, damage: &Damage) -> RemoteInfo {
         next_sync_secs: None,
         signed: None,
         stale: false,
+        discovered: false,
     }
 }
 
@@ -116,22 +118,19 @@ impl Daemon {
                 url: existing.record.url.clone(),
             });
         }
-        let record = RemoteRecord {
-            name: p.name.clone(),
-            url,
-            added: now_rfc3339(),
-            pinned: None,
-            serial: None,
-            signed_at: None,
-            data_sha256: None,
-            key_sha256: None,
-            repo_validators: Validators::default(),
-            key_validators: Validators::default(),
-            last_success: None,
-            last_attempt: None,
-            last_error: None,
-            failures: 0,
-        };
+        let record = RemoteRecord::new(p.name.clone(), url, now_rfc3339());
+        // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
+        let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
+        self.add_record(record, first).await
+    }
+
+    /// Saves a new remote's record and starts following it, its first scheduled fetch after
+    /// `first`. The caller holds the writer and checked that the name is free.
+    pub(crate) async fn add_record(
+        &self,
+        record: RemoteRecord,
+        first: Duration,
+    ) -> Result<RemoteInfo, RemoteError> {
         let home = self.home.clone();
         let saved = record.clone();
         blocking("saving the remote", move || {
@@ -139,9 +138,8 @@ impl Daemon {
         })
         .await?
         .map_err(|e| NotSaved::new("the remote", e, "no remote was added"))?;
-        // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
-        let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
-        let next_sync = next_sync(&self.config(), &p.name, 0).map(|_| Instant::now() + first);
+        let name = record.name.clone();
+        let next_sync = next_sync(&self.config(), &name, 0).map(|_| Instant::now() + first);
         let mut s = self.write();
         let state = RemoteState {
             record,
@@ -149,7 +147,7 @@ impl Daemon {
             next_sync,
         };
         let shown = info(&s, &self.config(), &state);
-        s.remotes.insert(p.name, state);
+        s.remotes.insert(name, state);
         drop(s);
         self.sync_wake.notify_one();
         Ok(shown)
@@ -224,20 +222,40 @@ impl Daemon {
     }
 
     /// Fetches the named remotes (all when none are named), several at once.
+    /// Fetches the remotes named, or all of them. All of them includes the web: after each
+    /// round, the repositories that the statements just fetched name are followed and fetched
+    /// too, one round per hop of `trust.max_depth`.
     pub async fn fetch(self: &Arc<Self>, p: FetchParams) -> Result<FetchResult, RemoteError> {
-        let names: Vec<String> = {
-            let s = self.read();
-            if p.names.is_empty() {
-                s.remotes.keys().cloned().collect()
-            } else {
-                for name in &p.names {
-                    if !s.remotes.contains_key(name) {
-                        return Err(RemoteError::NoSuchRemote(name.clone()));
-                    }
+        if !p.names.is_empty() {
+            {
+                let s = self.read();
+                if let Some(name) = p.names.iter().find(|n| !s.remotes.contains_key(*n)) {
+                    return Err(RemoteError::NoSuchRemote(name.clone()));
                 }
-                p.names.clone()
             }
-        };
+            return self.fetch_names(p.names.clone()).await;
+        }
+        let mut results = Vec::new();
+        let mut fetched = std::collections::BTreeSet::new();
+        for _round in 0..=self.config().trust.max_depth {
+            self.follow_web().await;
+            let names: Vec<String> = self
+                .read()
+                .remotes
+                .keys()
+                .filter(|n| !fetched.contains(*n))
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                break;
+            }
+            fetched.extend(names.iter().cloned());
+            results.extend(self.fetch_names(names).await?.results);
+        }
+        Ok(FetchResult { results })
+    }
+
+    async fn fetch_names(self: &Arc<Self>, names: Vec<String>) -> Result<FetchResult, RemoteError> {
         let slots = Arc::new(tokio::sync::Semaphore::new(
             self.config().sync.parallel.max(1),
         ));

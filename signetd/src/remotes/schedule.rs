@@ -16,7 +16,14 @@ pub async fn run(daemon: Arc<Daemon>) {
         daemon.config().sync.parallel.max(1),
     ));
     let mut shutdown = daemon.shutdown_requested();
+    let mut web_followed = None;
     loop {
+        // The web changed (a statement fetched, your trust): follow what it now names.
+        let web = daemon.read().web.generation;
+        if web_followed != Some(web) {
+            web_followed = Some(web);
+            daemon.follow_web().await;
+        }
         let (due, next) = daemon.take_due_remotes();
         for name in due {
             let daemon = daemon.clone();

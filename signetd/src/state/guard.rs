@@ -71,8 +71,11 @@ impl Drop for StateWrite<'_> {
         let Some(mut guard) = self.guard.take() else {
             return;
         };
-        // The web follows its inputs before anyone reads it again.
-        guard.refresh_web(self.daemon.config().trust.max_depth);
+        // The web follows its inputs before anyone reads it again; the scheduler then follows
+        // the repositories it names.
+        if guard.refresh_web(self.daemon.config().trust.max_depth) {
+            self.daemon.sync_wake.notify_one();
+        }
         let changed = guard.verdict_inputs() != self.before;
         drop(guard);
         if changed {

@@ -69,7 +69,7 @@ pub struct State {
     /// Problems with the key files themselves.
     pub(crate) key_damage: Option<Damage>,
     pub(crate) repo: Loaded<RepoContents>,
-    trust: Loaded<TrustFile>,
+    pub(crate) trust: Loaded<TrustFile>,
     /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
     trust_generation: u64,
     /// The web of trust, computed from the trust list, statements and keys (`trusted.rs`).

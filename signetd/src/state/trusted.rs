@@ -29,6 +29,8 @@ pub(crate) struct CachedWeb {
     pub(crate) web: Web,
     /// Every distrust held of each key, by whom and why (shown even when it cut nothing).
     pub(crate) distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
+    /// Where each key's repository is published, as each key that speaks of it says.
+    pub(crate) urls: HashMap<(Fingerprint, Fingerprint), String>,
     made_from: Option<WebMadeFrom>,
     /// Moves with every computation: a verdict input.
     pub(crate) generation: u64,
@@ -59,6 +61,10 @@ impl State {
             let seen = (v.key.clone(), v.comment.clone());
             distrusts.entry(v.about.clone()).or_default().push(seen);
         }
+        let urls = newest
+            .values()
+            .filter_map(|v| Some(((v.key.clone(), v.about.clone()), v.url.clone()?)))
+            .collect();
         let inputs = self.web_inputs(max_depth, vouch::statements(newest.values()));
         let web = web::compute(&inputs);
         tracing::debug!(
@@ -71,6 +77,7 @@ impl State {
         self.web = CachedWeb {
             web,
             distrusts,
+            urls,
             made_from: Some(now),
             generation,
         };
