@@ -136,6 +136,9 @@ pub struct StatusResult {
     /// Attestations in the index whose signature checked out, over all sources.
     pub valid_attestations: usize,
     pub trusted_keys: usize,
+    /// Your word about keys, published or local, and the web it roots.
+    #[serde(default)]
+    pub trust: TrustSummary,
     /// Damaged files under the home, each with what is wrong: writes wait until they are fixed.
     #[serde(default)]
     pub problems: Vec<String>,
@@ -320,6 +323,19 @@ pub struct TrustEntry {
 
 fn medium() -> Trust {
     Trust::Medium
+}
+
+/// `status`'s account of trust.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrustSummary {
+    /// Entries of your trust list also published as signed statements in your repository.
+    pub published: usize,
+    /// Entries kept local.
+    pub local: usize,
+    /// Keys whose word counts toward verdicts (your own included).
+    pub counted: usize,
+    /// The `trust.publish` setting: whether `trust.add` publishes when not told.
+    pub publish: bool,
 }
 
 /// How a key stands in your web of trust (`trust.why`, `trust.list` with `all`, and beside

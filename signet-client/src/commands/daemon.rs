@@ -28,6 +28,15 @@ pub fn status(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32>
         "index:   {} attestations about {} files; {} trusted keys",
         s.valid_attestations, s.known_ids, s.trusted_keys
     ))?;
+    let default = if s.trust.publish {
+        "trust.publish on: `sig trust add` publishes unless --local"
+    } else {
+        "trust.publish off: `sig trust add` stays local unless --publish"
+    };
+    out.line(format!(
+        "trust:   {} published, {} local; {} keys count in your web of trust; {default}",
+        s.trust.published, s.trust.local, s.trust.counted
+    ))?;
     out.line(format!("remotes: {}", s.remotes))?;
     if s.remotes > 0 {
         let list: api::RemoteListResult =
@@ -149,7 +158,16 @@ pub fn config(
     let got: api::ConfigValue = match (&key, value.is_empty()) {
         (Some(key), false) => {
             let text = value.join(" ");
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+            // A bare word that is not JSON is a string: `sig config verify.min_level low`.
+            let bare = !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            let parsed = serde_json::from_str(&text).or_else(|e| match bare {
+                true => Ok(serde_json::Value::String(text.clone())),
+                false => Err(e),
+            });
+            let value: serde_json::Value = parsed.map_err(|_| {
                 anyhow::anyhow!(
                     "{} is not a JSON value: give a number, true/false, a quoted string \
                      ('\"text\"') or a list ('[\"a\", \"b\"]')",

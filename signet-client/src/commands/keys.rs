@@ -87,8 +87,15 @@ pub fn trust(
             out.line(key_line(&standing.fingerprint, &standing.user_id))?;
             out.line(format!("Fingerprint: {}", standing.fingerprint))?;
             out.line(format!("Level: {}", why::level_column(&standing)))?;
-            let counts = if standing.counts { "counts" } else { "does not count" };
-            out.line(format!("Its word {counts}: {}", why::standing_text(&standing)))?;
+            let counts = if standing.counts {
+                "counts"
+            } else {
+                "does not count"
+            };
+            out.line(format!(
+                "Its word {counts}: {}",
+                why::standing_text(&standing)
+            ))?;
         }
     }
     Ok(exit::OK)

@@ -66,6 +66,9 @@ fn print_remote(r: &api::RemoteInfo, out: &mut Out<impl Write>) -> anyhow::Resul
         ))?,
         None => out.line("  key:          not fetched yet")?,
     }
+    if r.discovered {
+        out.line("  discovered:   a key in your web of trust publishes here; pinned to it")?;
+    }
     if let Some(serial) = r.serial {
         out.line(format!(
             "  serial:       {serial}, {} attestations ({} rejected)",

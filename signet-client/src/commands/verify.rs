@@ -32,7 +32,10 @@ fn why_text(a: &AttestationView) -> String {
         return format!("— not counted: not reviewed; its key {}", path());
     }
     if a.superseded {
-        return format!("— not counted: replaced by the key's newer word; its key {}", path());
+        return format!(
+            "— not counted: replaced by the key's newer word; its key {}",
+            path()
+        );
     }
     match standing {
         Some(s) if s.counts => why::standing_text(s),

@@ -43,9 +43,9 @@ pub fn path_text(path: &[PathStep]) -> String {
 pub fn reason_text(why: &WhyNot) -> String {
     match why {
         WhyNot::NoPath => "no key you trust vouches for it".into(),
-        WhyNot::TooDeep { depth, max_depth } => format!(
-            "it is {depth} hops from you, deeper than trust.max_depth ({max_depth})"
-        ),
+        WhyNot::TooDeep { depth, max_depth } => {
+            format!("it is {depth} hops from you, deeper than trust.max_depth ({max_depth})")
+        }
         WhyNot::BelowMinLevel { min_level } => {
             format!("its level is below verify.min_level ({min_level})")
         }
@@ -74,7 +74,10 @@ pub fn standing_text(s: &KeyStanding) -> String {
     };
     for d in &s.distrusted_by {
         let at = d.at.map_or("untrusted, so it weighs nothing", level_text);
-        text.push_str(&format!("; distrusted by {} ({at})", named(&d.by, &d.by_user_id)));
+        text.push_str(&format!(
+            "; distrusted by {} ({at})",
+            named(&d.by, &d.by_user_id)
+        ));
         if !d.comment.is_empty() {
             text.push_str(&format!(": {:?}", shown(&d.comment).to_string()));
         }

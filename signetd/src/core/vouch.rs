@@ -103,9 +103,7 @@ pub fn newest<'a>(
 }
 
 /// The web's statements from the newest vouches.
-pub fn statements<'a>(
-    newest: impl IntoIterator<Item = &'a &'a Vouch>,
-) -> Vec<web::Statement> {
+pub fn statements<'a>(newest: impl IntoIterator<Item = &'a &'a Vouch>) -> Vec<web::Statement> {
     newest
         .into_iter()
         .map(|v| web::Statement {

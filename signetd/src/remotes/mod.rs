@@ -1,7 +1,7 @@
 //! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
 
-mod fetch;
 mod discover;
+mod fetch;
 mod held;
 pub mod http;
 pub mod record;

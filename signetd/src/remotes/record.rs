@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-
 use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept};
 use crate::core::check::CheckReport;
-use crate::core::vouch::Checked;
 use crate::core::index::Source;
 use crate::core::keyring::Keyring;
+use crate::core::vouch::Checked;
 use crate::home::damage::Damage;
 use crate::home::{Home, store};
 use crate::keys;

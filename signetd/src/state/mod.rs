@@ -370,6 +370,7 @@ impl Daemon {
             known_ids: s.index.ids(),
             valid_attestations: s.index.entries(),
             trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
+            trust: s.trust_summary(&self.config()),
             problems: s
                 .problems()
                 .into_iter()

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use signet_proto::api::{DistrustSeen, EffectiveLevel, KeyStanding, PathStep, WhyNot};
+use signet_proto::api::{
+    DistrustSeen, EffectiveLevel, KeyStanding, PathStep, TrustSummary, WhyNot,
+};
 use signet_proto::formats::Fingerprint;
 use signet_proto::statements::Trust;
 
@@ -238,6 +240,26 @@ impl State {
             .collect();
         seen.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.by.cmp(&b.by)));
         seen
+    }
+
+    /// For `status`: published and local entries, and how many keys count.
+    pub(crate) fn trust_summary(&self, config: &crate::config::Config) -> TrustSummary {
+        let entries = self.trust.ready_opt().map_or(&[][..], |t| &t.trusted[..]);
+        let published = entries.iter().filter(|e| e.published).count();
+        let min_level = config.verify.rule().min_level;
+        let own = self.keyring.iter().filter(|c| c.is_own()).count();
+        let counted = self
+            .web
+            .web
+            .reached()
+            .filter(|(k, _)| self.is_trusted(k, min_level))
+            .count();
+        TrustSummary {
+            published,
+            local: entries.len() - published,
+            counted: own + counted,
+            publish: config.trust.publish,
+        }
     }
 
     /// Every key the web knows of: your own, every key a held statement names or makes, and

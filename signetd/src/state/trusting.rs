@@ -5,17 +5,17 @@ use signet_proto::api::{
     Candidates, KeyInfo, KeyStanding, KeysListResult, KnownKey, TrustChange, TrustEntry,
     TrustListParams, TrustListResult, TrustParams, TrustWhyParams,
 };
-use signet_proto::statements::{Trust, TrustStatement};
 use signet_proto::formats::Fingerprint;
 use signet_proto::formats::KeyQuery;
 use signet_proto::rpc::ErrorCode;
+use signet_proto::statements::{Trust, TrustStatement};
 
 use super::writes::AttestError;
 use super::{Daemon, now_rfc3339};
 use crate::core::accept::check_url;
 use crate::core::index::Source;
-use crate::core::vouch::Vouch;
 use crate::core::trust::TrustFile;
+use crate::core::vouch::Vouch;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::home::damage::{Damage, Loaded};
 use crate::home::{Home, store};
@@ -126,7 +126,9 @@ impl Daemon {
             && existing.level == level
             && existing.url == url
             && existing.published == publish
-            && p.reason.as_ref().is_none_or(|r| existing.reason.as_ref() == Some(r))
+            && p.reason
+                .as_ref()
+                .is_none_or(|r| existing.reason.as_ref() == Some(r))
         {
             return Ok(TrustChange {
                 entry: existing.clone(),
@@ -151,18 +153,23 @@ impl Daemon {
                 url: entry.url.clone(),
                 comment: entry.reason.clone().unwrap_or_default(),
             };
-            self.file_word(p.tty.clone(), statement.to_data(), id, |s, signed, genuine| {
-                s.index.upsert_vouch(Vouch {
-                    key: signed.key.clone(),
-                    signer: genuine.signer,
-                    signed_at: genuine.signed_at,
-                    about: statement.key.clone(),
-                    trust: statement.trust,
-                    url: statement.url.clone(),
-                    comment: statement.comment.clone(),
-                    source: Source::Own,
-                });
-            })
+            self.file_word(
+                p.tty.clone(),
+                statement.to_data(),
+                id,
+                |s, signed, genuine| {
+                    s.index.upsert_vouch(Vouch {
+                        key: signed.key.clone(),
+                        signer: genuine.signer,
+                        signed_at: genuine.signed_at,
+                        about: statement.key.clone(),
+                        trust: statement.trust,
+                        url: statement.url.clone(),
+                        comment: statement.comment.clone(),
+                        source: Source::Own,
+                    });
+                },
+            )
             .await
             .map_err(|e| TrustError::Publishing(Box::new(e)))?;
         } else if before.is_some_and(|e| e.published) {
@@ -279,12 +286,18 @@ impl Daemon {
                 .map(|k| s.standing(k, policy, config.trust.max_depth))
                 .collect();
             web.sort_by(|a, b| {
-                (b.counts, b.level, b.path.len() as isize * -1, &a.fingerprint).cmp(&(
-                    a.counts,
-                    a.level,
-                    a.path.len() as isize * -1,
-                    &b.fingerprint,
-                ))
+                (
+                    b.counts,
+                    b.level,
+                    b.path.len() as isize * -1,
+                    &a.fingerprint,
+                )
+                    .cmp(&(
+                        a.counts,
+                        a.level,
+                        a.path.len() as isize * -1,
+                        &b.fingerprint,
+                    ))
             });
         }
         Ok(TrustListResult { trusted, web })
@@ -305,7 +318,11 @@ impl Daemon {
             })
             .collect();
         let key = pick_one(&query, found)?;
-        Ok(s.standing(&key.fingerprint, config.verify.rule(), config.trust.max_depth))
+        Ok(s.standing(
+            &key.fingerprint,
+            config.verify.rule(),
+            config.trust.max_depth,
+        ))
     }
 
     pub fn keys_list(&self) -> KeysListResult {

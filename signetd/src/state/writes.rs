@@ -245,8 +245,9 @@ impl Daemon {
                 s.index.upsert(id.clone(), entry(signed, genuine));
             })
             .await?;
-        let raw = serde_json::value::RawValue::from_string(filed.attestation.to_value().canonical())
-            .expect("canonical JSON is JSON");
+        let raw =
+            serde_json::value::RawValue::from_string(filed.attestation.to_value().canonical())
+                .expect("canonical JSON is JSON");
         Ok(AttestResult {
             id: id.to_string(),
             attestation: raw,

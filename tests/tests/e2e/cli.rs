@@ -281,7 +281,19 @@ fn config_shows_and_changes_settings_in_the_running_daemon() {
             &["config", "verify.threshold", "\"two\""],
             "verify.threshold",
         ),
-        (&["config", "verify.threshold", "two"], "not a JSON value"),
+        // A bare word is a string (`sig config verify.min_level low`): refused where a number
+        // is wanted, by the daemon.
+        (&["config", "verify.threshold", "two"], "verify.threshold"),
+        (
+            &["config", "verify.min_level", "total"],
+            "not a trust level",
+        ),
+        (
+            &["config", "verify.min_level", "distrust"],
+            "high, medium or low",
+        ),
+        (&["config", "trust.max_depth", "0"], "trust.max_depth"),
+        (&["config", "verify.threshold", "{two"], "not a JSON value"),
     ] {
         let run = home.sig(args).expect(2);
         assert!(run.stderr.contains(said), "{args:?}: {}", run.stderr);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use signet_tests::Home;
 
-struct Editor {
+pub(crate) struct Editor {
     input: ChildStdin,
     messages: mpsc::Receiver<Value>,
     backlog: std::collections::VecDeque<Value>,
@@ -23,12 +23,12 @@ impl Editor {
         self.input.flush().unwrap();
     }
 
-    fn notify(&mut self, method: &str, params: Value) {
+    pub(crate) fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
     /// Sends a request and returns its response, keeping what else arrives for `expect`.
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
@@ -152,7 +152,9 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     );
     let text = hover["result"]["contents"]["value"].as_str().unwrap();
     assert!(
-        text.contains("**Signet: ok**") && text.contains(r"Alice \<alice@example.org\>"),
+        text.contains("**Signet: ok**")
+            && text.contains(r"Alice \<alice@example.org\>")
+            && text.contains("your own key (ultimate)"),
         "{text}"
     );
 
@@ -191,7 +193,7 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
 }
 
 /// `sig lsp` started and initialized as an editor does; with the `initialize` response.
-fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor, Value) {
+pub(crate) fn start_editor(home: &Home, init: Value) -> (std::process::Child, Editor, Value) {
     let mut child = home
         .sig_command(&["lsp"])
         .stdin(Stdio::piped())

@@ -19,3 +19,4 @@ mod remotes;
 mod systemd;
 mod walkthrough;
 mod watch;
+mod web_of_trust;
