@@ -63,7 +63,7 @@ impl<'de> serde::Deserialize<'de> for Trust {
 
 impl std::fmt::Display for Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str()) // widths and alignment apply
     }
 }
 

@@ -71,7 +71,7 @@ pub fn trust(
                     out.line(format!(
                         "{}  {:<8}  {:<9}  {}",
                         e.fingerprint,
-                        e.level,
+                        e.level.as_str(),
                         published,
                         shown(&e.user_id)
                     ))?;
@@ -129,14 +129,18 @@ fn print_change(change: &TrustChange, out: &mut Out<impl Write>) -> anyhow::Resu
         return Ok(out.json(change)?);
     }
     let e = &change.entry;
+    // The seed's first line ("Trusted: …"), then what the web of trust adds.
     let verb = match (change.changed, e.level) {
-        (true, Trust::Distrust) => "Distrusted".to_owned(),
-        (false, Trust::Distrust) => "Already distrusted".to_owned(),
-        (true, level) => format!("Trusted ({level})"),
-        (false, level) => format!("Already trusted ({level})"),
+        (true, Trust::Distrust) => "Distrusted",
+        (false, Trust::Distrust) => "Already distrusted",
+        (true, _) => "Trusted",
+        (false, _) => "Already trusted",
     };
     out.line(format!("{verb}: {}", key_line(&e.fingerprint, &e.user_id)))?;
     out.line(format!("Fingerprint: {}", e.fingerprint))?;
+    if e.level != Trust::Distrust {
+        out.line(format!("Level: {}", e.level))?;
+    }
     if e.published {
         out.line("Published: a signed trust statement is in your repository.")?;
     } else {

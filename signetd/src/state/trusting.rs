@@ -285,19 +285,12 @@ impl Daemon {
                 .iter()
                 .map(|k| s.standing(k, policy, config.trust.max_depth))
                 .collect();
+            // Strongest first: counting, then by level, then nearest.
             web.sort_by(|a, b| {
-                (
-                    b.counts,
-                    b.level,
-                    b.path.len() as isize * -1,
-                    &a.fingerprint,
-                )
-                    .cmp(&(
-                        a.counts,
-                        a.level,
-                        a.path.len() as isize * -1,
-                        &b.fingerprint,
-                    ))
+                (b.counts, b.level)
+                    .cmp(&(a.counts, a.level))
+                    .then(a.path.len().cmp(&b.path.len()))
+                    .then(a.fingerprint.cmp(&b.fingerprint))
             });
         }
         Ok(TrustListResult { trusted, web })

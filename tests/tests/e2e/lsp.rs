@@ -154,7 +154,7 @@ fn an_editor_session_diagnostics_hover_attest_and_pushed_updates() {
     assert!(
         text.contains("**Signet: ok**")
             && text.contains(r"Alice \<alice@example.org\>")
-            && text.contains("your own key (ultimate)"),
+            && text.contains(r"your own key \(ultimate\)"),
         "{text}"
     );
 

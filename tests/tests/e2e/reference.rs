@@ -167,7 +167,7 @@ fn signet_follows_the_reference_and_its_updates() {
 }
 
 #[test]
-fn the_reference_follows_signet_and_verifies_its_attestations() {
+fn the_reference_follows_signet_and_verifies_its_attestations_beside_trust_statements() {
     let Some(python) = reference() else { return };
     // A key Signet generates (Ed25519), and an RSA key that stays in GnuPG.
     for gpg_rsa in [false, true] {
@@ -199,6 +199,18 @@ fn the_reference_follows_signet_and_verifies_its_attestations() {
             .expect(0);
         };
         attest("g1", true);
+        // The repository carries trust statements too (issue 14): the reference ignores them.
+        let vouched = "AECE071157A01D696952D9CCB498BFBE673FB00D";
+        let distrusted = "DFDD5B5F6A6A2C6FE8A3F9E9C2E3B0C1B32780D9";
+        let trust = ["trust", "add", vouched, "--level", "high", "--publish"];
+        let trust_url = [&trust[..], &["--url", "https://bob.example.org/signet/"]].concat();
+        home.sig_with_gpg(&keys, &[], &trust_url).expect(0);
+        let distrust = ["distrust", distrusted, "--comment", "café", "--publish"];
+        home.sig_with_gpg(&keys, &[], &distrust).expect(0);
+        let repo = std::fs::read_to_string(home.repo_dir().join("repo.json")).unwrap();
+        for key in [vouched, distrusted] {
+            assert!(repo.contains(&format!("openpgp:{key}")), "{repo}");
+        }
         let server = TestServer::start();
         server.serve_repo(&home.repo_dir());
 

@@ -254,9 +254,10 @@ fn trust_by_fingerprint_and_suffix() {
     );
     home.sig(&["trust", "remove", &stranger[32..]]).expect(2);
     let run = home.sig(&["trust", "list"]).expect(0);
+    // Each entry with its level and whether it is published.
     assert_eq!(
         run.stdout.trim(),
-        format!("{fpr}  Carol <carol@example.org>")
+        format!("{fpr}  medium    local      Carol <carol@example.org>")
     );
 }
 
