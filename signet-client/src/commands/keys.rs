@@ -161,7 +161,7 @@ fn print_web(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Resul
             why::level_column(s),
             shown(&s.user_id)
         ))?;
-        out.line(format!("    {}", why::standing_text(s)))?;
+        out.line(format!("    {}", why::verdict_text(s)))?;
     }
     Ok(())
 }

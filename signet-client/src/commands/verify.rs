@@ -24,18 +24,19 @@ fn attestation_line(a: &AttestationView, verbose: bool, why: bool) -> String {
 /// Why an attestation counted (the trust path) or did not (the first reason that applies).
 fn why_text(a: &AttestationView) -> String {
     let standing = a.standing.as_ref();
-    let path = || standing.map_or_else(String::new, why::standing_text);
+    let key = || {
+        standing.map_or_else(String::new, |s| {
+            format!("; its key: {}", why::verdict_text(s))
+        })
+    };
     if a.revoked {
         return "— not counted: its key is revoked".into();
     }
     if !a.reviewed {
-        return format!("— not counted: not reviewed; its key {}", path());
+        return format!("— not counted: not reviewed{}", key());
     }
     if a.superseded {
-        return format!(
-            "— not counted: replaced by the key's newer word; its key {}",
-            path()
-        );
+        return format!("— not counted: replaced by the key's newer word{}", key());
     }
     match standing {
         Some(s) if s.counts => why::standing_text(s),

@@ -58,19 +58,15 @@ pub fn reason_text(why: &WhyNot) -> String {
     }
 }
 
-/// The whole explanation: the path and level, or why its word does not count, and every
-/// distrust of it seen in the web.
+/// The whole explanation: the path that makes its word count, or why it does not (callers say
+/// which, from `counts`), and every distrust of it seen in the web.
 pub fn standing_text(s: &KeyStanding) -> String {
     let mut text = match (s.level, &s.why_not) {
         (Some(EffectiveLevel::Ultimate), _) => "your own key (ultimate)".to_owned(),
         (Some(_), None) => path_text(&s.path),
-        (Some(_), Some(why)) => format!(
-            "{}, but it does not count: {}",
-            path_text(&s.path),
-            reason_text(why)
-        ),
-        (None, Some(why)) => format!("does not count: {}", reason_text(why)),
-        (None, None) => "does not count".to_owned(),
+        (Some(_), Some(why)) => format!("{}, but {}", path_text(&s.path), reason_text(why)),
+        (None, Some(why)) => reason_text(why),
+        (None, None) => "no key you trust vouches for it".to_owned(),
     };
     for d in &s.distrusted_by {
         let at = d.at.map_or("untrusted, so it weighs nothing", level_text);
@@ -83,6 +79,16 @@ pub fn standing_text(s: &KeyStanding) -> String {
         }
     }
     text
+}
+
+/// [`standing_text`] with whether its word counts: `via you → …`, or
+/// `does not count: …`.
+pub fn verdict_text(s: &KeyStanding) -> String {
+    if s.counts {
+        standing_text(s)
+    } else {
+        format!("does not count: {}", standing_text(s))
+    }
 }
 
 /// A key's effective level in a column: `ultimate`, `high`, …, or `-` when not trusted.

@@ -78,7 +78,7 @@ pub(super) fn hover_text(r: &VerifyResult) -> String {
         ));
         // How its key is trusted (the path), or why its word does not count.
         if let Some(standing) = &a.standing {
-            let why = crate::commands::why::standing_text(standing);
+            let why = crate::commands::why::verdict_text(standing);
             text.push_str(&format!("\n  - {}", markdown(&why)));
         }
     }

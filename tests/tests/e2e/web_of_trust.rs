@@ -186,6 +186,17 @@ fn a_web_of_seven_daemons_over_http() {
             run.stdout
         );
     }
+    // `sig status` says which of your word is published.
+    let status = you.sig(&["status"]).expect(0).stdout;
+    assert!(
+        status.contains("trust:   0 published, 2 local;"),
+        "{status}"
+    );
+    let status = alice.home.sig(&["status"]).expect(0).stdout;
+    assert!(
+        status.contains("trust:   4 published, 0 local;"),
+        "{status}"
+    );
     // You also follow Carol's and Erin's repositories yourself: whether their word counts is
     // the web's to say.
     you.sig(&["remote", "add", "carol", &carol.url]).expect(0);
@@ -297,13 +308,12 @@ fn a_web_of_seven_daemons_over_http() {
         ),
         (
             &erin,
-            "not counted: does not count: it is 3 hops from you, deeper than trust.max_depth (2)"
-                .into(),
+            "— not counted: it is 3 hops from you, deeper than trust.max_depth (2)".into(),
         ),
         (
             &frank,
             format!(
-                "not counted: via you → Alice [{}] (high) → Frank [{}] (low), but it does not count: its level is below verify.min_level (medium)",
+                "— not counted: via you → Alice [{}] (high) → Frank [{}] (low), but its level is below verify.min_level (medium)",
                 alice.short(),
                 frank.short()
             ),
@@ -311,7 +321,7 @@ fn a_web_of_seven_daemons_over_http() {
         (
             &carol,
             format!(
-                "not counted: does not count: distrusted by Dave [{}] at level medium",
+                "— not counted: distrusted by Dave [{}] at level medium",
                 dave.short()
             ),
         ),
