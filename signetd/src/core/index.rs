@@ -7,8 +7,8 @@ use std::sync::Arc;
 use signet_proto::api::Verdict;
 use signet_proto::formats::{ContentId, Fingerprint};
 
-use crate::core::vouch::{Checked, Vouch};
-use crate::core::web::Level;
+use crate::core::vouch::{Checked, Held, Vouch};
+use crate::core::web::{Keys, Level};
 
 /// Where an attestation came from (the wire's type: views carry it as it is).
 pub use signet_proto::api::Source;
@@ -84,8 +84,10 @@ pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec
 pub struct Index {
     by_id: HashMap<ContentId, Vec<Arc<Entry>>>,
     entries: usize,
-    /// Trust statements, by source: few beside the attestations, read whole by the web.
-    vouches: HashMap<Source, Vec<Vouch>>,
+    /// Trust statements, by source, their keys numbered as they come in: read whole by the web.
+    vouches: HashMap<Source, Vec<Held>>,
+    /// The numbers of every key a statement held has named: they only grow.
+    keys: Keys,
     /// Moves on every change, so that a reader can tell whether verdicts may have changed.
     generation: u64,
     /// Moves on every change to the trust statements: the web is computed again.
@@ -109,7 +111,8 @@ impl Index {
         } = checked;
         if !vouches.is_empty() {
             debug_assert!(vouches.iter().all(|v| &v.source == source));
-            self.vouches.insert(source.clone(), vouches);
+            let held = vouches.into_iter().map(|v| self.hold(v)).collect();
+            self.vouches.insert(source.clone(), held);
             self.vouch_generation += 1;
         }
         let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
@@ -153,16 +156,40 @@ impl Index {
     /// Sets what `vouch.key` says about `vouch.about` from `vouch.source`, replacing its
     /// earlier word.
     pub fn upsert_vouch(&mut self, vouch: Vouch) {
-        let list = self.vouches.entry(vouch.source.clone()).or_default();
-        list.retain(|v| !(v.key == vouch.key && v.about == vouch.about));
-        list.push(vouch);
+        let held = self.hold(vouch);
+        let list = self.vouches.entry(held.vouch.source.clone()).or_default();
+        list.retain(|h| !(h.from == held.from && h.about == held.about));
+        list.push(held);
         self.generation += 1;
         self.vouch_generation += 1;
     }
 
+    fn hold(&mut self, vouch: Vouch) -> Held {
+        Held {
+            from: self.keys.id(&vouch.key),
+            about: self.keys.id(&vouch.about),
+            vouch,
+        }
+    }
+
+    /// Every trust statement held, from every source, with its keys' numbers.
+    pub fn held_vouches(&self) -> impl Iterator<Item = &Held> {
+        self.vouches.values().flatten()
+    }
+
     /// Every trust statement held, from every source.
     pub fn vouches(&self) -> impl Iterator<Item = &Vouch> {
-        self.vouches.values().flatten()
+        self.held_vouches().map(|h| &h.vouch)
+    }
+
+    /// The numbers the statements' keys have.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// To number keys that no statement names (your own, those you trust directly).
+    pub fn keys_mut(&mut self) -> &mut Keys {
+        &mut self.keys
     }
 
     pub fn vouch_generation(&self) -> u64 {

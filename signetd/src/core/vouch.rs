@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
 use signet_proto::formats::{ContentId, Fingerprint};
 use signet_proto::statements::Trust;
 
+use crate::core::index::Index;
 use crate::core::index::{Entry, Source};
-use crate::core::web;
+use crate::core::web::{self, Edge, Id, Stance, Web};
 
 /// One checked trust statement: `key` says how much `about`'s word is worth.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -79,44 +81,133 @@ impl Checked {
     }
 }
 
+/// A vouch as the index holds it: with the numbers of its two keys (`web::Keys`), so that the
+/// web is computed again without hashing a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub from: Id,
+    pub about: Id,
+    pub vouch: Vouch,
+}
+
 /// Each key's newest word about each other key, over every source, leaving out what a
 /// revocation voids (`voided`): the statements the web reads, with the vouch behind each.
 pub fn newest<'a>(
-    vouches: impl IntoIterator<Item = &'a Vouch>,
+    held: impl IntoIterator<Item = &'a Held>,
     voided: impl Fn(&Vouch) -> bool,
-) -> HashMap<(&'a Fingerprint, &'a Fingerprint), &'a Vouch> {
-    let mut newest: HashMap<(&Fingerprint, &Fingerprint), &Vouch> = HashMap::new();
-    for v in vouches {
-        if voided(v) {
+) -> FxHashMap<(Id, Id), &'a Held> {
+    let mut newest: FxHashMap<(Id, Id), &Held> = FxHashMap::default();
+    for h in held {
+        if voided(&h.vouch) {
             continue;
         }
         newest
-            .entry((&v.key, &v.about))
-            .and_modify(|held| {
-                if v.newer_than(held) {
-                    *held = v;
+            .entry((h.from, h.about))
+            .and_modify(|best| {
+                if h.vouch.newer_than(&best.vouch) {
+                    *best = h;
                 }
             })
-            .or_insert(v);
+            .or_insert(h);
     }
     newest
 }
 
-/// The web's statements from the newest vouches.
-pub fn statements<'a>(newest: impl IntoIterator<Item = &'a &'a Vouch>) -> Vec<web::Statement> {
+/// The web's edges from the newest vouches.
+pub fn edges<'a>(newest: impl IntoIterator<Item = &'a &'a Held>) -> Vec<Edge> {
     newest
         .into_iter()
-        .map(|v| web::Statement {
-            from: v.key.clone(),
-            about: v.about.clone(),
-            stance: v.trust.into(),
+        .map(|h| Edge {
+            from: h.from,
+            about: h.about,
+            stance: h.vouch.trust.into(),
         })
         .collect()
+}
+
+/// Your word, numbered as the statements' keys are (`Index::keys_mut`).
+pub struct Yours {
+    /// Your keys, current and retired.
+    pub own: Vec<Id>,
+    /// Your trust list.
+    pub direct: FxHashMap<Id, Stance>,
+    /// Keys whose certificate is revoked.
+    pub revoked: Vec<Id>,
+}
+
+/// The web and what is shown beside it.
+pub struct Computed {
+    pub web: Web,
+    /// Every distrust held of each key, by whom and why.
+    pub distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
+    /// Where the keys the web reaches publish, as those who vouch for them say.
+    pub urls: HashMap<(Fingerprint, Fingerprint), String>,
+}
+
+/// The web from the statements `index` holds, as the daemon computes it on every change:
+/// each key's newest unvoided word about each other key, your keys' statements taken as your
+/// own word for keys your trust list does not name (a home restored from its repository keeps
+/// its published trust), then `web::compute_numbered`. No fingerprint is hashed per statement.
+pub fn web_of(
+    index: &Index,
+    mut yours: Yours,
+    max_depth: u8,
+    voided: impl Fn(&Vouch) -> bool,
+) -> Computed {
+    let keys = index.keys();
+    let mut own = vec![false; keys.len()];
+    for &id in &yours.own {
+        own[id as usize] = true;
+    }
+    let newest = newest(index.held_vouches(), voided);
+    let mut edges = Vec::with_capacity(newest.len());
+    let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
+    for h in newest.values() {
+        if h.vouch.trust == Trust::Distrust {
+            let seen = (h.vouch.key.clone(), h.vouch.comment.clone());
+            distrusts
+                .entry(h.vouch.about.clone())
+                .or_default()
+                .push(seen);
+        }
+        let stance = h.vouch.trust.into();
+        if own[h.from as usize] {
+            yours.direct.entry(h.about).or_insert(stance);
+        } else {
+            edges.push(Edge {
+                from: h.from,
+                about: h.about,
+                stance,
+            });
+        }
+    }
+    let web = web::compute_numbered(&web::Numbered {
+        keys,
+        own: yours.own,
+        direct: yours.direct.into_iter().collect(),
+        edges,
+        revoked: yours.revoked,
+        max_depth,
+    });
+    let urls = newest
+        .values()
+        .filter(|h| web.reaches(h.about) && (own[h.from as usize] || web.reaches(h.from)))
+        .filter_map(|h| {
+            let pair = (h.vouch.key.clone(), h.vouch.about.clone());
+            Some((pair, h.vouch.url.clone()?))
+        })
+        .collect();
+    Computed {
+        web,
+        distrusts,
+        urls,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::web::Keys;
 
     fn fpr(c: char) -> Fingerprint {
         Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
@@ -145,13 +236,26 @@ mod tests {
             // The same second from two sources: the own copy, then the weaker word.
             vouch('D', 'C', Trust::High, 5, remote.clone()),
             vouch('D', 'C', Trust::Medium, 5, remote.clone()),
-            vouch('R', 'C', Trust::High, 5, remote.clone()),
+            vouch('E', 'C', Trust::High, 5, remote.clone()),
         ];
-        let newest = newest(&all, |v| v.key == fpr('R'));
+        let mut keys = Keys::default();
+        let held: Vec<Held> = all
+            .into_iter()
+            .map(|v| Held {
+                from: keys.id(&v.key),
+                about: keys.id(&v.about),
+                vouch: v,
+            })
+            .collect();
+        let newest = newest(&held, |v| v.key == fpr('E'));
+        let said = |a: char, b: char| {
+            let pair = (keys.get(&fpr(a)).unwrap(), keys.get(&fpr(b)).unwrap());
+            newest[&pair].vouch.trust
+        };
         assert_eq!(newest.len(), 3);
-        assert_eq!(newest[&(&fpr('A'), &fpr('B'))].trust, Trust::Distrust);
-        assert_eq!(newest[&(&fpr('A'), &fpr('C'))].trust, Trust::Low);
-        assert_eq!(newest[&(&fpr('D'), &fpr('C'))].trust, Trust::Medium);
-        assert_eq!(statements(newest.values()).len(), 3);
+        assert_eq!(said('A', 'B'), Trust::Distrust);
+        assert_eq!(said('A', 'C'), Trust::Low);
+        assert_eq!(said('D', 'C'), Trust::Medium);
+        assert_eq!(edges(newest.values()).len(), 3);
     }
 }

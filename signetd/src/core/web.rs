@@ -134,6 +134,8 @@ pub struct Web {
     reached: HashMap<Fingerprint, Reach>,
     unreached: HashMap<Fingerprint, Unreached>,
     own: BTreeSet<Fingerprint>,
+    /// By number: whether the key is trusted.
+    reached_ids: Vec<bool>,
 }
 
 impl Web {
@@ -152,37 +154,127 @@ impl Web {
         self.unreached.get(key)
     }
 
+    /// Whether the key numbered `id` is trusted (your own keys aside).
+    pub fn reaches(&self, id: Id) -> bool {
+        self.reached_ids.get(id as usize).copied().unwrap_or(false)
+    }
+
     /// Every trusted key (your own aside).
     pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, &Reach)> {
         self.reached.iter()
     }
 }
 
-/// Computes the web. See the module's comment for the rules.
+/// Fingerprints numbered once for the computation. The index numbers each statement's keys as
+/// it takes them in, so that computing the web again hashes no fingerprint. Numbers only grow.
+#[derive(Debug, Default, Clone)]
+pub struct Keys {
+    ids: FxHashMap<Fingerprint, Id>,
+    fingerprints: Vec<Fingerprint>,
+}
+
+impl Keys {
+    /// The number of `key`, given it now if it has none.
+    pub fn id(&mut self, key: &Fingerprint) -> Id {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = self.fingerprints.len() as Id;
+        self.fingerprints.push(key.clone());
+        self.ids.insert(key.clone(), id);
+        id
+    }
+
+    pub fn get(&self, key: &Fingerprint) -> Option<Id> {
+        self.ids.get(key).copied()
+    }
+
+    pub fn fingerprint(&self, id: Id) -> &Fingerprint {
+        &self.fingerprints[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+}
+
+/// One statement by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub from: Id,
+    pub about: Id,
+    pub stance: Stance,
+}
+
+/// What the computation reads, by number (every number one of `keys`).
+pub struct Numbered<'k> {
+    pub keys: &'k Keys,
+    pub own: Vec<Id>,
+    pub direct: Vec<(Id, Stance)>,
+    pub edges: Vec<Edge>,
+    pub revoked: Vec<Id>,
+    pub max_depth: u8,
+}
+
+/// Computes the web from fingerprints (numbering them first). See the module's comment for
+/// the rules.
 pub fn compute(inputs: &Inputs) -> Web {
+    let mut keys = Keys::default();
+    let own = inputs.own.iter().map(|k| keys.id(k)).collect();
+    let direct = inputs
+        .direct
+        .iter()
+        .map(|(k, s)| (keys.id(k), *s))
+        .collect();
+    let edges = inputs
+        .statements
+        .iter()
+        .map(|s| Edge {
+            from: keys.id(&s.from),
+            about: keys.id(&s.about),
+            stance: s.stance,
+        })
+        .collect();
+    let revoked = inputs.revoked.iter().map(|k| keys.id(k)).collect();
+    compute_numbered(&Numbered {
+        keys: &keys,
+        own,
+        direct,
+        edges,
+        revoked,
+        max_depth: inputs.max_depth,
+    })
+}
+
+/// Computes the web from numbered keys, as the daemon does.
+pub fn compute_numbered(inputs: &Numbered) -> Web {
     let graph = Graph::new(inputs);
     // Pass one: without distrust, to weigh each distruster by the trust it would have.
     let uncut = graph.relax(inputs.max_depth, &[]);
     let caps = graph.distrust_caps(&uncut);
     let found = graph.relax(inputs.max_depth, &caps);
     let mut web = graph.web(found);
-    for (key, stance) in &inputs.direct {
-        if *stance == Stance::Distrust && !inputs.own.contains(key) {
-            web.unreached
-                .insert(key.clone(), Unreached::DistrustedByYou);
+    let key = |id: Id| inputs.keys.fingerprint(id).clone();
+    for &(id, stance) in &inputs.direct {
+        if stance == Stance::Distrust && !graph.own[id as usize] {
+            web.unreached.insert(key(id), Unreached::DistrustedByYou);
         }
     }
-    for key in &inputs.revoked {
-        if !web.reached.contains_key(key) && !inputs.own.contains(key) {
-            web.unreached.insert(key.clone(), Unreached::Revoked);
+    for &id in &inputs.revoked {
+        if !web.reached_ids[id as usize] && !graph.own[id as usize] {
+            web.unreached.insert(key(id), Unreached::Revoked);
         }
     }
-    web.own = inputs.own.clone();
+    web.own = inputs.own.iter().map(|&id| key(id)).collect();
     web
 }
 
 /// A key's place in the computation: keys are numbered once, and the rounds work on numbers.
-type Id = u32;
+pub type Id = u32;
 
 /// One hop of a path, shared by every path that goes on from it: a path is its last hop.
 struct Hop {
@@ -205,9 +297,9 @@ struct Found {
     why_not: FxHashMap<Id, Unreached>,
 }
 
-/// The statements as numbered keys and edges from each key.
+/// The statements as edges from each numbered key.
 struct Graph<'a> {
-    keys: Vec<&'a Fingerprint>,
+    keys: &'a Keys,
     edges: Vec<Vec<(Id, Stance)>>,
     /// Your word about each key: the first round's sources, and never overruled.
     direct: Vec<Option<Stance>>,
@@ -216,35 +308,28 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(inputs: &'a Inputs) -> Self {
+    fn new(inputs: &Numbered<'a>) -> Self {
+        let len = inputs.keys.len();
         let mut graph = Graph {
-            keys: Vec::new(),
-            edges: Vec::new(),
-            direct: Vec::new(),
-            own: Vec::new(),
-            revoked: Vec::new(),
+            keys: inputs.keys,
+            edges: vec![Vec::new(); len],
+            direct: vec![None; len],
+            own: vec![false; len],
+            revoked: vec![false; len],
         };
-        let mut ids: FxHashMap<&Fingerprint, Id> = FxHashMap::default();
-        ids.reserve(inputs.direct.len() + inputs.statements.len() / 8);
-        let mut id = |graph: &mut Graph<'a>, key: &'a Fingerprint| -> Id {
-            *ids.entry(key).or_insert_with(|| {
-                graph.keys.push(key);
-                graph.edges.push(Vec::new());
-                graph.direct.push(None);
-                graph.own.push(inputs.own.contains(key));
-                graph.revoked.push(inputs.revoked.contains(key));
-                (graph.keys.len() - 1) as Id
-            })
-        };
-        for (key, stance) in &inputs.direct {
-            let n = id(&mut graph, key);
-            graph.direct[n as usize] = Some(*stance);
+        for &id in &inputs.own {
+            graph.own[id as usize] = true;
         }
-        for s in &inputs.statements {
-            let (from, about) = (id(&mut graph, &s.from), id(&mut graph, &s.about));
+        for &id in &inputs.revoked {
+            graph.revoked[id as usize] = true;
+        }
+        for &(id, stance) in &inputs.direct {
+            graph.direct[id as usize] = Some(stance);
+        }
+        for e in &inputs.edges {
             // A revoked key's word is void.
-            if !graph.revoked[from as usize] {
-                graph.edges[from as usize].push((about, s.stance));
+            if !graph.revoked[e.from as usize] {
+                graph.edges[e.from as usize].push((e.about, e.stance));
             }
         }
         graph
@@ -262,7 +347,7 @@ impl<'a> Graph<'a> {
     /// distrust of k: paths to it must be stronger.
     fn relax(&self, max_depth: u8, caps: &[Option<(Level, Id)>]) -> Found {
         let mut found = Found {
-            best: vec![None; self.keys.len()],
+            best: vec![None; self.edges.len()],
             why_not: FxHashMap::default(),
         };
         let mut frontier: Vec<Id> = Vec::new();
@@ -284,7 +369,7 @@ impl<'a> Graph<'a> {
                 frontier.push(n as Id);
             }
         }
-        let mut seen = vec![0u8; self.keys.len()];
+        let mut seen = vec![0u8; self.edges.len()];
         for depth in 2..=max_depth.saturating_add(1) {
             // What this round reads is what the last round left: a key improved in this round
             // vouches for others only in the next, one hop further.
@@ -340,7 +425,7 @@ impl<'a> Graph<'a> {
             if let Some((at, by)) = cap
                 && found.best[k].is_none()
             {
-                let by = self.keys[*by as usize].clone();
+                let by = self.keys.fingerprint(*by).clone();
                 found
                     .why_not
                     .insert(k as Id, Unreached::Distrusted { by, at: *at });
@@ -352,7 +437,7 @@ impl<'a> Graph<'a> {
     /// For each distrusted key, the strongest distrust of it by a trusted key (weighed by the
     /// trust it has in `uncut`). Keys you spoke of yourself are never capped.
     fn distrust_caps(&self, uncut: &Found) -> Vec<Option<(Level, Id)>> {
-        let mut caps: Vec<Option<(Level, Id)>> = vec![None; self.keys.len()];
+        let mut caps: Vec<Option<(Level, Id)>> = vec![None; self.edges.len()];
         let distrusting = self.edges.iter().enumerate().flat_map(|(from, edges)| {
             edges
                 .iter()
@@ -377,7 +462,10 @@ impl<'a> Graph<'a> {
 
     /// The numbered result in fingerprints.
     fn web(&self, found: Found) -> Web {
-        let mut web = Web::default();
+        let mut web = Web {
+            reached_ids: vec![false; self.edges.len()],
+            ..Web::default()
+        };
         for (k, best) in found.best.into_iter().enumerate() {
             let Some(best) = best else {
                 continue;
@@ -385,7 +473,7 @@ impl<'a> Graph<'a> {
             let mut path = Vec::new();
             let mut hop = Some(&best.last);
             while let Some(h) = hop {
-                path.push((self.keys[h.key as usize].clone(), h.said));
+                path.push((self.keys.fingerprint(h.key).clone(), h.said));
                 hop = h.before.as_ref();
             }
             path.reverse();
@@ -393,10 +481,12 @@ impl<'a> Graph<'a> {
                 level: best.level,
                 path,
             };
-            web.reached.insert(self.keys[k].clone(), reach);
+            web.reached_ids[k] = true;
+            web.reached
+                .insert(self.keys.fingerprint(k as Id).clone(), reach);
         }
         for (k, why) in found.why_not {
-            web.unreached.insert(self.keys[k as usize].clone(), why);
+            web.unreached.insert(self.keys.fingerprint(k).clone(), why);
         }
         web
     }

@@ -9,12 +9,11 @@ use signet_proto::api::{
     DistrustSeen, EffectiveLevel, KeyStanding, PathStep, TrustSummary, WhyNot,
 };
 use signet_proto::formats::Fingerprint;
-use signet_proto::statements::Trust;
 
 use super::State;
 use crate::core::index::{Policy, Reviewer};
 use crate::core::vouch;
-use crate::core::web::{self, Inputs, Level, Stance, Unreached, Web};
+use crate::core::web::{Level, Unreached, Web};
 
 /// What the cached web was computed from: counters that move with every change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,82 +47,60 @@ impl State {
         }
     }
 
-    /// Computes the web again if what it is made from changed. Returns whether it did.
+    /// Computes the web again if what it is made from changed (`vouch::web_of`). Returns
+    /// whether it did. With `trust.json` damaged, only your published statements count as your
+    /// word: failing closed never trusts more.
     pub(crate) fn refresh_web(&mut self, max_depth: u8) -> bool {
         let now = self.web_made_from(max_depth);
         if self.web.made_from.as_ref() == Some(&now) {
             return false;
         }
         let started = std::time::Instant::now();
-        let newest = vouch::newest(self.index.vouches(), |v| {
-            self.keyring.voids(&v.key, &v.signer)
+        let yours = self.number_your_word();
+        let keyring = &self.keyring;
+        let computed = vouch::web_of(&self.index, yours, max_depth, |v| {
+            keyring.voids(&v.key, &v.signer)
         });
-        let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
-        for v in newest.values().filter(|v| v.trust == Trust::Distrust) {
-            let seen = (v.key.clone(), v.comment.clone());
-            distrusts.entry(v.about.clone()).or_default().push(seen);
-        }
-        let urls = newest
-            .values()
-            .filter_map(|v| Some(((v.key.clone(), v.about.clone()), v.url.clone()?)))
-            .collect();
-        let inputs = self.web_inputs(max_depth, vouch::statements(newest.values()));
-        let web = web::compute(&inputs);
         tracing::debug!(
-            statements = inputs.statements.len(),
-            trusted = web.reached().count(),
+            trusted = computed.web.reached().count(),
             ms = started.elapsed().as_secs_f64() * 1e3,
             "web of trust computed"
         );
         let generation = self.web.generation + 1;
         self.web = CachedWeb {
-            web,
-            distrusts,
-            urls,
+            web: computed.web,
+            distrusts: computed.distrusts,
+            urls: computed.urls,
             made_from: Some(now),
             generation,
         };
         true
     }
 
-    /// What the web is computed from. Your own word is the trust list and, for keys it does
-    /// not name, the statements your own keys published (a home restored from its repository
-    /// keeps its published trust). With `trust.json` damaged, only published statements count
-    /// as yours: failing closed never trusts more.
-    fn web_inputs(&self, max_depth: u8, statements: Vec<web::Statement>) -> Inputs {
-        let own: std::collections::BTreeSet<Fingerprint> = self
-            .keyring
-            .iter()
-            .filter(|c| c.is_own())
-            .map(|c| c.info.fingerprint.clone())
-            .collect();
-        let mut direct: std::collections::BTreeMap<Fingerprint, Stance> = self
+    /// Your keys, your trust list and revoked keys, numbered as the statements' keys are.
+    fn number_your_word(&mut self) -> vouch::Yours {
+        let keys = self.index.keys_mut();
+        let mut own = Vec::new();
+        let mut revoked = Vec::new();
+        for cert in self.keyring.iter() {
+            if cert.is_own() {
+                own.push(keys.id(&cert.info.fingerprint));
+            }
+            if cert.revocations.cert {
+                revoked.push(keys.id(&cert.info.fingerprint));
+            }
+        }
+        let direct = self
             .trust
             .ready_opt()
             .into_iter()
             .flat_map(|t| &t.trusted)
-            .map(|e| (e.fingerprint.clone(), e.level.into()))
+            .map(|e| (keys.id(&e.fingerprint), e.level.into()))
             .collect();
-        let mut network = Vec::with_capacity(statements.len());
-        for s in statements {
-            if own.contains(&s.from) {
-                direct.entry(s.about).or_insert(s.stance);
-            } else {
-                network.push(s);
-            }
-        }
-        let revoked = self
-            .keyring
-            .iter()
-            .filter(|c| c.revocations.cert)
-            .map(|c| c.info.fingerprint.clone())
-            .collect();
-        Inputs {
+        vouch::Yours {
             own,
             direct,
-            statements: network,
             revoked,
-            max_depth,
         }
     }
 
