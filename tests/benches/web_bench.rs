@@ -131,7 +131,7 @@ fn main() {
         println!(
             "| effective trust as the daemon computes it on a change, max_depth {max_depth} | {} | {} keys | 50 ms |",
             ms(median(&times)),
-            web.reached().count()
+            web.levels().count()
         );
         if max_depth != 2 {
             continue;
@@ -145,7 +145,7 @@ fn main() {
             let (took, found) = time(|| {
                 probes
                     .iter()
-                    .filter(|k| web.reach(k).is_some_and(|r| r.level >= Level::Medium))
+                    .filter(|k| web.level(k).is_some_and(|l| l >= Level::Medium))
                     .count()
             });
             std::hint::black_box(found);

@@ -86,8 +86,9 @@ pub struct Index {
     entries: usize,
     /// Trust statements, by source, their keys numbered as they come in: read whole by the web.
     vouches: HashMap<Source, Vec<Held>>,
-    /// The numbers of every key a statement held has named: they only grow.
-    keys: Keys,
+    /// The numbers of every key a statement held has named: they only grow. Shared with the
+    /// web computed from them, and copied on write when a new key comes in meanwhile.
+    keys: Arc<Keys>,
     /// Moves on every change, so that a reader can tell whether verdicts may have changed.
     generation: u64,
     /// Moves on every change to the trust statements: the web is computed again.
@@ -165,9 +166,10 @@ impl Index {
     }
 
     fn hold(&mut self, vouch: Vouch) -> Held {
+        let keys = Arc::make_mut(&mut self.keys);
         Held {
-            from: self.keys.id(&vouch.key),
-            about: self.keys.id(&vouch.about),
+            from: keys.id(&vouch.key),
+            about: keys.id(&vouch.about),
             vouch,
         }
     }
@@ -183,13 +185,13 @@ impl Index {
     }
 
     /// The numbers the statements' keys have.
-    pub fn keys(&self) -> &Keys {
+    pub fn keys(&self) -> &Arc<Keys> {
         &self.keys
     }
 
     /// To number keys that no statement names (your own, those you trust directly).
     pub fn keys_mut(&mut self) -> &mut Keys {
-        &mut self.keys
+        Arc::make_mut(&mut self.keys)
     }
 
     pub fn vouch_generation(&self) -> u64 {

@@ -182,7 +182,7 @@ pub fn web_of(
         }
     }
     let web = web::compute_numbered(&web::Numbered {
-        keys,
+        keys: keys.clone(),
         own: yours.own,
         direct: yours.direct.into_iter().collect(),
         edges,

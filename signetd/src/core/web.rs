@@ -17,8 +17,8 @@
 //! Computed by rounds of relaxation, one per hop, each round only from the keys the last one
 //! improved: `O(max_depth × statements)`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::rc::Rc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -128,40 +128,89 @@ pub enum Unreached {
     TooDeep { depth: u8 },
 }
 
-/// The web as computed: each trusted key's level and path, and why others are not trusted.
+/// The web as computed, by number: each trusted key's level and the last hop of its path
+/// (paths are spelt out in fingerprints only when asked for), and why others are not trusted.
 #[derive(Debug, Default)]
 pub struct Web {
-    reached: HashMap<Fingerprint, Reach>,
-    unreached: HashMap<Fingerprint, Unreached>,
-    own: BTreeSet<Fingerprint>,
-    /// By number: whether the key is trusted.
-    reached_ids: Vec<bool>,
+    keys: Arc<Keys>,
+    best: Vec<Option<Best>>,
+    hops: Vec<Hop>,
+    why_not: FxHashMap<Id, Unreached>,
+    own: Vec<bool>,
 }
 
 impl Web {
-    /// Whether `key` is one of yours (ultimate).
-    pub fn is_own(&self, key: &Fingerprint) -> bool {
-        self.own.contains(key)
+    fn id(&self, key: &Fingerprint) -> Option<usize> {
+        self.keys.get(key).map(|id| id as usize)
     }
 
-    /// How `key` is trusted, if it is (your own keys are not listed: they are ultimate).
-    pub fn reach(&self, key: &Fingerprint) -> Option<&Reach> {
-        self.reached.get(key)
+    /// Whether `key` is one of yours (ultimate).
+    pub fn is_own(&self, key: &Fingerprint) -> bool {
+        self.id(key)
+            .is_some_and(|id| self.own.get(id) == Some(&true))
+    }
+
+    /// `key`'s effective level, if it is trusted (your own keys are not listed: ultimate).
+    pub fn level(&self, key: &Fingerprint) -> Option<Level> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        Some(best.level)
+    }
+
+    /// How `key` is trusted, with its path, if it is.
+    pub fn reach(&self, key: &Fingerprint) -> Option<Reach> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        Some(self.spelt(best))
+    }
+
+    /// The key you trust directly that `key`'s trust comes through.
+    pub fn root(&self, key: &Fingerprint) -> Option<&Fingerprint> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        let mut hop = &self.hops[best.hop as usize];
+        while hop.before != NO_HOP {
+            hop = &self.hops[hop.before as usize];
+        }
+        Some(self.keys.fingerprint(hop.key))
     }
 
     /// Why `key` is not trusted, when the web knows a reason beyond "no statement names it".
     pub fn unreached(&self, key: &Fingerprint) -> Option<&Unreached> {
-        self.unreached.get(key)
+        self.why_not.get(&(self.id(key)? as Id))
     }
 
     /// Whether the key numbered `id` is trusted (your own keys aside).
     pub fn reaches(&self, id: Id) -> bool {
-        self.reached_ids.get(id as usize).copied().unwrap_or(false)
+        matches!(self.best.get(id as usize), Some(Some(_)))
     }
 
-    /// Every trusted key (your own aside).
-    pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, &Reach)> {
-        self.reached.iter()
+    /// Every trusted key with its level (your own aside).
+    pub fn levels(&self) -> impl Iterator<Item = (&Fingerprint, Level)> {
+        self.best
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), b.as_ref()?.level)))
+    }
+
+    /// Every trusted key with its path (your own aside).
+    pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, Reach)> {
+        self.best
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), self.spelt(b.as_ref()?))))
+    }
+
+    fn spelt(&self, best: &Best) -> Reach {
+        let mut path = Vec::new();
+        let mut at = best.hop;
+        while at != NO_HOP {
+            let hop = &self.hops[at as usize];
+            path.push((self.keys.fingerprint(hop.key).clone(), hop.said));
+            at = hop.before;
+        }
+        path.reverse();
+        Reach {
+            level: best.level,
+            path,
+        }
     }
 }
 
@@ -211,8 +260,8 @@ pub struct Edge {
 }
 
 /// What the computation reads, by number (every number one of `keys`).
-pub struct Numbered<'k> {
-    pub keys: &'k Keys,
+pub struct Numbered {
+    pub keys: Arc<Keys>,
     pub own: Vec<Id>,
     pub direct: Vec<(Id, Stance)>,
     pub edges: Vec<Edge>,
@@ -241,7 +290,7 @@ pub fn compute(inputs: &Inputs) -> Web {
         .collect();
     let revoked = inputs.revoked.iter().map(|k| keys.id(k)).collect();
     compute_numbered(&Numbered {
-        keys: &keys,
+        keys: Arc::new(keys),
         own,
         direct,
         edges,
@@ -256,44 +305,53 @@ pub fn compute_numbered(inputs: &Numbered) -> Web {
     // Pass one: without distrust, to weigh each distruster by the trust it would have.
     let uncut = graph.relax(inputs.max_depth, &[]);
     let caps = graph.distrust_caps(&uncut);
-    let found = graph.relax(inputs.max_depth, &caps);
-    let mut web = graph.web(found);
-    let key = |id: Id| inputs.keys.fingerprint(id).clone();
+    let mut found = graph.relax(inputs.max_depth, &caps);
     for &(id, stance) in &inputs.direct {
         if stance == Stance::Distrust && !graph.own[id as usize] {
-            web.unreached.insert(key(id), Unreached::DistrustedByYou);
+            found.why_not.insert(id, Unreached::DistrustedByYou);
         }
     }
     for &id in &inputs.revoked {
-        if !web.reached_ids[id as usize] && !graph.own[id as usize] {
-            web.unreached.insert(key(id), Unreached::Revoked);
+        if found.best[id as usize].is_none() && !graph.own[id as usize] {
+            found.why_not.insert(id, Unreached::Revoked);
         }
     }
-    web.own = inputs.own.iter().map(|&id| key(id)).collect();
-    web
+    Web {
+        keys: inputs.keys.clone(),
+        best: found.best,
+        hops: found.hops,
+        why_not: found.why_not,
+        own: graph.own,
+    }
 }
 
 /// A key's place in the computation: keys are numbered once, and the rounds work on numbers.
 pub type Id = u32;
 
-/// One hop of a path, shared by every path that goes on from it: a path is its last hop.
+/// One hop of a path, shared by every path that goes on from it: a path is its last hop, and
+/// hops are never changed once made (a key's later, better path is a new hop).
+#[derive(Debug, Clone, Copy)]
 struct Hop {
     key: Id,
     /// The level said of `key` by the hop before (or by you).
     said: Level,
-    before: Option<Rc<Hop>>,
+    /// The hop before, or [`NO_HOP`] for a key you trust directly.
+    before: u32,
 }
+
+const NO_HOP: u32 = u32::MAX;
 
 /// The best a key has been reached with so far.
-#[derive(Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Best {
     level: Level,
-    last: Rc<Hop>,
+    hop: u32,
 }
 
-/// What a computation found, by number.
+/// What a computation found, by number: the hops are the paths' arena.
 struct Found {
     best: Vec<Option<Best>>,
+    hops: Vec<Hop>,
     why_not: FxHashMap<Id, Unreached>,
 }
 
@@ -308,10 +366,10 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(inputs: &Numbered<'a>) -> Self {
+    fn new(inputs: &'a Numbered) -> Self {
         let len = inputs.keys.len();
         let mut graph = Graph {
-            keys: inputs.keys,
+            keys: &inputs.keys,
             edges: vec![Vec::new(); len],
             direct: vec![None; len],
             own: vec![false; len],
@@ -348,6 +406,7 @@ impl<'a> Graph<'a> {
     fn relax(&self, max_depth: u8, caps: &[Option<(Level, Id)>]) -> Found {
         let mut found = Found {
             best: vec![None; self.edges.len()],
+            hops: Vec::new(),
             why_not: FxHashMap::default(),
         };
         let mut frontier: Vec<Id> = Vec::new();
@@ -357,14 +416,14 @@ impl<'a> Graph<'a> {
                 && !self.revoked[n]
                 && max_depth >= 1
             {
-                let last = Rc::new(Hop {
+                found.hops.push(Hop {
                     key: n as Id,
                     said: *level,
-                    before: None,
+                    before: NO_HOP,
                 });
                 found.best[n] = Some(Best {
                     level: *level,
-                    last,
+                    hop: (found.hops.len() - 1) as u32,
                 });
                 frontier.push(n as Id);
             }
@@ -375,7 +434,7 @@ impl<'a> Graph<'a> {
             // vouches for others only in the next, one hop further.
             let sources: Vec<(Id, Best)> = frontier
                 .iter()
-                .filter_map(|&k| found.best[k as usize].clone().map(|b| (k, b)))
+                .filter_map(|&k| found.best[k as usize].map(|b| (k, b)))
                 .filter(|(_, b)| b.level > Level::None)
                 .collect();
             let mut improved = Vec::new();
@@ -406,13 +465,13 @@ impl<'a> Graph<'a> {
                     if found.best[a].as_ref().is_some_and(|b| b.level >= level) {
                         continue;
                     }
-                    let before = Some(reach.last.clone());
-                    let last = Rc::new(Hop {
+                    found.hops.push(Hop {
                         key: about,
                         said,
-                        before,
+                        before: reach.hop,
                     });
-                    found.best[a] = Some(Best { level, last });
+                    let hop = (found.hops.len() - 1) as u32;
+                    found.best[a] = Some(Best { level, hop });
                     if seen[a] != depth {
                         seen[a] = depth;
                         improved.push(about);
@@ -458,37 +517,6 @@ impl<'a> Graph<'a> {
             }
         }
         caps
-    }
-
-    /// The numbered result in fingerprints.
-    fn web(&self, found: Found) -> Web {
-        let mut web = Web {
-            reached_ids: vec![false; self.edges.len()],
-            ..Web::default()
-        };
-        for (k, best) in found.best.into_iter().enumerate() {
-            let Some(best) = best else {
-                continue;
-            };
-            let mut path = Vec::new();
-            let mut hop = Some(&best.last);
-            while let Some(h) = hop {
-                path.push((self.keys.fingerprint(h.key).clone(), h.said));
-                hop = h.before.as_ref();
-            }
-            path.reverse();
-            let reach = Reach {
-                level: best.level,
-                path,
-            };
-            web.reached_ids[k] = true;
-            web.reached
-                .insert(self.keys.fingerprint(k as Id).clone(), reach);
-        }
-        for (k, why) in found.why_not {
-            web.unreached.insert(self.keys.fingerprint(k).clone(), why);
-        }
-        web
     }
 }
 

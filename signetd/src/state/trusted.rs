@@ -62,7 +62,7 @@ impl State {
             keyring.voids(&v.key, &v.signer)
         });
         tracing::debug!(
-            trusted = computed.web.reached().count(),
+            trusted = computed.web.levels().count(),
             ms = started.elapsed().as_secs_f64() * 1e3,
             "web of trust computed"
         );
@@ -115,8 +115,8 @@ impl State {
             || self
                 .web
                 .web
-                .reach(fpr)
-                .is_some_and(|r| r.level >= min_level && r.level > Level::None)
+                .level(fpr)
+                .is_some_and(|level| level >= min_level && level > Level::None)
     }
 
     /// Who a trusted key's word counts for (see [`Reviewer`]): the user for any own key
@@ -133,9 +133,8 @@ impl State {
         if !self.is_trusted(fpr, policy.min_level) {
             return None;
         }
-        let reach = self.web.web.reach(fpr)?;
         let group = if policy.independent {
-            reach.root().clone()
+            self.web.web.root(fpr)?.clone()
         } else {
             fpr.clone()
         };
@@ -210,7 +209,7 @@ impl State {
                 at: if self.is_own_key(by) {
                     Some(EffectiveLevel::Ultimate)
                 } else {
-                    self.web.web.reach(by).map(|r| effective(r.level))
+                    self.web.web.level(by).map(effective)
                 },
                 comment: comment.clone(),
             })
@@ -228,8 +227,8 @@ impl State {
         let counted = self
             .web
             .web
-            .reached()
-            .filter(|(k, _)| self.is_trusted(k, min_level))
+            .levels()
+            .filter(|(_, level)| *level >= min_level && *level > Level::None)
             .count();
         TrustSummary {
             published,
