@@ -59,43 +59,11 @@ pub fn trust(
         TrustCommand::List { all } => {
             let list: TrustListResult =
                 client.call(method::TRUST_LIST, &TrustListParams { all })?;
-            if out.json {
-                out.json(&list)?;
-            } else if all {
-                print_web(&list, out)?;
-            } else if list.trusted.is_empty() {
-                out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
-            } else {
-                for e in &list.trusted {
-                    let published = if e.published { "published" } else { "local" };
-                    out.line(format!(
-                        "{}  {:<8}  {:<9}  {}",
-                        e.fingerprint,
-                        e.level.as_str(),
-                        published,
-                        shown(&e.user_id)
-                    ))?;
-                }
-            }
+            print_list(&list, all, out)?;
         }
         TrustCommand::Why { key } => {
             let standing: KeyStanding = client.call(method::TRUST_WHY, &TrustWhyParams { key })?;
-            if out.json {
-                out.json(&standing)?;
-                return Ok(exit::OK);
-            }
-            out.line(key_line(&standing.fingerprint, &standing.user_id))?;
-            out.line(format!("Fingerprint: {}", standing.fingerprint))?;
-            out.line(format!("Level: {}", why::level_column(&standing)))?;
-            let counts = if standing.counts {
-                "counts"
-            } else {
-                "does not count"
-            };
-            out.line(format!(
-                "Its word {counts}: {}",
-                why::standing_text(&standing)
-            ))?;
+            print_why(&standing, out)?;
         }
     }
     Ok(exit::OK)
@@ -146,6 +114,50 @@ fn print_change(change: &TrustChange, out: &mut Out<impl Write>) -> anyhow::Resu
     } else {
         out.line("Local: not published (`--publish` puts it in your repository).")?;
     }
+    Ok(())
+}
+
+/// `sig trust list`: your entries, each with its level and whether it is published; with
+/// `--all`, every key the web knows.
+fn print_list(list: &TrustListResult, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    if out.json {
+        out.json(list)?;
+    } else if all {
+        print_web(list, out)?;
+    } else if list.trusted.is_empty() {
+        out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
+    } else {
+        for e in &list.trusted {
+            let published = if e.published { "published" } else { "local" };
+            out.line(format!(
+                "{}  {:<8}  {:<9}  {}",
+                e.fingerprint,
+                e.level.as_str(),
+                published,
+                shown(&e.user_id)
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// `sig trust why KEY`.
+fn print_why(standing: &KeyStanding, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    if out.json {
+        return Ok(out.json(standing)?);
+    }
+    out.line(key_line(&standing.fingerprint, &standing.user_id))?;
+    out.line(format!("Fingerprint: {}", standing.fingerprint))?;
+    out.line(format!("Level: {}", why::level_column(standing)))?;
+    let counts = if standing.counts {
+        "counts"
+    } else {
+        "does not count"
+    };
+    out.line(format!(
+        "Its word {counts}: {}",
+        why::standing_text(standing)
+    ))?;
     Ok(())
 }
 

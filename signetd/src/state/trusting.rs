@@ -145,38 +145,9 @@ impl Daemon {
             published: publish,
         };
         // Published first: a statement that could not be signed leaves the list as it was.
-        let id = TrustStatement::id_of(&entry.fingerprint);
-        if publish {
-            let statement = TrustStatement {
-                key: entry.fingerprint.clone(),
-                trust: level,
-                url: entry.url.clone(),
-                comment: entry.reason.clone().unwrap_or_default(),
-            };
-            self.file_word(
-                p.tty.clone(),
-                statement.to_data(),
-                id,
-                |s, signed, genuine| {
-                    s.index.upsert_vouch(Vouch {
-                        key: signed.key.clone(),
-                        signer: genuine.signer,
-                        signed_at: genuine.signed_at,
-                        about: statement.key.clone(),
-                        trust: statement.trust,
-                        url: statement.url.clone(),
-                        comment: statement.comment.clone(),
-                        source: Source::Own,
-                    });
-                },
-            )
-            .await
-            .map_err(|e| TrustError::Publishing(Box::new(e)))?;
-        } else if before.is_some_and(|e| e.published) {
-            self.unfile_word(p.tty.clone(), &id)
-                .await
-                .map_err(|e| TrustError::Publishing(Box::new(e)))?;
-        }
+        let was_published = before.is_some_and(|e| e.published);
+        self.publish_entry(&entry, was_published, p.tty.clone())
+            .await?;
         let _writer = self.writer.lock().await;
         let mut file = self.read().trust.ready()?.clone();
         file.trusted.retain(|e| e.fingerprint != entry.fingerprint);
@@ -186,6 +157,47 @@ impl Daemon {
             entry,
             changed: true,
         })
+    }
+
+    /// Puts `entry` in your repository as a signed trust statement when it is published, and
+    /// takes back the statement an entry no longer published had.
+    async fn publish_entry(
+        &self,
+        entry: &TrustEntry,
+        was_published: bool,
+        tty: Option<String>,
+    ) -> Result<(), TrustError> {
+        let id = TrustStatement::id_of(&entry.fingerprint);
+        if !entry.published {
+            if was_published {
+                self.unfile_word(tty, &id)
+                    .await
+                    .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+            }
+            return Ok(());
+        }
+        let statement = TrustStatement {
+            key: entry.fingerprint.clone(),
+            trust: entry.level,
+            url: entry.url.clone(),
+            comment: entry.reason.clone().unwrap_or_default(),
+        };
+        let data = statement.to_data();
+        self.file_word(tty, data, id, |s, signed, genuine| {
+            s.index.upsert_vouch(Vouch {
+                key: signed.key.clone(),
+                signer: genuine.signer,
+                signed_at: genuine.signed_at,
+                about: statement.key,
+                trust: statement.trust,
+                url: statement.url,
+                comment: statement.comment,
+                source: Source::Own,
+            });
+        })
+        .await
+        .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        Ok(())
     }
 
     /// The one key a query names, among known keys; a full fingerprint may name a key not

@@ -1,0 +1,335 @@
+//! The web of trust, as a pure computation: from your own word about keys and the trust
+//! statements keys publish about each other, each key's effective trust level and the path
+//! that gives it — or why it has none. The rules are docs/FORMATS.md's "Trust statements";
+//! wiring into verdicts, publishing and following come later (issue 14).
+//!
+//! - Your own keys are ultimate; your direct statements (the local trust list) always win over
+//!   anything the network says about the same key.
+//! - Trust flows along statements by keys already trusted, at most `max_depth` hops from you
+//!   (a key you trust directly is one hop). A path's level is its weakest link; a key's level
+//!   is the best of its paths.
+//! - A `distrust` of K by D cuts every path to K no stronger than D's own level (D's level
+//!   before any distrust is applied, so that distrusts cannot chase each other in circles) —
+//!   never a key you trust directly, and never more than that.
+//! - A revoked key is never reached and its statements count for nothing: its whole subtree is
+//!   cut, unless another path reaches it.
+//!
+//! Computed by rounds of relaxation, one per hop, each round only from the keys the last one
+//! improved: `O(max_depth × statements)`.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use signet_proto::formats::Fingerprint;
+use signet_proto::statements::Trust;
+
+/// How much a key's word is worth. Ordered: `None < Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Known, but its word counts for nothing (and it vouches for no one).
+    None,
+    Low,
+    Medium,
+    High,
+}
+
+/// What one key says about another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stance {
+    Trust(Level),
+    Distrust,
+}
+
+impl Level {
+    /// The level a statement's word names (`None` for a distrust).
+    pub fn of(trust: Trust) -> Option<Level> {
+        match Stance::from(trust) {
+            Stance::Trust(level) => Some(level),
+            Stance::Distrust => None,
+        }
+    }
+
+    /// As statements and the wire say it.
+    pub fn as_trust(self) -> Trust {
+        match self {
+            Level::High => Trust::High,
+            Level::Medium => Trust::Medium,
+            Level::Low => Trust::Low,
+            Level::None => Trust::None,
+        }
+    }
+}
+
+impl From<Trust> for Stance {
+    /// A statement's word as the computation weighs it (the text form is `proto::statements`).
+    fn from(trust: Trust) -> Stance {
+        match trust {
+            Trust::High => Stance::Trust(Level::High),
+            Trust::Medium => Stance::Trust(Level::Medium),
+            Trust::Low => Stance::Trust(Level::Low),
+            Trust::None => Stance::Trust(Level::None),
+            Trust::Distrust => Stance::Distrust,
+        }
+    }
+}
+
+/// One published trust statement (each key's newest about each other key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub from: Fingerprint,
+    pub about: Fingerprint,
+    pub stance: Stance,
+}
+
+/// Everything the computation reads.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Your keys, current and retired: ultimate.
+    pub own: BTreeSet<Fingerprint>,
+    /// Your own word (the local trust list): it always wins.
+    pub direct: BTreeMap<Fingerprint, Stance>,
+    /// Statements published by keys, newest per (from, about).
+    pub statements: Vec<Statement>,
+    /// Keys whose certificate is revoked.
+    pub revoked: HashSet<Fingerprint>,
+    /// Hops from you a key may be (direct trust is one).
+    pub max_depth: u8,
+}
+
+/// How a key is trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub level: Level,
+    /// From the key you trust directly to this one, each with the level said of it on the way:
+    /// `[(Alice, High), (Bob, Medium)]` is "you → Alice (high) → Bob (medium)".
+    pub path: Vec<(Fingerprint, Level)>,
+}
+
+impl Reach {
+    /// The key you trust directly that this trust comes through: independent reviewers are
+    /// reached through different ones.
+    pub fn root(&self) -> &Fingerprint {
+        &self.path[0].0
+    }
+}
+
+/// Why a key that something points at is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreached {
+    /// You distrust it yourself.
+    DistrustedByYou,
+    /// Every path to it is no stronger than a key that distrusts it.
+    Distrusted { by: Fingerprint, at: Level },
+    /// Its certificate is revoked.
+    Revoked,
+    /// Trusted keys vouch for it, but further than `max_depth` hops.
+    TooDeep { depth: u8 },
+}
+
+/// The web as computed, by number: each trusted key's level and the last hop of its path
+/// (paths are spelt out in fingerprints only when asked for), and why others are not trusted.
+#[derive(Debug, Default)]
+pub struct Web {
+    keys: Arc<Keys>,
+    best: Vec<Option<Best>>,
+    hops: Vec<Hop>,
+    why_not: FxHashMap<Id, Unreached>,
+    own: Vec<bool>,
+}
+
+impl Web {
+    fn id(&self, key: &Fingerprint) -> Option<usize> {
+        self.keys.get(key).map(|id| id as usize)
+    }
+
+    /// Whether `key` is one of yours (ultimate).
+    pub fn is_own(&self, key: &Fingerprint) -> bool {
+        self.id(key)
+            .is_some_and(|id| self.own.get(id) == Some(&true))
+    }
+
+    /// `key`'s effective level, if it is trusted (your own keys are not listed: ultimate).
+    pub fn level(&self, key: &Fingerprint) -> Option<Level> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        Some(best.level)
+    }
+
+    /// How `key` is trusted, with its path, if it is.
+    pub fn reach(&self, key: &Fingerprint) -> Option<Reach> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        Some(self.spelt(best))
+    }
+
+    /// The key you trust directly that `key`'s trust comes through.
+    pub fn root(&self, key: &Fingerprint) -> Option<&Fingerprint> {
+        let best = self.best.get(self.id(key)?)?.as_ref()?;
+        let mut hop = &self.hops[best.hop as usize];
+        while hop.before != NO_HOP {
+            hop = &self.hops[hop.before as usize];
+        }
+        Some(self.keys.fingerprint(hop.key))
+    }
+
+    /// Why `key` is not trusted, when the web knows a reason beyond "no statement names it".
+    pub fn unreached(&self, key: &Fingerprint) -> Option<&Unreached> {
+        self.why_not.get(&(self.id(key)? as Id))
+    }
+
+    /// Whether the key numbered `id` is trusted (your own keys aside).
+    pub fn reaches(&self, id: Id) -> bool {
+        matches!(self.best.get(id as usize), Some(Some(_)))
+    }
+
+    /// Every trusted key with its level (your own aside).
+    pub fn levels(&self) -> impl Iterator<Item = (&Fingerprint, Level)> {
+        self.best
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), b.as_ref()?.level)))
+    }
+
+    /// Every trusted key with its path (your own aside).
+    pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, Reach)> {
+        self.best
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), self.spelt(b.as_ref()?))))
+    }
+
+    fn spelt(&self, best: &Best) -> Reach {
+        let mut path = Vec::new();
+        let mut at = best.hop;
+        while at != NO_HOP {
+            let hop = &self.hops[at as usize];
+            path.push((self.keys.fingerprint(hop.key).clone(), hop.said));
+            at = hop.before;
+        }
+        path.reverse();
+        Reach {
+            level: best.level,
+            path,
+        }
+    }
+}
+
+/// Fingerprints numbered once for the computation. The index numbers each statement's keys as
+/// it takes them in, so that computing the web again hashes no fingerprint. Numbers only grow.
+#[derive(Debug, Default, Clone)]
+pub struct Keys {
+    ids: FxHashMap<Fingerprint, Id>,
+    fingerprints: Vec<Fingerprint>,
+}
+
+impl Keys {
+    /// The number of `key`, given it now if it has none.
+    pub fn id(&mut self, key: &Fingerprint) -> Id {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = self.fingerprints.len() as Id;
+        self.fingerprints.push(key.clone());
+        self.ids.insert(key.clone(), id);
+        id
+    }
+
+    pub fn get(&self, key: &Fingerprint) -> Option<Id> {
+        self.ids.get(key).copied()
+    }
+
+    pub fn fingerprint(&self, id: Id) -> &Fingerprint {
+        &self.fingerprints[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+}
+
+/// One statement by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub from: Id,
+    pub about: Id,
+    pub stance: Stance,
+}
+
+/// What the computation reads, by number (every number one of `keys`).
+pub struct Numbered {
+    pub keys: Arc<Keys>,
+    pub own: Vec<Id>,
+    pub direct: Vec<(Id, Stance)>,
+    pub edges: Vec<Edge>,
+    pub revoked: Vec<Id>,
+    pub max_depth: u8,
+}
+
+/// Computes the web from fingerprints (numbering them first). See the module's comment for
+/// the rules.
+pub fn compute(inputs: &Inputs) -> Web {
+    let mut keys = Keys::default();
+    let own = inputs.own.iter().map(|k| keys.id(k)).collect();
+    let direct = inputs
+        .direct
+        .iter()
+        .map(|(k, s)| (keys.id(k), *s))
+        .collect();
+    let edges = inputs
+        .statements
+        .iter()
+        .map(|s| Edge {
+            from: keys.id(&s.from),
+            about: keys.id(&s.about),
+            stance: s.stance,
+        })
+        .collect();
+    let revoked = inputs.revoked.iter().map(|k| keys.id(k)).collect();
+    compute_numbered(&Numbered {
+        keys: Arc::new(keys),
+        own,
+        direct,
+        edges,
+        revoked,
+        max_depth: inputs.max_depth,
+    })
+}
+
+/// Computes the web from numbered keys, as the daemon does.
+pub fn compute_numbered(inputs: &Numbered) -> Web {
+    let graph = Graph::new(inputs);
+    // Pass one: without distrust, to weigh each distruster by the trust it would have.
+    let uncut = graph.relax(inputs.max_depth, &[]);
+    let caps = graph.distrust_caps(&uncut);
+    let mut found = graph.relax(inputs.max_depth, &caps);
+    for &(id, stance) in &inputs.direct {
+        if stance == Stance::Distrust && !graph.own[id as usize] {
+            found.why_not.insert(id, Unreached::DistrustedByYou);
+        }
+    }
+    for &id in &inputs.revoked {
+        if found.best[id as usize].is_none() && !graph.own[id as usize] {
+            found.why_not.insert(id, Unreached::Revoked);
+        }
+    }
+    Web {
+        keys: inputs.keys.clone(),
+        best: found.best,
+        hops: found.hops,
+        why_not: found.why_not,
+        own: graph.own,
+    }
+}
+
+/// A key's place in the computation: keys are numbered once, and the rounds work on numbers.
+pub type Id = u32;
+
+mod graph;
+#[cfg(test)]
+mod tests;
+
+use graph::{Best, Graph, Hop, NO_HOP};

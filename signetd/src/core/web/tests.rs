@@ -1,0 +1,191 @@
+//! Each rule of the web of trust, one test each.
+
+use super::*;
+
+fn k(c: char) -> Fingerprint {
+    Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+}
+
+fn says(from: char, about: char, stance: Stance) -> Statement {
+    Statement {
+        from: k(from),
+        about: k(about),
+        stance,
+    }
+}
+
+use Level::{High, Low, Medium};
+use Stance::{Distrust, Trust};
+
+/// You trust A (high) and B (medium); 0 is you.
+fn web(statements: Vec<Statement>, max_depth: u8) -> Inputs {
+    Inputs {
+        own: [k('0')].into(),
+        direct: [(k('A'), Trust(High)), (k('B'), Trust(Medium))].into(),
+        statements,
+        revoked: HashSet::new(),
+        max_depth,
+    }
+}
+
+fn level(w: &Web, c: char) -> Option<Level> {
+    w.reach(&k(c)).map(|r| r.level)
+}
+
+#[test]
+fn trust_flows_to_max_depth_and_a_path_is_its_weakest_link() {
+    let i = web(
+        vec![
+            says('A', 'C', Trust(Medium)),
+            says('C', 'D', Trust(High)),
+            says('D', 'E', Trust(High)),
+        ],
+        2,
+    );
+    let w = compute(&i);
+    assert_eq!(level(&w, 'A'), Some(High));
+    assert_eq!(level(&w, 'C'), Some(Medium));
+    assert_eq!(
+        w.reach(&k('C')).unwrap().path,
+        vec![(k('A'), High), (k('C'), Medium)]
+    );
+    assert_eq!(level(&w, 'D'), None, "three hops, max_depth 2");
+    assert_eq!(w.unreached(&k('D')), Some(&Unreached::TooDeep { depth: 3 }));
+    let w = compute(&Inputs { max_depth: 3, ..i });
+    assert_eq!(level(&w, 'D'), Some(Medium), "weakest link: A→C medium");
+}
+
+#[test]
+fn a_key_takes_its_best_path() {
+    let w = compute(&web(
+        vec![says('A', 'C', Trust(Low)), says('B', 'C', Trust(High))],
+        2,
+    ));
+    let c = w.reach(&k('C')).unwrap();
+    assert_eq!(
+        (c.level, c.root()),
+        (Medium, &k('B')),
+        "B (medium) → C (high)"
+    );
+}
+
+#[test]
+fn a_scoped_distrust_cuts_only_paths_no_stronger_than_the_distruster() {
+    // B (medium) distrusts C. C via A (high → medium) is no stronger: cut. D via A
+    // (high → high) is untouched by a distrust of C.
+    let w = compute(&web(
+        vec![
+            says('A', 'C', Trust(Medium)),
+            says('B', 'C', Distrust),
+            says('A', 'D', Trust(High)),
+        ],
+        2,
+    ));
+    assert_eq!(level(&w, 'C'), None);
+    assert_eq!(
+        w.unreached(&k('C')),
+        Some(&Unreached::Distrusted {
+            by: k('B'),
+            at: Medium
+        })
+    );
+    assert_eq!(level(&w, 'D'), Some(High));
+    // A stronger path survives it.
+    let w = compute(&web(
+        vec![says('A', 'C', Trust(High)), says('B', 'C', Distrust)],
+        2,
+    ));
+    assert_eq!(level(&w, 'C'), Some(High));
+}
+
+#[test]
+fn your_direct_word_wins_over_the_network() {
+    let mut i = web(
+        vec![says('A', 'B', Distrust), says('A', 'C', Trust(High))],
+        2,
+    );
+    i.direct.insert(k('C'), Distrust);
+    let w = compute(&i);
+    assert_eq!(
+        level(&w, 'B'),
+        Some(Medium),
+        "A's distrust cannot erase your trust"
+    );
+    assert_eq!(level(&w, 'C'), None, "A's trust cannot undo your distrust");
+    assert_eq!(w.unreached(&k('C')), Some(&Unreached::DistrustedByYou));
+}
+
+#[test]
+fn a_revoked_intermediate_cuts_its_subtree_unless_another_path_reaches_it() {
+    let mut i = web(
+        vec![
+            says('A', 'C', Trust(High)),
+            says('C', 'D', Trust(High)),
+            says('C', 'E', Trust(High)),
+            says('B', 'E', Trust(High)),
+        ],
+        3,
+    );
+    i.revoked.insert(k('C'));
+    let w = compute(&i);
+    assert_eq!(level(&w, 'C'), None);
+    assert_eq!(w.unreached(&k('C')), Some(&Unreached::Revoked));
+    assert_eq!(level(&w, 'D'), None, "only reached through C");
+    assert_eq!(level(&w, 'E'), Some(Medium), "also reached through B");
+}
+
+#[test]
+fn cycles_end_and_a_key_distrusting_itself_is_untrusted() {
+    let w = compute(&web(
+        vec![
+            says('A', 'C', Trust(High)),
+            says('C', 'D', Trust(High)),
+            says('D', 'C', Trust(High)),
+            says('D', 'A', Trust(Low)),
+        ],
+        8,
+    ));
+    assert_eq!(level(&w, 'C'), Some(High));
+    assert_eq!(level(&w, 'D'), Some(High));
+    assert_eq!(
+        level(&w, 'A'),
+        Some(High),
+        "a statement about a direct key changes nothing"
+    );
+    let w = compute(&web(
+        vec![says('A', 'C', Trust(High)), says('C', 'C', Distrust)],
+        2,
+    ));
+    assert_eq!(level(&w, 'C'), None, "its own word against itself");
+}
+
+#[test]
+fn none_vouches_for_no_one_and_own_keys_are_not_listed() {
+    let mut i = web(vec![says('A', 'C', Trust(Level::None))], 2);
+    i.direct.insert(k('E'), Trust(Level::None));
+    i.statements.push(says('E', 'F', Trust(High)));
+    i.statements.push(says('A', '0', Distrust));
+    let w = compute(&i);
+    assert_eq!(level(&w, 'C'), None);
+    assert_eq!(level(&w, 'E'), Some(Level::None));
+    assert_eq!(
+        level(&w, 'F'),
+        None,
+        "a key trusted at none vouches for nobody"
+    );
+    assert!(w.is_own(&k('0')) && w.reach(&k('0')).is_none());
+}
+
+#[test]
+fn mutual_distrust_at_equal_levels_cuts_both_rather_than_flapping() {
+    let w = compute(&web(
+        vec![
+            says('A', 'C', Trust(Medium)),
+            says('A', 'D', Trust(Medium)),
+            says('C', 'D', Distrust),
+            says('D', 'C', Distrust),
+        ],
+        2,
+    ));
+    assert_eq!((level(&w, 'C'), level(&w, 'D')), (None, None));
+}
