@@ -220,6 +220,16 @@ impl Home {
         home
     }
 
+    /// Serves this home's repository over HTTP (`sig publish --http 127.0.0.1:0`); its URL.
+    pub fn publish_http(&self) -> String {
+        let run = self.sig(&["publish", "--http", "127.0.0.1:0"]).expect(0);
+        run.stdout
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("the URL published at")
+            .to_owned()
+    }
+
     /// Makes a key for this home.
     pub fn setup(&self, user_id: &str) -> String {
         let run = self.sig(&["setup", "--generate", user_id]).expect(0);

@@ -162,16 +162,12 @@ pub fn check_one(
                 source: source.clone(),
             },
         ),
-        Said::Key(statement) => Word::Key(Vouch {
-            key: att.key.clone(),
-            signer: genuine.signer,
-            signed_at: genuine.signed_at,
-            about: statement.key,
-            trust: statement.trust,
-            url: statement.url,
-            comment: statement.comment,
-            source: source.clone(),
-        }),
+        Said::Key(statement) => Word::Key(Vouch::checked(
+            statement,
+            att.key.clone(),
+            genuine,
+            source.clone(),
+        )),
     })
 }
 

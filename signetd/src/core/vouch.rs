@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use signet_proto::formats::{ContentId, Fingerprint};
-use signet_proto::statements::Trust;
+use signet_proto::statements::{Trust, TrustStatement};
 
 use crate::core::index::Index;
 use crate::core::index::{Entry, Source};
 use crate::core::web::{self, Edge, Id, Stance, Web};
+use crate::keys::signature::Genuine;
 
 /// One checked trust statement: `key` says how much `about`'s word is worth.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,6 +36,25 @@ fn own_source() -> Source {
 }
 
 impl Vouch {
+    /// A statement whose signature by `key` checked out (`genuine`), as held from `source`.
+    pub fn checked(
+        statement: TrustStatement,
+        key: Fingerprint,
+        genuine: Genuine,
+        source: Source,
+    ) -> Self {
+        Vouch {
+            key,
+            signer: genuine.signer,
+            signed_at: genuine.signed_at,
+            about: statement.key,
+            trust: statement.trust,
+            url: statement.url,
+            comment: statement.comment,
+            source,
+        }
+    }
+
     /// Whether `self` is a newer word than `other` by the same key about the same key: signed
     /// later; within the same second the own repository's copy, then the weaker word (failing
     /// closed, as for files).

@@ -184,16 +184,8 @@ impl Daemon {
         };
         let data = statement.to_data();
         self.file_word(tty, data, id, |s, signed, genuine| {
-            s.index.upsert_vouch(Vouch {
-                key: signed.key.clone(),
-                signer: genuine.signer,
-                signed_at: genuine.signed_at,
-                about: statement.key,
-                trust: statement.trust,
-                url: statement.url,
-                comment: statement.comment,
-                source: Source::Own,
-            });
+            let vouch = Vouch::checked(statement, signed.key.clone(), genuine, Source::Own);
+            s.index.upsert_vouch(vouch);
         })
         .await
         .map_err(|e| TrustError::Publishing(Box::new(e)))?;

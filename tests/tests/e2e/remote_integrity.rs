@@ -437,13 +437,7 @@ fn the_publisher_shares_one_copy_and_bounds_each_peer() {
     let world = Home::new();
     world.config(json!({"sync": {"interval_secs": 0}}));
     world.setup("World <w@example.org>");
-    let run = world.sig(&["publish", "--http", "127.0.0.1:0"]).expect(0);
-    let url = run
-        .stdout
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
+    let url = world.publish_http();
     let addr: std::net::SocketAddr = url
         .trim_start_matches("http://")
         .trim_end_matches('/')

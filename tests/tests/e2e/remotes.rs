@@ -330,13 +330,7 @@ fn rollback_and_equivocation_are_refused() {
 #[test]
 fn a_daemon_publishes_and_another_fetches_with_304s() {
     let (world, world_fpr) = world();
-    let run = world.sig(&["publish", "--http", "127.0.0.1:0"]).expect(0);
-    let url = run
-        .stdout
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
+    let url = world.publish_http();
     let alice = follower();
     alice.sig(&["remote", "add", "world", &url]).expect(0);
     let run = alice.sig(&["fetch"]).expect(0);

@@ -26,13 +26,7 @@ impl Person {
     fn publishing(name: &str) -> Person {
         let home = quiet_home();
         let fpr = home.setup(&format!("{name} <{}@example.org>", name.to_lowercase()));
-        let run = home.sig(&["publish", "--http", "127.0.0.1:0"]).expect(0);
-        let url = run
-            .stdout
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_owned();
+        let url = home.publish_http();
         Person { home, fpr, url }
     }
 
