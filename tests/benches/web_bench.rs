@@ -68,8 +68,8 @@ fn inputs(keys: usize, statements: usize, max_depth: u8) -> Inputs {
 }
 
 /// The same statements as the daemon holds them: checked trust statements from 200 sources
-/// (each key publishes its own, as `trust.max_followed` allows), in an index that numbered
-/// their keys as it took them in.
+/// (as `trust.max_followed` allows), each with a URL, in an index that numbered their keys as
+/// it took them in.
 fn held(i: &Inputs) -> Index {
     let mut index = Index::default();
     let sources = 200;
@@ -89,7 +89,11 @@ fn held(i: &Inputs) -> Index {
                     Stance::Distrust => Trust::Distrust,
                     Stance::Trust(level) => level.as_trust(),
                 },
-                url: None,
+                // Every statement names where its key publishes, as `sig trust add --url` does.
+                url: Some(format!(
+                    "https://{}.example.org/signet/",
+                    &s.about.as_str()[32..]
+                )),
                 comment: String::new(),
                 source: source.clone(),
             })

@@ -160,8 +160,9 @@ pub struct Computed {
     pub web: Web,
     /// Every distrust held of each key, by whom and why.
     pub distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
-    /// Where the keys the web reaches publish, as those who vouch for them say.
-    pub urls: HashMap<(Fingerprint, Fingerprint), String>,
+    /// Where each key the web reaches publishes, as said on the last hop of its path (by your
+    /// own keys, for a key you trust directly).
+    pub urls: HashMap<Fingerprint, String>,
 }
 
 /// The web from the statements `index` holds, as the daemon computes it on every change:
@@ -179,8 +180,10 @@ pub fn web_of(
     for &id in &yours.own {
         own[id as usize] = true;
     }
+    let own_ids = yours.own.clone();
     let newest = newest(index.held_vouches(), voided);
     let mut edges = Vec::with_capacity(newest.len());
+    let mut published: FxHashMap<Id, &Held> = FxHashMap::default();
     let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
     for h in newest.values() {
         if h.vouch.trust == Trust::Distrust {
@@ -190,16 +193,26 @@ pub fn web_of(
                 .or_default()
                 .push(seen);
         }
-        let stance = h.vouch.trust.into();
         if own[h.from as usize] {
-            yours.direct.entry(h.about).or_insert(stance);
+            // Of your keys' statements about one key (a current and a retired key), the newest.
+            published
+                .entry(h.about)
+                .and_modify(|held: &mut &Held| {
+                    if h.vouch.newer_than(&held.vouch) {
+                        *held = h;
+                    }
+                })
+                .or_insert(h);
         } else {
             edges.push(Edge {
                 from: h.from,
                 about: h.about,
-                stance,
+                stance: h.vouch.trust.into(),
             });
         }
+    }
+    for (about, h) in published {
+        yours.direct.entry(about).or_insert(h.vouch.trust.into());
     }
     let web = web::compute_numbered(&web::Numbered {
         keys: keys.clone(),
@@ -209,14 +222,21 @@ pub fn web_of(
         revoked: yours.revoked,
         max_depth,
     });
-    let urls = newest
-        .values()
-        .filter(|h| web.reaches(h.about) && (own[h.from as usize] || web.reaches(h.from)))
-        .filter_map(|h| {
-            let pair = (h.vouch.key.clone(), h.vouch.about.clone());
-            Some((pair, h.vouch.url.clone()?))
-        })
-        .collect();
+    // Where each key the web reaches publishes: the URL said on the last hop of its path, or
+    // by your own keys for a key you trust directly. One lookup per reached key.
+    let mut urls = HashMap::new();
+    for id in 0..keys.len() as Id {
+        if !web.reaches(id) {
+            continue;
+        }
+        let said = match web.via(id) {
+            Some(before) => newest.get(&(before, id)),
+            None => own_ids.iter().find_map(|&o| newest.get(&(o, id))),
+        };
+        if let Some(url) = said.and_then(|h| h.vouch.url.clone()) {
+            urls.insert(keys.fingerprint(id).clone(), url);
+        }
+    }
     Computed {
         web,
         distrusts,
@@ -227,7 +247,7 @@ pub fn web_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::web::Keys;
+    use crate::core::web::{Keys, Level};
 
     fn fpr(c: char) -> Fingerprint {
         Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
@@ -277,5 +297,51 @@ mod tests {
         assert_eq!(said('A', 'C'), Trust::Low);
         assert_eq!(said('D', 'C'), Trust::Medium);
         assert_eq!(edges(newest.values()).len(), 3);
+    }
+
+    #[test]
+    fn your_keys_statements_are_your_word_and_urls_come_from_the_last_hop() {
+        // 0 and 1 are your keys (current, retired); A..D others.
+        let own = Source::Own;
+        let remote = Source::Remote("r".into());
+        let with_url = |from, about, trust, at, source: &Source| {
+            let mut v = vouch(from, about, trust, at, source.clone());
+            v.url = Some(format!("http://{about}.example/"));
+            v
+        };
+        let mut index = Index::default();
+        let own_words = vec![
+            // The retired key said B high; the current key later said B low: low is yours.
+            with_url('1', 'B', Trust::High, 1, &own),
+            with_url('0', 'B', Trust::Low, 2, &own),
+            // A published high, but your trust list says distrust: the list wins.
+            with_url('0', 'A', Trust::High, 2, &own),
+            with_url('0', 'C', Trust::Medium, 2, &own),
+        ];
+        let theirs = vec![with_url('C', 'D', Trust::High, 3, &remote)];
+        for (source, vouches) in [(own.clone(), own_words), (remote.clone(), theirs)] {
+            let checked = Checked {
+                files: Vec::new(),
+                vouches,
+            };
+            index.replace_source(&source, checked);
+        }
+        let keys = index.keys_mut();
+        let yours = Yours {
+            own: vec![keys.id(&fpr('0')), keys.id(&fpr('1'))],
+            direct: [(keys.id(&fpr('A')), Stance::Distrust)]
+                .into_iter()
+                .collect(),
+            revoked: Vec::new(),
+        };
+        let computed = web_of(&index, yours, 2, |_| false);
+        let level = |c| computed.web.level(&fpr(c));
+        assert_eq!(level('B'), Some(Level::Low));
+        assert_eq!(level('A'), None);
+        assert_eq!(level('C'), Some(Level::Medium));
+        assert_eq!(level('D'), Some(Level::Medium));
+        assert_eq!(computed.urls[&fpr('D')], "http://D.example/");
+        assert_eq!(computed.urls[&fpr('C')], "http://C.example/");
+        assert!(!computed.urls.contains_key(&fpr('A')));
     }
 }

@@ -34,26 +34,18 @@ impl State {
             .flat_map(|t| &t.trusted)
             .filter_map(|e| Some((&e.fingerprint, e.url.as_ref()?)))
             .collect();
-        let said_by_own = |key: &Fingerprint| {
-            self.web
-                .urls
-                .iter()
-                .find(|((from, about), _)| about == key && self.is_own_key(from))
-                .map(|(_, url)| url.clone())
-        };
         let mut wanted: Vec<(Level, usize, Fingerprint, String)> = Vec::new();
         for (key, reach) in self.web.web.reached() {
             if reach.level == Level::None || self.is_own_key(key) {
                 continue;
             }
+            // Your trust list's URL for a key you trust directly; else the one said on the
+            // last hop of its path.
             let url = match reach.path.as_slice() {
-                [_] => yours
-                    .get(key)
-                    .map(|u| (*u).clone())
-                    .or_else(|| said_by_own(key)),
-                [.., (before, _), _] => self.web.urls.get(&(before.clone(), key.clone())).cloned(),
-                [] => None,
-            };
+                [_] => yours.get(key).map(|u| (*u).clone()),
+                _ => None,
+            }
+            .or_else(|| self.web.urls.get(key).cloned());
             if let Some(url) = url.and_then(|u| accept::check_url(&u).ok()) {
                 wanted.push((reach.level, reach.path.len(), key.clone(), url));
             }

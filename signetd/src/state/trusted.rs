@@ -30,8 +30,8 @@ pub(crate) struct CachedWeb {
     pub(crate) web: Web,
     /// Every distrust held of each key, by whom and why (shown even when it cut nothing).
     pub(crate) distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
-    /// Where each key's repository is published, as each key that speaks of it says.
-    pub(crate) urls: HashMap<(Fingerprint, Fingerprint), String>,
+    /// Where each key the web reaches publishes, as said on the last hop of its path.
+    pub(crate) urls: HashMap<Fingerprint, String>,
     made_from: Option<WebMadeFrom>,
     /// Moves with every computation: a verdict input.
     pub(crate) generation: u64,

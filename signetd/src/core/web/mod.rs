@@ -177,6 +177,14 @@ impl Web {
         self.why_not.get(&(self.id(key)? as Id))
     }
 
+    /// The key before the key numbered `id` on its path; `None` for a key you trust directly
+    /// (or one not trusted).
+    pub fn via(&self, id: Id) -> Option<Id> {
+        let best = self.best.get(id as usize)?.as_ref()?;
+        let hop = &self.hops[best.hop as usize];
+        (hop.before != NO_HOP).then(|| self.hops[hop.before as usize].key)
+    }
+
     /// Whether the key numbered `id` is trusted (your own keys aside).
     pub fn reaches(&self, id: Id) -> bool {
         matches!(self.best.get(id as usize), Some(Some(_)))
