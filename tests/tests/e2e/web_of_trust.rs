@@ -417,6 +417,9 @@ fn a_web_of_seven_daemons_over_http() {
     gpg.revoke(&carol.fpr);
     carol_server.route("key.asc", Serve::File(gpg.export(&carol.fpr)));
     you.sig(&["fetch"]).expect(2);
+    // A change far off in the web (a key's revocation, fetched) reaches subscribers too.
+    let changed = subscriber.wait_for("carol.c", std::time::Duration::from_secs(10));
+    assert_eq!(changed["verdict"], "unverified", "{changed:#}");
     let result = you.sig(&["verify", "--json", lib_arg]).expect(0).json();
     let carols = by(&result, &carol);
     assert_eq!(carols["revoked"], true);
