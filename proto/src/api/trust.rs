@@ -82,9 +82,18 @@ pub struct KeyStanding {
     /// Why its word does not count, when it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<WhyNot>,
-    /// Every distrust of it by a key in your web, whether or not it cut anything: always shown.
+    /// The distrusts of it by keys in your web, whether or not they cut anything, strongest
+    /// first (at most 16): always shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distrusted_by: Vec<DistrustSeen>,
+    /// Distrusts of it not listed: beyond those 16, or by keys outside your web (whose
+    /// distrust weighs nothing).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_distrusts: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A key's effective trust level.
@@ -136,7 +145,7 @@ pub enum WhyNot {
 pub struct DistrustSeen {
     pub by: Fingerprint,
     pub by_user_id: String,
-    /// The distruster's own effective level (absent: untrusted, so the distrust weighs nothing).
+    /// The distruster's own effective level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<EffectiveLevel>,
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -69,7 +69,7 @@ pub fn standing_text(s: &KeyStanding) -> String {
         (None, None) => "no key you trust vouches for it".to_owned(),
     };
     for d in &s.distrusted_by {
-        let at = d.at.map_or("untrusted, so it weighs nothing", level_text);
+        let at = d.at.map_or("untrusted", level_text);
         text.push_str(&format!(
             "; distrusted by {} ({at})",
             named(&d.by, &d.by_user_id)
@@ -77,6 +77,13 @@ pub fn standing_text(s: &KeyStanding) -> String {
         if !d.comment.is_empty() {
             text.push_str(&format!(": {:?}", shown(&d.comment).to_string()));
         }
+    }
+    if s.other_distrusts > 0 {
+        text.push_str(&format!(
+            "; {} more distrust(s), by keys outside your web or beyond the strongest {}",
+            s.other_distrusts,
+            s.distrusted_by.len()
+        ));
     }
     text
 }

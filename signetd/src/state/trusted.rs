@@ -15,6 +15,9 @@ use crate::core::index::{Policy, Reviewer};
 use crate::core::vouch;
 use crate::core::web::{Level, Unreached, Web};
 
+/// Distrusts of one key shown beside it, strongest first.
+const SHOWN_DISTRUSTS: usize = 16;
+
 /// What the cached web was computed from: counters that move with every change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WebMadeFrom {
@@ -146,6 +149,7 @@ impl State {
 
     /// How `fpr` stands: its level and path, or why its word does not count.
     pub(crate) fn standing(&self, fpr: &Fingerprint, policy: Policy, max_depth: u8) -> KeyStanding {
+        let (distrusted_by, other_distrusts) = self.distrusts_of(fpr);
         let mut standing = KeyStanding {
             fingerprint: fpr.clone(),
             user_id: self.keyring.user_id(fpr),
@@ -153,7 +157,8 @@ impl State {
             counts: false,
             path: Vec::new(),
             why_not: None,
-            distrusted_by: self.distrusts_of(fpr),
+            distrusted_by,
+            other_distrusts,
         };
         if self.is_own_key(fpr) {
             standing.level = Some(EffectiveLevel::Ultimate);
@@ -197,25 +202,34 @@ impl State {
         standing
     }
 
-    fn distrusts_of(&self, fpr: &Fingerprint) -> Vec<DistrustSeen> {
+    /// The distrusts of `fpr` by keys in your web, strongest first, at most
+    /// [`SHOWN_DISTRUSTS`]; and how many others there are (beyond that, or by keys outside
+    /// your web, whose distrust weighs nothing): anyone can publish a distrust, so the list
+    /// is bounded.
+    fn distrusts_of(&self, fpr: &Fingerprint) -> (Vec<DistrustSeen>, usize) {
         let Some(all) = self.web.distrusts.get(fpr) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
         let mut seen: Vec<DistrustSeen> = all
             .iter()
-            .map(|(by, comment)| DistrustSeen {
-                by: by.clone(),
-                by_user_id: self.keyring.user_id(by),
-                at: if self.is_own_key(by) {
-                    Some(EffectiveLevel::Ultimate)
+            .filter_map(|(by, comment)| {
+                let at = if self.is_own_key(by) {
+                    EffectiveLevel::Ultimate
                 } else {
-                    self.web.web.level(by).map(effective)
-                },
-                comment: comment.clone(),
+                    effective(self.web.web.level(by)?)
+                };
+                Some(DistrustSeen {
+                    by: by.clone(),
+                    by_user_id: self.keyring.user_id(by),
+                    at: Some(at),
+                    comment: comment.clone(),
+                })
             })
             .collect();
         seen.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.by.cmp(&b.by)));
-        seen
+        seen.truncate(SHOWN_DISTRUSTS);
+        let others = all.len() - seen.len();
+        (seen, others)
     }
 
     /// For `status`: published and local entries, and how many keys count.

@@ -166,6 +166,7 @@ fn a_web_of_seven_daemons_over_http() {
     carol.says(&erin, "medium");
     dave.distrusts(&bob, "sold his key");
     dave.distrusts(&carol, "signs anything");
+    erin.distrusts(&alice, "spite"); // Erin is outside your web, then inside it
     carol_server.serve_repo(&carol.home.repo_dir());
 
     // You trust Alice (high) and Dave (medium), locally, naming where they publish.
@@ -266,6 +267,10 @@ fn a_web_of_seven_daemons_over_http() {
     let bobs_distrust = &by(&result, &bob)["standing"]["distrusted_by"][0];
     assert_eq!(bobs_distrust["by"], dave.fpr.as_str());
     assert_eq!(bobs_distrust["comment"], "sold his key");
+    // A distrust by a key outside your web weighs nothing: counted, not listed.
+    let alices = &by(&result, &alice)["standing"];
+    assert_eq!(alices["other_distrusts"], 1, "{alices:#}");
+    assert!(alices.get("distrusted_by").is_none(), "{alices:#}");
     // The cycle: Alice stays as you trust her.
     assert_eq!(
         path_of(by(&result, &alice)),
@@ -404,6 +409,14 @@ fn a_web_of_seven_daemons_over_http() {
             (carol.short().into(), "medium".into()),
             (erin.short().into(), "medium".into())
         ]
+    );
+    // Erin is in your web now: her distrust of Alice is listed, and cuts nothing you trust
+    // yourself.
+    let alices = &by(&result, &alice);
+    assert_eq!(alices["trusted"], true);
+    assert_eq!(
+        alices["standing"]["distrusted_by"][0]["by"],
+        erin.fpr.as_str()
     );
     let run = you.sig(&["trust", "why", carol.short()]).expect(0);
     assert!(
