@@ -150,8 +150,15 @@ impl Daemon {
             .await?;
         let _writer = self.writer.lock().await;
         let mut file = self.read().trust.ready()?.clone();
-        file.trusted.retain(|e| e.fingerprint != entry.fingerprint);
-        file.trusted.push(entry.clone());
+        // A changed entry keeps its place in the list.
+        match file
+            .trusted
+            .iter_mut()
+            .find(|e| e.fingerprint == entry.fingerprint)
+        {
+            Some(held) => *held = entry.clone(),
+            None => file.trusted.push(entry.clone()),
+        }
         self.save_trust(file).await?;
         Ok(TrustChange {
             entry,

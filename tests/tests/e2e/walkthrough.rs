@@ -241,6 +241,16 @@ fn trust_by_fingerprint_and_suffix() {
         .map(|e| e["fingerprint"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(listed, vec![stranger.to_owned(), fpr.clone()]);
+    // A new level for a key replaces its entry in place; what is not said again stays.
+    let run = home
+        .sig(&["trust", "add", stranger, "--level", "high"])
+        .expect(0);
+    assert!(run.stdout.contains("Level: high"), "{}", run.stdout);
+    let list = home.sig(&["trust", "list", "--json"]).expect(0).json();
+    assert_eq!(list["trusted"][0]["fingerprint"], stranger);
+    assert_eq!(list["trusted"][0]["level"], "high");
+    assert_eq!(list["trusted"][0]["reason"], "met at a conference");
+    assert_eq!(list["trusted"][1]["level"], "medium");
     let trust: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(home.home.join("trust.json")).unwrap())
             .unwrap();
