@@ -152,6 +152,17 @@ fn a_web_of_seven_daemons_over_http() {
         let file = p.home.file("three.c", b"three\n");
         p.home.attest(&file, true, "fine").expect(0);
     }
+    // Bob also says a word he did not review: shown, never counted.
+    let file = bob.home.file("skimmed.c", b"skimmed\n");
+    let args = [
+        "attest",
+        file.to_str().unwrap(),
+        "--ok",
+        "--not-reviewed",
+        "--comment",
+        "skimmed",
+    ];
+    bob.home.sig(&args).expect(0);
     let carols_file = b"carol only\n";
     let file = carol.home.file("carol.c", carols_file);
     carol.home.attest(&file, true, "mine").expect(0);
@@ -361,6 +372,19 @@ fn a_web_of_seven_daemons_over_http() {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    // Not reviewed: not counted, whatever the key's standing.
+    let skimmed = you.file("skimmed.c", b"skimmed\n");
+    let why = you
+        .sig(&["verify", "--why", skimmed.to_str().unwrap()])
+        .expect(1)
+        .stdout;
+    let line = line_of(&why, &bob);
+    let want = format!(
+        "— not counted: not reviewed; its key: via you → Alice [{}] (high)",
+        alice.short()
+    );
+    assert!(line.contains(&want), "{why}");
+
     // min_level low: Frank counts.
     you.sig(&["config", "verify.min_level", "low"]).expect(0);
     let result = you.sig(&["verify", "--json", lib_arg]).expect(0).json();
@@ -441,6 +465,9 @@ fn a_web_of_seven_daemons_over_http() {
         by(&result, &erin)["standing"]["why_not"]["reason"],
         "too_deep"
     );
+    let why = you.sig(&["verify", "--why", lib_arg]).expect(0).stdout;
+    let line = line_of(&why, &carol);
+    assert!(line.contains("— not counted: its key is revoked"), "{why}");
     let why = you.sig(&["trust", "why", erin.short()]).expect(0).stdout;
     assert!(why.contains("deeper than trust.max_depth"), "{why}");
 
