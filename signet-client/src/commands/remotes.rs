@@ -38,6 +38,14 @@ pub fn remote(
                     r.name, r.url, r.attestations
                 ))?;
             }
+            if let Some(key) = r.key.as_ref().filter(|_| r.discovered) {
+                out.line(format!(
+                    "It was discovered from your web of trust: it is followed again while \
+                     [{}] is in it (`sig trust why {}` says through whom; `sig distrust` stops it)",
+                    key.fingerprint.short(),
+                    key.fingerprint.short()
+                ))?;
+            }
         }
         RemoteCommand::List => {
             let list: api::RemoteListResult =

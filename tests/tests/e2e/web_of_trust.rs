@@ -492,4 +492,24 @@ fn a_web_of_seven_daemons_over_http() {
     assert_eq!(level(&carol.fpr), Value::Null);
     let text = you.sig(&["trust", "list", "--all"]).expect(0).stdout;
     assert!(text.contains("ultimate"), "{text}");
+
+    // A discovered remote removed by hand is followed again while its key is in the web, and
+    // removing it says so.
+    let name = format!("web-{}", &alice.fpr[24..]);
+    let run = you.sig(&["remote", "remove", &name]).expect(0);
+    assert!(
+        run.stdout.contains("discovered from your web of trust"),
+        "{}",
+        run.stdout
+    );
+    you.sig(&["fetch"]).expect(2);
+    let remotes = you.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert!(
+        remotes["remotes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == name.as_str()),
+        "{remotes:#}"
+    );
 }
