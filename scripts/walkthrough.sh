@@ -54,6 +54,8 @@ as alice sig verify hello.c
 note "Alice decides Hello World's word counts."
 as alice sig trust add "${world_key: -8}"
 as alice sig verify hello.c
+note "Why it counts: the trust path behind each attestation (see README, Web of trust)."
+as alice sig verify --why hello.c
 note "A second fetch of an unchanged remote costs one 304."
 as alice sig fetch
 as alice sig remote list
