@@ -180,9 +180,8 @@ pub fn web_of(
     for &id in &yours.own {
         own[id as usize] = true;
     }
-    let own_ids = yours.own.clone();
     let newest = newest(index.held_vouches(), voided);
-    let mut edges = Vec::with_capacity(newest.len());
+    let edges = edges(newest.values().filter(|h| !own[h.from as usize]));
     let mut published: FxHashMap<Id, &Held> = FxHashMap::default();
     let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
     for h in newest.values() {
@@ -203,15 +202,9 @@ pub fn web_of(
                     }
                 })
                 .or_insert(h);
-        } else {
-            edges.push(Edge {
-                from: h.from,
-                about: h.about,
-                stance: h.vouch.trust.into(),
-            });
         }
     }
-    for (about, h) in published {
+    for (&about, h) in &published {
         yours.direct.entry(about).or_insert(h.vouch.trust.into());
     }
     let web = web::compute_numbered(&web::Numbered {
@@ -231,7 +224,7 @@ pub fn web_of(
         }
         let said = match web.via(id) {
             Some(before) => newest.get(&(before, id)),
-            None => own_ids.iter().find_map(|&o| newest.get(&(o, id))),
+            None => published.get(&id),
         };
         if let Some(url) = said.and_then(|h| h.vouch.url.clone()) {
             urls.insert(keys.fingerprint(id).clone(), url);

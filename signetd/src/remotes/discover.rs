@@ -35,19 +35,20 @@ impl State {
             .filter_map(|e| Some((&e.fingerprint, e.url.as_ref()?)))
             .collect();
         let mut wanted: Vec<(Level, usize, Fingerprint, String)> = Vec::new();
-        for (key, reach) in self.web.web.reached() {
-            if reach.level == Level::None || self.is_own_key(key) {
+        let web = &self.web.web;
+        for (key, level) in web.levels() {
+            if level == Level::None || self.is_own_key(key) {
                 continue;
             }
+            let depth = web.depth(key).unwrap_or(usize::MAX);
             // Your trust list's URL for a key you trust directly; else the one said on the
             // last hop of its path.
-            let url = match reach.path.as_slice() {
-                [_] => yours.get(key).map(|u| (*u).clone()),
-                _ => None,
-            }
-            .or_else(|| self.web.urls.get(key).cloned());
+            let url = (depth == 1)
+                .then(|| yours.get(key).map(|u| (*u).clone()))
+                .flatten()
+                .or_else(|| self.web.urls.get(key).cloned());
             if let Some(url) = url.and_then(|u| accept::check_url(&u).ok()) {
-                wanted.push((reach.level, reach.path.len(), key.clone(), url));
+                wanted.push((level, depth, key.clone(), url));
             }
         }
         wanted.sort_by(|a, b| (b.0, a.1, &a.2).cmp(&(a.0, b.1, &b.2)));

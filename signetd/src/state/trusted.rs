@@ -114,12 +114,15 @@ impl State {
     /// Whether `fpr`'s word counts under `min_level`: your own keys always; others when the
     /// web gives them at least that level.
     pub(crate) fn is_trusted(&self, fpr: &Fingerprint, min_level: Level) -> bool {
-        self.is_own_key(fpr)
-            || self
-                .web
-                .web
-                .level(fpr)
-                .is_some_and(|level| level >= min_level && level > Level::None)
+        self.is_own_key(fpr) || self.counts_in_web(fpr, min_level)
+    }
+
+    /// Whether the web gives `fpr` a level counted under `min_level` (own keys aside).
+    fn counts_in_web(&self, fpr: &Fingerprint, min_level: Level) -> bool {
+        self.web
+            .web
+            .level(fpr)
+            .is_some_and(|level| level.counts_at(min_level))
     }
 
     /// Who a trusted key's word counts for (see [`Reviewer`]): the user for any own key
@@ -133,7 +136,7 @@ impl State {
                 who,
             });
         }
-        if !self.is_trusted(fpr, policy.min_level) {
+        if !self.counts_in_web(fpr, policy.min_level) {
             return None;
         }
         let group = if policy.independent {
@@ -168,7 +171,7 @@ impl State {
         let web = &self.web.web;
         if let Some(reach) = web.reach(fpr) {
             standing.level = Some(effective(reach.level));
-            standing.counts = self.is_trusted(fpr, policy.min_level);
+            standing.counts = reach.level.counts_at(policy.min_level);
             standing.path = reach
                 .path
                 .iter()
@@ -242,7 +245,7 @@ impl State {
             .web
             .web
             .levels()
-            .filter(|(_, level)| *level >= min_level && *level > Level::None)
+            .filter(|(_, level)| level.counts_at(min_level))
             .count();
         TrustSummary {
             published,

@@ -43,6 +43,11 @@ pub enum Stance {
 }
 
 impl Level {
+    /// Whether a key at this level has its word counted under `min_level` (`none` never is).
+    pub fn counts_at(self, min_level: Level) -> bool {
+        self >= min_level && self > Level::None
+    }
+
     /// The level a statement's word names (`None` for a distrust).
     pub fn of(trust: Trust) -> Option<Level> {
         match Stance::from(trust) {
@@ -144,6 +149,17 @@ impl Web {
         self.keys.get(key).map(|id| id as usize)
     }
 
+    fn best(&self, key: &Fingerprint) -> Option<&Best> {
+        self.best.get(self.id(key)?)?.as_ref()
+    }
+
+    /// The hops of the path `best` ends, from the key itself back to the key you trust
+    /// directly.
+    fn walk(&self, best: &Best) -> impl Iterator<Item = &Hop> {
+        let hop = |at: u32| (at != NO_HOP).then(|| &self.hops[at as usize]);
+        std::iter::successors(hop(best.hop), move |h| hop(h.before))
+    }
+
     /// Whether `key` is one of yours (ultimate).
     pub fn is_own(&self, key: &Fingerprint) -> bool {
         self.id(key)
@@ -152,24 +168,32 @@ impl Web {
 
     /// `key`'s effective level, if it is trusted (your own keys are not listed: ultimate).
     pub fn level(&self, key: &Fingerprint) -> Option<Level> {
-        let best = self.best.get(self.id(key)?)?.as_ref()?;
-        Some(best.level)
+        Some(self.best(key)?.level)
     }
 
     /// How `key` is trusted, with its path, if it is.
     pub fn reach(&self, key: &Fingerprint) -> Option<Reach> {
-        let best = self.best.get(self.id(key)?)?.as_ref()?;
-        Some(self.spelt(best))
+        let best = self.best(key)?;
+        let mut path: Vec<(Fingerprint, Level)> = self
+            .walk(best)
+            .map(|h| (self.keys.fingerprint(h.key).clone(), h.said))
+            .collect();
+        path.reverse();
+        Some(Reach {
+            level: best.level,
+            path,
+        })
+    }
+
+    /// How many hops from you `key` is (a key you trust directly is 1), if it is trusted.
+    pub fn depth(&self, key: &Fingerprint) -> Option<usize> {
+        Some(self.walk(self.best(key)?).count())
     }
 
     /// The key you trust directly that `key`'s trust comes through.
     pub fn root(&self, key: &Fingerprint) -> Option<&Fingerprint> {
-        let best = self.best.get(self.id(key)?)?.as_ref()?;
-        let mut hop = &self.hops[best.hop as usize];
-        while hop.before != NO_HOP {
-            hop = &self.hops[hop.before as usize];
-        }
-        Some(self.keys.fingerprint(hop.key))
+        let first = self.walk(self.best(key)?).last()?;
+        Some(self.keys.fingerprint(first.key))
     }
 
     /// Why `key` is not trusted, when the web knows a reason beyond "no statement names it".
@@ -181,8 +205,7 @@ impl Web {
     /// (or one not trusted).
     pub fn via(&self, id: Id) -> Option<Id> {
         let best = self.best.get(id as usize)?.as_ref()?;
-        let hop = &self.hops[best.hop as usize];
-        (hop.before != NO_HOP).then(|| self.hops[hop.before as usize].key)
+        Some(self.walk(best).nth(1)?.key)
     }
 
     /// Whether the key numbered `id` is trusted (your own keys aside).
@@ -196,29 +219,6 @@ impl Web {
             .iter()
             .enumerate()
             .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), b.as_ref()?.level)))
-    }
-
-    /// Every trusted key with its path (your own aside).
-    pub fn reached(&self) -> impl Iterator<Item = (&Fingerprint, Reach)> {
-        self.best
-            .iter()
-            .enumerate()
-            .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), self.spelt(b.as_ref()?))))
-    }
-
-    fn spelt(&self, best: &Best) -> Reach {
-        let mut path = Vec::new();
-        let mut at = best.hop;
-        while at != NO_HOP {
-            let hop = &self.hops[at as usize];
-            path.push((self.keys.fingerprint(hop.key).clone(), hop.said));
-            at = hop.before;
-        }
-        path.reverse();
-        Reach {
-            level: best.level,
-            path,
-        }
     }
 }
 
