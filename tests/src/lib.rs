@@ -733,6 +733,19 @@ impl Gpg {
         out.stdout
     }
 
+    /// The armored secret key of a key made without passphrase, for `sig setup --import`.
+    pub fn export_secret(&self, fpr: &str) -> Vec<u8> {
+        self.run(&[
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            fpr,
+        ])
+    }
+
     /// Imports the revocation certificate gpg wrote when it made the key: the key is revoked.
     pub fn revoke(&self, fpr: &str) {
         let path = self

@@ -126,22 +126,9 @@ fn keys_unfit_to_sign_are_refused_with_the_reason() {
 fn import_a_secret_key_and_rekey_without_losing_the_repository() {
     let gpg = Gpg::new();
     let fpr = gpg.generate("Importer <i@example.org>", "ed25519", "");
-    let exported = gpg
-        .command()
-        .args([
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--armor",
-            "--export-secret-keys",
-            &fpr,
-        ])
-        .output()
-        .unwrap();
-    assert!(exported.status.success());
+    let exported = gpg.export_secret(&fpr); // gpg's success is asserted
     let home = Home::new();
-    let key_file = home.file("secret.asc", &exported.stdout);
+    let key_file = home.file("secret.asc", &exported);
     let run = home
         .sig(&["setup", "--import", key_file.to_str().unwrap()])
         .expect(0);

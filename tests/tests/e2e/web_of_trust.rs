@@ -114,15 +114,7 @@ fn a_web_of_seven_daemons_over_http() {
     let gpg = Gpg::new();
     let carol_fpr = gpg.generate("Carol <carol@example.org>", "ed25519", "");
     let carol_home = quiet_home();
-    let secret = gpg.run(&[
-        "--pinentry-mode",
-        "loopback",
-        "--passphrase",
-        "",
-        "--armor",
-        "--export-secret-keys",
-        &carol_fpr,
-    ]);
+    let secret = gpg.export_secret(&carol_fpr);
     let key_file = carol_home.file("secret.asc", &secret);
     carol_home
         .sig(&["setup", "--import", key_file.to_str().unwrap()])
