@@ -166,9 +166,10 @@ pub struct Computed {
 }
 
 /// The web from the statements `index` holds, as the daemon computes it on every change:
-/// each key's newest unvoided word about each other key, your keys' statements taken as your
-/// own word for keys your trust list does not name (a home restored from its repository keeps
-/// its published trust), then `web::compute_numbered`. No fingerprint is hashed per statement.
+/// each key's newest unvoided word about each other key, your keys' statements in your own
+/// repository taken as your own word for keys your trust list does not name (a home restored
+/// from its repository keeps its published trust; copies of them from remotes are ignored),
+/// then `web::compute_numbered`. No fingerprint is hashed per statement.
 pub fn web_of(
     index: &Index,
     mut yours: Yours,
@@ -180,7 +181,12 @@ pub fn web_of(
     for &id in &yours.own {
         own[id as usize] = true;
     }
-    let newest = newest(index.held_vouches(), voided);
+    // Your keys' word is what your own repository says now: a statement of yours that a
+    // remote carries may be one you took back, replayed.
+    let held = index
+        .held_vouches()
+        .filter(|h| !own[h.from as usize] || h.vouch.source == Source::Own);
+    let newest = newest(held, voided);
     let edges = edges(newest.values().filter(|h| !own[h.from as usize]));
     let mut published: FxHashMap<Id, &Held> = FxHashMap::default();
     let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
@@ -311,7 +317,12 @@ mod tests {
             with_url('0', 'A', Trust::High, 2, &own),
             with_url('0', 'C', Trust::Medium, 2, &own),
         ];
-        let theirs = vec![with_url('C', 'D', Trust::High, 3, &remote)];
+        let theirs = vec![
+            with_url('C', 'D', Trust::High, 3, &remote),
+            // Your key's genuine word, carried by a remote: a statement you took back out of
+            // your repository, replayed. Only your repository says what your word is now.
+            with_url('0', 'E', Trust::High, 9, &remote),
+        ];
         for (source, vouches) in [(own.clone(), own_words), (remote.clone(), theirs)] {
             let checked = Checked {
                 files: Vec::new(),
@@ -336,5 +347,10 @@ mod tests {
         assert_eq!(computed.urls[&fpr('D')], "http://D.example/");
         assert_eq!(computed.urls[&fpr('C')], "http://C.example/");
         assert!(!computed.urls.contains_key(&fpr('A')));
+        assert_eq!(
+            level('E'),
+            None,
+            "a replayed word of yours is not your word"
+        );
     }
 }
