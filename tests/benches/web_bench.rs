@@ -15,7 +15,7 @@ use signet_proto::statements::Trust;
 use signet_tests::stats::{median, ms, time};
 use signetd::core::index::{Index, Source};
 use signetd::core::vouch::{self, Checked, Vouch, Yours};
-use signetd::core::web::{Inputs, Level, Stance, Statement};
+use signetd::core::web::{Level, Stance};
 
 /// A small deterministic generator (xorshift): the same web every run.
 struct Rng(u64);
@@ -39,60 +39,70 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn inputs(keys: usize, statements: usize, max_depth: u8) -> Inputs {
-    let fpr = |n: usize| Fingerprint::parse(&format!("{n:040X}")).unwrap();
+/// The generated web, by fingerprint: your key is `fpr(0)`.
+struct Generated {
+    direct: BTreeMap<Fingerprint, Stance>,
+    /// (from, about, stance)
+    statements: Vec<(Fingerprint, Fingerprint, Stance)>,
+    revoked: HashSet<Fingerprint>,
+}
+
+fn fpr(n: usize) -> Fingerprint {
+    Fingerprint::parse(&format!("{n:040X}")).unwrap()
+}
+
+fn generate(keys: usize, statements: usize) -> Generated {
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let levels = [Level::None, Level::Low, Level::Medium, Level::High];
     let direct: BTreeMap<Fingerprint, Stance> = (1..=20)
         .map(|n| (fpr(n), Stance::Trust(levels[1 + n % 3])))
         .collect();
     let statements = (0..statements)
-        .map(|_| Statement {
-            from: fpr(1 + rng.below(keys)),
-            about: fpr(1 + rng.below(keys)),
-            stance: if rng.below(50) == 0 {
+        .map(|_| {
+            let from = fpr(1 + rng.below(keys));
+            let about = fpr(1 + rng.below(keys));
+            let stance = if rng.below(50) == 0 {
                 Stance::Distrust
             } else {
                 Stance::Trust(levels[rng.below(4)])
-            },
+            };
+            (from, about, stance)
         })
         .collect();
     let revoked: HashSet<Fingerprint> = (0..keys / 100).map(|_| fpr(1 + rng.below(keys))).collect();
-    Inputs {
-        own: [fpr(0)].into(),
+    Generated {
         direct,
         statements,
         revoked,
-        max_depth,
     }
 }
 
 /// The same statements as the daemon holds them: checked trust statements from 200 sources
 /// (as `trust.max_followed` allows), each with a URL, in an index that numbered their keys as
 /// it took them in.
-fn held(i: &Inputs) -> Index {
+fn held(g: &Generated) -> Index {
     let mut index = Index::default();
     let sources = 200;
     for n in 0..sources {
         let source = Source::Remote(format!("r{n}"));
-        let vouches = i
+        let vouches = g
             .statements
             .iter()
             .skip(n)
             .step_by(sources)
-            .map(|s| Vouch {
-                key: s.from.clone(),
-                signer: s.from.clone(),
+            .map(|(from, about, stance)| Vouch {
+                key: from.clone(),
+                signer: from.clone(),
                 signed_at: 1,
-                about: s.about.clone(),
-                trust: match s.stance {
+                about: about.clone(),
+                trust: match stance {
                     Stance::Distrust => Trust::Distrust,
                     Stance::Trust(level) => level.as_trust(),
                 },
                 // Every statement names where its key publishes, as `sig trust add --url` does.
                 url: Some(format!(
                     "https://{}.example.org/signet/",
-                    &s.about.as_str()[32..]
+                    &about.as_str()[32..]
                 )),
                 comment: String::new(),
                 source: source.clone(),
@@ -113,14 +123,14 @@ fn main() {
     println!("| web of {keys} keys, {statements} statements | median of 21 | reached | budget |");
     println!("|---|---|---|---|");
     for max_depth in [2u8, 4, 8] {
-        let i = inputs(keys, statements, max_depth);
-        let mut index = held(&i);
+        let g = generate(keys, statements);
+        let mut index = held(&g);
         let yours = |index: &mut Index| {
             let keys = index.keys_mut();
             Yours {
-                own: i.own.iter().map(|k| keys.id(k)).collect(),
-                direct: i.direct.iter().map(|(k, s)| (keys.id(k), *s)).collect(),
-                revoked: i.revoked.iter().map(|k| keys.id(k)).collect(),
+                own: vec![keys.id(&fpr(0))],
+                direct: g.direct.iter().map(|(k, s)| (keys.id(k), *s)).collect(),
+                revoked: g.revoked.iter().map(|k| keys.id(k)).collect(),
             }
         };
         let mut times = Vec::new();
@@ -141,9 +151,7 @@ fn main() {
             continue;
         }
         // What a verify costs on top of the hash lookup: one lookup per attestation.
-        let probes: Vec<Fingerprint> = (0..keys)
-            .map(|n| Fingerprint::parse(&format!("{n:040X}")).unwrap())
-            .collect();
+        let probes: Vec<Fingerprint> = (0..keys).map(fpr).collect();
         let mut times = Vec::new();
         for _ in 0..21 {
             let (took, found) = time(|| {

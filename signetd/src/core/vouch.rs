@@ -169,7 +169,7 @@ pub struct Computed {
 /// each key's newest unvoided word about each other key, your keys' statements in your own
 /// repository taken as your own word for keys your trust list does not name (a home restored
 /// from its repository keeps its published trust; copies of them from remotes are ignored),
-/// then `web::compute_numbered`. No fingerprint is hashed per statement.
+/// then `web::compute`. No fingerprint is hashed per statement.
 pub fn web_of(
     index: &Index,
     mut yours: Yours,
@@ -213,7 +213,7 @@ pub fn web_of(
     for (&about, h) in &published {
         yours.direct.entry(about).or_insert(h.vouch.trust.into());
     }
-    let web = web::compute_numbered(&web::Numbered {
+    let web = web::compute(&web::Inputs {
         keys: keys.clone(),
         own: yours.own,
         direct: yours.direct.into_iter().collect(),

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Id, Keys, Level, Numbered, Stance, Unreached};
+use super::{Id, Inputs, Keys, Level, Stance, Unreached};
 
 /// One hop of a path, shared by every path that goes on from it: a path is its last hop, and
 /// hops are never changed once made (a key's later, better path is a new hop).
@@ -43,7 +43,7 @@ pub(super) struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    pub(super) fn new(inputs: &'a Numbered) -> Self {
+    pub(super) fn new(inputs: &'a Inputs) -> Self {
         let len = inputs.keys.len();
         let mut graph = Graph {
             keys: &inputs.keys,

@@ -1,7 +1,7 @@
 //! The web of trust, as a pure computation: from your own word about keys and the trust
 //! statements keys publish about each other, each key's effective trust level and the path
-//! that gives it — or why it has none. The rules are docs/FORMATS.md's "Trust statements";
-//! wiring into verdicts, publishing and following come later (issue 14).
+//! that gives it — or why it has none. The rules are docs/FORMATS.md's "Trust statements".
+//! The daemon's inputs come from `core::vouch::web_of`, keys numbered by `Keys`.
 //!
 //! - Your own keys are ultimate; your direct statements (the local trust list) always win over
 //!   anything the network says about the same key.
@@ -17,7 +17,6 @@
 //! Computed by rounds of relaxation, one per hop, each round only from the keys the last one
 //! improved: `O(max_depth × statements)`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -80,29 +79,6 @@ impl From<Trust> for Stance {
     }
 }
 
-/// One published trust statement (each key's newest about each other key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
-    pub from: Fingerprint,
-    pub about: Fingerprint,
-    pub stance: Stance,
-}
-
-/// Everything the computation reads.
-#[derive(Debug, Default)]
-pub struct Inputs {
-    /// Your keys, current and retired: ultimate.
-    pub own: BTreeSet<Fingerprint>,
-    /// Your own word (the local trust list): it always wins.
-    pub direct: BTreeMap<Fingerprint, Stance>,
-    /// Statements published by keys, newest per (from, about).
-    pub statements: Vec<Statement>,
-    /// Keys whose certificate is revoked.
-    pub revoked: HashSet<Fingerprint>,
-    /// Hops from you a key may be (direct trust is one).
-    pub max_depth: u8,
-}
-
 /// How a key is trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
@@ -110,14 +86,6 @@ pub struct Reach {
     /// From the key you trust directly to this one, each with the level said of it on the way:
     /// `[(Alice, High), (Bob, Medium)]` is "you → Alice (high) → Bob (medium)".
     pub path: Vec<(Fingerprint, Level)>,
-}
-
-impl Reach {
-    /// The key you trust directly that this trust comes through: independent reviewers are
-    /// reached through different ones.
-    pub fn root(&self) -> &Fingerprint {
-        &self.path[0].0
-    }
 }
 
 /// Why a key that something points at is not trusted.
@@ -268,7 +236,7 @@ pub struct Edge {
 }
 
 /// What the computation reads, by number (every number one of `keys`).
-pub struct Numbered {
+pub struct Inputs {
     pub keys: Arc<Keys>,
     pub own: Vec<Id>,
     pub direct: Vec<(Id, Stance)>,
@@ -277,38 +245,8 @@ pub struct Numbered {
     pub max_depth: u8,
 }
 
-/// Computes the web from fingerprints (numbering them first). See the module's comment for
-/// the rules.
+/// Computes the web. See the module's comment for the rules.
 pub fn compute(inputs: &Inputs) -> Web {
-    let mut keys = Keys::default();
-    let own = inputs.own.iter().map(|k| keys.id(k)).collect();
-    let direct = inputs
-        .direct
-        .iter()
-        .map(|(k, s)| (keys.id(k), *s))
-        .collect();
-    let edges = inputs
-        .statements
-        .iter()
-        .map(|s| Edge {
-            from: keys.id(&s.from),
-            about: keys.id(&s.about),
-            stance: s.stance,
-        })
-        .collect();
-    let revoked = inputs.revoked.iter().map(|k| keys.id(k)).collect();
-    compute_numbered(&Numbered {
-        keys: Arc::new(keys),
-        own,
-        direct,
-        edges,
-        revoked,
-        max_depth: inputs.max_depth,
-    })
-}
-
-/// Computes the web from numbered keys, as the daemon does.
-pub fn compute_numbered(inputs: &Numbered) -> Web {
     let graph = Graph::new(inputs);
     // Pass one: without distrust, to weigh each distruster by the trust it would have.
     let uncut = graph.relax(inputs.max_depth, &[]);
