@@ -118,19 +118,22 @@ pub fn newest<'a>(
 ) -> FxHashMap<(Id, Id), &'a Held> {
     let mut newest: FxHashMap<(Id, Id), &Held> = FxHashMap::default();
     for h in held {
-        if voided(&h.vouch) {
-            continue;
+        if !voided(&h.vouch) {
+            keep_newer(&mut newest, (h.from, h.about), h);
         }
-        newest
-            .entry((h.from, h.about))
-            .and_modify(|best| {
-                if h.vouch.newer_than(&best.vouch) {
-                    *best = h;
-                }
-            })
-            .or_insert(h);
     }
     newest
+}
+
+/// Holds under `key` the newer (`Vouch::newer_than`) of what `map` holds there and `h`.
+fn keep_newer<'a, K: Eq + std::hash::Hash>(map: &mut FxHashMap<K, &'a Held>, key: K, h: &'a Held) {
+    map.entry(key)
+        .and_modify(|best| {
+            if h.vouch.newer_than(&best.vouch) {
+                *best = h;
+            }
+        })
+        .or_insert(h);
 }
 
 /// The web's edges from the newest vouches.
@@ -200,14 +203,7 @@ pub fn web_of(
         }
         if own[h.from as usize] {
             // Of your keys' statements about one key (a current and a retired key), the newest.
-            published
-                .entry(h.about)
-                .and_modify(|held: &mut &Held| {
-                    if h.vouch.newer_than(&held.vouch) {
-                        *held = h;
-                    }
-                })
-                .or_insert(h);
+            keep_newer(&mut published, h.about, h);
         }
     }
     for (&about, h) in &published {
