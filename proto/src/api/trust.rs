@@ -145,9 +145,8 @@ pub enum WhyNot {
 pub struct DistrustSeen {
     pub by: Fingerprint,
     pub by_user_id: String,
-    /// The distruster's own effective level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<EffectiveLevel>,
+    /// The distruster's own effective level: only distrusts by keys in your web are listed.
+    pub at: EffectiveLevel,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
 }

@@ -69,7 +69,7 @@ pub fn standing_text(s: &KeyStanding) -> String {
         (None, None) => "no key you trust vouches for it".to_owned(),
     };
     for d in &s.distrusted_by {
-        let at = d.at.map_or("untrusted", level_text);
+        let at = level_text(d.at);
         text.push_str(&format!(
             "; distrusted by {} ({at})",
             named(&d.by, &d.by_user_id)

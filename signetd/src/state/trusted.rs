@@ -224,7 +224,7 @@ impl State {
                 Some(DistrustSeen {
                     by: by.clone(),
                     by_user_id: self.keyring.user_id(by),
-                    at: Some(at),
+                    at,
                     comment: comment.clone(),
                 })
             })
