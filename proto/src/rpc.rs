@@ -178,6 +178,8 @@ error_codes! {
     Fetch = -32012,
     /// A directory cannot be watched (it is `/`, too large, gone, or over the inotify limit).
     Watch = -32013,
+    /// The home's key is revoked: it signs nothing until a new key is set up.
+    Revoked = -32014,
 }
 
 /// Why a line could not be taken as a message.

@@ -78,6 +78,8 @@ pub enum Command {
     /// List the keys Signet knows
     #[command(after_help = "Example:\n  sig keys --json")]
     Keys,
+    /// Revoke your key and publish the revocation (it cannot be undone)
+    Revoke(RevokeArgs),
     /// Show the daemon's state and your repository's
     #[command(
         after_help = "Example:\n  sig status\n\nExit codes: 0, or 2 when the daemon cannot be reached."
@@ -161,6 +163,51 @@ pub struct SetupArgs {
     /// Replace the existing key (the repository is re-signed, never lost)
     #[arg(long)]
     pub force: bool,
+}
+
+/// Why a key is revoked: what its earlier words are then worth.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReasonArg {
+    /// Someone else may have the secret key: every word it ever signed stops counting
+    Compromised,
+    /// Replaced by a new key: its words made before now keep counting
+    Superseded,
+    /// No longer used: its words made before now keep counting
+    Retired,
+}
+
+impl From<ReasonArg> for signet_proto::api::RevocationReason {
+    fn from(reason: ReasonArg) -> Self {
+        match reason {
+            ReasonArg::Compromised => Self::Compromised,
+            ReasonArg::Superseded => Self::Superseded,
+            ReasonArg::Retired => Self::Retired,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig revoke --reason compromised --comment \"laptop stolen\"   (every word of the key void)
+  sig revoke --reason retired --yes                            (earlier words keep counting)
+  sig setup --force --generate \"Your Name <you@example.org>\"   (then a new key to sign with)
+
+The revocation is published in your repository's key.asc: followers see it at their next fetch.
+Your home signs nothing more until you set up a new key. For a key in GnuPG, revoke it in GnuPG
+first (import the revocation certificate gpg made with it, or `gpg --gen-revoke KEYID`); `sig
+revoke` then publishes GnuPG's revocation, with its reason.
+
+Exit codes: 0 revoked and published, 2 error (nothing changed).")]
+pub struct RevokeArgs {
+    /// Why [default: compromised]
+    #[arg(long, value_enum)]
+    pub reason: Option<ReasonArg>,
+    /// Your words about it, published with the revocation
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Do not ask for confirmation (needed when standard input is not a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

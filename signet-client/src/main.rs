@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Fetch { names } => commands::fetch(&loc, names, &mut out),
         Command::Publish(args) => commands::publish(&loc, args, &mut out),
         Command::Keys => commands::keys(&loc, &mut out),
+        Command::Revoke(args) => commands::revoke(&loc, args, &mut out),
         Command::Status => commands::status(&loc, &mut out),
         Command::Watch(command) => commands::watch(&loc, command, &mut out),
         Command::Lsp => signet_client::lsp::run(&loc),

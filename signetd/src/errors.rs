@@ -48,6 +48,15 @@ pub enum Unavailable {
     Damaged(Damage),
     #[error("this home has no key yet")]
     NotSetUp,
+    #[error(
+        "your key {fingerprint} was revoked ({}, {}): it signs nothing more",
+        .revocation.reason.as_str(),
+        .revocation.at
+    )]
+    Revoked {
+        fingerprint: signet_proto::formats::Fingerprint,
+        revocation: signet_proto::api::Revocation,
+    },
 }
 
 impl Failure for Unavailable {
@@ -55,6 +64,7 @@ impl Failure for Unavailable {
         match self {
             Unavailable::Damaged(_) => ErrorCode::Damaged,
             Unavailable::NotSetUp => ErrorCode::NotSetUp,
+            Unavailable::Revoked { .. } => ErrorCode::Revoked,
         }
     }
     fn hint(&self) -> Option<String> {
@@ -64,6 +74,11 @@ impl Failure for Unavailable {
             Unavailable::NotSetUp => {
                 Some("run `sig setup --generate \"Your Name <you@example.org>\"`".into())
             }
+            Unavailable::Revoked { .. } => Some(
+                "set up a new key: `sig setup --force --generate \"Your Name <you@example.org>\"` \
+                 (or `sig setup --force KEYID` for a GnuPG key)"
+                    .into(),
+            ),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! The modules by concern (ARCHITECTURE.md has the map and the rules between them):
 //! `serve` (the socket), `state` (the daemon's state and its one owner), `core` (pure rules),
 //! `keys`, `remotes`, `watch`, `publish`, `home` (the files under `SIGNET_HOME`).
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod errors;

@@ -141,6 +141,8 @@ pub struct Home {
     pub root: PathBuf,
     pub home: PathBuf,
     pub socket: PathBuf,
+    /// Variables every `sig` and `signetd` of this home runs with (the signing clock).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Default for Home {
@@ -163,7 +165,18 @@ impl Home {
             root,
             home,
             socket,
+            env: Vec::new(),
         }
+    }
+
+    /// A home whose daemon dates what it signs (keys, attestations, revocations) `secs`
+    /// seconds away from now: "signed earlier" and "signed later" without waiting for the
+    /// clock (signetd's `test-hooks` clock).
+    pub fn dated(secs: i64) -> Self {
+        let mut home = Home::new();
+        home.env
+            .push(("SIGNET_TEST_CLOCK_OFFSET_SECS", secs.to_string()));
+        home
     }
 
     pub fn sig_command(&self, args: &[&str]) -> Command {
@@ -172,6 +185,7 @@ impl Home {
         let mut cmd = clean_command(&bin("sig"));
         cmd.args(args)
             .env("SIGNET_HOME", &self.home)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.root);
         cmd
     }
@@ -271,6 +285,7 @@ impl Home {
     pub fn daemon_command(&self) -> Command {
         let mut cmd = clean_command(&bin("signetd"));
         cmd.env("SIGNET_HOME", &self.home)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LIB_BACKTRACE", "0") // as `sig` starts it
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -11,8 +11,10 @@ use serde_json::value::RawValue;
 use crate::formats::Fingerprint;
 use crate::wire_path::AbsPath;
 
+mod revoke;
 mod trust;
 mod typed;
+pub use revoke::*;
 pub use trust::*;
 pub use typed::{KeyChoice, Lenient, SetupParams, Source, Target};
 
@@ -29,6 +31,7 @@ pub mod method {
     pub const TRUST_LIST: &str = "trust.list";
     pub const TRUST_WHY: &str = "trust.why";
     pub const KEYS_LIST: &str = "keys.list";
+    pub const KEY_REVOKE: &str = "key.revoke";
     pub const SHUTDOWN: &str = "shutdown";
     pub const REMOTE_ADD: &str = "remote.add";
     pub const REMOTE_REMOVE: &str = "remote.remove";
@@ -57,6 +60,7 @@ pub mod method {
         TRUST_LIST,
         TRUST_WHY,
         KEYS_LIST,
+        KEY_REVOKE,
         SHUTDOWN,
         REMOTE_ADD,
         REMOTE_REMOVE,
@@ -215,9 +219,14 @@ pub struct AttestationView {
     pub comment: String,
     /// Where it came from: `own`, or `remote:NAME`.
     pub source: Source,
-    /// Made by a key that has since been revoked: shown, never counted.
+    /// Void by its key's revocation (a hard one, or a soft one older than this word): shown,
+    /// never counted.
     #[serde(default)]
     pub revoked: bool,
+    /// Its key's (or signing subkey's) revocation, when it has one, whether or not it voids
+    /// this word: a soft one leaves the words made before it counting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
     /// Its key has said something newer about this id (in any repository): shown, never
     /// counted.
     #[serde(default)]

@@ -15,8 +15,8 @@ use signet_proto::text::{self, shown};
 use signet_proto::wire_path::AbsPath;
 
 use crate::cli::{
-    AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, SetupArgs, TrustCommand, VerifyArgs,
-    WatchCommand,
+    AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, RevokeArgs, SetupArgs, TrustCommand,
+    VerifyArgs, WatchCommand,
 };
 use crate::connection;
 
@@ -33,7 +33,7 @@ pub use attest::attest;
 pub use daemon::{config, daemon, status};
 pub use keys::{distrust, keys, trust};
 pub use remotes::{fetch, publish, remote};
-pub use setup::setup;
+pub use setup::{revoke, setup};
 pub use verify::verify;
 pub use watch::watch;
 

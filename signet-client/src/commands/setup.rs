@@ -1,4 +1,4 @@
-//! `sig setup`: make or choose the home's key.
+//! `sig setup`: make or choose the home's key; `sig revoke`: give it up.
 
 use super::*;
 
@@ -46,5 +46,54 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
         result.key.fingerprint
     ))?;
     out.line("Welcome to Signet! :)")?;
+    Ok(exit::OK)
+}
+
+pub fn revoke(loc: &Locations, args: RevokeArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    use std::io::IsTerminal as _;
+    if !args.yes {
+        let stdin = io::stdin();
+        if !stdin.is_terminal() {
+            bail!(
+                "revoking a key cannot be undone: run it on a terminal to confirm, or pass --yes"
+            );
+        }
+        let question = "Revoke your key? Followers stop counting its words, and this cannot be \
+                        undone";
+        if !ask_yes_no(question, &mut stdin.lock())? {
+            out.line("Nothing was revoked.")?;
+            return Ok(exit::ERROR);
+        }
+    }
+    let mut client = connection::connect_or_start(loc)?;
+    let result: api::RevokeResult = client.call(
+        method::KEY_REVOKE,
+        &api::RevokeParams {
+            reason: args.reason.map(Into::into),
+            comment: args.comment,
+        },
+    )?;
+    if out.json {
+        out.json(&result)?;
+        return Ok(exit::OK);
+    }
+    let r = &result.revocation;
+    let again = if result.already { " (again)" } else { "" };
+    out.line(format!(
+        "Revoked{again} key {} ({}): {}, at {}.",
+        result.key.fingerprint,
+        shown(&result.key.user_id),
+        r.reason.as_str(),
+        r.at
+    ))?;
+    out.line(if r.reason.is_hard() {
+        "Every word it signed stops counting for those who follow you, at their next fetch."
+    } else {
+        "Its words signed before then keep counting; any dated later do not."
+    })?;
+    out.line(
+        "Your home signs nothing more until you set up a new key: \
+         sig setup --force --generate \"Your Name <you@example.org>\"",
+    )?;
     Ok(exit::OK)
 }

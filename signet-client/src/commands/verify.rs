@@ -30,6 +30,7 @@ fn why_text(a: &AttestationView) -> String {
         })
     };
     if a.revoked {
+        // The summary before this says how and when.
         return "— not counted: its key is revoked".into();
     }
     if !a.reviewed {
@@ -48,7 +49,7 @@ fn why_text(a: &AttestationView) -> String {
 fn attestation_summary(a: &AttestationView) -> String {
     let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
     if a.revoked {
-        return format!("revoked {who} (its key was revoked; it does not count)");
+        return format!("revoked {who} ({})", revoked_text(a));
     }
     if a.superseded {
         let said = if a.ok { "ok" } else { "NOT ok" };
@@ -65,7 +66,42 @@ fn attestation_summary(a: &AttestationView) -> String {
     if !a.reviewed {
         line.push_str(" (not reviewed: it does not count)");
     }
+    if let Some(r) = &a.revocation {
+        // A soft revocation after this word: it still counts, and says why.
+        line.push_str(&format!(
+            " (its key was {} at {}; this word is older and stands)",
+            r.reason.as_str(),
+            r.at
+        ));
+    }
     line
+}
+
+/// Why a revocation voids this word: a hard one voids all the key's words, a soft one those
+/// signed from its time on.
+fn revoked_text(a: &AttestationView) -> String {
+    let said = |r: &api::Revocation| {
+        if r.comment.is_empty() {
+            String::new()
+        } else {
+            format!(" (\"{}\")", shown(&r.comment))
+        }
+    };
+    match &a.revocation {
+        Some(r) if r.reason.is_hard() => format!(
+            "its key was revoked as {} at {}{}: none of its words count",
+            r.reason.as_str(),
+            r.at,
+            said(r)
+        ),
+        Some(r) => format!(
+            "its key was {} at {}{} and this word was signed after that: it does not count",
+            r.reason.as_str(),
+            r.at,
+            said(r)
+        ),
+        None => "its key was revoked; it does not count".into(),
+    }
 }
 
 fn verdict_line(name: &str, verdict: Verdict) -> (String, Paint) {

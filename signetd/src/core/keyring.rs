@@ -21,7 +21,7 @@ use signet_proto::formats::{Fingerprint, KeyQuery};
 
 use crate::core::index::Source;
 use crate::keys;
-use crate::keys::signature::{POLICY, Revocations};
+use crate::keys::signature::{POLICY, Revocations, Revoked};
 
 /// User ids kept per certificate: the primary one first.
 pub const MAX_USER_IDS: usize = 16;
@@ -121,12 +121,17 @@ impl Keyring {
         self.certs.get(fpr)
     }
 
-    /// Whether a signature `signer` made for `key` is void: the certificate, or that subkey,
-    /// is revoked in what is known of it now.
-    pub fn voids(&self, key: &Fingerprint, signer: &Fingerprint) -> bool {
+    /// Whether a signature `signer` made for `key` at `signed_at` is void: the certificate, or
+    /// that subkey, is revoked in what is known of it now, hard or since before `signed_at`.
+    pub fn voids(&self, key: &Fingerprint, signer: &Fingerprint, signed_at: u64) -> bool {
         self.certs
             .get(key)
-            .is_some_and(|c| c.revocations.voids(signer))
+            .is_some_and(|c| c.revocations.voids(signer, signed_at))
+    }
+
+    /// The revocation of `key` (or of its subkey `signer`) that touches `signer`'s words.
+    pub fn revocation(&self, key: &Fingerprint, signer: &Fingerprint) -> Option<&Revoked> {
+        self.certs.get(key)?.revocations.of_signer(signer)
     }
 
     /// Known certificates whose fingerprint ends with the query.

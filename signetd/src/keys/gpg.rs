@@ -42,6 +42,14 @@ fn gpg(gnupghome: Option<&PathBuf>) -> Command {
 
 /// The one certificate in the user's GnuPG keyring that `keyid` names, checked fit to sign.
 pub fn find_cert(keyid: &str, gnupghome: Option<&PathBuf>) -> anyhow::Result<Cert> {
+    let cert = export_cert(keyid, gnupghome)?;
+    check_usable(&cert)?;
+    Ok(cert)
+}
+
+/// The one certificate in the user's GnuPG keyring that `keyid` names, as GnuPG holds it now
+/// (revoked or not).
+pub fn export_cert(keyid: &str, gnupghome: Option<&PathBuf>) -> anyhow::Result<Cert> {
     let query = KeyQuery::parse(keyid).map_err(|_| {
         anyhow!(
             "{keyid:?} is not a key id: give 8 or 16 hex digits (0x allowed) or a full fingerprint"
@@ -88,7 +96,6 @@ pub fn find_cert(keyid: &str, gnupghome: Option<&PathBuf>) -> anyhow::Result<Cer
             )
         }
     };
-    check_usable(&cert)?;
     Ok(cert)
 }
 
@@ -96,7 +103,12 @@ pub fn find_cert(keyid: &str, gnupghome: Option<&PathBuf>) -> anyhow::Result<Cer
 pub fn check_usable(cert: &Cert) -> anyhow::Result<()> {
     let fpr = keys::fingerprint(cert);
     if let RevocationStatus::Revoked(_) = cert.revocation_status(&POLICY, None) {
-        bail!("key {fpr} is revoked");
+        bail!(
+            "key {fpr} is revoked, so Signet will not sign with it. If it is this home's key, \
+             `sig revoke` publishes its revocation to everyone who follows you; to sign again, \
+             set up another key (`sig setup --force --generate \"Name <mail>\"`, or \
+             `sig setup --force KEYID`)"
+        );
     }
     let valid = cert
         .with_policy(&POLICY, None)

@@ -104,6 +104,7 @@ pub fn generate(user_id: &str) -> anyhow::Result<Cert> {
         .set_cipher_suite(CipherSuite::Cv25519)
         .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
         .add_userid(user_id)
+        .set_creation_time(crate::clock::now())
         .generate()
         .context("generating an Ed25519 key")?;
     Ok(cert)
@@ -133,20 +134,29 @@ impl EmbeddedKey {
     pub fn new(cert: Cert) -> anyhow::Result<Self> {
         // The primary key when it may sign (the reference implementation accepts only
         // signatures by the key `key` names); else the newest signing subkey.
+        use openpgp::cert::amalgamation::ValidAmalgamation as _;
+        use openpgp::cert::amalgamation::key::PrimaryKey as _;
+        // A revoked certificate still loads: the state refuses to sign with it (`sig revoke`
+        // has been run) and a re-key retires it with its secret. A revoked subkey is never
+        // chosen.
+        let cert_revoked = signature::Revocations::of(&cert).cert.is_some();
         let usable: Vec<_> = cert
             .keys()
             .with_policy(&POLICY, None)
             .secret()
             .alive()
-            .revoked(false)
             .for_signing()
+            .filter(|k| {
+                (k.primary() && cert_revoked)
+                    || !matches!(
+                        k.revocation_status(),
+                        openpgp::types::RevocationStatus::Revoked(_)
+                    )
+            })
             .collect();
         let key = usable
             .iter()
-            .find(|k| {
-                use openpgp::cert::amalgamation::key::PrimaryKey as _;
-                k.primary()
-            })
+            .find(|k| k.primary())
             .or_else(|| usable.iter().max_by_key(|k| k.key().creation_time()))
             .ok_or_else(|| anyhow!("the certificate has no usable secret signing key"))?;
         let signing = key.key().clone().into_keypair().context(
@@ -175,7 +185,7 @@ impl SignWith for EmbeddedKey {
         let public = self.signing.public();
         let hashed = SubpacketArea::new(vec![
             Subpacket::new(
-                SubpacketValue::SignatureCreationTime(Timestamp::now()),
+                SubpacketValue::SignatureCreationTime(Timestamp::try_from(crate::clock::now())?),
                 false,
             )?,
             Subpacket::new(

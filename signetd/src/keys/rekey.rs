@@ -45,9 +45,10 @@ const PUBLIC_FILE: &str = "key.asc";
 pub type KeyFiles = Vec<(&'static str, Vec<u8>)>;
 
 /// Kills this process, as `kill -9` would, where a test asks for it (`SIGNET_TEST_CRASH_AT`
-/// naming the point). Debug builds only: it proves every step of a transaction recovers.
+/// naming the point). Only with the `test-hooks` feature: it proves every step of a transaction
+/// recovers.
 pub fn crash_point(name: &str) {
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "test-hooks")]
     if std::env::var_os("SIGNET_TEST_CRASH_AT").is_some_and(|at| at == name) {
         tracing::warn!("crash point {name}: killing this process as asked");
         let _ =

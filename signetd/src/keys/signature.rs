@@ -3,8 +3,9 @@
 //! The rules are FORMATS.md's: a detached signature of type binary (0x00), base64 of binary or
 //! of ASCII armor, made by the certificate named in `key` (any of its valid signing keys),
 //! under StandardPolicy, by a key alive when it signed. Revocation is judged apart
-//! ([`Revocations`]): a certificate revoked now voids all its signatures, a revoked subkey those
-//! it made; its owner has said they must not be relied on.
+//! ([`Revocations`]), at each signature's time: a hard revocation (compromised, or no reason)
+//! voids every signature of the certificate or subkey, a soft one (superseded, retired) those
+//! made from its time on.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +19,7 @@ use openpgp::parse::Parse;
 use openpgp::policy::{Policy, StandardPolicy};
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Packet, PacketPile};
+use signet_proto::api::RevocationReason;
 use signet_proto::formats::{Fingerprint, Signed};
 
 /// Largest `sig` field accepted: a signature is a few hundred bytes; an RSA-16384 one armored
@@ -186,32 +188,138 @@ pub fn unix_secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// What a certificate says is revoked: the whole certificate, or some of its subkeys. Computed
-/// once per copy of the certificate Signet holds, and consulted for every attestation.
+/// One revocation of a certificate or subkey, as Signet judges by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    pub reason: RevocationReason,
+    /// When the revocation was made (seconds since the Unix epoch).
+    pub at: u64,
+    /// The owner's words in it (escaped before they are shown).
+    pub comment: String,
+}
+
+impl Revoked {
+    /// Whether a signature made at `signed_at` is void: always for a hard revocation; for a
+    /// soft one, when made after it. A word of the same second (OpenPGP's resolution) stands:
+    /// a soft revocation claims no theft, and an owner who attests and then retires the key at
+    /// once keeps that last word.
+    pub fn voids(&self, signed_at: u64) -> bool {
+        self.reason.is_hard() || signed_at > self.at
+    }
+
+    /// The stronger of two revocations of one key: a hard one over a soft one, else the
+    /// earlier, which voids more.
+    fn stronger(self, other: Revoked) -> Revoked {
+        let rank = |r: &Revoked| (!r.reason.is_hard(), r.at);
+        if rank(&other) < rank(&self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// As the protocol shows it.
+    pub fn view(&self) -> signet_proto::api::Revocation {
+        signet_proto::api::Revocation {
+            reason: self.reason,
+            at: humantime::format_rfc3339_seconds(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(self.at),
+            )
+            .to_string(),
+            comment: self.comment.clone(),
+        }
+    }
+
+    fn of(sig: &Signature) -> Revoked {
+        use openpgp::types::ReasonForRevocation as R;
+        let (reason, comment) = match sig.reason_for_revocation() {
+            Some((code, text)) => {
+                let reason = match code {
+                    R::KeyCompromised => RevocationReason::Compromised,
+                    R::KeySuperseded => RevocationReason::Superseded,
+                    R::KeyRetired => RevocationReason::Retired,
+                    // Unspecified, UIDRetired (meaningless for a key) and unknown codes: hard,
+                    // as OpenPGP says.
+                    _ => RevocationReason::Unspecified,
+                };
+                let comment: String = String::from_utf8_lossy(text).chars().take(1024).collect();
+                (reason, comment)
+            }
+            None => (RevocationReason::Unspecified, String::new()),
+        };
+        Revoked {
+            reason,
+            at: sig.signature_creation_time().map_or(0, unix_secs),
+            comment,
+        }
+    }
+
+    /// The strongest of a component's valid revocations, if it has any.
+    fn strongest(status: RevocationStatus) -> Option<Revoked> {
+        match status {
+            RevocationStatus::Revoked(sigs) => {
+                sigs.into_iter().map(Revoked::of).reduce(Revoked::stronger)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a certificate says is revoked: the whole certificate, or some of its subkeys, and how
+/// (hard or soft, and since when). Computed once per copy of the certificate Signet holds, and
+/// consulted for every attestation with the time it was signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revocations {
-    pub cert: bool,
-    pub subkeys: std::collections::BTreeSet<Fingerprint>,
+    pub cert: Option<Revoked>,
+    pub subkeys: std::collections::BTreeMap<Fingerprint, Revoked>,
 }
 
 impl Revocations {
     pub fn of(cert: &Cert) -> Self {
         let policy: &dyn Policy = &POLICY;
-        let revoked = |status: RevocationStatus| matches!(status, RevocationStatus::Revoked(_));
+        // Asked now: every revocation made so far; a soft one's own time then decides which
+        // signatures it voids (`Revoked::voids`).
         Revocations {
-            cert: revoked(cert.revocation_status(policy, None)),
+            cert: Revoked::strongest(cert.revocation_status(policy, None)),
             subkeys: cert
                 .keys()
                 .subkeys()
-                .filter(|ka| revoked(ka.revocation_status(policy, None)))
-                .map(|ka| crate::keys::to_fingerprint(&ka.key().fingerprint()))
+                .filter_map(|ka| {
+                    let revoked = Revoked::strongest(ka.revocation_status(policy, None))?;
+                    Some((
+                        crate::keys::to_fingerprint(&ka.key().fingerprint()),
+                        revoked,
+                    ))
+                })
                 .collect(),
         }
     }
 
-    /// Whether a signature made by `signer` (the primary key or a subkey) is void.
-    pub fn voids(&self, signer: &Fingerprint) -> bool {
-        self.cert || self.subkeys.contains(signer)
+    /// The revocation that touches signatures by `signer` (the primary key or a subkey): the
+    /// certificate's, or that subkey's, the stronger of the two.
+    pub fn of_signer(&self, signer: &Fingerprint) -> Option<&Revoked> {
+        match (&self.cert, self.subkeys.get(signer)) {
+            (Some(c), Some(s)) => Some(if c.clone().stronger(s.clone()) == *c {
+                c
+            } else {
+                s
+            }),
+            (c, s) => c.as_ref().or(s),
+        }
+    }
+
+    /// Whether a signature made by `signer` at `signed_at` is void.
+    pub fn voids(&self, signer: &Fingerprint, signed_at: u64) -> bool {
+        [self.cert.as_ref(), self.subkeys.get(signer)]
+            .into_iter()
+            .flatten()
+            .any(|r| r.voids(signed_at))
+    }
+
+    /// The certificate as a whole is revoked hard: nothing it ever said counts, and it vouches
+    /// for no one.
+    pub fn hard(&self) -> bool {
+        self.cert.as_ref().is_some_and(|r| r.reason.is_hard())
     }
 }
 
@@ -270,12 +378,73 @@ mod tests {
     }
 
     fn revoke_cert(cert: &Cert) -> Cert {
+        revoke_cert_for(cert, ReasonForRevocation::KeyCompromised, SystemTime::now())
+    }
+
+    fn revoke_cert_for(cert: &Cert, reason: ReasonForRevocation, at: SystemTime) -> Cert {
         let revocation = CertRevocationBuilder::new()
-            .set_reason_for_revocation(ReasonForRevocation::KeySuperseded, b"new key")
+            .set_reason_for_revocation(reason, b"why")
+            .unwrap()
+            .set_signature_creation_time(at)
             .unwrap()
             .build(&mut primary_signer(cert), cert, None)
             .unwrap();
         cert.clone().insert_packets(revocation).unwrap().0
+    }
+
+    fn secs_ago(secs: u64) -> SystemTime {
+        SystemTime::now() - Duration::from_secs(secs)
+    }
+
+    /// OpenPGP's two kinds: a hard revocation (compromised, or no reason) voids every word the
+    /// key made, whenever dated; a soft one (superseded, retired) those from its time on.
+    #[test]
+    fn hard_revocations_void_every_word_soft_ones_only_later_words() {
+        let (cert, _) = CertBuilder::new()
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .add_userid("Rotating <r@example.org>")
+            .add_signing_subkey()
+            .set_creation_time(secs_ago(3600))
+            .generate()
+            .unwrap();
+        let early = check(&signed_at(&cert, secs_ago(600)), &cert).unwrap();
+        let late = check(&signed_at(&cert, secs_ago(60)), &cert).unwrap();
+        let at = secs_ago(300);
+        for (reason, hard) in [
+            (ReasonForRevocation::KeyCompromised, true),
+            (ReasonForRevocation::Unspecified, true),
+            (ReasonForRevocation::Private(101), true),
+            (ReasonForRevocation::KeySuperseded, false),
+            (ReasonForRevocation::KeyRetired, false),
+        ] {
+            let revocations = Revocations::of(&revoke_cert_for(&cert, reason, at));
+            assert_eq!(revocations.hard(), hard, "{reason:?}");
+            assert_eq!(
+                revocations.voids(&early.signer, early.signed_at),
+                hard,
+                "{reason:?}: a word made before the revocation"
+            );
+            assert!(
+                revocations.voids(&late.signer, late.signed_at),
+                "{reason:?}: a word made after it"
+            );
+            let shown = revocations.of_signer(&early.signer).unwrap();
+            assert_eq!(shown.at, unix_secs(at));
+            assert_eq!(shown.comment, "why");
+        }
+        // Soft, then hard: the hard one wins, whatever the order.
+        let both = revoke_cert_for(
+            &revoke_cert_for(&cert, ReasonForRevocation::KeyRetired, at),
+            ReasonForRevocation::KeyCompromised,
+            secs_ago(100),
+        );
+        let revocations = Revocations::of(&both);
+        assert!(revocations.hard());
+        assert!(revocations.voids(&early.signer, early.signed_at));
+        assert_eq!(
+            revocations.of_signer(&early.signer).unwrap().reason,
+            RevocationReason::Compromised
+        );
     }
 
     #[test]
@@ -314,11 +483,11 @@ mod tests {
         let before = signed_at(&cert, SystemTime::now() - Duration::from_secs(600));
         let genuine = check(&before, &cert).unwrap();
         assert_ne!(genuine.signer, keys::fingerprint(&cert), "a subkey signed");
-        assert!(!Revocations::of(&cert).voids(&genuine.signer));
+        assert!(!Revocations::of(&cert).voids(&genuine.signer, genuine.signed_at));
         let revoked = revoke_cert(&cert);
         // Still genuine, and void.
         assert_eq!(check(&before, &revoked), Ok(genuine.clone()));
-        assert!(Revocations::of(&revoked).voids(&genuine.signer));
+        assert!(Revocations::of(&revoked).voids(&genuine.signer, genuine.signed_at));
         // A forgery is not "revoked": it is bad.
         let mut forged = before.clone();
         forged.data = Statement::to_data(&ContentId::sha256(&[9; 32]), false, true, "dated");
@@ -354,7 +523,7 @@ mod tests {
         assert_eq!(genuine.signer, keys::fingerprint(&cert));
         let revoked = revoke_cert(&cert);
         assert_eq!(check(&signed, &revoked), Ok(genuine.clone()));
-        assert!(Revocations::of(&revoked).voids(&genuine.signer));
+        assert!(Revocations::of(&revoked).voids(&genuine.signer, genuine.signed_at));
     }
 
     #[test]
@@ -396,8 +565,8 @@ mod tests {
             .unwrap();
         let revoked = cert.clone().insert_packets(revocation).unwrap().0;
         let revocations = Revocations::of(&revoked);
-        assert!(!revocations.cert);
-        assert!(revocations.voids(&first.signer));
-        assert!(!revocations.voids(&second.signer));
+        assert!(revocations.cert.is_none());
+        assert!(revocations.voids(&first.signer, first.signed_at));
+        assert!(!revocations.voids(&second.signer, second.signed_at));
     }
 }

@@ -105,6 +105,7 @@ async fn dispatch(
         method::TRUST_LIST => reply(daemon.trust_list(params(m, p)?)),
         method::TRUST_WHY => reply(daemon.trust_why(params(m, p)?)),
         method::KEYS_LIST => Ok(answer(daemon.keys_list())),
+        method::KEY_REVOKE => reply(daemon.revoke(params(m, p)?).await),
         method::REMOTE_ADD => reply(daemon.remote_add(params(m, p)?).await),
         method::REMOTE_REMOVE => {
             let api::RemoteNameParams { name } = params(m, p)?;

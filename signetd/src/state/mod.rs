@@ -2,6 +2,7 @@
 //! writes are serialized, made durable on disk, and only then made visible and acknowledged.
 
 mod guard;
+mod revoking;
 pub mod settings;
 mod trusted;
 mod trusting;
@@ -39,6 +40,7 @@ use crate::hash::{self, FileStamp};
 use crate::home::Home;
 use crate::home::damage::{Damage, Loaded};
 use crate::home::own_repo;
+use crate::keys::signature::Revoked;
 use crate::keys::{self, SignWith};
 
 /// Paths whose hash is remembered; past this the cache starts over.
@@ -126,6 +128,10 @@ impl State {
                     comment: e.comment.clone(),
                     source: e.source.clone(),
                     revoked: *said == index::Standing::Revoked,
+                    revocation: self
+                        .keyring
+                        .revocation(&e.key, &e.signer)
+                        .map(Revoked::view),
                     superseded: *said == index::Standing::Superseded,
                     also_from: Vec::new(),
                     standing: Some(standing),
@@ -158,7 +164,9 @@ impl State {
     /// How each attestation stands: per key only the newest unrevoked word counts, revocations
     /// judged from what is known of each certificate now.
     pub(crate) fn standings(&self, entries: &[Arc<Entry>]) -> Vec<index::Standing> {
-        index::standings(entries, |e| self.keyring.voids(&e.key, &e.signer))
+        index::standings(entries, |e| {
+            self.keyring.voids(&e.key, &e.signer, e.signed_at)
+        })
     }
 
     /// The verdict on `id` alone, without the attestations behind it.
@@ -173,11 +181,27 @@ impl State {
     }
 
     pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), Unavailable> {
+        if let (Some(own), Some(revoked)) = (&self.own, self.own_revocation()) {
+            return Err(Unavailable::Revoked {
+                fingerprint: own.fingerprint.clone(),
+                revocation: revoked.view(),
+            });
+        }
         match (&self.signer, &self.own, &self.key_damage) {
             (Some(s), Some(own), _) => Ok((s.clone(), own.clone())),
             (_, _, Some(d)) => Err(Unavailable::Damaged(d.clone())),
             _ => Err(Unavailable::NotSetUp),
         }
+    }
+
+    /// The own key's revocation, once `sig revoke` (or GnuPG) has revoked it.
+    pub(crate) fn own_revocation(&self) -> Option<&Revoked> {
+        let own = self.own.as_ref()?;
+        self.keyring
+            .get(&own.fingerprint)?
+            .revocations
+            .cert
+            .as_ref()
     }
 
     /// Every file under the home that could not be read as it must be, with why: the key, the

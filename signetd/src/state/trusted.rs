@@ -62,7 +62,7 @@ impl State {
         let yours = self.number_your_word();
         let keyring = &self.keyring;
         let computed = vouch::web_of(&self.index, yours, max_depth, |v| {
-            keyring.voids(&v.key, &v.signer)
+            keyring.voids(&v.key, &v.signer, v.signed_at)
         });
         tracing::debug!(
             trusted = computed.web.levels().count(),
@@ -89,7 +89,9 @@ impl State {
             if cert.is_own() {
                 own.push(keys.id(&cert.info.fingerprint));
             }
-            if cert.revocations.cert {
+            // A key revoked softly (superseded, retired) stays in the web: its statements
+            // made before the revocation still stand, those after are void (`voids`).
+            if cert.revocations.hard() {
                 revoked.push(keys.id(&cert.info.fingerprint));
             }
         }

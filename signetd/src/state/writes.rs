@@ -434,11 +434,11 @@ struct SignedNext<'a> {
     bytes: Vec<u8>,
 }
 
-fn gpg_setup_file(home: &Home) -> PathBuf {
+pub(super) fn gpg_setup_file(home: &Home) -> PathBuf {
     home.keys_dir().join(crate::keys::rekey::GPG_SETUP_FILE)
 }
 
-fn gpg_public_file(home: &Home) -> PathBuf {
+pub(super) fn gpg_public_file(home: &Home) -> PathBuf {
     home.keys_dir().join(crate::keys::rekey::GPG_PUBLIC_FILE)
 }
 

@@ -9,6 +9,7 @@ mod gpg_keys;
 mod gpg_lifecycle;
 mod gpg_repository;
 mod hardening;
+mod key_revocation;
 mod local_integrity;
 mod lsp;
 mod protocol;

@@ -106,6 +106,7 @@ fn params(m: &str, p: &Value) -> Result<(), String> {
             round_trip::<api::PathParams>(p)
         }
         method::CONFIG_GET => round_trip::<api::ConfigGetParams>(p),
+        method::KEY_REVOKE => round_trip::<api::RevokeParams>(p),
         method::CONFIG_SET => round_trip::<api::ConfigSetParams>(p),
         _ if p == &Value::Object(Default::default()) => Ok(()),
         _ => Err(format!("`{m}` takes no params")),
@@ -124,6 +125,7 @@ fn result(m: &str, r: &Value) -> Result<(), String> {
         method::TRUST_LIST => round_trip::<api::TrustListResult>(r),
         method::TRUST_WHY => round_trip::<api::KeyStanding>(r),
         method::KEYS_LIST => round_trip::<api::KeysListResult>(r),
+        method::KEY_REVOKE => round_trip::<api::RevokeResult>(r),
         method::REMOTE_ADD | method::REMOTE_REMOVE => round_trip::<api::RemoteInfo>(r),
         method::REMOTE_LIST => round_trip::<api::RemoteListResult>(r),
         method::FETCH => round_trip::<api::FetchResult>(r),
