@@ -67,6 +67,30 @@ impl std::fmt::Display for Trust {
     }
 }
 
+/// A key rotation, as each of its two keys says it (docs/FORMATS.md, "Key rotation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Succession {
+    /// Said by the old key of the new one: "this is my successor".
+    Successor,
+    /// Said by the new key of the old one: "this is the key I succeed".
+    Predecessor,
+}
+
+impl Succession {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Succession::Successor => "successor",
+            Succession::Predecessor => "predecessor",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Succession> {
+        [Succession::Successor, Succession::Predecessor]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 /// A trust statement's signed `data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustStatement {
@@ -75,6 +99,8 @@ pub struct TrustStatement {
     /// Where that key's repository is published.
     pub url: Option<String>,
     pub comment: String,
+    /// Half of a key rotation: the statement's key and `key` are one person's old and new key.
+    pub succession: Option<Succession>,
 }
 
 /// Why a statement's `data` is not a trust statement.
@@ -100,6 +126,12 @@ impl TrustStatement {
         data.insert("trust".into(), Value::String(self.trust.as_str().into()));
         if let Some(url) = &self.url {
             data.insert("url".into(), Value::String(url.clone()));
+        }
+        if let Some(succession) = self.succession {
+            data.insert(
+                "succession".into(),
+                Value::String(succession.as_str().into()),
+            );
         }
         Value::Object(data)
     }
@@ -133,11 +165,20 @@ impl TrustStatement {
                 .ok_or_else(|| bad("comment is not text"))?
                 .to_owned(),
         };
+        let succession = match data.get("succession") {
+            None => None,
+            Some(s) => Some(
+                s.as_str()
+                    .and_then(Succession::parse)
+                    .ok_or_else(|| bad("succession is not successor or predecessor"))?,
+            ),
+        };
         Ok(TrustStatement {
             key,
             trust,
             url,
             comment,
+            succession,
         })
     }
 }
@@ -154,9 +195,10 @@ mod tests {
             trust: Trust::High,
             url: Some("https://bob.example.org/signet/".into()),
             comment: "met at FOSDEM".into(),
+            succession: None,
         };
         let data = s.to_data();
-        assert_eq!(TrustStatement::read(&data), Ok(s));
+        assert_eq!(TrustStatement::read(&data), Ok(s.clone()));
         assert_eq!(
             data.canonical(),
             format!(
@@ -165,6 +207,21 @@ mod tests {
             )
         );
         assert!(TrustStatement::is_key_id(&TrustStatement::id_of(&key)));
+        let rotation = TrustStatement {
+            succession: Some(Succession::Successor),
+            url: None,
+            comment: String::new(),
+            ..s
+        };
+        let data = rotation.to_data();
+        assert_eq!(TrustStatement::read(&data), Ok(rotation));
+        assert_eq!(
+            data.canonical(),
+            format!(
+                "{{\"comment\": \"\", \"id\": \"openpgp:{key}\", \"succession\": \"successor\", \
+                 \"trust\": \"high\"}}"
+            )
+        );
     }
 
     #[test]
@@ -186,6 +243,10 @@ mod tests {
             (
                 r#"{"id": "openpgp:XYZ", "trust": "low"}"#.to_owned(),
                 "not a trust",
+            ),
+            (
+                format!(r#"{{"id": "openpgp:{fpr}", "trust": "high", "succession": "heir"}}"#),
+                "succession",
             ),
         ] {
             let value = crate::json::parse(data.as_bytes()).unwrap();

@@ -105,6 +105,7 @@ fn held(g: &Generated) -> Index {
                     &about.as_str()[32..]
                 )),
                 comment: String::new(),
+                succession: None,
                 source: source.clone(),
             })
             .collect();

@@ -164,6 +164,21 @@ pub struct SetupResult {
     pub home: PathBuf,
     /// The publishable repository directory.
     pub repo: PathBuf,
+    /// A replaced key: the one replaced, and whether it signed the transition to the new one
+    /// (then followers pinned to it follow the new key by themselves), or why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Replaced>,
+}
+
+/// The key `setup` with `force` replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replaced {
+    pub key: KeyInfo,
+    /// Both keys signed the transition (docs/FORMATS.md, "Key rotation").
+    pub transition: bool,
+    /// Why there is no transition: the old key is revoked, or could not sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -393,6 +408,10 @@ pub struct FetchReport {
     /// The owner's key, when this fetch saw it for the first time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported: Option<KeyInfo>,
+    /// The key the remote was pinned to, when this fetch followed its owner's key rotation to
+    /// `imported` (both keys signed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<Fingerprint>,
     pub serial: Option<u64>,
     pub attestations: usize,
     pub rejected: usize,

@@ -113,8 +113,13 @@ pub enum EffectiveLevel {
 pub struct PathStep {
     pub fingerprint: Fingerprint,
     pub user_id: String,
-    /// The level said of this key by the one before it (or by you).
+    /// The level said of this key by the one before it (or by you); for a successor, the
+    /// level it takes over.
     pub level: Trust,
+    /// The key before it is its predecessor: a key rotation both keys signed, so it stands
+    /// where its predecessor stood.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub successor: bool,
 }
 
 /// Why a key's word does not count.

@@ -134,12 +134,20 @@ pub fn fetch(
         for request in &r.requests {
             out.line(request)?;
         }
-        if let Some(k) = &r.imported {
-            out.line(format!(
+        match (&r.imported, &r.rotated_from) {
+            (Some(k), Some(old)) => out.line(format!(
+                "Key rotated: [{}] was succeeded by [{}] {} (both keys signed it); following \
+                 the new key.",
+                old.short(),
+                k.fingerprint.short(),
+                shown(&k.user_id)
+            ))?,
+            (Some(k), None) => out.line(format!(
                 "Imported [{}] {}.",
                 k.fingerprint.short(),
                 shown(&k.user_id)
-            ))?;
+            ))?,
+            _ => {}
         }
         let counts = || {
             format!(

@@ -45,7 +45,27 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
         "With public key fingerprint: {}",
         result.key.fingerprint
     ))?;
-    out.line("Welcome to Signet! :)")?;
+    match &result.replaced {
+        None => out.line("Welcome to Signet! :)")?,
+        Some(old) if old.transition => out.line(format!(
+            "Replaced key {} ({}): it signed the transition to the new key, so those who \
+             follow you follow the new key at their next fetch, and its earlier words keep \
+             counting.",
+            old.key.fingerprint,
+            shown(&old.key.user_id)
+        ))?,
+        Some(old) => out.line(format!(
+            "Replaced key {} ({}) without a transition ({}): those who follow you must confirm \
+             the new fingerprint with you and add your repository again.",
+            old.key.fingerprint,
+            shown(&old.key.user_id),
+            shown(
+                old.why_not
+                    .as_deref()
+                    .unwrap_or("the old key did not sign one")
+            )
+        ))?,
+    }
     Ok(exit::OK)
 }
 

@@ -30,10 +30,14 @@ fn level_text(level: EffectiveLevel) -> &'static str {
 pub fn path_text(path: &[PathStep]) -> String {
     let mut text = "via you".to_owned();
     for step in path {
+        let said = if step.successor {
+            format!("its successor, {}", step.level)
+        } else {
+            step.level.to_string()
+        };
         text.push_str(&format!(
-            " → {} ({})",
-            named(&step.fingerprint, &step.user_id),
-            step.level
+            " → {} ({said})",
+            named(&step.fingerprint, &step.user_id)
         ));
     }
     text

@@ -14,6 +14,8 @@ use crate::core::vouch::{Checked, Vouch};
 use crate::keys;
 use crate::keys::signature;
 
+mod rotation;
+
 /// What Signet remembers about a remote between fetches and restarts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteRecord {
@@ -126,6 +128,8 @@ pub fn check_url(url: &str) -> Result<String, String> {
 /// A fetched copy that passed every rule.
 pub struct Accepted {
     pub cert: Cert,
+    /// The owner's retired keys published beside it, merged with what was known of them.
+    pub retired: Vec<Cert>,
     pub serial: u64,
     /// When the owner signed this copy.
     pub signed_at: u64,
@@ -136,6 +140,9 @@ pub struct Accepted {
     pub report: CheckReport,
     /// The key was seen for the first time (it is now pinned).
     pub newly_pinned: bool,
+    /// The remote was pinned to this key, which both it and the new key said it succeeds (a
+    /// key rotation): the new key is pinned now.
+    pub rotated_from: Option<Fingerprint>,
     /// Digest of the keyring the attestations were checked with, for the cache.
     pub keyring_digest: String,
 }
@@ -147,12 +154,15 @@ pub enum Refusal {
     #[error("key.asc is not an OpenPGP certificate: {0}")]
     BadKey(String),
     #[error(
-        "key.asc now holds key {found}, but this remote is pinned to {pinned}; if its owner \
-         really changed keys, remove the remote and add it again"
+        "key.asc now holds key {found}, but this remote is pinned to {pinned}, and {why}; if \
+         its owner really changed keys, confirm the new fingerprint with them, then `sig trust \
+         add {found}` and remove the remote and add it again"
     )]
     KeyChanged {
         pinned: Fingerprint,
         found: Fingerprint,
+        /// Why no key rotation signed by the pinned key vouches for the new one.
+        why: String,
     },
     #[error("repo.json is not a valid repository: {0}")]
     BadRepo(String),
@@ -181,22 +191,40 @@ pub fn accept(
     repo_bytes: &[u8],
     keyring: &Keyring,
 ) -> Result<Accepted, Refusal> {
-    let cert = keys::parse_cert(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
-    let found = keys::fingerprint(&cert);
-    if let Some(pinned) = &record.pinned
-        && pinned != &found
-    {
-        return Err(Refusal::KeyChanged {
-            pinned: pinned.clone(),
-            found,
-        });
-    }
-    // What is known of the key with this copy merged in: a copy that lacks a revocation (an
+    let published =
+        keys::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
+    let found = keys::fingerprint(&published.key);
+    // What is known of each key with this copy merged in: a copy that lacks a revocation (an
     // older key.asc, re-served or mirrored) takes nothing away. Secret parts a careless owner
-    // published are stripped.
-    let cert = keyring.merged(cert);
+    // published are stripped. The owner's retired keys come with it, so that their words and
+    // revocations are known to a follower who never saw them.
+    let cert = keyring.merged(published.key);
+    let retired: Vec<Cert> = published
+        .retired
+        .into_iter()
+        .map(|c| keyring.merged(c))
+        .collect();
+    let mut keyring = keyring.clone();
+    let source = Source::Remote(record.name.clone());
+    for c in retired.iter().chain([&cert]) {
+        keyring.insert(c.clone(), source.clone());
+    }
+    let rotated = match &record.pinned {
+        Some(pinned) if pinned != &found => Some(pinned.clone()),
+        _ => None,
+    };
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    if let Some(pinned) = &rotated
+        && signed.key != found
+    {
+        // A key.asc swapped under a repository still signed by another key.
+        return Err(Refusal::KeyChanged {
+            pinned: pinned.clone(),
+            found: found.clone(),
+            why: format!("repo.json is signed by {}, not by the new key", signed.key),
+        });
+    }
     if signed.key != found {
         return Err(Refusal::WrongSigner {
             expected: found,
@@ -221,6 +249,15 @@ pub fn accept(
     let data_sha256 = formats::hex_lower(&data_digest.finalize());
     let (contents, skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    if let Some(pinned) = &rotated {
+        rotation::check(&contents, pinned, &found, &keyring).map_err(|why| {
+            Refusal::KeyChanged {
+                pinned: pinned.clone(),
+                found: found.clone(),
+                why,
+            }
+        })?;
+    }
     let same_copy = record.serial == Some(contents.serial)
         && record.data_sha256.as_deref() == Some(data_sha256.as_str())
         && record.key_sha256.as_deref() == Some(sha256_hex(key_bytes).as_str())
@@ -228,29 +265,30 @@ pub fn accept(
     if same_copy {
         return Ok(Accepted {
             cert,
+            retired,
             serial: contents.serial,
             signed_at,
             data_sha256,
             entries: None,
             report: CheckReport::default(),
             newly_pinned: false,
+            rotated_from: None,
             keyring_digest: String::new(),
         });
     }
     check_order(record, contents.serial, &data_sha256, signed_at)?;
     // Attestations are checked against every known key, the remote's own included.
-    let mut keyring = keyring.clone();
-    let source = Source::Remote(record.name.clone());
-    keyring.insert(cert.clone(), source.clone());
     let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source);
     Ok(Accepted {
         cert,
+        retired,
         serial: contents.serial,
         signed_at,
         data_sha256,
         entries: Some(entries),
         report,
         newly_pinned: record.pinned.is_none(),
+        rotated_from: rotated,
         keyring_digest: keyring.digest(),
     })
 }

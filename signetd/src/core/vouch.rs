@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use signet_proto::formats::{ContentId, Fingerprint};
-use signet_proto::statements::{Trust, TrustStatement};
+use signet_proto::statements::{Succession, Trust, TrustStatement};
 
 use crate::core::index::Index;
 use crate::core::index::{Entry, Source};
@@ -27,8 +27,30 @@ pub struct Vouch {
     pub url: Option<String>,
     #[serde(default)]
     pub comment: String,
+    /// Half of a key rotation (the other half is `about`'s statement about `key`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "succession")]
+    pub succession: Option<Succession>,
     #[serde(skip, default = "own_source")]
     pub source: Source,
+}
+
+/// `Succession` as the checked cache spells it.
+mod succession {
+    use signet_proto::statements::Succession;
+
+    pub fn serialize<S: serde::Serializer>(
+        s: &Option<Succession>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.serialize_str(s.map_or("", Succession::as_str))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<Succession>, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(from)?;
+        Ok(Succession::parse(&text))
+    }
 }
 
 fn own_source() -> Source {
@@ -51,6 +73,7 @@ impl Vouch {
             trust: statement.trust,
             url: statement.url,
             comment: statement.comment,
+            succession: statement.succession,
             source,
         }
     }
@@ -148,6 +171,22 @@ pub fn edges<'a>(newest: impl IntoIterator<Item = &'a &'a Held>) -> Vec<Edge> {
         .collect()
 }
 
+/// Key rotations, `(old, new)`, from each key's newest word: the old key named the new one its
+/// successor and the new key named the old one its predecessor, neither word void (a word
+/// after a soft revocation, or by a key revoked hard, never reached `newest`).
+pub fn successions(newest: &FxHashMap<(Id, Id), &Held>) -> Vec<(Id, Id)> {
+    newest
+        .iter()
+        .filter(|(_, h)| h.vouch.succession == Some(Succession::Successor))
+        .filter(|((old, new), _)| {
+            newest
+                .get(&(*new, *old))
+                .is_some_and(|back| back.vouch.succession == Some(Succession::Predecessor))
+        })
+        .map(|(&pair, _)| pair)
+        .collect()
+}
+
 /// Your word, numbered as the statements' keys are (`Index::keys_mut`).
 pub struct Yours {
     /// Your keys, current and retired.
@@ -164,8 +203,11 @@ pub struct Computed {
     /// Every distrust held of each key, by whom and why.
     pub distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
     /// Where each key the web reaches publishes, as said on the last hop of its path (by your
-    /// own keys, for a key you trust directly).
+    /// own keys, for a key you trust directly); a successor publishes where its predecessor
+    /// did, unless said otherwise.
     pub urls: HashMap<Fingerprint, String>,
+    /// Each key's successor, where a rotation both keys signed says so.
+    pub successors: HashMap<Fingerprint, Fingerprint>,
 }
 
 /// The web from the statements `index` holds, as the daemon computes it on every change:
@@ -209,11 +251,13 @@ pub fn web_of(
     for (&about, h) in &published {
         yours.direct.entry(about).or_insert(h.vouch.trust.into());
     }
+    let successions = successions(&newest);
     let web = web::compute(&web::Inputs {
         keys: keys.clone(),
         own: yours.own,
         direct: yours.direct.into_iter().collect(),
         edges,
+        successions: successions.clone(),
         revoked: yours.revoked,
         max_depth,
     });
@@ -232,10 +276,21 @@ pub fn web_of(
             urls.insert(keys.fingerprint(id).clone(), url);
         }
     }
+    // A successor reached through its predecessor publishes where it did (a rotation moves
+    // the key, not the repository), unless a statement said otherwise.
+    let mut successors = HashMap::new();
+    for &(old, new) in &successions {
+        let (old, new) = (keys.fingerprint(old), keys.fingerprint(new));
+        if let Some(url) = urls.get(old).cloned() {
+            urls.entry(new.clone()).or_insert(url);
+        }
+        successors.insert(old.clone(), new.clone());
+    }
     Computed {
         web,
         distrusts,
         urls,
+        successors,
     }
 }
 
@@ -257,6 +312,7 @@ mod tests {
             trust,
             url: None,
             comment: String::new(),
+            succession: None,
             source,
         }
     }

@@ -58,6 +58,65 @@ pub fn parse_cert(bytes: &[u8]) -> anyhow::Result<Cert> {
     Cert::from_bytes(bytes).context("not an OpenPGP certificate")
 }
 
+/// Retired keys published beside the current one in `key.asc`, at most.
+pub const MAX_PUBLISHED_RETIRED: usize = 16;
+
+/// A repository's `key.asc`: its key (the first certificate), then the owner's retired keys,
+/// each with what the owner published of it (its revocation, above all), so that a follower
+/// who never saw an old key can check the words it signed and learns of its revocation.
+pub struct Published {
+    pub key: Cert,
+    pub retired: Vec<Cert>,
+}
+
+/// Reads a `key.asc`: one certificate (as every version of Signet and the reference publish
+/// it) or a keyring whose first certificate is the repository's key. Retired keys past
+/// [`MAX_PUBLISHED_RETIRED`] are ignored.
+pub fn parse_published(bytes: &[u8]) -> anyhow::Result<Published> {
+    use openpgp::cert::CertParser;
+    if bytes.len() > MAX_CERT_LEN {
+        return Err(anyhow!("certificate larger than {MAX_CERT_LEN} bytes"));
+    }
+    let mut certs = CertParser::from_bytes(bytes).context("not an OpenPGP certificate")?;
+    let key = certs
+        .next()
+        .ok_or_else(|| anyhow!("not an OpenPGP certificate: no key in it"))?
+        .context("not an OpenPGP certificate")?;
+    let mut retired = Vec::new();
+    for cert in certs.take(MAX_PUBLISHED_RETIRED) {
+        let cert = cert.context("a retired key in it is not an OpenPGP certificate")?;
+        if cert.fingerprint() != key.fingerprint() {
+            retired.push(cert);
+        }
+    }
+    Ok(Published { key, retired })
+}
+
+/// The `key.asc` to publish: `current`, then the retired keys (newest first, at most
+/// [`MAX_PUBLISHED_RETIRED`]), as one armored keyring, as `gpg --armor --export` prints
+/// several keys. With no retired key it is exactly [`armored_public`].
+pub fn armored_published(current: &Cert, retired: &[Cert]) -> Vec<u8> {
+    use openpgp::armor::{Kind, Writer};
+    use openpgp::serialize::Serialize as _;
+    let by_fingerprint: std::collections::BTreeMap<_, &Cert> = retired
+        .iter()
+        .filter(|c| c.fingerprint() != current.fingerprint())
+        .map(|c| (c.fingerprint(), c))
+        .collect();
+    if by_fingerprint.is_empty() {
+        return armored_public(current);
+    }
+    let mut retired: Vec<&Cert> = by_fingerprint.into_values().collect();
+    retired.sort_by_key(|c| std::cmp::Reverse(c.primary_key().key().creation_time()));
+    retired.truncate(MAX_PUBLISHED_RETIRED);
+    let mut out = Writer::new(Vec::new(), Kind::PublicKey).expect("armoring to memory");
+    for cert in std::iter::once(current).chain(retired) {
+        cert.serialize(&mut out)
+            .expect("serializing to memory cannot fail");
+    }
+    out.finalize().expect("armoring to memory cannot fail")
+}
+
 /// Every certificate in `dir`'s `*.asc` files (`certs/`, `keys/retired/`). One that cannot be
 /// read is skipped with a warning: these are copies of what other files or sources also hold.
 pub fn read_cert_dir(dir: &std::path::Path) -> Vec<Cert> {

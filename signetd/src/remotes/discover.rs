@@ -57,6 +57,22 @@ impl State {
     }
 }
 
+impl State {
+    /// Whether `key` succeeds `old`, through one rotation or a chain of them.
+    fn succeeds(&self, key: &Fingerprint, old: &Fingerprint) -> bool {
+        let mut at = old;
+        // A chain is as long as the keys known; a cycle of rotations ends here too.
+        for _ in 0..self.web.successors.len() {
+            match self.web.successors.get(at) {
+                Some(next) if next == key => return true,
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
 impl Daemon {
     /// Brings the discovered remotes in line with the web: follows the new ones (their first
     /// fetch is due at once) and drops those whose key left it or whose URL changed (followed
@@ -83,11 +99,22 @@ impl Daemon {
                 .filter(|(_, r)| r.record.discovered)
                 .map(|(name, r)| (name, &r.record))
                 .collect();
+            // A remote that followed its key's rotation is pinned to the successor now, and
+            // is kept with its serial and last good copy (a new remote for the successor
+            // would start with neither).
             let keeps = |name: &String, r: &RemoteRecord| {
                 wanted.get(name).is_some_and(|(key, url)| {
-                    r.pinned.as_ref() == Some(key) && &r.url == url && !yours.contains(key)
+                    let pinned = r.pinned.as_ref();
+                    (pinned == Some(key) || pinned.is_some_and(|p| s.succeeds(p, key)))
+                        && &r.url == url
+                        && !pinned.is_some_and(|p| yours.contains(p))
                 })
             };
+            let kept_keys: BTreeSet<&Fingerprint> = held
+                .iter()
+                .filter(|(name, r)| keeps(name, r))
+                .filter_map(|(_, r)| r.pinned.as_ref())
+                .collect();
             let to_remove: Vec<String> = held
                 .iter()
                 .filter(|(name, r)| !keeps(name, r))
@@ -96,7 +123,9 @@ impl Daemon {
             let to_add: Vec<(String, Fingerprint, String)> = wanted
                 .iter()
                 .filter(|(name, (key, _))| {
-                    !yours.contains(key) && !held.get(name).is_some_and(|r| keeps(name, r))
+                    !yours.contains(key)
+                        && !kept_keys.contains(key)
+                        && !held.get(name).is_some_and(|r| keeps(name, r))
                 })
                 .map(|(name, (key, url))| (name.clone(), key.clone(), url.clone()))
                 .collect();

@@ -58,6 +58,7 @@ fn removed_report(name: &str) -> FetchReport {
         message: Some("the remote was removed".into()),
         requests: Vec::new(),
         imported: None,
+        rotated_from: None,
         serial: None,
         attestations: 0,
         rejected: 0,
@@ -79,6 +80,12 @@ fn note_accepted(
     };
     if accepted.newly_pinned {
         report.imported = Some(keys::key_info(&accepted.cert));
+    }
+    if let Some(old) = &accepted.rotated_from {
+        let new = keys::fingerprint(&accepted.cert);
+        tracing::info!(remote = %record.name, %old, %new, "following the owner's key rotation");
+        report.imported = Some(keys::key_info(&accepted.cert));
+        report.rotated_from = Some(old.clone());
     }
     report.serial = Some(accepted.serial);
     if !same_copy {
@@ -194,6 +201,7 @@ impl Daemon {
             message: None,
             requests: Vec::new(),
             imported: None,
+            rotated_from: None,
             serial: record.serial,
             attestations: state.report.valid,
             rejected: state.report.rejected(),
@@ -293,7 +301,46 @@ impl Daemon {
                 }
                 Ok((accepted, bodies))
             }
-            Err(refusal) => Err((FetchOutcome::Refused, refusal.to_string())),
+            Err(refusal) => {
+                if let accept::Refusal::KeyChanged { .. } = refusal {
+                    self.learn_known_keys(&bodies.key).await;
+                }
+                Err((FetchOutcome::Refused, refusal.to_string()))
+            }
+        }
+    }
+
+    /// What a refused `key.asc` says of keys already known — above all the pinned key's
+    /// revocation, which an owner whose key was stolen publishes beside the new key that no
+    /// transition can vouch for — is learnt anyway: a revocation is signed by the key itself,
+    /// whoever serves it, and what is known of keys only grows. Keys not known are not taken
+    /// from a refused copy.
+    async fn learn_known_keys(&self, key_bytes: &[u8]) {
+        let Ok(published) = keys::parse_published(key_bytes) else {
+            return;
+        };
+        let grown: Vec<_> = {
+            let mut s = self.write();
+            let mut grown = Vec::new();
+            for cert in std::iter::once(published.key).chain(published.retired) {
+                if s.keyring.get(&keys::fingerprint(&cert)).is_some() {
+                    grown.extend(s.keyring.learn(cert));
+                }
+            }
+            grown
+        };
+        if grown.is_empty() {
+            return;
+        }
+        let home = self.home.clone();
+        let remembered = blocking("remembering keys", move || {
+            grown
+                .iter()
+                .try_for_each(|c| crate::home::certs::remember(&home, c))
+        })
+        .await;
+        if let Err(e) = remembered.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!("could not remember what a refused key.asc says of known keys: {e:#}");
         }
     }
 
@@ -313,9 +360,15 @@ impl Daemon {
             entries,
             &accepted.report,
         );
-        let (home, saved, cert) = (self.home.clone(), record.clone(), accepted.cert.clone());
+        let (home, saved) = (self.home.clone(), record.clone());
+        let certs: Vec<_> = std::iter::once(&accepted.cert)
+            .chain(&accepted.retired)
+            .cloned()
+            .collect();
         blocking("storing the copy", move || {
-            crate::home::certs::remember(&home, &cert)?;
+            for cert in &certs {
+                crate::home::certs::remember(&home, cert)?;
+            }
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)
         })
         .await?
@@ -342,7 +395,9 @@ impl Daemon {
             entry.next_sync = next_sync(&self.config(), name, 0);
             self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
-            s.keyring.insert(accepted.cert, source.clone());
+            for cert in std::iter::once(accepted.cert).chain(accepted.retired) {
+                s.keyring.insert(cert, source.clone());
+            }
             s.index.replace_source(&source, entries);
             s.copy_problems.remove(name);
         }

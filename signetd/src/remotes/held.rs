@@ -64,15 +64,20 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
                 None
             }
         };
-        if let Some(cert) = copy
+        let published = copy
             .as_ref()
-            .and_then(|(key, _)| keys::parse_cert(key).ok())
-            && let Some(grown) = state
+            .and_then(|(key, _)| keys::parse_published(key).ok());
+        for cert in published
+            .into_iter()
+            .flat_map(|p| std::iter::once(p.key).chain(p.retired))
+        {
+            if let Some(grown) = state
                 .keyring
                 .insert(cert, Source::Remote(record.name.clone()))
-            && let Err(e) = crate::home::certs::remember(home, &grown)
-        {
-            tracing::warn!(remote = %record.name, "could not remember its key: {e:#}");
+                && let Err(e) = crate::home::certs::remember(home, &grown)
+            {
+                tracing::warn!(remote = %record.name, "could not remember its key: {e:#}");
+            }
         }
         copies.push((record, copy));
     }

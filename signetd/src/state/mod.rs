@@ -3,6 +3,7 @@
 
 mod guard;
 mod revoking;
+mod rotation;
 pub mod settings;
 mod trusted;
 mod trusting;
@@ -289,12 +290,22 @@ impl Daemon {
             Err(damage) => (None, Some(damage)),
         };
         let own = signer.as_ref().map(|s| keys::key_info(s.cert()));
+        let retired: Vec<Fingerprint> = load_retired_keys(&home)
+            .into_iter()
+            .map(|cert| {
+                let fpr = keys::fingerprint(&cert);
+                keyring.insert(cert, Source::Own);
+                fpr
+            })
+            .collect();
         if let Some(signer) = &signer {
             keyring.insert(signer.cert().clone(), Source::Own);
-            publish_public_key(&home, signer.cert())?;
-        }
-        for cert in load_retired_keys(&home) {
-            keyring.insert(cert, Source::Own);
+            // The retired keys as known now: a revocation of one learnt since is published.
+            let retired: Vec<_> = retired
+                .iter()
+                .filter_map(|fpr| Some(keyring.get(fpr)?.cert.clone()))
+                .collect();
+            publish_public_key(&home, signer.cert(), &retired)?;
         }
         let repo = match own_repo::load_own(&home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
             Ok(Some(own_repo)) => {

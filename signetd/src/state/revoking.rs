@@ -186,6 +186,7 @@ fn write_revoked(home: &Home, revoked: &Cert) -> Result<(), RevokeError> {
         )
     }
     .map_err(not_saved)?;
-    super::writes::publish_public_key(home, revoked).map_err(not_saved)?;
+    let retired = super::writes::load_retired_keys(home);
+    super::writes::publish_public_key(home, revoked, &retired).map_err(not_saved)?;
     Ok(())
 }

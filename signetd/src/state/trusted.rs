@@ -35,6 +35,8 @@ pub(crate) struct CachedWeb {
     pub(crate) distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>>,
     /// Where each key the web reaches publishes, as said on the last hop of its path.
     pub(crate) urls: HashMap<Fingerprint, String>,
+    /// Each key's successor, where a rotation both keys signed says so.
+    pub(crate) successors: HashMap<Fingerprint, Fingerprint>,
     made_from: Option<WebMadeFrom>,
     /// Moves with every computation: a verdict input.
     pub(crate) generation: u64,
@@ -74,6 +76,7 @@ impl State {
             web: computed.web,
             distrusts: computed.distrusts,
             urls: computed.urls,
+            successors: computed.successors,
             made_from: Some(now),
             generation,
         };
@@ -177,10 +180,11 @@ impl State {
             standing.path = reach
                 .path
                 .iter()
-                .map(|(key, said)| PathStep {
-                    fingerprint: key.clone(),
-                    user_id: self.keyring.user_id(key),
-                    level: said.as_trust(),
+                .map(|step| PathStep {
+                    user_id: self.keyring.user_id(&step.key),
+                    fingerprint: step.key.clone(),
+                    level: step.said.as_trust(),
+                    successor: step.successor,
                 })
                 .collect();
             if !standing.counts {

@@ -188,6 +188,7 @@ impl Daemon {
             trust: entry.level,
             url: entry.url.clone(),
             comment: entry.reason.clone().unwrap_or_default(),
+            succession: None,
         };
         let data = statement.to_data();
         self.file_word(tty, data, id, |s, signed, genuine| {

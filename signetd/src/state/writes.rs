@@ -371,10 +371,17 @@ impl Daemon {
         .await??;
         let (choice, signer) = signer;
         let deadline = self.config().gpg_deadline();
+        // Replacing a key: the old one names the new one its successor, the new one names it
+        // back, so that followers follow (nothing when there was no key).
+        let (transition, replaced) = self.sign_transition(&signer, p.tty.clone()).await;
         // The new key proves it signs before anything on disk changes: it signs the re-signed
         // repository here, outside the writer lock.
         let next = self
-            .sign_next(&signer.for_request(p.tty.clone(), deadline), |_| {})
+            .sign_next(&signer.for_request(p.tty.clone(), deadline), |contents| {
+                if let Some(t) = &transition {
+                    t.file(contents);
+                }
+            })
             .await?;
         let previous = {
             let s = self.read();
@@ -384,7 +391,17 @@ impl Daemon {
         let home = self.home.clone();
         let files =
             key_files(&choice, &*signer).map_err(|e| SetupError::KeyFiles(format!("{e:#}")))?;
-        let public = keys::armored_public(signer.cert());
+        // Published with the retired keys, the one replaced now among them: a follower who
+        // never saw them can check their words and learns of their revocations.
+        let retired: Vec<_> = {
+            let s = self.read();
+            s.keyring
+                .iter()
+                .filter(|c| c.is_own())
+                .map(|c| c.cert.clone())
+                .collect()
+        };
+        let public = keys::armored_published(signer.cert(), &retired);
         let repo_bytes = next.bytes.clone();
         blocking("replacing the key", move || {
             crate::keys::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
@@ -415,6 +432,7 @@ impl Daemon {
             key: info,
             home: self.home.root.clone(),
             repo: self.home.repo_dir(),
+            replaced,
         })
     }
 }
@@ -532,10 +550,15 @@ pub(super) fn load_embedded_key(home: &Home) -> Result<Option<Arc<dyn SignWith>>
     Ok(Some(Arc::new(key)))
 }
 
-/// Writes `repo/key.asc` when it is missing or is not the current key's certificate, so that a
-/// crash between writing a new key and publishing it heals at the next start.
-pub(super) fn publish_public_key(home: &Home, cert: &sequoia_openpgp::Cert) -> anyhow::Result<()> {
-    let armored = keys::armored_public(cert);
+/// Writes `repo/key.asc` when it is missing or is not the current key's certificate followed
+/// by the retired keys (with their revocations), so that a crash between writing a new key and
+/// publishing it heals at the next start.
+pub(super) fn publish_public_key(
+    home: &Home,
+    cert: &sequoia_openpgp::Cert,
+    retired: &[sequoia_openpgp::Cert],
+) -> anyhow::Result<()> {
+    let armored = keys::armored_published(cert, retired);
     let path = home.public_key_file();
     if std::fs::read(&path).ok().as_deref() != Some(armored.as_slice()) {
         std::fs::create_dir_all(home.repo_dir())?;

@@ -10,6 +10,7 @@ mod gpg_lifecycle;
 mod gpg_repository;
 mod hardening;
 mod key_revocation;
+mod key_rotation;
 mod local_integrity;
 mod lsp;
 mod protocol;

@@ -14,6 +14,8 @@ pub(super) struct Hop {
     pub(super) said: Level,
     /// The hop before, or [`NO_HOP`] for a key you trust directly.
     pub(super) before: u32,
+    /// `key` succeeds the key of the hop before: it takes its place, not a hop further.
+    pub(super) successor: bool,
 }
 
 pub(super) const NO_HOP: u32 = u32::MAX;
@@ -32,6 +34,19 @@ pub(super) struct Found {
     pub(super) why_not: FxHashMap<Id, Unreached>,
 }
 
+impl Found {
+    /// A new hop onto `key`; its number.
+    fn hop(&mut self, key: Id, said: Level, before: u32, successor: bool) -> u32 {
+        self.hops.push(Hop {
+            key,
+            said,
+            before,
+            successor,
+        });
+        (self.hops.len() - 1) as u32
+    }
+}
+
 /// The statements as edges from each numbered key.
 pub(super) struct Graph<'a> {
     pub(super) keys: &'a Keys,
@@ -40,6 +55,8 @@ pub(super) struct Graph<'a> {
     pub(super) direct: Vec<Option<Stance>>,
     pub(super) own: Vec<bool>,
     pub(super) revoked: Vec<bool>,
+    /// Each key's successors (key rotations both keys signed).
+    pub(super) successors: Vec<Vec<Id>>,
 }
 
 impl<'a> Graph<'a> {
@@ -51,7 +68,11 @@ impl<'a> Graph<'a> {
             direct: vec![None; len],
             own: vec![false; len],
             revoked: vec![false; len],
+            successors: vec![Vec::new(); len],
         };
+        for &(old, new) in &inputs.successions {
+            graph.successors[old as usize].push(new);
+        }
         for &id in &inputs.own {
             graph.own[id as usize] = true;
         }
@@ -87,7 +108,7 @@ impl<'a> Graph<'a> {
             why_not: FxHashMap::default(),
         };
         let mut frontier = if max_depth >= 1 {
-            self.start(&mut found)
+            self.start(&mut found, caps)
         } else {
             Vec::new()
         };
@@ -128,12 +149,7 @@ impl<'a> Graph<'a> {
                     if found.best[a].as_ref().is_some_and(|b| b.level >= level) {
                         continue;
                     }
-                    found.hops.push(Hop {
-                        key: about,
-                        said,
-                        before: reach.hop,
-                    });
-                    let hop = (found.hops.len() - 1) as u32;
+                    let hop = found.hop(about, said, reach.hop, false);
                     found.best[a] = Some(Best { level, hop });
                     if seen[a] != depth {
                         seen[a] = depth;
@@ -141,6 +157,7 @@ impl<'a> Graph<'a> {
                     }
                 }
             }
+            self.succeed(&mut improved, caps, &mut found);
             frontier = improved;
         }
         self.note_distrusted(caps, &mut found);
@@ -148,26 +165,55 @@ impl<'a> Graph<'a> {
     }
 
     /// The first round: the keys you trust directly, at the level you said.
-    fn start(&self, found: &mut Found) -> Vec<Id> {
+    fn start(&self, found: &mut Found, caps: &[Option<(Level, Id)>]) -> Vec<Id> {
         let mut frontier = Vec::new();
         for (n, stance) in self.direct.iter().enumerate() {
             if let Some(Stance::Trust(level)) = stance
                 && !self.own[n]
                 && !self.revoked[n]
             {
-                found.hops.push(Hop {
-                    key: n as Id,
-                    said: *level,
-                    before: NO_HOP,
-                });
-                found.best[n] = Some(Best {
-                    level: *level,
-                    hop: (found.hops.len() - 1) as u32,
-                });
+                let hop = found.hop(n as Id, *level, NO_HOP, false);
+                found.best[n] = Some(Best { level: *level, hop });
                 frontier.push(n as Id);
             }
         }
+        self.succeed(&mut frontier, caps, found);
         frontier
+    }
+
+    /// The successors of the keys this round reached stand where their predecessors stand:
+    /// the same level, in the same round (and so at the same depth), through chains of
+    /// rotations. A key you spoke of yourself keeps your word; a distrust caps a successor as
+    /// it would any key.
+    fn succeed(&self, reached: &mut Vec<Id>, caps: &[Option<(Level, Id)>], found: &mut Found) {
+        let mut next = 0;
+        while next < reached.len() {
+            let old = reached[next] as usize;
+            next += 1;
+            let Some(from) = found.best[old] else {
+                continue;
+            };
+            for &new in &self.successors[old] {
+                let n = new as usize;
+                if self.fixed(new) || found.best[n].is_some_and(|b| b.level >= from.level) {
+                    continue;
+                }
+                if caps
+                    .get(n)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|(cap, _)| from.level <= cap)
+                {
+                    continue;
+                }
+                let hop = found.hop(new, from.level, from.hop, true);
+                found.best[n] = Some(Best {
+                    level: from.level,
+                    hop,
+                });
+                reached.push(new);
+            }
+        }
     }
 
     /// Why the keys a distrust cut off are not trusted.

@@ -13,6 +13,8 @@
 //!   never a key you trust directly, and never more than that.
 //! - A revoked key is never reached and its statements count for nothing: its whole subtree is
 //!   cut, unless another path reaches it.
+//! - A key's successor (a rotation both keys signed) stands where its predecessor stands: the
+//!   same level, at the same depth, unless you spoke of the successor yourself.
 //!
 //! Computed by rounds of relaxation, one per hop, each round only from the keys the last one
 //! improved: `O(max_depth × statements)`.
@@ -84,8 +86,20 @@ impl From<Trust> for Stance {
 pub struct Reach {
     pub level: Level,
     /// From the key you trust directly to this one, each with the level said of it on the way:
-    /// `[(Alice, High), (Bob, Medium)]` is "you → Alice (high) → Bob (medium)".
-    pub path: Vec<(Fingerprint, Level)>,
+    /// "you → Alice (high) → Bob (medium)".
+    pub path: Vec<Step>,
+}
+
+/// One key on a trust path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub key: Fingerprint,
+    /// The level said of it by the key before (or by you); for a successor, the level it takes
+    /// over from its predecessor.
+    pub said: Level,
+    /// The key before named this one its successor, and this one named it back: it stands
+    /// where its predecessor stood (a key rotation), without a hop of its own.
+    pub successor: bool,
 }
 
 /// Why a key that something points at is not trusted.
@@ -142,9 +156,13 @@ impl Web {
     /// How `key` is trusted, with its path, if it is.
     pub fn reach(&self, key: &Fingerprint) -> Option<Reach> {
         let best = self.best(key)?;
-        let mut path: Vec<(Fingerprint, Level)> = self
+        let mut path: Vec<Step> = self
             .walk(best)
-            .map(|h| (self.keys.fingerprint(h.key).clone(), h.said))
+            .map(|h| Step {
+                key: self.keys.fingerprint(h.key).clone(),
+                said: h.said,
+                successor: h.successor,
+            })
             .collect();
         path.reverse();
         Some(Reach {
@@ -153,9 +171,10 @@ impl Web {
         })
     }
 
-    /// How many hops from you `key` is (a key you trust directly is 1), if it is trusted.
+    /// How many hops from you `key` is (a key you trust directly is 1; a successor is where
+    /// its predecessor is), if it is trusted.
     pub fn depth(&self, key: &Fingerprint) -> Option<usize> {
-        Some(self.walk(self.best(key)?).count())
+        Some(self.walk(self.best(key)?).filter(|h| !h.successor).count())
     }
 
     /// The key you trust directly that `key`'s trust comes through.
@@ -241,6 +260,9 @@ pub struct Inputs {
     pub own: Vec<Id>,
     pub direct: Vec<(Id, Stance)>,
     pub edges: Vec<Edge>,
+    /// Key rotations, `(predecessor, successor)`: each named the other (the old key its
+    /// successor, the new key its predecessor), neither word void.
+    pub successions: Vec<(Id, Id)>,
     pub revoked: Vec<Id>,
     pub max_depth: u8,
 }

@@ -16,6 +16,8 @@ struct Named {
     own: BTreeSet<Fingerprint>,
     direct: BTreeMap<Fingerprint, Stance>,
     statements: Vec<Statement>,
+    /// Key rotations both keys signed: `(old, new)`.
+    successions: Vec<(Fingerprint, Fingerprint)>,
     revoked: HashSet<Fingerprint>,
     max_depth: u8,
 }
@@ -35,11 +37,17 @@ fn compute_named(named: &Named) -> Web {
         })
         .collect();
     let revoked = named.revoked.iter().map(|k| keys.id(k)).collect();
+    let successions = named
+        .successions
+        .iter()
+        .map(|(old, new)| (keys.id(old), keys.id(new)))
+        .collect();
     compute(&Inputs {
         keys: Arc::new(keys),
         own,
         direct,
         edges,
+        successions,
         revoked,
         max_depth: named.max_depth,
     })
@@ -66,6 +74,7 @@ fn web(statements: Vec<Statement>, max_depth: u8) -> Named {
         own: [k('0')].into(),
         direct: [(k('A'), Trust(High)), (k('B'), Trust(Medium))].into(),
         statements,
+        successions: Vec::new(),
         revoked: HashSet::new(),
         max_depth,
     }
@@ -73,6 +82,16 @@ fn web(statements: Vec<Statement>, max_depth: u8) -> Named {
 
 fn level(w: &Web, c: char) -> Option<Level> {
     w.reach(&k(c)).map(|r| r.level)
+}
+
+/// The path to `c`, each key with the level said of it.
+fn path(w: &Web, c: char) -> Vec<(Fingerprint, Level)> {
+    w.reach(&k(c))
+        .unwrap()
+        .path
+        .into_iter()
+        .map(|s| (s.key, s.said))
+        .collect()
 }
 
 #[test]
@@ -88,10 +107,7 @@ fn trust_flows_to_max_depth_and_a_path_is_its_weakest_link() {
     let w = compute_named(&i);
     assert_eq!(level(&w, 'A'), Some(High));
     assert_eq!(level(&w, 'C'), Some(Medium));
-    assert_eq!(
-        w.reach(&k('C')).unwrap().path,
-        vec![(k('A'), High), (k('C'), Medium)]
-    );
+    assert_eq!(path(&w, 'C'), vec![(k('A'), High), (k('C'), Medium)]);
     assert_eq!(level(&w, 'D'), None, "three hops, max_depth 2");
     assert_eq!(w.unreached(&k('D')), Some(&Unreached::TooDeep { depth: 3 }));
     let w = compute_named(&Named { max_depth: 3, ..i });
@@ -231,4 +247,41 @@ fn mutual_distrust_at_equal_levels_cuts_both_rather_than_flapping() {
         2,
     ));
     assert_eq!((level(&w, 'C'), level(&w, 'D')), (None, None));
+}
+
+/// A key rotation both keys signed: the new key stands where the old one stands (your direct
+/// trust, or a path through the web), at the same depth, and vouches onward from there. Your
+/// own word about the new key wins; a distrust caps it as any key.
+#[test]
+fn a_successor_stands_where_its_predecessor_stands() {
+    // A (high, direct) rotated to 9; C, two hops away through B, rotated to 8.
+    let mut i = web(
+        vec![
+            says('B', 'C', Trust(High)),
+            says('9', 'E', Trust(High)),
+            says('8', 'F', Trust(High)),
+        ],
+        2,
+    );
+    i.successions = vec![(k('A'), k('9')), (k('C'), k('8'))];
+    let w = compute_named(&i);
+    assert_eq!(level(&w, '9'), Some(High), "your trust in A carries over");
+    let step = w.reach(&k('9')).unwrap().path.pop().unwrap();
+    assert!(step.successor, "shown as A's successor");
+    assert_eq!(w.depth(&k('9')), Some(1));
+    assert_eq!(level(&w, 'E'), Some(High), "9 vouches from where A stood");
+    assert_eq!(level(&w, '8'), Some(Medium), "C's level, at C's depth");
+    assert_eq!(w.depth(&k('8')), Some(2));
+    assert_eq!(level(&w, 'F'), None, "three hops from you: deeper than 2");
+
+    // Your word about the successor wins; a distrust of it weighs as for any key.
+    i.direct.insert(k('9'), Trust(Low));
+    i.statements.push(says('B', '8', Distrust));
+    let w = compute_named(&i);
+    assert_eq!(level(&w, '9'), Some(Low));
+    assert_eq!(
+        level(&w, '8'),
+        None,
+        "B (medium) distrusts 8, whose path is medium"
+    );
 }

@@ -1,0 +1,157 @@
+//! Keys that change: `sig setup --force` publishes a transition both keys sign, and followers
+//! pinned to the old key follow the new one by themselves — a remote added by hand and one
+//! discovered through the web of trust alike — carrying their trust over to the successor and
+//! keeping the old key's earlier words. A swap with no transition stays refused, and a new
+//! follower can check the retired key's words (key.asc carries it).
+
+use signet_tests::Home;
+use signet_tests::http::{Serve, TestServer};
+
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+}
+
+#[test]
+fn followers_follow_a_rotation_both_keys_signed() {
+    let bob = Home::new();
+    bob.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    let old = bob.setup("Bob <bob@example.org>");
+    let early = bob.file("early.c", b"int early;");
+    bob.attest(&early, true, "with the old key").expect(0);
+    let url = bob.publish_http();
+
+    // Alice added Bob's repository by hand and trusts his key; Carol trusts it with its URL,
+    // so she follows it as a discovered remote.
+    let alice = Home::follower("bob", &url);
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &old]).expect(0);
+    let carol = Home::new();
+    carol.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    carol.setup("Carol <carol@example.org>");
+    carol
+        .sig(&["trust", "add", &old, "--url", &url, "--local"])
+        .expect(0);
+    carol.sig(&["fetch"]).expect(0);
+    for home in [&alice, &carol] {
+        std::fs::copy(&early, home.root.join("early.c")).unwrap();
+        home.sig(&["verify", "early.c"]).expect(0);
+    }
+
+    let run = bob
+        .sig(&["setup", "--force", "--generate", "Bob <bob@example.org>"])
+        .expect(0);
+    assert!(
+        run.stdout.contains(&format!("Replaced key {old}"))
+            && run.stdout.contains("signed the transition")
+            && !run.stdout.contains("Welcome"),
+        "{}",
+        run.stdout
+    );
+    let new = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("With public key fingerprint: "))
+        .unwrap()
+        .to_owned();
+    let later = bob.file("later.c", b"int later;");
+    bob.attest(&later, true, "with the new key").expect(0);
+
+    // Alice's fetch follows the rotation; her trust in the old key carries over, shown so.
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "Key rotated: [{}] was succeeded by [{}]",
+            &old[32..],
+            &new[32..]
+        )),
+        "{}",
+        run.stdout
+    );
+    std::fs::copy(&later, alice.root.join("later.c")).unwrap();
+    let why = alice.sig(&["verify", "--why", "later.c"]).expect(0).stdout;
+    assert!(
+        line_with(&why, &format!("ok [{}]", &new[32..])).contains("(its successor, medium)"),
+        "{why}"
+    );
+    alice.sig(&["verify", "early.c"]).expect(0);
+    let remotes = alice.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert_eq!(remotes["remotes"][0]["key"]["fingerprint"], new.as_str());
+
+    // Carol's discovered remote follows it too, keeping its record (no second remote for the
+    // new key).
+    carol.sig(&["fetch"]).expect(0);
+    carol.sig(&["fetch"]).expect(0);
+    std::fs::copy(&later, carol.root.join("later.c")).unwrap();
+    carol.sig(&["verify", "later.c"]).expect(0);
+    carol.sig(&["verify", "early.c"]).expect(0);
+    let remotes = carol.sig(&["remote", "list", "--json"]).expect(0).json();
+    let remotes = remotes["remotes"].as_array().unwrap();
+    assert_eq!(remotes.len(), 1, "{remotes:#?}");
+    assert_eq!(remotes[0]["key"]["fingerprint"], new.as_str());
+    assert_eq!(remotes[0]["name"], format!("web-{}", &old[24..]));
+
+    // A follower who comes after the rotation and trusts the new key: the old key's words are
+    // checked (key.asc carries it) and count through the new key's word for it.
+    let erin = Home::follower("bob", &url);
+    erin.sig(&["fetch"]).expect(0);
+    erin.sig(&["trust", "add", &new]).expect(0);
+    std::fs::copy(&early, erin.root.join("early.c")).unwrap();
+    let run = erin.sig(&["verify", "early.c"]).expect(0);
+    assert!(!run.stdout.contains("unknown"), "{}", run.stdout);
+}
+
+/// A key.asc that changes to another key with no transition signed by the pinned key is
+/// refused, saying why; the last good copy keeps answering. A key revoked as compromised
+/// signs no transition.
+#[test]
+fn a_key_swapped_without_a_transition_is_refused() {
+    let bob = Home::new();
+    bob.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    let old = bob.setup("Bob <bob@example.org>");
+    let early = bob.file("early.c", b"int early;");
+    bob.attest(&early, true, "old").expect(0);
+    let server = TestServer::start();
+    server.serve_repo(&bob.repo_dir());
+    let alice = Home::follower("bob", &server.url());
+    alice.sig(&["fetch"]).expect(0);
+    alice.sig(&["trust", "add", &old]).expect(0);
+
+    // Someone else's key and repository at the same URL.
+    let mallory = Home::new();
+    let other = mallory.setup("Bob <bob@example.org>");
+    mallory
+        .attest(&mallory.file("early.c", b"int early;"), false, "swap")
+        .expect(0);
+    server.serve_repo(&mallory.repo_dir());
+    let run = alice.sig(&["fetch"]).expect(2);
+    assert!(
+        run.stderr.contains(&format!("pinned to {old}"))
+            && run.stderr.contains(&format!(
+                "no statement by {old} names {other} its successor"
+            )),
+        "{}",
+        run.stderr
+    );
+    std::fs::copy(&early, alice.root.join("early.c")).unwrap();
+    alice.sig(&["verify", "early.c"]).expect(0);
+
+    // The owner's key is stolen: revoked as compromised, it signs no transition.
+    bob.sig(&["revoke", "--reason", "compromised", "--yes"])
+        .expect(0);
+    let run = bob
+        .sig(&["setup", "--force", "--generate", "Bob <bob@example.org>"])
+        .expect(0);
+    assert!(
+        run.stdout.contains("without a transition") && run.stdout.contains("revoked"),
+        "{}",
+        run.stdout
+    );
+    server.serve_repo(&bob.repo_dir());
+    let run = alice.sig(&["fetch"]).expect(2);
+    assert!(run.stderr.contains("its successor"), "{}", run.stderr);
+    // Yet the revocation reached Alice: key.asc carries the retired key with it.
+    alice.sig(&["verify", "early.c"]).expect(1);
+    drop(Serve::Silent);
+}
