@@ -101,6 +101,10 @@ pub struct TrustStatement {
     pub comment: String,
     /// Half of a key rotation: the statement's key and `key` are one person's old and new key.
     pub succession: Option<Succession>,
+    /// The signer takes back what it said of `key` (written with `trust: none`): no word at
+    /// all, but a newer one than the statement it replaces, so that a copy of that statement
+    /// replayed from anywhere stays superseded.
+    pub withdrawn: bool,
 }
 
 /// Why a statement's `data` is not a trust statement.
@@ -132,6 +136,9 @@ impl TrustStatement {
                 "succession".into(),
                 Value::String(succession.as_str().into()),
             );
+        }
+        if self.withdrawn {
+            data.insert("withdrawn".into(), Value::Bool(true));
         }
         Value::Object(data)
     }
@@ -173,12 +180,19 @@ impl TrustStatement {
                     .ok_or_else(|| bad("succession is not successor or predecessor"))?,
             ),
         };
+        let withdrawn = match data.get("withdrawn") {
+            None => false,
+            Some(w) => w
+                .as_bool()
+                .ok_or_else(|| bad("withdrawn is not true or false"))?,
+        };
         Ok(TrustStatement {
             key,
             trust,
             url,
             comment,
             succession,
+            withdrawn,
         })
     }
 }
@@ -196,6 +210,7 @@ mod tests {
             url: Some("https://bob.example.org/signet/".into()),
             comment: "met at FOSDEM".into(),
             succession: None,
+            withdrawn: false,
         };
         let data = s.to_data();
         assert_eq!(TrustStatement::read(&data), Ok(s.clone()));
@@ -247,6 +262,10 @@ mod tests {
             (
                 format!(r#"{{"id": "openpgp:{fpr}", "trust": "high", "succession": "heir"}}"#),
                 "succession",
+            ),
+            (
+                format!(r#"{{"id": "openpgp:{fpr}", "trust": "none", "withdrawn": 1}}"#),
+                "withdrawn",
             ),
         ] {
             let value = crate::json::parse(data.as_bytes()).unwrap();

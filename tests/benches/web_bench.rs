@@ -106,6 +106,7 @@ fn held(g: &Generated) -> Index {
                 )),
                 comment: String::new(),
                 succession: None,
+                withdrawn: false,
                 source: source.clone(),
             })
             .collect();

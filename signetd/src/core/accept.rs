@@ -332,7 +332,7 @@ fn check_order(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckedCache {
     /// [`CheckedCache::FORMAT`]: a cache of another format is computed again (format 1, before
-    /// trust statements, counted them as malformed).
+    /// trust statements, counted them as malformed; format 2 kept no rotation or withdrawal).
     #[serde(default)]
     pub format: u32,
     pub repo_sha256: String,
@@ -354,7 +354,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl CheckedCache {
-    pub const FORMAT: u32 = 2;
+    pub const FORMAT: u32 = 3;
 
     pub fn new(
         key_bytes: &[u8],

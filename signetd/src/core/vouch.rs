@@ -30,6 +30,9 @@ pub struct Vouch {
     /// Half of a key rotation (the other half is `about`'s statement about `key`).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "succession")]
     pub succession: Option<Succession>,
+    /// `key` took back what it said of `about`: no word, yet newer than the one it replaces.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
     #[serde(skip, default = "own_source")]
     pub source: Source,
 }
@@ -74,6 +77,7 @@ impl Vouch {
             url: statement.url,
             comment: statement.comment,
             succession: statement.succession,
+            withdrawn: statement.withdrawn,
             source,
         }
     }
@@ -232,7 +236,12 @@ pub fn web_of(
         .held_vouches()
         .filter(|h| !own[h.from as usize] || h.vouch.source == Source::Own);
     let newest = newest(held, voided);
-    let edges = edges(newest.values().filter(|h| !own[h.from as usize]));
+    // A withdrawal is the newest word of its pair, and says nothing: no edge.
+    let edges = edges(
+        newest
+            .values()
+            .filter(|h| !own[h.from as usize] && !h.vouch.withdrawn),
+    );
     let mut published: FxHashMap<Id, &Held> = FxHashMap::default();
     let mut distrusts: HashMap<Fingerprint, Vec<(Fingerprint, String)>> = HashMap::new();
     for h in newest.values() {
@@ -248,7 +257,7 @@ pub fn web_of(
             keep_newer(&mut published, h.about, h);
         }
     }
-    for (&about, h) in &published {
+    for (&about, h) in published.iter().filter(|(_, h)| !h.vouch.withdrawn) {
         yours.direct.entry(about).or_insert(h.vouch.trust.into());
     }
     let successions = successions(&newest);
@@ -313,6 +322,7 @@ mod tests {
             url: None,
             comment: String::new(),
             succession: None,
+            withdrawn: false,
             source,
         }
     }

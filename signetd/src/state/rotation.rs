@@ -117,5 +117,6 @@ fn half(about: &KeyInfo, succession: Succession) -> TrustStatement {
         url: None,
         comment: comment.into(),
         succession: Some(succession),
+        withdrawn: false,
     }
 }

@@ -177,9 +177,7 @@ impl Daemon {
         let id = TrustStatement::id_of(&entry.fingerprint);
         if !entry.published {
             if was_published {
-                self.unfile_word(tty, &id)
-                    .await
-                    .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+                self.withdraw(tty, &entry.fingerprint).await?;
             }
             return Ok(());
         }
@@ -189,10 +187,47 @@ impl Daemon {
             url: entry.url.clone(),
             comment: entry.reason.clone().unwrap_or_default(),
             succession: None,
+            withdrawn: false,
         };
         let data = statement.to_data();
         self.file_word(tty, data, id, |s, signed, genuine| {
             let vouch = Vouch::checked(statement, signed.key.clone(), genuine, Source::Own);
+            s.index.upsert_vouch(vouch);
+        })
+        .await
+        .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// Takes back the statement your key published about `key`, if it has one, by a signed
+    /// withdrawal that replaces it: a word newer than the statement, so that copies of the
+    /// statement replayed from any repository stay superseded (deleting it would leave them
+    /// the newest word). Nothing is published when your repository holds no word about it.
+    async fn withdraw(&self, tty: Option<String>, key: &Fingerprint) -> Result<(), TrustError> {
+        let id = TrustStatement::id_of(key);
+        let published = {
+            let s = self.read();
+            let own = s.own.as_ref().map(|o| o.fingerprint.clone());
+            s.repo.ready_opt().is_some_and(|r| {
+                r.attestations
+                    .get(&id)
+                    .is_some_and(|list| list.iter().any(|a| Some(&a.key) == own.as_ref()))
+            })
+        };
+        if !published {
+            return Ok(());
+        }
+        let withdrawal = TrustStatement {
+            key: key.clone(),
+            trust: signet_proto::statements::Trust::None,
+            url: None,
+            comment: "withdrawn".into(),
+            succession: None,
+            withdrawn: true,
+        };
+        let data = withdrawal.to_data();
+        self.file_word(tty, data, id, |s, signed, genuine| {
+            let vouch = Vouch::checked(withdrawal, signed.key.clone(), genuine, Source::Own);
             s.index.upsert_vouch(vouch);
         })
         .await
@@ -246,10 +281,7 @@ impl Daemon {
             return Err(TrustError::NotTrusted(query.as_str().to_owned()));
         }
         let key = pick_one(&query, matching)?;
-        let id = TrustStatement::id_of(&key.fingerprint);
-        self.unfile_word(p.tty.clone(), &id)
-            .await
-            .map_err(|e| TrustError::Publishing(Box::new(e)))?;
+        self.withdraw(p.tty.clone(), &key.fingerprint).await?;
         let _writer = self.writer.lock().await;
         let mut file = self.read().trust.ready()?.clone();
         let Some(index) = file

@@ -310,39 +310,6 @@ impl Daemon {
         })
     }
 
-    /// Takes the own keys' words filed under `filed_under` out of the own repository (a trust
-    /// statement no longer meant), re-indexing it. Returns whether there was one.
-    pub(crate) async fn unfile_word(
-        &self,
-        tty: Option<String>,
-        filed_under: &str,
-    ) -> Result<bool, AttestError> {
-        let held = self
-            .read()
-            .repo
-            .ready_opt()
-            .is_some_and(|r| r.attestations.contains_key(filed_under));
-        if !held {
-            return Ok(false);
-        }
-        let (signer, _) = self.read().signer()?;
-        let signer = signer.for_request(tty, self.config().gpg_deadline());
-        let next = self
-            .sign_next(&signer, |contents| {
-                contents.attestations.remove(filed_under);
-            })
-            .await?;
-        self.commit_repo(&next.bytes).await?;
-        {
-            let mut s = self.write();
-            s.repo = Loaded::Ready(next.contents);
-            s.reindex_own();
-        }
-        drop(next._writer);
-        self.refresh_published().await;
-        Ok(true)
-    }
-
     /// Writes the own repository's next version durably.
     async fn commit_repo(&self, bytes: &[u8]) -> Result<(), WriteError> {
         let home = self.home.clone();

@@ -21,4 +21,5 @@ mod remotes;
 mod systemd;
 mod walkthrough;
 mod watch;
+mod web_attacks;
 mod web_of_trust;
