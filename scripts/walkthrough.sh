@@ -52,7 +52,7 @@ as alice sig remote add world "$url"
 as alice sig fetch
 as alice sig verify hello.c
 note "Alice decides Hello World's word counts."
-as alice sig trust add "${world_key: -8}"
+as alice sig trust add "${world_key: -16}"
 as alice sig verify hello.c
 note "Why it counts: the trust path behind each attestation (see README, Web of trust)."
 as alice sig verify --why hello.c

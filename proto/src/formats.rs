@@ -126,8 +126,25 @@ impl fmt::Display for Fingerprint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyQuery(String);
 
+/// Why text is not a key id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a key id: give 8 or more hex digits of the key's fingerprint (its end; `0x` \
+     and spaces allowed), or all of it"
+)]
+pub struct KeyQueryError(pub String);
+
 impl KeyQuery {
-    pub fn parse(input: &str) -> Result<Self, FingerprintError> {
+    /// Hex digits a key must be named by before your trust goes to it: 16, a 64-bit key id.
+    /// Eight (a 32-bit id) can be matched by a key made for the purpose in seconds.
+    pub const TRUST_DIGITS: usize = 16;
+
+    /// Whether the query names a key by enough digits to trust it ([`Self::TRUST_DIGITS`]).
+    pub fn long_enough_to_trust(&self) -> bool {
+        self.0.len() >= Self::TRUST_DIGITS
+    }
+
+    pub fn parse(input: &str) -> Result<Self, KeyQueryError> {
         let trimmed = input.trim();
         let trimmed = trimmed
             .strip_prefix("0x")
@@ -141,7 +158,7 @@ impl KeyQuery {
         if hex.len() >= 8 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(KeyQuery(hex))
         } else {
-            Err(FingerprintError(input.chars().take(100).collect()))
+            Err(KeyQueryError(input.chars().take(100).collect()))
         }
     }
 

@@ -302,7 +302,7 @@ impl PublishChoice {
 
 #[derive(Debug, Args)]
 pub struct DistrustArgs {
-    /// A fingerprint, or its last 8 or more hex digits
+    /// A fingerprint, or its last 16 or more hex digits
     pub key: String,
     /// Why (required: a distrust others see must say why)
     #[arg(long, visible_alias = "reason")]
@@ -315,7 +315,7 @@ pub struct DistrustArgs {
 pub enum TrustCommand {
     /// Count this key's attestations, and (at high, medium or low) what it says of others
     Add {
-        /// A fingerprint, or its last 8 or more hex digits
+        /// A fingerprint, or its last 16 or more hex digits
         key: String,
         /// Why, for the record (and the published statement's comment)
         #[arg(long, visible_alias = "comment")]

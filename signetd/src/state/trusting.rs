@@ -28,6 +28,11 @@ const MAX_TRUST_LEN: u64 = 16 << 20;
 pub enum TrustError {
     #[error("{0}")]
     BadQuery(String),
+    #[error(
+        "{0} is too short to trust by: a key whose id ends so can be made in seconds, and it \
+         would get your trust"
+    )]
+    ShortKeyId(String),
     #[error("no known key matches {0}")]
     Unknown(String),
     #[error("no trusted key matches {0}")]
@@ -57,7 +62,9 @@ pub enum TrustError {
 impl Failure for TrustError {
     fn code(&self) -> ErrorCode {
         match self {
-            TrustError::BadQuery(_) | TrustError::OwnKey { .. } => ErrorCode::InvalidParams,
+            TrustError::BadQuery(_) | TrustError::OwnKey { .. } | TrustError::ShortKeyId(_) => {
+                ErrorCode::InvalidParams
+            }
             TrustError::Unknown(_) | TrustError::NotTrusted(_) => ErrorCode::UnknownKey,
             TrustError::Ambiguous { .. } => ErrorCode::AmbiguousKey,
             TrustError::Damaged(_) => ErrorCode::Damaged,
@@ -82,6 +89,9 @@ impl Failure for TrustError {
             TrustError::OwnKey { .. } => {
                 "to stop using it, replace it with `sig setup --force`".into()
             }
+            TrustError::ShortKeyId(_) => "give 16 or more hex digits of its fingerprint, or \
+                                          all of it (`sig keys` lists the keys Signet knows)"
+                .into(),
             TrustError::NotSaved(e) => return e.hint(),
             TrustError::Publishing(e) => return e.hint(),
             _ => return None,
@@ -104,6 +114,9 @@ impl Daemon {
     /// the entry; with publishing, a signed trust statement goes into your repository first.
     pub async fn trust_add(&self, p: TrustParams) -> Result<TrustChange, TrustError> {
         let query = KeyQuery::parse(&p.key).map_err(|e| TrustError::BadQuery(e.to_string()))?;
+        if !query.long_enough_to_trust() {
+            return Err(TrustError::ShortKeyId(query.as_str().to_owned()));
+        }
         let key = self.key_to_trust(&query)?;
         let held = self.read().trust.ready()?.trusted.clone();
         let before = held.iter().find(|e| e.fingerprint == key.fingerprint);

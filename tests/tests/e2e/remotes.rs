@@ -67,7 +67,7 @@ fn seed_flow_fetch_untrusted_then_trusted() {
         "{}",
         run.stdout
     );
-    alice.sig(&["trust", "add", &world_fpr[32..]]).expect(0);
+    alice.sig(&["trust", "add", &world_fpr[24..]]).expect(0);
     let run = alice.sig(&["verify", lib]).expect(0);
     assert!(
         run.stdout

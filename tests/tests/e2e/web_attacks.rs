@@ -57,3 +57,36 @@ fn a_withdrawn_trust_statement_replayed_elsewhere_stays_withdrawn() {
     let why = you.sig(&["trust", "why", &bob_fpr]).expect(0).stdout;
     assert!(why.contains("no key you trust vouches for it"), "{why}");
 }
+
+/// A short key id names whichever key ends so: one made to match in seconds. Trust and
+/// distrust take 16 hex digits or more. Before: `trust add` with the last 8 digits trusted the
+/// only known key with them, whoever made it.
+#[test]
+fn trust_is_given_by_sixteen_hex_digits_or_more() {
+    let (bob, bob_fpr) = home("Bob <bob@example.org>");
+    let url = bob.publish_http();
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&["remote", "add", "bob", &url]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    for short in [&bob_fpr[32..], &bob_fpr[26..]] {
+        for args in [
+            vec!["trust", "add", short],
+            vec!["distrust", short, "--comment", "x"],
+        ] {
+            let run = you.sig(&args).expect(2);
+            assert!(
+                run.stderr.contains("too short to trust by")
+                    && run.stderr.contains("16 or more hex digits"),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        you.sig(&["trust", "list", "--json"]).expect(0).json()["trusted"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    you.sig(&["trust", "add", &bob_fpr[24..]]).expect(0);
+}
