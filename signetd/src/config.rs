@@ -233,16 +233,134 @@ impl Config {
         Ok(config)
     }
 
-    /// What the types cannot say.
+    /// What the types cannot say: every number in a range the daemon works in (a value
+    /// outside one stopped it at every start, or left it running and useless: a sync interval
+    /// of 2^64 seconds overflowed the clock, `max_message_bytes` 0 refused even `daemon
+    /// stop`), and the one level that means nothing as a minimum.
     pub fn check(&self) -> Result<(), String> {
-        if self.verify.threshold < 1 {
-            return Err("verify.threshold must be at least 1".into());
+        const DAY: u64 = 86_400;
+        let n = |v: usize| v as u64;
+        let ranges: [(&str, u64, u64, u64, &str); 20] = [
+            ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),
+            ("verify.max_not_ok", n(self.verify.max_not_ok), 0, 1_000, ""),
+            (
+                "max_message_bytes",
+                n(self.max_message_bytes),
+                64 << 10,
+                1 << 30,
+                " bytes",
+            ),
+            ("max_connections", n(self.max_connections), 1, 65_536, ""),
+            (
+                "message_timeout_secs",
+                self.message_timeout_secs,
+                1,
+                3_600,
+                " s",
+            ),
+            (
+                "fetch.max_repo_bytes",
+                self.fetch.max_repo_bytes,
+                1 << 10,
+                1 << 36,
+                " bytes",
+            ),
+            (
+                "fetch.connect_timeout_secs",
+                self.fetch.connect_timeout_secs,
+                1,
+                600,
+                " s",
+            ),
+            ("fetch.timeout_secs", self.fetch.timeout_secs, 1, DAY, " s"),
+            (
+                "fetch.max_redirects",
+                n(self.fetch.max_redirects),
+                0,
+                20,
+                "",
+            ),
+            (
+                "sync.interval_secs",
+                self.sync.interval_secs,
+                0,
+                365 * DAY,
+                " s (0: off)",
+            ),
+            ("sync.parallel", n(self.sync.parallel), 1, 64, ""),
+            (
+                "sync.max_age_secs",
+                self.sync.max_age_secs,
+                0,
+                3_650 * DAY,
+                " s (0: off)",
+            ),
+            (
+                "watch.max_file_bytes",
+                self.watch.max_file_bytes,
+                1,
+                1 << 50,
+                " bytes",
+            ),
+            (
+                "watch.max_files",
+                n(self.watch.max_files),
+                1,
+                100_000_000,
+                "",
+            ),
+            (
+                "watch.max_queued_notifications",
+                n(self.watch.max_queued_notifications),
+                1,
+                1 << 20,
+                "",
+            ),
+            (
+                "watch.ignore patterns",
+                n(self.watch.ignore.len()),
+                0,
+                10_000,
+                "",
+            ),
+            (
+                "gpg.sign_timeout_secs",
+                self.gpg.sign_timeout_secs,
+                1,
+                DAY,
+                " s",
+            ),
+            (
+                "trust.max_depth",
+                u64::from(self.trust.max_depth),
+                1,
+                16,
+                " (1: your direct trust only)",
+            ),
+            (
+                "trust.max_followed",
+                n(self.trust.max_followed),
+                0,
+                10_000,
+                "",
+            ),
+            (
+                "publish.http address length",
+                n(self.publish.http.as_ref().map_or(0, String::len)),
+                0,
+                256,
+                "",
+            ),
+        ];
+        for (name, value, min, max, unit) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(format!(
+                    "{name} must be at least {min} and at most {max}{unit}; {value} is not"
+                ));
+            }
         }
         if matches!(self.verify.min_level, Trust::None | Trust::Distrust) {
             return Err("verify.min_level must be high, medium or low".into());
-        }
-        if !(1..=16).contains(&self.trust.max_depth) {
-            return Err("trust.max_depth must be from 1 (your direct trust only) to 16".into());
         }
         Ok(())
     }

@@ -70,6 +70,24 @@ fn assert_fresh(binary: &Path) {
     );
 }
 
+/// Polls `done` until it gives a value or `timeout` passes; then fails, saying `what` was
+/// awaited. For waiting on another process (a daemon's scheduled fetch, a file appearing),
+/// never for time itself to pass.
+#[track_caller]
+pub fn wait_until<T>(what: &str, timeout: Duration, mut done: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = done() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {timeout:?} for {what}; it did not happen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Held by the tests that measure time or load the machine (a burst of writes, kill -9 loops,
 /// gigabytes hashed, deadlines of a few seconds): all the end-to-end tests share one process,
 /// and two of these at once on two cores would measure each other. Others run beside them.

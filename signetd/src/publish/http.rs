@@ -263,6 +263,35 @@ fn respond<B>(snapshot: &Snapshot, request: &Request<B>) -> Response<Full<Bytes>
 }
 
 /// Copies the repository into `dir` atomically (each file replaced whole), for static hosting.
+/// Whether `dir` is the home or under it, once symlinks in its existing part are resolved:
+/// the home's files are Signet's own (a copy into `remotes/NAME/` overwrote that remote's
+/// stored copy).
+pub fn inside_home(home: &Home, dir: &Path) -> bool {
+    let Ok(root) = std::fs::canonicalize(&home.root) else {
+        return false;
+    };
+    let mut existing = dir;
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            // `..` or the root: resolved as written.
+            _ => break,
+        }
+    }
+    let Ok(mut resolved) = std::fs::canonicalize(existing) else {
+        return dir.starts_with(&root);
+    };
+    resolved.extend(rest.iter().rev());
+    resolved.starts_with(&root)
+        || dir
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+}
+
 pub fn copy_to(home: &Home, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // key.asc first: a reader that sees the new repo.json can always check it.

@@ -14,6 +14,12 @@ use crate::state::settings::ConfigError;
 pub enum PublishError {
     #[error("could not serve on {addr}: {why}")]
     Serve { addr: String, why: String },
+    #[error(
+        "{} is inside Signet's home, whose files are its own (or goes through `..`, which is \
+         not followed)",
+        .0.display()
+    )]
+    IntoHome(std::path::PathBuf),
     #[error(transparent)]
     Copy(#[from] NotSaved),
     #[error(transparent)]
@@ -25,7 +31,7 @@ pub enum PublishError {
 impl Failure for PublishError {
     fn code(&self) -> ErrorCode {
         match self {
-            PublishError::Serve { .. } => ErrorCode::InvalidParams,
+            PublishError::Serve { .. } | PublishError::IntoHome(_) => ErrorCode::InvalidParams,
             PublishError::Copy(e) => e.code(),
             PublishError::Config(e) => e.code(),
             PublishError::Task(e) => e.code(),
@@ -36,6 +42,11 @@ impl Failure for PublishError {
             PublishError::Serve { .. } => {
                 Some("give a free local address, such as 127.0.0.1:8080".into())
             }
+            PublishError::IntoHome(_) => Some(
+                "copy it to a directory outside the home (a web root, a checkout); the home's \
+                 own published copy is repo/"
+                    .into(),
+            ),
             PublishError::Copy(e) => e.hint(),
             PublishError::Config(e) => e.hint(),
             PublishError::Task(_) => None,
@@ -55,10 +66,14 @@ impl Daemon {
             let (home, dir) = (self.home.clone(), dir.to_path_buf());
             copied_to = Some(
                 blocking("copying the repository", move || {
-                    crate::publish::http::copy_to(&home, &dir)
+                    if crate::publish::http::inside_home(&home, &dir) {
+                        return Err(PublishError::IntoHome(dir));
+                    }
+                    crate::publish::http::copy_to(&home, &dir).map_err(|e| {
+                        NotSaved::new("the copy", e, "the directory is as it was").into()
+                    })
                 })
-                .await?
-                .map_err(|e| NotSaved::new("the copy", e, "the directory is as it was"))?,
+                .await??,
             );
         }
         if p.http.is_some() || p.stop_http {

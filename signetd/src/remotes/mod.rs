@@ -282,6 +282,16 @@ impl Daemon {
     }
 
     /// Remotes due for a scheduled fetch (marked as in flight), and when the next one is due.
+    /// Every remote's next fetch counted again from now, under the current interval (after
+    /// `sync.interval_secs` changed); the scheduler is woken by the caller's `sync_wake`.
+    pub(crate) fn reschedule_remotes(&self) {
+        let config = self.config();
+        let mut s = self.write();
+        for (name, r) in s.remotes.iter_mut() {
+            r.next_sync = next_sync(&config, name, r.record.failures);
+        }
+    }
+
     pub(crate) fn take_due_remotes(&self) -> (Vec<String>, Option<Instant>) {
         let now = Instant::now();
         let mut s = self.write();

@@ -9,36 +9,49 @@ use crate::state::Daemon;
 const MAX_NAP: Duration = Duration::from_secs(60);
 
 pub async fn run(daemon: Arc<Daemon>) {
-    if daemon.config().sync.interval_secs == 0 {
-        return;
-    }
-    let slots = Arc::new(tokio::sync::Semaphore::new(
-        daemon.config().sync.parallel.max(1),
-    ));
     let mut shutdown = daemon.shutdown_requested();
     let mut web_followed = None;
+    // Fetch slots, made again when `sync.parallel` changes.
+    let mut slots = (0, Arc::new(tokio::sync::Semaphore::new(0)));
     loop {
-        // The web changed (a statement fetched, your trust): follow what it now names.
-        let web = daemon.read().web.generation;
-        if web_followed != Some(web) {
-            web_followed = Some(web);
-            daemon.follow_web().await;
-        }
-        let (due, next) = daemon.take_due_remotes();
-        for name in due {
-            let daemon = daemon.clone();
-            let slots = slots.clone();
-            tokio::spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let report = daemon.fetch_one(&name).await;
-                tracing::info!(remote = %name, outcome = ?report.outcome, "scheduled fetch");
-            });
-        }
-        let nap = next.map_or(MAX_NAP, |t| {
-            t.saturating_duration_since(Instant::now()).min(MAX_NAP)
-        });
+        let config = daemon.config();
+        // With `sync.interval_secs` 0 scheduling is off: the scheduler waits for the settings
+        // to change (`config.set` wakes it) rather than ending, so turning it on works at once.
+        let nap = if config.sync.interval_secs == 0 {
+            None
+        } else {
+            if slots.0 != config.sync.parallel {
+                let parallel = config.sync.parallel;
+                slots = (parallel, Arc::new(tokio::sync::Semaphore::new(parallel)));
+            }
+            // The web changed (a statement fetched, your trust): follow what it now names.
+            let web = daemon.read().web.generation;
+            if web_followed != Some(web) {
+                web_followed = Some(web);
+                daemon.follow_web().await;
+            }
+            let (due, next) = daemon.take_due_remotes();
+            for name in due {
+                let daemon = daemon.clone();
+                let slots = slots.1.clone();
+                tokio::spawn(async move {
+                    let _slot = slots.acquire_owned().await;
+                    let report = daemon.fetch_one(&name).await;
+                    tracing::info!(remote = %name, outcome = ?report.outcome, "scheduled fetch");
+                });
+            }
+            Some(next.map_or(MAX_NAP, |t| {
+                t.saturating_duration_since(Instant::now()).min(MAX_NAP)
+            }))
+        };
+        let nap = async {
+            match nap {
+                Some(nap) => tokio::time::sleep(nap).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(nap) => {}
+            _ = nap => {}
             _ = daemon.sync_wake.notified() => {}
             _ = shutdown.changed() => return,
         }

@@ -77,7 +77,12 @@ impl Daemon {
             .map_err(|e| NotSaved::new("config.json", e, "the settings are unchanged"))?;
         let policy_changed = config.verify.rule() != self.config().verify.rule();
         let depth_changed = config.trust.max_depth != self.config().trust.max_depth;
+        let interval_changed = config.sync.interval_secs != self.config().sync.interval_secs;
         self.config.store(Arc::new(config));
+        if interval_changed {
+            // Due times were counted from the old interval (none at all while it was 0).
+            self.reschedule_remotes();
+        }
         if depth_changed {
             // The write guard computes the web again, and wakes the refresh if that changed it.
             drop(self.write());

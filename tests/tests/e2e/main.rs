@@ -18,6 +18,7 @@ mod protocol_doc;
 mod reference;
 mod remote_integrity;
 mod remotes;
+mod settings;
 mod systemd;
 mod walkthrough;
 mod watch;
