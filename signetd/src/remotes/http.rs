@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{DATE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{StatusCode, redirect};
 
 use crate::core::accept::Validators;
@@ -142,7 +142,8 @@ pub async fn get(
     };
     let validators = Validators {
         etag: header(ETAG),
-        last_modified: header(LAST_MODIFIED),
+        last_modified: header(LAST_MODIFIED)
+            .filter(|lm| settled(lm, header(DATE).as_deref(), std::time::SystemTime::now())),
     };
     // Sized once when the length is announced (already checked against `max`): no doubling.
     let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
@@ -157,4 +158,48 @@ pub async fn get(
         bytes.extend_from_slice(&chunk);
     }
     Ok(Got::Body { bytes, validators })
+}
+
+/// Whether a `Last-Modified` can serve as a validator: only when it is more than a second
+/// before the response's `Date` (or, without one, the time it arrived). The header has
+/// one-second resolution: a file written again within the second it was fetched keeps the same
+/// `Last-Modified`, and every later conditional GET would be answered 304 — the update (or a
+/// revocation in `key.asc`) hidden until the next change. Such a copy is fetched in full next
+/// time instead; an `ETag` is kept regardless.
+fn settled(last_modified: &str, date: Option<&str>, now: std::time::SystemTime) -> bool {
+    let Ok(modified) = httpdate::parse_http_date(last_modified) else {
+        return false;
+    };
+    let served = date
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .unwrap_or(now);
+    served
+        .duration_since(modified)
+        .is_ok_and(|age| age > Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::settled;
+
+    #[test]
+    fn a_last_modified_within_a_second_of_the_answer_is_no_validator() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let http = |t: SystemTime| httpdate::fmt_http_date(t);
+        let date = http(at);
+        let secs = |n| Duration::from_secs(n);
+        assert!(settled(&http(at - secs(2)), Some(&date), at));
+        assert!(!settled(&http(at - secs(1)), Some(&date), at));
+        assert!(!settled(&http(at), Some(&date), at));
+        assert!(
+            !settled(&http(at + secs(60)), Some(&date), at),
+            "from the future"
+        );
+        // Without a Date, the time it arrived.
+        assert!(settled(&http(at - secs(5)), None, at));
+        assert!(!settled(&http(at), None, at));
+        assert!(!settled("yesterday", Some(&date), at));
+    }
 }

@@ -90,3 +90,102 @@ fn trust_is_given_by_sixteen_hex_digits_or_more() {
     );
     you.sig(&["trust", "add", &bob_fpr[24..]]).expect(0);
 }
+
+/// Python's `http.server`, serving `dir` on a free loopback port: an ordinary static server,
+/// whose `Last-Modified` has one-second resolution and which answers `If-Modified-Since`.
+struct StaticServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl StaticServer {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let url = format!("http://127.0.0.1:{port}/");
+        signet_tests::wait_until(
+            "http.server to listen",
+            std::time::Duration::from_secs(20),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+        );
+        StaticServer { child, url }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sets a file's modification time to `secs` since the epoch, as a write within that second
+/// leaves it.
+fn set_mtime(path: &std::path::Path, secs: u64) {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+/// A publisher writes, a follower fetches, and the publisher writes again within the same
+/// second (as `sig publish --to` into a web root does): the second version must not be hidden
+/// behind `Last-Modified`. Before: the follower kept that one-second validator and every later
+/// fetch got 304 — the NOT ok (or a revocation) hidden until the next change.
+#[test]
+fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
+    let (bob, _) = home("Bob <bob@example.org>");
+    let www = bob.root.join("www");
+    std::fs::create_dir(&www).unwrap();
+    let file = bob.file("lib.c", b"int lib;");
+    bob.attest(&file, true, "looks fine").expect(0);
+    bob.sig(&["publish", "--to", www.to_str().unwrap()])
+        .expect(0);
+    let server = StaticServer::start(&www);
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for name in ["repo.json", "key.asc"] {
+        set_mtime(&www.join(name), second);
+    }
+    let alice = Home::follower("bob", &server.url);
+    alice.sig(&["fetch"]).expect(0);
+    alice
+        .sig(&[
+            "trust",
+            "add",
+            &bob.sig(&["keys", "--json"]).json()["keys"][0]["fingerprint"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ])
+        .expect(0);
+    std::fs::copy(&file, alice.root.join("lib.c")).unwrap();
+    alice.sig(&["verify", "lib.c"]).expect(0);
+
+    // Bob finds a flaw and publishes again, within that same second.
+    bob.attest(&file, false, "buffer overflow").expect(0);
+    bob.sig(&["publish", "--to", www.to_str().unwrap()])
+        .expect(0);
+    for name in ["repo.json", "key.asc"] {
+        set_mtime(&www.join(name), second);
+    }
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(run.stdout.contains("bob: updated"), "{}", run.stdout);
+    alice.sig(&["verify", "lib.c"]).expect(3);
+}
