@@ -148,7 +148,7 @@ fn set_mtime(path: &std::path::Path, secs: u64) {
 /// fetch got 304 — the NOT ok (or a revocation) hidden until the next change.
 #[test]
 fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
-    let (bob, _) = home("Bob <bob@example.org>");
+    let (bob, bob_fpr) = home("Bob <bob@example.org>");
     let www = bob.root.join("www");
     std::fs::create_dir(&www).unwrap();
     let file = bob.file("lib.c", b"int lib;");
@@ -165,16 +165,7 @@ fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
     }
     let alice = Home::follower("bob", &server.url);
     alice.sig(&["fetch"]).expect(0);
-    alice
-        .sig(&[
-            "trust",
-            "add",
-            &bob.sig(&["keys", "--json"]).json()["keys"][0]["fingerprint"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        ])
-        .expect(0);
+    alice.sig(&["trust", "add", &bob_fpr]).expect(0);
     std::fs::copy(&file, alice.root.join("lib.c")).unwrap();
     alice.sig(&["verify", "lib.c"]).expect(0);
 
