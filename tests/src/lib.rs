@@ -243,6 +243,15 @@ impl Home {
         Run::from(cmd.output().expect("run sig"))
     }
 
+    /// A home with a key made for `user_id` and no scheduled sync (tests fetch by hand); the
+    /// key's fingerprint.
+    pub fn keyed(user_id: &str) -> (Self, String) {
+        let home = Home::new();
+        home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+        let fpr = home.setup(user_id);
+        (home, fpr)
+    }
+
     /// A home with a key and no scheduled sync, following the remote at `url` as `name`.
     pub fn follower(name: &str, url: &str) -> Self {
         let home = Home::new();

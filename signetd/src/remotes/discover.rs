@@ -23,9 +23,10 @@ pub fn name_for(key: &Fingerprint) -> String {
 }
 
 impl State {
-    /// The repositories the web says to follow, strongest key first, then nearest, at most
-    /// `max`: every key trusted above `none` with a URL said of it on its path's last hop (by
-    /// you, for a key you trust directly).
+    /// The repositories the web says to follow: every key trusted above `none` with a URL said
+    /// of it on its path's last hop (by you, for a key you trust directly). Keys you trust
+    /// directly are always followed — your own word is never crowded out by keys others
+    /// introduce; of the others at most `max`, strongest first, then nearest.
     pub(crate) fn wanted_follows(&self, max: usize) -> Vec<(Fingerprint, String)> {
         let yours: HashMap<&Fingerprint, &String> = self
             .trust
@@ -34,7 +35,8 @@ impl State {
             .flat_map(|t| &t.trusted)
             .filter_map(|e| Some((&e.fingerprint, e.url.as_ref()?)))
             .collect();
-        let mut wanted: Vec<(Level, usize, Fingerprint, String)> = Vec::new();
+        let mut direct = Vec::new();
+        let mut introduced: Vec<(Level, usize, Fingerprint, String)> = Vec::new();
         let web = &self.web.web;
         for (key, level) in web.levels() {
             if level == Level::None || self.is_own_key(key) {
@@ -47,13 +49,22 @@ impl State {
                 .then(|| yours.get(key).map(|u| (*u).clone()))
                 .flatten()
                 .or_else(|| self.web.urls.get(key).cloned());
-            if let Some(url) = url.and_then(|u| accept::check_url(&u).ok()) {
-                wanted.push((level, depth, key.clone(), url));
+            let Some(url) = url.and_then(|u| accept::check_url(&u).ok()) else {
+                continue;
+            };
+            if yours.contains_key(key) {
+                direct.push((key.clone(), url));
+            } else {
+                introduced.push((level, depth, key.clone(), url));
             }
         }
-        wanted.sort_by(|a, b| (b.0, a.1, &a.2).cmp(&(a.0, b.1, &b.2)));
-        wanted.truncate(max);
-        wanted.into_iter().map(|(_, _, k, u)| (k, u)).collect()
+        introduced.sort_by(|a, b| (b.0, a.1, &a.2).cmp(&(a.0, b.1, &b.2)));
+        introduced.truncate(max);
+        direct.sort();
+        direct
+            .into_iter()
+            .chain(introduced.into_iter().map(|(_, _, k, u)| (k, u)))
+            .collect()
     }
 }
 
@@ -75,70 +86,29 @@ impl State {
 
 impl Daemon {
     /// Brings the discovered remotes in line with the web: follows the new ones (their first
-    /// fetch is due at once) and drops those whose key left it or whose URL changed (followed
-    /// again at the new one). A key some remote you added already pins is not followed twice.
-    /// Returns how many remotes were added.
-    pub(crate) async fn follow_web(&self) -> usize {
+    /// fetch is due at once), moves those whose key's stated URL changed (their record — pin,
+    /// serial, last good copy — stays, so a host serving an old copy is refused as a rollback
+    /// and one that fails leaves the copy answering), and drops those whose key left the web.
+    /// A key some remote you added already pins is not followed twice. Returns the remotes
+    /// added or moved: they have a fetch to make.
+    pub(crate) async fn follow_web(&self) -> Vec<String> {
         let max = self.config().trust.max_followed;
-        let (to_add, to_remove) = {
-            let s = self.read();
-            let wanted: BTreeMap<String, (Fingerprint, String)> = s
-                .wanted_follows(max)
-                .into_iter()
-                .map(|(key, url)| (name_for(&key), (key, url)))
-                .collect();
-            let yours: BTreeSet<&Fingerprint> = s
-                .remotes
-                .values()
-                .filter(|r| !r.record.discovered)
-                .filter_map(|r| r.record.pinned.as_ref())
-                .collect();
-            let held: BTreeMap<&String, &RemoteRecord> = s
-                .remotes
-                .iter()
-                .filter(|(_, r)| r.record.discovered)
-                .map(|(name, r)| (name, &r.record))
-                .collect();
-            // A remote that followed its key's rotation is pinned to the successor now, and
-            // is kept with its serial and last good copy (a new remote for the successor
-            // would start with neither).
-            let keeps = |name: &String, r: &RemoteRecord| {
-                wanted.get(name).is_some_and(|(key, url)| {
-                    let pinned = r.pinned.as_ref();
-                    (pinned == Some(key) || pinned.is_some_and(|p| s.succeeds(p, key)))
-                        && &r.url == url
-                        && !pinned.is_some_and(|p| yours.contains(p))
-                })
-            };
-            let kept_keys: BTreeSet<&Fingerprint> = held
-                .iter()
-                .filter(|(name, r)| keeps(name, r))
-                .filter_map(|(_, r)| r.pinned.as_ref())
-                .collect();
-            let to_remove: Vec<String> = held
-                .iter()
-                .filter(|(name, r)| !keeps(name, r))
-                .map(|(name, _)| (*name).clone())
-                .collect();
-            let to_add: Vec<(String, Fingerprint, String)> = wanted
-                .iter()
-                .filter(|(name, (key, _))| {
-                    !yours.contains(key)
-                        && !kept_keys.contains(key)
-                        && !held.get(name).is_some_and(|r| keeps(name, r))
-                })
-                .map(|(name, (key, url))| (name.clone(), key.clone(), url.clone()))
-                .collect();
-            (to_add, to_remove)
-        };
-        for name in to_remove {
+        let plan = self.read().follow_plan(max);
+        for name in plan.remove {
             tracing::info!(remote = %name, "no longer in the web of trust: not followed");
             if let Err(e) = self.remote_remove(&name).await {
                 tracing::warn!(remote = %name, "could not stop following: {e}");
             }
         }
-        let mut added = 0;
-        for (name, key, url) in to_add {
+        let mut changed = Vec::new();
+        for (name, url) in plan.moves {
+            tracing::info!(remote = %name, %url, "its key's repository moved: following it there");
+            match self.move_remote(&name, url).await {
+                Ok(()) => changed.push(name),
+                Err(e) => tracing::warn!(remote = %name, "could not follow it to its new URL: {e}"),
+            }
+        }
+        for (name, key, url) in plan.add {
             let _writer = self.writer.lock().await;
             if self.read().remotes.contains_key(&name) {
                 tracing::warn!(remote = %name, "a remote you added has this name: not followed");
@@ -150,11 +120,76 @@ impl Daemon {
             match self.add_record(record, Duration::ZERO).await {
                 Ok(_) => {
                     tracing::info!(remote = %name, "following a key of your web of trust");
-                    added += 1;
+                    changed.push(name);
                 }
                 Err(e) => tracing::warn!(remote = %name, "could not follow: {e}"),
             }
         }
-        added
+        changed
+    }
+}
+
+/// What following the web changes in the discovered remotes.
+struct FollowPlan {
+    remove: Vec<String>,
+    /// Remotes kept whose key is now said to publish elsewhere: `(name, new URL)`.
+    moves: Vec<(String, String)>,
+    add: Vec<(String, Fingerprint, String)>,
+}
+
+impl State {
+    fn follow_plan(&self, max: usize) -> FollowPlan {
+        let wanted: BTreeMap<String, (Fingerprint, String)> = self
+            .wanted_follows(max)
+            .into_iter()
+            .map(|(key, url)| (name_for(&key), (key, url)))
+            .collect();
+        let yours: BTreeSet<&Fingerprint> = self
+            .remotes
+            .values()
+            .filter(|r| !r.record.discovered)
+            .filter_map(|r| r.record.pinned.as_ref())
+            .collect();
+        let held: BTreeMap<&String, &RemoteRecord> = self
+            .remotes
+            .iter()
+            .filter(|(_, r)| r.record.discovered)
+            .map(|(name, r)| (name, &r.record))
+            .collect();
+        // A held remote stays while its key is wanted: pinned to that key, or to its successor
+        // (it followed the key's rotation), and not pinned by a remote you added yourself.
+        let keeps = |name: &String, r: &RemoteRecord| {
+            wanted.get(name).is_some_and(|(key, _)| {
+                let pinned = r.pinned.as_ref();
+                (pinned == Some(key) || pinned.is_some_and(|p| self.succeeds(p, key)))
+                    && !pinned.is_some_and(|p| yours.contains(p))
+            })
+        };
+        let mut plan = FollowPlan {
+            remove: Vec::new(),
+            moves: Vec::new(),
+            add: Vec::new(),
+        };
+        let mut kept_keys: BTreeSet<&Fingerprint> = BTreeSet::new();
+        for (name, r) in &held {
+            if !keeps(name, r) {
+                plan.remove.push((*name).clone());
+                continue;
+            }
+            kept_keys.extend(r.pinned.as_ref());
+            let (_, url) = &wanted[*name];
+            if &r.url != url {
+                plan.moves.push(((*name).clone(), url.clone()));
+            }
+        }
+        for (name, (key, url)) in &wanted {
+            let followed = yours.contains(key)
+                || kept_keys.contains(key)
+                || held.get(name).is_some_and(|r| keeps(name, r));
+            if !followed {
+                plan.add.push((name.clone(), key.clone(), url.clone()));
+            }
+        }
+        plan
     }
 }

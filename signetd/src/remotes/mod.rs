@@ -153,6 +153,33 @@ impl Daemon {
         Ok(shown)
     }
 
+    /// Points a remote at a new URL, keeping its record: pin, serial, validators and the last
+    /// good copy (a rotation of hosts, not a new remote). A fetch in flight from the old URL is
+    /// cancelled first, so that it cannot write the old URL back; the next fetch is due now.
+    pub(crate) async fn move_remote(&self, name: &str, url: String) -> Result<(), RemoteError> {
+        let slot = self.fetch_slot(name);
+        slot.removed.send_replace(true);
+        let _fetching = slot.lock.lock().await;
+        slot.removed.send_replace(false);
+        let _writer = self.writer.lock().await;
+        let Some(mut record) = self.read().remotes.get(name).map(|r| r.record.clone()) else {
+            return Err(RemoteError::NoSuchRemote(name.to_owned()));
+        };
+        record.url = url;
+        let (home, saved) = (self.home.clone(), record.clone());
+        blocking("saving the remote", move || {
+            record::save_record(&home, &saved)
+        })
+        .await?
+        .map_err(|e| NotSaved::new("the remote's new URL", e, "it is followed where it was"))?;
+        if let Some(r) = self.write().remotes.get_mut(name) {
+            r.record = record;
+            r.next_sync = Some(Instant::now());
+        }
+        self.sync_wake.notify_one();
+        Ok(())
+    }
+
     pub async fn remote_remove(&self, name: &str) -> Result<RemoteInfo, RemoteError> {
         // A fetch of this remote in flight is cancelled, never waited for: a write does not
         // wait on the network.
@@ -238,7 +265,10 @@ impl Daemon {
         let mut results = Vec::new();
         let mut fetched = std::collections::BTreeSet::new();
         for _round in 0..=self.config().trust.max_depth {
-            self.follow_web().await;
+            // A remote moved to a new URL is fetched again there, in this round.
+            for moved in self.follow_web().await {
+                fetched.remove(&moved);
+            }
             let names: Vec<String> = self
                 .read()
                 .remotes

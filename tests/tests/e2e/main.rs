@@ -23,4 +23,5 @@ mod systemd;
 mod walkthrough;
 mod watch;
 mod web_attacks;
+mod web_discovery;
 mod web_of_trust;

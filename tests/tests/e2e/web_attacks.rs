@@ -5,12 +5,8 @@ use signet_tests::Home;
 use signet_tests::forge::Forge;
 use signet_tests::http::{Serve, TestServer};
 
-/// A home with a key and no scheduled sync.
 fn home(user_id: &str) -> (Home, String) {
-    let home = Home::new();
-    home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
-    let fpr = home.setup(user_id);
-    (home, fpr)
+    Home::keyed(user_id)
 }
 
 /// A trusted key publishes trust in another, then takes it back (`sig trust remove`). A

@@ -1,0 +1,167 @@
+//! Following the web of trust, attacked (attack pass 3): what discovery follows, and how it
+//! follows a key whose stated URL changes. Real daemons publishing over HTTP on 127.0.0.1; each
+//! test fails on the code before its fix.
+
+use signet_tests::Home;
+use signet_tests::http::{Serve, TestServer};
+
+/// A full fingerprint of a key nobody holds: statements may name keys not fetched yet.
+fn stranger(n: u8) -> String {
+    format!("{n:02X}").repeat(20)
+}
+
+/// Keys you trust directly are followed whatever others introduce. Before: an introducer at
+/// `high` naming more keys than `trust.max_followed` pushed a key you trust yourself (at
+/// `medium`) out of following: its copy was deleted and its NOT ok vanished.
+#[test]
+fn your_direct_trust_is_never_crowded_out_of_following() {
+    let (carol, carol_fpr) = Home::keyed("Carol <carol@example.org>");
+    let file = carol.file("lib.c", b"int lib;");
+    carol.attest(&file, false, "a backdoor").expect(0);
+    let carol_url = carol.publish_http();
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    for n in 1..=5 {
+        let url = format!("http://127.0.0.1:9/k{n}/");
+        let args = [
+            "trust",
+            "add",
+            &stranger(n),
+            "--level",
+            "high",
+            "--url",
+            &url,
+        ];
+        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    }
+    let ann_url = ann.publish_http();
+
+    let you = Home::new();
+    you.config(serde_json::json!({"sync": {"interval_secs": 0}, "trust": {"max_followed": 3}}));
+    you.setup("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["trust", "add", &carol_fpr, "--url", &carol_url])
+        .expect(0);
+    you.sig(&["fetch"]); // the strangers' made-up URLs fail
+    let list = you.sig(&["remote", "list", "--json"]).expect(0).json();
+    let names: Vec<&str> = list["remotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&format!("web-{}", &carol_fpr[24..]).as_str()),
+        "{names:?}"
+    );
+    assert_eq!(
+        names.len(),
+        2 + 3,
+        "both of yours, then 3 introduced: {names:?}"
+    );
+    std::fs::copy(&file, you.root.join("lib.c")).unwrap();
+    you.sig(&["verify", "lib.c"]).expect(3);
+}
+
+/// Bob's discovered remote, Bob's NOT ok fetched; then the key that said where Bob publishes
+/// says somewhere else.
+struct Moved {
+    you: Home,
+    ann: Home,
+    bob_fpr: String,
+    /// Bob's repository before his NOT ok: ok, an older serial.
+    old_copy: std::path::PathBuf,
+    _bob: Home,
+}
+
+fn moved() -> Moved {
+    let (bob, bob_fpr) = Home::keyed("Bob <bob@example.org>");
+    let file = bob.file("lib.c", b"int lib;");
+    bob.attest(&file, true, "fine").expect(0);
+    let old_copy = bob.root.join("old");
+    std::fs::create_dir(&old_copy).unwrap();
+    bob.sig(&["publish", "--to", old_copy.to_str().unwrap()])
+        .expect(0);
+    bob.attest(&file, false, "not fine after all").expect(0);
+    let bob_url = bob.publish_http();
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    let args = [
+        "trust", "add", &bob_fpr, "--level", "high", "--url", &bob_url,
+    ];
+    ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    let ann_url = ann.publish_http();
+    let (you, _) = Home::keyed("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["fetch"]).expect(0);
+    std::fs::copy(&file, you.root.join("lib.c")).unwrap();
+    you.sig(&["verify", "lib.c"]).expect(3);
+    Moved {
+        you,
+        ann,
+        bob_fpr,
+        old_copy,
+        _bob: bob,
+    }
+}
+
+/// Before: the remote was removed and added afresh at the new URL, with no serial, and the old
+/// copy served there was taken (3 → 0); a 404 there lost the copy (3 → 1).
+#[test]
+fn a_moved_url_keeps_the_remotes_serial_and_last_good_copy() {
+    let m = moved();
+    let replay = TestServer::start();
+    replay.serve_repo(&m.old_copy);
+    let args = ["trust", "add", &m.bob_fpr, "--url", &replay.url()];
+    m.ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    let run = m.you.sig(&["fetch"]).expect(2);
+    assert!(run.stderr.contains("rollback"), "{}", run.stderr);
+    m.you.sig(&["verify", "lib.c"]).expect(3);
+    let list = m.you.sig(&["remote", "list", "--json"]).expect(0).json();
+    let bob = list["remotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == format!("web-{}", &m.bob_fpr[24..]))
+        .unwrap()
+        .clone();
+    assert_eq!(bob["url"], replay.url().as_str(), "followed to the new URL");
+
+    replay.route("repo.json", Serve::Status(404, Vec::new()));
+    m.you.sig(&["fetch"]).expect(2);
+    m.you.sig(&["verify", "lib.c"]).expect(3);
+    m.you.sig(&["daemon", "stop"]).expect(0);
+    m.you.sig(&["verify", "lib.c"]).expect(3);
+}
+
+/// A URL said to alternate at every fetch between two hosts serving the same repository. Before:
+/// every change removed the remote and added it again: verdicts flapped to "not verified"
+/// right after a fetch, and the unchanged repository was downloaded in full each time.
+#[test]
+fn an_alternating_url_neither_flaps_verdicts_nor_downloads_again() {
+    let m = moved();
+    let mirrors = [TestServer::start(), TestServer::start()];
+    for mirror in &mirrors {
+        // Bob's current repository, as a mirror serves it.
+        let bob_repo = m.you.home.join(format!("remotes/web-{}", &m.bob_fpr[24..]));
+        mirror.serve_repo(&bob_repo);
+    }
+    for round in 0..6 {
+        let url = mirrors[round % 2].url();
+        let args = ["trust", "add", &m.bob_fpr, "--url", &url];
+        m.ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+        m.you.sig(&["fetch"]).expect(0);
+        m.you.sig(&["verify", "lib.c"]).expect(3);
+    }
+    let full: usize = mirrors
+        .iter()
+        .flat_map(|m| m.take_log())
+        .filter(|(path, status)| path.ends_with("repo.json") && *status == 200)
+        .count();
+    // Once, when the first mirror's ETag (not Bob's publisher's) was learnt; then 304s.
+    assert_eq!(full, 1, "the unchanged repository downloaded again");
+}
