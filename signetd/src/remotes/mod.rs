@@ -286,13 +286,11 @@ impl Daemon {
     }
 
     async fn fetch_names(self: &Arc<Self>, names: Vec<String>) -> Result<FetchResult, RemoteError> {
-        let slots = Arc::new(tokio::sync::Semaphore::new(
-            self.config().sync.parallel.max(1),
-        ));
+        let slots = schedule::FetchSlots::new(self.config().sync.parallel);
         let mut tasks = tokio::task::JoinSet::new();
         for (n, name) in names.into_iter().enumerate() {
             let daemon = self.clone();
-            let slots = slots.clone();
+            let slots = slots.for_remote(self, &name);
             tasks.spawn(async move {
                 let _slot = slots.acquire_owned().await;
                 (n, daemon.fetch_one(&name).await)

@@ -12,7 +12,7 @@ pub async fn run(daemon: Arc<Daemon>) {
     let mut shutdown = daemon.shutdown_requested();
     let mut web_followed = None;
     // Fetch slots, made again when `sync.parallel` changes.
-    let mut slots = (0, Arc::new(tokio::sync::Semaphore::new(0)));
+    let mut slots = (0, FetchSlots::new(0));
     loop {
         let config = daemon.config();
         // With `sync.interval_secs` 0 scheduling is off: the scheduler waits for the settings
@@ -21,8 +21,7 @@ pub async fn run(daemon: Arc<Daemon>) {
             None
         } else {
             if slots.0 != config.sync.parallel {
-                let parallel = config.sync.parallel;
-                slots = (parallel, Arc::new(tokio::sync::Semaphore::new(parallel)));
+                slots = (config.sync.parallel, FetchSlots::new(config.sync.parallel));
             }
             // The web changed (a statement fetched, your trust): follow what it now names.
             let web = daemon.read().web.generation;
@@ -32,8 +31,8 @@ pub async fn run(daemon: Arc<Daemon>) {
             }
             let (due, next) = daemon.take_due_remotes();
             for name in due {
+                let slots = slots.1.for_remote(&daemon, &name);
                 let daemon = daemon.clone();
-                let slots = slots.1.clone();
                 tokio::spawn(async move {
                     let _slot = slots.acquire_owned().await;
                     let report = daemon.fetch_one(&name).await;
@@ -54,6 +53,38 @@ pub async fn run(daemon: Arc<Daemon>) {
             _ = nap => {}
             _ = daemon.sync_wake.notified() => {}
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// `sync.parallel` fetches at once for your own remotes and as many again for discovered ones:
+/// remotes the web found (which anyone in it can point at a server that never answers) never
+/// hold the slots your own remotes wait for.
+#[derive(Clone)]
+pub(crate) struct FetchSlots {
+    own: Arc<tokio::sync::Semaphore>,
+    discovered: Arc<tokio::sync::Semaphore>,
+}
+
+impl FetchSlots {
+    pub(crate) fn new(parallel: usize) -> Self {
+        FetchSlots {
+            own: Arc::new(tokio::sync::Semaphore::new(parallel)),
+            discovered: Arc::new(tokio::sync::Semaphore::new(parallel)),
+        }
+    }
+
+    /// The slots `name` waits for.
+    pub(crate) fn for_remote(&self, daemon: &Daemon, name: &str) -> Arc<tokio::sync::Semaphore> {
+        let discovered = daemon
+            .read()
+            .remotes
+            .get(name)
+            .is_some_and(|r| r.record.discovered);
+        if discovered {
+            self.discovered.clone()
+        } else {
+            self.own.clone()
         }
     }
 }

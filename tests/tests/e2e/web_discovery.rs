@@ -165,3 +165,66 @@ fn an_alternating_url_neither_flaps_verdicts_nor_downloads_again() {
     // Once, when the first mirror's ETag (not Bob's publisher's) was learnt; then 304s.
     assert_eq!(full, 1, "the unchanged repository downloaded again");
 }
+
+/// Discovered remotes whose server never answers hold no slot your own remotes wait for.
+/// Before: six of them held both of `sync.parallel`'s slots, fetch after fetch, and your own
+/// remote's NOT ok arrived only when they had all timed out (9 s here; 29–34 s at the defaults
+/// with 48 of them) instead of when it was due (2 s).
+#[test]
+fn remotes_the_web_found_never_starve_your_own() {
+    let _heavy = signet_tests::exclusive();
+    let silent = TestServer::start();
+    silent.route("key.asc", Serve::Silent);
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    for n in 1..=6 {
+        let args = [
+            "trust",
+            "add",
+            &stranger(n),
+            "--level",
+            "high",
+            "--url",
+            &silent.url(),
+        ];
+        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    }
+    let ann_url = ann.publish_http();
+    let (zed, zed_fpr) = Home::keyed("Zed <zed@example.org>");
+    let file = zed.file("lib.c", b"int lib;");
+    zed.attest(&file, false, "a backdoor").expect(0);
+    let zed_url = zed.publish_http();
+
+    let you = Home::new();
+    you.config(serde_json::json!({
+        "sync": {"interval_secs": 0, "parallel": 2},
+        "fetch": {"timeout_secs": 3, "connect_timeout_secs": 3},
+    }));
+    you.setup("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["trust", "add", &zed_fpr]).expect(0);
+    you.sig(&["remote", "add", "zzz", &zed_url]).expect(0);
+    std::fs::copy(&file, you.root.join("lib.c")).unwrap();
+    you.sig(&["verify", "lib.c"]).expect(1);
+
+    // The scheduler on: the six are followed and due at once, your remote in 2 s.
+    let started = std::time::Instant::now();
+    you.sig(&["config", "sync.interval_secs", "2"]).expect(0);
+    signet_tests::wait_until(
+        "your own remote's NOT ok",
+        std::time::Duration::from_secs(60),
+        || (you.sig(&["verify", "lib.c"]).code == 3).then_some(()),
+    );
+    let took = started.elapsed();
+    let followed = you.sig(&["remote", "list", "--json"]).expect(0).json()["remotes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(followed >= 7, "the six were followed: {followed} remotes");
+    assert!(
+        took < std::time::Duration::from_secs(6),
+        "your remote waited {took:?} behind remotes that never answer"
+    );
+}
