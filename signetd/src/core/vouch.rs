@@ -270,14 +270,14 @@ pub fn web_of(
         revoked: yours.revoked,
         max_depth,
     });
-    // Where each key the web reaches publishes: the URL said on the last hop of its path, or
-    // by your own keys for a key you trust directly. One lookup per reached key.
+    // Where each key the web follows publishes: the URL said on the last hop of its path
+    // before distrust, or by your own keys for a key you trust directly. One lookup per key.
     let mut urls = HashMap::new();
     for id in 0..keys.len() as Id {
-        if !web.reaches(id) {
+        if !web.follows(id) {
             continue;
         }
-        let said = match web.via(id) {
+        let said = match web.followed_via(id) {
             Some(before) => newest.get(&(before, id)),
             None => published.get(&id),
         };

@@ -23,8 +23,9 @@ pub fn name_for(key: &Fingerprint) -> String {
 }
 
 impl State {
-    /// The repositories the web says to follow: every key trusted above `none` with a URL said
-    /// of it on its path's last hop (by you, for a key you trust directly). Keys you trust
+    /// The repositories the web says to follow: every key trusted above `none` before any
+    /// distrust is applied (`Web::followed`), with a URL said of it on its path's last hop (by
+    /// you, for a key you trust directly). Keys you trust
     /// directly are always followed — your own word is never crowded out by keys others
     /// introduce; of the others at most `max`, strongest first, then nearest.
     pub(crate) fn wanted_follows(&self, max: usize) -> Vec<(Fingerprint, String)> {
@@ -37,12 +38,11 @@ impl State {
             .collect();
         let mut direct = Vec::new();
         let mut introduced: Vec<(Level, usize, Fingerprint, String)> = Vec::new();
-        let web = &self.web.web;
-        for (key, level) in web.levels() {
+        // Before distrust: a key's distrusts weigh whether or not it is cut itself.
+        for (key, level, depth) in self.web.web.followed() {
             if level == Level::None || self.is_own_key(key) {
                 continue;
             }
-            let depth = web.depth(key).unwrap_or(usize::MAX);
             // Your trust list's URL for a key you trust directly; else the one said on the
             // last hop of its path.
             let url = (depth == 1)

@@ -176,3 +176,87 @@ fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
     assert!(run.stdout.contains("bob: updated"), "{}", run.stdout);
     alice.sig(&["verify", "lib.c"]).expect(3);
 }
+
+/// `by` publishes its word about `about` (a level, or `distrust`), with `about`'s URL if given.
+fn says(by: &Home, about: &str, word: &str, url: Option<&str>) {
+    let mut args = if word == "distrust" {
+        vec!["distrust", about, "--comment", "do not"]
+    } else {
+        vec!["trust", "add", about, "--level", word]
+    };
+    if let Some(url) = url {
+        args.extend(["--url", url]);
+    }
+    args.push("--publish");
+    by.sig(&args).expect(0);
+}
+
+/// A home that publishes over HTTP: the home, its fingerprint, its URL.
+fn publisher(user_id: &str) -> (Home, String, String) {
+    let (home, fpr) = home(user_id);
+    let url = home.publish_http();
+    (home, fpr, url)
+}
+
+/// Two keys at the same level distrust each other: both are cut, whichever repository is
+/// fetched first. Before: the first fetched cut the other, whose discovered remote was then
+/// dropped before its own distrust was read — and the next fetch brought it back.
+#[test]
+fn a_distrust_race_cuts_both_whatever_is_fetched_first() {
+    let (ann, ann_fpr, ann_url) = publisher("Ann <ann@example.org>");
+    let (carl, carl_fpr, carl_url) = publisher("Carl <carl@example.org>");
+    let (dora, dora_fpr, dora_url) = publisher("Dora <dora@example.org>");
+    says(&ann, &carl_fpr, "medium", Some(&carl_url));
+    says(&ann, &dora_fpr, "medium", Some(&dora_url));
+    says(&carl, &dora_fpr, "distrust", None);
+    says(&dora, &carl_fpr, "distrust", None);
+    let file = dora.file("lib.c", b"int lib;");
+    dora.attest(&file, false, "a backdoor").expect(0);
+
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    std::fs::copy(&file, you.root.join("lib.c")).unwrap();
+    for _ in 0..3 {
+        you.sig(&["fetch"]).expect(0);
+        let list = you.sig(&["remote", "list", "--json"]).expect(0).json();
+        assert_eq!(list["remotes"].as_array().unwrap().len(), 3, "{list:#}");
+        for fpr in [&carl_fpr, &dora_fpr] {
+            let why = you.sig(&["trust", "why", fpr]).expect(0).stdout;
+            assert!(why.contains("distrusted by"), "{why}");
+        }
+        you.sig(&["verify", "lib.c"]).expect(1);
+    }
+}
+
+/// A key cut by a stronger distrust cuts no one. Before: Carl, cut by Erin (high), still cut
+/// Dora, and Dora's trusted NOT ok was hidden.
+#[test]
+fn a_distruster_cut_by_a_stronger_distrust_cuts_no_one() {
+    let (ann, ann_fpr, ann_url) = publisher("Ann <ann@example.org>");
+    let (carl, carl_fpr, carl_url) = publisher("Carl <carl@example.org>");
+    let (dora, dora_fpr, dora_url) = publisher("Dora <dora@example.org>");
+    let (erin, erin_fpr, erin_url) = publisher("Erin <erin@example.org>");
+    says(&ann, &carl_fpr, "medium", Some(&carl_url));
+    says(&ann, &dora_fpr, "medium", Some(&dora_url));
+    says(&ann, &erin_fpr, "high", Some(&erin_url));
+    says(&erin, &carl_fpr, "distrust", None);
+    says(&carl, &dora_fpr, "distrust", None);
+    let file = dora.file("lib.c", b"int lib;");
+    dora.attest(&file, false, "a backdoor").expect(0);
+
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["fetch"]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    std::fs::copy(&file, you.root.join("lib.c")).unwrap();
+    you.sig(&["verify", "lib.c"]).expect(3);
+    let why = you.sig(&["trust", "why", &carl_fpr]).expect(0).stdout;
+    assert!(why.contains("distrusted by Erin"), "{why}");
+    drop(erin);
+}

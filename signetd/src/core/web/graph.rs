@@ -230,25 +230,36 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// For each distrusted key, the strongest distrust of it by a trusted key (weighed by the
-    /// trust it has in `uncut`). Keys you spoke of yourself are never capped.
+    /// For each distrusted key, the strongest distrust of it that counts, by a trusted key
+    /// (weighed by the trust it has in `uncut`). Keys you spoke of yourself are never capped.
+    ///
+    /// A distruster itself cut by a strictly stronger distrust does not cut: its word counts
+    /// for nothing. Distrusts are weighed strongest first, so that whether a distruster is cut
+    /// is settled before its own distrusts are weighed — in an order no statement's arrival
+    /// changes. Two keys of equal weight distrusting each other are both cut: neither is cut
+    /// by a *stronger* one.
     pub(super) fn distrust_caps(&self, uncut: &Found) -> Vec<Option<(Level, Id)>> {
         let mut caps: Vec<Option<(Level, Id)>> = vec![None; self.edges.len()];
-        let distrusting = self.edges.iter().enumerate().flat_map(|(from, edges)| {
-            edges
-                .iter()
-                .filter(|(_, s)| *s == Stance::Distrust)
-                .map(move |(about, _)| (from, *about as usize))
-        });
-        for (from, about) in distrusting {
-            if self.own[about] || self.direct[about].is_some() {
-                continue;
-            }
+        let mut distrusts: Vec<(Level, usize, usize)> = Vec::new();
+        for (from, edges) in self.edges.iter().enumerate() {
             let weight = match &uncut.best[from] {
                 Some(best) => best.level,
                 None if self.own[from] => Level::High,
                 None => continue, // an untrusted key's distrust weighs nothing
             };
+            for (about, stance) in edges {
+                let about = *about as usize;
+                if *stance == Stance::Distrust && !self.own[about] && self.direct[about].is_none() {
+                    distrusts.push((weight, from, about));
+                }
+            }
+        }
+        distrusts.sort_by(|a, b| b.0.cmp(&a.0));
+        for (weight, from, about) in distrusts {
+            let overruled = caps[from].is_some_and(|(cap, _)| cap > weight);
+            if overruled {
+                continue;
+            }
             if caps[about].is_none_or(|(held, _)| weight > held) {
                 caps[about] = Some((weight, from as Id));
             }

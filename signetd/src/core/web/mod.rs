@@ -122,6 +122,12 @@ pub struct Web {
     keys: Arc<Keys>,
     best: Vec<Option<Best>>,
     hops: Vec<Hop>,
+    /// The web before any distrust is applied: whose repositories are followed. A key's
+    /// distrusts weigh in the computation whether or not another key's distrust cuts it, so
+    /// its repository is followed all the same — or which distrusts are known (and so who is
+    /// cut) would depend on which repository was fetched first.
+    uncut_best: Vec<Option<Best>>,
+    uncut_hops: Vec<Hop>,
     why_not: FxHashMap<Id, Unreached>,
     own: Vec<bool>,
 }
@@ -138,8 +144,7 @@ impl Web {
     /// The hops of the path `best` ends, from the key itself back to the key you trust
     /// directly.
     fn walk(&self, best: &Best) -> impl Iterator<Item = &Hop> {
-        let hop = |at: u32| (at != NO_HOP).then(|| &self.hops[at as usize]);
-        std::iter::successors(hop(best.hop), move |h| hop(h.before))
+        walk(&self.hops, best)
     }
 
     /// Whether `key` is one of yours (ultimate).
@@ -207,6 +212,34 @@ impl Web {
             .enumerate()
             .filter_map(|(id, b)| Some((self.keys.fingerprint(id as Id), b.as_ref()?.level)))
     }
+
+    /// Every key whose repository is followed — reached before any distrust is applied —
+    /// with its level then and how many hops from you it is (your own aside).
+    pub fn followed(&self) -> impl Iterator<Item = (&Fingerprint, Level, usize)> {
+        self.uncut_best.iter().enumerate().filter_map(|(id, b)| {
+            let b = b.as_ref()?;
+            let depth = walk(&self.uncut_hops, b).filter(|h| !h.successor).count();
+            Some((self.keys.fingerprint(id as Id), b.level, depth))
+        })
+    }
+
+    /// The key before the key numbered `id` on its followed path (before distrust); `None`
+    /// for a key you trust directly, or one not followed.
+    pub fn followed_via(&self, id: Id) -> Option<Id> {
+        let best = self.uncut_best.get(id as usize)?.as_ref()?;
+        Some(walk(&self.uncut_hops, best).nth(1)?.key)
+    }
+
+    /// Whether the key numbered `id` is followed (your own keys aside).
+    pub fn follows(&self, id: Id) -> bool {
+        matches!(self.uncut_best.get(id as usize), Some(Some(_)))
+    }
+}
+
+/// The hops of the path `best` ends in `hops`, from its key back to the key you trust directly.
+fn walk<'a>(hops: &'a [Hop], best: &Best) -> impl Iterator<Item = &'a Hop> {
+    let hop = |at: u32| (at != NO_HOP).then(|| &hops[at as usize]);
+    std::iter::successors(hop(best.hop), move |h| hop(h.before))
 }
 
 /// Fingerprints numbered once for the computation. The index numbers each statement's keys as
@@ -288,6 +321,8 @@ pub fn compute(inputs: &Inputs) -> Web {
         keys: inputs.keys.clone(),
         best: found.best,
         hops: found.hops,
+        uncut_best: uncut.best,
+        uncut_hops: uncut.hops,
         why_not: found.why_not,
         own: graph.own,
     }

@@ -285,3 +285,37 @@ fn a_successor_stands_where_its_predecessor_stands() {
         "B (medium) distrusts 8, whose path is medium"
     );
 }
+
+/// A key cut by a stronger distrust cuts no one: its word counts for nothing, its distrusts
+/// included — whatever order the statements came in.
+#[test]
+fn a_distruster_cut_by_a_stronger_distrust_cuts_no_one() {
+    // A (high) says C medium, D medium, E high; E (high) distrusts C; C distrusts D.
+    let w = compute_named(&web(
+        vec![
+            says('A', 'C', Trust(Medium)),
+            says('A', 'D', Trust(Medium)),
+            says('A', 'E', Trust(High)),
+            says('E', 'C', Distrust),
+            says('C', 'D', Distrust),
+        ],
+        2,
+    ));
+    assert_eq!(level(&w, 'C'), None, "E, at high, cuts C's medium path");
+    assert_eq!(
+        level(&w, 'D'),
+        Some(Medium),
+        "C is cut: its distrust of D is void"
+    );
+    // At equal weight both stay cut (neither is cut by a *stronger* distrust).
+    let w = compute_named(&web(
+        vec![
+            says('A', 'C', Trust(Medium)),
+            says('A', 'D', Trust(Medium)),
+            says('C', 'D', Distrust),
+            says('D', 'C', Distrust),
+        ],
+        2,
+    ));
+    assert_eq!((level(&w, 'C'), level(&w, 'D')), (None, None));
+}
