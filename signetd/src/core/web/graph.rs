@@ -254,7 +254,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        distrusts.sort_by(|a, b| b.0.cmp(&a.0));
+        distrusts.sort_by_key(|d| std::cmp::Reverse(d.0));
         for (weight, from, about) in distrusts {
             let overruled = caps[from].is_some_and(|(cap, _)| cap > weight);
             if overruled {
