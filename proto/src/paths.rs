@@ -11,6 +11,13 @@ pub fn writable_by_others(mode: u32, gid: u32, own_gid: u32) -> bool {
     mode & 0o002 != 0 || (mode & 0o020 != 0 && gid != own_gid)
 }
 
+/// Whether a directory with these permission bits and owner is private to the user `me`: the
+/// socket's directory must be, or someone else could bind the socket first and answer `sig`
+/// in the daemon's place. The daemon refuses to bind in any other; `sig` refuses to connect.
+pub fn private_to(mode: u32, owner: u32, me: u32) -> bool {
+    owner == me && mode & 0o077 == 0
+}
+
 pub const ENV_HOME: &str = "SIGNET_HOME";
 pub const ENV_SOCKET: &str = "SIGNET_SOCKET";
 

@@ -48,9 +48,29 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the socket and says hello.
+    /// Connects to the socket and says hello — only to a daemon of this user: the socket's
+    /// directory must be private to the user (as the daemon requires when it binds), and the
+    /// process listening must run as the user (its credentials, `SO_PEERCRED`), or anyone able
+    /// to bind the socket first would answer every verdict.
     pub fn connect(socket: &Path) -> io::Result<Result<Self, CallError>> {
+        check_socket_dir(socket)?;
         let stream = Stream::connect(socket.to_fs_name::<GenericFilePath>()?)?;
+        let me = rustix::process::geteuid().as_raw();
+        match stream.peer_creds()?.euid() {
+            Some(uid) if uid == me => {}
+            other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{} is served by {}, not by you (uid {me}): refusing to talk to it; \
+                         stop that process, or set SIGNET_SOCKET to a socket in a directory \
+                         only you can write",
+                        socket.display(),
+                        other.map_or("an unknown user".into(), |uid| format!("uid {uid}"))
+                    ),
+                ));
+            }
+        }
         let reader = stream.try_clone()?;
         let mut client = Client {
             writer: stream,
@@ -169,6 +189,33 @@ impl Client {
             };
         }
     }
+}
+
+/// Refuses a socket whose directory someone else could have bound it in. No socket yet is
+/// fine: there is nothing to connect to, and the daemon started then makes the directory
+/// private before it binds.
+fn check_socket_dir(socket: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Some(dir) = socket.parent() else {
+        return Ok(());
+    };
+    if fs::symlink_metadata(socket).is_err() {
+        return Ok(()); // connecting will say nobody is there
+    }
+    let meta = fs::metadata(dir)?;
+    let me = rustix::process::geteuid().as_raw();
+    if signet_proto::paths::private_to(meta.mode(), meta.uid(), me) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "the socket's directory {} is not private to you (it must be yours, mode 0700), so \
+             whoever answers there may not be your signetd: set SIGNET_SOCKET to a socket in a \
+             directory only you can write, or `chmod 700` it",
+            dir.display()
+        ),
+    ))
 }
 
 /// Whether a connect error means nobody is serving the socket (as opposed to, say, no right

@@ -88,7 +88,7 @@ fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     }
     let meta = std::fs::metadata(dir).with_context(|| format!("checking {}", dir.display()))?;
     let me = rustix::process::getuid().as_raw();
-    if meta.uid() != me || meta.mode() & 0o077 != 0 {
+    if !signet_proto::paths::private_to(meta.mode(), meta.uid(), me) {
         bail!(
             "the socket's directory {} is not private to you (it must be yours, mode 0700): \
              choose another SIGNET_SOCKET, or `chmod 700` it",

@@ -2,7 +2,7 @@
 //! unknown methods, no hello, and a client of another user.
 
 use serde_json::json;
-use signet_tests::{Home, RawClient, error_code};
+use signet_tests::{Home, RawClient, Run, error_code};
 
 fn started() -> Home {
     let home = Home::new();
@@ -114,11 +114,17 @@ fn malformed_messages_get_errors_and_the_connection_goes_on() {
     home.sig(&["status"]).expect(0);
 }
 
-/// A process of another user is refused by the peer-uid check even when file permissions
-/// would let it in. Needs root (to run as `nobody`); says so and passes trivially elsewhere.
+/// A process of another user is refused by the daemon's peer-uid check even when file
+/// permissions would let it in; and `sig` run as that user refuses a socket in a directory not
+/// its own before it sends a byte. Needs root (to run as `nobody`): skipped elsewhere, but a
+/// failure under `CI=true`.
 #[test]
 fn another_user_is_refused() {
     if rustix::process::getuid().as_raw() != 0 {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "another_user_is_refused needs root (to run a client as nobody), and CI must run it"
+        );
         eprintln!("SKIP another_user_is_refused: needs root to run a client as nobody");
         return;
     }
@@ -142,7 +148,51 @@ fn another_user_is_refused() {
         .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains("serves only its own user"), "{said}");
+    assert!(said.contains("is not private to you"), "{said}");
+    // Through a directory private to that user (a link to the socket in it), `sig` connects,
+    // and then refuses a daemon that is not its user's.
+    let theirs = home.root.join("nobodys");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&home.socket, theirs.join("signetd.sock")).unwrap();
+    let nobody = std::process::Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .unwrap();
+    let nobody: u32 = String::from_utf8_lossy(&nobody.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    rustix::fs::chown(&theirs, Some(rustix::process::Uid::from_raw(nobody)), None).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(&sig)
+        .args(["daemon", "status"])
+        .env("SIGNET_HOME", &home.home)
+        .env("SIGNET_SOCKET", theirs.join("signetd.sock"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("is served by uid 0, not by you"), "{said}");
+    // A raw client of that user gets past every file permission and meets the daemon's check.
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args([
+            "perl",
+            "-MIO::Socket::UNIX",
+            "-e",
+            r#"$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!"; print $s qq({"jsonrpc":"2.0","id":1,"method":"hello","params":{"protocol":1,"client":"x"}}\n); print scalar <$s>"#,
+        ])
+        .arg(&home.socket)
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        answer.contains("serves only its own user"),
+        "{answer}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         home.log()
             .contains("refused a connection from another user")
@@ -214,5 +264,68 @@ fn a_null_id_is_answered_and_a_missing_one_is_not() {
         c.read_within(std::time::Duration::from_millis(500))
             .is_none(),
         "a notification gets no answer"
+    );
+}
+
+/// Another user binds `SIGNET_SOCKET` in a shared directory (`/tmp`, or a shared
+/// `XDG_RUNTIME_DIR`) before the daemon, and answers every verify with "ok". `sig` must not
+/// believe it. Before: `sig verify` printed the impostor's "is ok." and exited 0. Needs root
+/// (to run the impostor as `nobody`): skipped elsewhere, but a failure under `CI=true`.
+#[test]
+fn a_socket_another_user_serves_is_not_believed() {
+    if rustix::process::getuid().as_raw() != 0 {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "a_socket_another_user_serves_is_not_believed needs root, and CI must run it"
+        );
+        eprintln!("SKIP a_socket_another_user_serves_is_not_believed: needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = Home::new();
+    let shared = home.root.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&home.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let socket = shared.join("signetd.sock");
+    // The impostor: answers hello, then every call with an "ok" verdict.
+    let impostor = r#"
+        use IO::Socket::UNIX;
+        my $l = IO::Socket::UNIX->new(Local => $ARGV[0], Listen => 5) or die "bind: $!";
+        chmod 0777, $ARGV[0];
+        while (my $c = $l->accept) {
+            while (my $line = <$c>) {
+                my ($id) = $line =~ /"id":\s*(\d+)/;
+                my $r = $line =~ /"hello"/
+                    ? '{"protocol":1,"server":"signetd/0.1.0","capabilities":[]}'
+                    : '{"results":[{"id":"sha256:' . ('0' x 64) . '","verdict":"ok","attestations":[]}],"warnings":[]}';
+                print $c qq({"jsonrpc":"2.0","id":$id,"result":$r}\n);
+            }
+        }"#;
+    let mut server = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args(["perl", "-e", impostor])
+        .arg(&socket)
+        .spawn()
+        .unwrap();
+    signet_tests::wait_until(
+        "the impostor's socket",
+        std::time::Duration::from_secs(10),
+        || socket.exists().then_some(()),
+    );
+    let run = Run::from(
+        home.sig_command(&["verify", "--id", &format!("sha256:{}", "0".repeat(64))])
+            .env("SIGNET_SOCKET", &socket)
+            .output()
+            .unwrap(),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("is ok"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("is not private to you"),
+        "{}",
+        run.stderr
     );
 }
