@@ -204,15 +204,20 @@ fn check_socket_dir(socket: &Path) -> io::Result<()> {
     }
     let meta = fs::metadata(dir)?;
     let me = rustix::process::geteuid().as_raw();
-    if signet_proto::paths::private_to(meta.mode(), meta.uid(), me) {
+    let my_group = rustix::process::getegid().as_raw();
+    // Who could have bound a socket there: whoever may write the directory. systemd makes
+    // `%t/signet/` 0755 for the socket unit, which is fine; a shared `/tmp` is not.
+    if meta.uid() == me
+        && !signet_proto::paths::writable_by_others(meta.mode(), meta.gid(), my_group)
+    {
         return Ok(());
     }
     Err(io::Error::new(
         io::ErrorKind::PermissionDenied,
         format!(
-            "the socket's directory {} is not private to you (it must be yours, mode 0700), so \
-             whoever answers there may not be your signetd: set SIGNET_SOCKET to a socket in a \
-             directory only you can write, or `chmod 700` it",
+            "the socket's directory {} is not private to you (it must be yours, and writable by \
+             you alone), so whoever answers there may not be your signetd: set SIGNET_SOCKET to \
+             a socket in a directory only you can write, or `chmod 700` it",
             dir.display()
         ),
     ))
