@@ -277,8 +277,14 @@ pub fn accept(
         });
     }
     check_order(record, contents.serial, &data_sha256, signed_at)?;
-    // Attestations are checked against every known key, the remote's own included.
-    let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source);
+    // Attestations are checked against every known key, the remote's own included. A remote
+    // the web found contributes its owner's words only.
+    let held = if record.discovered {
+        check::Held::ByOwner(rotation::owners(&contents, &found, &keyring))
+    } else {
+        check::Held::All
+    };
+    let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
     Ok(Accepted {
         cert,
         retired,
@@ -338,6 +344,9 @@ pub struct CheckedCache {
     pub repo_sha256: String,
     pub key_sha256: String,
     pub keyring: String,
+    /// Checked as a discovered remote's copy: its owner's words only (`check::Held`).
+    #[serde(default)]
+    pub discovered: bool,
     pub report: CheckReport,
     /// `(id, key, signer, signed_at, ok, reviewed, comment)` of every attestation with a genuine
     /// signature. Revocation is not kept here: it is judged from the keyring at each query.
@@ -360,6 +369,7 @@ impl CheckedCache {
         key_bytes: &[u8],
         repo_bytes: &[u8],
         keyring_digest: String,
+        discovered: bool,
         checked: &Checked,
         report: &CheckReport,
     ) -> Self {
@@ -368,6 +378,7 @@ impl CheckedCache {
             repo_sha256: sha256_hex(repo_bytes),
             key_sha256: sha256_hex(key_bytes),
             keyring: keyring_digest,
+            discovered,
             report: report.clone(),
             vouches: checked.vouches.clone(),
             entries: checked
@@ -388,15 +399,18 @@ impl CheckedCache {
         }
     }
 
-    /// The entries, if this cache was computed from exactly these bytes and keyring.
+    /// The entries, if this cache was computed from exactly these bytes and keyring, for a
+    /// remote followed the same way (`discovered`).
     pub fn entries_for(
         self,
         key_bytes: &[u8],
         repo_bytes: &[u8],
         keyring: &Keyring,
-        source: &Source,
+        record: &RemoteRecord,
     ) -> Option<(Checked, CheckReport)> {
+        let source = &Source::Remote(record.name.clone());
         if self.format != Self::FORMAT
+            || self.discovered != record.discovered
             || self.key_sha256 != sha256_hex(key_bytes)
             || self.repo_sha256 != sha256_hex(repo_bytes)
             || self.keyring != keyring.digest()

@@ -23,6 +23,10 @@ pub struct CheckReport {
     /// Signed by a key Signet has no certificate for: cannot be checked.
     pub unknown_key: usize,
     pub bad_signature: usize,
+    /// Signed by keys other than the repository's owner, in a repository followed only
+    /// because the web of trust named its owner: not held (`Held::ByOwner`).
+    #[serde(default)]
+    pub not_held: usize,
     /// A few of the problems, for logs and `sig remote list`.
     pub examples: Vec<String>,
     /// Per content id, attestations that could not count: by a key with no certificate here,
@@ -179,12 +183,35 @@ pub enum Problem {
     BadSignature,
 }
 
-/// Checks every attestation of a repository; only those that pass enter the index.
+/// Whose words a repository's check keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// Every key's: the own repository, and remotes you added yourself (a mirror you chose).
+    All,
+    /// Only these keys' (the owner's, and the keys it succeeded): a repository followed
+    /// because the web named its owner. Anyone in the web could otherwise point the daemon at
+    /// any number of "mirrors" each replaying the same million attestations; the owner's word
+    /// is what it was followed for. The others are counted, never checked or kept.
+    ByOwner(std::collections::BTreeSet<signet_proto::formats::Fingerprint>),
+}
+
+impl Held {
+    fn holds(&self, key: &signet_proto::formats::Fingerprint) -> bool {
+        match self {
+            Held::All => true,
+            Held::ByOwner(owners) => owners.contains(key),
+        }
+    }
+}
+
+/// Checks every attestation of a repository whose words are `held`; only those that pass
+/// enter the index.
 pub fn check_all(
     contents: &RepoContents,
     skipped: &[Skipped],
     keyring: &Keyring,
     source: &Source,
+    held: &Held,
 ) -> (Checked, CheckReport) {
     let mut report = CheckReport::default();
     for s in skipped {
@@ -197,6 +224,13 @@ pub fn check_all(
         .attestations
         .iter()
         .flat_map(|(id, list)| list.iter().map(move |a| (id, a)))
+        .filter(|(_, a)| {
+            let keep = held.holds(&a.key);
+            if !keep {
+                report.not_held += 1;
+            }
+            keep
+        })
         .collect();
     // Only what counts is kept: a repository of junk costs a problem count per attestation,
     // not a message each. Entries come out in no particular order (the index does not care).

@@ -357,6 +357,7 @@ impl Daemon {
             &bodies.key,
             &bodies.repo,
             accepted.keyring_digest.clone(),
+            record.discovered,
             entries,
             &accepted.report,
         );

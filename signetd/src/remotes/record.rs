@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept};
 use crate::core::check::CheckReport;
-use crate::core::index::Source;
 use crate::core::keyring::Keyring;
 use crate::core::vouch::Checked;
 use crate::home::damage::Damage;
@@ -41,9 +40,8 @@ pub fn check_stored(
     repo_bytes: &[u8],
     keyring: &Keyring,
 ) -> Result<(Checked, CheckReport), Refusal> {
-    let source = Source::Remote(record.name.clone());
     if let Some(cache) = load_cache(home, &record.name)
-        && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, &source)
+        && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, record)
     {
         tracing::info!(remote = %record.name, attestations = checked.0.len(), "loaded from the checked cache");
         return Ok(checked);
@@ -60,6 +58,7 @@ pub fn check_stored(
         key_bytes,
         repo_bytes,
         accepted.keyring_digest,
+        record.discovered,
         &entries,
         &accepted.report,
     );

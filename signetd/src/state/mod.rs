@@ -235,7 +235,13 @@ impl State {
             self.index.remove_source(&Source::Own);
             return CheckReport::default();
         };
-        let (entries, report) = check::check_all(contents, &[], &self.keyring, &Source::Own);
+        let (entries, report) = check::check_all(
+            contents,
+            &[],
+            &self.keyring,
+            &Source::Own,
+            &check::Held::All,
+        );
         self.index.replace_source(&Source::Own, entries);
         report
     }

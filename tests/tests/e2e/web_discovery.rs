@@ -228,3 +228,58 @@ fn remotes_the_web_found_never_starve_your_own() {
         "your remote waited {took:?} behind remotes that never answer"
     );
 }
+
+/// An introducer — even one trusted at `low` — names "mirror" keys whose repositories each
+/// replay the same words of one signer. Before: every copy was checked and held (50 mirrors of
+/// 20,000: 1,000,001 held, 819 MiB, 62 s of CPU). A repository the web found contributes its
+/// owner's words only; the others are counted, never checked or kept.
+#[test]
+fn mirrors_the_web_names_cannot_multiply_what_is_held() {
+    use signet_tests::forge::{self, Forge};
+    let sam = Forge::new("Sam <sam@example.org>");
+    let words: Vec<String> = (0..200u32)
+        .map(|n| sam.attestation(&format!("sha256:{n:064x}"), true, "ok", forge::ago(60)))
+        .collect();
+    let sams = TestServer::start();
+    sams.route("key.asc", Serve::File(sam.key_asc()));
+    sams.route("repo.json", Serve::File(sam.repo(1, &words)));
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    let mut mirrors = Vec::new();
+    for n in 0..3u32 {
+        let mirror = Forge::new(&format!("Mirror {n} <m{n}@example.org>"));
+        let mut replayed = words.clone();
+        let own = format!("sha256:{:064x}", 1000 + n);
+        replayed.push(mirror.attestation(&own, true, "mine", forge::ago(60)));
+        let server = TestServer::start();
+        server.route("key.asc", Serve::File(mirror.key_asc()));
+        server.route("repo.json", Serve::File(mirror.repo(1, &replayed)));
+        let args = ["trust", "add", &mirror.fingerprint(), "--level", "high"];
+        let url = server.url();
+        ann.sig(&[&args[..], &["--url", &url, "--publish"]].concat())
+            .expect(0);
+        mirrors.push((mirror, server));
+    }
+    let ann_url = ann.publish_http();
+
+    let (you, _) = Home::keyed("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "low", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["remote", "add", "sam", &sams.url()]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    let list = you.sig(&["remote", "list", "--json"]).expect(0).json();
+    let remotes = list["remotes"].as_array().unwrap();
+    assert_eq!(remotes.len(), 5, "sam, Ann, three mirrors: {list:#}");
+    for (mirror, _) in &mirrors {
+        let held = remotes
+            .iter()
+            .find(|r| r["key"]["fingerprint"] == mirror.fingerprint().as_str())
+            .unwrap();
+        assert_eq!(held["attestations"], 1, "its owner's word only: {held:#}");
+    }
+    let status = you.sig(&["status", "--json"]).expect(0).json();
+    // Sam's 200 once, and each mirror's own word.
+    assert_eq!(status["valid_attestations"], 200 + 3, "{status:#}");
+}

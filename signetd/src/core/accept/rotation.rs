@@ -5,12 +5,43 @@
 //! cannot make the second half; once the owner revokes the stolen key as compromised, the
 //! first half is void too. Anything less leaves the remote pinned where it was.
 
+use std::collections::BTreeSet;
+
 use signet_proto::formats::{Fingerprint, RepoContents};
 use signet_proto::statements::{Succession, TrustStatement};
 
 use crate::core::check::{self, Word};
 use crate::core::index::Source;
 use crate::core::keyring::Keyring;
+
+/// The repository's owners: its key, and every key this repository proves it succeeded (both
+/// halves of the transition, as [`check`] asks), back through a chain of rotations.
+pub fn owners(
+    contents: &RepoContents,
+    key: &Fingerprint,
+    keyring: &Keyring,
+) -> BTreeSet<Fingerprint> {
+    let mut owners = BTreeSet::from([key.clone()]);
+    let mut newest = vec![key.clone()];
+    while let Some(new) = newest.pop() {
+        // Who says `new` is its successor: statements about `new`, by other keys.
+        let claimed: Vec<Fingerprint> = contents
+            .attestations
+            .get(&TrustStatement::id_of(&new))
+            .into_iter()
+            .flatten()
+            .map(|signed| signed.key.clone())
+            .filter(|old| !owners.contains(old))
+            .collect();
+        for old in claimed {
+            if !owners.contains(&old) && check(contents, &old, &new, keyring).is_ok() {
+                owners.insert(old.clone());
+                newest.push(old);
+            }
+        }
+    }
+    owners
+}
 
 /// Whether `contents` carries a transition from `old` to `new`; if not, why not (in words that
 /// follow "this remote is pinned to OLD, and").
