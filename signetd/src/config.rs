@@ -41,6 +41,10 @@ pub struct TrustConfig {
     pub publish: bool,
     /// Repositories of keys within your trust depth followed at once (discovered remotes).
     pub max_followed: usize,
+    /// Let discovered remotes be fetched from loopback, private and link-local addresses (a web
+    /// of trust on your own network, or tests). Off: a statement can never make the daemon
+    /// send requests to services on this machine or network (`remotes::address`).
+    pub follow_private_urls: bool,
 }
 
 impl Default for TrustConfig {
@@ -49,6 +53,7 @@ impl Default for TrustConfig {
             max_depth: 2,
             publish: false,
             max_followed: 200,
+            follow_private_urls: false,
         }
     }
 }

@@ -247,15 +247,22 @@ impl Home {
     /// key's fingerprint.
     pub fn keyed(user_id: &str) -> (Self, String) {
         let home = Home::new();
-        home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+        home.config(Self::local_web());
         let fpr = home.setup(user_id);
         (home, fpr)
+    }
+
+    /// The settings of a home in a test's web of trust: no scheduled sync (tests fetch by
+    /// hand), and discovered remotes followed on 127.0.0.1, where every test's servers are
+    /// (`trust.follow_private_urls`; off by default).
+    pub fn local_web() -> serde_json::Value {
+        serde_json::json!({"sync": {"interval_secs": 0}, "trust": {"follow_private_urls": true}})
     }
 
     /// A home with a key and no scheduled sync, following the remote at `url` as `name`.
     pub fn follower(name: &str, url: &str) -> Self {
         let home = Home::new();
-        home.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+        home.config(Self::local_web());
         home.setup("Alice <alice@example.org>");
         home.sig(&["remote", "add", name, url]).expect(0);
         home

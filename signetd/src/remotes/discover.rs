@@ -28,7 +28,7 @@ impl State {
     /// you, for a key you trust directly). Keys you trust
     /// directly are always followed — your own word is never crowded out by keys others
     /// introduce; of the others at most `max`, strongest first, then nearest.
-    pub(crate) fn wanted_follows(&self, max: usize) -> Vec<(Fingerprint, String)> {
+    pub(crate) fn wanted_follows(&self, max: usize, private: bool) -> Vec<(Fingerprint, String)> {
         let yours: HashMap<&Fingerprint, &String> = self
             .trust
             .ready_opt()
@@ -52,6 +52,15 @@ impl State {
             let Some(url) = url.and_then(|u| accept::check_url(&u).ok()) else {
                 continue;
             };
+            // Never followed where a statement cannot send the daemon: credentials, or a
+            // private address named literally (names are judged when resolved).
+            if let Some(why) = reqwest::Url::parse(&url)
+                .ok()
+                .and_then(|u| super::address::refusal(&u, private))
+            {
+                tracing::debug!(key = %key, "not followed: {why}");
+                continue;
+            }
             if yours.contains_key(key) {
                 direct.push((key.clone(), url));
             } else {
@@ -93,7 +102,8 @@ impl Daemon {
     /// added or moved: they have a fetch to make.
     pub(crate) async fn follow_web(&self) -> Vec<String> {
         let max = self.config().trust.max_followed;
-        let plan = self.read().follow_plan(max);
+        let private = self.config().trust.follow_private_urls;
+        let plan = self.read().follow_plan(max, private);
         for name in plan.remove {
             tracing::info!(remote = %name, "no longer in the web of trust: not followed");
             if let Err(e) = self.remote_remove(&name).await {
@@ -138,9 +148,9 @@ struct FollowPlan {
 }
 
 impl State {
-    fn follow_plan(&self, max: usize) -> FollowPlan {
+    fn follow_plan(&self, max: usize, private: bool) -> FollowPlan {
         let wanted: BTreeMap<String, (Fingerprint, String)> = self
-            .wanted_follows(max)
+            .wanted_follows(max, private)
             .into_iter()
             .map(|(key, url)| (name_for(&key), (key, url)))
             .collect();

@@ -120,6 +120,20 @@ impl Daemon {
         requests: &mut Vec<String>,
     ) -> Result<(Got, Got), Option<String>> {
         let limits = self.config().http_limits();
+        // A remote the web found is fetched from public addresses only, unless allowed.
+        let private = self.config().trust.follow_private_urls;
+        let client = if record.discovered && !private {
+            &self.http_web
+        } else {
+            &self.http
+        };
+        if record.discovered
+            && let Some(why) = reqwest::Url::parse(&record.url)
+                .ok()
+                .and_then(|url| super::address::refusal(&url, private))
+        {
+            return Err(Some(why));
+        }
         let key_url = format!("{}{}", record.url, signet_proto::paths::KEY_FILE);
         let repo_url = format!("{}{}", record.url, signet_proto::paths::REPO_FILE);
         let validators = |held: &Validators| {
@@ -139,7 +153,7 @@ impl Daemon {
         };
         let network = async {
             let key_got = http::get(
-                &self.http,
+                client,
                 &limits,
                 &key_url,
                 &validators(&record.key_validators),
@@ -149,7 +163,7 @@ impl Daemon {
             let repo_got = match &key_got {
                 Ok(_) => Some(
                     http::get(
-                        &self.http,
+                        client,
                         &limits,
                         &repo_url,
                         &validators(&record.repo_validators),

@@ -19,12 +19,17 @@ pub struct HttpLimits {
 }
 
 pub fn client(limits: &HttpLimits) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    Ok(builder(limits)
+        .redirect(redirect::Policy::limited(limits.max_redirects))
+        .build()?)
+}
+
+/// What every client to remotes shares: the user agent and the deadlines.
+pub(super) fn builder(limits: &HttpLimits) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.total_timeout)
-        .redirect(redirect::Policy::limited(limits.max_redirects))
-        .build()?)
 }
 
 /// What a GET brought back.
@@ -65,16 +70,19 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
             secs: limits.total_timeout.as_secs(),
         };
     }
-    if e.is_redirect() {
-        return FetchError::Redirects { url };
-    }
     // What happened is the innermost cause (refused, reset, no such host); the layers around
     // it repeat the URL and name hyper's internals. Said once, with what was being done.
     let mut cause: &dyn std::error::Error = &e;
     while let Some(inner) = cause.source() {
         cause = inner;
     }
-    let what = if e.is_connect() {
+    // A redirect past the limit; one the policy refused says why (a private address).
+    if e.is_redirect() && cause.to_string().contains("too many redirects") {
+        return FetchError::Redirects { url };
+    }
+    let what = if e.is_redirect() {
+        "redirect refused"
+    } else if e.is_connect() {
         "cannot connect"
     } else if e.is_body() || e.is_decode() {
         "the answer broke off"

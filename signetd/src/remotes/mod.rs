@@ -1,5 +1,6 @@
 //! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
 
+pub mod address;
 mod discover;
 mod fetch;
 mod held;

@@ -273,6 +273,8 @@ pub struct Daemon {
     pub(crate) started: Instant,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) http: reqwest::Client,
+    /// For remotes the web found: public addresses only (`remotes::address`).
+    pub(crate) http_web: reqwest::Client,
     /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
     /// signal that cancels it when the remote is removed.
     pub(crate) fetch_slots: Mutex<HashMap<String, Arc<crate::remotes::FetchSlot>>>,
@@ -356,6 +358,7 @@ impl Daemon {
         }
         let (shutdown, _) = watch::channel(false);
         let http = crate::remotes::http::client(&config.http_limits())?;
+        let http_web = crate::remotes::address::client(&config.http_limits())?;
         Ok(Arc::new(Daemon {
             home,
             socket,
@@ -369,6 +372,7 @@ impl Daemon {
             started: Instant::now(),
             shutdown,
             http,
+            http_web,
             fetch_slots: Mutex::new(HashMap::new()),
             sync_wake: tokio::sync::Notify::new(),
             publisher: Mutex::new(None),

@@ -28,7 +28,7 @@ fn followers_follow_a_rotation_both_keys_signed() {
     alice.sig(&["fetch"]).expect(0);
     alice.sig(&["trust", "add", &old]).expect(0);
     let carol = Home::new();
-    carol.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    carol.config(Home::local_web());
     carol.setup("Carol <carol@example.org>");
     carol
         .sig(&["trust", "add", &old, "--url", &url, "--local"])

@@ -36,7 +36,10 @@ fn your_direct_trust_is_never_crowded_out_of_following() {
     let ann_url = ann.publish_http();
 
     let you = Home::new();
-    you.config(serde_json::json!({"sync": {"interval_secs": 0}, "trust": {"max_followed": 3}}));
+    you.config(serde_json::json!({
+        "sync": {"interval_secs": 0},
+        "trust": {"max_followed": 3, "follow_private_urls": true},
+    }));
     you.setup("You <you@example.org>");
     you.sig(&[
         "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
@@ -198,6 +201,7 @@ fn remotes_the_web_found_never_starve_your_own() {
     you.config(serde_json::json!({
         "sync": {"interval_secs": 0, "parallel": 2},
         "fetch": {"timeout_secs": 3, "connect_timeout_secs": 3},
+        "trust": {"follow_private_urls": true},
     }));
     you.setup("You <you@example.org>");
     you.sig(&[
@@ -282,4 +286,81 @@ fn mirrors_the_web_names_cannot_multiply_what_is_held() {
     let status = you.sig(&["status", "--json"]).expect(0).json();
     // Sam's 200 once, and each mirror's own word.
     assert_eq!(status["valid_attestations"], 200 + 3, "{status:#}");
+}
+
+/// A trusted key's statements (even at `low`) name URLs on this machine, in every spelling, and
+/// one with a password. Before: the daemon sent a GET to each (and an `Authorization: Basic`
+/// header with the password). Now a statement can send it to public addresses only — names
+/// judged once resolved — and never with credentials; `trust.follow_private_urls` lifts the
+/// address rule for a web on your own network.
+#[test]
+fn statements_cannot_send_the_daemon_to_private_addresses_or_with_passwords() {
+    let victim = TestServer::start();
+    victim.route("key.asc", Serve::File(b"not a key".to_vec()));
+    let with_password = TestServer::start();
+    let port = |server: &TestServer| {
+        let url = server.url();
+        url.rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches("/signet/")
+            .to_owned()
+    };
+    let (p, q) = (port(&victim), port(&with_password));
+    let urls = [
+        format!("http://127.0.0.1:{p}/signet/"),
+        format!("http://localhost:{p}/signet/"),
+        format!("http://2130706433:{p}/signet/"),
+        format!("http://[::1]:{p}/signet/"),
+        format!("http://alice:secret@127.0.0.1:{q}/signet/"),
+    ];
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    for (n, url) in (1..).zip(&urls) {
+        let args = [
+            "trust",
+            "add",
+            &stranger(n),
+            "--level",
+            "high",
+            "--url",
+            url,
+        ];
+        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    }
+    let ann_url = ann.publish_http();
+
+    let you = Home::new();
+    you.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    you.setup("You <you@example.org>");
+    you.sig(&["remote", "add", "ann", &ann_url]).expect(0); // your own choice of URL
+    you.sig(&["trust", "add", &ann_fpr, "--level", "low"])
+        .expect(0);
+    you.sig(&["fetch"]);
+    you.sig(&["fetch"]);
+    assert_eq!(
+        victim.take_log(),
+        Vec::new(),
+        "nothing sent to this machine"
+    );
+    let list = you.sig(&["remote", "list", "--json"]).expect(0).json();
+    let localhost = list["remotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().contains("localhost"))
+        .unwrap_or_else(|| panic!("{list:#}"));
+    assert!(
+        localhost["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("resolves to no public address"),
+        "{localhost:#}"
+    );
+
+    // Allowed for a web on your own network: loopback is fetched — never with a password.
+    you.sig(&["config", "trust.follow_private_urls", "true"])
+        .expect(0);
+    you.sig(&["fetch"]);
+    assert!(!victim.take_log().is_empty(), "the setting lets it through");
+    assert_eq!(with_password.take_log(), Vec::new(), "credentials never");
 }

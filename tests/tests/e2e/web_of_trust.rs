@@ -62,7 +62,7 @@ impl Person {
 
 fn quiet_home() -> Home {
     let home = Home::new();
-    home.config(json!({"sync": {"interval_secs": 0}}));
+    home.config(Home::local_web());
     home
 }
 
