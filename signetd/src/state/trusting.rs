@@ -161,18 +161,37 @@ impl Daemon {
         let was_published = before.is_some_and(|e| e.published);
         self.publish_entry(&entry, was_published, p.tty.clone())
             .await?;
-        let _writer = self.writer.lock().await;
-        let mut file = self.read().trust.ready()?.clone();
-        // A changed entry keeps its place in the list.
-        match file
-            .trusted
-            .iter_mut()
-            .find(|e| e.fingerprint == entry.fingerprint)
-        {
-            Some(held) => *held = entry.clone(),
-            None => file.trusted.push(entry.clone()),
+        let saved = {
+            let _writer = self.writer.lock().await;
+            let mut file = self.read().trust.ready()?.clone();
+            // A changed entry keeps its place in the list.
+            match file
+                .trusted
+                .iter_mut()
+                .find(|e| e.fingerprint == entry.fingerprint)
+            {
+                Some(held) => *held = entry.clone(),
+                None => file.trusted.push(entry.clone()),
+            }
+            self.save_trust(file).await
+        };
+        if let Err(e) = saved {
+            // Your repository must say what your list says: the statement just published is
+            // taken back by a newer word — the earlier statement again, or a withdrawal.
+            let earlier = before.cloned().filter(|e| e.published);
+            let undone = match &earlier {
+                Some(earlier) => self.publish_entry(earlier, true, p.tty.clone()).await,
+                None if entry.published => self.withdraw(p.tty.clone(), &entry.fingerprint).await,
+                None => Ok(()),
+            };
+            if let Err(undo) = undone {
+                tracing::error!(
+                    "trust.json could not be saved, and the statement published for it could \
+                     not be taken back: {undo}"
+                );
+            }
+            return Err(e);
         }
-        self.save_trust(file).await?;
         Ok(TrustChange {
             entry,
             changed: true,

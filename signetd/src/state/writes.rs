@@ -377,12 +377,16 @@ impl Daemon {
         .map_err(|e| SetupError::NotReplaced(format!("{e:#}")))?;
 
         let info = keys::key_info(signer.cert());
+        // Read before the state's lock is taken: no file is read under it.
+        let home = self.home.clone();
+        let retired =
+            blocking("reading the retired keys", move || load_retired_keys(&home)).await?;
         {
             let mut s = self.write();
             if let Some(old) = s.signer.take() {
                 let old = old.cert().clone();
                 s.keyring.remove_source(&Source::Own);
-                for cert in load_retired_keys(&self.home).into_iter().chain([old]) {
+                for cert in retired.into_iter().chain([old]) {
                     s.keyring.insert(cert, Source::Own);
                 }
             }

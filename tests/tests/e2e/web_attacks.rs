@@ -260,3 +260,28 @@ fn a_distruster_cut_by_a_stronger_distrust_cuts_no_one() {
     assert!(why.contains("distrusted by Erin"), "{why}");
     drop(erin);
 }
+
+/// `trust add --publish` whose `trust.json` cannot be saved: the statement it published first
+/// is taken back, so that the repository never says what the trust list does not. Before: the
+/// statement stayed published and followers counted it, while the list was unchanged.
+#[test]
+fn a_trust_change_that_cannot_be_saved_is_not_left_published() {
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&["status"]).expect(0); // the daemon holds trust.json in memory
+    let list = you.home.join("trust.json");
+    let _ = std::fs::remove_file(&list);
+    std::fs::create_dir(&list).unwrap();
+    std::fs::write(list.join("in-the-way"), b"").unwrap();
+    let stranger = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let run = you
+        .sig(&["trust", "add", stranger, "--level", "high", "--publish"])
+        .expect(2);
+    assert!(run.stderr.contains("trust.json"), "{}", run.stderr);
+    let id = format!("openpgp:{stranger}");
+    let said = &you.read_repo()["data"]["attestations"][&id];
+    assert!(
+        said.as_array()
+            .is_none_or(|list| list.iter().all(|s| s["data"]["withdrawn"] == true)),
+        "still published: {said:#}"
+    );
+}
