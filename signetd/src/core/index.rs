@@ -116,6 +116,7 @@ impl Index {
             self.vouches.insert(source.clone(), held);
             self.vouch_generation += 1;
         }
+        self.compact_keys();
         let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
         for (id, entry) in entries {
             debug_assert_eq!(&entry.source, source);
@@ -173,6 +174,28 @@ impl Index {
             vouch,
         }
     }
+
+    /// Numbers the keys again from the statements held now, once most numbered keys are named
+    /// by none: numbers only grow as statements come in, and a remote naming fresh keys at
+    /// every fetch would otherwise grow the daemon for ever. Keys numbered for your own word
+    /// (your keys, your trust list) are numbered again at the next computation of the web.
+    fn compact_keys(&mut self) {
+        let named = 2 * self.vouches.values().map(Vec::len).sum::<usize>();
+        if self.keys.len() <= 2 * named + Self::KEYS_SLACK {
+            return;
+        }
+        let mut keys = Keys::default();
+        for held in self.vouches.values_mut().flatten() {
+            held.from = keys.id(&held.vouch.key);
+            held.about = keys.id(&held.vouch.about);
+        }
+        self.keys = Arc::new(keys);
+        self.vouch_generation += 1;
+    }
+
+    /// Keys numbered beyond those statements name before [`Self::compact_keys`] runs: your own
+    /// word's keys, and room for the numbering to be reused.
+    const KEYS_SLACK: usize = 4096;
 
     /// Every trust statement held, from every source, with its keys' numbers.
     pub fn held_vouches(&self) -> impl Iterator<Item = &Held> {
@@ -404,6 +427,46 @@ mod tests {
                 *want,
                 "{said:?} at {threshold}"
             );
+        }
+    }
+
+    /// A remote naming fresh keys at every fetch: the numbering follows what is held, not
+    /// everything ever seen.
+    #[test]
+    fn the_key_numbering_is_compacted_as_statements_go() {
+        let mut index = Index::default();
+        let source = Source::Remote("churn".into());
+        let fpr = |n: u32| Fingerprint::parse(&format!("{n:040X}")).unwrap();
+        for round in 0..16u32 {
+            let vouches = (0..2_000u32)
+                .map(|n| Vouch {
+                    key: fpr(1),
+                    signer: fpr(1),
+                    signed_at: 1,
+                    about: fpr(10 + round * 2_000 + n),
+                    trust: signet_proto::statements::Trust::Low,
+                    url: None,
+                    comment: String::new(),
+                    succession: None,
+                    withdrawn: false,
+                    source: source.clone(),
+                })
+                .collect();
+            let checked = Checked {
+                files: Vec::new(),
+                vouches,
+            };
+            index.replace_source(&source, checked);
+        }
+        assert!(
+            index.keys().len() <= 2 * 2 * 2_000 + Index::KEYS_SLACK,
+            "{} keys numbered for 2,001 named",
+            index.keys().len()
+        );
+        // The numbers held still name the right keys.
+        for held in index.held_vouches() {
+            assert_eq!(index.keys().fingerprint(held.about), &held.vouch.about);
+            assert_eq!(index.keys().fingerprint(held.from), &held.vouch.key);
         }
     }
 
