@@ -240,3 +240,53 @@ fn the_reference_follows_signet_and_verifies_its_attestations_beside_trust_state
         assert!(run.stdout.contains("marked bad"), "{}", run.stdout);
     }
 }
+
+/// After `sig setup --force`, `key.asc` is a keyring (the new key, then the retired one) and
+/// `repo.json` carries the rotation's two statements: the reference still imports it, fetches
+/// it and verifies the words of both keys.
+#[test]
+fn the_reference_reads_a_repository_after_a_key_rotation() {
+    let Some(python) = reference() else { return };
+    let (home, old) = Home::keyed("Signet User <s@example.org>");
+    let attest = |name: &str| {
+        let path = home.file(name, format!("{name} contents").as_bytes());
+        home.attest(&path, true, "reviewed").expect(0);
+    };
+    attest("before");
+    let run = home
+        .sig(&[
+            "setup",
+            "--force",
+            "--generate",
+            "Signet User <s@example.org>",
+        ])
+        .expect(0);
+    let new = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("With public key fingerprint: "))
+        .unwrap()
+        .to_owned();
+    attest("after");
+    let key_asc = std::fs::read_to_string(home.repo_dir().join("key.asc")).unwrap();
+    assert_eq!(
+        key_asc.matches("BEGIN PGP PUBLIC KEY BLOCK").count(),
+        1,
+        "one keyring"
+    );
+    let server = TestServer::start();
+    server.serve_repo(&home.repo_dir());
+
+    let reader = RefUser::new(&python, "ed25519");
+    reader.import_key(&home.repo_dir().join("key.asc"));
+    reader
+        .run(&["remote", "add", "signet", &server.url()], "")
+        .expect(0);
+    reader.run(&["fetch"], "").expect(0);
+    for (name, key) in [("before", &old), ("after", &new)] {
+        reader.run(&["trust", "add", key], "").expect(0);
+        let file = reader.file(name, format!("{name} contents").as_bytes());
+        let run = reader.run(&["verify", file.to_str().unwrap()], "");
+        assert_eq!(run.code, 0, "{name}: {}\n{}", run.stdout, run.stderr);
+    }
+}
