@@ -153,6 +153,15 @@ impl Run {
     }
 }
 
+/// The fingerprint `sig setup` says it set up.
+fn fingerprint_set_up(run: &Run) -> String {
+    run.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("With public key fingerprint: "))
+        .expect("fingerprint line")
+        .to_owned()
+}
+
 /// A throwaway Signet home. Dropping it stops its daemon.
 pub struct Home {
     _dir: tempfile::TempDir,
@@ -280,13 +289,32 @@ impl Home {
 
     /// Makes a key for this home.
     pub fn setup(&self, user_id: &str) -> String {
-        let run = self.sig(&["setup", "--generate", user_id]).expect(0);
-        let line = run
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("With public key fingerprint: "))
-            .expect("fingerprint line");
-        line.rsplit(' ').next().unwrap().to_owned()
+        fingerprint_set_up(&self.sig(&["setup", "--generate", user_id]).expect(0))
+    }
+
+    /// Replaces this home's key with a new one (`sig setup --force --generate`): what `sig`
+    /// said, and the new key's fingerprint.
+    pub fn replace_key(&self, user_id: &str) -> (Run, String) {
+        let run = self
+            .sig(&["setup", "--force", "--generate", user_id])
+            .expect(0);
+        let fpr = fingerprint_set_up(&run);
+        (run, fpr)
+    }
+
+    /// Publishes this home's word about `key` (a level, or `distrust`), with where that key
+    /// publishes when `url` is given: a signed statement in its repository.
+    pub fn says(&self, key: &str, word: &str, url: Option<&str>) {
+        let mut args = if word == "distrust" {
+            vec!["distrust", key, "--comment", "do not"]
+        } else {
+            vec!["trust", "add", key, "--level", word]
+        };
+        if let Some(url) = url {
+            args.extend(["--url", url]);
+        }
+        args.push("--publish");
+        self.sig(&args).expect(0);
     }
 
     /// Writes a file under the test's directory and returns its path.

@@ -39,9 +39,7 @@ fn followers_follow_a_rotation_both_keys_signed() {
         home.sig(&["verify", "early.c"]).expect(0);
     }
 
-    let run = bob
-        .sig(&["setup", "--force", "--generate", "Bob <bob@example.org>"])
-        .expect(0);
+    let (run, new) = bob.replace_key("Bob <bob@example.org>");
     assert!(
         run.stdout.contains(&format!("Replaced key {old}"))
             && run.stdout.contains("signed the transition")
@@ -49,12 +47,6 @@ fn followers_follow_a_rotation_both_keys_signed() {
         "{}",
         run.stdout
     );
-    let new = run
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("With public key fingerprint: "))
-        .unwrap()
-        .to_owned();
     let later = bob.file("later.c", b"int later;");
     bob.attest(&later, true, "with the new key").expect(0);
 
@@ -140,9 +132,7 @@ fn a_key_swapped_without_a_transition_is_refused() {
     // The owner's key is stolen: revoked as compromised, it signs no transition.
     bob.sig(&["revoke", "--reason", "compromised", "--yes"])
         .expect(0);
-    let run = bob
-        .sig(&["setup", "--force", "--generate", "Bob <bob@example.org>"])
-        .expect(0);
+    let (run, _) = bob.replace_key("Bob <bob@example.org>");
     assert!(
         run.stdout.contains("without a transition") && run.stdout.contains("revoked"),
         "{}",

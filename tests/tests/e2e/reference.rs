@@ -253,20 +253,7 @@ fn the_reference_reads_a_repository_after_a_key_rotation() {
         home.attest(&path, true, "reviewed").expect(0);
     };
     attest("before");
-    let run = home
-        .sig(&[
-            "setup",
-            "--force",
-            "--generate",
-            "Signet User <s@example.org>",
-        ])
-        .expect(0);
-    let new = run
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("With public key fingerprint: "))
-        .unwrap()
-        .to_owned();
+    let (_, new) = home.replace_key("Signet User <s@example.org>");
     attest("after");
     let key_asc = std::fs::read_to_string(home.repo_dir().join("key.asc")).unwrap();
     assert_eq!(

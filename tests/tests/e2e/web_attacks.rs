@@ -177,20 +177,6 @@ fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
     alice.sig(&["verify", "lib.c"]).expect(3);
 }
 
-/// `by` publishes its word about `about` (a level, or `distrust`), with `about`'s URL if given.
-fn says(by: &Home, about: &str, word: &str, url: Option<&str>) {
-    let mut args = if word == "distrust" {
-        vec!["distrust", about, "--comment", "do not"]
-    } else {
-        vec!["trust", "add", about, "--level", word]
-    };
-    if let Some(url) = url {
-        args.extend(["--url", url]);
-    }
-    args.push("--publish");
-    by.sig(&args).expect(0);
-}
-
 /// A home that publishes over HTTP: the home, its fingerprint, its URL.
 fn publisher(user_id: &str) -> (Home, String, String) {
     let (home, fpr) = home(user_id);
@@ -206,10 +192,10 @@ fn a_distrust_race_cuts_both_whatever_is_fetched_first() {
     let (ann, ann_fpr, ann_url) = publisher("Ann <ann@example.org>");
     let (carl, carl_fpr, carl_url) = publisher("Carl <carl@example.org>");
     let (dora, dora_fpr, dora_url) = publisher("Dora <dora@example.org>");
-    says(&ann, &carl_fpr, "medium", Some(&carl_url));
-    says(&ann, &dora_fpr, "medium", Some(&dora_url));
-    says(&carl, &dora_fpr, "distrust", None);
-    says(&dora, &carl_fpr, "distrust", None);
+    ann.says(&carl_fpr, "medium", Some(&carl_url));
+    ann.says(&dora_fpr, "medium", Some(&dora_url));
+    carl.says(&dora_fpr, "distrust", None);
+    dora.says(&carl_fpr, "distrust", None);
     let file = dora.file("lib.c", b"int lib;");
     dora.attest(&file, false, "a backdoor").expect(0);
 
@@ -239,11 +225,11 @@ fn a_distruster_cut_by_a_stronger_distrust_cuts_no_one() {
     let (carl, carl_fpr, carl_url) = publisher("Carl <carl@example.org>");
     let (dora, dora_fpr, dora_url) = publisher("Dora <dora@example.org>");
     let (erin, erin_fpr, erin_url) = publisher("Erin <erin@example.org>");
-    says(&ann, &carl_fpr, "medium", Some(&carl_url));
-    says(&ann, &dora_fpr, "medium", Some(&dora_url));
-    says(&ann, &erin_fpr, "high", Some(&erin_url));
-    says(&erin, &carl_fpr, "distrust", None);
-    says(&carl, &dora_fpr, "distrust", None);
+    ann.says(&carl_fpr, "medium", Some(&carl_url));
+    ann.says(&dora_fpr, "medium", Some(&dora_url));
+    ann.says(&erin_fpr, "high", Some(&erin_url));
+    erin.says(&carl_fpr, "distrust", None);
+    carl.says(&dora_fpr, "distrust", None);
     let file = dora.file("lib.c", b"int lib;");
     dora.attest(&file, false, "a backdoor").expect(0);
 

@@ -21,17 +21,11 @@ fn your_direct_trust_is_never_crowded_out_of_following() {
     let carol_url = carol.publish_http();
     let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
     for n in 1..=5 {
-        let url = format!("http://127.0.0.1:9/k{n}/");
-        let args = [
-            "trust",
-            "add",
+        ann.says(
             &stranger(n),
-            "--level",
             "high",
-            "--url",
-            &url,
-        ];
-        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+            Some(&format!("http://127.0.0.1:9/k{n}/")),
+        );
     }
     let ann_url = ann.publish_http();
 
@@ -90,10 +84,7 @@ fn moved() -> Moved {
     bob.attest(&file, false, "not fine after all").expect(0);
     let bob_url = bob.publish_http();
     let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
-    let args = [
-        "trust", "add", &bob_fpr, "--level", "high", "--url", &bob_url,
-    ];
-    ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    ann.says(&bob_fpr, "high", Some(&bob_url));
     let ann_url = ann.publish_http();
     let (you, _) = Home::keyed("You <you@example.org>");
     you.sig(&[
@@ -119,8 +110,7 @@ fn a_moved_url_keeps_the_remotes_serial_and_last_good_copy() {
     let m = moved();
     let replay = TestServer::start();
     replay.serve_repo(&m.old_copy);
-    let args = ["trust", "add", &m.bob_fpr, "--url", &replay.url()];
-    m.ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+    m.ann.says(&m.bob_fpr, "high", Some(&replay.url()));
     let run = m.you.sig(&["fetch"]).expect(2);
     assert!(run.stderr.contains("rollback"), "{}", run.stderr);
     m.you.sig(&["verify", "lib.c"]).expect(3);
@@ -155,8 +145,7 @@ fn an_alternating_url_neither_flaps_verdicts_nor_downloads_again() {
     }
     for round in 0..6 {
         let url = mirrors[round % 2].url();
-        let args = ["trust", "add", &m.bob_fpr, "--url", &url];
-        m.ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+        m.ann.says(&m.bob_fpr, "high", Some(&url));
         m.you.sig(&["fetch"]).expect(0);
         m.you.sig(&["verify", "lib.c"]).expect(3);
     }
@@ -180,16 +169,7 @@ fn remotes_the_web_found_never_starve_your_own() {
     silent.route("key.asc", Serve::Silent);
     let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
     for n in 1..=6 {
-        let args = [
-            "trust",
-            "add",
-            &stranger(n),
-            "--level",
-            "high",
-            "--url",
-            &silent.url(),
-        ];
-        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+        ann.says(&stranger(n), "high", Some(&silent.url()));
     }
     let ann_url = ann.publish_http();
     let (zed, zed_fpr) = Home::keyed("Zed <zed@example.org>");
@@ -257,10 +237,7 @@ fn mirrors_the_web_names_cannot_multiply_what_is_held() {
         let server = TestServer::start();
         server.route("key.asc", Serve::File(mirror.key_asc()));
         server.route("repo.json", Serve::File(mirror.repo(1, &replayed)));
-        let args = ["trust", "add", &mirror.fingerprint(), "--level", "high"];
-        let url = server.url();
-        ann.sig(&[&args[..], &["--url", &url, "--publish"]].concat())
-            .expect(0);
+        ann.says(&mirror.fingerprint(), "high", Some(&server.url()));
         mirrors.push((mirror, server));
     }
     let ann_url = ann.publish_http();
@@ -316,16 +293,7 @@ fn statements_cannot_send_the_daemon_to_private_addresses_or_with_passwords() {
     ];
     let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
     for (n, url) in (1..).zip(&urls) {
-        let args = [
-            "trust",
-            "add",
-            &stranger(n),
-            "--level",
-            "high",
-            "--url",
-            url,
-        ];
-        ann.sig(&[&args[..], &["--publish"]].concat()).expect(0);
+        ann.says(&stranger(n), "high", Some(url));
     }
     let ann_url = ann.publish_http();
 
