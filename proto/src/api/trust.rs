@@ -167,6 +167,18 @@ pub struct TrustListParams {
     /// Every key the web knows of, with its standing, besides your own trust list.
     #[serde(default)]
     pub all: bool,
+    /// With `all`: where in the web's list this page starts (`next` of the page before).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: usize,
+    /// With `all`: at most this many keys of the web in one answer (default and most:
+    /// [`TrustListParams::PAGE`]), so that a web of a million keys is answered page by page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl TrustListParams {
+    /// Keys of the web in one answer, at most.
+    pub const PAGE: usize = 1_000;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,8 +191,15 @@ pub struct TrustChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrustListResult {
     pub trusted: Vec<TrustEntry>,
-    /// With `all`: every key the web knows of (your own, those trusted statements name, those
-    /// whose attestations were fetched), strongest first.
+    /// With `all`: the keys the web knows of (your own, those trusted statements name, those
+    /// whose attestations were fetched), strongest first — counting, then by level, then
+    /// nearest, then by fingerprint — this page of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub web: Vec<KeyStanding>,
+    /// With `all`: how many keys the web knows of, over all pages.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub web_total: usize,
+    /// With `all`: the `offset` of the next page, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<usize>,
 }

@@ -56,11 +56,12 @@ pub fn trust(
                 out.line("The statement you published about it is taken back.")?;
             }
         }
-        TrustCommand::List { all } => {
+        TrustCommand::List { all: false } => {
             let list: TrustListResult =
-                client.call(method::TRUST_LIST, &TrustListParams { all })?;
-            print_list(&list, all, out)?;
+                client.call(method::TRUST_LIST, &TrustListParams::default())?;
+            print_list(&list, out)?;
         }
+        TrustCommand::List { all: true } => list_web(&mut client, out)?,
         TrustCommand::Why { key } => {
             let standing: KeyStanding = client.call(method::TRUST_WHY, &TrustWhyParams { key })?;
             print_why(&standing, out)?;
@@ -117,13 +118,10 @@ fn print_change(change: &TrustChange, out: &mut Out<impl Write>) -> anyhow::Resu
     Ok(())
 }
 
-/// `sig trust list`: your entries, each with its level and whether it is published; with
-/// `--all`, every key the web knows.
-fn print_list(list: &TrustListResult, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+/// `sig trust list`: your entries, each with its level and whether it is published.
+fn print_list(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
     if out.json {
         out.json(list)?;
-    } else if all {
-        print_web(list, out)?;
     } else if list.trusted.is_empty() {
         out.line("No trusted keys yet (your own key always counts): `sig trust add KEY`")?;
     } else {
@@ -161,11 +159,43 @@ fn print_why(standing: &KeyStanding, out: &mut Out<impl Write>) -> anyhow::Resul
     Ok(())
 }
 
-/// `sig trust list --all`: every key the web knows, strongest first.
-fn print_web(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
-    if list.web.is_empty() {
-        return Ok(out.line("No keys known yet: `sig remote add NAME URL` and `sig fetch`")?);
+/// `sig trust list --all`: every key the web knows, strongest first, asked for page by page
+/// (the daemon answers at most `TrustListParams::PAGE` at a time) and printed as it comes;
+/// with `--json`, one document with every page's keys.
+fn list_web(client: &mut connection::Client, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    let mut params = TrustListParams {
+        all: true,
+        ..TrustListParams::default()
+    };
+    let mut whole: Option<TrustListResult> = None;
+    loop {
+        let page: TrustListResult = client.call(method::TRUST_LIST, &params)?;
+        let next = page.next;
+        if out.json {
+            match &mut whole {
+                Some(whole) => whole.web.extend(page.web),
+                None => whole = Some(page),
+            }
+        } else {
+            if page.web_total == 0 {
+                out.line("No keys known yet: `sig remote add NAME URL` and `sig fetch`")?;
+            }
+            print_web(&page, out)?;
+        }
+        match next {
+            Some(offset) => params.offset = offset,
+            None => break,
+        }
     }
+    if let Some(mut whole) = whole {
+        whole.next = None;
+        out.json(&whole)?;
+    }
+    Ok(())
+}
+
+/// One page of `sig trust list --all`.
+fn print_web(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Result<()> {
     for s in &list.web {
         out.line(format!(
             "{}  {:<8}  {}",

@@ -280,6 +280,42 @@ impl State {
     }
 }
 
+/// Where a key stands, in what one lookup gives: to order the web's keys without spelling out
+/// every standing.
+pub(crate) struct Rank {
+    pub(crate) counts: bool,
+    pub(crate) level: Option<EffectiveLevel>,
+    /// Hops from you; your own keys are 0, keys not trusted last.
+    pub(crate) depth: usize,
+}
+
+impl State {
+    /// `fpr`'s rank under `policy`: as [`State::standing`] would say its level and whether it
+    /// counts.
+    pub(crate) fn rank(&self, fpr: &Fingerprint, policy: Policy) -> Rank {
+        if self.is_own_key(fpr) {
+            return Rank {
+                counts: true,
+                level: Some(EffectiveLevel::Ultimate),
+                depth: 0,
+            };
+        }
+        let web = &self.web.web;
+        match web.level(fpr) {
+            Some(level) => Rank {
+                counts: level.counts_at(policy.min_level),
+                level: Some(effective(level)),
+                depth: web.depth(fpr).unwrap_or(usize::MAX),
+            },
+            None => Rank {
+                counts: false,
+                level: None,
+                depth: usize::MAX,
+            },
+        }
+    }
+}
+
 fn effective(level: Level) -> EffectiveLevel {
     match level {
         Level::None => EffectiveLevel::None,

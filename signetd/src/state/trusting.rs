@@ -353,23 +353,43 @@ impl Daemon {
                 entry.user_id = known.info.user_id.clone();
             }
         }
-        let mut web = Vec::new();
-        if p.all {
-            let policy = config.verify.rule();
-            web = s
-                .known_keys()
-                .iter()
-                .map(|k| s.standing(k, policy, config.trust.max_depth))
-                .collect();
-            // Strongest first: counting, then by level, then nearest.
-            web.sort_by(|a, b| {
-                (b.counts, b.level)
-                    .cmp(&(a.counts, a.level))
-                    .then(a.path.len().cmp(&b.path.len()))
-                    .then(a.fingerprint.cmp(&b.fingerprint))
+        if !p.all {
+            return Ok(TrustListResult {
+                trusted,
+                web: Vec::new(),
+                web_total: 0,
+                next: None,
             });
         }
-        Ok(TrustListResult { trusted, web })
+        // Strongest first: counting, then by level, then nearest. Ordered by what one lookup
+        // per key gives; standings (paths, distrusts) are spelt out for this page only, so a
+        // web of a million keys costs one small vector here, not a million standings.
+        let policy = config.verify.rule();
+        let known = s.known_keys();
+        let mut order: Vec<_> = known.iter().map(|k| (s.rank(k, policy), k)).collect();
+        order.sort_by(|(a, ka), (b, kb)| {
+            (b.counts, b.level)
+                .cmp(&(a.counts, a.level))
+                .then(a.depth.cmp(&b.depth))
+                .then(ka.cmp(kb))
+        });
+        let limit = p
+            .limit
+            .unwrap_or(TrustListParams::PAGE)
+            .clamp(1, TrustListParams::PAGE);
+        let web = order
+            .iter()
+            .skip(p.offset)
+            .take(limit)
+            .map(|(_, k)| s.standing(k, policy, config.trust.max_depth))
+            .collect();
+        let end = p.offset.saturating_add(limit);
+        Ok(TrustListResult {
+            trusted,
+            web,
+            web_total: order.len(),
+            next: (end < order.len()).then_some(end),
+        })
     }
 
     /// How one key stands in your web of trust, and why.

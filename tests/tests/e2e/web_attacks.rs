@@ -271,3 +271,56 @@ fn a_trust_change_that_cannot_be_saved_is_not_left_published() {
         "still published: {said:#}"
     );
 }
+
+/// `trust.list` with `all` answers page by page, in one order: a web of a million keys once
+/// made one answer of gigabytes, which the client refused. `sig trust list --all` reads every
+/// page.
+#[test]
+fn the_whole_web_is_listed_page_by_page() {
+    let (ann, ann_fpr, ann_url) = publisher("Ann <ann@example.org>");
+    for n in 1..=5u8 {
+        ann.says(&format!("{n:02X}").repeat(20), "medium", None);
+    }
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["fetch"]).expect(0);
+    let whole = you
+        .sig(&["trust", "list", "--all", "--json"])
+        .expect(0)
+        .json();
+    let listed: Vec<&str> = whole["web"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 7, "you, Ann and her five: {whole:#}");
+
+    let mut raw = signet_tests::RawClient::connect(&you.socket).unwrap();
+    raw.hello();
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    for call in 1.. {
+        let page = raw.call(
+            call,
+            "trust.list",
+            serde_json::json!({"all": true, "limit": 2, "offset": offset}),
+        );
+        let result = &page["result"];
+        assert_eq!(result["web_total"], 7, "{page:#}");
+        let web = result["web"].as_array().unwrap();
+        assert!(web.len() <= 2, "{page:#}");
+        paged.extend(
+            web.iter()
+                .map(|s| s["fingerprint"].as_str().unwrap().to_owned()),
+        );
+        match result["next"].as_u64() {
+            Some(next) => offset = next,
+            None => break,
+        }
+    }
+    assert_eq!(paged, listed, "the pages, in order, are the whole list");
+}
