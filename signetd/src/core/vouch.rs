@@ -212,6 +212,8 @@ pub struct Computed {
     pub urls: HashMap<Fingerprint, String>,
     /// Each key's successor, where a rotation both keys signed says so.
     pub successors: HashMap<Fingerprint, Fingerprint>,
+    /// Each successor's predecessor (a key may name several successors; each has one).
+    pub predecessors: HashMap<Fingerprint, Fingerprint>,
 }
 
 /// The web from the statements `index` holds, as the daemon computes it on every change:
@@ -288,18 +290,21 @@ pub fn web_of(
     // A successor reached through its predecessor publishes where it did (a rotation moves
     // the key, not the repository), unless a statement said otherwise.
     let mut successors = HashMap::new();
+    let mut predecessors = HashMap::new();
     for &(old, new) in &successions {
         let (old, new) = (keys.fingerprint(old), keys.fingerprint(new));
         if let Some(url) = urls.get(old).cloned() {
             urls.entry(new.clone()).or_insert(url);
         }
         successors.insert(old.clone(), new.clone());
+        predecessors.insert(new.clone(), old.clone());
     }
     Computed {
         web,
         distrusts,
         urls,
         successors,
+        predecessors,
     }
 }
 

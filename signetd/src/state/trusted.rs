@@ -37,6 +37,8 @@ pub(crate) struct CachedWeb {
     pub(crate) urls: HashMap<Fingerprint, String>,
     /// Each key's successor, where a rotation both keys signed says so.
     pub(crate) successors: HashMap<Fingerprint, Fingerprint>,
+    /// And each successor's predecessor.
+    pub(crate) predecessors: HashMap<Fingerprint, Fingerprint>,
     made_from: Option<WebMadeFrom>,
     /// Moves with every computation: a verdict input.
     pub(crate) generation: u64,
@@ -76,6 +78,7 @@ impl State {
             web: computed.web,
             distrusts: computed.distrusts,
             urls: computed.urls,
+            predecessors: computed.predecessors,
             successors: computed.successors,
             made_from: Some(now),
             generation,
@@ -144,15 +147,27 @@ impl State {
         if !self.counts_in_web(fpr, policy.min_level) {
             return None;
         }
+        // A key and its successors are one person (a key rotation, or a key naming several
+        // "successors" to count several times): one reviewer, its first key.
+        let who = self.first_key_of(fpr).clone();
         let group = if policy.independent {
             self.web.web.root(fpr)?.clone()
         } else {
-            fpr.clone()
+            who.clone()
         };
-        Some(Reviewer {
-            who: fpr.clone(),
-            group,
-        })
+        Some(Reviewer { who, group })
+    }
+
+    /// The first key of the rotations `fpr` is the end of (itself when it succeeds none).
+    fn first_key_of<'a>(&'a self, mut fpr: &'a Fingerprint) -> &'a Fingerprint {
+        // A chain is no longer than the keys that succeed one; a cycle of rotations ends too.
+        for _ in 0..self.web.predecessors.len() {
+            match self.web.predecessors.get(fpr) {
+                Some(old) => fpr = old,
+                None => break,
+            }
+        }
+        fpr
     }
 
     /// How `fpr` stands: its level and path, or why its word does not count.

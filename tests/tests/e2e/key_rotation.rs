@@ -145,3 +145,58 @@ fn a_key_swapped_without_a_transition_is_refused() {
     alice.sig(&["verify", "early.c"]).expect(1);
     drop(Serve::Silent);
 }
+
+/// A key and its successors are one reviewer. Otherwise a key could name any number of
+/// "successors" (each naming it back), each standing where it stands, and count several times
+/// toward `verify.threshold` — even at `trust.max_depth`, where it could introduce no one.
+#[test]
+fn a_key_and_its_successors_count_as_one_reviewer() {
+    use signet_tests::forge::{self, Forge};
+    let mallory = Forge::new("Mallory <m@example.org>");
+    let heirs = [
+        Forge::new("Heir 1 <h1@example.org>"),
+        Forge::new("Heir 2 <h2@example.org>"),
+    ];
+    let id = format!("sha256:{}", "ab".repeat(32));
+    let at = forge::ago(60);
+    let statement = |by: &Forge, about: &Forge, succession: &str| {
+        let data = format!(
+            r#"{{"comment": "", "id": "openpgp:{}", "succession": "{succession}", "trust": "high"}}"#,
+            about.fingerprint()
+        );
+        by.signed_text(&data, at)
+    };
+    let mut words = vec![mallory.attestation(&id, true, "fine", at)];
+    for heir in &heirs {
+        words.push(statement(&mallory, heir, "successor"));
+        words.push(statement(heir, &mallory, "predecessor"));
+        words.push(heir.attestation(&id, true, "fine", at));
+    }
+    let mut key_asc = mallory.key_asc();
+    for heir in &heirs {
+        key_asc.extend(heir.key_asc());
+    }
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(key_asc));
+    server.route("repo.json", Serve::File(mallory.repo(1, &words)));
+
+    let you = Home::follower("mallory", &server.url());
+    you.sig(&["config", "verify.threshold", "2"]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    you.sig(&["trust", "add", &mallory.fingerprint()]).expect(0);
+    let run = you.sig(&["verify", "--id", &id]).expect(1);
+    assert!(
+        run.stdout.contains("(1 of 2 trusted reviewers)"),
+        "{}",
+        run.stdout
+    );
+    // The heirs do stand where Mallory stands: their words are shown as trusted.
+    let doc = you.sig(&["verify", "--json", "--id", &id]).expect(1).json();
+    let trusted = doc["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["trusted"] == true)
+        .count();
+    assert_eq!(trusted, 3, "{doc:#}");
+}
