@@ -199,14 +199,15 @@ pub fn accept(
     // published are stripped. The owner's retired keys come with it, so that their words and
     // revocations are known to a follower who never saw them.
     let cert = keyring.merged(published.key);
-    let retired: Vec<Cert> = published
+    let offered: Vec<Cert> = published
         .retired
         .into_iter()
         .map(|c| keyring.merged(c))
         .collect();
+    let known_before = keyring.clone();
     let mut keyring = keyring.clone();
     let source = Source::Remote(record.name.clone());
-    for c in retired.iter().chain([&cert]) {
+    for c in offered.iter().chain([&cert]) {
         keyring.insert(c.clone(), source.clone());
     }
     let rotated = match &record.pinned {
@@ -258,6 +259,21 @@ pub fn accept(
             }
         })?;
     }
+    // Of the retired keys offered, those already known (a revocation of one is learnt) and
+    // those this repository proves its key succeeded are kept; fresh keys offered at every
+    // fetch would otherwise be learnt for ever (what is known of keys only grows).
+    let owners = rotation::owners(&contents, &found, &keyring);
+    let retired: Vec<Cert> = offered
+        .into_iter()
+        .filter(|c| {
+            let fpr = keys::fingerprint(c);
+            known_before.get(&fpr).is_some() || owners.contains(&fpr)
+        })
+        .collect();
+    let mut keyring = known_before;
+    for c in retired.iter().chain([&cert]) {
+        keyring.insert(c.clone(), source.clone());
+    }
     let same_copy = record.serial == Some(contents.serial)
         && record.data_sha256.as_deref() == Some(data_sha256.as_str())
         && record.key_sha256.as_deref() == Some(sha256_hex(key_bytes).as_str())
@@ -280,7 +296,7 @@ pub fn accept(
     // Attestations are checked against every known key, the remote's own included. A remote
     // the web found contributes its owner's words only.
     let held = if record.discovered {
-        check::Held::ByOwner(rotation::owners(&contents, &found, &keyring))
+        check::Held::ByOwner(owners)
     } else {
         check::Held::All
     };

@@ -250,6 +250,9 @@ impl Daemon {
             Ok(bodies) => bodies,
             Err(why) => return self.fetch_failed(record, report, why).await,
         };
+        // Keys learnt from other remotes while this copy is checked (they fetch in parallel)
+        // make its attestations waiting for them checkable: see `recheck_unknown_keys`.
+        let keyring_checked = self.read().keyring.generation();
         let (mut accepted, bodies) = match self.check(&record, has_copy, bodies).await {
             Ok(checked) => checked,
             Err((outcome, why)) => {
@@ -270,8 +273,13 @@ impl Daemon {
                 .fetch_failed(old, report, format!("storing the copy: {e:#}"))
                 .await;
         }
+        let waiting =
+            accepted.report.unknown_key > 0 && self.read().keyring.generation() != keyring_checked;
         if self.install_copy(name, record, accepted, entries) {
-            self.recheck_unknown_keys(name).await;
+            self.recheck_unknown_keys(|other| other != name).await;
+        }
+        if waiting {
+            self.recheck_unknown_keys(|other| other == name).await;
         }
         report
     }
@@ -419,17 +427,18 @@ impl Daemon {
         newly_known
     }
 
-    /// Checks again, against the keyring as it is now, the stored copies of other remotes that
-    /// carry attestations by keys unknown when they were checked: a key first fetched from
-    /// another remote makes them checkable, and a trusted "not ok" among them must not stay
-    /// unseen until a restart. Only on a key seen for the first time, so a remote cannot make
-    /// others be checked again at will.
-    async fn recheck_unknown_keys(&self, except: &str) {
+    /// Checks again, against the keyring as it is now, the stored copies of the remotes `which`
+    /// picks that carry attestations by keys unknown when they were checked: a key first
+    /// fetched from another remote makes them checkable, and a trusted "not ok" among them must
+    /// not stay unseen until a restart. Only on a key seen for the first time (others' copies),
+    /// or when keys were learnt while a copy was being checked (that copy), so that a remote
+    /// cannot make others be checked again at will.
+    async fn recheck_unknown_keys(&self, which: impl Fn(&str) -> bool) {
         let waiting: Vec<RemoteRecord> = self
             .read()
             .remotes
             .values()
-            .filter(|r| r.report.unknown_key > 0 && r.record.name != except)
+            .filter(|r| r.report.unknown_key > 0 && which(&r.record.name))
             .map(|r| r.record.clone())
             .collect();
         for record in waiting {

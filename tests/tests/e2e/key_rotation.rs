@@ -172,15 +172,25 @@ fn a_key_and_its_successors_count_as_one_reviewer() {
         words.push(statement(heir, &mallory, "predecessor"));
         words.push(heir.attestation(&id, true, "fine", at));
     }
-    let mut key_asc = mallory.key_asc();
-    for heir in &heirs {
-        key_asc.extend(heir.key_asc());
-    }
     let server = TestServer::start();
-    server.route("key.asc", Serve::File(key_asc));
+    server.route("key.asc", Serve::File(mallory.key_asc()));
     server.route("repo.json", Serve::File(mallory.repo(1, &words)));
+    // Each heir publishes its key in a repository of its own.
+    let homes: Vec<TestServer> = heirs
+        .iter()
+        .map(|heir| {
+            let home = TestServer::start();
+            home.route("key.asc", Serve::File(heir.key_asc()));
+            home.route("repo.json", Serve::File(heir.repo(1, &[])));
+            home
+        })
+        .collect();
 
     let you = Home::follower("mallory", &server.url());
+    for (n, home) in homes.iter().enumerate() {
+        you.sig(&["remote", "add", &format!("heir{n}"), &home.url()])
+            .expect(0);
+    }
     you.sig(&["config", "verify.threshold", "2"]).expect(0);
     you.sig(&["fetch"]).expect(0);
     you.sig(&["trust", "add", &mallory.fingerprint()]).expect(0);

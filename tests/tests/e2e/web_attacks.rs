@@ -324,3 +324,31 @@ fn the_whole_web_is_listed_page_by_page() {
     }
     assert_eq!(paged, listed, "the pages, in order, are the whole list");
 }
+
+/// A repository's `key.asc` may carry its owner's retired keys; one offering fresh keys at
+/// every fetch must not grow what is known for ever (what is known of keys only grows, so it
+/// must be worth knowing): only keys already known, or that the repository proves its key
+/// succeeded, are taken.
+#[test]
+fn fresh_keys_offered_beside_a_repositorys_key_are_not_learnt() {
+    use signet_tests::forge::Forge;
+    let owner = Forge::new("Owner <o@example.org>");
+    let server = TestServer::start();
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&["remote", "add", "r", &server.url()]).expect(0);
+    for serial in 1..=3 {
+        let mut key_asc = owner.key_asc();
+        for n in 0..4 {
+            key_asc.extend(Forge::new(&format!("Fresh {serial}.{n} <f@example.org>")).key_asc());
+        }
+        server.route("key.asc", Serve::File(key_asc));
+        server.route("repo.json", Serve::File(owner.repo(serial, &[])));
+        you.sig(&["fetch"]).expect(0);
+    }
+    let keys = you.sig(&["keys", "--json"]).expect(0).json();
+    assert_eq!(
+        keys["keys"].as_array().unwrap().len(),
+        2,
+        "yours and the owner's: {keys:#}"
+    );
+}
