@@ -206,7 +206,6 @@ impl Daemon {
         was_published: bool,
         tty: Option<String>,
     ) -> Result<(), TrustError> {
-        let id = TrustStatement::id_of(&entry.fingerprint);
         if !entry.published {
             if was_published {
                 self.withdraw(tty, &entry.fingerprint).await?;
@@ -221,6 +220,17 @@ impl Daemon {
             succession: None,
             withdrawn: false,
         };
+        self.file_statement(tty, statement).await
+    }
+
+    /// Signs `statement` with your key and files it in your repository (and the index),
+    /// replacing your key's earlier word about the same key.
+    async fn file_statement(
+        &self,
+        tty: Option<String>,
+        statement: TrustStatement,
+    ) -> Result<(), TrustError> {
+        let id = TrustStatement::id_of(&statement.key);
         let data = statement.to_data();
         self.file_word(tty, data, id, |s, signed, genuine| {
             let vouch = Vouch::checked(statement, signed.key.clone(), genuine, Source::Own);
@@ -257,14 +267,7 @@ impl Daemon {
             succession: None,
             withdrawn: true,
         };
-        let data = withdrawal.to_data();
-        self.file_word(tty, data, id, |s, signed, genuine| {
-            let vouch = Vouch::checked(withdrawal, signed.key.clone(), genuine, Source::Own);
-            s.index.upsert_vouch(vouch);
-        })
-        .await
-        .map_err(|e| TrustError::Publishing(Box::new(e)))?;
-        Ok(())
+        self.file_statement(tty, withdrawal).await
     }
 
     /// The one key a query names, among known keys; a full fingerprint may name a key not
