@@ -204,54 +204,20 @@ pub fn accept(
         .into_iter()
         .map(|c| keyring.merged(c))
         .collect();
-    let known_before = keyring.clone();
-    let mut keyring = keyring.clone();
     let source = Source::Remote(record.name.clone());
-    for c in offered.iter().chain([&cert]) {
-        keyring.insert(c.clone(), source.clone());
-    }
+    let offering = with_keys(keyring, offered.iter().chain([&cert]), &source);
     let rotated = match &record.pinned {
         Some(pinned) if pinned != &found => Some(pinned.clone()),
         _ => None,
     };
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
-    if let Some(pinned) = &rotated
-        && signed.key != found
-    {
-        // A key.asc swapped under a repository still signed by another key.
-        return Err(Refusal::KeyChanged {
-            pinned: pinned.clone(),
-            found: found.clone(),
-            why: format!("repo.json is signed by {}, not by the new key", signed.key),
-        });
-    }
-    if signed.key != found {
-        return Err(Refusal::WrongSigner {
-            expected: found,
-            found: signed.key,
-        });
-    }
-    let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
-    let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
-    // The canonical bytes of a large repository are hashed as they are produced, for the
-    // signature and for the digest that tells equivocation from a re-serve: never held whole.
-    // A copy signed by a key revoked since is still taken, so that its attestations are shown
-    // as revoked rather than kept counting from the last copy before the revocation.
-    let mut data_digest = Sha256::new();
-    let signed_at = signature::check_streamed(&sig, &cert, &found, |emit| {
-        signed.data.canonical_pieces(&mut |piece| {
-            data_digest.update(piece.as_bytes());
-            emit(piece.as_bytes());
-        })
-    })
-    .map_err(bad_signature)?
-    .signed_at;
-    let data_sha256 = formats::hex_lower(&data_digest.finalize());
+    check_signer(&signed.key, &found, rotated.as_ref())?;
+    let (signed_at, data_sha256) = check_repo_signature(&signed, &cert, &found)?;
     let (contents, skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     if let Some(pinned) = &rotated {
-        rotation::check(&contents, pinned, &found, &keyring).map_err(|why| {
+        rotation::check(&contents, pinned, &found, &offering).map_err(|why| {
             Refusal::KeyChanged {
                 pinned: pinned.clone(),
                 found: found.clone(),
@@ -262,18 +228,15 @@ pub fn accept(
     // Of the retired keys offered, those already known (a revocation of one is learnt) and
     // those this repository proves its key succeeded are kept; fresh keys offered at every
     // fetch would otherwise be learnt for ever (what is known of keys only grows).
-    let owners = rotation::owners(&contents, &found, &keyring);
+    let owners = rotation::owners(&contents, &found, &offering);
     let retired: Vec<Cert> = offered
         .into_iter()
         .filter(|c| {
             let fpr = keys::fingerprint(c);
-            known_before.get(&fpr).is_some() || owners.contains(&fpr)
+            keyring.get(&fpr).is_some() || owners.contains(&fpr)
         })
         .collect();
-    let mut keyring = known_before;
-    for c in retired.iter().chain([&cert]) {
-        keyring.insert(c.clone(), source.clone());
-    }
+    let keyring = with_keys(keyring, retired.iter().chain([&cert]), &source);
     let same_copy = record.serial == Some(contents.serial)
         && record.data_sha256.as_deref() == Some(data_sha256.as_str())
         && record.key_sha256.as_deref() == Some(sha256_hex(key_bytes).as_str())
@@ -313,6 +276,66 @@ pub fn accept(
         rotated_from: rotated,
         keyring_digest: keyring.digest(),
     })
+}
+
+/// `keyring` with `certs` merged in, as served by `source`.
+fn with_keys<'a>(
+    keyring: &Keyring,
+    certs: impl Iterator<Item = &'a Cert>,
+    source: &Source,
+) -> Keyring {
+    let mut keyring = keyring.clone();
+    for cert in certs {
+        keyring.insert(cert.clone(), source.clone());
+    }
+    keyring
+}
+
+/// Whether `repo.json`, signed by `signer`, may be the copy of a remote whose `key.asc` holds
+/// `found` (and that was pinned to `rotated_from`, when that is another key).
+fn check_signer(
+    signer: &Fingerprint,
+    found: &Fingerprint,
+    rotated_from: Option<&Fingerprint>,
+) -> Result<(), Refusal> {
+    match rotated_from {
+        // A key.asc swapped under a repository still signed by another key.
+        Some(pinned) if signer != found => Err(Refusal::KeyChanged {
+            pinned: pinned.clone(),
+            found: found.clone(),
+            why: format!("repo.json is signed by {signer}, not by the new key"),
+        }),
+        _ if signer != found => Err(Refusal::WrongSigner {
+            expected: found.clone(),
+            found: signer.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks `repo.json`'s signature by `found`; when it was signed, and the digest of its
+/// canonical `data`. The canonical bytes of a large repository are hashed as they are
+/// produced, for the signature and for the digest that tells equivocation from a re-serve:
+/// never held whole. A copy signed by a key revoked since is still taken, so that its
+/// attestations are shown as revoked rather than kept counting from the last copy before the
+/// revocation.
+fn check_repo_signature(
+    signed: &formats::Signed,
+    cert: &Cert,
+    found: &Fingerprint,
+) -> Result<(u64, String), Refusal> {
+    let bad_signature = |e: signature::SignatureError| Refusal::BadSignature(e.to_string());
+    let sig = signature::decode(&signed.sig).map_err(bad_signature)?;
+    let mut data_digest = Sha256::new();
+    let signed_at = signature::check_streamed(&sig, cert, found, |emit| {
+        signed.data.canonical_pieces(&mut |piece| {
+            data_digest.update(piece.as_bytes());
+            emit(piece.as_bytes());
+        })
+    })
+    .map_err(bad_signature)?
+    .signed_at;
+    Ok((signed_at, formats::hex_lower(&data_digest.finalize())))
 }
 
 /// Whether a copy (its serial, the digest of its data, when it was signed) may follow the copy
