@@ -62,6 +62,10 @@ pub struct TrustSummary {
     pub counted: usize,
     /// The `trust.publish` setting: whether `trust.add` publishes when not told.
     pub publish: bool,
+    /// Keys the web of trust has numbered for its computation: those the statements held name,
+    /// yours, and some slack (the numbering is compacted as statements go).
+    #[serde(default)]
+    pub keys_numbered: usize,
 }
 
 /// How a key stands in your web of trust (`trust.why`, `trust.list` with `all`, and beside

@@ -273,6 +273,7 @@ impl State {
             local: entries.len() - published,
             counted: own + counted,
             publish: config.trust.publish,
+            keys_numbered: self.index.keys().len(),
         }
     }
 

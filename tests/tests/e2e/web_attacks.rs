@@ -352,3 +352,41 @@ fn fresh_keys_offered_beside_a_repositorys_key_are_not_learnt() {
         "yours and the owner's: {keys:#}"
     );
 }
+
+/// A remote naming fresh keys at every fetch: what the daemon numbers for the web follows what
+/// it holds. Before: numbers only grew (the pass: 10,000 fresh keys a fetch took the daemon from
+/// 33 to 152 MiB over 16 fetches of a constant-size remote).
+#[test]
+fn fresh_keys_named_at_every_fetch_do_not_grow_the_daemon_for_ever() {
+    use signet_tests::forge::{self, Forge};
+    let _heavy = signet_tests::exclusive();
+    let churner = Forge::new("Churner <c@example.org>");
+    let server = TestServer::start();
+    let (you, _) = home("You <you@example.org>");
+    you.sig(&["remote", "add", "churn", &server.url()])
+        .expect(0);
+    let at = forge::ago(60);
+    let per_fetch = 2_000u32;
+    for round in 0..8u32 {
+        let statements: Vec<String> = (0..per_fetch)
+            .map(|n| {
+                let about = format!("{:040X}", 1 + round * per_fetch + n);
+                let data = format!(r#"{{"comment": "", "id": "openpgp:{about}", "trust": "low"}}"#);
+                churner.signed_text(&data, at)
+            })
+            .collect();
+        server.route("key.asc", Serve::File(churner.key_asc()));
+        server.route(
+            "repo.json",
+            Serve::File(churner.repo(u64::from(round) + 1, &statements)),
+        );
+        you.sig(&["fetch"]).expect(0);
+    }
+    let status = you.sig(&["status", "--json"]).expect(0).json();
+    let numbered = status["trust"]["keys_numbered"].as_u64().unwrap();
+    // 16,000 keys named over the run, 2,001 held now: within twice those and the slack.
+    assert!(
+        numbered <= 2 * 2 * u64::from(per_fetch + 1) + 4096,
+        "{numbered} keys numbered"
+    );
+}
