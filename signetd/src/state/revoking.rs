@@ -127,11 +127,13 @@ fn revoked_cert(home: &Home, signer: &dyn SignWith, p: RevokeParams) -> Result<C
         if p.reason.is_some() {
             return Err(RevokeError::GpgReason);
         }
-        let setup: crate::keys::gpg::GpgSetup = serde_json::from_slice(
-            &std::fs::read(gpg_setup_file(home))
-                .map_err(|e| RevokeError::Key(format!("reading keys/gpg.json: {e}")))?,
-        )
-        .map_err(|e| RevokeError::Key(format!("reading keys/gpg.json: {e}")))?;
+        // Read as the key's files are at start: bounded, the user's own, never through a link.
+        let unreadable = |e: String| RevokeError::Key(format!("reading keys/gpg.json: {e}"));
+        let bytes = store::read_private(&gpg_setup_file(home), 1 << 20)
+            .map_err(|e| unreadable(format!("{e:#}")))?
+            .ok_or_else(|| unreadable("it is missing".into()))?;
+        let setup: crate::keys::gpg::GpgSetup =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
         let held = crate::keys::gpg::export_cert(fpr.as_str(), setup.gnupghome.as_ref())
             .map_err(refused)?;
         if crate::keys::signature::Revocations::of(&held)
