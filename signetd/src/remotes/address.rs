@@ -40,9 +40,17 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7
-    let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    // Addresses that carry an IPv4 one, which a NAT64 or 6to4 gateway reaches: judged as it.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(v4(s[6], s[7])); // 64:ff9b::/96
+    }
+    if s[0] == 0x2002 {
+        return is_public_v4(v4(s[1], s[2])); // 2002::/16
+    }
+    let unique_local = s[0] & 0xfe00 == 0xfc00; // fc00::/7
+    let link_local = s[0] & 0xffc0 == 0xfe80; // fe80::/10
     !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
 }
 
@@ -153,6 +161,8 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
+            "64:ff9b::7f00:1",
+            "2002:c0a8:101::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
