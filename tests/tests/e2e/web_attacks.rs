@@ -152,10 +152,14 @@ fn an_update_within_the_second_of_a_fetch_is_not_hidden_by_last_modified() {
     bob.sig(&["publish", "--to", www.to_str().unwrap()])
         .expect(0);
     let server = StaticServer::start(&www);
+    // Both versions carry the same `Last-Modified`, as two writes within one second do. It is
+    // set a little ahead of now, so that however slowly this machine runs, the first answer's
+    // `Last-Modified` is never more than a second before its `Date`.
     let second = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
+        .as_secs()
+        + 30;
     for name in ["repo.json", "key.asc"] {
         set_mtime(&www.join(name), second);
     }
