@@ -15,6 +15,13 @@ use crate::home::Home;
 use crate::keys;
 use crate::state::{Daemon, now_rfc3339};
 
+/// What installing a copy found: its key was seen for the first time (others' copies waiting
+/// for it are checked again), or keys came in while it was being checked (it is).
+struct Installed {
+    newly_known: bool,
+    waiting: bool,
+}
+
 /// Both files of a fetch as bytes, with the validators of those that came as bodies.
 struct Bodies {
     key: Vec<u8>,
@@ -273,12 +280,11 @@ impl Daemon {
                 .fetch_failed(old, report, format!("storing the copy: {e:#}"))
                 .await;
         }
-        let waiting =
-            accepted.report.unknown_key > 0 && self.read().keyring.generation() != keyring_checked;
-        if self.install_copy(name, record, accepted, entries) {
+        let installed = self.install_copy(name, record, accepted, entries, keyring_checked);
+        if installed.newly_known {
             self.recheck_unknown_keys(|other| other != name).await;
         }
-        if waiting {
+        if installed.waiting {
             self.recheck_unknown_keys(|other| other == name).await;
         }
         report
@@ -405,17 +411,23 @@ impl Daemon {
         record: RemoteRecord,
         accepted: accept::Accepted,
         entries: crate::core::vouch::Checked,
-    ) -> bool {
+        keyring_checked: u64,
+    ) -> Installed {
         let source = Source::Remote(name.to_owned());
         let mut s = self.write();
         let newly_known = s
             .keyring
             .get(&record.pinned.clone().expect("pinned when accepted"))
             .is_none();
+        // Decided under the lock other installs take: either a key this copy waits for came
+        // in before this line (then it is checked again now), or it comes after, and that
+        // install finds this copy waiting.
+        let waiting = accepted.report.unknown_key > 0 && s.keyring.generation() != keyring_checked;
         if let Some(entry) = s.remotes.get_mut(name) {
             entry.record = record;
             entry.report = accepted.report;
             entry.next_sync = next_sync(&self.config(), name, 0);
+            entry.checked_with = keyring_checked;
             self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
             for cert in std::iter::once(accepted.cert).chain(accepted.retired) {
@@ -424,7 +436,10 @@ impl Daemon {
             s.index.replace_source(&source, entries);
             s.copy_problems.remove(name);
         }
-        newly_known
+        Installed {
+            newly_known,
+            waiting,
+        }
     }
 
     /// Checks again, against the keyring as it is now, the stored copies of the remotes `which`
@@ -442,7 +457,10 @@ impl Daemon {
             .map(|r| r.record.clone())
             .collect();
         for record in waiting {
-            let keyring = self.read().keyring.clone();
+            let (keyring, generation) = {
+                let s = self.read();
+                (s.keyring.clone(), s.keyring.generation())
+            };
             let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
             let checked_record = record.clone();
             let checked = blocking("checking a stored copy again", move || {
@@ -457,13 +475,16 @@ impl Daemon {
             };
             let mut guard = self.write();
             let s = &mut *guard;
-            // A fetch of that remote may have replaced its copy meanwhile: then it stands.
+            // A fetch of that remote may have replaced its copy meanwhile, or another check
+            // against a newer keyring landed first: then that stands.
             if let Some(r) = s.remotes.get_mut(&record.name)
                 && r.record.data_sha256 == record.data_sha256
                 && r.record.key_sha256 == record.key_sha256
+                && r.checked_with < generation
             {
                 tracing::info!(remote = %record.name, "checked again with a newly known key");
                 r.report = report;
+                r.checked_with = generation;
                 s.index
                     .replace_source(&Source::Remote(record.name.clone()), entries);
             }

@@ -21,6 +21,9 @@ pub struct RemoteState {
     pub report: CheckReport,
     /// When the scheduler fetches it next; `None` while a fetch runs or when scheduling is off.
     pub next_sync: Option<Instant>,
+    /// The keyring's generation its held copy was checked against: a check against an older
+    /// keyring never replaces one against a newer (two checks of one copy can race).
+    pub checked_with: u64,
 }
 
 /// A pseudo-random fraction in [-1, 1), for jitter: no need for a CSPRNG here.
@@ -115,6 +118,7 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
                 record,
                 report,
                 next_sync,
+                checked_with: state.keyring.generation(),
             },
         );
     }

@@ -146,6 +146,7 @@ impl Daemon {
             record,
             report: CheckReport::default(),
             next_sync,
+            checked_with: 0,
         };
         let shown = info(&s, &self.config(), &state);
         s.remotes.insert(name, state);
