@@ -210,12 +210,16 @@ impl Revoked {
     /// The stronger of two revocations of one key: a hard one over a soft one, else the
     /// earlier, which voids more.
     fn stronger(self, other: Revoked) -> Revoked {
-        let rank = |r: &Revoked| (!r.reason.is_hard(), r.at);
-        if rank(&other) < rank(&self) {
+        if other.rank() < self.rank() {
             other
         } else {
             self
         }
+    }
+
+    /// Lower is stronger: hard before soft, then earlier.
+    fn rank(&self) -> (bool, u64) {
+        (!self.reason.is_hard(), self.at)
     }
 
     /// As the protocol shows it.
@@ -298,14 +302,10 @@ impl Revocations {
     /// The revocation that touches signatures by `signer` (the primary key or a subkey): the
     /// certificate's, or that subkey's, the stronger of the two.
     pub fn of_signer(&self, signer: &Fingerprint) -> Option<&Revoked> {
-        match (&self.cert, self.subkeys.get(signer)) {
-            (Some(c), Some(s)) => Some(if c.clone().stronger(s.clone()) == *c {
-                c
-            } else {
-                s
-            }),
-            (c, s) => c.as_ref().or(s),
-        }
+        [self.cert.as_ref(), self.subkeys.get(signer)]
+            .into_iter()
+            .flatten()
+            .min_by_key(|r| r.rank())
     }
 
     /// Whether a signature made by `signer` at `signed_at` is void.

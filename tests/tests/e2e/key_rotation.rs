@@ -15,9 +15,7 @@ fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn followers_follow_a_rotation_both_keys_signed() {
-    let bob = Home::new();
-    bob.config(serde_json::json!({"sync": {"interval_secs": 0}}));
-    let old = bob.setup("Bob <bob@example.org>");
+    let (bob, old) = Home::keyed("Bob <bob@example.org>");
     let early = bob.file("early.c", b"int early;");
     bob.attest(&early, true, "with the old key").expect(0);
     let url = bob.publish_http();
@@ -27,9 +25,7 @@ fn followers_follow_a_rotation_both_keys_signed() {
     let alice = Home::follower("bob", &url);
     alice.sig(&["fetch"]).expect(0);
     alice.sig(&["trust", "add", &old]).expect(0);
-    let carol = Home::new();
-    carol.config(Home::local_web());
-    carol.setup("Carol <carol@example.org>");
+    let (carol, _) = Home::keyed("Carol <carol@example.org>");
     carol
         .sig(&["trust", "add", &old, "--url", &url, "--local"])
         .expect(0);
@@ -99,9 +95,7 @@ fn followers_follow_a_rotation_both_keys_signed() {
 /// signs no transition.
 #[test]
 fn a_key_swapped_without_a_transition_is_refused() {
-    let bob = Home::new();
-    bob.config(serde_json::json!({"sync": {"interval_secs": 0}}));
-    let old = bob.setup("Bob <bob@example.org>");
+    let (bob, old) = Home::keyed("Bob <bob@example.org>");
     let early = bob.file("early.c", b"int early;");
     bob.attest(&early, true, "old").expect(0);
     let server = TestServer::start();
