@@ -24,7 +24,8 @@ cargo test --workspace "$@"
 # for a temporary home that is gone fails the run.
 leftover=""
 for pid in $(pgrep -x signetd || true); do
-    home=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^SIGNET_HOME=//p')
+    # A daemon may exit between pgrep and this read: its environ is then gone, which is fine.
+    home=$( (cat "/proc/$pid/environ" 2>/dev/null || true) | tr '\0' '\n' | sed -n 's/^SIGNET_HOME=//p')
     if [ -n "$home" ] && [ ! -d "$home" ]; then
         leftover+=" $pid ($home)"
         kill -9 "$pid" 2>/dev/null || true
