@@ -80,12 +80,32 @@ pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec
     out
 }
 
+/// The trust statements of an [`Index`] as they stood: see [`Index::statements`].
+#[derive(Debug, Clone, Default)]
+pub struct Statements {
+    keys: Arc<Keys>,
+    lists: Vec<Arc<Vec<Held>>>,
+}
+
+impl Statements {
+    /// The numbers the statements' keys have.
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
+    }
+
+    /// Every statement, with its keys' numbers.
+    pub fn held(&self) -> impl Iterator<Item = &Held> {
+        self.lists.iter().flat_map(|l| l.iter())
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Index {
     by_id: HashMap<ContentId, Vec<Arc<Entry>>>,
     entries: usize,
-    /// Trust statements, by source, their keys numbered as they come in: read whole by the web.
-    vouches: HashMap<Source, Vec<Held>>,
+    /// Trust statements, by source, their keys numbered as they come in: read whole by the web,
+    /// from a [`Statements`] snapshot that shares each source's list until it is written.
+    vouches: HashMap<Source, Arc<Vec<Held>>>,
     /// The numbers of every key a statement held has named: they only grow. Shared with the
     /// web computed from them, and copied on write when a new key comes in meanwhile.
     keys: Arc<Keys>,
@@ -113,7 +133,7 @@ impl Index {
         if !vouches.is_empty() {
             debug_assert!(vouches.iter().all(|v| &v.source == source));
             let held = vouches.into_iter().map(|v| self.hold(v)).collect();
-            self.vouches.insert(source.clone(), held);
+            self.vouches.insert(source.clone(), Arc::new(held));
             self.vouch_generation += 1;
         }
         self.compact_keys();
@@ -159,7 +179,7 @@ impl Index {
     /// earlier word.
     pub fn upsert_vouch(&mut self, vouch: Vouch) {
         let held = self.hold(vouch);
-        let list = self.vouches.entry(held.vouch.source.clone()).or_default();
+        let list = Arc::make_mut(self.vouches.entry(held.vouch.source.clone()).or_default());
         list.retain(|h| !(h.from == held.from && h.about == held.about));
         list.push(held);
         self.generation += 1;
@@ -180,12 +200,12 @@ impl Index {
     /// every fetch would otherwise grow the daemon for ever. Keys numbered for your own word
     /// (your keys, your trust list) are numbered again at the next computation of the web.
     fn compact_keys(&mut self) {
-        let named = 2 * self.vouches.values().map(Vec::len).sum::<usize>();
+        let named = 2 * self.vouches.values().map(|l| l.len()).sum::<usize>();
         if self.keys.len() <= 2 * named + Self::KEYS_SLACK {
             return;
         }
         let mut keys = Keys::default();
-        for held in self.vouches.values_mut().flatten() {
+        for held in self.vouches.values_mut().flat_map(Arc::make_mut) {
             held.from = keys.id(&held.vouch.key);
             held.about = keys.id(&held.vouch.about);
         }
@@ -199,7 +219,17 @@ impl Index {
 
     /// Every trust statement held, from every source, with its keys' numbers.
     pub fn held_vouches(&self) -> impl Iterator<Item = &Held> {
-        self.vouches.values().flatten()
+        self.vouches.values().flat_map(|l| l.iter())
+    }
+
+    /// The trust statements held now and their keys' numbers, to compute the web from after
+    /// the state's lock is released: it shares what it holds (one pointer per source), and a
+    /// later change copies only the list it writes.
+    pub fn statements(&self) -> Statements {
+        Statements {
+            keys: self.keys.clone(),
+            lists: self.vouches.values().cloned().collect(),
+        }
     }
 
     /// Every trust statement held, from every source.

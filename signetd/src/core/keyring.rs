@@ -129,6 +129,18 @@ impl Keyring {
             .is_some_and(|c| c.revocations.voids(signer, signed_at))
     }
 
+    /// What is known now of every revoked certificate or subkey: what [`Self::voids`] reads,
+    /// kept apart to be read after the state's lock is released (see [`Revoked::voids`]).
+    pub fn revocations(&self) -> KnownRevocations {
+        KnownRevocations(
+            self.certs
+                .iter()
+                .filter(|(_, c)| c.revocations.cert.is_some() || !c.revocations.subkeys.is_empty())
+                .map(|(fpr, c)| (fpr.clone(), c.revocations.clone()))
+                .collect(),
+        )
+    }
+
     /// The revocation of `key` (or of its subkey `signer`) that touches `signer`'s words.
     pub fn revocation(&self, key: &Fingerprint, signer: &Fingerprint) -> Option<&Revoked> {
         self.certs.get(key)?.revocations.of_signer(signer)
@@ -226,4 +238,15 @@ pub fn trim(cert: Cert) -> Cert {
         tracing::warn!(key = %cert.fingerprint(), "could not trim the certificate: {e}");
         cert
     })
+}
+
+/// The revocations of a [`Keyring`] as they stood: see [`Keyring::revocations`].
+#[derive(Debug, Clone, Default)]
+pub struct KnownRevocations(BTreeMap<Fingerprint, Revocations>);
+
+impl KnownRevocations {
+    /// As [`Keyring::voids`].
+    pub fn voids(&self, key: &Fingerprint, signer: &Fingerprint, signed_at: u64) -> bool {
+        self.0.get(key).is_some_and(|r| r.voids(signer, signed_at))
+    }
 }

@@ -8,8 +8,7 @@ use rustc_hash::FxHashMap;
 use signet_proto::formats::{ContentId, Fingerprint};
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
-use crate::core::index::Index;
-use crate::core::index::{Entry, Source};
+use crate::core::index::{Entry, Source, Statements};
 use crate::core::web::{self, Edge, Id, Stance, Web};
 use crate::keys::signature::Genuine;
 
@@ -216,26 +215,26 @@ pub struct Computed {
     pub predecessors: HashMap<Fingerprint, Fingerprint>,
 }
 
-/// The web from the statements `index` holds, as the daemon computes it on every change:
-/// each key's newest unvoided word about each other key, your keys' statements in your own
-/// repository taken as your own word for keys your trust list does not name (a home restored
-/// from its repository keeps its published trust; copies of them from remotes are ignored),
-/// then `web::compute`. No fingerprint is hashed per statement.
+/// The web from the trust statements held (`Index::statements`), as the daemon computes it on
+/// every change: each key's newest unvoided word about each other key, your keys' statements
+/// in your own repository taken as your own word for keys your trust list does not name (a
+/// home restored from its repository keeps its published trust; copies of them from remotes
+/// are ignored), then `web::compute`. No fingerprint is hashed per statement.
 pub fn web_of(
-    index: &Index,
+    statements: &Statements,
     mut yours: Yours,
     max_depth: u8,
     voided: impl Fn(&Vouch) -> bool,
 ) -> Computed {
-    let keys = index.keys();
+    let keys = statements.keys();
     let mut own = vec![false; keys.len()];
     for &id in &yours.own {
         own[id as usize] = true;
     }
     // Your keys' word is what your own repository says now: a statement of yours that a
     // remote carries may be one you took back, replayed.
-    let held = index
-        .held_vouches()
+    let held = statements
+        .held()
         .filter(|h| !own[h.from as usize] || h.vouch.source == Source::Own);
     let newest = newest(held, voided);
     // A withdrawal is the newest word of its pair, and says nothing: no edge.
@@ -311,6 +310,7 @@ pub fn web_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::index::Index;
     use crate::core::web::{Keys, Level};
 
     fn fpr(c: char) -> Fingerprint {
@@ -405,7 +405,7 @@ mod tests {
                 .collect(),
             revoked: Vec::new(),
         };
-        let computed = web_of(&index, yours, 2, |_| false);
+        let computed = web_of(&index.statements(), yours, 2, |_| false);
         let level = |c| computed.web.level(&fpr(c));
         assert_eq!(level('B'), Some(Level::Low));
         assert_eq!(level('A'), None);

@@ -68,19 +68,53 @@ impl DerefMut for StateWrite<'_> {
 
 impl Drop for StateWrite<'_> {
     fn drop(&mut self) {
-        let Some(mut guard) = self.guard.take() else {
+        let Some(guard) = self.guard.take() else {
             return;
         };
-        // The web follows its inputs before anyone reads it again; the scheduler then follows
-        // the repositories it names.
-        if guard.refresh_web(self.daemon.config().trust.max_depth) {
-            self.daemon.sync_wake.notify_one();
-        }
         let changed = guard.verdict_inputs() != self.before;
         drop(guard);
-        if changed {
+        // The web follows its inputs before the writer goes on (its answer reflects its own
+        // change), computed off the lock; the scheduler then follows the repositories it names.
+        let web_moved = self.daemon.settle_web();
+        if web_moved {
+            self.daemon.sync_wake.notify_one();
+        }
+        if changed || web_moved {
             self.daemon.verdicts_stale.notify_one();
         }
+    }
+}
+
+impl Daemon {
+    /// Computes the web of trust again if what it is made from moved (trust statements, the
+    /// keyring's revocations, the trust list, `trust.max_depth`), with the state's lock
+    /// released: readers go on meanwhile with the web of a moment ago, and a web of a million
+    /// statements stalls no verify. Returns whether a new web was put in place.
+    ///
+    /// Every writer calls this after its change, so when it returns the web reflects that
+    /// change: computations are one at a time, and one that starts after a change takes it in.
+    pub(crate) fn settle_web(&self) -> bool {
+        let _one = self.web_settling.lock().unwrap_or_else(|e| e.into_inner());
+        let max_depth = self.config().trust.max_depth;
+        // Not `self.write()`: dropping that guard would settle the web again.
+        let job = self
+            .state
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .web_job(max_depth);
+        let Some(job) = job else {
+            return false;
+        };
+        #[cfg(test)]
+        if let Some(hook) = &*self.web_hook.lock().unwrap() {
+            hook();
+        }
+        let computed = job.compute();
+        self.state
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .install_web(computed);
+        true
     }
 }
 
@@ -139,5 +173,51 @@ mod tests {
             .set_trust(Loaded::Ready(TrustFile::default()));
         assert!(woken(&daemon).await, "a new trust list told nobody");
         assert!(!woken(&daemon).await, "one change, one wake-up");
+    }
+
+    /// The web is computed with the state's lock released, and the writer whose change moved
+    /// it goes on only once the web reflects that change.
+    #[test]
+    fn the_web_is_computed_off_the_lock_before_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().to_owned());
+        let daemon = Daemon::load(home, dir.path().join("socket"), Config::default()).unwrap();
+        let (started, computing) = std::sync::mpsc::channel();
+        let (release, go) = std::sync::mpsc::channel::<()>();
+        let go = std::sync::Mutex::new(go);
+        *daemon.web_hook.lock().unwrap() = Some(Box::new(move || {
+            started.send(()).unwrap();
+            go.lock().unwrap().recv().unwrap();
+        }));
+        let trusted = Fingerprint::parse(&"C".repeat(40)).unwrap();
+        let trust = TrustFile {
+            trusted: vec![signet_proto::api::TrustEntry {
+                fingerprint: trusted.clone(),
+                user_id: String::new(),
+                added: String::new(),
+                reason: None,
+                level: signet_proto::statements::Trust::High,
+                url: None,
+                published: false,
+            }],
+            ..TrustFile::default()
+        };
+        let before = daemon.read().web.generation;
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| daemon.write().set_trust(Loaded::Ready(trust)));
+            computing
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the web was not computed again");
+            let readable = daemon.state.try_read().is_ok();
+            let writer_went_on = writer.is_finished();
+            // Released before asserting: a failed test must not leave the writer waiting.
+            release.send(()).unwrap();
+            writer.join().unwrap();
+            assert!(readable, "readers wait while the web is computed");
+            assert!(!writer_went_on, "the writer went on before the web");
+        });
+        let state = daemon.read();
+        assert_eq!(state.web.generation, before + 1);
+        assert!(state.is_trusted(&trusted, crate::core::web::Level::Low));
     }
 }

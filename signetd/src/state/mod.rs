@@ -264,6 +264,12 @@ pub struct Daemon {
     pub(crate) state: RwLock<State>,
     /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
     pub(crate) writer: tokio::sync::Mutex<()>,
+    /// Held while the web of trust is computed (off the state's lock): one computation at a
+    /// time, each from inputs taken after the last one's (`state/guard.rs`).
+    pub(crate) web_settling: Mutex<()>,
+    /// Called between taking a web's inputs and computing it: how a test holds a computation.
+    #[cfg(test)]
+    pub(crate) web_hook: Mutex<Option<Box<dyn Fn() + Send>>>,
     /// Files verified by path outside watched directories.
     pub(crate) paths: Mutex<HashMap<PathBuf, PathEntry>>,
     pub(crate) watches: crate::watch::Watches,
@@ -365,6 +371,9 @@ impl Daemon {
             config: arc_swap::ArcSwap::from_pointee(config),
             state: RwLock::new(state),
             writer: tokio::sync::Mutex::new(()),
+            web_settling: Mutex::new(()),
+            #[cfg(test)]
+            web_hook: Mutex::new(None),
             paths: Mutex::new(HashMap::new()),
             watches: Default::default(),
             subscribers: Default::default(),

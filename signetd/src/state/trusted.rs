@@ -11,7 +11,8 @@ use signet_proto::api::{
 use signet_proto::formats::Fingerprint;
 
 use super::State;
-use crate::core::index::{Policy, Reviewer};
+use crate::core::index::{Policy, Reviewer, Statements};
+use crate::core::keyring::KnownRevocations;
 use crate::core::vouch;
 use crate::core::web::{Level, Unreached, Web};
 
@@ -44,6 +45,42 @@ pub(crate) struct CachedWeb {
     pub(crate) generation: u64,
 }
 
+/// The inputs of one computation of the web, as they stood (see [`State::web_job`]).
+pub(crate) struct WebJob {
+    statements: Statements,
+    yours: vouch::Yours,
+    revocations: KnownRevocations,
+    max_depth: u8,
+    made_from: WebMadeFrom,
+}
+
+/// A web computed, to put in place with [`State::install_web`].
+pub(crate) struct ComputedWeb {
+    computed: vouch::Computed,
+    made_from: WebMadeFrom,
+}
+
+impl WebJob {
+    /// The computation itself (`vouch::web_of`): no lock is needed, and a web of a million
+    /// statements takes seconds.
+    pub(crate) fn compute(self) -> ComputedWeb {
+        let started = std::time::Instant::now();
+        let revocations = &self.revocations;
+        let computed = vouch::web_of(&self.statements, self.yours, self.max_depth, |v| {
+            revocations.voids(&v.key, &v.signer, v.signed_at)
+        });
+        tracing::debug!(
+            trusted = computed.web.levels().count(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "web of trust computed"
+        );
+        ComputedWeb {
+            computed,
+            made_from: self.made_from,
+        }
+    }
+}
+
 impl State {
     fn web_made_from(&self, max_depth: u8) -> WebMadeFrom {
         WebMadeFrom {
@@ -54,64 +91,97 @@ impl State {
         }
     }
 
-    /// Computes the web again if what it is made from changed (`vouch::web_of`). Returns
-    /// whether it did. With `trust.json` damaged, only your published statements count as your
-    /// word: failing closed never trusts more.
+    /// Computes the web again, here and now, if what it is made from changed. Returns whether
+    /// it did. For a state no one else reads yet (the daemon's start); a running daemon computes
+    /// it off the lock (`Daemon::settle_web`).
     pub(crate) fn refresh_web(&mut self, max_depth: u8) -> bool {
-        let now = self.web_made_from(max_depth);
-        if self.web.made_from.as_ref() == Some(&now) {
-            return false;
+        match self.web_job(max_depth) {
+            Some(job) => {
+                self.install_web(job.compute());
+                true
+            }
+            None => false,
         }
-        let started = std::time::Instant::now();
-        let yours = self.number_your_word();
-        let keyring = &self.keyring;
-        let computed = vouch::web_of(&self.index, yours, max_depth, |v| {
-            keyring.voids(&v.key, &v.signer, v.signed_at)
-        });
-        tracing::debug!(
-            trusted = computed.web.levels().count(),
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "web of trust computed"
-        );
-        let generation = self.web.generation + 1;
+    }
+
+    /// What computing the web again needs, taken under the lock in a moment (it shares the
+    /// statements), if what it is made from changed. With `trust.json` damaged, only your
+    /// published statements count as your word: failing closed never trusts more.
+    pub(crate) fn web_job(&mut self, max_depth: u8) -> Option<WebJob> {
+        let made_from = self.web_made_from(max_depth);
+        if self.web.made_from.as_ref() == Some(&made_from) {
+            return None;
+        }
+        Some(WebJob {
+            yours: self.number_your_word(),
+            statements: self.index.statements(),
+            revocations: self.keyring.revocations(),
+            max_depth,
+            made_from,
+        })
+    }
+
+    /// Puts a computed web in place. Computations are one at a time, each from inputs taken
+    /// after the last one's: the web put in place is never older than the one it replaces.
+    pub(crate) fn install_web(&mut self, computed: ComputedWeb) {
+        let ComputedWeb {
+            computed,
+            made_from,
+        } = computed;
         self.web = CachedWeb {
             web: computed.web,
             distrusts: computed.distrusts,
             urls: computed.urls,
             predecessors: computed.predecessors,
             successors: computed.successors,
-            made_from: Some(now),
-            generation,
+            made_from: Some(made_from),
+            generation: self.web.generation + 1,
         };
-        true
     }
 
     /// Your keys, your trust list and revoked keys, numbered as the statements' keys are.
     fn number_your_word(&mut self) -> vouch::Yours {
-        let keys = self.index.keys_mut();
         let mut own = Vec::new();
         let mut revoked = Vec::new();
         for cert in self.keyring.iter() {
             if cert.is_own() {
-                own.push(keys.id(&cert.info.fingerprint));
+                own.push(&cert.info.fingerprint);
             }
             // A key revoked softly (superseded, retired) stays in the web: its statements
             // made before the revocation still stand, those after are void (`voids`).
             if cert.revocations.hard() {
-                revoked.push(keys.id(&cert.info.fingerprint));
+                revoked.push(&cert.info.fingerprint);
             }
         }
-        let direct = self
+        let direct: Vec<_> = self
             .trust
             .ready_opt()
             .into_iter()
             .flat_map(|t| &t.trusted)
-            .map(|e| (keys.id(&e.fingerprint), e.level.into()))
+            .map(|e| (&e.fingerprint, e.level))
             .collect();
+        // The web in place shares the numbering: numbering a new key copies it, so only when
+        // one is new.
+        let named = || {
+            own.iter()
+                .chain(&revoked)
+                .chain(direct.iter().map(|(f, _)| f))
+        };
+        if named().any(|f| self.index.keys().get(f).is_none()) {
+            let keys = self.index.keys_mut();
+            for f in named() {
+                keys.id(f);
+            }
+        }
+        let keys = self.index.keys();
+        let id = |f: &Fingerprint| keys.get(f).expect("numbered above");
         vouch::Yours {
-            own,
-            direct,
-            revoked,
+            own: own.iter().map(|f| id(f)).collect(),
+            direct: direct
+                .iter()
+                .map(|(f, level)| (id(f), (*level).into()))
+                .collect(),
+            revoked: revoked.iter().map(|f| id(f)).collect(),
         }
     }
 
