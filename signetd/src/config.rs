@@ -41,6 +41,9 @@ pub struct TrustConfig {
     pub publish: bool,
     /// Repositories of keys within your trust depth followed at once (discovered remotes).
     pub max_followed: usize,
+    /// Attestations the repositories of keys others introduce may hold between them, strongest
+    /// and nearest first: what the web can make this daemon hold, whatever keys it names.
+    pub max_discovered_attestations: usize,
     /// Let discovered remotes be fetched from loopback, private and link-local addresses (a web
     /// of trust on your own network, or tests). Off: a statement can never make the daemon
     /// send requests to services on this machine or network (`remotes::address`).
@@ -53,6 +56,7 @@ impl Default for TrustConfig {
             max_depth: 2,
             publish: false,
             max_followed: 200,
+            max_discovered_attestations: 250_000,
             follow_private_urls: false,
         }
     }
@@ -245,7 +249,7 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         const DAY: u64 = 86_400;
         let n = |v: usize| v as u64;
-        let ranges: [(&str, u64, u64, u64, &str); 20] = [
+        let ranges: [(&str, u64, u64, u64, &str); 21] = [
             ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),
             ("verify.max_not_ok", n(self.verify.max_not_ok), 0, 1_000, ""),
             (
@@ -347,6 +351,13 @@ impl Config {
                 n(self.trust.max_followed),
                 0,
                 10_000,
+                "",
+            ),
+            (
+                "trust.max_discovered_attestations",
+                n(self.trust.max_discovered_attestations),
+                0,
+                100_000_000,
                 "",
             ),
             (

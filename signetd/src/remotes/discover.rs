@@ -27,8 +27,16 @@ impl State {
     /// distrust is applied (`Web::followed`), with a URL said of it on its path's last hop (by
     /// you, for a key you trust directly). Keys you trust
     /// directly are always followed — your own word is never crowded out by keys others
-    /// introduce; of the others at most `max`, strongest first, then nearest.
-    pub(crate) fn wanted_follows(&self, max: usize, private: bool) -> Vec<(Fingerprint, String)> {
+    /// introduce; of the others at most `limits.max`, strongest first, then nearest, while the
+    /// attestations their repositories held at their last fetch fit in `limits.attestations`
+    /// (one not fetched yet counts as empty, and is followed to learn what it holds). The
+    /// order is the web's, so what is held does not depend on which repository came first.
+    pub(crate) fn wanted_follows(&self, limits: FollowLimits) -> Vec<(Fingerprint, String)> {
+        let FollowLimits {
+            max,
+            attestations: budget,
+            private,
+        } = limits;
         let yours: HashMap<&Fingerprint, &String> = self
             .trust
             .ready_opt()
@@ -69,6 +77,17 @@ impl State {
         }
         introduced.sort_by(|a, b| (b.0, a.1, &a.2).cmp(&(a.0, b.1, &b.2)));
         introduced.truncate(max);
+        let mut held = 0usize;
+        introduced.retain(|(_, _, key, _)| {
+            let size = self.discovered_size(key);
+            let fits = held.saturating_add(size) <= budget;
+            if fits {
+                held += size;
+            } else {
+                tracing::debug!(key = %key, size, "not followed: over trust.max_discovered_attestations");
+            }
+            fits
+        });
         direct.sort();
         direct
             .into_iter()
@@ -77,7 +96,39 @@ impl State {
     }
 }
 
+/// What following the web may take (`trust.*`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FollowLimits {
+    /// `trust.max_followed`
+    pub(crate) max: usize,
+    /// `trust.max_discovered_attestations`
+    pub(crate) attestations: usize,
+    /// `trust.follow_private_urls`
+    pub(crate) private: bool,
+}
+
+impl FollowLimits {
+    pub(crate) fn of(config: &crate::config::Config) -> Self {
+        FollowLimits {
+            max: config.trust.max_followed,
+            attestations: config.trust.max_discovered_attestations,
+            private: config.trust.follow_private_urls,
+        }
+    }
+}
+
 impl State {
+    /// The attestations `key`'s discovered repository holds, or held when it was last fetched
+    /// before it was dropped; 0 when it was never fetched.
+    fn discovered_size(&self, key: &Fingerprint) -> usize {
+        match self.remotes.get(&name_for(key)) {
+            Some(r) if r.record.discovered && r.record.pinned.as_ref() == Some(key) => {
+                r.report.valid
+            }
+            _ => self.discovered_sizes.get(key).copied().unwrap_or(0),
+        }
+    }
+
     /// Whether `key` succeeds `old`, through one rotation or a chain of them.
     fn succeeds(&self, key: &Fingerprint, old: &Fingerprint) -> bool {
         let mut at = old;
@@ -101,9 +152,31 @@ impl Daemon {
     /// A key some remote you added already pins is not followed twice. Returns the remotes
     /// added or moved: they have a fetch to make.
     pub(crate) async fn follow_web(&self) -> Vec<String> {
-        let max = self.config().trust.max_followed;
-        let private = self.config().trust.follow_private_urls;
-        let plan = self.read().follow_plan(max, private);
+        let plan = {
+            let mut state = self.write();
+            let plan = state.follow_plan(FollowLimits::of(&self.config()));
+            // What each repository dropped held is remembered while its key stays in the web
+            // (and forgotten once it leaves: this map is bounded by the web).
+            let dropped: Vec<(Fingerprint, usize)> = plan
+                .remove
+                .iter()
+                .filter_map(|name| {
+                    let r = state.remotes.get(name)?;
+                    Some((r.record.pinned.clone()?, r.report.valid))
+                })
+                .collect();
+            let in_web: BTreeSet<Fingerprint> = state
+                .web
+                .web
+                .followed()
+                .map(|(k, _, _)| k.clone())
+                .collect();
+            state.discovered_sizes.retain(|k, _| in_web.contains(k));
+            state
+                .discovered_sizes
+                .extend(dropped.into_iter().filter(|(k, _)| in_web.contains(k)));
+            plan
+        };
         for name in plan.remove {
             tracing::info!(remote = %name, "no longer in the web of trust: not followed");
             if let Err(e) = self.remote_remove(&name).await {
@@ -148,9 +221,9 @@ struct FollowPlan {
 }
 
 impl State {
-    fn follow_plan(&self, max: usize, private: bool) -> FollowPlan {
+    fn follow_plan(&self, limits: FollowLimits) -> FollowPlan {
         let wanted: BTreeMap<String, (Fingerprint, String)> = self
-            .wanted_follows(max, private)
+            .wanted_follows(limits)
             .into_iter()
             .map(|(key, url)| (name_for(&key), (key, url)))
             .collect();

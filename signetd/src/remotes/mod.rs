@@ -284,6 +284,8 @@ impl Daemon {
             fetched.extend(names.iter().cloned());
             results.extend(self.fetch_names(names).await?.results);
         }
+        // What was fetched last may be over `trust.max_discovered_attestations`.
+        self.follow_web().await;
         Ok(FetchResult { results })
     }
 

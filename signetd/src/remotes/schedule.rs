@@ -23,8 +23,12 @@ pub async fn run(daemon: Arc<Daemon>) {
             if slots.0 != config.sync.parallel {
                 slots = (config.sync.parallel, FetchSlots::new(config.sync.parallel));
             }
-            // The web changed (a statement fetched, your trust): follow what it now names.
-            let web = daemon.read().web.generation;
+            // The web changed (a statement fetched, your trust), or what its repositories hold
+            // (`trust.max_discovered_attestations`): follow what it now names.
+            let web = {
+                let state = daemon.read();
+                (state.web.generation, state.index.generation())
+            };
             if web_followed != Some(web) {
                 web_followed = Some(web);
                 daemon.follow_web().await;
@@ -37,6 +41,8 @@ pub async fn run(daemon: Arc<Daemon>) {
                     let _slot = slots.acquire_owned().await;
                     let report = daemon.fetch_one(&name).await;
                     tracing::info!(remote = %name, outcome = ?report.outcome, "scheduled fetch");
+                    // What it holds now may change what the web's repositories may hold.
+                    daemon.sync_wake.notify_one();
                 });
             }
             Some(next.map_or(MAX_NAP, |t| {

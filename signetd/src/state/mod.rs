@@ -87,6 +87,10 @@ pub struct State {
     pub(crate) copy_problems: std::collections::BTreeMap<String, String>,
     /// Publishing as `config.json` asks could not resume.
     pub(crate) publishing_problem: Option<String>,
+    /// Attestations the repository of each key the web names held when it was last fetched,
+    /// kept after it is dropped for `trust.max_discovered_attestations`, so that it is not
+    /// followed again only to be dropped again (`remotes/discover.rs`).
+    pub(crate) discovered_sizes: std::collections::HashMap<Fingerprint, usize>,
 }
 
 impl State {
@@ -349,6 +353,7 @@ impl Daemon {
             damaged_records: Default::default(),
             copy_problems: Default::default(),
             publishing_problem: None,
+            discovered_sizes: Default::default(),
         };
         crate::remotes::load_all(&home, &config, &mut state);
         let report = state.reindex_own();

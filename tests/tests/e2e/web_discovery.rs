@@ -265,6 +265,78 @@ fn mirrors_the_web_names_cannot_multiply_what_is_held() {
     assert_eq!(status["valid_attestations"], 200 + 3, "{status:#}");
 }
 
+/// One introducer names keys it made itself, each with a repository of its own words (the
+/// pass: 50 keys of 20,000, a million held from one `low` introducer). What the web may make the
+/// daemon hold is bounded (`trust.max_discovered_attestations`), strongest and nearest first —
+/// the web's order, not the order of fetches — and a repository dropped for it is not followed
+/// again only to be dropped again.
+#[test]
+fn what_keys_others_introduce_may_hold_is_bounded_strongest_first() {
+    use signet_tests::forge::{self, Forge};
+    let (ann, ann_fpr) = Home::keyed("Ann <ann@example.org>");
+    let mut keys = Vec::new();
+    for (n, level) in (0..4u32).zip(["high", "high", "medium", "low"]) {
+        let key = Forge::new(&format!("Made {n} <m{n}@example.org>"));
+        let words: Vec<String> = (0..100u32)
+            .map(|i| {
+                let id = format!("sha256:{:064x}", n * 1000 + i);
+                key.attestation(&id, true, "mine", forge::ago(60))
+            })
+            .collect();
+        let server = TestServer::start();
+        server.route("key.asc", Serve::File(key.key_asc()));
+        server.route("repo.json", Serve::File(key.repo(1, &words)));
+        ann.says(&key.fingerprint(), level, Some(&server.url()));
+        keys.push((key, server));
+    }
+    let ann_url = ann.publish_http();
+
+    let you = Home::new();
+    let mut config = Home::local_web();
+    config["trust"]["max_discovered_attestations"] = 250.into();
+    you.config(config);
+    you.setup("You <you@example.org>");
+    you.sig(&[
+        "trust", "add", &ann_fpr, "--level", "high", "--url", &ann_url,
+    ])
+    .expect(0);
+    you.sig(&["fetch"]).expect(0);
+    let held = |you: &Home| {
+        let list = you.sig(&["remote", "list", "--json"]).expect(0).json();
+        let mut held: Vec<String> = list["remotes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["key"]["fingerprint"].as_str().map(str::to_owned))
+            .filter(|f| f != &ann_fpr)
+            .collect();
+        held.sort();
+        held
+    };
+    let mut strongest: Vec<String> = keys[..2]
+        .iter()
+        .map(|(k, _)| k.fingerprint().as_str().to_owned())
+        .collect();
+    strongest.sort();
+    assert_eq!(held(&you), strongest, "the two high keys' 200 fit in 250");
+    let status = you.sig(&["status", "--json"]).expect(0).json();
+    assert_eq!(status["valid_attestations"], 200, "{status:#}");
+    for (_, server) in &keys {
+        server.take_log();
+    }
+    you.sig(&["fetch"]).expect(0);
+    you.sig(&["fetch"]).expect(0);
+    assert_eq!(held(&you), strongest);
+    for (key, server) in &keys[2..] {
+        assert_eq!(
+            server.take_log(),
+            Vec::new(),
+            "{} was followed again only to be dropped",
+            key.fingerprint().as_str()
+        );
+    }
+}
+
 /// A trusted key's statements (even at `low`) name URLs on this machine, in every spelling, and
 /// one with a password. Before: the daemon sent a GET to each (and an `Authorization: Basic`
 /// header with the password). Now a statement can send it to public addresses only — names
