@@ -197,6 +197,11 @@ Your home signs nothing more until you set up a new key. For a key in GnuPG, rev
 first (import the revocation certificate gpg made with it, or `gpg --gen-revoke KEYID`); `sig
 revoke` then publishes GnuPG's revocation, with its reason.
 
+To move to a new key while the old one is safe, run `sig setup --force` instead of revoking:
+the old key signs a transition to the new one, so your followers follow the new key without
+being told. A revoked key can sign no transition: after `sig revoke`, followers must add your
+repository again for the new key.
+
 Exit codes: 0 revoked and published, 2 error (nothing changed).")]
 pub struct RevokeArgs {
     /// Why [default: compromised]

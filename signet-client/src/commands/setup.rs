@@ -78,6 +78,12 @@ pub fn revoke(loc: &Locations, args: RevokeArgs, out: &mut Out<impl Write>) -> a
                 "revoking a key cannot be undone: run it on a terminal to confirm, or pass --yes"
             );
         }
+        if matches!(args.reason, Some(crate::cli::ReasonArg::Superseded)) {
+            eprintln!(
+                "To move to a new key and keep your followers, answer no and run \
+                 `sig setup --force`: the old key signs a transition to the new one."
+            );
+        }
         let question = "Revoke your key? Followers stop counting its words, and this cannot be \
                         undone";
         if !ask_yes_no(question, &mut stdin.lock())? {
@@ -114,6 +120,10 @@ pub fn revoke(loc: &Locations, args: RevokeArgs, out: &mut Out<impl Write>) -> a
     out.line(
         "Your home signs nothing more until you set up a new key: \
          sig setup --force --generate \"Your Name <you@example.org>\"",
+    )?;
+    out.line(
+        "A revoked key signs no transition: your followers will need to add your repository \
+         again to follow the new key.",
     )?;
     Ok(exit::OK)
 }
