@@ -112,7 +112,7 @@ pub enum Command {
         /// A setting's dotted name
         key: Option<String>,
         /// Its new value, as JSON (`2`, `true`, `"text"`, `["a", "b"]`)
-        #[arg(allow_hyphen_values = true, num_args = 1..)]
+        #[arg(allow_negative_numbers = true, num_args = 1..)]
         value: Vec<String>,
     },
     /// Print a completion script for your shell

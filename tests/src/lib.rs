@@ -4,6 +4,7 @@
 pub mod forge;
 pub mod http;
 pub mod stats;
+pub mod terminal;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;

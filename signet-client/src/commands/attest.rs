@@ -28,6 +28,7 @@ fn ask(
     name: &str,
     several: bool,
     input: &mut impl io::BufRead,
+    interactive: bool,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<Option<Answers>> {
     let about = |what: &str| {
@@ -61,8 +62,12 @@ fn ask(
             input,
         )?,
     };
+    // With the verdict given by flags and no one at a terminal, a comment is not waited for:
+    // a script's standard input may stay open for ever.
+    let answered = (args.ok || args.not_ok) && (args.reviewed || args.not_reviewed);
     let comment = match &args.comment {
         Some(c) => c.clone(),
+        None if answered && !interactive => String::new(),
         None => ask_line(&about("Comment"), input)?,
     };
     Ok(Some(Answers {
@@ -86,6 +91,10 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         );
     }
     let stdin = io::stdin();
+    let interactive = {
+        use std::io::IsTerminal as _;
+        stdin.is_terminal()
+    };
     let mut input = stdin.lock();
     let several = args.files.len() > 1;
     let mut saved_all = Vec::new();
@@ -95,7 +104,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
             reviewed,
             ok,
             comment,
-        }) = ask(&args, &name, several, &mut input, out)?
+        }) = ask(&args, &name, several, &mut input, interactive, out)?
         else {
             continue;
         };

@@ -8,6 +8,11 @@ fn attestation_line(a: &AttestationView, verbose: bool, why: bool) -> String {
         line.push_str(&format!(" {}", why_text(a)));
     }
     if !verbose {
+        // A trusted NOT ok is what a person acts on: its reason is shown without asking.
+        if a.trusted && !a.ok && a.reviewed && !a.revoked && !a.superseded && !a.comment.is_empty()
+        {
+            line.push_str(&format!("\n    {}", shown(&a.comment)));
+        }
         return line;
     }
     let sources: Vec<String> = std::iter::once(&a.source)
@@ -379,7 +384,15 @@ fn with_paths(
 /// The content id of everything on standard input.
 fn hash_stdin() -> anyhow::Result<signet_proto::formats::ContentId> {
     use sha2::Digest as _;
+    use std::io::IsTerminal as _;
     use std::io::Read as _;
+    // As gpg does: on a terminal, say what is awaited rather than wait without a word.
+    if io::stdin().is_terminal() {
+        eprintln!(
+            "sig: reading standard input to verify it (end with Ctrl-D; `sig verify FILE` \
+             verifies a file)"
+        );
+    }
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut input = io::stdin().lock();

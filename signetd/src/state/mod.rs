@@ -17,7 +17,10 @@ pub use crate::remotes::RemoteState;
 impl Daemon {
     /// What verdicts may be missing right now, for answers to show beside them.
     pub fn warnings(&self) -> Vec<String> {
-        crate::remotes::stale_warnings(&self.read(), &self.config())
+        let state = self.read();
+        let mut warnings = state.damaged_verdict_inputs();
+        warnings.extend(crate::remotes::stale_warnings(&state, &self.config()));
+        warnings
     }
 }
 
@@ -225,6 +228,22 @@ impl State {
         .chain(self.copy_problems.values().cloned())
         .chain(self.publishing_problem.clone())
         .collect()
+    }
+
+    /// Damage to what verdicts are made from, said beside every verdict until it is repaired:
+    /// with `trust.json` damaged, only your published statements count as your word; with the
+    /// repository damaged, your own attestations are missing; with a remote's copy or record
+    /// damaged, that remote's words.
+    pub(crate) fn damaged_verdict_inputs(&self) -> Vec<String> {
+        let trust = self.trust.damage().map(|d| {
+            format!("{d}. Until then only the trust statements you published count as your trust")
+        });
+        [trust, self.repo.damage().map(ToString::to_string)]
+            .into_iter()
+            .flatten()
+            .chain(self.damaged_records.values().map(ToString::to_string))
+            .chain(self.copy_problems.values().cloned())
+            .collect()
     }
 
     /// Replaces the trust list: every verdict is judged again.

@@ -13,6 +13,7 @@ mod key_revocation;
 mod key_rotation;
 mod local_integrity;
 mod lsp;
+mod newcomer;
 mod protocol;
 mod protocol_doc;
 mod reference;
