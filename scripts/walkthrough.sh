@@ -54,7 +54,7 @@ as alice sig verify hello.c
 note "Alice decides Hello World's word counts."
 as alice sig trust add "${world_key: -16}"
 as alice sig verify hello.c
-note "Why it counts: the trust path behind each attestation (see README, Web of trust)."
+note "Why it counts: the trust path behind each attestation (see README, The web of trust)."
 as alice sig verify --why hello.c
 note "A second fetch of an unchanged remote costs one 304."
 as alice sig fetch
