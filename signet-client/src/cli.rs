@@ -82,7 +82,7 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Show the daemon's state and your repository's
     #[command(
-        after_help = "Example:\n  sig status\n\nExit codes: 0, or 2 when the daemon cannot be reached."
+        after_help = "Examples:\n  sig status\n  sig status --json\n\nExit codes: 0 all well, 2 when the daemon cannot be reached or it reports a problem (a damaged file, a remote's copy that no longer passes: each printed as `problem:`)."
     )]
     Status,
     /// Keep verdicts of the files under directories fresh as they change
@@ -121,24 +121,35 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print sig's manual page (roff)
-    #[command(after_help = "Example:\n  sig man | man -l -")]
-    Man,
+    /// Print sig's manual page (roff), or write every command's page into DIR
+    #[command(after_help = "Examples:
+  sig man | man -l -
+  sig man --dir ~/.local/share/man/man1 && man sig-verify")]
+    Man {
+        /// Write sig.1 and one page per command (sig-verify.1, sig-trust-add.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum WatchCommand {
     /// Watch DIR: hash its files once, then follow every change (remembered across restarts)
+    #[command(
+        after_help = "Example:\n  sig watch add ~/src/project\n  sig verify ~/src/project     (answered from memory)"
+    )]
     Add {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Stop watching DIR
+    #[command(after_help = "Example:\n  sig watch remove ~/src/project")]
     Remove {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// List watched directories with their counts of ok, not verified and NOT ok files
+    #[command(after_help = "Example:\n  sig watch list --json")]
     List,
 }
 
@@ -319,6 +330,12 @@ pub struct DistrustArgs {
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
     /// Count this key's attestations, and (at high, medium or low) what it says of others
+    #[command(after_help = "Examples:
+  sig trust add 4D6F7803F6E567EA976082B3532965FC6536EAA9
+  sig trust add 532965FC6536EAA9 --level high --url https://alice.example.org/signet/ --publish
+  sig trust add 532965FC6536EAA9 --reason \"reviewed her last ten releases\"
+
+Take the fingerprint from its owner, not from the repository it is published in.")]
     Add {
         /// A fingerprint, or its last 16 or more hex digits
         key: String,
@@ -336,17 +353,22 @@ pub enum TrustCommand {
         publishing: PublishChoice,
     },
     /// Forget your word about this key (trust or distrust), and take back what you published
+    #[command(after_help = "Example:\n  sig trust remove 532965FC6536EAA9")]
     Remove {
         /// A fingerprint, or its last 8 or more hex digits
         key: String,
     },
     /// List the keys you trust or distrust; with --all every key in your web of trust
+    #[command(after_help = "Examples:\n  sig trust list\n  sig trust list --all --json")]
     List {
         /// Every key known, with its effective level and the path that gives it
         #[arg(long)]
         all: bool,
     },
     /// Explain one key: its effective level and the path that gives it, or why it has none
+    #[command(
+        after_help = "Example:\n  sig trust why 76E9C24E\n\nExit codes: 0 answered (whether or not its word counts), 2 error."
+    )]
     Why {
         /// A fingerprint, or its last 8 or more hex digits
         key: String,
@@ -356,10 +378,18 @@ pub enum TrustCommand {
 #[derive(Debug, Subcommand)]
 pub enum RemoteCommand {
     /// Follow the repository published at URL (a directory with repo.json and key.asc)
+    #[command(after_help = "Examples:
+  sig remote add alice https://alice.example.org/signet/
+  sig remote add alice https://alice.example.org/signet/ && sig fetch alice
+
+The first fetch pins the remote to the key it finds: check that key's fingerprint with its
+owner (`sig keys`) before you trust it.")]
     Add { name: String, url: String },
     /// Stop following a remote; its attestations stop counting at once
+    #[command(after_help = "Example:\n  sig remote remove alice")]
     Remove { name: String },
     /// List remotes with their key, serial and sync state
+    #[command(after_help = "Examples:\n  sig remote list\n  sig remote list --json")]
     List,
 }
 
@@ -380,9 +410,16 @@ pub struct PublishArgs {
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
     /// Start the daemon if it is not running
+    #[command(after_help = "Example:\n  sig daemon start     (sig starts it on demand anyway)")]
     Start,
     /// Stop the running daemon
+    #[command(
+        after_help = "Example:\n  sig daemon stop      (returns once the process has exited)"
+    )]
     Stop,
     /// Say whether the daemon is running
+    #[command(
+        after_help = "Example:\n  sig daemon status\n\nExit codes: 0 running, 1 not running."
+    )]
     Status,
 }

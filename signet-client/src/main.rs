@@ -57,10 +57,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "sig", &mut out.w);
             Ok(exit::OK)
         }
-        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-            .render(&mut out.w)
-            .map(|()| exit::OK)
-            .map_err(Into::into),
+        Command::Man { dir } => commands::man(dir, &mut out),
     };
     let code = match result.and_then(|code| out.w.flush().map(|()| code).map_err(Into::into)) {
         Ok(code) => code,

@@ -222,3 +222,24 @@ pub fn config(
     }
     Ok(exit::OK)
 }
+
+/// `sig man`: the `sig(1)` page on standard output, or every page written into `dir`.
+pub fn man(dir: Option<PathBuf>, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let pages = crate::manual::pages(<crate::cli::Cli as clap::CommandFactory>::command());
+    let Some(dir) = dir else {
+        out.w.write_all(&pages[0].roff)?;
+        return Ok(exit::OK);
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::with_capacity(pages.len());
+    for page in &pages {
+        let path = dir.join(format!("{}.1", page.name));
+        std::fs::write(&path, &page.roff).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    // Said once every page is written: a reader that goes away loses no page.
+    for path in written {
+        out.line(path.display().to_string())?;
+    }
+    Ok(exit::OK)
+}

@@ -30,7 +30,7 @@ mod watch;
 pub mod why;
 
 pub use attest::attest;
-pub use daemon::{config, daemon, status};
+pub use daemon::{config, daemon, man, status};
 pub use keys::{distrust, keys, trust};
 pub use remotes::{fetch, publish, remote};
 pub use setup::{revoke, setup};
