@@ -16,7 +16,7 @@ pub fn pages(root: clap::Command) -> Vec<Page> {
     root.build();
     let mut all = Vec::new();
     collect(&root, &mut all);
-    let names: Vec<String> = all.iter().map(|c| page_name(c)).collect();
+    let names: Vec<String> = all.iter().map(page_name).collect();
     all.iter()
         .map(|cmd| Page {
             name: page_name(cmd),
