@@ -336,6 +336,7 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
 
     let deadline = Instant::now() + START_DEADLINE;
     let mut exited = None;
+    let mut race = false;
     loop {
         match Client::connect(&loc.socket) {
             Ok(client) => return Ok(client?),
@@ -346,11 +347,24 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         }
         if exited.is_none() {
             exited = child.try_wait()?;
+            if exited.is_some() {
+                match home_holder(loc) {
+                    // The home is served on another socket: waiting for this one to come up is
+                    // waiting for nothing.
+                    Some((pid, socket)) if socket != loc.socket => {
+                        return Err(serving_elsewhere(loc, pid, &socket));
+                    }
+                    // It lost the race to another daemon on this socket, which is coming up.
+                    Some(_) => race = true,
+                    // It failed on its own (a bad config): its log says why, now.
+                    None => {}
+                }
+            }
         }
         // A daemon that lost the race to another one exits at once while the winner comes up:
         // keep trying the socket a little, then report what the daemon said.
-        let grace =
-            exited.is_some() && Instant::now() + START_DEADLINE - Duration::from_secs(2) > deadline;
+        let grace = exited.is_some()
+            && (!race || Instant::now() + START_DEADLINE - Duration::from_secs(2) > deadline);
         if Instant::now() >= deadline || grace {
             let said = log_tail(&log_path, log_start);
             return Err(match exited {
@@ -365,6 +379,27 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The running daemon the home's lock names, and the socket it serves (`PID\nSOCKET\n`).
+fn home_holder(loc: &Locations) -> Option<(u32, PathBuf)> {
+    let text = fs::read_to_string(loc.home.join("signetd.lock")).ok()?;
+    let mut lines = text.lines().map(str::trim);
+    let pid: u32 = lines.next()?.parse().ok()?;
+    let socket = PathBuf::from(lines.next().filter(|s| !s.is_empty())?);
+    Path::new(&format!("/proc/{pid}"))
+        .exists()
+        .then_some((pid, socket))
+}
+
+/// The home is served by daemon `pid` on `socket`, not on `loc.socket`: how to reach it.
+fn serving_elsewhere(loc: &Locations, pid: u32, socket: &Path) -> anyhow::Error {
+    let shown = signet_proto::text::shown(&socket.to_string_lossy()).to_string();
+    anyhow!(
+        "another signetd (pid {pid}) serves this home on {shown}, not on {}: use \
+         SIGNET_SOCKET={shown} (or --socket), or stop it first: SIGNET_SOCKET={shown} sig daemon stop",
+        loc.socket.display()
+    )
 }
 
 /// Refuses a home another user owns or can write: what is in it may have been planted (a
@@ -423,7 +458,17 @@ pub fn stop(loc: &Locations) -> anyhow::Result<Stopped> {
         client.call(method::STATUS, &serde_json::json!({}))?;
     let _: serde_json::Value = client.call(method::SHUTDOWN, &serde_json::json!({}))?;
     let pid = status.pid;
-    let alive = || Path::new(&format!("/proc/{pid}")).exists();
+    // Exited once it is gone or a zombie: a daemon that outlived the `sig` that started it is
+    // reaped by whoever adopted it, maybe much later.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(") ")?.1.chars().next()?;
+                Some(state != 'Z' && state != 'X')
+            })
+            .unwrap_or(false)
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if !alive() {

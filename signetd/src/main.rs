@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            // Once, on stderr (the log, or the journal): not through tracing as well.
             eprintln!("signetd: {e:#}");
             ExitCode::FAILURE
         }

@@ -26,7 +26,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     // Held until the process has exited (the kernel releases it then), never dropped
     // earlier: work still finishing after the server stops (a signing, a write) must never
     // overlap with a next daemon on the same home.
-    std::mem::forget(lock::acquire(&home.lock_file())?);
+    std::mem::forget(lock::acquire(&home.lock_file(), &options.socket)?);
     if crate::keys::rekey::recover(&home)? {
         tracing::info!("the interrupted key replacement is complete");
     }

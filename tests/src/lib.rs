@@ -376,8 +376,11 @@ impl Home {
 
     /// The pid recorded by the daemon holding this home's lock.
     pub fn daemon_pid(&self) -> Option<i32> {
+        // `PID\nSOCKET\n`
         std::fs::read_to_string(self.home.join("signetd.lock"))
             .ok()?
+            .lines()
+            .next()?
             .trim()
             .parse()
             .ok()

@@ -15,13 +15,19 @@ pub struct HomeLock {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another signetd (pid {pid}) is already serving this home")]
-    Held { pid: String },
+    #[error(
+        "another signetd (pid {pid}) is already serving this home{}: use its socket \
+         (SIGNET_SOCKET or --socket), or stop it first (`sig daemon stop` with that socket)",
+        socket.as_ref().map(|s| format!(", on {s}")).unwrap_or_default()
+    )]
+    Held { pid: String, socket: Option<String> },
     #[error(transparent)]
     Io(#[from] anyhow::Error),
 }
 
-pub fn acquire(path: &Path) -> Result<HomeLock, LockError> {
+/// Takes the home's lock at `path` and records in it this process's pid and the socket it
+/// serves (`PID\nSOCKET\n`), for a daemon or a `sig` that finds the home taken to name them.
+pub fn acquire(path: &Path, socket: &Path) -> Result<HomeLock, LockError> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -33,15 +39,12 @@ pub fn acquire(path: &Path) -> Result<HomeLock, LockError> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim().to_owned();
+            let mut held = String::new();
+            let _ = file.take(8192).read_to_string(&mut held);
+            let (pid, socket) = holder(&held);
             return Err(LockError::Held {
-                pid: if pid.is_empty() {
-                    "unknown".into()
-                } else {
-                    pid
-                },
+                pid: pid.unwrap_or_else(|| "unknown".into()),
+                socket,
             });
         }
         Err(TryLockError::Error(e)) => {
@@ -53,8 +56,24 @@ pub fn acquire(path: &Path) -> Result<HomeLock, LockError> {
     (|| {
         file.set_len(0)?;
         file.rewind()?;
-        writeln!(file, "{}", std::process::id())
+        writeln!(file, "{}", std::process::id())?;
+        writeln!(file, "{}", socket.display())
     })()
     .with_context(|| format!("writing {}", path.display()))?;
     Ok(HomeLock { _file: file })
+}
+
+/// The pid and socket a lock file names (a file written before sockets were recorded names
+/// only the pid).
+pub fn holder(text: &str) -> (Option<String>, Option<String>) {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let pid = lines
+        .next()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned);
+    // Shown to the user: no control characters from a file someone may have written.
+    let socket = lines
+        .next()
+        .map(|s| s.chars().filter(|c| !c.is_control()).collect());
+    (pid, socket)
 }

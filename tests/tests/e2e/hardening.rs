@@ -227,7 +227,7 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
         fn drop(&mut self) {
             let pid = std::fs::read_to_string(self.0.join("signetd.lock"))
                 .ok()
-                .and_then(|p| p.trim().parse::<i32>().ok());
+                .and_then(|p| p.lines().next()?.trim().parse::<i32>().ok());
             if let Some(pid) = pid {
                 signet_tests::signal(pid, "TERM");
                 let deadline = Instant::now() + Duration::from_secs(5);

@@ -144,3 +144,48 @@ fn every_verdict_warns_while_a_verdict_input_is_damaged() {
     let run = home.sig(&["verify", "--id", &format!("sha256:{}", "0".repeat(64))]);
     assert!(run.stderr.contains("trust.json is damaged"), "{run:?}");
 }
+
+/// A second daemon asked for on another socket finds the home taken: `sig` names the socket
+/// the home is served on, at once. Before: it waited 2 s for a socket that would never come,
+/// then printed the daemon's error, which named no socket.
+#[test]
+fn a_home_served_on_another_socket_is_named_at_once() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let served = home.sig(&["status", "--json"]).expect(0).json()["socket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = home.root.join("other.sock");
+    let started = std::time::Instant::now();
+    let run = Run::from(
+        home.sig_command(&["status"])
+            .env("SIGNET_SOCKET", &other)
+            .output()
+            .unwrap(),
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("serves this home on {served}")),
+        "{run:?}"
+    );
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+}
+
+/// A daemon that cannot start says why once: before, its error came twice (its log line and
+/// its last words).
+#[test]
+fn a_daemon_that_cannot_start_says_why_once() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    home.sig(&["daemon", "stop"]).expect(0);
+    std::fs::write(home.home.join("config.json"), "{ bad").unwrap();
+    let run = home.sig(&["status"]).expect(2);
+    assert_eq!(
+        run.stderr.matches("is not a valid Signet config").count(),
+        1,
+        "{run:?}"
+    );
+}
