@@ -129,8 +129,8 @@ pub struct KeyQuery(String);
 /// Why text is not a key id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is not a key id: give 8 or more hex digits of the key's fingerprint (its end; `0x` \
-     and spaces allowed), or all of it"
+    "{0:?} is not a key id: give the key's fingerprint, or its last 16 or more hex digits (`0x` \
+     and spaces allowed; 8 are enough to name a key Signet knows, except to trust it)"
 )]
 pub struct KeyQueryError(pub String);
 

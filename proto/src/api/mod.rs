@@ -305,6 +305,16 @@ pub struct VerifyManyResult {
     pub warnings: Vec<String>,
 }
 
+/// What a new remote's URL publishes, as `remote.add` found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// Its `key.asc` holds this key: to check with its owner before trusting it.
+    Key(KeyInfo),
+    /// No Signet repository could be read there (yet): why.
+    Problem(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnownKey {
     pub fingerprint: Fingerprint,
@@ -343,6 +353,10 @@ pub struct RemoteNameParams {
 pub struct RemoteInfo {
     pub name: String,
     pub url: String,
+    /// Said by `remote.add` only: what the URL publishes, looked at once without taking
+    /// anything from it (the first fetch pins the key), or why there is no repository there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
     /// The pinned owner's key; `None` until the first accepted fetch.
     pub key: Option<KeyInfo>,
     pub serial: Option<u64>,

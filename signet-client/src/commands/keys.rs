@@ -115,6 +115,14 @@ fn print_change(change: &TrustChange, out: &mut Out<impl Write>) -> anyhow::Resu
     } else {
         out.line("Local: not published (`--publish` puts it in your repository).")?;
     }
+    if change.changed && e.user_id.is_empty() {
+        // A full fingerprint no key here has: it may be mistyped, and would then never count.
+        eprintln!(
+            "sig: note: Signet has not seen this key yet: its words count once a remote \
+             publishing it is fetched (`sig fetch`). If it is mistyped: `sig trust remove {}`",
+            short(&e.fingerprint)
+        );
+    }
     Ok(())
 }
 

@@ -187,7 +187,19 @@ fn absolute(path: &Path) -> anyhow::Result<AbsPath> {
 
 /// A content id given on the command line.
 fn content_id(id: &str) -> anyhow::Result<ContentId> {
-    ContentId::parse(id.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", shown(id)))
+    let id = id.trim();
+    ContentId::parse(id).map_err(|e| {
+        // A bare digest, as `sha256sum` prints it.
+        let hex = id.to_ascii_lowercase();
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            anyhow::anyhow!(
+                "{} is not a content id: did you mean sha256:{hex}?",
+                shown(id)
+            )
+        } else {
+            anyhow::anyhow!("{}: {e}", shown(id))
+        }
+    })
 }
 
 /// Combines exit codes: a trusted "not ok" is loudest, then errors, then "not verified".

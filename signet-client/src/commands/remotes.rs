@@ -21,6 +21,22 @@ pub fn remote(
                 "Added remote {} at {}; `sig fetch {}` fetches it now",
                 r.name, r.url, r.name
             ))?;
+            match &r.probe {
+                Some(api::Probe::Key(key)) => {
+                    out.line(format!(
+                        "It publishes key {}; check this fingerprint with its owner before you \
+                         trust it:",
+                        key_line(&key.fingerprint, &key.user_id)
+                    ))?;
+                    out.line(format!("  {}", key.fingerprint))?;
+                }
+                Some(api::Probe::Problem(why)) => warn(&[format!(
+                    "{why}. The remote is kept and fetched on schedule; \
+                     `sig remote remove {}` if the URL is wrong",
+                    r.name
+                )]),
+                None => {}
+            }
         }
         RemoteCommand::Remove { name } => {
             let r: api::RemoteInfo =

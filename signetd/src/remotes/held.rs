@@ -166,6 +166,7 @@ pub(super) fn info(state: &State, config: &Config, r: &RemoteState) -> RemoteInf
     RemoteInfo {
         name: r.record.name.clone(),
         url: r.record.url.clone(),
+        probe: None,
         key,
         serial: r.record.serial,
         attestations: r.report.valid,

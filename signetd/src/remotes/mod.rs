@@ -91,6 +91,7 @@ fn damaged_info(name: &str, damage: &Damage) -> RemoteInfo {
     RemoteInfo {
         name: name.to_owned(),
         url: String::new(),
+        probe: None,
         key: None,
         serial: None,
         attestations: 0,
@@ -119,10 +120,55 @@ impl Daemon {
                 url: existing.record.url.clone(),
             });
         }
-        let record = RemoteRecord::new(p.name.clone(), url, now_rfc3339());
+        let record = RemoteRecord::new(p.name.clone(), url.clone(), now_rfc3339());
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
         let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
-        self.add_record(record, first).await
+        let mut info = self.add_record(record, first).await?;
+        drop(_writer);
+        info.probe = Some(self.probe(&url).await);
+        Ok(info)
+    }
+
+    /// A look at what `url` publishes, taking nothing from it (the first fetch pins the key):
+    /// its key, for the user to check with its owner, or why no Signet repository is there —
+    /// a mistyped URL is said at once rather than at the first fetch.
+    async fn probe(&self, url: &str) -> signet_proto::api::Probe {
+        // Bounded well below a fetch's own deadline: `remote add` answers promptly.
+        const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+        let key_url = format!("{url}{}", signet_proto::paths::KEY_FILE);
+        let limit = http::BodyLimit {
+            max: crate::keys::MAX_CERT_LEN as u64,
+            what_to_do: "the most a key.asc may hold",
+        };
+        let limits = self.config().http_limits();
+        let got = tokio::time::timeout(
+            PROBE_TIMEOUT,
+            http::get(&self.http, &limits, &key_url, &Default::default(), limit),
+        )
+        .await;
+        let not_signet = |why: String| {
+            signet_proto::api::Probe::Problem(format!(
+                "no Signet repository at {url} ({why}): the URL names the directory that holds \
+                 repo.json and key.asc"
+            ))
+        };
+        match got {
+            Ok(Ok(http::Got::Body { bytes, .. })) => match crate::keys::parse_published(&bytes) {
+                Ok(published) => {
+                    signet_proto::api::Probe::Key(crate::keys::key_info(&published.key))
+                }
+                Err(e) => not_signet(format!("its key.asc is no OpenPGP key: {e:#}")),
+            },
+            Ok(Ok(http::Got::NotModified)) => not_signet("key.asc answered 304".into()),
+            Ok(Err(http::FetchError::Status { status, .. })) => {
+                not_signet(format!("key.asc answered {status}"))
+            }
+            Ok(Err(e)) => signet_proto::api::Probe::Problem(format!("could not reach it yet: {e}")),
+            Err(_) => signet_proto::api::Probe::Problem(format!(
+                "could not reach it yet: no answer from {key_url} within {}s",
+                PROBE_TIMEOUT.as_secs()
+            )),
+        }
     }
 
     /// Saves a new remote's record and starts following it, its first scheduled fetch after

@@ -189,3 +189,39 @@ fn a_daemon_that_cannot_start_says_why_once() {
         "{run:?}"
     );
 }
+
+/// `sig remote add` looks at what the URL publishes: the key there, to check with its owner,
+/// or, for a mistyped URL, that no Signet repository is there. Before: nothing until the
+/// first fetch, and a 404 never said "not a Signet repository".
+#[test]
+fn remote_add_says_what_the_url_publishes() {
+    use signet_tests::forge::Forge;
+    use signet_tests::http::{Serve, TestServer};
+    let bob = Forge::new("Bob <bob@example.org>");
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(bob.key_asc()));
+    server.route("repo.json", Serve::File(bob.repo(1, &[])));
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let run = home.sig(&["remote", "add", "bob", &server.url()]).expect(0);
+    assert!(
+        run.stdout.contains(bob.fingerprint().as_str()) && run.stdout.contains("Bob"),
+        "{run:?}"
+    );
+    let wrong = format!("{}nothing/", server.url());
+    let run = home.sig(&["remote", "add", "typo", &wrong]).expect(0);
+    assert!(
+        run.stderr.contains("no Signet repository") && run.stderr.contains("404"),
+        "{run:?}"
+    );
+    // Looked at, not taken: nothing is pinned before the first fetch.
+    let list = home.sig(&["remote", "list", "--json"]).expect(0).json();
+    assert!(
+        list["remotes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["key"].is_null()),
+        "{list:#}"
+    );
+}
