@@ -250,6 +250,10 @@ pub struct AttestationView {
     /// one attestation, shown once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_from: Vec<Source>,
+    /// Whom its word counts as toward `verify.threshold`, when not its key alone: several
+    /// keys counted as one reviewer are shown as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts_as: Option<CountsAs>,
     /// How its key stands in your web of trust: the path that makes its word count, or why it
     /// does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,6 +307,17 @@ pub struct VerifyManyResult {
     /// What the answer may be missing, such as trusted remotes whose copies look frozen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// Several keys counted as one reviewer, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountsAs {
+    /// `verify.independent`: every path to it goes through this key, which you trust directly;
+    /// all the keys it vouches for count once.
+    Through(Fingerprint),
+    /// It succeeds this key (a rotation both signed): one person.
+    Succeeds(Fingerprint),
 }
 
 /// What a new remote's URL publishes, as `remote.add` found it.

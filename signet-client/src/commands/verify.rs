@@ -326,6 +326,66 @@ fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(Stri
     Ok(targets)
 }
 
+/// Keys whose words count as one reviewer's, a line per group of two or more: why "1 of 2
+/// trusted reviewers" stands under two "ok" lines.
+fn counted_as_one(attestations: &[AttestationView]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<&signet_proto::formats::Fingerprint, Vec<&AttestationView>> =
+        BTreeMap::new();
+    let counted = attestations
+        .iter()
+        .filter(|a| a.trusted && a.reviewed && !a.revoked && !a.superseded);
+    for a in counted {
+        let reviewer = match &a.counts_as {
+            Some(api::CountsAs::Through(k) | api::CountsAs::Succeeds(k)) => k,
+            None => &a.key,
+        };
+        groups.entry(reviewer).or_default().push(a);
+    }
+    // Its user id, from an attestation of its own or a trust path through it.
+    let shown_key = |fpr: &signet_proto::formats::Fingerprint| {
+        let user_id = attestations.iter().find_map(|a| {
+            if &a.key == fpr {
+                return Some(a.user_id.as_str());
+            }
+            let path = &a.standing.as_ref()?.path;
+            path.iter()
+                .find(|step| &step.fingerprint == fpr)
+                .map(|step| step.user_id.as_str())
+        });
+        match user_id {
+            Some(id) if !id.is_empty() => format!("[{}] {}", short(fpr), shown(id)),
+            _ => format!("[{}]", short(fpr)),
+        }
+    };
+    let mut lines = Vec::new();
+    for (reviewer, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+        let names: Vec<String> = members
+            .iter()
+            .map(|a| format!("[{}]", short(&a.key)))
+            .collect();
+        let why = if members
+            .iter()
+            .any(|a| matches!(a.counts_as, Some(api::CountsAs::Through(_))))
+        {
+            format!(
+                "all are trusted only through {}, which you trust directly (verify.independent)",
+                shown_key(reviewer)
+            )
+        } else {
+            format!(
+                "they are one key and its successors, first {}",
+                shown_key(reviewer)
+            )
+        };
+        lines.push(format!(
+            "  {} count as one reviewer: {why}",
+            names.join(", ")
+        ));
+    }
+    lines
+}
+
 /// One verdict as the seed prints it: the id, the words that could not count, each
 /// attestation, then the verdict line.
 fn print_result(
@@ -347,6 +407,9 @@ fn print_result(
     }
     for a in &r.attestations {
         out.line(attestation_line(a, out.verbose, why))?;
+    }
+    for line in counted_as_one(&r.attestations) {
+        out.line(line)?;
     }
     let (mut line, paint) = verdict_line(name, r.verdict);
     // Short of the policy's count: say by how much.

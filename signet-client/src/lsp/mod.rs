@@ -207,6 +207,18 @@ impl Server {
         }
     }
 
+    /// Whether this home has a key to attest with: without one, no attest action is offered
+    /// (it could only fail).
+    fn can_attest(&mut self) -> bool {
+        let Ok(daemon) = self.daemon() else {
+            return false;
+        };
+        daemon
+            .calls
+            .call::<_, signet_proto::api::StatusResult>(method::STATUS, &json!({}))
+            .is_ok_and(|s| s.key.is_some())
+    }
+
     /// Returns the exit code once the editor says `exit`.
     fn handle(&mut self, message: Message) -> anyhow::Result<Option<i32>> {
         match message {
@@ -401,6 +413,9 @@ impl Server {
         let Ok(shown) = self.verify(&path) else {
             return vec![];
         };
+        if !self.can_attest() {
+            return vec![];
+        }
         // The action carries the content id the editor was shown: it attests those bytes and
         // nothing else, whatever the file holds when the user picks it.
         let action = |title: &str, ok: bool| {

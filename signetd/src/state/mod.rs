@@ -142,6 +142,7 @@ impl State {
                         .map(Revoked::view),
                     superseded: *said == index::Standing::Superseded,
                     also_from: Vec::new(),
+                    counts_as: self.counts_as(&e.key, policy),
                     standing: Some(standing),
                 },
                 (e.signed_at, &e.signer),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use signet_proto::api::{
-    DistrustSeen, EffectiveLevel, KeyStanding, PathStep, TrustSummary, WhyNot,
+    CountsAs, DistrustSeen, EffectiveLevel, KeyStanding, PathStep, TrustSummary, WhyNot,
 };
 use signet_proto::formats::Fingerprint;
 
@@ -226,6 +226,21 @@ impl State {
             who.clone()
         };
         Some(Reviewer { who, group })
+    }
+
+    /// Whom `fpr`'s word counts as, when not `fpr` alone (see [`Self::reviewer`]).
+    pub(crate) fn counts_as(&self, fpr: &Fingerprint, policy: Policy) -> Option<CountsAs> {
+        if self.is_own_key(fpr) {
+            return None;
+        }
+        let Reviewer { who, group } = self.reviewer(fpr, policy)?;
+        if group != who {
+            Some(CountsAs::Through(group))
+        } else if &who != fpr {
+            Some(CountsAs::Succeeds(who))
+        } else {
+            None
+        }
     }
 
     /// The first key of the rotations `fpr` is the end of (itself when it succeeds none).

@@ -375,3 +375,32 @@ fn a_real_neovim_with_the_readmes_config_gets_the_diagnostic_and_the_hover() {
         "{seen}"
     );
 }
+
+/// A user with no key yet is offered no attest action (it could only fail); once a key is
+/// set up, the actions are there.
+#[test]
+fn no_attest_action_is_offered_without_a_key() {
+    let home = Home::new();
+    let file = home.file("main.rs", b"fn main() {}\n");
+    let uri = format!("file://{}", file.display());
+    let (_child, mut editor, _) =
+        start_editor(&home, json!({"processId": null, "capabilities": {}}));
+    open(&mut editor, &uri);
+    let actions = |editor: &mut Editor| {
+        editor.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri},
+                   "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                   "context": {"diagnostics": []}}),
+        )["result"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(
+        actions(&mut editor),
+        0,
+        "attest offered to a home with no key"
+    );
+    home.setup("Alice <alice@example.org>");
+    assert_eq!(actions(&mut editor), 2);
+}

@@ -396,6 +396,26 @@ fn a_web_of_seven_daemons_over_http() {
         "{}",
         run.stdout
     );
+    // Why: Bob is trusted only through Alice, and the two count once.
+    let grouped = format!(
+        "[{}], [{}] count as one reviewer: all are trusted only through [{}] Alice",
+        alice.short(),
+        bob.short(),
+        alice.short()
+    );
+    let grouped_other_order = format!(
+        "[{}], [{}] count as one reviewer: all are trusted only through [{}] Alice",
+        bob.short(),
+        alice.short(),
+        alice.short()
+    );
+    assert!(
+        run.stdout.contains(&grouped) || run.stdout.contains(&grouped_other_order),
+        "{}",
+        run.stdout
+    );
+    let json = you.sig(&["verify", "--json", two]).expect(1).json();
+    assert_eq!(by(&json, &bob)["counts_as"]["through"], alice.fpr.as_str());
     you.sig(&["verify", three]).expect(0);
     you.sig(&["config", "verify.threshold", "1"]).expect(0);
 
