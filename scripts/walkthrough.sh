@@ -56,7 +56,7 @@ as alice sig trust add "${world_key: -16}"
 as alice sig verify hello.c
 note "Why it counts: the trust path behind each attestation (see README, The web of trust)."
 as alice sig verify --why hello.c
-note "A second fetch of an unchanged remote costs one 304."
+note "A second fetch of an unchanged remote costs two 304s (key.asc and repo.json): nothing downloaded."
 as alice sig fetch
 as alice sig remote list
 as alice sig status

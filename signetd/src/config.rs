@@ -110,6 +110,9 @@ pub struct FetchConfig {
     /// Largest `repo.json` accepted from a remote.
     pub max_repo_bytes: u64,
     pub connect_timeout_secs: u64,
+    /// Deadline for the answer to begin (its status and headers) once connected: a server that
+    /// accepts and never answers is given up on long before `timeout_secs`.
+    pub first_byte_timeout_secs: u64,
     /// Deadline for one whole request, body included.
     pub timeout_secs: u64,
     pub max_redirects: usize,
@@ -140,6 +143,7 @@ impl Default for FetchConfig {
         FetchConfig {
             max_repo_bytes: 64 << 20,
             connect_timeout_secs: 10,
+            first_byte_timeout_secs: 20,
             timeout_secs: 120,
             max_redirects: 5,
         }
@@ -218,6 +222,7 @@ impl Config {
     pub fn http_limits(&self) -> crate::remotes::http::HttpLimits {
         crate::remotes::http::HttpLimits {
             connect_timeout: std::time::Duration::from_secs(self.fetch.connect_timeout_secs),
+            first_byte_timeout: std::time::Duration::from_secs(self.fetch.first_byte_timeout_secs),
             total_timeout: std::time::Duration::from_secs(self.fetch.timeout_secs),
             max_redirects: self.fetch.max_redirects,
         }
@@ -249,7 +254,7 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         const DAY: u64 = 86_400;
         let n = |v: usize| v as u64;
-        let ranges: [(&str, u64, u64, u64, &str); 21] = [
+        let ranges: [(&str, u64, u64, u64, &str); 22] = [
             ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),
             ("verify.max_not_ok", n(self.verify.max_not_ok), 0, 1_000, ""),
             (
@@ -277,6 +282,13 @@ impl Config {
             (
                 "fetch.connect_timeout_secs",
                 self.fetch.connect_timeout_secs,
+                1,
+                600,
+                " s",
+            ),
+            (
+                "fetch.first_byte_timeout_secs",
+                self.fetch.first_byte_timeout_secs,
                 1,
                 600,
                 " s",

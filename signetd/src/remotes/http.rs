@@ -13,6 +13,8 @@ use crate::core::accept::Validators;
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
     pub connect_timeout: Duration,
+    /// From the request sent to the answer's status and headers.
+    pub first_byte_timeout: Duration,
     /// For one whole request, body included: a server trickling bytes cannot hold a fetch.
     pub total_timeout: Duration,
     pub max_redirects: usize,
@@ -56,6 +58,8 @@ pub enum FetchError {
     },
     #[error("{url}: no complete answer within {secs}s")]
     Timeout { url: String, secs: u64 },
+    #[error("{url}: connected, but no answer began within {secs}s (fetch.first_byte_timeout_secs)")]
+    NoAnswer { url: String, secs: u64 },
     #[error("{url}: too many redirects")]
     Redirects { url: String },
     #[error("{url}: {message}")]
@@ -121,7 +125,14 @@ pub async fn get(
     if let Some(date) = &prior.last_modified {
         request = request.header(IF_MODIFIED_SINCE, date);
     }
-    let mut response = request.send().await.map_err(|e| classify(url, limits, e))?;
+    // A server that accepts and says nothing is given up on well before the whole deadline.
+    let mut response = tokio::time::timeout(limits.first_byte_timeout, request.send())
+        .await
+        .map_err(|_| FetchError::NoAnswer {
+            url: url.to_owned(),
+            secs: limits.first_byte_timeout.as_secs(),
+        })?
+        .map_err(|e| classify(url, limits, e))?;
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED && (prior.etag.is_some() || prior.last_modified.is_some())
     {

@@ -225,3 +225,32 @@ fn remote_add_says_what_the_url_publishes() {
         "{list:#}"
     );
 }
+
+/// A server that accepts and never answers is given up on once no answer has begun within
+/// `fetch.first_byte_timeout_secs`, saying so, not after the whole request's deadline (120 s
+/// by default: `sig fetch` sat on `GET …/key.asc...` for two minutes).
+#[test]
+fn a_server_that_never_answers_is_given_up_on_soon() {
+    use signet_tests::http::{Serve, TestServer};
+    let server = TestServer::start();
+    server.route("key.asc", Serve::Silent);
+    let home = Home::new();
+    home.config(serde_json::json!({
+        "sync": {"interval_secs": 0},
+        "fetch": {"first_byte_timeout_secs": 1, "timeout_secs": 120}
+    }));
+    home.setup("Alice <alice@example.org>");
+    let run = home
+        .sig(&["remote", "add", "mute", &server.url()])
+        .expect(0);
+    assert!(run.stderr.contains("no answer began within 1s"), "{run:?}");
+    let started = std::time::Instant::now();
+    let run = home.sig(&["fetch"]).expect(2);
+    let took = started.elapsed();
+    assert!(
+        run.stderr
+            .contains("no answer began within 1s (fetch.first_byte_timeout_secs)"),
+        "{run:?}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
