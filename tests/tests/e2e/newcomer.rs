@@ -254,3 +254,32 @@ fn a_server_that_never_answers_is_given_up_on_soon() {
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
+
+/// The smaller slips of a first afternoon, each with the way forward: a bare digest for `--id`,
+/// a key id too short to trust, a full fingerprint no key here has (a typo would never count),
+/// and `sig status --help` naming its exit code for a problem.
+#[test]
+fn small_slips_get_a_way_forward() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let digest = "7b4871e6b35405054627068a49669e601dc93c5201ec75105d5858b79aecea12";
+    let run = home.sig(&["verify", "--id", digest]).expect(2);
+    assert!(
+        run.stderr.contains(&format!("did you mean sha256:{digest}?")),
+        "{run:?}"
+    );
+    let run = home.sig(&["trust", "add", "7B8F1D5"]).expect(2);
+    assert!(
+        run.stderr.contains("last 16 or more hex digits"),
+        "it said 8 would do: {run:?}"
+    );
+    let typo = "7B8F1D5A7B8F1D5A7B8F1D5A7B8F1D5A7B8F1D5A";
+    let run = home.sig(&["trust", "add", typo]).expect(0);
+    assert!(
+        run.stderr.contains("Signet has not seen this key yet")
+            && run.stderr.contains("sig trust remove 7B8F1D5A"),
+        "{run:?}"
+    );
+    let help = home.sig(&["status", "--help"]).expect(0);
+    assert!(help.stdout.contains("2 when the daemon cannot be reached or it reports a problem"));
+}
