@@ -1,11 +1,12 @@
 //! signetd: everything in Signet with state or secrets.
 //!
 //! The modules by concern (ARCHITECTURE.md has the map and the rules between them):
-//! `serve` (the socket), `state` (the daemon's state and its one owner), `core` (pure rules),
+//! `serve` (the socket), `state` (the daemon's state and its one owner), `core` (the rules: the `signet-core` crate),
 //! `keys`, `remotes`, `watch`, `publish`, `home` (the files under `SIGNET_HOME`).
 pub mod clock;
 pub mod config;
-pub mod core;
+/// The rules, from `signet-core` (shared with the public index).
+pub use signet_core as core;
 pub mod errors;
 pub mod hash;
 pub mod home;

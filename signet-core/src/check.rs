@@ -4,10 +4,10 @@
 use signet_proto::formats::{self, ContentId, RepoContents, Signed, Skipped, Statement};
 use signet_proto::statements::TrustStatement;
 
-use crate::core::index::{Entry, Source};
-use crate::core::keyring::Keyring;
-use crate::core::vouch::{Checked, Vouch};
-use crate::keys::signature;
+use crate::index::{Entry, Source};
+use crate::keyring::Keyring;
+use crate::vouch::{Checked, Vouch};
+use crate::signature;
 
 /// Largest own `repo.json` read.
 pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;

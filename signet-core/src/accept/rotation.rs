@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 use signet_proto::formats::{Fingerprint, RepoContents};
 use signet_proto::statements::{Succession, TrustStatement};
 
-use crate::core::check::{self, Word};
-use crate::core::index::Source;
-use crate::core::keyring::Keyring;
+use crate::check::{self, Word};
+use crate::index::Source;
+use crate::keyring::Keyring;
 
 /// The repository's owners: its key, and every key this repository proves it succeeded (both
 /// halves of the transition, as [`check`] asks), back through a chain of rotations.

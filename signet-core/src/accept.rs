@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
 
-use crate::core::check::{self, CheckReport};
-use crate::core::index::{Entry, Source};
-use crate::core::keyring::Keyring;
-use crate::core::vouch::{Checked, Vouch};
-use crate::keys;
-use crate::keys::signature;
+use crate::check::{self, CheckReport};
+use crate::index::{Entry, Source};
+use crate::keyring::Keyring;
+use crate::vouch::{Checked, Vouch};
+use crate::cert;
+use crate::signature;
 
 mod rotation;
 
@@ -107,7 +107,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 /// Checks and normalises a remote URL: http or https, naming a directory (ends in `/`).
 pub fn check_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
             "{url:?}: only http and https remotes are supported"
@@ -192,8 +192,8 @@ pub fn accept(
     keyring: &Keyring,
 ) -> Result<Accepted, Refusal> {
     let published =
-        keys::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
-    let found = keys::fingerprint(&published.key);
+        cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
+    let found = cert::fingerprint(&published.key);
     // What is known of each key with this copy merged in: a copy that lacks a revocation (an
     // older key.asc, re-served or mirrored) takes nothing away. Secret parts a careless owner
     // published are stripped. The owner's retired keys come with it, so that their words and
@@ -232,7 +232,7 @@ pub fn accept(
     let retired: Vec<Cert> = offered
         .into_iter()
         .filter(|c| {
-            let fpr = keys::fingerprint(c);
+            let fpr = cert::fingerprint(c);
             keyring.get(&fpr).is_some() || owners.contains(&fpr)
         })
         .collect();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use signet_proto::api::Verdict;
 use signet_proto::formats::{ContentId, Fingerprint};
 
-use crate::core::vouch::{Checked, Held, Vouch};
-use crate::core::web::{Keys, Level};
+use crate::vouch::{Checked, Held, Vouch};
+use crate::web::{Keys, Level};
 
 /// Where an attestation came from (the wire's type: views carry it as it is).
 pub use signet_proto::api::Source;

@@ -19,9 +19,9 @@ use sequoia_openpgp::{Cert, Packet};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, KeyQuery};
 
-use crate::core::index::Source;
-use crate::keys;
-use crate::keys::signature::{POLICY, Revocations, Revoked};
+use crate::index::Source;
+use crate::cert;
+use crate::signature::{POLICY, Revocations, Revoked};
 
 /// User ids kept per certificate: the primary one first.
 pub const MAX_USER_IDS: usize = 16;
@@ -43,7 +43,7 @@ pub struct KnownCert {
 impl KnownCert {
     fn new(cert: Cert) -> Self {
         KnownCert {
-            info: keys::key_info(&cert),
+            info: cert::key_info(&cert),
             revocations: Revocations::of(&cert),
             cert,
             sources: BTreeSet::new(),
@@ -67,7 +67,7 @@ impl Keyring {
     /// What Signet would know of `cert`'s key after seeing this copy too: the copy held merged
     /// with it, trimmed. Pure: the keyring is unchanged.
     pub fn merged(&self, cert: Cert) -> Cert {
-        let fpr = keys::fingerprint(&cert);
+        let fpr = cert::fingerprint(&cert);
         match self.certs.get(&fpr) {
             Some(held) => merge(held.cert.clone(), cert),
             None => trim(cert),
@@ -77,7 +77,7 @@ impl Keyring {
     /// Merges a copy of a certificate in, served by `source`. Returns the merged certificate
     /// when what is known of the key changed (so that it is remembered on disk), else `None`.
     pub fn insert(&mut self, cert: Cert, source: Source) -> Option<Cert> {
-        let fpr = keys::fingerprint(&cert);
+        let fpr = cert::fingerprint(&cert);
         let changed = self.learn(cert);
         if let Some(known) = self.certs.get_mut(&fpr) {
             known.sources.insert(source);
@@ -89,7 +89,7 @@ impl Keyring {
     /// under `certs/`). Returns the merged certificate when what is known changed.
     pub fn learn(&mut self, cert: Cert) -> Option<Cert> {
         let merged = self.merged(cert);
-        let fpr = keys::fingerprint(&merged);
+        let fpr = cert::fingerprint(&merged);
         if self.certs.get(&fpr).is_some_and(|held| held.cert == merged) {
             return None;
         }

@@ -8,9 +8,9 @@ use rustc_hash::FxHashMap;
 use signet_proto::formats::{ContentId, Fingerprint};
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
-use crate::core::index::{Entry, Source, Statements};
-use crate::core::web::{self, Edge, Id, Stance, Web};
-use crate::keys::signature::Genuine;
+use crate::index::{Entry, Source, Statements};
+use crate::web::{self, Edge, Id, Stance, Web};
+use crate::signature::Genuine;
 
 /// One checked trust statement: `key` says how much `about`'s word is worth.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -310,8 +310,8 @@ pub fn web_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::index::Index;
-    use crate::core::web::{Keys, Level};
+    use crate::index::Index;
+    use crate::web::{Keys, Level};
 
     fn fpr(c: char) -> Fingerprint {
         Fingerprint::parse(&c.to_string().repeat(40)).unwrap()

@@ -169,7 +169,7 @@ pub fn check_streamed(
                 Ok(()) => match policy.signature(sig, Default::default()) {
                     Ok(()) => {
                         return Ok(Genuine {
-                            signer: crate::keys::to_fingerprint(&ka.key().fingerprint()),
+                            signer: crate::cert::to_fingerprint(&ka.key().fingerprint()),
                             signed_at: unix_secs(signed_at),
                         });
                     }
@@ -291,7 +291,7 @@ impl Revocations {
                 .filter_map(|ka| {
                     let revoked = Revoked::strongest(ka.revocation_status(policy, None))?;
                     Some((
-                        crate::keys::to_fingerprint(&ka.key().fingerprint()),
+                        crate::cert::to_fingerprint(&ka.key().fingerprint()),
                         revoked,
                     ))
                 })
@@ -335,7 +335,7 @@ mod tests {
     use signet_proto::formats::{ContentId, Statement};
 
     use super::*;
-    use crate::keys;
+    use crate::cert;
 
     /// An attestation signed by `cert`'s signing subkey, dated `at`, whatever the key's state.
     fn signed_at(cert: &Cert, at: SystemTime) -> Signed {
@@ -361,7 +361,7 @@ mod tests {
             .unwrap();
         Signed {
             data,
-            key: keys::fingerprint(cert),
+            key: cert::fingerprint(cert),
             sig: base64::engine::general_purpose::STANDARD
                 .encode(Packet::from(sig).to_vec().unwrap()),
         }
@@ -482,7 +482,7 @@ mod tests {
             .unwrap();
         let before = signed_at(&cert, SystemTime::now() - Duration::from_secs(600));
         let genuine = check(&before, &cert).unwrap();
-        assert_ne!(genuine.signer, keys::fingerprint(&cert), "a subkey signed");
+        assert_ne!(genuine.signer, cert::fingerprint(&cert), "a subkey signed");
         assert!(!Revocations::of(&cert).voids(&genuine.signer, genuine.signed_at));
         let revoked = revoke_cert(&cert);
         // Still genuine, and void.
@@ -520,7 +520,7 @@ mod tests {
             .role_into_unspecified();
         let signed = signed_by(&cert, primary, SystemTime::now() - Duration::from_secs(600));
         let genuine = check(&signed, &cert).unwrap();
-        assert_eq!(genuine.signer, keys::fingerprint(&cert));
+        assert_eq!(genuine.signer, cert::fingerprint(&cert));
         let revoked = revoke_cert(&cert);
         assert_eq!(check(&signed, &revoked), Ok(genuine.clone()));
         assert!(Revocations::of(&revoked).voids(&genuine.signer, genuine.signed_at));

@@ -1,0 +1,19 @@
+//! Signet's rules, as pure code: no tokio, no file system, no processes. What the daemon
+//! (`signetd`) and the public index (`signet-index`) must decide alike lives here:
+//! - `cert`: certificates in the formats' notation, `key.asc` parsed and armored;
+//! - `signature`: checking a signed word, and what a key's revocations void (hard or soft);
+//! - `keyring`: what is known of each key (merged, trimmed; it only grows);
+//! - `check`: a repository's attestations checked against the keyring;
+//! - `accept`: whether a fetched copy is taken (pin, signer, rollback, equivocation, rotation);
+//! - `index`: content id → attestations, their standings and the verdict's tally;
+//! - `vouch` and `web`: trust statements and the web of trust computed from them;
+//! - `trust`: the trust list's format.
+pub mod accept;
+pub mod cert;
+pub mod check;
+pub mod index;
+pub mod keyring;
+pub mod signature;
+pub mod trust;
+pub mod vouch;
+pub mod web;
