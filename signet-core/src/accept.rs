@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
 
+use crate::cert;
 use crate::check::{self, CheckReport};
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
-use crate::vouch::{Checked, Vouch};
-use crate::cert;
 use crate::signature;
+use crate::vouch::{Checked, Vouch};
 
 mod rotation;
 

@@ -6,8 +6,8 @@ use signet_proto::statements::TrustStatement;
 
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
-use crate::vouch::{Checked, Vouch};
 use crate::signature;
+use crate::vouch::{Checked, Vouch};
 
 /// Largest own `repo.json` read.
 pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;

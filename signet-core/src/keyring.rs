@@ -19,8 +19,8 @@ use sequoia_openpgp::{Cert, Packet};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::{Fingerprint, KeyQuery};
 
-use crate::index::Source;
 use crate::cert;
+use crate::index::Source;
 use crate::signature::{POLICY, Revocations, Revoked};
 
 /// User ids kept per certificate: the primary one first.

@@ -9,8 +9,8 @@ use signet_proto::formats::{ContentId, Fingerprint};
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
 use crate::index::{Entry, Source, Statements};
-use crate::web::{self, Edge, Id, Stance, Web};
 use crate::signature::Genuine;
+use crate::web::{self, Edge, Id, Stance, Web};
 
 /// One checked trust statement: `key` says how much `about`'s word is worth.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

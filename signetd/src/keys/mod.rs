@@ -3,20 +3,20 @@
 pub mod gpg;
 pub mod rekey;
 
-/// Signature checking and revocation, from `signet-core`.
-pub use signet_core::signature;
 /// Reading and publishing certificates, from `signet-core`.
 pub use signet_core::cert::{
-    MAX_CERT_LEN, MAX_PUBLISHED_RETIRED, Published, armored_public, armored_published,
-    fingerprint, key_info, parse_cert, parse_published, to_fingerprint, user_id,
+    MAX_CERT_LEN, MAX_PUBLISHED_RETIRED, Published, armored_public, armored_published, fingerprint,
+    key_info, parse_cert, parse_published, to_fingerprint, user_id,
 };
+/// Signature checking and revocation, from `signet-core`.
+pub use signet_core::signature;
 
 use anyhow::{Context as _, anyhow};
 use base64::Engine as _;
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::{CertBuilder, CipherSuite};
 use openpgp::Cert;
+use openpgp::cert::{CertBuilder, CipherSuite};
 use openpgp::crypto::KeyPair;
 use openpgp::serialize::SerializeInto as _;
 use openpgp::types::KeyFlags;

@@ -265,7 +265,8 @@ fn small_slips_get_a_way_forward() {
     let digest = "7b4871e6b35405054627068a49669e601dc93c5201ec75105d5858b79aecea12";
     let run = home.sig(&["verify", "--id", digest]).expect(2);
     assert!(
-        run.stderr.contains(&format!("did you mean sha256:{digest}?")),
+        run.stderr
+            .contains(&format!("did you mean sha256:{digest}?")),
         "{run:?}"
     );
     let run = home.sig(&["trust", "add", "7B8F1D5"]).expect(2);
@@ -281,5 +282,8 @@ fn small_slips_get_a_way_forward() {
         "{run:?}"
     );
     let help = home.sig(&["status", "--help"]).expect(0);
-    assert!(help.stdout.contains("2 when the daemon cannot be reached or it reports a problem"));
+    assert!(
+        help.stdout
+            .contains("2 when the daemon cannot be reached or it reports a problem")
+    );
 }
