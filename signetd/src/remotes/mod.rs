@@ -1,10 +1,8 @@
 //! The daemon's remotes: adding, removing, listing, fetching, and when each is next due.
 
-pub mod address;
 mod discover;
 mod fetch;
 mod held;
-pub mod http;
 pub mod record;
 pub mod schedule;
 
@@ -12,6 +10,9 @@ pub use held::RemoteState;
 use held::info;
 pub(crate) use held::next_sync;
 pub(crate) use held::{load_all, stale_warnings};
+/// The bounded GET and the public-addresses-only client, from `signet-fetch` (shared with
+/// the public index).
+pub use signet_fetch::{address, http};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

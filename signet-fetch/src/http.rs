@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{DATE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{StatusCode, redirect};
 
-use crate::core::accept::Validators;
+use signet_core::accept::Validators;
 
 /// Limits on talking to remotes.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub fn client(limits: &HttpLimits) -> anyhow::Result<reqwest::Client> {
 }
 
 /// What every client to remotes shares: the user agent and the deadlines.
-pub(super) fn builder(limits: &HttpLimits) -> reqwest::ClientBuilder {
+pub(crate) fn builder(limits: &HttpLimits) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(limits.connect_timeout)

@@ -121,7 +121,7 @@ impl Resolve for PublicOnly {
 
 /// The HTTP client for remotes the web found: public addresses only (resolved names and every
 /// redirect too), at most `limits.max_redirects` redirects.
-pub fn client(limits: &super::http::HttpLimits) -> anyhow::Result<reqwest::Client> {
+pub fn client(limits: &crate::http::HttpLimits) -> anyhow::Result<reqwest::Client> {
     let max = limits.max_redirects;
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > max {
@@ -132,7 +132,7 @@ pub fn client(limits: &super::http::HttpLimits) -> anyhow::Result<reqwest::Clien
             None => attempt.follow(),
         }
     });
-    Ok(super::http::builder(limits)
+    Ok(crate::http::builder(limits)
         .redirect(policy)
         .dns_resolver(Arc::new(PublicOnly))
         .build()?)
