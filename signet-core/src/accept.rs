@@ -144,7 +144,8 @@ pub struct Accepted {
     /// key rotation): the new key is pinned now.
     pub rotated_from: Option<Fingerprint>,
     /// Digest of the keyring the attestations were checked with, for the cache.
-    pub keyring_digest: String,
+    /// What the check depended on in the keyring (for the checked cache).
+    pub keys_seen: KeysSeen,
 }
 
 /// Why a fetched copy was refused. The last good copy stays in use.
@@ -252,7 +253,7 @@ pub fn accept(
             report: CheckReport::default(),
             newly_pinned: false,
             rotated_from: None,
-            keyring_digest: String::new(),
+            keys_seen: KeysSeen::default(),
         });
     }
     check_order(record, contents.serial, &data_sha256, signed_at)?;
@@ -264,6 +265,7 @@ pub fn accept(
         check::Held::All
     };
     let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
+    let keys_seen = KeysSeen::of(&keyring, &report);
     Ok(Accepted {
         cert,
         retired,
@@ -274,7 +276,7 @@ pub fn accept(
         report,
         newly_pinned: record.pinned.is_none(),
         rotated_from: rotated,
-        keyring_digest: keyring.digest(),
+        keys_seen,
     })
 }
 
@@ -372,8 +374,54 @@ fn check_order(
     }
 }
 
+/// What a check of a copy depended on in the keyring, besides the copy's bytes: what was known
+/// of each key whose words could not enter (`CheckReport::pending_keys`) — learning more of
+/// one may let its words in — or, past [`CheckReport::PENDING_KEYS`] of them, the whole
+/// keyring. The words that did enter stay checked while their certificates hold the keys that
+/// signed them (`Keyring::signs_with`): certificates only grow, and revocation is judged at
+/// each query. So a new key, remote or revocation elsewhere leaves a cache valid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeysSeen {
+    /// `(key, digest of what was known of it)`; `None`: nothing was.
+    pub pending: Vec<(Fingerprint, Option<String>)>,
+    /// The whole keyring's digest, when too many keys were pending to list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole: Option<String>,
+}
+
+impl KeysSeen {
+    pub fn of(keyring: &Keyring, report: &CheckReport) -> Self {
+        if report.pending_overflow {
+            return KeysSeen {
+                pending: Vec::new(),
+                whole: Some(keyring.digest()),
+            };
+        }
+        KeysSeen {
+            pending: report
+                .pending_keys
+                .iter()
+                .map(|k| (k.clone(), keyring.cert_digest(k)))
+                .collect(),
+            whole: None,
+        }
+    }
+
+    /// Whether `keyring` knows of the pending keys exactly what was known.
+    pub fn unchanged_in(&self, keyring: &Keyring) -> bool {
+        match &self.whole {
+            Some(digest) => &keyring.digest() == digest,
+            None => self
+                .pending
+                .iter()
+                .all(|(key, digest)| &keyring.cert_digest(key) == digest),
+        }
+    }
+}
+
 /// What checking a stored copy found, kept beside it so that a restart does no signature work:
-/// valid while the copy's bytes and the keyring are the ones it was computed from.
+/// valid while the copy's bytes are the ones it was computed from and the keyring still
+/// supports it ([`KeysSeen`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckedCache {
     /// [`CheckedCache::FORMAT`]: a cache of another format is computed again (format 1, before
@@ -382,7 +430,7 @@ pub struct CheckedCache {
     pub format: u32,
     pub repo_sha256: String,
     pub key_sha256: String,
-    pub keyring: String,
+    pub keys_seen: KeysSeen,
     /// Checked as a discovered remote's copy: its owner's words only (`check::Held`).
     #[serde(default)]
     pub discovered: bool,
@@ -402,12 +450,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl CheckedCache {
-    pub const FORMAT: u32 = 3;
+    /// Format 3 was valid only under the very keyring it was checked with: any key learnt
+    /// anywhere threw every cache away.
+    pub const FORMAT: u32 = 4;
 
     pub fn new(
         key_bytes: &[u8],
         repo_bytes: &[u8],
-        keyring_digest: String,
+        keys_seen: KeysSeen,
         discovered: bool,
         checked: &Checked,
         report: &CheckReport,
@@ -416,7 +466,7 @@ impl CheckedCache {
             format: Self::FORMAT,
             repo_sha256: sha256_hex(repo_bytes),
             key_sha256: sha256_hex(key_bytes),
-            keyring: keyring_digest,
+            keys_seen,
             discovered,
             report: report.clone(),
             vouches: checked.vouches.clone(),
@@ -438,8 +488,8 @@ impl CheckedCache {
         }
     }
 
-    /// The entries, if this cache was computed from exactly these bytes and keyring, for a
-    /// remote followed the same way (`discovered`).
+    /// The entries, if this cache was computed from exactly these bytes, for a remote followed
+    /// the same way (`discovered`), and `keyring` still supports it ([`KeysSeen`]).
     pub fn entries_for(
         self,
         key_bytes: &[u8],
@@ -452,7 +502,21 @@ impl CheckedCache {
             || self.discovered != record.discovered
             || self.key_sha256 != sha256_hex(key_bytes)
             || self.repo_sha256 != sha256_hex(repo_bytes)
-            || self.keyring != keyring.digest()
+            || !self.keys_seen.unchanged_in(keyring)
+        {
+            return None;
+        }
+        // Every word that entered still rests on a key its certificate holds: one check per
+        // distinct (key, signing key), not per word.
+        let signers: std::collections::BTreeSet<(&Fingerprint, &Fingerprint)> = self
+            .entries
+            .iter()
+            .map(|(_, key, signer, ..)| (key, signer))
+            .chain(self.vouches.iter().map(|v| (&v.key, &v.signer)))
+            .collect();
+        if !signers
+            .iter()
+            .all(|(key, signer)| keyring.signs_with(key, signer))
         {
             return None;
         }

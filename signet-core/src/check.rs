@@ -15,6 +15,15 @@ pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;
 /// What checking a repository's attestations found besides the good ones.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckReport {
+    /// Keys named by attestations that did not enter — no certificate here, a signature that
+    /// does not verify, or not held (`Held::ByOwner`) — at most [`CheckReport::PENDING_KEYS`]:
+    /// learning more of one of them may change what the copy contributes, so a checked copy
+    /// is kept only while what is known of them is unchanged (`accept::KeysSeen`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub pending_keys: std::collections::BTreeSet<signet_proto::formats::Fingerprint>,
+    /// More keys than that were pending.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_overflow: bool,
     pub valid: usize,
     /// Malformed entries (not `{data, key, sig}`, or `data` without a content id).
     pub malformed: usize,
@@ -48,6 +57,16 @@ pub struct Unchecked {
 impl CheckReport {
     const EXAMPLES: usize = 5;
     pub const UNCHECKED_IDS: usize = 10_000;
+    /// Pending keys remembered one by one; past this, any change to the keyring counts.
+    pub const PENDING_KEYS: usize = 1024;
+
+    fn pending(&mut self, key: &signet_proto::formats::Fingerprint) {
+        if self.pending_keys.len() < Self::PENDING_KEYS {
+            self.pending_keys.insert(key.clone());
+        } else if !self.pending_keys.contains(key) {
+            self.pending_overflow = true;
+        }
+    }
 
     fn count_unchecked(&mut self, id: &str, problem: Problem) {
         if self.unchecked.len() >= Self::UNCHECKED_IDS && !self.unchecked.contains_key(id) {
@@ -228,6 +247,7 @@ pub fn check_all(
             let keep = held.holds(&a.key);
             if !keep {
                 report.not_held += 1;
+                report.pending(&a.key);
             }
             keep
         })
@@ -266,6 +286,7 @@ pub fn check_all(
         }
         if matches!(problem, Problem::UnknownKey | Problem::BadSignature) {
             report.count_unchecked(all[*n as usize].0, *problem);
+            report.pending(&all[*n as usize].1.key);
         }
         // The first few, in file order, with what was wrong: checked again for the message.
         if report.examples.len() < CheckReport::EXAMPLES {

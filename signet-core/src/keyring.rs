@@ -172,6 +172,30 @@ impl Keyring {
         signet_proto::formats::hex_lower(&h.finalize())
     }
 
+    /// A digest of what is known of one key (`None`: nothing): a check that could not count a
+    /// word of this key holds while this is unchanged.
+    pub fn cert_digest(&self, fpr: &Fingerprint) -> Option<String> {
+        use sha2::Digest as _;
+        let known = self.certs.get(fpr)?;
+        let bytes =
+            sequoia_openpgp::serialize::MarshalInto::to_vec(&known.cert).unwrap_or_default();
+        Some(signet_proto::formats::hex_lower(&sha2::Sha256::digest(
+            bytes,
+        )))
+    }
+
+    /// Whether `key`'s certificate holds `signer` (its primary key or a subkey): what a
+    /// signature checked against it needs to stay checked. Certificates only grow, so this
+    /// stays true once it is.
+    pub fn signs_with(&self, key: &Fingerprint, signer: &Fingerprint) -> bool {
+        self.certs.get(key).is_some_and(|known| {
+            known
+                .cert
+                .keys()
+                .any(|k| &cert::to_fingerprint(&k.key().fingerprint()) == signer)
+        })
+    }
+
     /// The key's user id, as bound by a valid self-signature; "" when it has none or is unknown.
     pub fn user_id(&self, fpr: &Fingerprint) -> String {
         self.get(fpr)

@@ -384,7 +384,7 @@ impl Daemon {
         let cache = accept::CheckedCache::new(
             &bodies.key,
             &bodies.repo,
-            accepted.keyring_digest.clone(),
+            accepted.keys_seen.clone(),
             record.discovered,
             entries,
             &accepted.report,

@@ -57,7 +57,7 @@ pub fn check_stored(
     let cache = CheckedCache::new(
         key_bytes,
         repo_bytes,
-        accepted.keyring_digest,
+        accepted.keys_seen,
         record.discovered,
         &entries,
         &accepted.report,

@@ -502,3 +502,80 @@ fn misfiled_forged_and_unknown_attestations_are_dropped_and_counted() {
     let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
     assert_eq!(list["remotes"][0]["rejected"], 3);
 }
+
+/// A remote's checked cache survives keys learnt elsewhere — another remote's key, here —
+/// and the restart after it loads the copy without checking a signature (before: any key
+/// learnt anywhere threw every remote's cache away, and a restart at a million attestations
+/// checked them all again). A cache holds only while what is known of the keys whose words
+/// could not enter is unchanged: once the stranger's key is known, its word is checked.
+#[test]
+fn a_checked_cache_survives_other_keys_and_yields_to_the_keys_it_waited_for() {
+    use signet_tests::forge::{self, Forge};
+    let owner = Forge::new("Owner <owner@example.org>");
+    let stranger = Forge::new("Stranger <stranger@example.org>");
+    let bob = Forge::new("Bob <bob@example.org>");
+    let strangers_id = format!("sha256:{}", "5".repeat(64));
+    let mut words: Vec<String> = (0..50u32)
+        .map(|n| owner.attestation(&format!("sha256:{n:064x}"), true, "ok", forge::ago(60)))
+        .collect();
+    let owners = TestServer::start();
+    owners.route("key.asc", Serve::File(owner.key_asc()));
+    owners.route("repo.json", Serve::File(owner.repo(1, &words)));
+    let bobs = TestServer::start();
+    bobs.route("key.asc", Serve::File(bob.key_asc()));
+    let bobs_word = bob.attestation(
+        &format!("sha256:{}", "b".repeat(64)),
+        true,
+        "",
+        forge::ago(60),
+    );
+    bobs.route("repo.json", Serve::File(bob.repo(1, &[bobs_word])));
+
+    let home = follower();
+    home.sig(&["remote", "add", "owner", &owners.url()])
+        .expect(0);
+    home.sig(&["fetch"]).expect(0);
+    home.sig(&["remote", "add", "bob", &bobs.url()]).expect(0);
+    home.sig(&["fetch"]).expect(0);
+    let loaded_from_cache = |home: &Home| {
+        home.sig(&["daemon", "stop"]).expect(0);
+        let before = home.log().len();
+        home.sig(&["status"]).expect(0);
+        let log = home.log()[before..].to_owned();
+        log.lines()
+            .any(|l| l.contains("loaded from the checked cache") && l.contains("remote=owner"))
+    };
+    assert!(loaded_from_cache(&home), "{}", home.log());
+
+    // The owner's next copy carries a word of a key nobody here knows.
+    words.push(stranger.attestation(&strangers_id, false, "bad", forge::ago(60)));
+    owners.route("repo.json", Serve::File(owner.repo(2, &words)));
+    home.sig(&["fetch"]).expect(0);
+    let id_json = |home: &Home| {
+        home.sig(&["verify", "--json", "--id", &strangers_id])
+            .json()
+    };
+    assert_eq!(id_json(&home)["unknown"], 1);
+
+    // The stranger's key becomes known (as if learnt while the daemon was stopped): the
+    // owner's copy is checked again, and the stranger's word is a checked one now.
+    home.sig(&["daemon", "stop"]).expect(0);
+    let certs = home.home.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(
+        certs.join(format!("{}.asc", stranger.fingerprint())),
+        stranger.key_asc(),
+    )
+    .unwrap();
+    assert!(
+        !loaded_from_cache(&home),
+        "a cache kept past the key it waited for"
+    );
+    let result = id_json(&home);
+    assert_eq!(result["unknown"], 0, "{result:#}");
+    assert_eq!(
+        result["attestations"][0]["key"],
+        stranger.fingerprint().as_str(),
+        "{result:#}"
+    );
+}
