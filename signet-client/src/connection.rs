@@ -381,6 +381,26 @@ pub fn start(loc: &Locations) -> anyhow::Result<Client> {
     }
 }
 
+/// Whether process `pid` still runs: some thread of it is neither a zombie nor dead. A daemon
+/// that outlived the `sig` that started it is reaped by whoever adopted it, maybe much later,
+/// so a zombie counts as exited — but only once every thread is one: the first thread can be a
+/// zombie while others still hold the process's files, the home's lock among them.
+fn process_running(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(") ")?.1.chars().next()?;
+                Some(state != 'Z' && state != 'X')
+            })
+            // A thread that vanished while being read has exited.
+            .unwrap_or(false)
+    })
+}
+
 /// The running daemon the home's lock names, and the socket it serves (`PID\nSOCKET\n`).
 fn home_holder(loc: &Locations) -> Option<(u32, PathBuf)> {
     let text = fs::read_to_string(loc.home.join("signetd.lock")).ok()?;
@@ -458,17 +478,7 @@ pub fn stop(loc: &Locations) -> anyhow::Result<Stopped> {
         client.call(method::STATUS, &serde_json::json!({}))?;
     let _: serde_json::Value = client.call(method::SHUTDOWN, &serde_json::json!({}))?;
     let pid = status.pid;
-    // Exited once it is gone or a zombie: a daemon that outlived the `sig` that started it is
-    // reaped by whoever adopted it, maybe much later.
-    let alive = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                let state = stat.rsplit_once(") ")?.1.chars().next()?;
-                Some(state != 'Z' && state != 'X')
-            })
-            .unwrap_or(false)
-    };
+    let alive = || process_running(pid);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if !alive() {

@@ -227,11 +227,7 @@ fn a_damaged_watches_json_is_reported_and_never_overwritten() {
     std::fs::write(&path, b"{\"watches\": [").unwrap();
 
     let run = home.sig(&["status"]).expect(2);
-    assert!(
-        run.stdout.contains("watches.json is damaged"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("watches.json is damaged"), "{run:?}");
     let other = home.root.join("other");
     std::fs::create_dir(&other).unwrap();
     let run = home
