@@ -124,6 +124,8 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The log of the daemon this run talked to, when a home ran it: shown when it fails.
+    pub daemon_log: Option<PathBuf>,
 }
 
 impl From<Output> for Run {
@@ -132,19 +134,37 @@ impl From<Output> for Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            daemon_log: None,
         }
     }
 }
 
 impl Run {
-    /// Asserts the exit code, showing everything on failure.
+    /// Lines of the daemon's log shown with a failed [`Run::expect`].
+    const LOG_LINES: usize = 40;
+
+    /// Asserts the exit code, showing everything on failure: the output, and the end of the
+    /// daemon's log (what the daemon did is often why).
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        if self.code != code {
+            let log = self
+                .daemon_log
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|log| {
+                    let lines: Vec<&str> = log.lines().collect();
+                    lines[lines.len().saturating_sub(Self::LOG_LINES)..].join("\n")
+                })
+                .unwrap_or_default();
+            panic!(
+                "exit code {} (expected {code}); stdout:\n{}\nstderr:\n{}\nthe daemon's log, last {} lines:\n{log}",
+                self.code,
+                self.stdout,
+                self.stderr,
+                Self::LOG_LINES
+            );
+        }
         self
     }
 
@@ -238,7 +258,10 @@ impl Home {
             .unwrap()
             .write_all(input.as_ref())
             .unwrap();
-        Run::from(child.wait_with_output().expect("wait for sig"))
+        Run {
+            daemon_log: Some(self.home.join("signetd.log")),
+            ..Run::from(child.wait_with_output().expect("wait for sig"))
+        }
     }
 
     /// Runs `sig` with `gpg`'s keyring, no terminal (so no pinentry) and these variables.
@@ -250,7 +273,10 @@ impl Home {
         for (name, value) in env {
             cmd.env(name, value);
         }
-        Run::from(cmd.output().expect("run sig"))
+        Run {
+            daemon_log: Some(self.home.join("signetd.log")),
+            ..Run::from(cmd.output().expect("run sig"))
+        }
     }
 
     /// A home with a key made for `user_id` and no scheduled sync (tests fetch by hand); the
