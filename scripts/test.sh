@@ -10,6 +10,7 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v nvim >/dev/null 2>&1 || missing+=(neovim)    # a real editor for `sig lsp`
 command -v man >/dev/null 2>&1 || missing+=(man-db)     # `sig man` rendered
+command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)  # socket activation
 if ((${#missing[@]})); then
     echo "installing test tools: ${missing[*]}"
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

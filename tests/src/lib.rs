@@ -89,6 +89,18 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut done: impl FnMut() -> Op
     }
 }
 
+/// Skips the rest of a test that needs what this machine lacks (a tool, a privilege), saying
+/// so on stderr — unless `CI=true`, where it fails instead: CI must run every test, and a test
+/// that skips there proves nothing.
+#[track_caller]
+pub fn skip(test: &str, why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v != "true"),
+        "{test} cannot run here, and CI must run it: {why}"
+    );
+    eprintln!("SKIP {test}: {why}");
+}
+
 /// Held by the tests that measure time or load the machine (a burst of writes, kill -9 loops,
 /// gigabytes hashed, deadlines of a few seconds): all the end-to-end tests share one process,
 /// and two of these at once on two cores would measure each other. Others run beside them.

@@ -217,7 +217,10 @@ fn leftover_temps(dir: &std::path::Path) -> Vec<String> {
 fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
     let home = Home::new();
     if !mount_tmpfs(&home.home, "2m") {
-        eprintln!("SKIP a_full_or_read_only_disk…: cannot mount a tmpfs here (needs root)");
+        signet_tests::skip(
+            "a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing",
+            "cannot mount a tmpfs here (needs root)",
+        );
         return;
     }
     /// Unmounts the home's tmpfs — after stopping its daemon: dropped before `home` is, and once

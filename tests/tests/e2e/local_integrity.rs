@@ -514,7 +514,10 @@ fn a_home_others_can_write_or_own_is_refused_before_anything_in_it_is_used() {
 
     // Owned by another user (root can make one here): refused before the log is opened.
     if rustix::process::getuid().as_raw() != 0 {
-        eprintln!("SKIP the other-owner case: needs root to chown a home to nobody");
+        signet_tests::skip(
+            "a_home_others_can_write_or_own_is_refused…, the other-owner case",
+            "needs root to chown a home to nobody",
+        );
         return;
     }
     let home = Home::new();
@@ -593,7 +596,10 @@ fn a_mount_over_a_watched_directory_is_never_answered_from_the_old_files() {
         .status()
         .is_ok_and(|s| s.success())
     {
-        eprintln!("SKIP: this machine does not allow `unshare -rm` (user and mount namespaces)");
+        signet_tests::skip(
+            "a_mount_over_a_watched_directory_is_never_answered_from_the_old_files",
+            "this machine does not allow `unshare -rm` (user and mount namespaces)",
+        );
         return;
     }
     let home = Home::new();

@@ -14,8 +14,9 @@ fn signetd_runs_under_socket_activation() {
         .output()
         .is_err()
     {
-        eprintln!(
-            "SKIP signetd_runs_under_socket_activation: systemd-socket-activate is not installed"
+        signet_tests::skip(
+            "signetd_runs_under_socket_activation",
+            "systemd-socket-activate is not installed (Debian's systemd package)",
         );
         return;
     }
