@@ -1,9 +1,9 @@
 //! The daemon's life: started on demand, one per home, stale sockets, stop, and kill -9 in the
 //! middle of writes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use signet_tests::{Home, process_alive, signal};
+use signet_tests::{Home, process_alive, signal, wait_until};
 
 #[test]
 fn sig_starts_the_daemon_on_demand_and_stops_it() {
@@ -27,11 +27,9 @@ fn sig_starts_the_daemon_on_demand_and_stops_it() {
         !home.socket.exists(),
         "a stopping daemon removes its socket"
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while process_alive(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(!process_alive(pid));
+    wait_until("signetd to exit", Duration::from_secs(5), || {
+        (!process_alive(pid)).then_some(())
+    });
     let run = home.sig(&["daemon", "stop"]).expect(0);
     assert!(run.stdout.contains("not running"));
 }
@@ -62,17 +60,18 @@ fn two_daemons_on_one_home_one_wins() {
     let mut b = home.daemon_command().spawn().unwrap();
     home.wait_for_socket();
     // Exactly one of them exits, saying why.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let (loser, winner) = loop {
-        if a.try_wait().unwrap().is_some() {
-            break (a, b);
-        }
-        if b.try_wait().unwrap().is_some() {
-            break (b, a);
-        }
-        assert!(Instant::now() < deadline, "neither daemon gave way");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let a_gave_way = wait_until(
+        "one of the two daemons to give way",
+        Duration::from_secs(10),
+        || {
+            if a.try_wait().unwrap().is_some() {
+                Some(true)
+            } else {
+                b.try_wait().unwrap().map(|_| false)
+            }
+        },
+    );
+    let (loser, winner) = if a_gave_way { (a, b) } else { (b, a) };
     let out = loser.wait_with_output().unwrap();
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);

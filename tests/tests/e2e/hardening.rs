@@ -279,11 +279,9 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
     let pid = home.daemon_pid().unwrap();
     home.sig(&["daemon", "stop"]).expect(0);
     // The daemon has stopped answering; wait until it has also closed its files.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while process_alive(pid) {
-        assert!(Instant::now() < deadline, "signetd did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    signet_tests::wait_until("signetd to exit", Duration::from_secs(10), || {
+        (!process_alive(pid)).then_some(())
+    });
     let remount_ro = || {
         std::process::Command::new("mount")
             .args(["-o", "remount,ro"])
@@ -293,14 +291,11 @@ fn a_full_or_read_only_disk_is_a_clear_error_and_changes_nothing() {
             .unwrap()
             .success()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !remount_ro() {
-        assert!(
-            Instant::now() < deadline,
-            "could not remount the home read-only"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    signet_tests::wait_until(
+        "the home remounted read-only",
+        Duration::from_secs(10),
+        || remount_ro().then_some(()),
+    );
     let run = home.sig(&["verify", "g"]).expect(2);
     assert!(
         run.stderr.contains("Read-only file system"),
@@ -403,14 +398,11 @@ fn trickling_and_stuck_clients_lose_their_connection_not_the_daemons_time() {
         started.elapsed() < Duration::from_secs(2),
         "others are served while one client is stuck"
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !home.log().contains("client does not read") {
-        assert!(
-            Instant::now() < deadline,
-            "the stuck client was never dropped"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    signet_tests::wait_until(
+        "the stuck client to be dropped",
+        Duration::from_secs(15),
+        || home.log().contains("client does not read").then_some(()),
+    );
 }
 
 #[test]
@@ -497,15 +489,13 @@ fn verifies_are_answered_while_a_large_fetch_is_in_progress() {
         .spawn()
         .unwrap();
     // Wait until the fetch is under way (the server has answered the repository).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !server
-        .take_log()
-        .iter()
-        .any(|(path, _)| path.ends_with("repo.json"))
-    {
-        assert!(Instant::now() < deadline, "the fetch never started");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    signet_tests::wait_until("the fetch to start", Duration::from_secs(30), || {
+        server
+            .take_log()
+            .iter()
+            .any(|(path, _)| path.ends_with("repo.json"))
+            .then_some(())
+    });
     let clients: Vec<_> = (0..200)
         .map(|_| {
             let (socket, mine) = (home.socket.clone(), mine.clone());

@@ -395,15 +395,14 @@ fn scheduled_sync_fetches_without_being_asked() {
     alice
         .sig(&["remote", "add", "world", &server.url()])
         .expect(0);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let list = alice.sig(&["remote", "list", "--json"]).expect(0).json();
-        if list["remotes"][0]["serial"] == 2 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never synced: {list}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let serial = |alice: &Home| {
+        alice.sig(&["remote", "list", "--json"]).expect(0).json()["remotes"][0]["serial"].clone()
+    };
+    signet_tests::wait_until(
+        "the scheduled sync",
+        std::time::Duration::from_secs(20),
+        || (serial(&alice) == 2).then_some(()),
+    );
     let status = alice.sig(&["status"]).expect(0);
     assert!(
         status.stdout.contains("  world: next sync in"),
@@ -414,14 +413,11 @@ fn scheduled_sync_fetches_without_being_asked() {
     let other = world.file("other.c", b"other");
     world.attest(&other, true, "").expect(0);
     server.serve_repo(&world.repo_dir());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while alice.sig(&["remote", "list", "--json"]).expect(0).json()["remotes"][0]["serial"] != 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the change never arrived"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    signet_tests::wait_until(
+        "the change to arrive by itself",
+        std::time::Duration::from_secs(20),
+        || (serial(&alice) == 3).then_some(()),
+    );
 }
 
 /// A repository carrying bad attestations: each is dropped and counted, the good ones count.

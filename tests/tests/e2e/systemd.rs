@@ -3,9 +3,9 @@
 //! socket units do.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use signet_tests::{Home, bin, process_alive, signal};
+use signet_tests::{Home, bin, process_alive, signal, wait_until};
 
 #[test]
 fn signetd_runs_under_socket_activation() {
@@ -32,14 +32,11 @@ fn signetd_runs_under_socket_activation() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "systemd-socket-activate did not bind"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        "systemd-socket-activate to bind",
+        Duration::from_secs(10),
+        || socket.exists().then_some(()),
+    );
 
     let status = home
         .sig_command(&["status", "--json"])
@@ -71,11 +68,9 @@ fn signetd_runs_under_socket_activation() {
         "{}",
         String::from_utf8_lossy(&stop.stderr)
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while process_alive(pid) {
-        assert!(Instant::now() < deadline, "signetd did not stop");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("signetd to stop", Duration::from_secs(10), || {
+        (!process_alive(pid)).then_some(())
+    });
     assert!(
         socket.exists(),
         "signetd removed a socket it did not create"

@@ -26,17 +26,9 @@ fn watch_list(home: &Home) -> Vec<Value> {
 
 /// Polls `sig watch list` until `done` holds for the first watch.
 fn wait_for_watch(home: &Home, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + SOON;
-    loop {
-        let list = watch_list(home);
-        if let Some(w) = list.first()
-            && done(w)
-        {
-            return w.clone();
-        }
-        assert!(Instant::now() < deadline, "watch never got there: {list:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    signet_tests::wait_until("the watch to get there", SOON, || {
+        watch_list(home).first().filter(|w| done(w)).cloned()
+    })
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -446,14 +438,9 @@ fn a_file_replaced_again_and_again_while_hashed_ends_with_its_last_contents() {
         std::fs::rename(tree.join("big.tmp"), tree.join("big.bin")).unwrap();
     }
     let want = content_id(&last);
-    let deadline = Instant::now() + SOON;
-    loop {
-        let change = events.wait_for("/big.bin", SOON);
-        if change["id"] == want.as_str() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never saw the last contents");
-    }
+    signet_tests::wait_until("the last contents to be told", SOON, || {
+        (events.wait_for("/big.bin", SOON)["id"] == want.as_str()).then_some(())
+    });
     let mut client = RawClient::connect(&home.socket).unwrap();
     client.hello();
     let answer = client.call(2, "verify", json!({"path": tree.join("big.bin")}));
