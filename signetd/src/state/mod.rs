@@ -515,15 +515,53 @@ impl Daemon {
             return Ok(result);
         }
         let id = self.resolve(target).await?;
-        let result = self.verdict_on(&id, target.path().map(|p| p.to_path_buf()));
-        if let Some(path) = target.path()
+        Ok(self.verdict_by_path(&id, target.path()))
+    }
+
+    /// The verdict on `id`, the contents of `path` if one is given: a subscriber's file keeps
+    /// the verdict last answered, so that a change to it is told.
+    fn verdict_by_path(&self, id: &ContentId, path: Option<&AbsPath>) -> VerifyResult {
+        let result = self.verdict_on(id, path.map(|p| p.to_path_buf()));
+        if let Some(path) = path
             && self.subscribers.covers(path)
             && let Some(entry) = self.path_cache().get_mut(path.as_path())
-            && entry.id == id
+            && &entry.id == id
         {
             entry.verdict = Some(result.verdict);
         }
-        Ok(result)
+        result
+    }
+
+    /// For each path, the verdict from the path cache when one stat shows the file unchanged
+    /// since it was hashed; `None` where it must be hashed (or could not be stat'ed: the full
+    /// verify says why). One trip to a blocking thread for them all: a tree verified again
+    /// costs a stat per file, not a task and a thread hop each.
+    pub async fn verify_unchanged(&self, paths: &[AbsPath]) -> Vec<Option<VerifyResult>> {
+        let held: Vec<Option<(FileStamp, ContentId)>> = {
+            let cache = self.path_cache();
+            paths
+                .iter()
+                .map(|p| cache.get(p.as_path()).map(|e| (e.stamp, e.id.clone())))
+                .collect()
+        };
+        let files: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+        let unchanged = blocking("checking files", move || {
+            files
+                .iter()
+                .zip(held)
+                .map(|(file, held)| {
+                    let (stamp, id) = held?;
+                    (hash::stamp(file).ok()? == stamp).then_some(id)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        paths
+            .iter()
+            .zip(unchanged)
+            .map(|(path, id)| Some(self.verdict_by_path(&id?, Some(path))))
+            .collect()
     }
 
     /// Answers a path under a watched directory from memory alone: no I/O, no task.
