@@ -52,13 +52,15 @@ fn assert_fresh(binary: &Path) {
             .unwrap_or(std::time::UNIX_EPOCH)
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let own = if binary.ends_with("signetd") {
-        "signetd/src"
+    // Each binary's sources: the daemon is built from the rules and the fetch crates too.
+    let own: &[&str] = if binary.ends_with("signetd") {
+        &["signetd/src", "signet-core/src", "signet-fetch/src"]
     } else {
-        "signet-client/src"
+        &["signet-client/src"]
     };
-    let sources = ["proto/src", own]
+    let sources = ["proto/src"]
         .iter()
+        .chain(own)
         .map(|d| newest(&root.join(d)))
         .max()
         .unwrap();
