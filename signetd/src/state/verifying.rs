@@ -1,0 +1,149 @@
+//! Verifying: a target's content id (a file hashed, or answered from the path cache or the
+//! watched tree's file table) and the verdict on it with the attestations behind it.
+
+use std::path::PathBuf;
+
+use signet_proto::api::{Target, VerifyResult};
+use signet_proto::formats::ContentId;
+use signet_proto::wire_path::AbsPath;
+
+use super::{Daemon, PATH_CACHE_LIMIT, PathEntry, VerifyError};
+use crate::errors::{FileError, blocking};
+use crate::hash::{self, FileStamp};
+
+impl Daemon {
+    /// The content id of a target, hashing a file when given a path.
+    pub(super) async fn resolve(&self, target: &Target) -> Result<ContentId, VerifyError> {
+        match target {
+            Target::Path(path) => self.hash_path(path.clone()).await,
+            Target::Id(id) => Ok(id.clone()),
+        }
+    }
+
+    /// Hashes a file, or answers from the path cache when its stamp is unchanged.
+    async fn hash_path(&self, path: AbsPath) -> Result<ContentId, VerifyError> {
+        let path = path.into_path_buf();
+        let cached = self
+            .path_cache()
+            .get(&path)
+            .map(|e| (e.stamp, e.id.clone()));
+        let hashed = path.clone();
+        // Dropped with this future when the client goes: the hashing stops with it.
+        let cancel = hash::Cancel::default();
+        let _stop = cancel.stop_on_drop();
+        // The stat too is done off the async threads (a stat can hang on a network mount).
+        let (id, stamp) = blocking("hashing", move || {
+            let stamp = hash::stamp(&hashed)?;
+            match cached {
+                Some((held, id)) if held == stamp => Ok((id, stamp)),
+                _ => hash::hash_file_until(&hashed, hash::Follow::Yes, &cancel),
+            }
+        })
+        .await?
+        .map_err(FileError)?;
+        let mut paths = self.path_cache();
+        if paths.len() >= PATH_CACHE_LIMIT {
+            paths.clear();
+        }
+        match paths.get_mut(&path) {
+            // The same bytes: the verdict last told to subscribers stays with them.
+            Some(held) if held.id == id => held.stamp = stamp,
+            _ => {
+                let entry = PathEntry {
+                    stamp,
+                    id: id.clone(),
+                    verdict: None,
+                };
+                paths.insert(path, entry);
+            }
+        }
+        Ok(id)
+    }
+
+    pub async fn verify(&self, target: &Target) -> Result<VerifyResult, VerifyError> {
+        if let Some(result) = self.verify_watched(target) {
+            return Ok(result);
+        }
+        let id = self.resolve(target).await?;
+        Ok(self.verdict_by_path(&id, target.path()))
+    }
+
+    /// The verdict on `id`, the contents of `path` if one is given: a subscriber's file keeps
+    /// the verdict last answered, so that a change to it is told.
+    fn verdict_by_path(&self, id: &ContentId, path: Option<&AbsPath>) -> VerifyResult {
+        let result = self.verdict_on(id, path.map(|p| p.to_path_buf()));
+        if let Some(path) = path
+            && self.subscribers.covers(path)
+            && let Some(entry) = self.path_cache().get_mut(path.as_path())
+            && &entry.id == id
+        {
+            entry.verdict = Some(result.verdict);
+        }
+        result
+    }
+
+    /// For each path, the verdict from the path cache when one stat shows the file unchanged
+    /// since it was hashed; `None` where it must be hashed (or could not be stat'ed: the full
+    /// verify says why). One trip to a blocking thread for them all: a tree verified again
+    /// costs a stat per file, not a task and a thread hop each.
+    pub async fn verify_unchanged(&self, paths: &[AbsPath]) -> Vec<Option<VerifyResult>> {
+        let held: Vec<Option<(FileStamp, ContentId)>> = {
+            let cache = self.path_cache();
+            paths
+                .iter()
+                .map(|p| cache.get(p.as_path()).map(|e| (e.stamp, e.id.clone())))
+                .collect()
+        };
+        let files: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+        let unchanged = blocking("checking files", move || {
+            files
+                .iter()
+                .zip(held)
+                .map(|(file, held)| {
+                    let (stamp, id) = held?;
+                    (hash::stamp(file).ok()? == stamp).then_some(id)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        paths
+            .iter()
+            .zip(unchanged)
+            .map(|(path, id)| Some(self.verdict_by_path(&id?, Some(path))))
+            .collect()
+    }
+
+    /// Answers a path under a watched directory from memory alone: no I/O, no task.
+    pub fn verify_watched(&self, target: &Target) -> Option<VerifyResult> {
+        let path = target.path()?;
+        let id = self.watched_id(path)?;
+        Some(self.verdict_on(&id, Some(path.to_path_buf())))
+    }
+
+    /// The verdict on `id` with the attestations behind it.
+    fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
+        let config = self.config();
+        let policy = config.verify.rule();
+        let s = self.read();
+        let (verdict, tally, attestations) = s.view(id, policy, config.trust.max_depth);
+        let (unknown, invalid) = s
+            .remotes
+            .values()
+            .filter_map(|r| r.report.unchecked.get(id.as_str()))
+            .fold((0, 0), |(u, i), c| {
+                (u + c.unknown as usize, i + c.invalid as usize)
+            });
+        drop(s);
+        VerifyResult {
+            id: id.to_string(),
+            verdict,
+            attestations,
+            reviewers: tally.ok,
+            threshold: policy.threshold,
+            unknown,
+            invalid,
+            path,
+        }
+    }
+}
