@@ -28,17 +28,19 @@ fn the_publisher_shares_one_copy_and_bounds_each_peer() {
     let world = Home::new();
     world.config(json!({"sync": {"interval_secs": 0}}));
     world.setup("World <w@example.org>");
+    // A 24 MB repo.json (what it holds does not matter to the server: it serves bytes),
+    // written before publishing: a daemon restarted after `publish --http 127.0.0.1:0` binds
+    // the remembered port again, which another test's server may have taken meanwhile (this
+    // test then talked to that server, whose stalled connections never close).
+    world.sig(&["daemon", "stop"]).expect(0);
+    let big = vec![b' '; 24 << 20];
+    std::fs::write(world.repo_dir().join("repo.json"), &big).unwrap();
     let url = world.publish_http();
     let addr: std::net::SocketAddr = url
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .parse()
         .unwrap();
-    // A 24 MB repo.json (what it holds does not matter to the server: it serves bytes).
-    world.sig(&["daemon", "stop"]).expect(0);
-    let big = vec![b' '; 24 << 20];
-    std::fs::write(world.repo_dir().join("repo.json"), &big).unwrap();
-    world.sig(&["daemon", "start"]).expect(0);
     let get = b"GET /repo.json HTTP/1.1\r\nHost: x\r\n\r\n";
     let before = daemon_rss_kib(&world);
     let mut readers_that_never_read = Vec::new();
