@@ -17,7 +17,6 @@ mod manual;
 mod newcomer;
 mod protocol;
 mod protocol_doc;
-mod publisher;
 mod reference;
 mod remote_integrity;
 mod remotes;
