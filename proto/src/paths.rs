@@ -28,6 +28,15 @@ pub const KEYS_DIR: &str = "keys";
 pub const TRUST_FILE: &str = "trust.json";
 pub const CONFIG_FILE: &str = "config.json";
 pub const LOCK_FILE: &str = "signetd.lock";
+
+/// What the running daemon writes in [`LOCK_FILE`]: its pid, then the socket it serves, a line
+/// each (a file from before sockets were recorded names only the pid). Either is `None` when
+/// missing or not what it should be: the file may have been written by anyone.
+pub fn lock_holder(text: &str) -> (Option<u32>, Option<&str>) {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let pid = lines.next().and_then(|p| p.parse().ok());
+    (pid, lines.next())
+}
 pub const LOG_FILE: &str = "signetd.log";
 pub const SOCKET_FILE: &str = "signetd.sock";
 

@@ -403,13 +403,11 @@ fn process_running(pid: u32) -> bool {
 
 /// The running daemon the home's lock names, and the socket it serves (`PID\nSOCKET\n`).
 fn home_holder(loc: &Locations) -> Option<(u32, PathBuf)> {
-    let text = fs::read_to_string(loc.home.join("signetd.lock")).ok()?;
-    let mut lines = text.lines().map(str::trim);
-    let pid: u32 = lines.next()?.parse().ok()?;
-    let socket = PathBuf::from(lines.next().filter(|s| !s.is_empty())?);
-    Path::new(&format!("/proc/{pid}"))
-        .exists()
-        .then_some((pid, socket))
+    let text = fs::read_to_string(loc.home.join(signet_proto::paths::LOCK_FILE)).ok()?;
+    let (pid, socket) = signet_proto::paths::lock_holder(&text);
+    let pid = pid?;
+    let socket = PathBuf::from(socket?);
+    process_running(pid).then_some((pid, socket))
 }
 
 /// The home is served by daemon `pid` on `socket`, not on `loc.socket`: how to reach it.

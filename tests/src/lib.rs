@@ -416,14 +416,9 @@ impl Home {
 
     /// The pid recorded by the daemon holding this home's lock.
     pub fn daemon_pid(&self) -> Option<i32> {
-        // `PID\nSOCKET\n`
-        std::fs::read_to_string(self.home.join("signetd.lock"))
-            .ok()?
-            .lines()
-            .next()?
-            .trim()
-            .parse()
-            .ok()
+        let text = std::fs::read_to_string(self.home.join(signet_proto::paths::LOCK_FILE)).ok()?;
+        let pid = signet_proto::paths::lock_holder(&text).0?;
+        i32::try_from(pid).ok()
     }
 
     pub fn read_repo(&self) -> Value {

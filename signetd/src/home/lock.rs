@@ -41,10 +41,11 @@ pub fn acquire(path: &Path, socket: &Path) -> Result<HomeLock, LockError> {
         Err(TryLockError::WouldBlock) => {
             let mut held = String::new();
             let _ = file.take(8192).read_to_string(&mut held);
-            let (pid, socket) = holder(&held);
+            let (pid, socket) = signet_proto::paths::lock_holder(&held);
             return Err(LockError::Held {
-                pid: pid.unwrap_or_else(|| "unknown".into()),
-                socket,
+                pid: pid.map_or_else(|| "unknown".into(), |p| p.to_string()),
+                // Shown to the user: no control characters from a file anyone may have written.
+                socket: socket.map(|s| s.chars().filter(|c| !c.is_control()).collect()),
             });
         }
         Err(TryLockError::Error(e)) => {
@@ -61,19 +62,4 @@ pub fn acquire(path: &Path, socket: &Path) -> Result<HomeLock, LockError> {
     })()
     .with_context(|| format!("writing {}", path.display()))?;
     Ok(HomeLock { _file: file })
-}
-
-/// The pid and socket a lock file names (a file written before sockets were recorded names
-/// only the pid).
-pub fn holder(text: &str) -> (Option<String>, Option<String>) {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let pid = lines
-        .next()
-        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned);
-    // Shown to the user: no control characters from a file someone may have written.
-    let socket = lines
-        .next()
-        .map(|s| s.chars().filter(|c| !c.is_control()).collect());
-    (pid, socket)
 }
