@@ -260,6 +260,14 @@ pub struct AttestationView {
     pub standing: Option<KeyStanding>,
 }
 
+impl AttestationView {
+    /// Whether this word counts toward the verdict: its key is trusted, it says it was
+    /// reviewed, and it is neither revoked nor superseded.
+    pub fn counts(&self) -> bool {
+        self.trusted && self.reviewed && !self.revoked && !self.superseded
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyResult {
     pub id: String,

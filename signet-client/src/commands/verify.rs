@@ -9,8 +9,7 @@ fn attestation_line(a: &AttestationView, verbose: bool, why: bool) -> String {
     }
     if !verbose {
         // A trusted NOT ok is what a person acts on: its reason is shown without asking.
-        if a.trusted && !a.ok && a.reviewed && !a.revoked && !a.superseded && !a.comment.is_empty()
-        {
+        if a.counts() && !a.ok && !a.comment.is_empty() {
             line.push_str(&format!("\n    {}", shown(&a.comment)));
         }
         return line;
@@ -332,10 +331,7 @@ fn counted_as_one(attestations: &[AttestationView]) -> Vec<String> {
     use std::collections::BTreeMap;
     let mut groups: BTreeMap<&signet_proto::formats::Fingerprint, Vec<&AttestationView>> =
         BTreeMap::new();
-    let counted = attestations
-        .iter()
-        .filter(|a| a.trusted && a.reviewed && !a.revoked && !a.superseded);
-    for a in counted {
+    for a in attestations.iter().filter(|a| a.counts()) {
         let reviewer = match &a.counts_as {
             Some(api::CountsAs::Through(k) | api::CountsAs::Succeeds(k)) => k,
             None => &a.key,
