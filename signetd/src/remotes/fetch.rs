@@ -15,6 +15,12 @@ use crate::home::Home;
 use crate::keys;
 use crate::state::{Daemon, now_rfc3339};
 
+/// The most a remote's `key.asc` may hold, for a fetch and for `remote add`'s look at it.
+pub(super) const KEY_LIMIT: http::BodyLimit = http::BodyLimit {
+    max: keys::MAX_CERT_LEN as u64,
+    what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
+};
+
 /// What installing a copy found: its key was seen for the first time (others' copies waiting
 /// for it are checked again), or keys came in while it was being checked (it is).
 struct Installed {
@@ -150,10 +156,6 @@ impl Daemon {
                 Validators::default()
             }
         };
-        let key_limit = http::BodyLimit {
-            max: keys::MAX_CERT_LEN as u64,
-            what_to_do: "the most a key.asc may hold; the owner must publish a smaller certificate",
-        };
         let repo_limit = http::BodyLimit {
             max: self.config().fetch.max_repo_bytes,
             what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
@@ -164,7 +166,7 @@ impl Daemon {
                 &limits,
                 &key_url,
                 &validators(&record.key_validators),
-                key_limit,
+                KEY_LIMIT,
             )
             .await;
             let repo_got = match &key_got {

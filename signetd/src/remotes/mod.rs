@@ -137,14 +137,16 @@ impl Daemon {
         // Bounded well below a fetch's own deadline: `remote add` answers promptly.
         const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
         let key_url = format!("{url}{}", signet_proto::paths::KEY_FILE);
-        let limit = http::BodyLimit {
-            max: crate::keys::MAX_CERT_LEN as u64,
-            what_to_do: "the most a key.asc may hold",
-        };
         let limits = self.config().http_limits();
         let got = tokio::time::timeout(
             PROBE_TIMEOUT,
-            http::get(&self.http, &limits, &key_url, &Default::default(), limit),
+            http::get(
+                &self.http,
+                &limits,
+                &key_url,
+                &Default::default(),
+                fetch::KEY_LIMIT,
+            ),
         )
         .await;
         let not_signet = |why: String| {
