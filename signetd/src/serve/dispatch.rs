@@ -149,18 +149,17 @@ async fn verify_many(
     // Files unchanged since they were hashed are answered after one stat each, in one trip to
     // a blocking thread; only the rest get a task.
     // (A watched file is in no path cache: it falls through to the file table below.)
-    let paths: Vec<(usize, AbsPath)> = targets
+    let (at, paths): (Vec<usize>, Vec<AbsPath>) = targets
         .iter()
         .enumerate()
         .filter_map(|(n, t)| match t {
             api::Lenient::Valid(api::Target::Path(p)) => Some((n, p.clone())),
             _ => None,
         })
-        .collect();
-    let just_paths: Vec<AbsPath> = paths.iter().map(|(_, p)| p.clone()).collect();
-    for ((n, _), answer) in paths.iter().zip(daemon.verify_unchanged(&just_paths).await) {
+        .unzip();
+    for (n, answer) in at.into_iter().zip(daemon.verify_unchanged(&paths).await) {
         if let Some(result) = answer {
-            results[*n] = Some(api::VerifyOutcome::Verified(result));
+            results[n] = Some(api::VerifyOutcome::Verified(result));
         }
     }
     for (n, target) in targets.into_iter().enumerate() {
