@@ -72,10 +72,13 @@ impl Drop for StateWrite<'_> {
             return;
         };
         let changed = guard.verdict_inputs() != self.before;
+        // Most writes (a remote's schedule, an attest) leave the web's inputs alone: only one
+        // that left the web behind them settles it, so the others take no second lock.
+        let behind = !guard.web_current(self.daemon.config().trust.max_depth);
         drop(guard);
         // The web follows its inputs before the writer goes on (its answer reflects its own
         // change), computed off the lock; the scheduler then follows the repositories it names.
-        let web_moved = self.daemon.settle_web();
+        let web_moved = behind && self.daemon.settle_web();
         if web_moved {
             self.daemon.sync_wake.notify_one();
         }

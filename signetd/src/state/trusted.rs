@@ -104,14 +104,19 @@ impl State {
         }
     }
 
+    /// Whether the web in place was computed from the inputs as they are now.
+    pub(crate) fn web_current(&self, max_depth: u8) -> bool {
+        self.web.made_from.as_ref() == Some(&self.web_made_from(max_depth))
+    }
+
     /// What computing the web again needs, taken under the lock in a moment (it shares the
     /// statements), if what it is made from changed. With `trust.json` damaged, only your
     /// published statements count as your word: failing closed never trusts more.
     pub(crate) fn web_job(&mut self, max_depth: u8) -> Option<WebJob> {
-        let made_from = self.web_made_from(max_depth);
-        if self.web.made_from.as_ref() == Some(&made_from) {
+        if self.web_current(max_depth) {
             return None;
         }
+        let made_from = self.web_made_from(max_depth);
         Some(WebJob {
             yours: self.number_your_word(),
             statements: self.index.statements(),
