@@ -219,8 +219,8 @@ impl Config {
         std::time::Duration::from_secs(self.gpg.sign_timeout_secs.max(1))
     }
 
-    pub fn http_limits(&self) -> crate::remotes::http::HttpLimits {
-        crate::remotes::http::HttpLimits {
+    pub fn http_limits(&self) -> signet_fetch::http::HttpLimits {
+        signet_fetch::http::HttpLimits {
             connect_timeout: std::time::Duration::from_secs(self.fetch.connect_timeout_secs),
             first_byte_timeout: std::time::Duration::from_secs(self.fetch.first_byte_timeout_secs),
             total_timeout: std::time::Duration::from_secs(self.fetch.timeout_secs),

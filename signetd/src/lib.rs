@@ -5,6 +5,7 @@
 //! `keys`, `remotes`, `watch`, `publish`, `home` (the files under `SIGNET_HOME`).
 pub mod clock;
 pub mod config;
+pub mod daemon;
 /// The rules, from `signet-core` (shared with the public index).
 pub use signet_core as core;
 pub mod errors;
@@ -16,4 +17,5 @@ pub mod remotes;
 pub mod run;
 pub mod serve;
 pub mod state;
+pub mod subscribers;
 pub mod watch;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::config::Config;
+use crate::daemon::Daemon;
 use crate::home::lock;
 use crate::home::{Home, store};
 use crate::serve;
-use crate::state::Daemon;
 
 /// Where to run.
 #[derive(Debug, Clone)]
@@ -36,21 +36,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let daemon = Daemon::load(home, socket.clone(), config)?;
     tracing::info!(
         pid = std::process::id(),
-        home = %daemon.home.root.display(),
+        home = %daemon.home().root.display(),
         socket = %socket.display(),
         activated = socket_id.is_none(),
         "signetd {} ready",
         signet_proto::VERSION
     );
 
-    daemon.resume_publishing().await;
-    tokio::spawn(crate::remotes::schedule::run(daemon.clone()));
-    tokio::spawn(daemon.clone().run_watch_events());
-    tokio::spawn(daemon.clone().run_verdict_refresh());
-    let resuming = daemon.clone();
-    tokio::spawn(async move { resuming.resume_watches().await });
-
-    tokio::spawn(shut_down_on_signal(daemon.clone()));
+    daemon.start().await;
+    tokio::spawn(shut_down_on_signal(daemon.shared.clone()));
 
     serve::serve(daemon, listener).await;
     // A gpg waiting on a prompt nobody answers would keep this process alive.
@@ -110,7 +104,7 @@ fn listen(path: &Path) -> anyhow::Result<(tokio::net::UnixListener, PathBuf, Opt
 }
 
 /// Asks the daemon to stop on SIGTERM or SIGINT.
-async fn shut_down_on_signal(daemon: Arc<Daemon>) {
+async fn shut_down_on_signal(shared: Arc<crate::state::Shared>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -123,5 +117,5 @@ async fn shut_down_on_signal(daemon: Arc<Daemon>) {
         _ = int.recv() => {},
     }
     tracing::info!("signal received, shutting down");
-    daemon.request_shutdown();
+    shared.request_shutdown();
 }

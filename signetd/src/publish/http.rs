@@ -2,7 +2,8 @@
 //! (GET and HEAD, ETag and Last-Modified, 304s, nothing else), and atomic copies to a directory.
 //!
 //! The server spends nothing per client that a client can make large: both files are read
-//! once per write into one shared copy (`Bytes`, its ETag computed then), which every response
+//! once per write (`Events::published_written` moves; the first request after it reads them)
+//! into one shared copy (`Bytes`, its ETag computed then), which every response
 //! shares; each connection serves one request and is cut off [`REQUEST_TIMEOUT`] after it was
 //! accepted, however slowly its client sends or reads; and each peer address holds at most
 //! [`MAX_PER_PEER`] connections, so one host cannot take the slots real followers need.
@@ -44,12 +45,14 @@ struct Published {
 /// Both files; `None` for one that does not exist (yet).
 #[derive(Debug, Default)]
 struct Snapshot {
+    /// `Events::published_written` when the files were read: every write up to it is in.
+    written: u64,
     repo: Option<Published>,
     key: Option<Published>,
 }
 
 impl Snapshot {
-    fn read(repo_dir: &Path) -> Self {
+    fn read(repo_dir: &Path, written: u64) -> Self {
         let one = |name: &str| {
             let path = repo_dir.join(name);
             let body = std::fs::read(&path).ok()?;
@@ -67,36 +70,66 @@ impl Snapshot {
             })
         };
         Snapshot {
+            written,
             repo: one(signet_proto::paths::REPO_FILE),
             key: one(signet_proto::paths::KEY_FILE),
         }
     }
 }
 
-type Shared = Arc<RwLock<Arc<Snapshot>>>;
+/// The files as last read, and how to tell they were written since.
+struct Content {
+    held: RwLock<Arc<Snapshot>>,
+    written: tokio::sync::watch::Receiver<u64>,
+    repo_dir: PathBuf,
+    /// One reading at a time: requests that find the files written wait for one reading.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Content {
+    /// The files as they are now: read again first if they were written since last read.
+    /// The write to disk lands before its event moves, so a request that starts after a write
+    /// returns (`sig attest`) is answered from it.
+    async fn current(&self) -> Arc<Snapshot> {
+        let held = || self.held.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let written = *self.written.borrow();
+        if held().written >= written {
+            return held();
+        }
+        let _one = self.reading.lock().await;
+        let now = held();
+        if now.written >= written {
+            return now; // read while this request waited its turn
+        }
+        let written = *self.written.borrow();
+        let dir = self.repo_dir.clone();
+        match crate::errors::blocking("reading the published files", move || {
+            Snapshot::read(&dir, written)
+        })
+        .await
+        {
+            Ok(read) => {
+                let read = Arc::new(read);
+                *self.held.write().unwrap_or_else(|e| e.into_inner()) = read.clone();
+                read
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                now
+            }
+        }
+    }
+}
 
 /// A running publisher; dropping it stops it.
 pub struct Running {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
-    content: Shared,
-    repo_dir: PathBuf,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-impl Running {
-    /// Reads the published files again, for a blocking task to run after every write of them.
-    pub fn refresher(&self) -> impl FnOnce() + Send + 'static {
-        let (content, repo_dir) = (self.content.clone(), self.repo_dir.clone());
-        move || {
-            let snapshot = Arc::new(Snapshot::read(&repo_dir));
-            *content.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
-        }
     }
 }
 
@@ -137,18 +170,26 @@ impl Drop for PeerSlot {
 }
 
 /// Binds `addr` and serves the home's `repo/` until dropped.
-pub async fn start(home: &Home, addr: &str) -> anyhow::Result<Running> {
+pub async fn start(
+    home: &Home,
+    addr: &str,
+    written: tokio::sync::watch::Receiver<u64>,
+) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     let repo_dir = home.repo_dir();
     let first = {
-        let dir = repo_dir.clone();
-        crate::errors::blocking("reading the repository", move || Snapshot::read(&dir)).await?
+        let (dir, now) = (repo_dir.clone(), *written.borrow());
+        crate::errors::blocking("reading the repository", move || Snapshot::read(&dir, now)).await?
     };
-    let content: Shared = Arc::new(RwLock::new(Arc::new(first)));
-    let served = content.clone();
+    let served = Arc::new(Content {
+        held: RwLock::new(Arc::new(first)),
+        written,
+        repo_dir,
+        reading: tokio::sync::Mutex::new(()),
+    });
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let peers = Arc::new(Peers::default());
     let task = tokio::spawn(async move {
@@ -168,8 +209,11 @@ pub async fn start(home: &Home, addr: &str) -> anyhow::Result<Running> {
             tokio::spawn(async move {
                 let _slots = (slot, peer_slot);
                 let service = hyper::service::service_fn(move |request| {
-                    let snapshot = content.read().unwrap_or_else(|e| e.into_inner()).clone();
-                    async move { Ok::<_, Infallible>(respond(&snapshot, &request)) }
+                    let content = content.clone();
+                    async move {
+                        let snapshot = content.current().await;
+                        Ok::<_, Infallible>(respond(&snapshot, &request))
+                    }
                 });
                 let connection = hyper::server::conn::http1::Builder::new()
                     .keep_alive(false)
@@ -188,12 +232,7 @@ pub async fn start(home: &Home, addr: &str) -> anyhow::Result<Running> {
         }
     });
     tracing::info!("publishing {} on http://{addr}/", home.repo_dir().display());
-    Ok(Running {
-        addr,
-        task,
-        content,
-        repo_dir,
-    })
+    Ok(Running { addr, task })
 }
 
 fn plain(status: StatusCode) -> Response<Full<Bytes>> {

@@ -6,7 +6,9 @@ pub mod http;
 use signet_proto::rpc::ErrorCode;
 
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
-use crate::state::Daemon;
+use std::sync::{Arc, Mutex};
+
+use crate::state::Shared;
 use crate::state::settings::ConfigError;
 
 /// Why `publish` did not do what it was asked.
@@ -54,16 +56,39 @@ impl Failure for PublishError {
     }
 }
 
-impl Daemon {
+/// Publishing, as a part of the daemon: owns the running HTTP server, which follows the
+/// published files through `Events::published_written`.
+pub struct Publisher {
+    shared: Arc<Shared>,
+    running: Mutex<Option<http::Running>>,
+}
+
+impl Publisher {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Publisher {
+            shared,
+            running: Mutex::default(),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<http::Running>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn start(&self, addr: &str) -> anyhow::Result<http::Running> {
+        let written = self.shared.events.published_written.subscribe();
+        http::start(&self.shared.home, addr, written).await
+    }
+
     /// Starts, stops or redirects publishing, and copies the repository where asked.
     pub async fn publish(
         &self,
         p: signet_proto::api::PublishParams,
     ) -> Result<signet_proto::api::PublishResult, PublishError> {
-        let _writer = self.writer.lock().await;
+        let _writer = self.shared.writer.lock().await;
         let mut copied_to = None;
         if let Some(dir) = &p.to {
-            let (home, dir) = (self.home.clone(), dir.to_path_buf());
+            let (home, dir) = (self.shared.home.clone(), dir.to_path_buf());
             copied_to = Some(
                 blocking("copying the repository", move || {
                     if crate::publish::http::inside_home(&home, &dir) {
@@ -78,21 +103,17 @@ impl Daemon {
         }
         if p.http.is_some() || p.stop_http {
             let running = match &p.http {
-                Some(addr) => Some(
-                    crate::publish::http::start(&self.home, addr)
-                        .await
-                        .map_err(|e| PublishError::Serve {
-                            addr: addr.clone(),
-                            why: format!("{e:#}"),
-                        })?,
-                ),
+                Some(addr) => Some(self.start(addr).await.map_err(|e| PublishError::Serve {
+                    addr: addr.clone(),
+                    why: format!("{e:#}"),
+                })?),
                 None => None,
             };
             // Remember it across restarts: the address actually bound (a port 0 resolved).
-            let mut config = (*self.config()).clone();
+            let mut config = (*self.shared.config()).clone();
             config.publish.http = running.as_ref().map(|r| r.addr.to_string());
-            self.save_config(config).await?;
-            *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = running;
+            self.shared.save_config(config).await?;
+            *self.running() = running;
         }
         Ok(signet_proto::api::PublishResult {
             http: self.publishing_at(),
@@ -100,43 +121,24 @@ impl Daemon {
         })
     }
 
-    /// Serves the repository as it is on disk now: after every write of it.
-    pub(crate) async fn refresh_published(&self) {
-        let refresher = self
-            .publisher
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(crate::publish::http::Running::refresher);
-        if let Some(refresh) = refresher
-            && let Err(e) = blocking("refreshing the published copy", refresh).await
-        {
-            tracing::error!("{e}");
-        }
-    }
-
     /// Where the repository is served over HTTP, if it is.
     pub fn publishing_at(&self) -> Option<String> {
-        self.publisher
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.running()
             .as_ref()
             .map(|r| format!("http://{}/", r.addr))
     }
 
     /// Resumes publishing at start-up, as the config remembers it.
     pub async fn resume_publishing(&self) {
-        let Some(addr) = self.config().publish.http.clone() else {
+        let Some(addr) = self.shared.config().publish.http.clone() else {
             return;
         };
-        match crate::publish::http::start(&self.home, &addr).await {
-            Ok(running) => {
-                *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(running)
-            }
+        match self.start(&addr).await {
+            Ok(running) => *self.running() = Some(running),
             Err(e) => {
                 let problem = format!("publishing on {addr} (from config.json): {e:#}");
                 tracing::error!("{problem}");
-                self.write().publishing_problem = Some(problem);
+                self.shared.write().publishing_problem = Some(problem);
             }
         }
     }

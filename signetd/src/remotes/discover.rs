@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use signet_proto::formats::Fingerprint;
 
+use super::Remotes;
 use crate::core::accept::{self, RemoteRecord};
 use crate::core::web::Level;
-use crate::state::{Daemon, State, now_rfc3339};
+use crate::state::{State, now_rfc3339};
 
 /// What every discovered remote's name begins with.
 pub const PREFIX: &str = "web-";
@@ -144,7 +145,7 @@ impl State {
     }
 }
 
-impl Daemon {
+impl Remotes {
     /// Brings the discovered remotes in line with the web: follows the new ones (their first
     /// fetch is due at once), moves those whose key's stated URL changed (their record — pin,
     /// serial, last good copy — stays, so a host serving an old copy is refused as a rollback
@@ -153,8 +154,8 @@ impl Daemon {
     /// added or moved: they have a fetch to make.
     pub(crate) async fn follow_web(&self) -> Vec<String> {
         let plan = {
-            let mut state = self.write();
-            let plan = state.follow_plan(FollowLimits::of(&self.config()));
+            let mut state = self.shared.write();
+            let plan = state.follow_plan(FollowLimits::of(&self.shared.config()));
             // What each repository dropped held is remembered while its key stays in the web
             // (and forgotten once it leaves: this map is bounded by the web).
             let dropped: Vec<(Fingerprint, usize)> = plan
@@ -192,8 +193,8 @@ impl Daemon {
             }
         }
         for (name, key, url) in plan.add {
-            let _writer = self.writer.lock().await;
-            if self.read().remotes.contains_key(&name) {
+            let _writer = self.shared.writer.lock().await;
+            if self.shared.read().remotes.contains_key(&name) {
                 tracing::warn!(remote = %name, "a remote you added has this name: not followed");
                 continue;
             }

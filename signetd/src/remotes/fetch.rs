@@ -6,6 +6,7 @@
 
 use signet_proto::api::{FetchOutcome, FetchReport};
 
+use super::Remotes;
 use super::http::{self, Got};
 use super::{next_sync, record};
 use crate::core::accept::{self, RemoteRecord, Validators};
@@ -13,7 +14,7 @@ use crate::core::index::Source;
 use crate::errors::blocking;
 use crate::home::Home;
 use crate::keys;
-use crate::state::{Daemon, now_rfc3339};
+use crate::state::now_rfc3339;
 
 /// The most a remote's `key.asc` may hold, for a fetch and for `remote add`'s look at it.
 pub(super) const KEY_LIMIT: http::BodyLimit = http::BodyLimit {
@@ -121,7 +122,7 @@ fn note_accepted(
     }
 }
 
-impl Daemon {
+impl Remotes {
     /// Step one of a fetch: `key.asc`, then `repo.json` (with the validators of the copy held,
     /// when one is), each line of progress added to `requests`. `Err(None)` when the remote was
     /// removed meanwhile (the requests are dropped), `Err(Some(why))` when a request failed.
@@ -132,9 +133,9 @@ impl Daemon {
         removed: &mut tokio::sync::watch::Receiver<bool>,
         requests: &mut Vec<String>,
     ) -> Result<(Got, Got), Option<String>> {
-        let limits = self.config().http_limits();
+        let limits = self.shared.config().http_limits();
         // A remote the web found is fetched from public addresses only, unless allowed.
-        let private = self.config().trust.follow_private_urls;
+        let private = self.shared.config().trust.follow_private_urls;
         let client = if record.discovered && !private {
             &self.http_web
         } else {
@@ -157,7 +158,7 @@ impl Daemon {
             }
         };
         let repo_limit = http::BodyLimit {
-            max: self.config().fetch.max_repo_bytes,
+            max: self.shared.config().fetch.max_repo_bytes,
             what_to_do: "raise fetch.max_repo_bytes in config.json if this is expected",
         };
         let network = async {
@@ -211,7 +212,7 @@ impl Daemon {
         let slot = self.fetch_slot(name);
         let _fetching = slot.lock.lock().await;
         let mut removed = slot.removed.subscribe();
-        let state = self.read().remotes.get(name).cloned();
+        let state = self.shared.read().remotes.get(name).cloned();
         let Some(state) = state.filter(|_| !*removed.borrow()) else {
             return removed_report(name);
         };
@@ -247,8 +248,8 @@ impl Daemon {
             return self.fetch_succeeded(record, report).await;
         }
         // One file changed: the other comes from the stored copy.
-        let (home, owned) = (self.home.clone(), name.to_owned());
-        let max_repo = self.config().fetch.max_repo_bytes;
+        let (home, owned) = (self.shared.home.clone(), name.to_owned());
+        let max_repo = self.shared.config().fetch.max_repo_bytes;
         let bodies = blocking("reading the stored copy", move || {
             with_stored(&home, &owned, max_repo, key_got, repo_got)
         })
@@ -261,7 +262,7 @@ impl Daemon {
         };
         // Keys learnt from other remotes while this copy is checked (they fetch in parallel)
         // make its attestations waiting for them checkable: see `recheck_unknown_keys`.
-        let keyring_checked = self.read().keyring.generation();
+        let keyring_checked = self.shared.read().keyring.generation();
         let (mut accepted, bodies) = match self.check(&record, has_copy, bodies).await {
             Ok(checked) => checked,
             Err((outcome, why)) => {
@@ -294,7 +295,7 @@ impl Daemon {
 
     /// Whether both files of a copy are stored for `name`.
     async fn has_stored_copy(&self, name: &str) -> bool {
-        let dir = record::dir(&self.home, name);
+        let dir = record::dir(&self.shared.home, name);
         tokio::fs::metadata(dir.join(signet_proto::paths::KEY_FILE))
             .await
             .is_ok()
@@ -311,7 +312,7 @@ impl Daemon {
         has_copy: bool,
         bodies: Bodies,
     ) -> Result<(accept::Accepted, Bodies), (FetchOutcome, String)> {
-        let keyring = self.read().keyring.clone();
+        let keyring = self.shared.read().keyring.clone();
         let mut checked_record = record.clone();
         if !has_copy {
             // The copy the record describes is gone: check and store this one in full, even if
@@ -350,7 +351,7 @@ impl Daemon {
             return;
         };
         let grown: Vec<_> = {
-            let mut s = self.write();
+            let mut s = self.shared.write();
             let mut grown = Vec::new();
             for cert in std::iter::once(published.key).chain(published.retired) {
                 if s.keyring.get(&keys::fingerprint(&cert)).is_some() {
@@ -362,7 +363,7 @@ impl Daemon {
         if grown.is_empty() {
             return;
         }
-        let home = self.home.clone();
+        let home = self.shared.home.clone();
         let remembered = blocking("remembering keys", move || {
             grown
                 .iter()
@@ -391,7 +392,7 @@ impl Daemon {
             entries,
             &accepted.report,
         );
-        let (home, saved) = (self.home.clone(), record.clone());
+        let (home, saved) = (self.shared.home.clone(), record.clone());
         let certs: Vec<_> = std::iter::once(&accepted.cert)
             .chain(&accepted.retired)
             .cloned()
@@ -416,7 +417,7 @@ impl Daemon {
         keyring_checked: u64,
     ) -> Installed {
         let source = Source::Remote(name.to_owned());
-        let mut s = self.write();
+        let mut s = self.shared.write();
         let newly_known = s
             .keyring
             .get(&record.pinned.clone().expect("pinned when accepted"))
@@ -428,9 +429,9 @@ impl Daemon {
         if let Some(entry) = s.remotes.get_mut(name) {
             entry.record = record;
             entry.report = accepted.report;
-            entry.next_sync = next_sync(&self.config(), name, 0);
+            entry.next_sync = next_sync(&self.shared.config(), name, 0);
             entry.checked_with = keyring_checked;
-            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+            self.shared.events.remotes_due.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
             for cert in std::iter::once(accepted.cert).chain(accepted.retired) {
                 s.keyring.insert(cert, source.clone());
@@ -452,6 +453,7 @@ impl Daemon {
     /// cannot make others be checked again at will.
     async fn recheck_unknown_keys(&self, which: impl Fn(&str) -> bool) {
         let waiting: Vec<RemoteRecord> = self
+            .shared
             .read()
             .remotes
             .values()
@@ -460,10 +462,13 @@ impl Daemon {
             .collect();
         for record in waiting {
             let (keyring, generation) = {
-                let s = self.read();
+                let s = self.shared.read();
                 (s.keyring.clone(), s.keyring.generation())
             };
-            let (home, max) = (self.home.clone(), self.config().fetch.max_repo_bytes);
+            let (home, max) = (
+                self.shared.home.clone(),
+                self.shared.config().fetch.max_repo_bytes,
+            );
             let checked_record = record.clone();
             let checked = blocking("checking a stored copy again", move || {
                 let (key, repo) = record::load_copy(&home, &checked_record.name, max).ok()??;
@@ -475,7 +480,7 @@ impl Daemon {
             let Some((entries, report)) = checked else {
                 continue;
             };
-            let mut guard = self.write();
+            let mut guard = self.shared.write();
             let s = &mut *guard;
             // A fetch of that remote may have replaced its copy meanwhile, or another check
             // against a newer keyring landed first: then that stands.
@@ -523,7 +528,7 @@ impl Daemon {
     }
 
     async fn save_remote_record(&self, record: RemoteRecord, failures: u32) {
-        let home = self.home.clone();
+        let home = self.shared.home.clone();
         let saved = record.clone();
         let written = blocking("saving the remote's record", move || {
             record::save_record(&home, &saved)
@@ -532,11 +537,11 @@ impl Daemon {
         if let Err(e) = written.map_err(anyhow::Error::from).and_then(|r| r) {
             tracing::error!(remote = %record.name, "could not save the remote's record: {e:#}");
         }
-        let mut s = self.write();
+        let mut s = self.shared.write();
         if let Some(entry) = s.remotes.get_mut(&record.name) {
-            entry.next_sync = next_sync(&self.config(), &record.name, failures);
+            entry.next_sync = next_sync(&self.shared.config(), &record.name, failures);
             entry.record = record;
-            self.sync_wake.notify_one(); // the scheduler sleeps without a due time while we fetch
+            self.shared.events.remotes_due.notify_one(); // the scheduler sleeps without a due time while we fetch
         }
     }
 }

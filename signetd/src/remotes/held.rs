@@ -7,24 +7,12 @@ use std::time::{Duration, Instant};
 use signet_proto::api::{KeyInfo, RemoteInfo};
 
 use crate::config::Config;
-use crate::core::accept::RemoteRecord;
 use crate::core::check::CheckReport;
 use crate::core::index::Source;
 use crate::home::Home;
 use crate::keys;
 use crate::remotes::record;
-use crate::state::State;
-
-#[derive(Debug, Clone)]
-pub struct RemoteState {
-    pub record: RemoteRecord,
-    pub report: CheckReport,
-    /// When the scheduler fetches it next; `None` while a fetch runs or when scheduling is off.
-    pub next_sync: Option<Instant>,
-    /// The keyring's generation its held copy was checked against: a check against an older
-    /// keyring never replaces one against a newer (two checks of one copy can race).
-    pub checked_with: u64,
-}
+use crate::state::{RemoteState, State};
 
 /// A pseudo-random fraction in [-1, 1), for jitter: no need for a CSPRNG here.
 fn jitter_unit(salt: &str) -> f64 {

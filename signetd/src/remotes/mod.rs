@@ -6,7 +6,6 @@ mod held;
 pub mod record;
 pub mod schedule;
 
-pub use held::RemoteState;
 use held::info;
 pub(crate) use held::next_sync;
 pub(crate) use held::{load_all, stale_warnings};
@@ -27,7 +26,32 @@ use crate::core::check::CheckReport;
 use crate::core::index::Source;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::home::damage::Damage;
-use crate::state::{Daemon, now_rfc3339};
+use crate::state::{RemoteState, Shared, now_rfc3339};
+
+/// The remotes, as a part of the daemon: their records live in the one `State` (verdicts are
+/// made from what they hold), and this owns the rest — the HTTP clients, one fetch slot per
+/// remote, and the scheduler (`schedule::run`), woken by `Events::remotes_due`.
+pub struct Remotes {
+    shared: Arc<Shared>,
+    http: reqwest::Client,
+    /// For remotes the web found: public addresses only (`address`).
+    http_web: reqwest::Client,
+    /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
+    /// signal that cancels it when the remote is removed.
+    slots: std::sync::Mutex<std::collections::HashMap<String, Arc<FetchSlot>>>,
+}
+
+impl Remotes {
+    pub fn new(shared: Arc<Shared>) -> anyhow::Result<Arc<Self>> {
+        let limits = shared.config().http_limits();
+        Ok(Arc::new(Remotes {
+            http: http::client(&limits)?,
+            http_web: address::client(&limits)?,
+            shared,
+            slots: Default::default(),
+        }))
+    }
+}
 
 /// One remote's fetch slot: fetches of it take turns on `lock`; `removed` turns true when
 /// the remote is removed, cancelling a fetch in flight.
@@ -107,15 +131,15 @@ fn damaged_info(name: &str, damage: &Damage) -> RemoteInfo {
     }
 }
 
-impl Daemon {
+impl Remotes {
     pub async fn remote_add(&self, p: RemoteAddParams) -> Result<RemoteInfo, RemoteError> {
         accept::check_name(&p.name).map_err(RemoteError::BadName)?;
         let url = accept::check_url(&p.url).map_err(RemoteError::BadUrl)?;
-        let _writer = self.writer.lock().await;
-        if let Some(damage) = self.read().damaged_records.get(&p.name) {
+        let _writer = self.shared.writer.lock().await;
+        if let Some(damage) = self.shared.read().damaged_records.get(&p.name) {
             return Err(RemoteError::Damaged(damage.clone()));
         }
-        if let Some(existing) = self.read().remotes.get(&p.name) {
+        if let Some(existing) = self.shared.read().remotes.get(&p.name) {
             return Err(RemoteError::Exists {
                 name: p.name,
                 url: existing.record.url.clone(),
@@ -123,7 +147,7 @@ impl Daemon {
         }
         let record = RemoteRecord::new(p.name.clone(), url.clone(), now_rfc3339());
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
-        let first = Duration::from_secs(self.config().sync.interval_secs.min(60));
+        let first = Duration::from_secs(self.shared.config().sync.interval_secs.min(60));
         let mut info = self.add_record(record, first).await?;
         drop(_writer);
         info.probe = Some(self.probe(&url).await);
@@ -137,7 +161,7 @@ impl Daemon {
         // Bounded well below a fetch's own deadline: `remote add` answers promptly.
         const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
         let key_url = format!("{url}{}", signet_proto::paths::KEY_FILE);
-        let limits = self.config().http_limits();
+        let limits = self.shared.config().http_limits();
         let got = tokio::time::timeout(
             PROBE_TIMEOUT,
             http::get(
@@ -181,7 +205,7 @@ impl Daemon {
         record: RemoteRecord,
         first: Duration,
     ) -> Result<RemoteInfo, RemoteError> {
-        let home = self.home.clone();
+        let home = self.shared.home.clone();
         let saved = record.clone();
         blocking("saving the remote", move || {
             record::save_record(&home, &saved)
@@ -189,18 +213,18 @@ impl Daemon {
         .await?
         .map_err(|e| NotSaved::new("the remote", e, "no remote was added"))?;
         let name = record.name.clone();
-        let next_sync = next_sync(&self.config(), &name, 0).map(|_| Instant::now() + first);
-        let mut s = self.write();
+        let next_sync = next_sync(&self.shared.config(), &name, 0).map(|_| Instant::now() + first);
+        let mut s = self.shared.write();
         let state = RemoteState {
             record,
             report: CheckReport::default(),
             next_sync,
             checked_with: 0,
         };
-        let shown = info(&s, &self.config(), &state);
+        let shown = info(&s, &self.shared.config(), &state);
         s.remotes.insert(name, state);
         drop(s);
-        self.sync_wake.notify_one();
+        self.shared.events.remotes_due.notify_one();
         Ok(shown)
     }
 
@@ -212,22 +236,28 @@ impl Daemon {
         slot.removed.send_replace(true);
         let _fetching = slot.lock.lock().await;
         slot.removed.send_replace(false);
-        let _writer = self.writer.lock().await;
-        let Some(mut record) = self.read().remotes.get(name).map(|r| r.record.clone()) else {
+        let _writer = self.shared.writer.lock().await;
+        let Some(mut record) = self
+            .shared
+            .read()
+            .remotes
+            .get(name)
+            .map(|r| r.record.clone())
+        else {
             return Err(RemoteError::NoSuchRemote(name.to_owned()));
         };
         record.url = url;
-        let (home, saved) = (self.home.clone(), record.clone());
+        let (home, saved) = (self.shared.home.clone(), record.clone());
         blocking("saving the remote", move || {
             record::save_record(&home, &saved)
         })
         .await?
         .map_err(|e| NotSaved::new("the remote's new URL", e, "it is followed where it was"))?;
-        if let Some(r) = self.write().remotes.get_mut(name) {
+        if let Some(r) = self.shared.write().remotes.get_mut(name) {
             r.record = record;
             r.next_sync = Some(Instant::now());
         }
-        self.sync_wake.notify_one();
+        self.shared.events.remotes_due.notify_one();
         Ok(())
     }
 
@@ -237,11 +267,11 @@ impl Daemon {
         let slot = self.fetch_slot(name);
         slot.removed.send_replace(true);
         let _fetching = slot.lock.lock().await;
-        let _writer = self.writer.lock().await;
+        let _writer = self.shared.writer.lock().await;
         let shown = {
-            let s = self.read();
+            let s = self.shared.read();
             match (s.remotes.get(name), s.damaged_records.get(name)) {
-                (Some(r), _) => info(&s, &self.config(), r),
+                (Some(r), _) => info(&s, &self.shared.config(), r),
                 // A record that cannot be read: removing it is how the user drops it.
                 (None, Some(damage)) => damaged_info(name, damage),
                 (None, None) => {
@@ -250,7 +280,7 @@ impl Daemon {
                 }
             }
         };
-        let home = self.home.clone();
+        let home = self.shared.home.clone();
         let doomed = name.to_owned();
         let deleted = blocking("removing the remote", move || {
             record::delete(&home, &doomed)
@@ -265,12 +295,12 @@ impl Daemon {
             )
             .into());
         }
-        self.fetch_slots
+        self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
         let source = Source::Remote(name.to_owned());
-        let mut s = self.write();
+        let mut s = self.shared.write();
         s.remotes.remove(name);
         s.damaged_records.remove(name);
         s.copy_problems.remove(name);
@@ -280,18 +310,18 @@ impl Daemon {
     }
 
     pub fn remote_list(&self) -> RemoteListResult {
-        let s = self.read();
+        let s = self.shared.read();
         RemoteListResult {
             remotes: s
                 .remotes
                 .values()
-                .map(|r| info(&s, &self.config(), r))
+                .map(|r| info(&s, &self.shared.config(), r))
                 .collect(),
         }
     }
 
     fn fetch_slot(&self, name: &str) -> Arc<FetchSlot> {
-        self.fetch_slots
+        self.slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(name.to_owned())
@@ -306,7 +336,7 @@ impl Daemon {
     pub async fn fetch(self: &Arc<Self>, p: FetchParams) -> Result<FetchResult, RemoteError> {
         if !p.names.is_empty() {
             {
-                let s = self.read();
+                let s = self.shared.read();
                 if let Some(name) = p.names.iter().find(|n| !s.remotes.contains_key(*n)) {
                     return Err(RemoteError::NoSuchRemote(name.clone()));
                 }
@@ -315,12 +345,13 @@ impl Daemon {
         }
         let mut results = Vec::new();
         let mut fetched = std::collections::BTreeSet::new();
-        for _round in 0..=self.config().trust.max_depth {
+        for _round in 0..=self.shared.config().trust.max_depth {
             // A remote moved to a new URL is fetched again there, in this round.
             for moved in self.follow_web().await {
                 fetched.remove(&moved);
             }
             let names: Vec<String> = self
+                .shared
                 .read()
                 .remotes
                 .keys()
@@ -339,7 +370,7 @@ impl Daemon {
     }
 
     async fn fetch_names(self: &Arc<Self>, names: Vec<String>) -> Result<FetchResult, RemoteError> {
-        let slots = schedule::FetchSlots::new(self.config().sync.parallel);
+        let slots = schedule::FetchSlots::new(self.shared.config().sync.parallel);
         let mut tasks = tokio::task::JoinSet::new();
         for (n, name) in names.into_iter().enumerate() {
             let daemon = self.clone();
@@ -366,8 +397,8 @@ impl Daemon {
     /// Every remote's next fetch counted again from now, under the current interval (after
     /// `sync.interval_secs` changed); the scheduler is woken by the caller's `sync_wake`.
     pub(crate) fn reschedule_remotes(&self) {
-        let config = self.config();
-        let mut s = self.write();
+        let config = self.shared.config();
+        let mut s = self.shared.write();
         for (name, r) in s.remotes.iter_mut() {
             r.next_sync = next_sync(&config, name, r.record.failures);
         }
@@ -375,7 +406,7 @@ impl Daemon {
 
     pub(crate) fn take_due_remotes(&self) -> (Vec<String>, Option<Instant>) {
         let now = Instant::now();
-        let mut s = self.write();
+        let mut s = self.shared.write();
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
         for (name, r) in s.remotes.iter_mut() {

@@ -3,18 +3,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::state::Daemon;
+use super::Remotes;
 
 /// Longest sleep between looks at the schedule.
 const MAX_NAP: Duration = Duration::from_secs(60);
 
-pub async fn run(daemon: Arc<Daemon>) {
-    let mut shutdown = daemon.shutdown_requested();
+pub async fn run(daemon: Arc<Remotes>) {
+    let mut shutdown = daemon.shared.shutdown_requested();
     let mut web_followed = None;
     // Fetch slots, made again when `sync.parallel` changes.
     let mut slots = (0, FetchSlots::new(0));
+    let mut interval = daemon.shared.config().sync.interval_secs;
     loop {
-        let config = daemon.config();
+        let config = daemon.shared.config();
+        if config.sync.interval_secs != interval {
+            // Due times were counted from the old interval (none at all while it was 0).
+            interval = config.sync.interval_secs;
+            daemon.reschedule_remotes();
+        }
         // With `sync.interval_secs` 0 scheduling is off: the scheduler waits for the settings
         // to change (`config.set` wakes it) rather than ending, so turning it on works at once.
         let nap = if config.sync.interval_secs == 0 {
@@ -26,7 +32,7 @@ pub async fn run(daemon: Arc<Daemon>) {
             // The web changed (a statement fetched, your trust), or what its repositories hold
             // (`trust.max_discovered_attestations`): follow what it now names.
             let web = {
-                let state = daemon.read();
+                let state = daemon.shared.read();
                 (state.web.generation, state.index.generation())
             };
             if web_followed != Some(web) {
@@ -42,7 +48,7 @@ pub async fn run(daemon: Arc<Daemon>) {
                     let report = daemon.fetch_one(&name).await;
                     tracing::info!(remote = %name, outcome = ?report.outcome, "scheduled fetch");
                     // What it holds now may change what the web's repositories may hold.
-                    daemon.sync_wake.notify_one();
+                    daemon.shared.events.remotes_due.notify_one();
                 });
             }
             Some(next.map_or(MAX_NAP, |t| {
@@ -57,7 +63,7 @@ pub async fn run(daemon: Arc<Daemon>) {
         };
         tokio::select! {
             _ = nap => {}
-            _ = daemon.sync_wake.notified() => {}
+            _ = daemon.shared.events.remotes_due.notified() => {}
             _ = shutdown.changed() => return,
         }
     }
@@ -81,8 +87,9 @@ impl FetchSlots {
     }
 
     /// The slots `name` waits for.
-    pub(crate) fn for_remote(&self, daemon: &Daemon, name: &str) -> Arc<tokio::sync::Semaphore> {
+    pub(crate) fn for_remote(&self, daemon: &Remotes, name: &str) -> Arc<tokio::sync::Semaphore> {
         let discovered = daemon
+            .shared
             .read()
             .remotes
             .get(name)

@@ -2,7 +2,6 @@
 //! reading NDJSON frames with bounds on size, time and the number of connections.
 
 pub mod dispatch;
-pub mod subscribers;
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
@@ -19,7 +18,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use crate::state::Daemon;
+use crate::daemon::Daemon;
 use dispatch::Session;
 
 /// How long a client may take to accept a response before it is dropped.
@@ -101,7 +100,7 @@ fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
 /// Accepts connections until shutdown is requested.
 pub async fn serve(daemon: Arc<Daemon>, listener: UnixListener) {
     let slots = Arc::new(Semaphore::new(daemon.config().max_connections));
-    let mut shutdown = daemon.shutdown_requested();
+    let mut shutdown = daemon.shared.shutdown_requested();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -183,7 +182,7 @@ async fn serve_connection(daemon: &Arc<Daemon>, stream: UnixStream) -> io::Resul
 /// The next notification for a subscribed connection; `None` when it was cut off for falling
 /// behind. Never resolves for a connection that has not subscribed.
 async fn next_notification(
-    inbox: Option<&mut crate::serve::subscribers::Inbox>,
+    inbox: Option<&mut crate::subscribers::Inbox>,
 ) -> Option<Arc<signet_proto::api::VerdictChanged>> {
     let Some(inbox) = inbox else {
         return std::future::pending().await;
@@ -211,7 +210,7 @@ async fn serve_session(
 ) -> io::Result<()> {
     let (mut reader, mut writer) = stream.into_split();
     let mut decoder = FrameDecoder::new(daemon.config().max_message_bytes);
-    let mut shutdown = daemon.shutdown_requested();
+    let mut shutdown = daemon.shared.shutdown_requested();
     let message_timeout = Duration::from_secs(daemon.config().message_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
     // When the unfinished message began: its deadline runs from its first byte, so a client

@@ -1,4 +1,4 @@
-//! The one way to change the state: [`Daemon::write`] hands out a [`StateWrite`], and when it
+//! The one way to change the state: [`Shared::write`] hands out a [`StateWrite`], and when it
 //! is dropped — after the lock is released, so the refresh never waits on the write that woke
 //! it — the verdict refresh is woken if, and only if, an input of a verdict changed. Pure
 //! bookkeeping (a remote's schedule, its last error) re-judges nothing.
@@ -8,7 +8,7 @@ use std::sync::RwLockWriteGuard;
 
 use signet_proto::formats::Fingerprint;
 
-use super::{Daemon, State};
+use super::{Shared, State};
 
 /// Everything a verdict depends on in the state, as counters that move on every change (the
 /// settings' part, `verify.*`, is watched by `config.set`).
@@ -37,10 +37,10 @@ impl State {
 pub(crate) struct StateWrite<'a> {
     guard: Option<RwLockWriteGuard<'a, State>>,
     before: VerdictInputs,
-    daemon: &'a Daemon,
+    shared: &'a Shared,
 }
 
-impl Daemon {
+impl Shared {
     /// The state, to change it; subscribers hear of any verdict this changes once it is done.
     pub(crate) fn write(&self) -> StateWrite<'_> {
         // A panic while holding the lock leaves consistent data (writes replace whole values).
@@ -48,7 +48,7 @@ impl Daemon {
         StateWrite {
             before: guard.verdict_inputs(),
             guard: Some(guard),
-            daemon: self,
+            shared: self,
         }
     }
 }
@@ -74,21 +74,22 @@ impl Drop for StateWrite<'_> {
         let changed = guard.verdict_inputs() != self.before;
         // Most writes (a remote's schedule, an attest) leave the web's inputs alone: only one
         // that left the web behind them settles it, so the others take no second lock.
-        let behind = !guard.web_current(self.daemon.config().trust.max_depth);
+        let behind = !guard.web_current(self.shared.config().trust.max_depth);
         drop(guard);
         // The web follows its inputs before the writer goes on (its answer reflects its own
         // change), computed off the lock; the scheduler then follows the repositories it names.
-        let web_moved = behind && self.daemon.settle_web();
+        let web_moved = behind && self.shared.settle_web();
+        let events = &self.shared.events;
         if web_moved {
-            self.daemon.sync_wake.notify_one();
+            events.remotes_due.notify_one();
         }
         if changed || web_moved {
-            self.daemon.verdicts_stale.notify_one();
+            events.verdicts_stale.notify_one();
         }
     }
 }
 
-impl Daemon {
+impl Shared {
     /// Computes the web of trust again if what it is made from moved (trust statements, the
     /// keyring's revocations, the trust list, `trust.max_depth`), with the state's lock
     /// released: readers go on meanwhile with the web of a moment ago, and a web of a million
@@ -134,18 +135,28 @@ mod tests {
     use crate::home::Home;
     use crate::home::damage::Loaded;
 
+    /// The shared state over an empty home, loaded as the daemon loads it.
+    fn loaded(dir: &std::path::Path) -> std::sync::Arc<Shared> {
+        let home = Home::new(dir.to_owned());
+        let mut state = State::load(&home).unwrap();
+        state.settle_loaded(&Config::default());
+        Shared::new(home, Config::default(), state)
+    }
+
     /// Whether the refresh would wake now (a permit is waiting), taking the permit.
-    async fn woken(daemon: &Daemon) -> bool {
-        tokio::time::timeout(Duration::from_millis(50), daemon.verdicts_stale.notified())
-            .await
-            .is_ok()
+    async fn woken(shared: &Shared) -> bool {
+        tokio::time::timeout(
+            Duration::from_millis(50),
+            shared.events.verdicts_stale.notified(),
+        )
+        .await
+        .is_ok()
     }
 
     #[tokio::test]
     async fn only_a_change_to_a_verdict_input_wakes_the_refresh() {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home::new(dir.path().to_owned());
-        let daemon = Daemon::load(home, dir.path().join("socket"), Config::default()).unwrap();
+        let daemon = loaded(dir.path());
 
         drop(daemon.write());
         daemon.write().remotes.clear();
@@ -183,8 +194,7 @@ mod tests {
     #[test]
     fn the_web_is_computed_off_the_lock_before_the_writer_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home::new(dir.path().to_owned());
-        let daemon = Daemon::load(home, dir.path().join("socket"), Config::default()).unwrap();
+        let daemon = loaded(dir.path());
         let (started, computing) = std::sync::mpsc::channel();
         let (release, go) = std::sync::mpsc::channel::<()>();
         let go = std::sync::Mutex::new(go);

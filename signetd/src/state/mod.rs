@@ -7,30 +7,17 @@ mod rotation;
 pub mod settings;
 mod trusted;
 mod trusting;
-mod verifying;
 mod writes;
+
+pub use writes::{AttestError, WriteError};
 
 use trusting::load_trust;
 use writes::{load_embedded_key, load_retired_keys, publish_public_key};
 
-pub use crate::remotes::RemoteState;
-
-impl Daemon {
-    /// What verdicts may be missing right now, for answers to show beside them.
-    pub fn warnings(&self) -> Vec<String> {
-        let state = self.read();
-        let mut warnings = state.damaged_verdict_inputs();
-        warnings.extend(crate::remotes::stale_warnings(&state, &self.config()));
-        warnings
-    }
-}
-
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 
-use signet_proto::api::{AttestationView, KeyInfo, StatusResult};
+use signet_proto::api::{AttestationView, KeyInfo};
 use signet_proto::formats::{ContentId, Fingerprint, RepoContents};
 use tokio::sync::watch;
 
@@ -40,15 +27,11 @@ use crate::core::index::{self, Entry, Index, Source};
 use crate::core::keyring::Keyring;
 use crate::core::trust::TrustFile;
 use crate::errors::{Failure, FileError, TaskFailed, Unavailable};
-use crate::hash::FileStamp;
 use crate::home::Home;
 use crate::home::damage::{Damage, Loaded};
 use crate::home::own_repo;
 use crate::keys::signature::Revoked;
 use crate::keys::{self, SignWith};
-
-/// Paths whose hash is remembered; past this the cache starts over.
-const PATH_CACHE_LIMIT: usize = 200_000;
 
 /// Why a file could not be verified.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +49,19 @@ impl Failure for VerifyError {
             VerifyError::Task(e) => e.code(),
         }
     }
+}
+
+/// What the daemon holds of one remote between fetches (the remotes own the rules that
+/// change it: `remotes/`).
+#[derive(Debug, Clone)]
+pub struct RemoteState {
+    pub record: crate::core::accept::RemoteRecord,
+    pub report: CheckReport,
+    /// When the scheduler fetches it next; `None` while a fetch runs or when scheduling is off.
+    pub next_sync: Option<Instant>,
+    /// The keyring's generation its held copy was checked against: a check against an older
+    /// keyring never replaces one against a newer (two checks of one copy can race).
+    pub checked_with: u64,
 }
 
 /// Everything the daemon knows, behind one lock.
@@ -271,64 +267,104 @@ impl State {
     }
 }
 
-/// A file hashed by path: valid while its stamp is unchanged.
-pub(crate) struct PathEntry {
-    pub(crate) stamp: FileStamp,
-    pub(crate) id: ContentId,
-    /// The verdict last told to subscribers, for files under a subscription.
-    pub(crate) verdict: Option<signet_proto::api::Verdict>,
-}
-
-/// The running daemon: its settings, its state, and its serialized writer.
-pub struct Daemon {
+/// What every part of the daemon shares: the home, the settings, the one [`State`] (read
+/// through [`Shared::read`], changed only through the writer guard, [`Shared::write`]), and the
+/// events that wake the parts that follow it. The parts that own state of their own (remotes,
+/// watches, the publisher, the subscribers) each hold an `Arc` of this; none holds another's.
+pub struct Shared {
     pub home: Home,
-    pub socket: PathBuf,
     /// The settings: replaced whole by `config.set`, read as one snapshot per use.
-    pub(crate) config: arc_swap::ArcSwap<Config>,
-    pub(crate) state: RwLock<State>,
+    config: arc_swap::ArcSwap<Config>,
+    state: RwLock<State>,
     /// Held across a whole write (sign, write to disk, publish in state): one writer at a time.
     pub(crate) writer: tokio::sync::Mutex<()>,
     /// Held while the web of trust is computed (off the state's lock): one computation at a
     /// time, each from inputs taken after the last one's (`state/guard.rs`).
-    pub(crate) web_settling: Mutex<()>,
+    web_settling: Mutex<()>,
     /// Called between taking a web's inputs and computing it: how a test holds a computation.
     #[cfg(test)]
     pub(crate) web_hook: Mutex<Option<Box<dyn Fn() + Send>>>,
-    /// Files verified by path outside watched directories.
-    pub(crate) paths: Mutex<HashMap<PathBuf, PathEntry>>,
-    pub(crate) watches: crate::watch::Watches,
-    pub(crate) subscribers: crate::serve::subscribers::Subscribers,
-    /// Signalled by every change to the state: verdicts may have changed.
-    pub(crate) verdicts_stale: tokio::sync::Notify,
-    pub(crate) started: Instant,
-    pub(crate) shutdown: watch::Sender<bool>,
-    pub(crate) http: reqwest::Client,
-    /// For remotes the web found: public addresses only (`remotes::address`).
-    pub(crate) http_web: reqwest::Client,
-    /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
-    /// signal that cancels it when the remote is removed.
-    pub(crate) fetch_slots: Mutex<HashMap<String, Arc<crate::remotes::FetchSlot>>>,
-    /// Wakes the sync scheduler when remotes change.
-    pub(crate) sync_wake: tokio::sync::Notify,
-    /// The HTTP publisher, when running: its address and a way to stop it.
-    pub(crate) publisher: Mutex<Option<crate::publish::http::Running>>,
+    pub(crate) events: Events,
+    shutdown: watch::Sender<bool>,
 }
 
-impl Daemon {
-    /// Loads the home. Damaged files do not stop the daemon: they are reported and left alone.
-    pub fn load(home: Home, socket: PathBuf, config: Config) -> anyhow::Result<Arc<Self>> {
+/// How a change reaches the parts that follow it, without the writer knowing them.
+pub struct Events {
+    /// Signalled by every change to an input of a verdict (`StateWrite`'s drop): the verdict
+    /// refresh judges watched files again.
+    pub verdicts_stale: tokio::sync::Notify,
+    /// Wakes the remotes' scheduler: the remotes, the web of trust or the sync settings changed.
+    pub remotes_due: tokio::sync::Notify,
+    /// Moves after every write of the published files (`repo.json`, `key.asc`): the publisher
+    /// reads them again before it answers next.
+    pub published_written: watch::Sender<u64>,
+}
+
+impl Events {
+    /// The published files changed on disk.
+    pub(crate) fn published_changed(&self) {
+        self.published_written.send_modify(|n| *n += 1);
+    }
+}
+
+impl Shared {
+    /// The shared part over a loaded state.
+    pub fn new(home: Home, config: Config, state: State) -> Arc<Self> {
+        let (shutdown, _) = watch::channel(false);
+        Arc::new(Shared {
+            home,
+            config: arc_swap::ArcSwap::from_pointee(config),
+            state: RwLock::new(state),
+            writer: tokio::sync::Mutex::new(()),
+            web_settling: Mutex::new(()),
+            #[cfg(test)]
+            web_hook: Mutex::new(None),
+            events: Events {
+                verdicts_stale: tokio::sync::Notify::new(),
+                remotes_due: tokio::sync::Notify::new(),
+                published_written: watch::Sender::new(0),
+            },
+            shutdown,
+        })
+    }
+
+    /// The settings now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// The state, to read: a hash lookup's worth, never across an await or a blocking call.
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (writes replace whole values).
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}
+
+impl State {
+    /// Loads what the home holds of the own key, repository, trust list and every certificate
+    /// learnt before. Damaged files do not stop the daemon: they are reported and left alone.
+    /// The remotes' copies are the remotes' to load (`remotes::load_all`).
+    pub fn load(home: &Home) -> anyhow::Result<State> {
         let mut keyring = Keyring::default();
         // What was learnt of every key before (revocations above all) comes first: the copies
         // read next can only add to it.
-        for cert in crate::home::certs::load_saved(&home) {
+        for cert in crate::home::certs::load_saved(home) {
             keyring.learn(cert);
         }
-        let (signer, key_damage) = match load_embedded_key(&home) {
+        let (signer, key_damage) = match load_embedded_key(home) {
             Ok(signer) => (signer, None),
             Err(damage) => (None, Some(damage)),
         };
         let own = signer.as_ref().map(|s| keys::key_info(s.cert()));
-        let retired: Vec<Fingerprint> = load_retired_keys(&home)
+        let retired: Vec<Fingerprint> = load_retired_keys(home)
             .into_iter()
             .map(|cert| {
                 let fpr = keys::fingerprint(&cert);
@@ -343,9 +379,9 @@ impl Daemon {
                 .iter()
                 .filter_map(|fpr| Some(keyring.get(fpr)?.cert.clone()))
                 .collect();
-            publish_public_key(&home, signer.cert(), &retired)?;
+            publish_public_key(home, signer.cert(), &retired)?;
         }
-        let repo = match own_repo::load_own(&home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
+        let repo = match own_repo::load_own(home, &keyring, own.as_ref().map(|o| &o.fingerprint)) {
             Ok(Some(own_repo)) => {
                 for s in &own_repo.skipped {
                     tracing::warn!(id = %s.filed_under, "skipping malformed attestation in own repository: {}", s.why);
@@ -358,13 +394,12 @@ impl Daemon {
                 why,
             }),
         };
-        let trust = load_trust(&home);
-        let mut state = State {
+        Ok(State {
             signer,
             own,
             key_damage,
             repo,
-            trust,
+            trust: load_trust(home),
             trust_generation: 0,
             web: Default::default(),
             keyring,
@@ -374,91 +409,22 @@ impl Daemon {
             copy_problems: Default::default(),
             publishing_problem: None,
             discovered_sizes: Default::default(),
-        };
-        crate::remotes::load_all(&home, &config, &mut state);
-        let report = state.reindex_own();
-        state.refresh_web(config.trust.max_depth);
+        })
+    }
+
+    /// Indexes the own repository and computes the web once every source is in, reporting
+    /// what does not count: the last step of loading.
+    pub fn settle_loaded(&mut self, config: &Config) {
+        let report = self.reindex_own();
+        self.refresh_web(config.trust.max_depth);
         if report.rejected() > 0 {
             tracing::warn!(
                 ?report,
                 "some attestations of the own repository do not count"
             );
         }
-        for problem in state.problems() {
+        for problem in self.problems() {
             tracing::error!("{problem}");
-        }
-        let (shutdown, _) = watch::channel(false);
-        let http = crate::remotes::http::client(&config.http_limits())?;
-        let http_web = crate::remotes::address::client(&config.http_limits())?;
-        Ok(Arc::new(Daemon {
-            home,
-            socket,
-            config: arc_swap::ArcSwap::from_pointee(config),
-            state: RwLock::new(state),
-            writer: tokio::sync::Mutex::new(()),
-            web_settling: Mutex::new(()),
-            #[cfg(test)]
-            web_hook: Mutex::new(None),
-            paths: Mutex::new(HashMap::new()),
-            watches: Default::default(),
-            subscribers: Default::default(),
-            verdicts_stale: tokio::sync::Notify::new(),
-            started: Instant::now(),
-            shutdown,
-            http,
-            http_web,
-            fetch_slots: Mutex::new(HashMap::new()),
-            sync_wake: tokio::sync::Notify::new(),
-            publisher: Mutex::new(None),
-        }))
-    }
-
-    /// The settings now.
-    pub fn config(&self) -> Arc<Config> {
-        self.config.load_full()
-    }
-
-    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // A panic while holding the lock leaves consistent data (writes replace whole values).
-        self.state.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {
-        self.paths.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn request_shutdown(&self) {
-        self.shutdown.send_replace(true);
-    }
-
-    pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
-    pub fn status(&self) -> StatusResult {
-        let s = self.read();
-        StatusResult {
-            pid: std::process::id(),
-            version: signet_proto::VERSION.to_owned(),
-            protocol: signet_proto::PROTOCOL_VERSION,
-            home: self.home.root.clone(),
-            socket: self.socket.clone(),
-            key: s.own.clone(),
-            own_attestations: s.repo.ready_opt().map_or(0, RepoContents::count),
-            serial: s.repo.ready_opt().map_or(0, |r| r.serial),
-            known_ids: s.index.ids(),
-            valid_attestations: s.index.entries(),
-            trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
-            trust: s.trust_summary(&self.config()),
-            problems: s
-                .problems()
-                .into_iter()
-                .chain(self.watches.damage())
-                .collect(),
-            warnings: crate::remotes::stale_warnings(&s, &self.config()),
-            publishing: self.publishing_at(),
-            remotes: s.remotes.len(),
-            uptime_secs: self.started.elapsed().as_secs(),
         }
     }
 }

@@ -12,7 +12,7 @@ use openpgp::types::ReasonForRevocation;
 use signet_proto::api::{RevocationReason, RevokeParams, RevokeResult};
 use signet_proto::rpc::ErrorCode;
 
-use super::Daemon;
+use super::Shared;
 use super::writes::{gpg_public_file, gpg_setup_file, load_embedded_key};
 use crate::core::index::Source;
 use crate::errors::{Failure, NotSaved, TaskFailed, Unavailable, blocking};
@@ -66,7 +66,7 @@ impl Failure for RevokeError {
     }
 }
 
-impl Daemon {
+impl Shared {
     pub async fn revoke(&self, p: RevokeParams) -> Result<RevokeResult, RevokeError> {
         let _writer = self.writer.lock().await;
         let (signer, own) = {
@@ -104,7 +104,7 @@ impl Daemon {
             .await?
             .map_err(|e| NotSaved::new("certs/", e, "key.asc already holds the revocation"))?;
         }
-        self.refresh_published().await;
+        self.events.published_changed();
         let s = self.read();
         let revocation = s
             .own_revocation()

@@ -10,7 +10,7 @@ use signet_proto::api::{KeyInfo, Replaced};
 use signet_proto::formats::{RepoContents, Signed};
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
-use super::Daemon;
+use super::Shared;
 use crate::errors::blocking;
 use crate::keys::{self, SignWith};
 
@@ -33,7 +33,7 @@ impl Transition {
     }
 }
 
-impl Daemon {
+impl Shared {
     /// The transition from the home's current key to `new`, signed by both; `None` (with why,
     /// for the answer) when there is no old key, it is revoked (a revoked key vouches for no
     /// successor: a thief could have made it), or it could not sign.

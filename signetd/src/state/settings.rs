@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use signet_proto::rpc::ErrorCode;
 
-use super::Daemon;
+use super::Shared;
 use crate::config::Config;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 
@@ -38,7 +38,7 @@ impl Failure for ConfigError {
     }
 }
 
-impl Daemon {
+impl Shared {
     pub fn config_get(
         &self,
         p: signet_proto::api::ConfigGetParams,
@@ -77,20 +77,16 @@ impl Daemon {
             .map_err(|e| NotSaved::new("config.json", e, "the settings are unchanged"))?;
         let policy_changed = config.verify.rule() != self.config().verify.rule();
         let depth_changed = config.trust.max_depth != self.config().trust.max_depth;
-        let interval_changed = config.sync.interval_secs != self.config().sync.interval_secs;
         self.config.store(Arc::new(config));
-        if interval_changed {
-            // Due times were counted from the old interval (none at all while it was 0).
-            self.reschedule_remotes();
-        }
         if depth_changed {
             // The write guard computes the web again, and wakes the refresh if that changed it.
             drop(self.write());
         }
         if policy_changed {
-            self.verdicts_stale.notify_one();
+            self.events.verdicts_stale.notify_one();
         }
-        self.sync_wake.notify_one();
+        // The scheduler counts due times again when `sync.interval_secs` moved.
+        self.events.remotes_due.notify_one();
         Ok(())
     }
 }

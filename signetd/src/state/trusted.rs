@@ -93,7 +93,7 @@ impl State {
 
     /// Computes the web again, here and now, if what it is made from changed. Returns whether
     /// it did. For a state no one else reads yet (the daemon's start); a running daemon computes
-    /// it off the lock (`Daemon::settle_web`).
+    /// it off the lock (`Shared::settle_web`).
     pub(crate) fn refresh_web(&mut self, max_depth: u8) -> bool {
         match self.web_job(max_depth) {
             Some(job) => {

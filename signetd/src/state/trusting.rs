@@ -11,7 +11,7 @@ use signet_proto::rpc::ErrorCode;
 use signet_proto::statements::{Trust, TrustStatement};
 
 use super::writes::AttestError;
-use super::{Daemon, now_rfc3339};
+use super::{Shared, now_rfc3339};
 use crate::core::accept::check_url;
 use crate::core::index::Source;
 use crate::core::trust::TrustFile;
@@ -108,7 +108,7 @@ impl Failure for TrustError {
     }
 }
 
-impl Daemon {
+impl Shared {
     /// Trusts (or, with level `distrust`, distrusts) a key: your own word about it, which the
     /// network cannot overrule. Saying it again with another level, URL or publishing replaces
     /// the entry; with publishing, a signed trust statement goes into your repository first.

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use signet_proto::api::{AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult};
-use signet_proto::formats::{RepoContents, Signed, Statement};
+use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
 use signet_proto::json::Value;
 use signet_proto::rpc::ErrorCode;
 
-use super::{Daemon, State, VerifyError, now_rfc3339};
+use super::{Shared, State, VerifyError, now_rfc3339};
 use crate::core::index::{Entry, Source};
 use crate::errors::{Failure, NotSaved, TaskFailed, Unavailable, blocking};
 use crate::home::damage::{Damage, Loaded};
@@ -148,7 +148,7 @@ impl Failure for SetupError {
     }
 }
 
-impl Daemon {
+impl Shared {
     /// The repository's current contents, to build its next version; a damaged one is re-read
     /// first (off the async threads), in case it was repaired.
     async fn repo_contents(&self) -> Result<RepoContents, WriteError> {
@@ -228,8 +228,13 @@ impl Daemon {
         Err(WriteError::Overtaken)
     }
 
-    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
-        let id = self.resolve(&p.target).await?;
+    /// Signs and files the word of `p` on `id`, the content id its target resolved to (the
+    /// watches hash files: `Watches::resolve`).
+    pub async fn attest(
+        &self,
+        id: ContentId,
+        p: AttestParams,
+    ) -> Result<AttestResult, AttestError> {
         let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
         let entry = |signed: &Signed, genuine: Genuine| Entry {
             key: signed.key.clone(),
@@ -302,7 +307,7 @@ impl Daemon {
             index(&mut s, &attestation, genuine);
         }
         drop(next._writer);
-        self.refresh_published().await;
+        self.events.published_changed();
         Ok(Filed {
             attestation,
             serial,
@@ -398,7 +403,7 @@ impl Daemon {
             s.reindex_own();
         }
         drop(next._writer);
-        self.refresh_published().await;
+        self.events.published_changed();
         Ok(SetupResult {
             key: info,
             home: self.home.root.clone(),

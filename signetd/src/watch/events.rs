@@ -57,13 +57,13 @@ enum Work {
     Remove(PathBuf),
 }
 
-impl Daemon {
+impl Watches {
     /// Applies file-system events as they come, in batches.
     pub async fn run_watch_events(self: Arc<Self>) {
-        let Some(mut incoming) = lock(&self.watches.incoming).take() else {
+        let Some(mut incoming) = lock(&self.table.incoming).take() else {
             return;
         };
-        let mut shutdown = self.shutdown_requested();
+        let mut shutdown = self.shared.shutdown_requested();
         loop {
             let first = tokio::select! {
                 event = incoming.recv() => event,
@@ -90,10 +90,10 @@ impl Daemon {
                     _ => break,
                 }
             }
-            if self.watches.overflowed.swap(false, Ordering::Relaxed) {
+            if self.table.overflowed.swap(false, Ordering::Relaxed) {
                 batch.rescan_all = true;
             }
-            let _applying = self.watches.applying.lock().await;
+            let _applying = self.table.applying.lock().await;
             let daemon = self.clone();
             if let Err(e) =
                 crate::errors::blocking("applying file changes", move || daemon.apply(batch)).await
@@ -115,7 +115,7 @@ impl Daemon {
                 Work::Remove(path) => {
                     updates.push((path.clone(), None));
                     self.note_root_gone(path);
-                    if lock(&self.watches.dirs).contains_key(path) {
+                    if lock(&self.table.dirs).contains_key(path) {
                         removed_dirs.push(path.clone());
                     }
                 }
@@ -126,9 +126,9 @@ impl Daemon {
             self.rescan(root, &mut updates, &mut removed_dirs);
         }
         for dir in &removed_dirs {
-            self.watches.unwatch_under(dir);
+            self.table.unwatch_under(dir);
             let gone: Vec<PathBuf> = self
-                .watches
+                .table
                 .files()
                 .keys()
                 .filter(|p| p.starts_with(dir))
@@ -149,8 +149,8 @@ impl Daemon {
             let message = watch_error(e, 1).to_rpc().message;
             tracing::warn!("{message}");
             for path in &e.paths {
-                if let Some((root, _)) = self.watches.root_of(path)
-                    && let Some(r) = lock(&self.watches.roots).get_mut(&root)
+                if let Some((root, _)) = self.table.root_of(path)
+                    && let Some(r) = lock(&self.table.roots).get_mut(&root)
                 {
                     r.error = Some(message.clone());
                 }
@@ -165,7 +165,7 @@ impl Daemon {
         if batch.overflowing() {
             // Events were dropped or too many to apply one by one: a rescan reads again only
             // the files whose stamp changed.
-            rescan.extend(lock(&self.watches.roots).keys().cloned());
+            rescan.extend(lock(&self.table.roots).keys().cloned());
             tracing::info!(
                 events = batch.events,
                 lost = batch.rescan_all,
@@ -175,7 +175,7 @@ impl Daemon {
         }
         let mut work = Vec::new();
         for path in &batch.paths {
-            let Some((root, rules)) = self.watches.root_of(path) else {
+            let Some((root, rules)) = self.table.root_of(path) else {
                 continue;
             };
             if rescan.contains(&root) {
@@ -194,7 +194,7 @@ impl Daemon {
                 }
                 Ok(meta)
                     if meta.is_file()
-                        && meta.len() <= self.config().watch.max_file_bytes
+                        && meta.len() <= self.shared.config().watch.max_file_bytes
                         && !rules.is_ignored(path, false) =>
                 {
                     Work::Hash(path.clone())
@@ -217,7 +217,7 @@ impl Daemon {
         let hashed: Vec<_> = hashes
             .par_iter()
             .filter_map(|path| {
-                let known = self.watches.known(path);
+                let known = self.table.known(path);
                 match hash::stamp(path) {
                     Ok(stamp) if known.as_ref().is_some_and(|(s, _)| *s == stamp) => None,
                     _ => match hash::hash_file(path, hash::Follow::No) {
@@ -234,7 +234,7 @@ impl Daemon {
 
     /// A watched root itself is gone (or no longer a directory): `sig watch list` says so.
     fn note_root_gone(&self, path: &Path) {
-        if let Some(root) = lock(&self.watches.roots).get_mut(path) {
+        if let Some(root) = lock(&self.table.roots).get_mut(path) {
             let shown = path.display().to_string();
             let why = std::fs::symlink_metadata(path).err().map_or_else(
                 || format!("{shown}: no longer a directory"),
@@ -252,12 +252,12 @@ impl Daemon {
         let mut known: HashMap<PathBuf, (FileStamp, ContentId)> = HashMap::new();
         let mut millis = 0;
         for _ in 0..10 {
-            let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.watches.known(p));
-            let mut scan =
-                scan::scan(dir, rules, &self.config().watch, &lookup).map_err(ScanFailure::Scan)?;
+            let lookup = |p: &Path| known.get(p).cloned().or_else(|| self.table.known(p));
+            let mut scan = scan::scan(dir, rules, &self.shared.config().watch, &lookup)
+                .map_err(ScanFailure::Scan)?;
             millis += scan.millis;
             scan.millis = millis;
-            let added = match self.watches.watch_dirs(&scan.dirs) {
+            let added = match self.table.watch_dirs(&scan.dirs) {
                 Ok(added) => added,
                 Err(e) => return Err(ScanFailure::Watch(e, Box::new(scan))),
             };
@@ -273,7 +273,7 @@ impl Daemon {
         // Directories keep appearing faster than they are scanned: take what is there; their
         // own creation events bring the rest.
         let lookup = |p: &Path| known.get(p).cloned();
-        scan::scan(dir, rules, &self.config().watch, &lookup).map_err(ScanFailure::Scan)
+        scan::scan(dir, rules, &self.shared.config().watch, &lookup).map_err(ScanFailure::Scan)
     }
 
     /// Rescans `dir`: files whose stamp changed are hashed again, files no longer there are
@@ -284,13 +284,13 @@ impl Daemon {
         updates: &mut Vec<(PathBuf, Option<(FileStamp, ContentId)>)>,
         removed_dirs: &mut Vec<PathBuf>,
     ) {
-        let Some((root, rules)) = self.watches.root_of(dir) else {
+        let Some((root, rules)) = self.table.root_of(dir) else {
             return;
         };
         let scan = match self.scan_and_watch(dir, &rules) {
             Ok(scan) => scan,
             Err(ScanFailure::Watch(e, scan)) => {
-                if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
+                if let Some(r) = lock(&self.table.roots).get_mut(&root) {
                     r.error = Some(e.to_rpc().message);
                 }
                 *scan
@@ -298,7 +298,7 @@ impl Daemon {
             Err(ScanFailure::Scan(e)) => {
                 if dir == root {
                     tracing::warn!(root = %root.display(), "watched directory: {e}");
-                    if let Some(r) = lock(&self.watches.roots).get_mut(&root) {
+                    if let Some(r) = lock(&self.table.roots).get_mut(&root) {
                         r.error = Some(format!("{e}; `sig watch add` it again when it is back"));
                     }
                 }
@@ -309,7 +309,7 @@ impl Daemon {
         let Scan { files, .. } = scan;
         let present: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         let gone: Vec<PathBuf> = self
-            .watches
+            .table
             .files()
             .keys()
             .filter(|p| p.starts_with(dir) && !present.contains(p.as_path()))
@@ -317,7 +317,7 @@ impl Daemon {
             .collect();
         updates.extend(gone.into_iter().map(|p| (p, None)));
         if dir == root
-            && let Some(r) = lock(&self.watches.roots).get_mut(&root)
+            && let Some(r) = lock(&self.table.roots).get_mut(&root)
         {
             r.scan_ms = scan.millis;
             r.skipped = scan.skipped;
@@ -333,13 +333,13 @@ impl Daemon {
         if updates.is_empty() {
             return Vec::new();
         }
-        let state = self.read();
-        let mut files = self.watches.files_mut();
+        let state = self.shared.read();
+        let mut files = self.table.files_mut();
         let mut changes = Vec::new();
         for (path, update) in updates {
             match update {
                 Some((stamp, id)) => {
-                    let verdict = state.verdict(&id, self.config().verify.rule());
+                    let verdict = state.verdict(&id, self.shared.config().verify.rule());
                     let before = files.insert(
                         path.clone(),
                         Tracked {

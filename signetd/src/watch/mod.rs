@@ -1,7 +1,7 @@
 //! Watched directories, the daemon half: `watch.add|remove|list`, turning inotify events into
 //! fresh content ids and verdicts, and telling subscribers what changed.
 //!
-//! One task applies changes (scans, event batches) at a time, under `Watches::applying`; verify
+//! One task applies changes (scans, event batches) at a time, under `Table::applying`; verify
 //! only takes short read locks on the file table, so it is never held up by a scan.
 
 mod events;
@@ -9,6 +9,7 @@ mod failure;
 mod refresh;
 mod remembered;
 pub mod scan;
+mod verifying;
 
 pub use failure::WatchError;
 use failure::{is_limit, watch_error};
@@ -37,8 +38,8 @@ use tokio::sync::mpsc;
 use crate::errors::{Failure, NotSaved, TaskFailed, blocking};
 use crate::hash::{self, FileStamp};
 use crate::home::damage::Damage;
-use crate::serve::subscribers::Inbox;
-use crate::state::Daemon;
+use crate::state::Shared;
+use crate::subscribers::{Inbox, Subscribers};
 use scan::{IGNORE_FILES, Rules, Scan, ScanError};
 
 /// Events waiting to be applied; past this the daemon rescans instead of queueing more.
@@ -84,7 +85,7 @@ struct Root {
     scan_ms: u64,
 }
 
-pub(crate) struct Watches {
+pub(crate) struct Table {
     roots: Mutex<BTreeMap<PathBuf, Root>>,
     files: RwLock<HashMap<PathBuf, Tracked>>,
     /// Directories with an inotify watch, with the identity of the directory watched: a
@@ -102,10 +103,10 @@ pub(crate) struct Watches {
     file_damage: Mutex<Option<Damage>>,
 }
 
-impl Default for Watches {
+impl Default for Table {
     fn default() -> Self {
         let (events, incoming) = mpsc::channel(EVENT_QUEUE);
-        Watches {
+        Table {
             roots: Mutex::default(),
             files: RwLock::default(),
             dirs: Mutex::default(),
@@ -119,11 +120,55 @@ impl Default for Watches {
     }
 }
 
+/// Paths whose hash is remembered outside watched directories; past this the cache starts
+/// over.
+const PATH_CACHE_LIMIT: usize = 200_000;
+
+/// A file hashed by path: valid while its stamp is unchanged.
+pub(crate) struct PathEntry {
+    pub(crate) stamp: FileStamp,
+    pub(crate) id: ContentId,
+    /// The verdict last told to subscribers, for files under a subscription.
+    pub(crate) verdict: Option<signet_proto::api::Verdict>,
+}
+
+/// The files whose content ids the daemon keeps: every file of a watched directory (the
+/// table, kept fresh by the kernel's events) and every file verified by path outside them (the
+/// path cache, valid while a stat shows the same file). It hashes, answers verify by path from
+/// them, and tells subscribers when a verdict on one of them changes.
+pub struct Watches {
+    shared: Arc<Shared>,
+    subscribers: Arc<Subscribers>,
+    table: Table,
+    /// Files verified by path outside watched directories.
+    paths: Mutex<HashMap<PathBuf, PathEntry>>,
+}
+
+impl Watches {
+    pub fn new(shared: Arc<Shared>, subscribers: Arc<Subscribers>) -> Arc<Self> {
+        Arc::new(Watches {
+            shared,
+            subscribers,
+            table: Table::default(),
+            paths: Mutex::default(),
+        })
+    }
+
+    /// What `watches.json` could not be read as, for `sig status`.
+    pub(crate) fn damage(&self) -> Option<String> {
+        self.table.damage()
+    }
+
+    fn path_cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, PathEntry>> {
+        lock(&self.paths)
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Watches {
+impl Table {
     fn files(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Tracked>> {
         self.files.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -224,7 +269,7 @@ impl Watches {
     }
 }
 
-impl Daemon {
+impl Watches {
     /// The content id of a watched file from the table events keep fresh, when one `lstat`
     /// shows the path still holds the very file that was hashed. Events can come late (a busy
     /// tree), or never (a write through a hard link from outside the tree, a mount over a
@@ -232,7 +277,7 @@ impl Daemon {
     /// caller to hash the file now.
     pub(crate) fn watched_id(&self, path: &Path) -> Option<ContentId> {
         let tracked = self
-            .watches
+            .table
             .files()
             .get(path)
             .map(|t| (t.stamp, t.id.clone()))?;
@@ -241,14 +286,14 @@ impl Daemon {
     }
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
-        let state = self.read();
-        ids.map(|id| state.verdict(&id, self.config().verify.rule()))
+        let state = self.shared.read();
+        ids.map(|id| state.verdict(&id, self.shared.config().verify.rule()))
             .collect()
     }
 
     /// The ignore rules of a tree (its ignore files read off the async threads).
     async fn rules_for(&self, root: &Path) -> Result<Rules, WatchError> {
-        let (root, ignore) = (root.to_owned(), self.config().watch.ignore.clone());
+        let (root, ignore) = (root.to_owned(), self.shared.config().watch.ignore.clone());
         blocking("reading ignore files", move || Rules::new(&root, &ignore))
             .await?
             .map_err(WatchError::Ignore)
@@ -256,11 +301,11 @@ impl Daemon {
 
     pub async fn watch_add(self: &Arc<Self>, p: PathParams) -> Result<WatchInfo, WatchError> {
         let root = watchable(&p.path).await?;
-        let _applying = self.watches.applying.lock().await;
-        if lock(&self.watches.roots).contains_key(&root) {
+        let _applying = self.table.applying.lock().await;
+        if lock(&self.table.roots).contains_key(&root) {
             return Ok(self.watch_info(&root).expect("present"));
         }
-        if let Some((outer, _)) = self.watches.root_of(&root) {
+        if let Some((outer, _)) = self.table.root_of(&root) {
             return Err(WatchError::Inside { root, outer });
         }
         let rules = self.rules_for(&root).await?;
@@ -288,11 +333,8 @@ impl Daemon {
                 // Leave no inotify watch behind for a refused root (unless it would take in
                 // watched roots, whose watches stay).
                 let root = &refused_root;
-                if !lock(&self.watches.roots)
-                    .keys()
-                    .any(|r| r.starts_with(root))
-                {
-                    self.watches.unwatch_under(root);
+                if !lock(&self.table.roots).keys().any(|r| r.starts_with(root)) {
+                    self.table.unwatch_under(root);
                 }
                 return Err(match failure {
                     ScanFailure::Scan(e) => WatchError::Scan(e),
@@ -302,7 +344,7 @@ impl Daemon {
         };
         let verdicts = self.verdicts(scan.files.iter().map(|f| f.id.clone()));
         {
-            let mut files = self.watches.files_mut();
+            let mut files = self.table.files_mut();
             for (found, verdict) in scan.files.into_iter().zip(verdicts) {
                 files.insert(
                     found.path,
@@ -325,7 +367,7 @@ impl Daemon {
             "watching"
         );
         // A new root takes in any watched root under it.
-        let mut roots = lock(&self.watches.roots);
+        let mut roots = lock(&self.table.roots);
         roots.retain(|r, _| !r.starts_with(&root));
         roots.insert(
             root,
@@ -343,21 +385,19 @@ impl Daemon {
         let root = tokio::fs::canonicalize(&p.path)
             .await
             .unwrap_or_else(|_| p.path.to_path_buf());
-        let _applying = self.watches.applying.lock().await;
+        let _applying = self.table.applying.lock().await;
         let info = self
             .watch_info(&root)
             .ok_or_else(|| WatchError::NotWatched(p.path.to_path_buf()))?;
-        lock(&self.watches.roots).remove(&root);
-        self.watches.unwatch_under(&root);
-        self.watches
-            .files_mut()
-            .retain(|p, _| !p.starts_with(&root));
+        lock(&self.table.roots).remove(&root);
+        self.table.unwatch_under(&root);
+        self.table.files_mut().retain(|p, _| !p.starts_with(&root));
         self.save_watches().await?;
         Ok(info)
     }
 
     pub fn watch_list(&self) -> WatchListResult {
-        let roots: Vec<PathBuf> = lock(&self.watches.roots).keys().cloned().collect();
+        let roots: Vec<PathBuf> = lock(&self.table.roots).keys().cloned().collect();
         WatchListResult {
             watches: roots.iter().filter_map(|r| self.watch_info(r)).collect(),
         }
@@ -365,7 +405,7 @@ impl Daemon {
 
     fn watch_info(&self, root: &Path) -> Option<WatchInfo> {
         let (skipped, error, scan_ms) = {
-            let roots = lock(&self.watches.roots);
+            let roots = lock(&self.table.roots);
             let r = roots.get(root)?;
             (r.skipped, r.error.clone(), r.scan_ms)
         };
@@ -380,7 +420,7 @@ impl Daemon {
             scan_ms,
         };
         for (_, t) in self
-            .watches
+            .table
             .files()
             .iter()
             .filter(|(p, _)| p.starts_with(root))
@@ -400,11 +440,11 @@ impl Daemon {
         inbox: &mut Option<Inbox>,
         p: PathParams,
     ) -> Result<SubscribeResult, WatchError> {
-        let watched = self.watches.root_of(&p.path).is_some();
+        let watched = self.table.root_of(&p.path).is_some();
         if !self.subscribers.add(
             inbox,
             p.path.to_path_buf(),
-            self.config().watch.max_queued_notifications,
+            self.shared.config().watch.max_queued_notifications,
         ) {
             return Err(WatchError::FellBehind);
         }

@@ -3,13 +3,13 @@
 
 use super::*;
 
-impl Daemon {
+impl Watches {
     /// Recomputes verdicts after the attestations or trust changed, telling subscribers.
     pub async fn run_verdict_refresh(self: Arc<Self>) {
-        let mut shutdown = self.shutdown_requested();
+        let mut shutdown = self.shared.shutdown_requested();
         loop {
             tokio::select! {
-                _ = self.verdicts_stale.notified() => {},
+                _ = self.shared.events.verdicts_stale.notified() => {},
                 _ = shutdown.changed() => return,
             }
             // Woken after the write that changed a verdict input has landed (`StateWrite`'s
@@ -30,12 +30,12 @@ impl Daemon {
     /// chunk at most, and a write that lands between chunks wakes the refresh again.
     fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
         const CHUNK: usize = 4096;
-        let policy = self.config().verify.rule();
+        let policy = self.shared.config().verify.rule();
         let mut changes = Vec::new();
         let judge = |held: Vec<(PathBuf, ContentId, Option<Verdict>)>| {
             let mut now = Vec::with_capacity(held.len());
             for chunk in held.chunks(CHUNK) {
-                let state = self.read();
+                let state = self.shared.read();
                 now.extend(chunk.iter().map(|(_, id, _)| state.verdict(id, policy)));
             }
             held.into_iter()
@@ -46,7 +46,7 @@ impl Daemon {
                 .collect::<Vec<_>>()
         };
         let watched: Vec<_> = self
-            .watches
+            .table
             .files()
             .iter()
             .map(|(p, t)| (p.clone(), t.id.clone(), Some(t.verdict)))
@@ -60,7 +60,7 @@ impl Daemon {
         let told = judge(told);
         // Applied only where the file still holds the id that was judged: a rescan may have
         // changed it meanwhile, and then its own notice stands.
-        let mut files = self.watches.files_mut();
+        let mut files = self.table.files_mut();
         for (path, id, verdict) in watched {
             if let Some(t) = files.get_mut(&path)
                 && t.id == id

@@ -12,14 +12,14 @@ struct WatchesFile {
 #[derive(Debug, Serialize, Deserialize)]
 struct WatchedPath(#[serde(with = "signet_proto::wire_path")] PathBuf);
 
-impl Daemon {
+impl Watches {
     /// Remembers the watched directories in `watches.json`, off the async threads.
     pub(super) async fn save_watches(&self) -> Result<(), WatchError> {
-        if let Some(damage) = lock(&self.watches.file_damage).clone() {
+        if let Some(damage) = lock(&self.table.file_damage).clone() {
             return Err(WatchError::Damaged(damage));
         }
         let file = WatchesFile {
-            watches: lock(&self.watches.roots)
+            watches: lock(&self.table.roots)
                 .keys()
                 .cloned()
                 .map(WatchedPath)
@@ -27,7 +27,7 @@ impl Daemon {
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("paths serialize");
         bytes.push(b'\n');
-        let path = self.home.watches_file();
+        let path = self.shared.home.watches_file();
         blocking("saving watches.json", move || {
             crate::home::store::write_atomic(&path, &bytes, 0o600)
         })
@@ -45,7 +45,7 @@ impl Daemon {
     /// Watches again what was watched before the restart. A directory that cannot be watched
     /// now stays listed, with the reason.
     pub async fn resume_watches(self: &Arc<Self>) {
-        let path = self.home.watches_file();
+        let path = self.shared.home.watches_file();
         let read = crate::home::store::read_bounded(&path, MAX_WATCHES_FILE);
         let why = match read {
             Ok(None) => return,
@@ -57,13 +57,13 @@ impl Daemon {
         };
         let damage = Damage { file: path, why };
         tracing::error!("{damage}");
-        *lock(&self.watches.file_damage) = Some(damage);
+        *lock(&self.table.file_damage) = Some(damage);
     }
 
     /// Watches the directories of a `watches.json` read at start.
     async fn resume(self: &Arc<Self>, file: WatchesFile) {
         for WatchedPath(root) in file.watches {
-            let _applying = self.watches.applying.lock().await;
+            let _applying = self.table.applying.lock().await;
             let rules = match self.rules_for(&root).await {
                 Ok(rules) => Arc::new(rules),
                 Err(e) => {
@@ -74,7 +74,7 @@ impl Daemon {
             if let Err(e) = self.start_watching(root.clone(), rules.clone()).await {
                 let message = e.to_rpc().message;
                 tracing::warn!(root = %root.display(), "cannot watch: {message}");
-                lock(&self.watches.roots).insert(
+                lock(&self.table.roots).insert(
                     root,
                     Root {
                         rules,

@@ -1,6 +1,6 @@
 //! Watched directories, the file-system half: which files a watch covers (ignore rules, size
 //! cap, regular files only) and scanning a tree into content ids in parallel. The daemon half
-//! (events, verdicts, subscribers) is in `daemon/watches.rs`.
+//! (events, verdicts, subscribers) is in `mod.rs` and its siblings.
 
 use std::collections::HashMap;
 use std::io;

@@ -2,18 +2,20 @@
 //! watched tree's file table) and the verdict on it with the attestations behind it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use signet_proto::api::{Target, VerifyResult};
 use signet_proto::formats::ContentId;
 use signet_proto::wire_path::AbsPath;
 
-use super::{Daemon, PATH_CACHE_LIMIT, PathEntry, VerifyError};
-use crate::errors::{FileError, blocking};
+use super::{PATH_CACHE_LIMIT, PathEntry, Watches};
+use crate::errors::{Failure as _, FileError, blocking};
 use crate::hash::{self, FileStamp};
+use crate::state::VerifyError;
 
-impl Daemon {
+impl Watches {
     /// The content id of a target, hashing a file when given a path.
-    pub(super) async fn resolve(&self, target: &Target) -> Result<ContentId, VerifyError> {
+    pub async fn resolve(&self, target: &Target) -> Result<ContentId, VerifyError> {
         match target {
             Target::Path(path) => self.hash_path(path.clone()).await,
             Target::Id(id) => Ok(id.clone()),
@@ -123,9 +125,9 @@ impl Daemon {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        let config = self.config();
+        let config = self.shared.config();
         let policy = config.verify.rule();
-        let s = self.read();
+        let s = self.shared.read();
         let (verdict, tally, attestations) = s.view(id, policy, config.trust.max_depth);
         let (unknown, invalid) = s
             .remotes
@@ -145,5 +147,85 @@ impl Daemon {
             invalid,
             path,
         }
+    }
+
+    /// Verifies every target, hashing several files at once (one per core, plus one to overlap
+    /// I/O), answering in the order asked.
+    pub async fn verify_many(
+        self: &Arc<Self>,
+        targets: Vec<signet_proto::api::Lenient<signet_proto::api::Target>>,
+    ) -> Vec<signet_proto::api::VerifyOutcome> {
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
+        let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut results: Vec<Option<signet_proto::api::VerifyOutcome>> = Vec::new();
+        results.resize_with(targets.len(), || None);
+        // Files unchanged since they were hashed are answered after one stat each, in one trip to
+        // a blocking thread; only the rest get a task.
+        // (A watched file is in no path cache: it falls through to the file table below.)
+        let (at, paths): (Vec<usize>, Vec<AbsPath>) = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(n, t)| match t {
+                signet_proto::api::Lenient::Valid(signet_proto::api::Target::Path(p)) => {
+                    Some((n, p.clone()))
+                }
+                _ => None,
+            })
+            .unzip();
+        for (n, answer) in at.into_iter().zip(self.verify_unchanged(&paths).await) {
+            if let Some(result) = answer {
+                results[n] = Some(signet_proto::api::VerifyOutcome::Verified(result));
+            }
+        }
+        for (n, target) in targets.into_iter().enumerate() {
+            if results[n].is_some() {
+                continue;
+            }
+            let target = match target {
+                signet_proto::api::Lenient::Valid(target) => target,
+                signet_proto::api::Lenient::Invalid { why, .. } => {
+                    let error = signet_proto::rpc::RpcError::new(
+                        signet_proto::rpc::ErrorCode::InvalidParams,
+                        why,
+                    );
+                    results[n] = Some(signet_proto::api::VerifyOutcome::Failed { error });
+                    continue;
+                }
+            };
+            // Files of watched directories are answered from memory, without a task each.
+            if let Some(result) = self.verify_watched(&target) {
+                results[n] = Some(signet_proto::api::VerifyOutcome::Verified(result));
+                continue;
+            }
+            let (watches, slots) = (self.clone(), slots.clone());
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let outcome = match watches.verify(&target).await {
+                    Ok(r) => signet_proto::api::VerifyOutcome::Verified(r),
+                    Err(error) => signet_proto::api::VerifyOutcome::Failed {
+                        error: error.to_rpc(),
+                    },
+                };
+                (n, outcome)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok((n, outcome)) => results[n] = Some(outcome),
+                Err(e) => tracing::error!("a verify task failed: {e}"),
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| signet_proto::api::VerifyOutcome::Failed {
+                    error: signet_proto::rpc::RpcError::new(
+                        signet_proto::rpc::ErrorCode::Internal,
+                        "verification task failed",
+                    ),
+                })
+            })
+            .collect()
     }
 }

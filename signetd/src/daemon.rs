@@ -1,0 +1,111 @@
+//! The running daemon: the shared state and the parts that own state of their own, started
+//! together. It keeps only what every request needs; each request goes to the part that
+//! answers it (`serve/dispatch.rs`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use signet_proto::api::{AttestParams, AttestResult, StatusResult};
+use signet_proto::formats::RepoContents;
+
+use crate::config::Config;
+use crate::home::Home;
+use crate::publish::Publisher;
+use crate::remotes::Remotes;
+use crate::state::{AttestError, Shared, State};
+use crate::subscribers::Subscribers;
+use crate::watch::Watches;
+
+pub struct Daemon {
+    pub shared: Arc<Shared>,
+    pub remotes: Arc<Remotes>,
+    pub watches: Arc<Watches>,
+    pub publisher: Publisher,
+    pub subscribers: Arc<Subscribers>,
+    pub socket: PathBuf,
+    started: Instant,
+}
+
+impl Daemon {
+    /// Loads the home: the own key, repository and trust list, then every remote's stored
+    /// copy, then the index and the web over them all. Damaged files do not stop the daemon:
+    /// they are reported and left alone.
+    pub fn load(home: Home, socket: PathBuf, config: Config) -> anyhow::Result<Arc<Self>> {
+        let mut state = State::load(&home)?;
+        crate::remotes::load_all(&home, &config, &mut state);
+        state.settle_loaded(&config);
+        let shared = Shared::new(home, config, state);
+        let subscribers = Arc::new(Subscribers::default());
+        Ok(Arc::new(Daemon {
+            remotes: Remotes::new(shared.clone())?,
+            watches: Watches::new(shared.clone(), subscribers.clone()),
+            publisher: Publisher::new(shared.clone()),
+            subscribers,
+            shared,
+            socket,
+            started: Instant::now(),
+        }))
+    }
+
+    /// Starts the parts' own tasks: publishing as the settings remember it, the remotes'
+    /// scheduler, the watches' event loop and verdict refresh, and the remembered watches.
+    pub async fn start(&self) {
+        self.publisher.resume_publishing().await;
+        tokio::spawn(crate::remotes::schedule::run(self.remotes.clone()));
+        tokio::spawn(self.watches.clone().run_watch_events());
+        tokio::spawn(self.watches.clone().run_verdict_refresh());
+        let resuming = self.watches.clone();
+        tokio::spawn(async move { resuming.resume_watches().await });
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.shared.home
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config()
+    }
+
+    /// What verdicts may be missing right now, for answers to show beside them.
+    pub fn warnings(&self) -> Vec<String> {
+        let state = self.shared.read();
+        let mut warnings = state.damaged_verdict_inputs();
+        warnings.extend(crate::remotes::stale_warnings(&state, &self.config()));
+        warnings
+    }
+
+    /// Hashes the target (or takes the id given) and files the word on it.
+    pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
+        let id = self.watches.resolve(&p.target).await?;
+        self.shared.attest(id, p).await
+    }
+
+    pub fn status(&self) -> StatusResult {
+        let config = self.config();
+        let s = self.shared.read();
+        StatusResult {
+            pid: std::process::id(),
+            version: signet_proto::VERSION.to_owned(),
+            protocol: signet_proto::PROTOCOL_VERSION,
+            home: self.home().root.clone(),
+            socket: self.socket.clone(),
+            key: s.own.clone(),
+            own_attestations: s.repo.ready_opt().map_or(0, RepoContents::count),
+            serial: s.repo.ready_opt().map_or(0, |r| r.serial),
+            known_ids: s.index.ids(),
+            valid_attestations: s.index.entries(),
+            trusted_keys: s.trust.ready_opt().map_or(0, |t| t.trusted.len()),
+            trust: s.trust_summary(&config),
+            problems: s
+                .problems()
+                .into_iter()
+                .chain(self.watches.damage())
+                .collect(),
+            warnings: crate::remotes::stale_warnings(&s, &config),
+            publishing: self.publisher.publishing_at(),
+            remotes: s.remotes.len(),
+            uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+}
