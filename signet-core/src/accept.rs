@@ -9,10 +9,11 @@ use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
 
 use crate::cert;
 use crate::check::{self, CheckReport};
+use crate::index::Checked;
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
 use crate::signature;
-use crate::vouch::{Checked, Vouch};
+use crate::vouch::Vouch;
 
 mod rotation;
 

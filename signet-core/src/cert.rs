@@ -6,12 +6,14 @@ use anyhow::{Context as _, anyhow};
 use sequoia_openpgp as openpgp;
 
 use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto as _;
 use openpgp::{Cert, Fingerprint as PgpFingerprint};
 use signet_proto::api::KeyInfo;
 use signet_proto::formats::Fingerprint;
 
-use crate::signature::POLICY;
+/// The policy every certificate and signature is judged under: sequoia's standard one.
+pub static POLICY: StandardPolicy<'static> = StandardPolicy::new();
 
 /// Largest certificate file read (`key.asc` from a remote, `keys/secret.asc`).
 pub const MAX_CERT_LEN: usize = 1 << 20;

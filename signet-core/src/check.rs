@@ -4,10 +4,11 @@
 use signet_proto::formats::{self, ContentId, RepoContents, Signed, Skipped, Statement};
 use signet_proto::statements::TrustStatement;
 
+use crate::index::Checked;
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
 use crate::signature;
-use crate::vouch::{Checked, Vouch};
+use crate::vouch::Vouch;
 
 /// Largest own `repo.json` read.
 pub const MAX_OWN_REPO_LEN: u64 = 1 << 30;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use signet_proto::api::Verdict;
 use signet_proto::formats::{ContentId, Fingerprint};
 
-use crate::vouch::{Checked, Held, Vouch};
+use crate::vouch::{Held, Statements, Vouch};
 use crate::web::{Keys, Level};
 
 /// Where an attestation came from (the wire's type: views carry it as it is).
@@ -80,22 +80,29 @@ pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec
     out
 }
 
-/// The trust statements of an [`Index`] as they stood: see [`Index::statements`].
-#[derive(Debug, Clone, Default)]
-pub struct Statements {
-    keys: Arc<Keys>,
-    lists: Vec<Arc<Vec<Held>>>,
+/// What a repository's checks let in: attestations about files and statements about keys.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub files: Vec<(ContentId, Entry)>,
+    pub vouches: Vec<Vouch>,
 }
 
-impl Statements {
-    /// The numbers the statements' keys have.
-    pub fn keys(&self) -> &Arc<Keys> {
-        &self.keys
+impl From<Vec<(ContentId, Entry)>> for Checked {
+    fn from(files: Vec<(ContentId, Entry)>) -> Self {
+        Checked {
+            files,
+            vouches: Vec::new(),
+        }
+    }
+}
+
+impl Checked {
+    pub fn len(&self) -> usize {
+        self.files.len() + self.vouches.len()
     }
 
-    /// Every statement, with its keys' numbers.
-    pub fn held(&self) -> impl Iterator<Item = &Held> {
-        self.lists.iter().flat_map(|l| l.iter())
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -226,10 +233,7 @@ impl Index {
     /// the state's lock is released: it shares what it holds (one pointer per source), and a
     /// later change copies only the list it writes.
     pub fn statements(&self) -> Statements {
-        Statements {
-            keys: self.keys.clone(),
-            lists: self.vouches.values().cloned().collect(),
-        }
+        Statements::new(self.keys.clone(), self.vouches.values().cloned().collect())
     }
 
     /// Every trust statement held, from every source.

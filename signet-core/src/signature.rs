@@ -16,7 +16,7 @@ use openpgp::cert::amalgamation::ValidAmalgamation as _;
 use openpgp::cert::amalgamation::ValidateAmalgamation as _;
 use openpgp::packet::Signature;
 use openpgp::parse::Parse;
-use openpgp::policy::{Policy, StandardPolicy};
+use openpgp::policy::Policy;
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Packet, PacketPile};
 use signet_proto::api::RevocationReason;
@@ -29,7 +29,8 @@ pub const MAX_SIG_LEN: usize = 16 * 1024;
 /// Clock skew tolerated for signatures dated in the future.
 const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
-pub static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+/// The policy signatures are judged under (`cert::POLICY`).
+pub use crate::cert::POLICY;
 
 /// Why a signature does not count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,14 +3,15 @@
 //! files, and the web of trust reads each key's newest word about each other key.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use signet_proto::formats::{ContentId, Fingerprint};
+use signet_proto::formats::Fingerprint;
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
-use crate::index::{Entry, Source, Statements};
 use crate::signature::Genuine;
-use crate::web::{self, Edge, Id, Stance, Web};
+use crate::web::{self, Edge, Id, Keys, Stance, Web};
+use signet_proto::api::Source;
 
 /// One checked trust statement: `key` says how much `about`'s word is worth.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -101,29 +102,27 @@ fn weakness(trust: Trust) -> u8 {
     }
 }
 
-/// What a repository's checks let in: attestations about files and statements about keys.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Checked {
-    pub files: Vec<(ContentId, Entry)>,
-    pub vouches: Vec<Vouch>,
+/// The trust statements of an index as they stood (`Index::statements`): every source's
+/// list, shared until the index writes it.
+#[derive(Debug, Clone, Default)]
+pub struct Statements {
+    keys: Arc<Keys>,
+    lists: Vec<Arc<Vec<Held>>>,
 }
 
-impl From<Vec<(ContentId, Entry)>> for Checked {
-    fn from(files: Vec<(ContentId, Entry)>) -> Self {
-        Checked {
-            files,
-            vouches: Vec::new(),
-        }
-    }
-}
-
-impl Checked {
-    pub fn len(&self) -> usize {
-        self.files.len() + self.vouches.len()
+impl Statements {
+    pub fn new(keys: Arc<Keys>, lists: Vec<Arc<Vec<Held>>>) -> Self {
+        Statements { keys, lists }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The numbers the statements' keys have.
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
+    }
+
+    /// Every statement, with its keys' numbers.
+    pub fn held(&self) -> impl Iterator<Item = &Held> {
+        self.lists.iter().flat_map(|l| l.iter())
     }
 }
 
@@ -310,7 +309,7 @@ pub fn web_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::Index;
+    use crate::index::{Checked, Index};
     use crate::web::{Keys, Level};
 
     fn fpr(c: char) -> Fingerprint {

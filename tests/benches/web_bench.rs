@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, HashSet};
 use signet_proto::formats::Fingerprint;
 use signet_proto::statements::Trust;
 use signet_tests::stats::{median, ms, time};
+use signetd::core::index::Checked;
 use signetd::core::index::{Index, Source};
-use signetd::core::vouch::{self, Checked, Vouch, Yours};
+use signetd::core::vouch::{self, Vouch, Yours};
 use signetd::core::web::{Level, Stance};
 
 /// A small deterministic generator (xorshift): the same web every run.

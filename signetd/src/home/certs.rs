@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use sequoia_openpgp::Cert;
 
+use crate::core::cert;
 use crate::core::keyring::{merge, trim};
 use crate::home::{Home, store};
-use crate::keys;
 
 /// Where merged certificates are remembered: `certs/FINGERPRINT.asc`.
 fn certs_dir(home: &Home) -> PathBuf {
@@ -23,10 +23,10 @@ pub fn remember(home: &Home, cert: &Cert) -> anyhow::Result<()> {
     let dir = certs_dir(home);
     store::private_dir(&dir)?;
     let path = dir.join(format!("{}.asc", cert.fingerprint().to_hex()));
-    let held = store::read_bounded(&path, keys::MAX_CERT_LEN as u64)
+    let held = store::read_bounded(&path, cert::MAX_CERT_LEN as u64)
         .ok()
         .flatten()
-        .and_then(|bytes| keys::parse_cert(&bytes).ok());
+        .and_then(|bytes| cert::parse_cert(&bytes).ok());
     let merged = match held {
         Some(held) => {
             let merged = merge(held.clone(), cert.clone());
@@ -37,10 +37,33 @@ pub fn remember(home: &Home, cert: &Cert) -> anyhow::Result<()> {
         }
         None => trim(cert.clone()),
     };
-    store::write_atomic(&path, &keys::armored_public(&merged), 0o600)
+    store::write_atomic(&path, &cert::armored_public(&merged), 0o600)
 }
 
 /// Every remembered certificate.
 pub fn load_saved(home: &Home) -> Vec<Cert> {
-    keys::read_cert_dir(&certs_dir(home))
+    read_cert_dir(&certs_dir(home))
+}
+
+/// Every certificate in `dir`'s `*.asc` files (`certs/`, `keys/retired/`). One that cannot be
+/// read is skipped with a warning: these are copies of what other files or sources also hold.
+pub fn read_cert_dir(dir: &std::path::Path) -> Vec<Cert> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut certs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "asc") {
+            continue;
+        }
+        match store::read_bounded(&path, cert::MAX_CERT_LEN as u64)
+            .and_then(|b| b.map(|b| cert::parse_cert(&b)).transpose())
+        {
+            Ok(Some(cert)) => certs.push(cert),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("ignoring {}: {e:#}", path.display()),
+        }
+    }
+    certs
 }

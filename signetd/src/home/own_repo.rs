@@ -5,8 +5,8 @@ use signet_proto::formats::{self, RepoContents, Signed, Skipped};
 
 use crate::core::check::MAX_OWN_REPO_LEN;
 use crate::core::keyring::Keyring;
+use crate::core::signature;
 use crate::home::{Home, store};
-use crate::keys::signature;
 
 /// The user's repository as read from disk.
 pub struct OwnRepo {

@@ -25,29 +25,6 @@ use signet_proto::json::Value;
 
 use signature::POLICY;
 
-/// Every certificate in `dir`'s `*.asc` files (`certs/`, `keys/retired/`). One that cannot be
-/// read is skipped with a warning: these are copies of what other files or sources also hold.
-pub fn read_cert_dir(dir: &std::path::Path) -> Vec<Cert> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut certs = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "asc") {
-            continue;
-        }
-        match crate::home::store::read_bounded(&path, MAX_CERT_LEN as u64)
-            .and_then(|b| b.map(|b| parse_cert(&b)).transpose())
-        {
-            Ok(Some(cert)) => certs.push(cert),
-            Ok(None) => {}
-            Err(e) => tracing::warn!("ignoring {}: {e:#}", path.display()),
-        }
-    }
-    certs
-}
-
 /// The certificate with its secret keys, ASCII-armored.
 pub fn armored_secret(cert: &Cert) -> Vec<u8> {
     cert.as_tsk()

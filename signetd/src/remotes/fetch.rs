@@ -381,7 +381,7 @@ impl Remotes {
         &self,
         record: &RemoteRecord,
         accepted: &accept::Accepted,
-        entries: &crate::core::vouch::Checked,
+        entries: &crate::core::index::Checked,
         bodies: Bodies,
     ) -> anyhow::Result<()> {
         let cache = accept::CheckedCache::new(
@@ -413,7 +413,7 @@ impl Remotes {
         name: &str,
         record: RemoteRecord,
         accepted: accept::Accepted,
-        entries: crate::core::vouch::Checked,
+        entries: crate::core::index::Checked,
         keyring_checked: u64,
     ) -> Installed {
         let source = Source::Remote(name.to_owned());

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept};
 use crate::core::check::CheckReport;
+use crate::core::index::Checked;
 use crate::core::keyring::Keyring;
-use crate::core::vouch::Checked;
 use crate::home::damage::Damage;
 use crate::home::{Home, store};
 use crate::keys;

@@ -11,9 +11,10 @@ use signet_proto::api::{
 use signet_proto::formats::Fingerprint;
 
 use super::State;
-use crate::core::index::{Policy, Reviewer, Statements};
+use crate::core::index::{Policy, Reviewer};
 use crate::core::keyring::KnownRevocations;
 use crate::core::vouch;
+use crate::core::vouch::Statements;
 use crate::core::web::{Level, Unreached, Web};
 
 /// Distrusts of one key shown beside it, strongest first.

@@ -544,5 +544,5 @@ pub(super) fn publish_public_key(
 }
 
 pub(super) fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
-    keys::read_cert_dir(&crate::keys::rekey::retired_dir(home))
+    crate::home::certs::read_cert_dir(&crate::keys::rekey::retired_dir(home))
 }
