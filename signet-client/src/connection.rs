@@ -13,9 +13,7 @@ use anyhow::{Context as _, anyhow, bail};
 use interprocess::TryClone as _;
 use interprocess::local_socket::prelude::*;
 use interprocess::local_socket::{GenericFilePath, Stream};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use signet_proto::api::{HelloParams, HelloResult, method};
+use signet_proto::api::{HelloParams, HelloResult, Method, method};
 use signet_proto::paths::{ENV_HOME, ENV_SOCKET, LOG_FILE, Locations};
 use signet_proto::rpc::{FrameDecoder, FrameError, Request, Response, RpcError};
 
@@ -87,7 +85,7 @@ impl Client {
             protocol: signet_proto::PROTOCOL_VERSION,
             client: format!("sig/{}", signet_proto::VERSION),
         };
-        Ok(client.call(method::HELLO, &hello).map(|server| {
+        Ok(client.call::<method::Hello>(&hello).map(|server| {
             client.server = server;
             client
         }))
@@ -95,7 +93,10 @@ impl Client {
 
     /// Sends a request without waiting: for a connection whose reading is done elsewhere (the
     /// notifications of `subscribe`).
-    pub fn send<P: Serialize>(&mut self, method: &str, params: &P) -> Result<i64, CallError> {
+    /// Sends a call without waiting for its answer (`subscribe`, whose answers and
+    /// notifications are read as they come): its request id.
+    pub fn send<M: Method>(&mut self, params: &M::Params) -> Result<i64, CallError> {
+        let method = M::NAME;
         let id = self.next_id;
         self.next_id += 1;
         let params =
@@ -155,12 +156,8 @@ impl Client {
     }
 
     /// Calls a method and waits for its result.
-    pub fn call<P: Serialize, R: DeserializeOwned>(
-        &mut self,
-        method: &str,
-        params: &P,
-    ) -> Result<R, CallError> {
-        let id = self.send(method, params)?;
+    pub fn call<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, CallError> {
+        let id = self.send::<M>(params)?;
         loop {
             let Some(frame) = self.next_frame()? else {
                 return Err(CallError::Io(io::Error::new(
@@ -473,8 +470,8 @@ pub fn stop(loc: &Locations) -> anyhow::Result<Stopped> {
         return Ok(Stopped::NotRunning);
     };
     let status: signet_proto::api::StatusResult =
-        client.call(method::STATUS, &serde_json::json!({}))?;
-    let _: serde_json::Value = client.call(method::SHUTDOWN, &serde_json::json!({}))?;
+        client.call::<method::Status>(&signet_proto::api::NoParams)?;
+    let _ = client.call::<method::Shutdown>(&signet_proto::api::NoParams)?;
     let pid = status.pid;
     let alive = || process_running(pid);
     let deadline = Instant::now() + Duration::from_secs(10);

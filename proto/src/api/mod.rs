@@ -18,63 +18,8 @@ pub use revoke::*;
 pub use trust::*;
 pub use typed::{KeyChoice, Lenient, SetupParams, Source, Target};
 
-/// Method names, the one list both sides use.
-pub mod method {
-    pub const HELLO: &str = "hello";
-    pub const STATUS: &str = "status";
-    pub const SETUP: &str = "setup";
-    pub const ATTEST: &str = "attest";
-    pub const VERIFY: &str = "verify";
-    pub const VERIFY_MANY: &str = "verify.many";
-    pub const TRUST_ADD: &str = "trust.add";
-    pub const TRUST_REMOVE: &str = "trust.remove";
-    pub const TRUST_LIST: &str = "trust.list";
-    pub const TRUST_WHY: &str = "trust.why";
-    pub const KEYS_LIST: &str = "keys.list";
-    pub const KEY_REVOKE: &str = "key.revoke";
-    pub const SHUTDOWN: &str = "shutdown";
-    pub const REMOTE_ADD: &str = "remote.add";
-    pub const REMOTE_REMOVE: &str = "remote.remove";
-    pub const REMOTE_LIST: &str = "remote.list";
-    pub const FETCH: &str = "fetch";
-    pub const PUBLISH: &str = "publish";
-    pub const WATCH_ADD: &str = "watch.add";
-    pub const WATCH_REMOVE: &str = "watch.remove";
-    pub const WATCH_LIST: &str = "watch.list";
-    pub const SUBSCRIBE: &str = "subscribe";
-    pub const CONFIG_GET: &str = "config.get";
-    pub const CONFIG_SET: &str = "config.set";
-
-    /// Notifications the daemon sends (no id, no response), after `subscribe`.
-    pub const VERDICT_CHANGED: &str = "verdict.changed";
-
-    pub const ALL: &[&str] = &[
-        HELLO,
-        STATUS,
-        SETUP,
-        ATTEST,
-        VERIFY,
-        VERIFY_MANY,
-        TRUST_ADD,
-        TRUST_REMOVE,
-        TRUST_LIST,
-        TRUST_WHY,
-        KEYS_LIST,
-        KEY_REVOKE,
-        SHUTDOWN,
-        REMOTE_ADD,
-        REMOTE_REMOVE,
-        REMOTE_LIST,
-        FETCH,
-        PUBLISH,
-        WATCH_ADD,
-        WATCH_REMOVE,
-        WATCH_LIST,
-        SUBSCRIBE,
-        CONFIG_GET,
-        CONFIG_SET,
-    ];
-}
+pub mod method;
+pub use method::{Done, Method, MethodVisitor, NoParams};
 
 /// `config.get`: one setting, by its dotted name (`verify.threshold`), or all of them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

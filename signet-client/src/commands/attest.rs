@@ -83,7 +83,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         check_attestable(file)?;
     }
     let mut client = connection::connect_or_start(loc)?;
-    let status: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+    let status: StatusResult = client.call::<method::Status>(&signet_proto::api::NoParams)?;
     if status.key.is_none() {
         bail!(
             "this home has no key yet: run `sig setup --generate \"Your Name <you@example.org>\"` \
@@ -108,16 +108,13 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         else {
             continue;
         };
-        let result: AttestResult = client.call(
-            method::ATTEST,
-            &AttestParams {
-                target: Target::Path(absolute(file)?),
-                ok,
-                reviewed,
-                comment,
-                tty: terminal(),
-            },
-        )?;
+        let result: AttestResult = client.call::<method::Attest>(&AttestParams {
+            target: Target::Path(absolute(file)?),
+            ok,
+            reviewed,
+            comment,
+            tty: terminal(),
+        })?;
         let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
             .context("the daemon returned an unreadable attestation")?;
         if out.json {

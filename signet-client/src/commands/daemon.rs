@@ -5,7 +5,7 @@ use super::*;
 pub fn status(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
-    let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+    let s: StatusResult = client.call::<method::Status>(&signet_proto::api::NoParams)?;
     if json {
         out.json(&s)?;
         return Ok(exit::OK);
@@ -40,7 +40,7 @@ pub fn status(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32>
     out.line(format!("remotes: {}", s.remotes))?;
     if s.remotes > 0 {
         let list: api::RemoteListResult =
-            client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
+            client.call::<method::RemoteList>(&signet_proto::api::NoParams)?;
         for r in &list.remotes {
             let due = r
                 .next_sync_secs
@@ -77,7 +77,8 @@ pub fn daemon(
     match command {
         DaemonCommand::Start => {
             if let Some(mut client) = connection::connect_running(loc)? {
-                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                let s: StatusResult =
+                    client.call::<method::Status>(&signet_proto::api::NoParams)?;
                 if out.json {
                     out.json(&serde_json::json!({"running": true, "started": false, "pid": s.pid, "socket": s.socket}))?;
                     return Ok(exit::OK);
@@ -117,7 +118,8 @@ pub fn daemon(
         },
         DaemonCommand::Status => match connection::connect_running(loc)? {
             Some(mut client) => {
-                let s: StatusResult = client.call(method::STATUS, &serde_json::json!({}))?;
+                let s: StatusResult =
+                    client.call::<method::Status>(&signet_proto::api::NoParams)?;
                 if out.json {
                     out.json(&serde_json::json!({"running": true, "pid": s.pid, "version": s.version, "socket": s.socket}))?;
                     return Ok(exit::OK);
@@ -174,18 +176,12 @@ pub fn config(
                     shown(&text)
                 )
             })?;
-            client.call(
-                method::CONFIG_SET,
-                &api::ConfigSetParams {
-                    key: key.clone(),
-                    value,
-                },
-            )?
+            client.call::<method::ConfigSet>(&api::ConfigSetParams {
+                key: key.clone(),
+                value,
+            })?
         }
-        _ => client.call(
-            method::CONFIG_GET,
-            &api::ConfigGetParams { key: key.clone() },
-        )?,
+        _ => client.call::<method::ConfigGet>(&api::ConfigGetParams { key: key.clone() })?,
     };
     if json {
         out.json(&got.value)?;

@@ -27,7 +27,7 @@ pub fn trust(
                 publish: publishing.publish(),
                 tty: terminal(),
             };
-            let change: TrustChange = client.call(method::TRUST_ADD, &params)?;
+            let change: TrustChange = client.call::<method::TrustAdd>(&params)?;
             print_change(&change, out)?;
         }
         TrustCommand::Remove { key } => {
@@ -39,7 +39,7 @@ pub fn trust(
                 publish: None,
                 tty: terminal(),
             };
-            let change: TrustChange = client.call(method::TRUST_REMOVE, &params)?;
+            let change: TrustChange = client.call::<method::TrustRemove>(&params)?;
             if out.json {
                 out.json(&change)?;
                 return Ok(exit::OK);
@@ -58,12 +58,12 @@ pub fn trust(
         }
         TrustCommand::List { all: false } => {
             let list: TrustListResult =
-                client.call(method::TRUST_LIST, &TrustListParams::default())?;
+                client.call::<method::TrustList>(&TrustListParams::default())?;
             print_list(&list, out)?;
         }
         TrustCommand::List { all: true } => list_web(&mut client, out)?,
         TrustCommand::Why { key } => {
-            let standing: KeyStanding = client.call(method::TRUST_WHY, &TrustWhyParams { key })?;
+            let standing: KeyStanding = client.call::<method::TrustWhy>(&TrustWhyParams { key })?;
             print_why(&standing, out)?;
         }
     }
@@ -88,7 +88,7 @@ pub fn distrust(
         publish: args.publishing.publish(),
         tty: terminal(),
     };
-    let change: TrustChange = client.call(method::TRUST_ADD, &params)?;
+    let change: TrustChange = client.call::<method::TrustAdd>(&params)?;
     print_change(&change, out)?;
     Ok(exit::OK)
 }
@@ -177,7 +177,7 @@ fn list_web(client: &mut connection::Client, out: &mut Out<impl Write>) -> anyho
     };
     let mut whole: Option<TrustListResult> = None;
     loop {
-        let page: TrustListResult = client.call(method::TRUST_LIST, &params)?;
+        let page: TrustListResult = client.call::<method::TrustList>(&params)?;
         let next = page.next;
         if out.json {
             match &mut whole {
@@ -219,7 +219,7 @@ fn print_web(list: &TrustListResult, out: &mut Out<impl Write>) -> anyhow::Resul
 pub fn keys(loc: &Locations, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     let json = out.json;
     let mut client = connection::connect_or_start(loc)?;
-    let list: KeysListResult = client.call(method::KEYS_LIST, &serde_json::json!({}))?;
+    let list: KeysListResult = client.call::<method::KeysList>(&signet_proto::api::NoParams)?;
     if json {
         out.json(&list)?;
         return Ok(exit::OK);

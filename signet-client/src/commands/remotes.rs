@@ -12,7 +12,7 @@ pub fn remote(
         RemoteCommand::Add { name, url } => {
             check_remote_url(&url)?;
             let r: api::RemoteInfo =
-                client.call(method::REMOTE_ADD, &api::RemoteAddParams { name, url })?;
+                client.call::<method::RemoteAdd>(&api::RemoteAddParams { name, url })?;
             if out.json {
                 out.json(&r)?;
                 return Ok(exit::OK);
@@ -40,7 +40,7 @@ pub fn remote(
         }
         RemoteCommand::Remove { name } => {
             let r: api::RemoteInfo =
-                client.call(method::REMOTE_REMOVE, &api::RemoteNameParams { name })?;
+                client.call::<method::RemoteRemove>(&api::RemoteNameParams { name })?;
             if out.json {
                 out.json(&r)?;
                 return Ok(exit::OK);
@@ -65,7 +65,7 @@ pub fn remote(
         }
         RemoteCommand::List => {
             let list: api::RemoteListResult =
-                client.call(method::REMOTE_LIST, &serde_json::json!({}))?;
+                client.call::<method::RemoteList>(&signet_proto::api::NoParams)?;
             if out.json {
                 out.json(&list)?;
             } else if list.remotes.is_empty() {
@@ -129,7 +129,7 @@ pub fn fetch(
     let mut client = connection::connect_or_start(loc)?;
     let spinner = (!json).then(|| Spinner::start("fetching"));
     let result: Result<api::FetchResult, _> =
-        client.call(method::FETCH, &api::FetchParams { names });
+        client.call::<method::Fetch>(&api::FetchParams { names });
     drop(spinner);
     let result = result?;
     let all_fetched = result.results.iter().all(|r| {
@@ -240,14 +240,11 @@ pub fn publish(
         );
     }
     let mut client = connection::connect_or_start(loc)?;
-    let result: api::PublishResult = client.call(
-        method::PUBLISH,
-        &api::PublishParams {
-            http: args.http,
-            stop_http: args.stop,
-            to,
-        },
-    )?;
+    let result: api::PublishResult = client.call::<method::Publish>(&api::PublishParams {
+        http: args.http,
+        stop_http: args.stop,
+        to,
+    })?;
     if out.json {
         out.json(&result)?;
         return Ok(exit::OK);

@@ -25,14 +25,11 @@ pub fn setup(loc: &Locations, args: SetupArgs, out: &mut Out<impl Write>) -> any
         _ => bail!("give one of KEYID, `--generate` and `--import`"),
     };
     let mut client = connection::connect_or_start(loc)?;
-    let result: SetupResult = client.call(
-        method::SETUP,
-        &SetupParams {
-            key,
-            tty: terminal(),
-            force: args.force,
-        },
-    )?;
+    let result: SetupResult = client.call::<method::Setup>(&SetupParams {
+        key,
+        tty: terminal(),
+        force: args.force,
+    })?;
     if out.json {
         out.json(&result)?;
         return Ok(exit::OK);
@@ -92,13 +89,10 @@ pub fn revoke(loc: &Locations, args: RevokeArgs, out: &mut Out<impl Write>) -> a
         }
     }
     let mut client = connection::connect_or_start(loc)?;
-    let result: api::RevokeResult = client.call(
-        method::KEY_REVOKE,
-        &api::RevokeParams {
-            reason: args.reason.map(Into::into),
-            comment: args.comment,
-        },
-    )?;
+    let result: api::RevokeResult = client.call::<method::KeyRevoke>(&api::RevokeParams {
+        reason: args.reason.map(Into::into),
+        comment: args.comment,
+    })?;
     if out.json {
         out.json(&result)?;
         return Ok(exit::OK);

@@ -171,7 +171,7 @@ fn verify_all(
             targets.push(Target::Path(AbsPath::new(file.clone())?).into());
         }
         let got: VerifyManyResult =
-            client.call(method::VERIFY_MANY, &VerifyManyParams { targets })?;
+            client.call::<method::VerifyMany>(&VerifyManyParams { targets })?;
         all.results.extend(got.results);
         all.warnings = got.warnings;
     }
@@ -258,12 +258,10 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     let targets = named_targets(&files, &args.id)?;
     let mut client = connection::connect_or_start(loc)?;
-    let VerifyManyResult { results, warnings } = client.call(
-        method::VERIFY_MANY,
-        &VerifyManyParams {
+    let VerifyManyResult { results, warnings } =
+        client.call::<method::VerifyMany>(&VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
-        },
-    )?;
+        })?;
     let mut code = exit::OK;
     for outcome in &results {
         code = worst(

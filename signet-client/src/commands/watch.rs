@@ -17,12 +17,9 @@ pub fn watch(
     match command {
         WatchCommand::Add { dir } => {
             let spinner = Spinner::start("hashing");
-            let w: api::WatchInfo = client.call(
-                method::WATCH_ADD,
-                &api::PathParams {
-                    path: absolute(&dir)?,
-                },
-            )?;
+            let w: api::WatchInfo = client.call::<method::WatchAdd>(&api::PathParams {
+                path: absolute(&dir)?,
+            })?;
             drop(spinner);
             if out.json {
                 out.json(&w)?;
@@ -37,12 +34,9 @@ pub fn watch(
             ))?;
         }
         WatchCommand::Remove { dir } => {
-            let w: api::WatchInfo = client.call(
-                method::WATCH_REMOVE,
-                &api::PathParams {
-                    path: absolute(&dir)?,
-                },
-            )?;
+            let w: api::WatchInfo = client.call::<method::WatchRemove>(&api::PathParams {
+                path: absolute(&dir)?,
+            })?;
             if out.json {
                 out.json(&w)?;
                 return Ok(exit::OK);
@@ -51,7 +45,7 @@ pub fn watch(
         }
         WatchCommand::List => {
             let list: api::WatchListResult =
-                client.call(method::WATCH_LIST, &serde_json::json!({}))?;
+                client.call::<method::WatchList>(&signet_proto::api::NoParams)?;
             if out.json {
                 out.json(&list)?;
             } else if list.watches.is_empty() {

@@ -184,7 +184,7 @@ impl Server {
             });
             for path in self.open.keys() {
                 let path = path.clone();
-                subscriptions.send(method::SUBSCRIBE, &api::PathParams { path })?;
+                subscriptions.send::<method::Subscribe>(&api::PathParams { path })?;
             }
             self.daemon = Some(Daemon {
                 calls,
@@ -196,12 +196,12 @@ impl Server {
 
     fn verify(&mut self, path: &AbsPath) -> anyhow::Result<VerifyResult> {
         let target = Target::Path(path.clone());
-        let result = self.daemon()?.calls.call(method::VERIFY, &target);
+        let result = self.daemon()?.calls.call::<method::Verify>(&target);
         match result {
             Err(connection::CallError::Io(_)) => {
                 // The daemon went away: a new one is started on the next call.
                 self.daemon = None;
-                Ok(self.daemon()?.calls.call(method::VERIFY, &target)?)
+                Ok(self.daemon()?.calls.call::<method::Verify>(&target)?)
             }
             other => Ok(other?),
         }
@@ -215,7 +215,7 @@ impl Server {
         };
         daemon
             .calls
-            .call::<_, signet_proto::api::StatusResult>(method::STATUS, &json!({}))
+            .call::<method::Status>(&api::NoParams)
             .is_ok_and(|s| s.key.is_some())
     }
 
@@ -315,7 +315,7 @@ impl Server {
                 self.open.insert(path.clone(), p.text_document.uri);
                 if let Ok(daemon) = self.daemon() {
                     let subscribe = api::PathParams { path: path.clone() };
-                    let _ = daemon.subscriptions.send(method::SUBSCRIBE, &subscribe);
+                    let _ = daemon.subscriptions.send::<method::Subscribe>(&subscribe);
                 }
                 self.publish(&path)?;
             }
@@ -478,7 +478,7 @@ impl Server {
         };
         let attested: anyhow::Result<AttestResult> = self
             .daemon()
-            .and_then(|d| Ok(d.calls.call(method::ATTEST, &p)?));
+            .and_then(|d| Ok(d.calls.call::<method::Attest>(&p)?));
         match attested {
             Ok(r) => {
                 let done = format!("Signet: attested {} ({})", path.display(), r.id);

@@ -393,9 +393,8 @@ impl Remotes {
         })
     }
 
-    /// Remotes due for a scheduled fetch (marked as in flight), and when the next one is due.
-    /// Every remote's next fetch counted again from now, under the current interval (after
-    /// `sync.interval_secs` changed); the scheduler is woken by the caller's `sync_wake`.
+    /// Every remote's next fetch counted again from now, under the current interval: the
+    /// scheduler's, when it sees `sync.interval_secs` changed.
     pub(crate) fn reschedule_remotes(&self) {
         let config = self.shared.config();
         let mut s = self.shared.write();
@@ -404,6 +403,7 @@ impl Remotes {
         }
     }
 
+    /// Remotes due for a scheduled fetch (marked as in flight), and when the next one is due.
     pub(crate) fn take_due_remotes(&self) -> (Vec<String>, Option<Instant>) {
         let now = Instant::now();
         let mut s = self.shared.write();

@@ -1,12 +1,14 @@
-//! Method dispatch: JSON-RPC requests in, responses out. One function per method family; the
-//! work itself is in `daemon`.
+//! Method dispatch: JSON-RPC requests in, responses out, through a table built from the
+//! protocol's typed methods (`proto::api::method`); the work itself is in the daemon's parts.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value as JsonValue;
-use signet_proto::api::{self, method};
+use signet_proto::api::{self, Method, method};
 use signet_proto::rpc::{ErrorCode, Request, Response, RpcError};
 
 use crate::daemon::Daemon;
@@ -21,8 +23,9 @@ pub struct Session {
     pub inbox: Option<crate::subscribers::Inbox>,
 }
 
-fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, RpcError> {
-    // Methods without params accept an absent or empty `params`.
+/// A method's params, read as the method's own type. Methods without params accept an absent
+/// or empty `params`.
+fn params<M: Method>(params: JsonValue) -> Result<M::Params, RpcError> {
     let params = if params.is_null() {
         JsonValue::Object(Default::default())
     } else {
@@ -31,19 +34,122 @@ fn params<T: DeserializeOwned>(method: &str, params: JsonValue) -> Result<T, Rpc
     serde_json::from_value(params).map_err(|e| {
         RpcError::new(
             ErrorCode::InvalidParams,
-            format!("invalid params for {method}: {e}"),
+            format!("invalid params for {}: {e}", M::NAME),
         )
     })
 }
 
-/// An operation's outcome as JSON-RPC: the one place an operation's error becomes a protocol
-/// error (its code, its message and hint).
-fn reply<T: Serialize, E: Failure>(result: Result<T, E>) -> Result<JsonValue, RpcError> {
-    result.map(answer).map_err(|e| e.to_rpc())
-}
-
 fn answer<T: Serialize>(result: T) -> JsonValue {
     serde_json::to_value(result).expect("protocol results serialize")
+}
+
+/// An operation's outcome as JSON-RPC: the one place an operation's error becomes a protocol
+/// error (its code, its message and hint).
+trait Reply<T> {
+    fn reply(self) -> Result<T, RpcError>;
+}
+
+impl<T, E: Failure> Reply<T> for Result<T, E> {
+    fn reply(self) -> Result<T, RpcError> {
+        self.map_err(|e| e.to_rpc())
+    }
+}
+
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<JsonValue, RpcError>> + Send + 'a>>;
+type Working<'a, T> = Pin<Box<dyn Future<Output = Result<T, RpcError>> + Send + 'a>>;
+/// A handler that works on its connection's session too.
+type Greeting<M> = for<'a> fn(
+    &'a Arc<Daemon>,
+    &'a mut Session,
+    <M as Method>::Params,
+) -> Working<'a, <M as Method>::Result>;
+type Route =
+    Box<dyn for<'a> Fn(&'a Arc<Daemon>, &'a mut Session, JsonValue) -> Answer<'a> + Send + Sync>;
+
+/// Every method's handler, by name. A handler's kind says what it may do: `reads` answers
+/// from the state as it is, at once (a read lock's worth, no waiting); `acts` may wait — hash
+/// a file, fetch, take the writer; `greets` works on the connection itself.
+struct Table(HashMap<&'static str, Route>);
+
+impl Table {
+    fn reads<M: Method>(&mut self, handler: fn(&Daemon, M::Params) -> Result<M::Result, RpcError>) {
+        self.route::<M>(Box::new(move |daemon, _, p| {
+            let result = params::<M>(p).and_then(|p| handler(daemon, p));
+            Box::pin(std::future::ready(result.map(answer)))
+        }));
+    }
+
+    fn acts<M: Method>(
+        &mut self,
+        handler: for<'a> fn(&'a Arc<Daemon>, M::Params) -> Working<'a, M::Result>,
+    ) {
+        self.route::<M>(Box::new(move |daemon, _, p| {
+            Box::pin(async move { handler(daemon, params::<M>(p)?).await.map(answer) })
+        }));
+    }
+
+    fn greets<M: Method>(&mut self, handler: Greeting<M>) {
+        self.route::<M>(Box::new(move |daemon, session, p| {
+            Box::pin(async move { handler(daemon, session, params::<M>(p)?).await.map(answer) })
+        }));
+    }
+
+    fn route<M: Method>(&mut self, route: Route) {
+        let earlier = self.0.insert(M::NAME, route);
+        assert!(earlier.is_none(), "{} routed twice", M::NAME);
+    }
+}
+
+/// The table, built once.
+fn table() -> &'static Table {
+    static TABLE: LazyLock<Table> = LazyLock::new(|| {
+        use method::*;
+        let mut t = Table(HashMap::new());
+        t.greets::<Hello>(|_, session, p| Box::pin(std::future::ready(hello(session, p))));
+        t.greets::<Subscribe>(|d, session, p| {
+            Box::pin(async move { d.watches.subscribe(&mut session.inbox, p).await.reply() })
+        });
+        t.reads::<Status>(|d, _| Ok(d.status()));
+        t.reads::<ConfigGet>(|d, p| d.shared.config_get(p).reply());
+        t.reads::<TrustList>(|d, p| d.shared.trust_list(p).reply());
+        t.reads::<TrustWhy>(|d, p| d.shared.trust_why(p).reply());
+        t.reads::<KeysList>(|d, _| Ok(d.shared.keys_list()));
+        t.reads::<RemoteList>(|d, _| Ok(d.remotes.remote_list()));
+        t.reads::<WatchList>(|d, _| Ok(d.watches.watch_list()));
+        t.reads::<Shutdown>(|d, _| {
+            d.shared.request_shutdown();
+            Ok(api::Done {})
+        });
+        t.acts::<ConfigSet>(|d, p| Box::pin(async move { d.shared.config_set(p).await.reply() }));
+        t.acts::<Setup>(|d, p| Box::pin(async move { d.shared.setup(p).await.reply() }));
+        t.acts::<Attest>(|d, p| Box::pin(async move { d.attest(p).await.reply() }));
+        t.acts::<Verify>(|d, p| Box::pin(async move { d.watches.verify(&p).await.reply() }));
+        t.acts::<VerifyMany>(|d, p| {
+            Box::pin(async move {
+                Ok(api::VerifyManyResult {
+                    results: d.watches.verify_many(p.targets).await,
+                    warnings: d.warnings(),
+                })
+            })
+        });
+        t.acts::<TrustAdd>(|d, p| Box::pin(async move { d.shared.trust_add(p).await.reply() }));
+        t.acts::<TrustRemove>(|d, p| {
+            Box::pin(async move { d.shared.trust_remove(p).await.reply() })
+        });
+        t.acts::<KeyRevoke>(|d, p| Box::pin(async move { d.shared.revoke(p).await.reply() }));
+        t.acts::<RemoteAdd>(|d, p| Box::pin(async move { d.remotes.remote_add(p).await.reply() }));
+        t.acts::<RemoteRemove>(|d, p| {
+            Box::pin(async move { d.remotes.remote_remove(&p.name).await.reply() })
+        });
+        t.acts::<Fetch>(|d, p| Box::pin(async move { d.remotes.fetch(p).await.reply() }));
+        t.acts::<Publish>(|d, p| Box::pin(async move { d.publisher.publish(p).await.reply() }));
+        t.acts::<WatchAdd>(|d, p| Box::pin(async move { d.watches.watch_add(p).await.reply() }));
+        t.acts::<WatchRemove>(|d, p| {
+            Box::pin(async move { d.watches.watch_remove(p).await.reply() })
+        });
+        t
+    });
+    &TABLE
 }
 
 /// Answers one request. `None` for notifications, which get no response.
@@ -73,70 +179,27 @@ async fn dispatch(
 ) -> Result<JsonValue, RpcError> {
     let Request {
         method: name,
-        params: p,
+        params,
         ..
     } = request;
-    let m = name.as_str();
-    if m == method::HELLO {
-        return hello(session, params(m, p)?).map(answer);
-    }
-    if !session.greeted {
+    if name != method::Hello::NAME && !session.greeted {
         return Err(RpcError::new(
             ErrorCode::Protocol,
             "the first call on a connection must be `hello`",
         ));
     }
-    match m {
-        method::STATUS => Ok(answer(daemon.status())),
-        method::CONFIG_GET => reply(daemon.shared.config_get(params(m, p)?)),
-        method::CONFIG_SET => reply(daemon.shared.config_set(params(m, p)?).await),
-        method::SETUP => reply(daemon.shared.setup(params(m, p)?).await),
-        method::ATTEST => reply(daemon.attest(params(m, p)?).await),
-        method::VERIFY => reply(daemon.watches.verify(&params(m, p)?).await),
-        method::VERIFY_MANY => {
-            let api::VerifyManyParams { targets } = params(m, p)?;
-            Ok(answer(api::VerifyManyResult {
-                results: daemon.watches.verify_many(targets).await,
-                warnings: daemon.warnings(),
-            }))
-        }
-        method::TRUST_ADD => reply(daemon.shared.trust_add(params(m, p)?).await),
-        method::TRUST_REMOVE => reply(daemon.shared.trust_remove(params(m, p)?).await),
-        method::TRUST_LIST => reply(daemon.shared.trust_list(params(m, p)?)),
-        method::TRUST_WHY => reply(daemon.shared.trust_why(params(m, p)?)),
-        method::KEYS_LIST => Ok(answer(daemon.shared.keys_list())),
-        method::KEY_REVOKE => reply(daemon.shared.revoke(params(m, p)?).await),
-        method::REMOTE_ADD => reply(daemon.remotes.remote_add(params(m, p)?).await),
-        method::REMOTE_REMOVE => {
-            let api::RemoteNameParams { name } = params(m, p)?;
-            reply(daemon.remotes.remote_remove(&name).await)
-        }
-        method::REMOTE_LIST => Ok(answer(daemon.remotes.remote_list())),
-        method::FETCH => reply(daemon.remotes.fetch(params(m, p)?).await),
-        method::PUBLISH => reply(daemon.publisher.publish(params(m, p)?).await),
-        method::WATCH_ADD => reply(daemon.watches.watch_add(params(m, p)?).await),
-        method::WATCH_REMOVE => reply(daemon.watches.watch_remove(params(m, p)?).await),
-        method::WATCH_LIST => Ok(answer(daemon.watches.watch_list())),
-        method::SUBSCRIBE => reply(
-            daemon
-                .watches
-                .subscribe(&mut session.inbox, params(m, p)?)
-                .await,
-        ),
-        method::SHUTDOWN => {
-            daemon.shared.request_shutdown();
-            Ok(JsonValue::Object(Default::default()))
-        }
-        other => Err(RpcError::new(
+    let Some(route) = table().0.get(name.as_str()) else {
+        return Err(RpcError::new(
             ErrorCode::MethodNotFound,
             format!(
                 "unknown method {:?}; this signetd {} answers: {}",
-                other.chars().take(100).collect::<String>(),
+                name.chars().take(100).collect::<String>(),
                 signet_proto::VERSION,
                 method::ALL.join(", ")
             ),
-        )),
-    }
+        ));
+    };
+    route(daemon, session, params).await
 }
 
 fn hello(session: &mut Session, p: api::HelloParams) -> Result<api::HelloResult, RpcError> {
@@ -160,4 +223,16 @@ fn hello(session: &mut Session, p: api::HelloParams) -> Result<api::HelloResult,
         server: format!("signetd/{}", signet_proto::VERSION),
         capabilities: method::ALL.iter().map(|m| m.to_string()).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_has_one_route() {
+        let routed: std::collections::BTreeSet<_> = table().0.keys().copied().collect();
+        let named: std::collections::BTreeSet<_> = method::ALL.iter().copied().collect();
+        assert_eq!(routed, named);
+    }
 }

@@ -3,12 +3,13 @@
 //! writes back with every field it shows. A renamed field, a changed shape or a new required
 //! field fails here until the document says so.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use signet_proto::api::{self, method};
+use signet_proto::api::{self, Method, MethodVisitor, method};
 use signet_proto::rpc::RpcError;
 
 fn root() -> std::path::PathBuf {
@@ -88,55 +89,29 @@ fn contains(back: &Value, shown: &Value, at: &str) -> Result<(), String> {
     }
 }
 
-fn params(m: &str, p: &Value) -> Result<(), String> {
-    match m {
-        method::HELLO => round_trip::<api::HelloParams>(p),
-        method::SETUP => round_trip::<api::SetupParams>(p),
-        method::ATTEST => round_trip::<api::AttestParams>(p),
-        method::VERIFY => round_trip::<api::Target>(p),
-        method::VERIFY_MANY => round_trip::<api::VerifyManyParams>(p),
-        method::TRUST_ADD | method::TRUST_REMOVE => round_trip::<api::TrustParams>(p),
-        method::TRUST_LIST => round_trip::<api::TrustListParams>(p),
-        method::TRUST_WHY => round_trip::<api::TrustWhyParams>(p),
-        method::REMOTE_ADD => round_trip::<api::RemoteAddParams>(p),
-        method::REMOTE_REMOVE => round_trip::<api::RemoteNameParams>(p),
-        method::FETCH => round_trip::<api::FetchParams>(p),
-        method::PUBLISH => round_trip::<api::PublishParams>(p),
-        method::WATCH_ADD | method::WATCH_REMOVE | method::SUBSCRIBE => {
-            round_trip::<api::PathParams>(p)
+/// An example's params or result read through the method's own types (`api::Method`), as the
+/// daemon and `sig` read them.
+struct Example<'a> {
+    shown: &'a Value,
+    params: bool,
+}
+
+impl MethodVisitor for Example<'_> {
+    type Output = Result<(), String>;
+    fn visit<M: Method>(self) -> Self::Output {
+        if !self.params {
+            return round_trip::<M::Result>(self.shown);
         }
-        method::CONFIG_GET => round_trip::<api::ConfigGetParams>(p),
-        method::KEY_REVOKE => round_trip::<api::RevokeParams>(p),
-        method::CONFIG_SET => round_trip::<api::ConfigSetParams>(p),
-        _ if p == &Value::Object(Default::default()) => Ok(()),
-        _ => Err(format!("`{m}` takes no params")),
+        let takes_none = TypeId::of::<M::Params>() == TypeId::of::<api::NoParams>();
+        if takes_none && self.shown != &Value::Object(Default::default()) {
+            return Err(format!("`{}` takes no params", M::NAME));
+        }
+        round_trip::<M::Params>(self.shown)
     }
 }
 
-fn result(m: &str, r: &Value) -> Result<(), String> {
-    match m {
-        method::HELLO => round_trip::<api::HelloResult>(r),
-        method::STATUS => round_trip::<api::StatusResult>(r),
-        method::SETUP => round_trip::<api::SetupResult>(r),
-        method::ATTEST => round_trip::<api::AttestResult>(r),
-        method::VERIFY => round_trip::<api::VerifyResult>(r),
-        method::VERIFY_MANY => round_trip::<api::VerifyManyResult>(r),
-        method::TRUST_ADD | method::TRUST_REMOVE => round_trip::<api::TrustChange>(r),
-        method::TRUST_LIST => round_trip::<api::TrustListResult>(r),
-        method::TRUST_WHY => round_trip::<api::KeyStanding>(r),
-        method::KEYS_LIST => round_trip::<api::KeysListResult>(r),
-        method::KEY_REVOKE => round_trip::<api::RevokeResult>(r),
-        method::REMOTE_ADD | method::REMOTE_REMOVE => round_trip::<api::RemoteInfo>(r),
-        method::REMOTE_LIST => round_trip::<api::RemoteListResult>(r),
-        method::FETCH => round_trip::<api::FetchResult>(r),
-        method::PUBLISH => round_trip::<api::PublishResult>(r),
-        method::WATCH_ADD | method::WATCH_REMOVE => round_trip::<api::WatchInfo>(r),
-        method::WATCH_LIST => round_trip::<api::WatchListResult>(r),
-        method::SUBSCRIBE => round_trip::<api::SubscribeResult>(r),
-        method::CONFIG_GET | method::CONFIG_SET => round_trip::<api::ConfigValue>(r),
-        method::SHUTDOWN if r == &Value::Object(Default::default()) => Ok(()),
-        _ => Err(format!("no result type for `{m}`")),
-    }
+fn read_as(m: &str, shown: &Value, params: bool) -> Result<(), String> {
+    method::visit(m, Example { shown, params }).unwrap_or_else(|| Err(format!("no method `{m}`")))
 }
 
 #[test]
@@ -157,18 +132,15 @@ fn every_example_reads_into_the_protocol_types_and_back() {
             let m = msg["method"].as_str().expect("a request names its method");
             asked.insert(id.expect("examples of requests have ids"), m.to_owned());
             *shown.entry(m.to_owned()).or_default() += 1;
-            params(
-                m,
-                msg.get("params")
-                    .unwrap_or(&Value::Object(Default::default())),
-            )
+            let none = Value::Object(Default::default());
+            read_as(m, msg.get("params").unwrap_or(&none), true)
         } else if let Some(m) = msg.get("method").and_then(Value::as_str) {
             assert_eq!(m, method::VERDICT_CHANGED, "the one notification");
             round_trip::<api::VerdictChanged>(&msg["params"])
         } else {
             let m = &asked[&id.expect("a response has the id of its request")];
             match (msg.get("result"), msg.get("error")) {
-                (Some(r), None) => result(m, r),
+                (Some(r), None) => read_as(m, r, false),
                 (None, Some(e)) => round_trip::<RpcError>(e),
                 _ => Err("a response has a result or an error".into()),
             }
