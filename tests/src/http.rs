@@ -32,6 +32,8 @@ struct Shared {
     routes: HashMap<String, Serve>,
     /// (path, status) of every response, in order.
     log: Vec<(String, u16)>,
+    /// The path of every request read, answered or not.
+    asked: Vec<String>,
 }
 
 pub struct TestServer {
@@ -91,6 +93,17 @@ impl TestServer {
         );
     }
 
+    /// Whether a request for a path ending in `file` has been read (answered or not: a
+    /// `Silent` route answers nothing).
+    pub fn was_asked(&self, file: &str) -> bool {
+        self.shared
+            .lock()
+            .unwrap()
+            .asked
+            .iter()
+            .any(|p| p.ends_with(file))
+    }
+
     /// Statuses answered so far for a file, and forgets them.
     pub fn take_log(&self) -> Vec<(String, u16)> {
         std::mem::take(&mut self.shared.lock().unwrap().log)
@@ -125,6 +138,7 @@ fn handle(mut stream: TcpStream, shared: &Mutex<Shared>, stop: &AtomicBool) {
     }
     let text = String::from_utf8_lossy(&head).into_owned();
     let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
+    shared.lock().unwrap().asked.push(path.clone());
     let if_none_match = text.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case("if-none-match")

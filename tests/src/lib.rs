@@ -10,7 +10,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
@@ -239,6 +239,17 @@ impl Home {
         home.env
             .push(("SIGNET_TEST_CLOCK_OFFSET_SECS", secs.to_string()));
         home
+    }
+
+    /// Moves this home's signing clock to `secs` seconds away from now: "signed later"
+    /// without waiting for a newer second. The clock is the daemon's, so a running daemon is
+    /// stopped first; the next `sig` starts one on the new clock.
+    pub fn move_clock(&mut self, secs: i64) {
+        self.sig(&["daemon", "stop"]).expect(0);
+        self.env
+            .retain(|(k, _)| *k != "SIGNET_TEST_CLOCK_OFFSET_SECS");
+        self.env
+            .push(("SIGNET_TEST_CLOCK_OFFSET_SECS", secs.to_string()));
     }
 
     pub fn sig_command(&self, args: &[&str]) -> Command {
@@ -714,6 +725,24 @@ impl Gpg {
         cmd.env("GNUPGHOME", self.dir.path())
             .args(["--batch", "--no-tty", "--quiet"]);
         cmd
+    }
+
+    /// Moves the clock of everything this GnuPG home does (its `gpg.conf`'s
+    /// `faked-system-time`, which every gpg run on it reads, the daemon's signing included) to
+    /// `secs` seconds away from now; 0 gives it the real time back. "Signed later" and "made
+    /// an hour ago" without waiting for the clock. Every gpg run starts its clock at that
+    /// moment again: steps that must follow each other (made, then signed) each set a later one.
+    pub fn set_clock(&self, secs: i64) {
+        let conf = self.dir.path().join("gpg.conf");
+        if secs == 0 {
+            let _ = std::fs::remove_file(&conf);
+            return;
+        }
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        std::fs::write(&conf, format!("faked-system-time {}\n", now + secs)).unwrap();
     }
 
     pub fn import(&self, path: &Path) {

@@ -95,10 +95,12 @@ fn keys_unfit_to_sign_are_refused_with_the_reason() {
     let run = home.sig_with_gpg(&gpg, &[], &["setup", &revoked]).expect(2);
     assert!(run.stderr.contains("is revoked"), "{}", run.stderr);
 
-    // Expired.
+    // Expired: made an hour ago with a second to live.
+    gpg.set_clock(-3600);
     let expiring = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
+    gpg.set_clock(-3500); // each gpg run starts on the clock set for it
     gpg.run(&["--quick-set-expire", &expiring, "seconds=1"]);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    gpg.set_clock(0);
     let run = home
         .sig_with_gpg(&gpg, &[], &["setup", &expiring])
         .expect(2);

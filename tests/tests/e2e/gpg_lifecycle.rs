@@ -57,14 +57,17 @@ fn a_published_revocation_stops_the_keys_attestations_counting() {
 #[test]
 fn attestations_made_while_the_key_was_alive_survive_its_expiry() {
     let gpg = Gpg::new();
+    // Made, given five minutes to live and used, all an hour ago: expired for 55 minutes now.
+    // Each gpg run starts on the clock set for it, so each step is set a little later.
+    gpg.set_clock(-3600);
     let fpr = gpg.generate("Expiring <e@example.org>", "rsa3072", "");
-    // gpg counts the period from the key's creation, and RSA key generation on a loaded
-    // machine can take seconds: leave room to sign before it ends.
-    gpg.run(&["--quick-set-expire", &fpr, "seconds=10"]);
+    gpg.set_clock(-3500);
+    gpg.run(&["--quick-set-expire", &fpr, "seconds=300"]);
+    gpg.set_clock(-3450);
     let id = format!("sha256:{}", "cd".repeat(32));
     let repo = gpg.repo_with_one(&fpr, &id);
     let key = gpg.export(&fpr);
-    std::thread::sleep(std::time::Duration::from_secs(11));
+    gpg.set_clock(0);
 
     let server = TestServer::start();
     server.route("repo.json", Serve::File(repo));

@@ -195,7 +195,12 @@ fn gpg_with_passphrase() -> (Gpg, String) {
 fn hang_pinentry(gpg: &Gpg) {
     use std::os::unix::fs::PermissionsExt as _;
     let script = gpg.dir.path().join("hung-pinentry");
-    std::fs::write(&script, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    let asked = prompt_marker(gpg);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntouch '{}'\nexec sleep 600\n", asked.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(
         gpg.dir.path().join("gpg-agent.conf"),
@@ -209,6 +214,33 @@ fn hang_pinentry(gpg: &Gpg) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Where the hung pinentry notes that it was started.
+fn prompt_marker(gpg: &Gpg) -> std::path::PathBuf {
+    gpg.dir.path().join("pinentry-asked")
+}
+
+/// Waits until gpg has started the hung pinentry: the signing now waits on a prompt.
+fn wait_for_prompt(gpg: &Gpg) {
+    let asked = prompt_marker(gpg);
+    signet_tests::wait_until(
+        "gpg to ask for the passphrase",
+        Duration::from_secs(20),
+        || std::fs::remove_file(&asked).ok(),
+    );
+}
+
+/// Whether any thread of process `pid` has a child process.
+fn runs_a_child(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .is_ok_and(|c| !c.trim().is_empty())
+        })
 }
 
 /// `sig attest` from a terminal, so that gpg asks its pinentry.
@@ -239,7 +271,7 @@ fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
 
     let started = Instant::now();
     let hung = attest_from_terminal(&home, &gpg, "f");
-    std::thread::sleep(Duration::from_secs(1));
+    wait_for_prompt(&gpg);
     // Every other write goes on meanwhile.
     let t = Instant::now();
     home.sig(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"])
@@ -269,7 +301,11 @@ fn a_passphrase_prompt_nobody_answers_holds_no_other_write() {
     }));
     home.sig(&["daemon", "stop"]).expect(0);
     let hung = attest_from_terminal(&home, &gpg, "f");
-    std::thread::sleep(Duration::from_secs(1));
+    // gpg-agent asks one pinentry at a time, and the first still hangs: this signing
+    // waits in gpg, the daemon's child.
+    signet_tests::wait_until("the daemon to run gpg", Duration::from_secs(20), || {
+        home.daemon_pid().filter(|pid| runs_a_child(*pid))
+    });
     let pid = home.daemon_pid().unwrap();
     let t = Instant::now();
     home.sig(&["daemon", "stop"]).expect(0);
@@ -307,7 +343,11 @@ fn removing_a_remote_cancels_its_fetch_and_waits_for_no_network() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    signet_tests::wait_until(
+        "the fetch to ask for key.asc",
+        Duration::from_secs(20),
+        || server.was_asked("key.asc").then_some(()),
+    );
     let started = Instant::now();
     home.sig(&["remote", "remove", "slow"]).expect(0);
     home.sig(&["trust", "add", "0123456789ABCDEF0123456789ABCDEF01234567"])
@@ -431,8 +471,9 @@ fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
     let fpr = gpg.generate("Grows <g@example.org>", "ed25519", "");
     let home = Home::new();
     home.sig_with_gpg(&gpg, &[], &["setup", &fpr]).expect(0);
-    // A newer signing subkey: gpg signs with it from now on.
-    std::thread::sleep(Duration::from_millis(1100));
+    // A newer signing subkey: gpg signs with it from now on (gpg's clock a few seconds on,
+    // so that it is newer than the first).
+    gpg.set_clock(5);
     gpg.run(&[
         "--pinentry-mode",
         "loopback",
@@ -444,6 +485,7 @@ fn a_signing_subkey_added_in_gnupg_later_gets_an_error_that_says_what_to_do() {
         "sign",
         "never",
     ]);
+    gpg.set_clock(10); // each gpg run starts on the clock set for it: sign after it was made
     home.file("f", b"attested after the subkey");
     let attest = ["attest", "f", "--ok", "--reviewed", "--comment", "x"];
     let run = home.sig_with_gpg(&gpg, &[], &attest).expect(2);

@@ -19,6 +19,7 @@ mod protocol;
 mod protocol_doc;
 mod reference;
 mod remote_integrity;
+mod remote_words;
 mod remotes;
 mod settings;
 mod systemd;

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use signet_tests::http::TestServer;
 use signet_tests::{Gpg, Home, Run};
@@ -153,8 +152,8 @@ fn signet_follows_the_reference_and_its_updates() {
         home.sig(&["verify", f1.to_str().unwrap()]).expect(0);
 
         // An update: the reference's repository has no serial; its newer signature is what
-        // makes it newer.
-        std::thread::sleep(Duration::from_millis(1100));
+        // makes it newer (signed on a clock a few seconds on).
+        upstream.gpg.set_clock(5);
         upstream.file("f2", b"second file");
         upstream.attest("f2", false, "found a flaw");
         server.serve_repo(&upstream.sig_dir().join("repo"));
