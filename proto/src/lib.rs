@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod formats;
+pub mod index;
 pub mod json;
 pub mod paths;
 pub mod rpc;

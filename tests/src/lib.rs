@@ -3,6 +3,7 @@
 
 pub mod forge;
 pub mod http;
+pub mod index;
 pub mod stats;
 pub mod terminal;
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
-/// A built binary of this workspace. Cargo builds `sig` and `signetd` before any test runs
+/// A built binary of this workspace. Cargo builds `sig`, `signetd` and `signet-index` before any test runs
 /// because their own packages have integration tests; they sit beside `deps/`.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -55,6 +56,8 @@ fn assert_fresh(binary: &Path) {
     // Each binary's sources: the daemon is built from the rules and the fetch crates too.
     let own: &[&str] = if binary.ends_with("signetd") {
         &["signetd/src", "signet-core/src", "signet-fetch/src"]
+    } else if binary.ends_with("signet-index") {
+        &["signet-index/src", "signet-core/src", "signet-fetch/src"]
     } else {
         &["signet-client/src"]
     };

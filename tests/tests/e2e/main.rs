@@ -9,6 +9,7 @@ mod gpg_keys;
 mod gpg_lifecycle;
 mod gpg_repository;
 mod hardening;
+mod index;
 mod key_revocation;
 mod key_rotation;
 mod local_integrity;

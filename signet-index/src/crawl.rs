@@ -1,0 +1,388 @@
+//! The crawler: fetches each repository when it is due, with the daemon's own rules
+//! (`signet_core::accept`: pinned to its key on first sight; rollback, equivocation and a
+//! changed key refused; every signature checked) and `signet-fetch`'s bounded GETs, and keeps
+//! only what checked out. Several crawlers — tasks here, processes elsewhere on the same
+//! PostgreSQL — share the work through the database's claims.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use signet_core::accept::{self, Accepted, Refusal, RemoteRecord};
+use signet_core::cert;
+use signet_core::index::Checked;
+use signet_core::keyring::Keyring;
+use signet_fetch::http::{self, BodyLimit, Got, HttpLimits};
+use signet_proto::formats::{self, Fingerprint, RepoContents};
+use tokio::sync::Notify;
+
+use crate::store::{AcceptedCopy, Claimed, Kept, Store};
+
+/// How the crawler behaves; the defaults suit a public index.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Seconds between two crawls of one repository.
+    pub interval: i64,
+    /// Repositories crawled at once by this process.
+    pub parallel: usize,
+    /// The largest `repo.json` fetched.
+    pub max_repo_bytes: u64,
+    /// Most attestations kept of one repository (the keyserver lesson: one publisher must
+    /// not be able to fill the index).
+    pub max_per_repository: usize,
+    /// Most repositories one repository's trust statements may add.
+    pub max_discovered_per_repository: usize,
+    pub http: HttpLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: 900,
+            parallel: 4,
+            max_repo_bytes: 64 << 20,
+            max_per_repository: 1_000_000,
+            max_discovered_per_repository: 100,
+            http: HttpLimits {
+                connect_timeout: Duration::from_secs(10),
+                first_byte_timeout: Duration::from_secs(20),
+                total_timeout: Duration::from_secs(120),
+                max_redirects: 5,
+            },
+        }
+    }
+}
+
+/// `key.asc` is a certificate and a few retired ones.
+const KEY_LIMIT: BodyLimit = BodyLimit {
+    max: cert::MAX_CERT_LEN as u64,
+    what_to_do: "a certificate is far smaller",
+};
+
+/// The seconds a claim lasts: a crawler that died gives its repositories back after this.
+const LEASE: i64 = 600;
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub struct Crawler {
+    pub store: Store,
+    pub settings: Settings,
+    client: reqwest::Client,
+    /// Woken by a submission: a new repository is crawled at once, not at the next nap's end.
+    pub wake: Notify,
+}
+
+impl Crawler {
+    pub fn new(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
+        // Repositories are named by anyone: their URLs reach public addresses only.
+        let client = signet_fetch::address::client(&settings.http)?;
+        Ok(Arc::new(Crawler {
+            store,
+            settings,
+            client,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// A crawler whose repositories may be on this machine (tests, a private index).
+    pub fn allowing_private(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
+        let client = http::client(&settings.http)?;
+        Ok(Arc::new(Crawler {
+            store,
+            settings,
+            client,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// Crawls what is due, for ever: claims a batch, crawls it, sleeps until the next is due
+    /// or a submission wakes it.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let claimed = match self
+                .store
+                .claim_due(self.settings.parallel, now(), LEASE)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!("claiming repositories to crawl: {e:#}");
+                    Vec::new()
+                }
+            };
+            if !claimed.is_empty() {
+                let mut crawls = tokio::task::JoinSet::new();
+                for repository in claimed {
+                    let crawler = self.clone();
+                    crawls.spawn(async move { crawler.crawl(repository).await });
+                }
+                while crawls.join_next().await.is_some() {}
+                continue;
+            }
+            let nap = match self.store.next_due().await {
+                Ok(Some(due)) => (due - now()).clamp(1, 60) as u64,
+                _ => 60,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(nap)) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// One repository: fetched, judged, and what passed kept.
+    async fn crawl(&self, claimed: Claimed) {
+        let url = claimed.url.clone();
+        let outcome = self.fetch_and_check(&claimed).await;
+        let now = now();
+        let result = match outcome {
+            Ok(Crawled::Unchanged(record)) => self.keep(&url, &record, None, now).await,
+            Ok(Crawled::Accepted(record, copy)) => self.keep(&url, &record, Some(&copy), now).await,
+            Err(Failure::Hostile(why)) => {
+                tracing::warn!(%url, "dropped: {why}");
+                self.store.drop_repository(&url, &why).await
+            }
+            Err(Failure::Failed(why)) => {
+                let failures = claimed.failures + 1;
+                let backoff = (30i64 << failures.min(10)).min(self.settings.interval);
+                tracing::info!(%url, "crawl failed: {why}");
+                self.store.failed(&url, &why, failures, now + backoff).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(%url, "recording the crawl: {e:#}");
+        }
+    }
+
+    async fn keep(
+        &self,
+        url: &str,
+        record: &RemoteRecord,
+        copy: Option<&Copy>,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        if let Some(copy) = copy {
+            for (fpr, armored) in &copy.certificates {
+                self.store.save_certificate(fpr, armored, now).await?;
+            }
+            for url in copy
+                .named
+                .iter()
+                .take(self.settings.max_discovered_per_repository)
+            {
+                if self.store.add_repository(url, "discovered", now).await? {
+                    self.wake.notify_one();
+                }
+            }
+        }
+        let record_json = serde_json::to_string(record)?;
+        let when = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        self.store
+            .accepted(AcceptedCopy {
+                url,
+                record: &record_json,
+                pinned: record.pinned.as_ref().map_or("", |p| p.as_str()),
+                serial: record.serial.unwrap_or(0) as i64,
+                when: &when,
+                now,
+                next_crawl: now + self.settings.interval,
+                attestations: copy.map(|c| c.kept.as_slice()),
+            })
+            .await
+    }
+
+    async fn fetch_and_check(&self, claimed: &Claimed) -> Result<Crawled, Failure> {
+        let mut record = claimed
+            .record
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<RemoteRecord>(r).ok())
+            .unwrap_or_else(|| {
+                RemoteRecord::new("index".into(), claimed.url.clone(), String::new())
+            });
+        let key_url = format!("{}{}", claimed.url, signet_proto::paths::KEY_FILE);
+        let repo_url = format!("{}{}", claimed.url, signet_proto::paths::REPO_FILE);
+        let repo_limit = BodyLimit {
+            max: self.settings.max_repo_bytes,
+            what_to_do: "the index takes repositories up to its max_repo_bytes",
+        };
+        let get = |url: &str, prior: &accept::Validators, limit| {
+            let (client, limits) = (&self.client, &self.settings.http);
+            let (url, prior) = (url.to_owned(), prior.clone());
+            async move { http::get(client, limits, &url, &prior, limit).await }
+        };
+        let (key_got, repo_got) = tokio::join!(
+            get(&key_url, &record.key_validators, KEY_LIMIT),
+            get(&repo_url, &record.repo_validators, repo_limit)
+        );
+        let (key_got, repo_got) = (fetched(key_got)?, fetched(repo_got)?);
+        // The index keeps no copies of the files: when one changed, both are read whole.
+        let none = accept::Validators::default();
+        let (key, key_validators) = match key_got {
+            Got::Body { bytes, validators } => (bytes, validators),
+            Got::NotModified if matches!(repo_got, Got::NotModified) => {
+                return Ok(Crawled::Unchanged(record));
+            }
+            Got::NotModified => body(fetched(get(&key_url, &none, KEY_LIMIT).await)?)?,
+        };
+        let (repo, repo_validators) = match repo_got {
+            Got::Body { bytes, validators } => (bytes, validators),
+            Got::NotModified => body(fetched(get(&repo_url, &none, repo_limit).await)?)?,
+        };
+        let keyring = self.keyring_for(&repo).await;
+        let max = self.settings.max_per_repository;
+        let checked = tokio::task::spawn_blocking(move || {
+            let accepted = accept::accept(&record, &key, &repo, &keyring)?;
+            let copy = Copy::of(&accepted, &repo, &keyring, max);
+            record.pinned = Some(cert::fingerprint(&accepted.cert));
+            record.serial = Some(accepted.serial);
+            record.signed_at = Some(accepted.signed_at);
+            record.data_sha256 = Some(accepted.data_sha256.clone());
+            record.key_sha256 = Some(accept::sha256_hex(&key));
+            record.key_validators = key_validators;
+            record.repo_validators = repo_validators;
+            Ok::<_, Refusal>((record, copy))
+        })
+        .await
+        .map_err(|e| Failure::Failed(format!("the check died: {e}")))?;
+        match checked {
+            Ok((record, Some(copy))) => Ok(Crawled::Accepted(record, copy)),
+            Ok((record, None)) => Ok(Crawled::Unchanged(record)),
+            Err(refusal) => Err(Failure::of(refusal)),
+        }
+    }
+
+    /// The certificates held of every key the repository's attestations name, to check them
+    /// with (the owner's own `key.asc` is merged in by `accept`).
+    async fn keyring_for(&self, repo: &[u8]) -> Keyring {
+        let keys: Vec<String> = formats::parse_signed_repo(repo)
+            .ok()
+            .and_then(|signed| RepoContents::read(signed.data).ok())
+            .map(|(contents, _)| {
+                let keys: BTreeSet<String> = contents
+                    .attestations
+                    .values()
+                    .flatten()
+                    .map(|a| a.key.to_string())
+                    .collect();
+                keys.into_iter().collect()
+            })
+            .unwrap_or_default();
+        let mut keyring = Keyring::default();
+        match self.store.certificates(&keys).await {
+            Ok(held) => {
+                for armored in held.values() {
+                    if let Ok(cert) = cert::parse_cert(armored.as_bytes()) {
+                        keyring.learn(cert);
+                    }
+                }
+            }
+            Err(e) => tracing::error!("reading certificates: {e:#}"),
+        }
+        keyring
+    }
+}
+
+enum Crawled {
+    /// The copy held is current: nothing to check again.
+    Unchanged(RemoteRecord),
+    Accepted(RemoteRecord, Copy),
+}
+
+/// What a new copy brings: its checked attestations as published, the certificates to keep,
+/// and the repositories its trust statements name.
+struct Copy {
+    kept: Vec<Kept>,
+    certificates: Vec<(String, String)>,
+    named: Vec<String>,
+}
+
+impl Copy {
+    fn of(accepted: &Accepted, repo: &[u8], keyring: &Keyring, max: usize) -> Option<Copy> {
+        let checked: &Checked = accepted.entries.as_ref()?;
+        let passed: BTreeSet<(String, Fingerprint)> = checked
+            .files
+            .iter()
+            .map(|(id, e)| (id.to_string(), e.key.clone()))
+            .chain(checked.vouches.iter().map(|v| {
+                let id = signet_proto::statements::TrustStatement::id_of(&v.about);
+                (id, v.key.clone())
+            }))
+            .collect();
+        let signed = formats::parse_signed_repo(repo).ok()?;
+        let (contents, _) = RepoContents::read(signed.data).ok()?;
+        let mut kept = Vec::new();
+        for (id, words) in &contents.attestations {
+            for word in words {
+                if kept.len() >= max || !passed.contains(&(id.clone(), word.key.clone())) {
+                    continue;
+                }
+                let signed_at = checked
+                    .files
+                    .iter()
+                    .find(|(i, e)| i.as_str() == id && e.key == word.key)
+                    .map(|(_, e)| e.signed_at)
+                    .unwrap_or(0);
+                kept.push(Kept {
+                    content_id: id.clone(),
+                    key: word.key.to_string(),
+                    signed_at: signed_at as i64,
+                    envelope: word.to_value().canonical(),
+                });
+            }
+        }
+        let mut certificates = Vec::new();
+        for c in std::iter::once(&accepted.cert).chain(&accepted.retired) {
+            let merged = keyring.merged(c.clone());
+            let armored = String::from_utf8_lossy(&cert::armored_public(&merged)).into_owned();
+            certificates.push((cert::fingerprint(&merged).to_string(), armored));
+        }
+        let named = checked
+            .vouches
+            .iter()
+            .filter_map(|v| v.url.as_deref())
+            .filter_map(|u| accept::check_url(u).ok())
+            .collect();
+        Some(Copy {
+            kept,
+            certificates,
+            named,
+        })
+    }
+}
+
+/// Why a crawl kept nothing.
+enum Failure {
+    /// The repository broke a rule no honest publisher breaks: it is crawled no more.
+    Hostile(String),
+    /// Unreachable, malformed, too large: tried again later, the copy held stays.
+    Failed(String),
+}
+
+impl Failure {
+    fn of(refusal: Refusal) -> Failure {
+        let why = refusal.to_string();
+        match refusal {
+            Refusal::KeyChanged { .. }
+            | Refusal::WrongSigner { .. }
+            | Refusal::Rollback { .. }
+            | Refusal::Equivocation { .. }
+            | Refusal::OlderCopy { .. } => Failure::Hostile(why),
+            _ => Failure::Failed(why),
+        }
+    }
+}
+
+fn fetched(got: Result<Got, http::FetchError>) -> Result<Got, Failure> {
+    got.map_err(|e| Failure::Failed(e.to_string()))
+}
+
+fn body(got: Got) -> Result<(Vec<u8>, accept::Validators), Failure> {
+    match got {
+        Got::Body { bytes, validators } => Ok((bytes, validators)),
+        Got::NotModified => Err(Failure::Failed("a 304 to an unconditional GET".into())),
+    }
+}

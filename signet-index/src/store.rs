@@ -1,0 +1,473 @@
+//! The index's database: one schema on SQLite (embedded, one file, WAL: the default) and on
+//! PostgreSQL (beyond one machine: crawl jobs claimed with `FOR UPDATE SKIP LOCKED`, so that
+//! crawlers on many machines never fetch one repository at once). One API over both (sqlx's
+//! `Any`); the SQL is written once, in the subset both engines read, and the few places they
+//! differ are named here.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, bail};
+use signet_proto::index::{Found, Repository};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row as _};
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgresql",
+        }
+    }
+}
+
+/// The schema, one step per entry, applied in order and recorded in `signet_schema`; a
+/// database is only ever moved forward. Each step is plain SQL both engines read.
+const MIGRATIONS: &[&str] = &[
+    // 1: repositories, what they hold, and what is known of every key.
+    "CREATE TABLE repositories (
+        url TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        added BIGINT NOT NULL,
+        record TEXT,
+        pinned TEXT,
+        serial BIGINT,
+        attestations BIGINT NOT NULL DEFAULT 0,
+        last_success TEXT,
+        last_error TEXT,
+        failures BIGINT NOT NULL DEFAULT 0,
+        dropped TEXT,
+        next_crawl BIGINT NOT NULL,
+        claimed_until BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX repositories_due ON repositories (next_crawl);
+    CREATE TABLE attestations (
+        content_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        signed_at BIGINT NOT NULL,
+        envelope TEXT NOT NULL,
+        seen BIGINT NOT NULL,
+        PRIMARY KEY (content_id, key, repository)
+    );
+    CREATE INDEX attestations_by_key ON attestations (key, content_id);
+    CREATE INDEX attestations_by_repository ON attestations (repository);
+    CREATE TABLE certificates (
+        fingerprint TEXT PRIMARY KEY,
+        armored TEXT NOT NULL,
+        updated BIGINT NOT NULL
+    );",
+];
+
+/// The database, and which engine it is.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    pub engine: Engine,
+}
+
+/// A repository's row, as the crawler needs it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub url: String,
+    /// The record of the last accepted copy (`signet_core::accept::RemoteRecord`), as JSON.
+    pub record: Option<String>,
+    pub failures: i64,
+}
+
+impl Store {
+    /// Opens (creating it if need be) the database `url` names — `sqlite:PATH` or
+    /// `postgres://…` — and brings its schema up to date.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (engine, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            if path.is_empty() {
+                bail!("`sqlite:` names no file: give `sqlite:PATH`, such as sqlite:index.db");
+            }
+            (Engine::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Engine::Postgres, url.to_owned())
+        } else {
+            bail!("{url:?} is not a database this index uses: give sqlite:PATH or postgres://…");
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
+            .connect(&url)
+            .await
+            .with_context(|| format!("opening the {} database", engine.name()))?;
+        let store = Store { pool, engine };
+        if engine == Engine::Sqlite {
+            // Readers never wait for the crawler's writes; kept in the file once set.
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&store.pool)
+                .await?;
+        }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// `$1`-style placeholders, as PostgreSQL reads them; SQLite reads the same numbers as
+    /// `?1`.
+    fn sql(&self, text: &str) -> String {
+        match self.engine {
+            Engine::Postgres => text.to_owned(),
+            Engine::Sqlite => text.replace('$', "?"),
+        }
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS signet_schema (version BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        let mut tx = self.pool.begin().await?;
+        if self.engine == Engine::Postgres {
+            // Several index processes may start at once on one database: one migrates.
+            sqlx::query("LOCK TABLE signet_schema IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let at: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM signet_schema")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("v")?;
+        if at as usize > MIGRATIONS.len() {
+            bail!(
+                "the database's schema is version {at}, newer than this signet-index knows ({}): \
+                 run a newer signet-index",
+                MIGRATIONS.len()
+            );
+        }
+        for (n, step) in MIGRATIONS.iter().enumerate().skip(at as usize) {
+            for statement in step.split(';').filter(|s| !s.trim().is_empty()) {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query(&self.sql("INSERT INTO signet_schema (version) VALUES ($1)"))
+                .bind(n as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a repository to crawl, due at once. False if it was known.
+    pub async fn add_repository(&self, url: &str, source: &str, now: i64) -> anyhow::Result<bool> {
+        let added = sqlx::query(&self.sql(
+            "INSERT INTO repositories (url, source, added, next_crawl) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (url) DO NOTHING",
+        ))
+        .bind(url)
+        .bind(source)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(added.rows_affected() > 0)
+    }
+
+    /// Claims up to `n` repositories due for a crawl, for `lease` seconds: no other crawler
+    /// (another task, another process, another machine on the same PostgreSQL) claims them
+    /// meanwhile. The lease also bounds how long a crawler that died holds one.
+    pub async fn claim_due(&self, n: usize, now: i64, lease: i64) -> anyhow::Result<Vec<Claimed>> {
+        let lock = match self.engine {
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+            // One writer at a time on SQLite: the UPDATE below is the claim.
+            Engine::Sqlite => "",
+        };
+        let rows = sqlx::query(&self.sql(&format!(
+            "UPDATE repositories SET claimed_until = $1 + $2
+             WHERE url IN (
+                 SELECT url FROM repositories
+                 WHERE dropped IS NULL AND next_crawl <= $1 AND claimed_until <= $1
+                 ORDER BY next_crawl LIMIT $3 {lock}
+             )
+             RETURNING url, record, failures"
+        )))
+        .bind(now)
+        .bind(lease)
+        .bind(n as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Claimed {
+                    url: r.try_get("url")?,
+                    record: r.try_get("record")?,
+                    failures: r.try_get("failures")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The soonest a repository is due, for the crawler to sleep until.
+    pub async fn next_due(&self) -> anyhow::Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN claimed_until > next_crawl THEN claimed_until ELSE next_crawl END)
+             AS due FROM repositories WHERE dropped IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
+    /// Records an accepted copy: its record, the attestations it holds (replacing what the
+    /// repository held before, when `attestations` is given) and when it is due next.
+    pub async fn accepted(&self, copy: AcceptedCopy<'_>) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(attestations) = copy.attestations {
+            // What was seen before keeps its first sighting.
+            let mut seen: BTreeMap<(String, String), i64> = BTreeMap::new();
+            let held = sqlx::query(
+                &self.sql("SELECT content_id, key, seen FROM attestations WHERE repository = $1"),
+            )
+            .bind(copy.url)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in &held {
+                seen.insert(
+                    (r.try_get("content_id")?, r.try_get("key")?),
+                    r.try_get("seen")?,
+                );
+            }
+            sqlx::query(&self.sql("DELETE FROM attestations WHERE repository = $1"))
+                .bind(copy.url)
+                .execute(&mut *tx)
+                .await?;
+            let insert = self.sql(
+                "INSERT INTO attestations (content_id, key, repository, signed_at, envelope, seen)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            );
+            for a in attestations {
+                let first = seen
+                    .get(&(a.content_id.clone(), a.key.clone()))
+                    .copied()
+                    .unwrap_or(copy.now);
+                sqlx::query(&insert)
+                    .bind(&a.content_id)
+                    .bind(&a.key)
+                    .bind(copy.url)
+                    .bind(a.signed_at)
+                    .bind(&a.envelope)
+                    .bind(first)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(&self.sql("UPDATE repositories SET attestations = $2 WHERE url = $1"))
+                .bind(copy.url)
+                .bind(attestations.len() as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(&self.sql(
+            "UPDATE repositories SET record = $2, pinned = $3, serial = $4, last_success = $5,
+                 last_error = NULL, failures = 0, next_crawl = $6, claimed_until = 0
+             WHERE url = $1",
+        ))
+        .bind(copy.url)
+        .bind(copy.record)
+        .bind(copy.pinned)
+        .bind(copy.serial)
+        .bind(copy.when)
+        .bind(copy.next_crawl)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a crawl that failed (the copy held stays) and when to try again.
+    pub async fn failed(
+        &self,
+        url: &str,
+        why: &str,
+        failures: i64,
+        next_crawl: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(&self.sql(
+            "UPDATE repositories SET last_error = $2, failures = $3, next_crawl = $4,
+                 claimed_until = 0 WHERE url = $1",
+        ))
+        .bind(url)
+        .bind(why)
+        .bind(failures)
+        .bind(next_crawl)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stops crawling a repository that turned hostile, keeping why for the list. What it
+    /// published before stays (each word was checked when it came).
+    pub async fn drop_repository(&self, url: &str, why: &str) -> anyhow::Result<()> {
+        sqlx::query(&self.sql(
+            "UPDATE repositories SET dropped = $2, last_error = $2, claimed_until = 0 WHERE url = $1",
+        ))
+        .bind(url)
+        .bind(why)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The armored certificates held of these keys.
+    pub async fn certificates(&self, keys: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        let one = self.sql("SELECT armored FROM certificates WHERE fingerprint = $1");
+        for key in keys {
+            if let Some(row) = sqlx::query(&one)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                out.insert(key.clone(), row.try_get("armored")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps what is known of a key: the caller merged it with what was held (it only grows).
+    pub async fn save_certificate(
+        &self,
+        fingerprint: &str,
+        armored: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(&self.sql(
+            "INSERT INTO certificates (fingerprint, armored, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (fingerprint) DO UPDATE SET armored = $2, updated = $3",
+        ))
+        .bind(fingerprint)
+        .bind(armored)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` attestations about `id`, by key after `after`.
+    pub async fn by_id(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(String, Found)>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT key, envelope, repository, seen FROM attestations
+             WHERE content_id = $1 AND key > $2 ORDER BY key, repository LIMIT $3",
+        ))
+        .bind(id)
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("key")?, found(r)?)))
+            .collect()
+    }
+
+    /// Up to `limit` attestations signed by `key`, by content id after `after`.
+    pub async fn by_key(
+        &self,
+        key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(String, Found)>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT content_id, envelope, repository, seen FROM attestations
+             WHERE key = $1 AND content_id > $2 ORDER BY content_id, repository LIMIT $3",
+        ))
+        .bind(key)
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("content_id")?, found(r)?)))
+            .collect()
+    }
+
+    /// A page of repositories, by URL after `after`.
+    pub async fn repositories(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Repository>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT url, source, pinned, serial, attestations, last_success, last_error, dropped
+             FROM repositories WHERE url > $1 ORDER BY url LIMIT $2",
+        ))
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Repository {
+                    url: r.try_get("url")?,
+                    source: r.try_get("source")?,
+                    key: r.try_get("pinned")?,
+                    serial: r.try_get::<Option<i64>, _>("serial")?.map(|s| s as u64),
+                    attestations: r.try_get::<i64, _>("attestations")? as u64,
+                    last_success: r.try_get("last_success")?,
+                    last_error: r.try_get("last_error")?,
+                    dropped: r.try_get("dropped")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many repositories, attestations and keys are held.
+    pub async fn counts(&self) -> anyhow::Result<(u64, u64, u64)> {
+        let count = |table: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .fetch_one(&pool)
+                    .await?;
+                anyhow::Ok(row.try_get::<i64, _>("n")? as u64)
+            }
+        };
+        Ok((
+            count("repositories").await?,
+            count("attestations").await?,
+            count("certificates").await?,
+        ))
+    }
+}
+
+fn found(r: &AnyRow) -> anyhow::Result<Found> {
+    let envelope: String = r.try_get("envelope")?;
+    Ok(Found {
+        attestation: serde_json::from_str(&envelope).context("a stored envelope")?,
+        repository: r.try_get("repository")?,
+        seen: r.try_get::<i64, _>("seen")? as u64,
+    })
+}
+
+/// One checked attestation to keep: its envelope as published.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub content_id: String,
+    pub key: String,
+    pub signed_at: i64,
+    pub envelope: String,
+}
+
+/// What a crawl that accepted a copy records.
+pub struct AcceptedCopy<'a> {
+    pub url: &'a str,
+    pub record: &'a str,
+    pub pinned: &'a str,
+    pub serial: i64,
+    pub when: &'a str,
+    pub now: i64,
+    pub next_crawl: i64,
+    /// The copy's attestations, when it is not the copy already held.
+    pub attestations: Option<&'a [Kept]>,
+}
