@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. The end-to-end tests use the real gpg and python3 (the reference
-# implementation's tools): installed here when missing, on Debian-like machines.
+# implementation's tools) and a real PostgreSQL (the index's): installed here when missing, on
+# Debian-like machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,9 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v nvim >/dev/null 2>&1 || missing+=(neovim)    # a real editor for `sig lsp`
 command -v man >/dev/null 2>&1 || missing+=(man-db)     # `sig man` rendered
 command -v systemd-socket-activate >/dev/null 2>&1 || missing+=(systemd)  # socket activation
+# The public index's tests start throwaway PostgreSQL clusters (initdb, pg_ctl).
+command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    || missing+=(postgresql)
 if ((${#missing[@]})); then
     echo "installing test tools: ${missing[*]}"
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

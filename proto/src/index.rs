@@ -31,10 +31,11 @@ pub struct Submitted {
 }
 
 /// One attestation as the index holds it: the signed envelope, where it was found and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Found {
-    /// The envelope as published: `{"data": …, "key": …, "sig": …}`.
-    pub attestation: serde_json::Value,
+    /// The envelope as published: `{"data": …, "key": …, "sig": …}`, as text (read with the
+    /// formats' strict parser, never re-encoded on the way).
+    pub attestation: Box<serde_json::value::RawValue>,
     /// The repository it was found in.
     pub repository: String,
     /// When the index first saw it (seconds since the Unix epoch).
@@ -42,7 +43,7 @@ pub struct Found {
 }
 
 /// Every attestation about one content id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdAnswer {
     pub id: String,
     pub attestations: Vec<Found>,
@@ -54,7 +55,7 @@ pub struct IdAnswer {
 /// `GET /v1/ids/ID` and `POST /v1/ids`: the answers, and the certificate of every key that
 /// signed one of them, armored, as the index keeps it (merged from every copy it saw: it
 /// only grows, revocations included).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lookup {
     pub results: Vec<IdAnswer>,
     pub certificates: BTreeMap<String, String>,
@@ -67,7 +68,7 @@ pub struct IdsQuery {
 }
 
 /// `GET /v1/keys/FPR`: a key's certificate and its attestations, a page at a time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyAnswer {
     pub fingerprint: String,
     pub certificate: Option<String>,

@@ -44,6 +44,8 @@ pub enum Command {
     Attest(AttestArgs),
     /// Say who vouched for files, and whether they are ok
     Verify(VerifyArgs),
+    /// Ask the public indexes who vouched for a file (`index.urls`)
+    Lookup(LookupArgs),
     /// Choose whose attestations count
     #[command(
         subcommand,
@@ -271,6 +273,33 @@ pub struct VerifyArgs {
     /// With a directory: list every file not verified too, not only those NOT ok
     #[arg(long)]
     pub all: bool,
+    /// For every attestation, the trust path that made it count, or why it did not
+    #[arg(long)]
+    pub why: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig config set index.urls '[\"https://index.example.org/\"]'
+  sig lookup release.tar.gz
+  sig lookup --id sha256:7c4727c9c1a1a5e0b3e3a4e0a0e0a0e0a0e0a0e0a0e0a0e0a0e0a0e0a0e028eb --why
+
+Every attestation an index serves is checked here, signature by signature; words by keys
+outside your web of trust are shown, never counted. An index that lies is named, and what it
+got wrong is dropped.
+
+Exit codes: 0 ok, 1 not verified, 3 NOT ok (a trusted key says so), 2 error (no index answered).")]
+pub struct LookupArgs {
+    /// The file to look up (its content id is what is asked; the file never leaves)
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "id",
+        conflicts_with = "id"
+    )]
+    pub file: Option<PathBuf>,
+    /// Look up a content id (sha256:…) instead of a file
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
     /// For every attestation, the trust path that made it count, or why it did not
     #[arg(long)]
     pub why: bool,

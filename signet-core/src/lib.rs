@@ -7,10 +7,12 @@
 //! - `accept`: whether a fetched copy is taken (pin, signer, rollback, equivocation, rotation);
 //! - `index`: content id → attestations, their standings and the verdict's tally;
 //! - `vouch` and `web`: trust statements and the web of trust computed from them;
+//! - `found`: a public index's answer, checked as if the index were lying;
 //! - `trust`: the trust list's format.
 pub mod accept;
 pub mod cert;
 pub mod check;
+pub mod found;
 pub mod index;
 pub mod keyring;
 pub mod signature;

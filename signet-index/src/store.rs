@@ -444,7 +444,8 @@ impl Store {
 fn found(r: &AnyRow) -> anyhow::Result<Found> {
     let envelope: String = r.try_get("envelope")?;
     Ok(Found {
-        attestation: serde_json::from_str(&envelope).context("a stored envelope")?,
+        attestation: serde_json::value::RawValue::from_string(envelope)
+            .context("a stored envelope")?,
         repository: r.try_get("repository")?,
         seen: r.try_get::<i64, _>("seen")? as u64,
     })

@@ -29,7 +29,20 @@ pub struct Config {
     pub watch: WatchConfig,
     pub gpg: GpgConfig,
     pub trust: TrustConfig,
+    pub index: IndexConfig,
 }
+
+/// Public indexes `sig lookup` asks (docs/INDEX.md). None by default: asking one tells it what
+/// you look up.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Base URLs of indexes, each ending in `/` (as `signet-index serve` prints).
+    pub urls: Vec<String>,
+}
+
+/// Indexes asked at most.
+pub const MAX_INDEXES: usize = 16;
 
 /// The web of trust (docs/FORMATS.md, "Trust statements").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,6 +200,7 @@ impl Default for Config {
             watch: WatchConfig::default(),
             gpg: GpgConfig::default(),
             trust: TrustConfig::default(),
+            index: IndexConfig::default(),
         }
     }
 }
@@ -253,6 +267,12 @@ impl Config {
     /// stop`), and the one level that means nothing as a minimum.
     pub fn check(&self) -> Result<(), String> {
         const DAY: u64 = 86_400;
+        if self.index.urls.len() > MAX_INDEXES {
+            return Err(format!("index.urls: at most {MAX_INDEXES} indexes"));
+        }
+        for url in &self.index.urls {
+            signet_core::accept::check_url(url).map_err(|why| format!("index.urls: {why}"))?;
+        }
         let n = |v: usize| v as u64;
         let ranges: [(&str, u64, u64, u64, &str); 22] = [
             ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use signet_proto::api::{AttestParams, AttestResult, StatusResult};
+use signet_proto::api::{AttestParams, AttestResult, LookupResult, StatusResult, Target};
 use signet_proto::formats::RepoContents;
 
 use crate::config::Config;
 use crate::home::Home;
+use crate::lookup::{LookupError, Lookups};
 use crate::publish::Publisher;
 use crate::remotes::Remotes;
 use crate::state::{AttestError, Shared, State};
@@ -22,6 +23,7 @@ pub struct Daemon {
     pub remotes: Arc<Remotes>,
     pub watches: Arc<Watches>,
     pub publisher: Publisher,
+    pub lookups: Lookups,
     pub subscribers: Arc<Subscribers>,
     pub socket: PathBuf,
     started: Instant,
@@ -41,6 +43,7 @@ impl Daemon {
             remotes: Remotes::new(shared.clone())?,
             watches: Watches::new(shared.clone(), subscribers.clone()),
             publisher: Publisher::new(shared.clone()),
+            lookups: Lookups::new(shared.clone())?,
             subscribers,
             shared,
             socket,
@@ -81,6 +84,13 @@ impl Daemon {
         self.shared.attest(id, p).await
     }
 
+    /// Hashes the target (or takes the id given) and asks the public indexes about it.
+    pub async fn lookup(&self, target: Target) -> Result<LookupResult, LookupFailed> {
+        let id = self.watches.resolve(&target).await?;
+        let path = target.path().map(|p| p.to_path_buf());
+        Ok(self.lookups.lookup(id, path).await?)
+    }
+
     pub fn status(&self) -> StatusResult {
         let config = self.config();
         let s = self.shared.read();
@@ -106,6 +116,30 @@ impl Daemon {
             publishing: self.publisher.publishing_at(),
             remotes: s.remotes.len(),
             uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+}
+
+/// Why `lookup` answered nothing: the target could not be read, or no index is configured.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupFailed {
+    #[error(transparent)]
+    Target(#[from] crate::state::VerifyError),
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+}
+
+impl crate::errors::Failure for LookupFailed {
+    fn code(&self) -> signet_proto::rpc::ErrorCode {
+        match self {
+            LookupFailed::Target(e) => e.code(),
+            LookupFailed::Lookup(e) => e.code(),
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            LookupFailed::Target(e) => e.hint(),
+            LookupFailed::Lookup(e) => e.hint(),
         }
     }
 }

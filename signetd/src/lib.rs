@@ -12,6 +12,7 @@ pub mod errors;
 pub mod hash;
 pub mod home;
 pub mod keys;
+pub mod lookup;
 pub mod publish;
 pub mod remotes;
 pub mod run;

@@ -97,6 +97,8 @@ methods! {
     Subscribe = "subscribe" (PathParams) -> SubscribeResult;
     ConfigGet = "config.get" (ConfigGetParams) -> ConfigValue;
     ConfigSet = "config.set" (ConfigSetParams) -> ConfigValue;
+    /// Asks the configured public indexes about a file or id (`sig lookup`).
+    Lookup = "lookup" (Target) -> LookupResult;
 }
 
 /// The one notification the daemon sends (no id, no response), after `subscribe`: its params

@@ -21,6 +21,50 @@ pub use typed::{KeyChoice, Lenient, SetupParams, Source, Target};
 pub mod method;
 pub use method::{Done, Method, MethodVisitor, NoParams};
 
+/// `lookup`: what the configured public indexes know of a file or id, every signature
+/// checked here, judged by your web of trust beside what you hold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupResult {
+    /// The verdict and every attestation: those you hold and those the indexes found (source
+    /// `found:URL`, the repository each was found in). Words by keys outside your web are
+    /// shown, never counted.
+    pub result: VerifyResult,
+    /// What each index answered, and each way an answer departed from the truth.
+    pub indexes: Vec<IndexReport>,
+    /// Repositories, found by the indexes, of keys your web of trust reaches and you do not
+    /// follow yet: `sig remote add` them to hear from them without asking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow: Vec<FollowSuggestion>,
+}
+
+/// One index's part in a lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexReport {
+    pub url: String,
+    /// Attestations it served about the id.
+    #[serde(default)]
+    pub served: usize,
+    /// Those whose signatures checked.
+    #[serde(default)]
+    pub checked: usize,
+    /// It could not be asked (unreachable, an error, not an index's answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Each way its answer departed from the truth: altered or unsigned words, a certificate
+    /// filed under another key, a withheld revocation, an answer about another id. What
+    /// departs is dropped; nothing held here changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// A repository worth following.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowSuggestion {
+    pub key: Fingerprint,
+    pub user_id: String,
+    pub url: String,
+}
+
 /// `config.get`: one setting, by its dotted name (`verify.threshold`), or all of them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ConfigGetParams {

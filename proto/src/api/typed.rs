@@ -201,13 +201,17 @@ impl From<SetupParams> for SetupWire {
     }
 }
 
-/// Where an attestation (or a certificate) was read: the own repository or a remote's copy.
-/// On the wire `"own"` or `"remote:NAME"`.
+/// Where an attestation (or a certificate) was read: the own repository, a remote's copy, or
+/// a repository a public index found it in (`sig lookup`). On the wire `"own"`,
+/// `"remote:NAME"` or `"found:URL"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Source {
     Own,
     Remote(String),
+    /// Served by a public index, which found it in the repository at this URL; its signature
+    /// was checked here.
+    Found(String),
 }
 
 impl fmt::Display for Source {
@@ -215,6 +219,7 @@ impl fmt::Display for Source {
         match self {
             Source::Own => f.write_str("own"),
             Source::Remote(name) => write!(f, "remote:{name}"),
+            Source::Found(url) => write!(f, "found:{url}"),
         }
     }
 }
@@ -222,10 +227,15 @@ impl fmt::Display for Source {
 impl FromStr for Source {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(url) = s.strip_prefix("found:").filter(|u| !u.is_empty()) {
+            return Ok(Source::Found(url.to_owned()));
+        }
         match s.strip_prefix("remote:") {
             _ if s == "own" => Ok(Source::Own),
             Some(name) if !name.is_empty() => Ok(Source::Remote(name.to_owned())),
-            _ => Err(format!("{s:?} is not a source: `own` or `remote:NAME`")),
+            _ => Err(format!(
+                "{s:?} is not a source: `own`, `remote:NAME` or `found:URL`"
+            )),
         }
     }
 }

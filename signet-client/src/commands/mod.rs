@@ -15,8 +15,8 @@ use signet_proto::text::{self, shown};
 use signet_proto::wire_path::AbsPath;
 
 use crate::cli::{
-    AttestArgs, DaemonCommand, PublishArgs, RemoteCommand, RevokeArgs, SetupArgs, TrustCommand,
-    VerifyArgs, WatchCommand,
+    AttestArgs, DaemonCommand, LookupArgs, PublishArgs, RemoteCommand, RevokeArgs, SetupArgs,
+    TrustCommand, VerifyArgs, WatchCommand,
 };
 use crate::connection;
 
@@ -34,7 +34,7 @@ pub use daemon::{config, daemon, man, status};
 pub use keys::{distrust, keys, trust};
 pub use remotes::{fetch, publish, remote};
 pub use setup::{revoke, setup};
-pub use verify::verify;
+pub use verify::{lookup, verify};
 pub use watch::watch;
 
 /// Exit codes: part of the interface.

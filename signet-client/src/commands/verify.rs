@@ -295,6 +295,57 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     Ok(code)
 }
 
+/// `sig lookup`: what the public indexes know of a file or id, checked by the daemon and
+/// judged by your web of trust beside what you hold.
+pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
+    let (name, target) = match (&args.file, &args.id) {
+        (_, Some(id)) => (format!("id {}", shown(id)), Target::Id(content_id(id)?)),
+        (Some(file), None) => {
+            let path = absolute(file)?;
+            (
+                format!("file {}", shown(&path.to_string_lossy())),
+                Target::Path(path),
+            )
+        }
+        (None, None) => bail!("give a file or --id ID"),
+    };
+    let mut client = connection::connect_or_start(loc)?;
+    let found = client.call::<method::Lookup>(&target)?;
+    let answered = found.indexes.iter().any(|i| i.error.is_none());
+    let code = if answered {
+        found.result.verdict.exit_code()
+    } else {
+        exit::ERROR
+    };
+    if out.json {
+        out.json(&found)?;
+        return Ok(code);
+    }
+    print_result(&name, &found.result, args.why, out)?;
+    for index in &found.indexes {
+        let url = shown(&index.url);
+        match &index.error {
+            Some(error) => report_error(&format!("index {url}: {}", shown(error))),
+            None => out.line(format!(
+                "index {url}: {} attestations served, {} checked",
+                index.served, index.checked
+            ))?,
+        }
+        for problem in &index.problems {
+            out.painted(format!("index {url} LIED: {}", shown(problem)), Paint::Red)?;
+        }
+    }
+    for f in &found.follow {
+        out.line(format!(
+            "follow [{}] {}'s repository, which your web of trust reaches: sig remote add NAME {}",
+            short(&f.key),
+            shown(&f.user_id),
+            shown(&f.url)
+        ))?;
+    }
+    Ok(code)
+}
+
 /// Each target with the name to show for it: files by their absolute path, as the seed shows
 /// them; `-` (or nothing at all) is standard input, hashed here.
 fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(String, Target)>> {

@@ -103,7 +103,21 @@ impl State {
         index::Tally,
         Vec<AttestationView>,
     ) {
-        let entries = self.index.get(id);
+        self.view_of(self.index.get(id), policy, max_depth)
+    }
+
+    /// The verdict on these attestations (all about one id) and each of them as shown: what
+    /// the index holds, or that and what a public index found (`sig lookup`).
+    pub(crate) fn view_of(
+        &self,
+        entries: &[Arc<Entry>],
+        policy: index::Policy,
+        max_depth: u8,
+    ) -> (
+        signet_proto::api::Verdict,
+        index::Tally,
+        Vec<AttestationView>,
+    ) {
         let standings = self.standings(entries);
         let tally = index::tally(entries, &standings, |k| self.reviewer(k, policy));
         let mut views: Vec<(AttestationView, (u64, &Fingerprint))> = Vec::new();

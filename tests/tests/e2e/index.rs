@@ -78,3 +78,134 @@ fn the_index_on_postgresql_finds_who_vouched_for_a_file() {
     let (_, health) = index.get("v1/health");
     assert_eq!(health["engine"], "postgresql");
 }
+
+/// Bob, who follows nobody, asks the index about a file Alice vouched for: her word is shown
+/// with its signature checked, and counts only once Bob trusts her key; then the lookup
+/// offers her repository to follow.
+#[test]
+fn a_lookup_shows_words_outside_your_web_and_counts_them_once_trusted() {
+    let (alice, fpr, url, id) = alice_publishing();
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::sqlite(dir.path());
+    index.submit(&url);
+    index.wait_for(&id);
+
+    let bob = Home::new();
+    bob.config(serde_json::json!({"index": {"urls": [index.url]}}));
+    let file = bob.file("tool.sh", b"echo reviewed\n");
+    let run = bob.sig(&["lookup", file.to_str().unwrap()]).expect(1);
+    assert!(
+        run.stdout.contains("Alice <alice@example.org>"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 attestations served, 1 checked"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("follow"), "{}", run.stdout);
+    let json = bob.sig(&["lookup", "--json", "--id", &id]).expect(1).json();
+    let word = &json["result"]["attestations"][0];
+    assert_eq!(word["trusted"], false);
+    assert_eq!(word["source"], format!("found:{url}"));
+    // Her key was learnt from the answer (its word checked): Bob can trust it by fingerprint.
+    bob.sig(&["trust", "add", &fpr]).expect(0);
+    let run = bob.sig(&["lookup", file.to_str().unwrap()]).expect(0);
+    assert!(
+        run.stdout.contains(&format!("sig remote add NAME {url}")),
+        "{}",
+        run.stdout
+    );
+    // Following it, the word is held and counted without asking the index.
+    bob.sig(&["remote", "add", "alice", &url]).expect(0);
+    bob.sig(&["fetch"]).expect(0);
+    bob.sig(&["verify", file.to_str().unwrap()]).expect(0);
+    let run = bob.sig(&["lookup", file.to_str().unwrap()]).expect(0);
+    assert!(!run.stdout.contains("sig remote add"), "{}", run.stdout);
+    drop(alice);
+}
+
+/// An index that lies is caught each way, and its lies change nothing Bob holds: altered
+/// data, a certificate filed under another key, an answer about another id, a withheld
+/// revocation. The lying index is a real HTTP server serving what an honest index answered,
+/// altered.
+#[test]
+fn a_lying_index_is_caught_each_way_and_changes_nothing_held() {
+    use signet_tests::http::{Serve, TestServer};
+    let (alice, fpr, url, id) = alice_publishing();
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::sqlite(dir.path());
+    index.submit(&url);
+    let honest = index.wait_for(&id);
+    let mallory = Home::new();
+    let mallory_fpr = mallory.setup("Mallory <m@example.org>");
+    let mallory_cert = std::fs::read_to_string(mallory.repo_dir().join("key.asc")).unwrap();
+
+    let liar = TestServer::start();
+    let path = format!("v1/ids/{id}");
+    let bob = Home::new();
+    bob.config(
+        serde_json::json!({"index": {"urls": [format!("{}/", liar.url().trim_end_matches('/'))]}}),
+    );
+    let serve = |answer: &Value| liar.route(&path, Serve::File(answer.to_string().into_bytes()));
+    let lookup = |expect: i32| {
+        bob.sig(&["lookup", "--json", "--id", &id])
+            .expect(expect)
+            .json()
+    };
+    let problems = |answer: &Value| answer["indexes"][0]["problems"].to_string();
+
+    // Altered data: the comment changed under the signature.
+    let mut altered = honest.clone();
+    let envelope = &mut altered["results"][0]["attestations"][0]["attestation"];
+    envelope["data"]["comment"] = "nothing to see".into();
+    serve(&altered);
+    let answer = lookup(1);
+    assert!(problems(&answer).contains("does not check"), "{answer:#}");
+    assert_eq!(answer["result"]["attestations"], serde_json::json!([]));
+
+    // A certificate filed under Alice's fingerprint that is Mallory's key.
+    let mut swapped = honest.clone();
+    swapped["certificates"] = serde_json::json!({ &fpr: mallory_cert });
+    serve(&swapped);
+    let answer = lookup(1);
+    assert!(problems(&answer).contains("another key's"), "{answer:#}");
+    assert!(problems(&answer).contains(&mallory_fpr), "{answer:#}");
+    let keys = bob.sig(&["keys", "--json"]).expect(0).stdout;
+    assert!(
+        !keys.contains(&mallory_fpr),
+        "a liar's key was learnt: {keys}"
+    );
+
+    // An answer about another id.
+    let mut other = honest.clone();
+    other["results"][0]["id"] = format!("sha256:{}", "1".repeat(64)).into();
+    serve(&other);
+    let answer = lookup(1);
+    assert!(problems(&answer).contains("when asked about"), "{answer:#}");
+
+    // The honest answer: Alice's word, checked, her key learnt; Bob trusts her.
+    serve(&honest);
+    lookup(1);
+    bob.sig(&["trust", "add", &fpr]).expect(0);
+    lookup(0);
+
+    // Alice's key is stolen and she revokes it; Bob hears of it from her repository. An
+    // index serving her certificate as it was before is caught withholding the revocation,
+    // and her word stays void.
+    alice
+        .sig(&["revoke", "--reason", "compromised", "--yes"])
+        .expect(0);
+    bob.sig(&["remote", "add", "alice", &url]).expect(0);
+    bob.sig(&["fetch"]).expect(0);
+    let answer = lookup(1);
+    assert!(
+        problems(&answer).contains("lacks a revocation"),
+        "{answer:#}"
+    );
+    assert_eq!(
+        answer["result"]["attestations"][0]["revoked"], true,
+        "{answer:#}"
+    );
+}
