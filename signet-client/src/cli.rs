@@ -74,7 +74,7 @@ pub enum Command {
     },
     /// Publish your repository over HTTP, or copy it to a directory
     #[command(
-        after_help = "Examples:\n  sig publish --http 127.0.0.1:8771\n  sig publish --to /var/www/signet"
+        after_help = "Examples:\n  sig publish --http 127.0.0.1:8771\n  sig publish --to /var/www/signet\n  sig publish --announce https://index.example.org/ --url https://you.example.org/signet/"
     )]
     Publish(PublishArgs),
     /// List the keys Signet knows
@@ -434,6 +434,13 @@ pub struct PublishArgs {
     /// Copy your repository into DIR (a web root, a git checkout for static hosting)
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// Tell the public index at INDEX_URL where your repository is, so that it crawls it
+    #[arg(long, value_name = "INDEX_URL")]
+    pub announce: Option<String>,
+    /// With --announce: the URL others fetch your repository at (by default where it is
+    /// served over HTTP here)
+    #[arg(long, value_name = "URL", requires = "announce")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,8 +26,8 @@ use signet_proto::statements::TrustStatement;
 use crate::crawl::{Crawler, now};
 use crate::store::Store;
 
-/// Submissions one peer address may make a minute.
-const SUBMISSIONS_PER_MINUTE: u32 = 30;
+/// Submissions one peer address may make a minute, unless the server is told otherwise.
+pub const SUBMISSIONS_PER_MINUTE: u32 = 30;
 /// Largest request body read.
 const MAX_BODY: usize = 256 << 10;
 
@@ -38,11 +38,15 @@ pub struct App {
     limiter: Arc<Limiter>,
 }
 
-pub fn router(store: Store, crawler: Arc<Crawler>) -> Router {
+/// The API over `store`; `per_minute` submissions a minute from one peer address.
+pub fn router(store: Store, crawler: Arc<Crawler>, per_minute: u32) -> Router {
     let app = App {
         store,
         crawler,
-        limiter: Arc::default(),
+        limiter: Arc::new(Limiter {
+            per_minute,
+            peers: Mutex::default(),
+        }),
     };
     Router::new()
         .route("/v1/health", get(health))
@@ -158,7 +162,10 @@ async fn submit(
     if !app.limiter.take(peer.ip()) {
         return Err(Refused(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("at most {SUBMISSIONS_PER_MINUTE} submissions a minute from one address"),
+            format!(
+                "at most {} submissions a minute from one address",
+                app.limiter.per_minute
+            ),
         ));
     }
     let url = signet_core::accept::check_url(&submission.url).map_err(bad)?;
@@ -260,12 +267,14 @@ async fn key(
 }
 
 /// Submissions per peer address per minute.
-#[derive(Default)]
-struct Limiter(Mutex<HashMap<IpAddr, (Instant, u32)>>);
+struct Limiter {
+    per_minute: u32,
+    peers: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
 
 impl Limiter {
     fn take(&self, ip: IpAddr) -> bool {
-        let mut peers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if peers.len() > 100_000 {
             peers.retain(|_, (since, _)| now.duration_since(*since).as_secs() < 60);
@@ -276,6 +285,6 @@ impl Limiter {
             *count = 0;
         }
         *count += 1;
-        *count <= SUBMISSIONS_PER_MINUTE
+        *count <= self.per_minute
     }
 }

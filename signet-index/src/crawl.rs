@@ -32,6 +32,11 @@ pub struct Settings {
     pub max_per_repository: usize,
     /// Most repositories one repository's trust statements may add.
     pub max_discovered_per_repository: usize,
+    /// Peer indexes whose repository lists are crawled (never their data or verdicts: each
+    /// repository they list is fetched and checked here).
+    pub peers: Vec<String>,
+    /// Most repositories taken from one peer's list per round.
+    pub max_per_peer: usize,
     pub http: HttpLimits,
 }
 
@@ -43,6 +48,8 @@ impl Default for Settings {
             max_repo_bytes: 64 << 20,
             max_per_repository: 1_000_000,
             max_discovered_per_repository: 100,
+            peers: Vec::new(),
+            max_per_peer: 100_000,
             http: HttpLimits {
                 connect_timeout: Duration::from_secs(10),
                 first_byte_timeout: Duration::from_secs(20),
@@ -130,6 +137,73 @@ impl Crawler {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(nap)) => {}
                 _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Reads each peer's repository list every interval, adding what it lists to crawl here.
+    pub async fn follow_peers(self: Arc<Self>) {
+        loop {
+            for peer in &self.settings.peers {
+                match self.read_peer(peer).await {
+                    Ok(added) if added > 0 => {
+                        tracing::info!(%peer, added, "repositories from a peer's list");
+                        self.wake.notify_one();
+                    }
+                    Ok(_) => {}
+                    Err(why) => tracing::warn!(%peer, "reading a peer's list: {why}"),
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(self.settings.interval as u64)).await;
+        }
+    }
+
+    /// Adds the repositories a peer lists (those it has not dropped), a page at a time.
+    async fn read_peer(&self, peer: &str) -> Result<usize, String> {
+        const PAGE: BodyLimit = BodyLimit {
+            max: 8 << 20,
+            what_to_do: "a page of repositories is far smaller",
+        };
+        let peer = accept::check_url(peer)?;
+        let (mut after, mut seen, mut added) = (String::new(), 0, 0);
+        loop {
+            let url = format!(
+                "{peer}v1/repositories?limit={}&after={}",
+                signet_proto::index::MAX_PAGE,
+                percent(&after)
+            );
+            let got = http::get(
+                &self.client,
+                &self.settings.http,
+                &url,
+                &Default::default(),
+                PAGE,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let Got::Body { bytes, .. } = got else {
+                return Err("a 304 to an unconditional GET".into());
+            };
+            let page: signet_proto::index::Repositories =
+                serde_json::from_slice(&bytes).map_err(|e| format!("not a list: {e}"))?;
+            for r in page.repositories.iter().filter(|r| r.dropped.is_none()) {
+                seen += 1;
+                let Ok(url) = accept::check_url(&r.url) else {
+                    continue;
+                };
+                if self
+                    .store
+                    .add_repository(&url, "peer", now())
+                    .await
+                    .map_err(|e| format!("{e:#}"))?
+                {
+                    added += 1;
+                }
+            }
+            match page.next {
+                // A next page only past this one: a peer cannot loop the reader.
+                Some(next) if next > after && seen < self.settings.max_per_peer => after = next,
+                _ => return Ok(added),
             }
         }
     }
@@ -385,4 +459,17 @@ fn body(got: Got) -> Result<(Vec<u8>, accept::Validators), Failure> {
         Got::Body { bytes, validators } => Ok((bytes, validators)),
         Got::NotModified => Err(Failure::Failed("a 304 to an unconditional GET".into())),
     }
+}
+
+/// A query value, percent-encoded.
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -31,7 +31,8 @@ enum Command {
     /// Serves the API and crawls, until SIGTERM or SIGINT.
     #[command(after_help = "Examples:
   signet-index serve --db sqlite:index.db --listen 127.0.0.1:8090
-  signet-index serve --db postgres://signet@localhost/index --listen 127.0.0.1:8090 --crawlers 8")]
+  signet-index serve --db postgres://signet@localhost/index --listen 127.0.0.1:8090 --crawlers 8
+  signet-index serve --db sqlite:index.db --peer https://index.example.net/")]
     Serve {
         /// The database: sqlite:PATH (created if missing) or postgres://USER@HOST/DB.
         #[arg(long, env = "SIGNET_INDEX_DB")]
@@ -52,6 +53,13 @@ enum Command {
         /// Answer only; leave crawling to other processes on the same database.
         #[arg(long)]
         no_crawl: bool,
+        /// A peer index whose repository list is crawled here (its data and verdicts never
+        /// are: each repository is fetched and checked here); repeatable.
+        #[arg(long = "peer", value_name = "URL")]
+        peers: Vec<String>,
+        /// Repository submissions one address may make a minute.
+        #[arg(long, default_value_t = signet_index::api::SUBMISSIONS_PER_MINUTE)]
+        submissions_per_minute: u32,
     },
 }
 
@@ -71,11 +79,14 @@ async fn main() -> anyhow::Result<()> {
         crawlers,
         allow_private,
         no_crawl,
+        peers,
+        submissions_per_minute,
     } = Cli::parse().command;
     let store = Store::open(&db).await?;
     let settings = Settings {
         interval: interval.max(1),
         parallel: crawlers.max(1),
+        peers,
         ..Settings::default()
     };
     let crawler = if allow_private {
@@ -85,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
     };
     if !no_crawl {
         tokio::spawn(crawler.clone().run());
+        tokio::spawn(crawler.clone().follow_peers());
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -95,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
         "signet-index listening on http://{addr}/ ({})",
         store.engine.name()
     );
-    let app = signet_index::api::router(store, crawler);
+    let app = signet_index::api::router(store, crawler, submissions_per_minute);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -173,7 +173,9 @@ impl Store {
 
     /// Claims up to `n` repositories due for a crawl, for `lease` seconds: no other crawler
     /// (another task, another process, another machine on the same PostgreSQL) claims them
-    /// meanwhile. The lease also bounds how long a crawler that died holds one.
+    /// meanwhile. The lease also bounds how long a crawler that died holds one. On
+    /// PostgreSQL the rows chosen are locked, skipping those another claim holds, and the
+    /// claim is checked again on the row it updates: two claims never take one repository.
     pub async fn claim_due(&self, n: usize, now: i64, lease: i64) -> anyhow::Result<Vec<Claimed>> {
         let lock = match self.engine {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -182,7 +184,7 @@ impl Store {
         };
         let rows = sqlx::query(&self.sql(&format!(
             "UPDATE repositories SET claimed_until = $1 + $2
-             WHERE url IN (
+             WHERE claimed_until <= $1 AND url IN (
                  SELECT url FROM repositories
                  WHERE dropped IS NULL AND next_crawl <= $1 AND claimed_until <= $1
                  ORDER BY next_crawl LIMIT $3 {lock}

@@ -42,7 +42,7 @@ impl Daemon {
         Ok(Arc::new(Daemon {
             remotes: Remotes::new(shared.clone())?,
             watches: Watches::new(shared.clone(), subscribers.clone()),
-            publisher: Publisher::new(shared.clone()),
+            publisher: Publisher::new(shared.clone())?,
             lookups: Lookups::new(shared.clone())?,
             subscribers,
             shared,

@@ -459,6 +459,13 @@ pub struct PublishParams {
     /// Copy `repo/` atomically into this directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<AbsPath>,
+    /// Tell the public index at this URL where the repository is, so that it crawls it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<String>,
+    /// The URL others fetch the repository at, for `announce`: by default where it is served
+    /// over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -467,6 +474,19 @@ pub struct PublishResult {
     pub http: Option<String>,
     /// Directory the repository was copied to, if asked.
     pub copied_to: Option<std::path::PathBuf>,
+    /// The index told of the repository, if asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<Announced>,
+}
+
+/// What an index said to an announcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    pub index: String,
+    /// The repository's URL as the index keeps it.
+    pub url: String,
+    /// False when the index knew it already.
+    pub new: bool,
 }
 
 /// `watch.add`, `watch.remove`, `subscribe`: a directory (or, for `subscribe`, a file).

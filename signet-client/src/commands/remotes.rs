@@ -244,6 +244,8 @@ pub fn publish(
         http: args.http,
         stop_http: args.stop,
         to,
+        announce: args.announce,
+        url: args.url,
     })?;
     if out.json {
         out.json(&result)?;
@@ -258,6 +260,18 @@ pub fn publish(
         ))?,
         None if args.stop => out.line("Stopped publishing over HTTP")?,
         None => {}
+    }
+    if let Some(a) = &result.announced {
+        let known = if a.new {
+            "it crawls it next"
+        } else {
+            "it knew it already"
+        };
+        out.line(format!(
+            "Announced {} to the index {} ({known})",
+            shown(&a.url),
+            shown(&a.index)
+        ))?;
     }
     Ok(exit::OK)
 }

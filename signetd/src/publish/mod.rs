@@ -1,6 +1,7 @@
 //! Publishing the own repository: over HTTP (`publish.rs` serves it) or copied into a
 //! directory, remembered in the config across restarts.
 
+mod announce;
 pub mod http;
 
 use signet_proto::rpc::ErrorCode;
@@ -22,6 +23,10 @@ pub enum PublishError {
         .0.display()
     )]
     IntoHome(std::path::PathBuf),
+    #[error("announcing the repository to {index}: {why}")]
+    Announce { index: String, why: String },
+    #[error("there is no URL to announce: the repository is not served over HTTP here")]
+    NoUrl,
     #[error(transparent)]
     Copy(#[from] NotSaved),
     #[error(transparent)]
@@ -33,7 +38,10 @@ pub enum PublishError {
 impl Failure for PublishError {
     fn code(&self) -> ErrorCode {
         match self {
-            PublishError::Serve { .. } | PublishError::IntoHome(_) => ErrorCode::InvalidParams,
+            PublishError::Serve { .. } | PublishError::IntoHome(_) | PublishError::NoUrl => {
+                ErrorCode::InvalidParams
+            }
+            PublishError::Announce { .. } => ErrorCode::Remote,
             PublishError::Copy(e) => e.code(),
             PublishError::Config(e) => e.code(),
             PublishError::Task(e) => e.code(),
@@ -49,6 +57,14 @@ impl Failure for PublishError {
                  own published copy is repo/"
                     .into(),
             ),
+            PublishError::NoUrl => Some(
+                "give the address others fetch it at: `sig publish --announce INDEX --url \
+                 https://you.example.org/signet/`"
+                    .into(),
+            ),
+            PublishError::Announce { .. } => {
+                Some("the repository is published as before; announce again later".into())
+            }
             PublishError::Copy(e) => e.hint(),
             PublishError::Config(e) => e.hint(),
             PublishError::Task(_) => None,
@@ -61,14 +77,18 @@ impl Failure for PublishError {
 pub struct Publisher {
     shared: Arc<Shared>,
     running: Mutex<Option<http::Running>>,
+    /// For announcing the repository to public indexes.
+    client: reqwest::Client,
 }
 
 impl Publisher {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Publisher {
+    pub fn new(shared: Arc<Shared>) -> anyhow::Result<Self> {
+        let client = signet_fetch::http::client(&shared.config().http_limits())?;
+        Ok(Publisher {
             shared,
             running: Mutex::default(),
-        }
+            client,
+        })
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, Option<http::Running>> {
@@ -115,9 +135,25 @@ impl Publisher {
             self.shared.save_config(config).await?;
             *self.running() = running;
         }
+        let announced = match &p.announce {
+            Some(index) => {
+                let url = p
+                    .url
+                    .clone()
+                    .or_else(|| self.publishing_at())
+                    .ok_or(PublishError::NoUrl)?;
+                let announced = announce::announce(&self.client, index, &url).await;
+                Some(announced.map_err(|why| PublishError::Announce {
+                    index: index.clone(),
+                    why,
+                })?)
+            }
+            None => None,
+        };
         Ok(signet_proto::api::PublishResult {
             http: self.publishing_at(),
             copied_to,
+            announced,
         })
     }
 

@@ -63,6 +63,12 @@ fn the_index_on_sqlite_finds_who_vouched_for_a_file() {
     let (_, health) = index.get("v1/health");
     assert_eq!(health["engine"], "sqlite");
     assert_eq!(health["attestations"], 1);
+    // Submissions are rate-limited per address (30 a minute; two were made above).
+    let refused = (0..29)
+        .map(|n| index.submit(&format!("http://127.0.0.1:9/r{n}/")).0)
+        .filter(|status| *status == 429)
+        .count();
+    assert_eq!(refused, 1);
 }
 
 #[test]

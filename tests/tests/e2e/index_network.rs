@@ -1,0 +1,182 @@
+//! The index as part of a network: announced by a publisher, finding repositories through the
+//! trust statements it crawls and through a peer index's list, dropping a repository that
+//! turns hostile, and sharing one PostgreSQL between crawlers that never fetch a repository
+//! twice in a round.
+
+use std::collections::BTreeMap;
+
+use signet_tests::Home;
+use signet_tests::forge::Forge;
+use signet_tests::http::{Serve, TestServer};
+use signet_tests::index::{Index, Postgres};
+
+/// Alice announces her repository to index A; A finds Carol's through Alice's trust
+/// statement; index B, peering with A, crawls both itself; Bob asks both indexes and sees
+/// each word once.
+#[test]
+fn announced_discovered_and_federated_each_word_once() {
+    let carol = Home::new();
+    let carol_fpr = carol.setup("Carol <carol@example.org>");
+    let carol_file = carol.file("lib.rs", b"pub fn safe() {}\n");
+    carol.attest(&carol_file, true, "audited").expect(0);
+    let carol_url = carol.publish_http();
+    let carol_id = signet_tests::content_id(b"pub fn safe() {}\n");
+
+    let alice = Home::new();
+    alice.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    alice.setup("Alice <alice@example.org>");
+    let file = alice.file("tool.sh", b"echo reviewed\n");
+    alice.attest(&file, true, "read every line").expect(0);
+    alice
+        .sig(&["trust", "add", &carol_fpr, "--url", &carol_url, "--publish"])
+        .expect(0);
+    let alice_url = alice.publish_http();
+    let id = signet_tests::content_id(b"echo reviewed\n");
+
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Index::sqlite(dirs.0.path());
+    let run = alice.sig(&["publish", "--announce", &a.url]).expect(0);
+    assert!(run.stdout.contains("it crawls it next"), "{}", run.stdout);
+    a.wait_for(&id);
+    a.wait_for(&carol_id);
+    let (_, list) = a.get("v1/repositories");
+    let sources: BTreeMap<String, String> = list["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["url"].as_str().unwrap().into(),
+                r["source"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(sources[&alice_url], "submitted");
+    assert_eq!(sources[&carol_url], "discovered");
+
+    let b = Index::start(
+        &format!("sqlite:{}", dirs.1.path().join("index.db").display()),
+        &["--peer", &a.url],
+    );
+    b.wait_for(&id);
+    b.wait_for(&carol_id);
+    let (_, list) = b.get("v1/repositories");
+    assert!(
+        list["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["source"] == "peer" && r["key"].is_string()),
+        "B crawled each itself: {list:#}"
+    );
+
+    let bob = Home::new();
+    bob.config(serde_json::json!({"index": {"urls": [a.url, b.url]}}));
+    let json = bob.sig(&["lookup", "--json", "--id", &id]).expect(1).json();
+    assert_eq!(
+        json["result"]["attestations"].as_array().unwrap().len(),
+        1,
+        "{json:#}"
+    );
+    for index in json["indexes"].as_array().unwrap() {
+        assert_eq!(index["checked"], 1, "{json:#}");
+    }
+}
+
+/// A repository that serves an older copy than one the index accepted is dropped, with the
+/// reason in the list; the words it published before stay.
+#[test]
+fn a_repository_that_rolls_back_is_dropped_with_its_reason() {
+    let forge = Forge::new("Roller <r@example.org>");
+    let id = format!("sha256:{}", "ab".repeat(32));
+    let word = forge.attestation(&id, true, "fine", signet_tests::forge::ago(60));
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(forge.key_asc()));
+    server.route(
+        "repo.json",
+        Serve::File(forge.repo(2, std::slice::from_ref(&word))),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::start(
+        &format!("sqlite:{}", dir.path().join("index.db").display()),
+        &["--interval", "1"],
+    );
+    index.submit(&server.url());
+    index.wait_for(&id);
+    server.route("repo.json", Serve::File(forge.repo(1, &[word])));
+    let dropped = signet_tests::wait_until(
+        "the index to drop the repository",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, list) = index.get("v1/repositories");
+            list["repositories"][0]["dropped"]
+                .as_str()
+                .map(str::to_owned)
+        },
+    );
+    assert!(dropped.contains("rollback"), "{dropped}");
+    index.wait_for(&id);
+    // Dropped stays dropped: no more requests for it.
+    server.take_log();
+    let (_, health) = index.get("v1/health");
+    assert_eq!(health["attestations"], 1);
+    std::thread::sleep(std::time::Duration::from_millis(2500)); // two intervals, no crawl
+    assert!(
+        server.take_log().is_empty(),
+        "a dropped repository was fetched again"
+    );
+}
+
+/// Two index processes share one PostgreSQL and crawl 100 repositories: every repository is
+/// fetched once in the round, by one of them.
+#[test]
+fn two_indexes_on_one_postgresql_fetch_each_repository_once_a_round() {
+    let Some(postgres) =
+        Postgres::start("two_indexes_on_one_postgresql_fetch_each_repository_once_a_round")
+    else {
+        return;
+    };
+    let db = postgres.database("shared");
+    let server = TestServer::start();
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        let forge = Forge::new(&format!("Publisher {n} <p{n}@example.org>"));
+        let id = format!("sha256:{:064x}", n + 1);
+        let word = forge.attestation(&id, true, "fine", signet_tests::forge::ago(60));
+        server.route(&format!("r{n}/key.asc"), Serve::File(forge.key_asc()));
+        server.route(
+            &format!("r{n}/repo.json"),
+            Serve::File(forge.repo(1, &[word])),
+        );
+        ids.push(id);
+    }
+    let flags = ["--crawlers", "8", "--submissions-per-minute", "1000"];
+    let (first, second) = (Index::start(&db, &flags), Index::start(&db, &flags));
+    for n in 0..100 {
+        let index = if n % 2 == 0 { &first } else { &second };
+        assert_eq!(index.submit(&format!("{}r{n}/", server.url())).0, 202);
+    }
+    signet_tests::wait_until(
+        "both indexes to crawl all 100",
+        std::time::Duration::from_secs(60),
+        || {
+            let (_, health) = second.get("v1/health");
+            (health["attestations"] == 100).then_some(())
+        },
+    );
+    let mut fetched: BTreeMap<String, usize> = BTreeMap::new();
+    for (path, _) in server.take_log() {
+        *fetched.entry(path).or_default() += 1;
+    }
+    let twice: Vec<_> = fetched.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "fetched more than once: {twice:?}");
+    assert_eq!(fetched.len(), 200, "{fetched:?}");
+    let found = first.post("v1/ids", &serde_json::json!({ "ids": ids }));
+    assert_eq!(found.0, 200);
+    let results = found.1["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| r["attestations"].as_array().unwrap().len() == 1)
+    );
+}
