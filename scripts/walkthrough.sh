@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The seed's walkthrough, end to end, in throwaway homes: two people, two daemons, one
-# published repository. Needs only a Rust toolchain.
+# published repository; then a public index (on SQLite) and a third person who follows nobody
+# looking a file up. Needs only a Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "Building sig and signetd (the first build takes a few minutes)..."
+echo "Building sig, signetd and signet-index (the first build takes a few minutes)..."
 cargo build --quiet --bins
 SIG="$PWD/target/debug/sig"
+INDEX="$PWD/target/debug/signet-index"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/signet-walkthrough.XXXXXX")
+index_pid=""
 cleanup() {
-    SIGNET_HOME="$work/alice" "$SIG" daemon stop >/dev/null 2>&1 || true
-    SIGNET_HOME="$work/world" "$SIG" daemon stop >/dev/null 2>&1 || true
+    for who in alice world carol; do
+        SIGNET_HOME="$work/$who" "$SIG" daemon stop >/dev/null 2>&1 || true
+    done
+    [ -z "$index_pid" ] || kill "$index_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,4 +65,23 @@ note "A second fetch of an unchanged remote costs two 304s (key.asc and repo.jso
 as alice sig fetch
 as alice sig remote list
 as alice sig status
+
+note "A public index answers anyone: who vouched for this file? It runs on SQLite here."
+"$INDEX" serve --db "sqlite:$work/index.db" --listen 127.0.0.1:0 --allow-private \
+    >"$work/index.out" 2>"$work/index.log" &
+index_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/index.out" 2>/dev/null && break; sleep 0.1; done
+index=$(sed -n 's/.*\(http:[^ ]*\).*/\1/p' "$work/index.out")
+echo "signet-index listening on $index"
+note "Hello World tells the index where their repository is; it crawls it, checking every signature."
+as world sig publish --announce "$index"
+note "Carol follows nobody. She asks the index about hello.c: the word is shown, its signature checked on her machine, but it counts only once she trusts the key."
+SIGNET_HOME="$work/carol" "$SIG" config index.urls "[\"$index\"]" >/dev/null
+for _ in $(seq 100); do
+    SIGNET_HOME="$work/carol" "$SIG" lookup --json hello.c 2>/dev/null | grep -q '"checked": 1' && break
+    sleep 0.1
+done
+as carol sig lookup hello.c
+as carol sig trust add "${world_key: -16}"
+as carol sig lookup hello.c
 note "Done: every signature above is an OpenPGP signature gpg can check (see README)."

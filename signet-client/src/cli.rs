@@ -280,7 +280,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  sig config set index.urls '[\"https://index.example.org/\"]'
+  sig config index.urls '[\"https://index.example.org/\"]'
   sig lookup release.tar.gz
   sig lookup --id sha256:7c4727c9c1a1a5e0b3e3a4e0a0e0a0e0a0e0a0e0a0e0a0e0a0e0a0e0a0e028eb --why
 

@@ -37,7 +37,7 @@ impl Failure for LookupError {
     }
     fn hint(&self) -> Option<String> {
         Some(
-            "name one: `sig config set index.urls '[\"https://index.example.org/\"]'` (an \
+            "name one: `sig config index.urls '[\"https://index.example.org/\"]'` (an \
              index learns what you look up)"
                 .into(),
         )

@@ -93,15 +93,16 @@ impl TestServer {
         );
     }
 
-    /// Whether a request for a path ending in `file` has been read (answered or not: a
+    /// How many requests for a path ending in `file` have been read (answered or not: a
     /// `Silent` route answers nothing).
-    pub fn was_asked(&self, file: &str) -> bool {
+    pub fn times_asked(&self, file: &str) -> usize {
         self.shared
             .lock()
             .unwrap()
             .asked
             .iter()
-            .any(|p| p.ends_with(file))
+            .filter(|p| p.ends_with(file))
+            .count()
     }
 
     /// Statuses answered so far for a file, and forgets them.

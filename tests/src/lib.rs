@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: temp homes, the real `sig` and `signetd` binaries, raw socket
 //! clients, and cleanup of every daemon a test started, however the test ends.
 
+pub mod examples;
 pub mod forge;
 pub mod http;
 pub mod index;

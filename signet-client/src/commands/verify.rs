@@ -327,8 +327,9 @@ pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> a
         match &index.error {
             Some(error) => report_error(&format!("index {url}: {}", shown(error))),
             None => out.line(format!(
-                "index {url}: {} attestations served, {} checked",
-                index.served, index.checked
+                "index {url}: {} served, {} checked",
+                count(index.served, "attestation"),
+                index.checked
             ))?,
         }
         for problem in &index.problems {
@@ -344,6 +345,15 @@ pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> a
         ))?;
     }
     Ok(code)
+}
+
+/// `1 attestation`, `2 attestations`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// Each target with the name to show for it: files by their absolute path, as the seed shows

@@ -97,7 +97,20 @@ fn a_lookup_shows_words_outside_your_web_and_counts_them_once_trusted() {
     index.wait_for(&id);
 
     let bob = Home::new();
-    bob.config(serde_json::json!({"index": {"urls": [index.url]}}));
+    let run = bob.sig(&["lookup", "--id", &id]).expect(2);
+    assert!(
+        run.stderr.contains("no public index is configured"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("sig config index.urls"),
+        "{}",
+        run.stderr
+    );
+    // Set on the running daemon, as a user would.
+    let urls = serde_json::json!([index.url]).to_string();
+    bob.sig(&["config", "index.urls", &urls]).expect(0);
     let file = bob.file("tool.sh", b"echo reviewed\n");
     let run = bob.sig(&["lookup", file.to_str().unwrap()]).expect(1);
     assert!(
@@ -106,7 +119,7 @@ fn a_lookup_shows_words_outside_your_web_and_counts_them_once_trusted() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("1 attestations served, 1 checked"),
+        run.stdout.contains("1 attestation served, 1 checked"),
         "{}",
         run.stdout
     );

@@ -10,6 +10,7 @@ mod gpg_lifecycle;
 mod gpg_repository;
 mod hardening;
 mod index;
+mod index_doc;
 mod index_network;
 mod key_revocation;
 mod key_rotation;
