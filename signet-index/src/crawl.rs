@@ -377,13 +377,14 @@ struct Copy {
 impl Copy {
     fn of(accepted: &Accepted, repo: &[u8], keyring: &Keyring, max: usize) -> Option<Copy> {
         let checked: &Checked = accepted.entries.as_ref()?;
-        let passed: BTreeSet<(String, Fingerprint)> = checked
+        // The words that checked, with when each was signed.
+        let signed_at: std::collections::HashMap<(String, &Fingerprint), u64> = checked
             .files
             .iter()
-            .map(|(id, e)| (id.to_string(), e.key.clone()))
+            .map(|(id, e)| ((id.to_string(), &e.key), e.signed_at))
             .chain(checked.vouches.iter().map(|v| {
                 let id = signet_proto::statements::TrustStatement::id_of(&v.about);
-                (id, v.key.clone())
+                ((id, &v.key), v.signed_at)
             }))
             .collect();
         let signed = formats::parse_signed_repo(repo).ok()?;
@@ -391,15 +392,12 @@ impl Copy {
         let mut kept = Vec::new();
         for (id, words) in &contents.attestations {
             for word in words {
-                if kept.len() >= max || !passed.contains(&(id.clone(), word.key.clone())) {
+                let Some(signed_at) = signed_at.get(&(id.clone(), &word.key)).copied() else {
                     continue;
+                };
+                if kept.len() >= max {
+                    break;
                 }
-                let signed_at = checked
-                    .files
-                    .iter()
-                    .find(|(i, e)| i.as_str() == id && e.key == word.key)
-                    .map(|(_, e)| e.signed_at)
-                    .unwrap_or(0);
                 kept.push(Kept {
                     content_id: id.clone(),
                     key: word.key.to_string(),

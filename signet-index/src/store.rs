@@ -4,7 +4,8 @@
 //! `Any`); the SQL is written once, in the subset both engines read, and the few places they
 //! differ are named here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use signet_proto::index::{Found, Repository};
@@ -70,6 +71,10 @@ const MIGRATIONS: &[&str] = &[
 pub struct Store {
     pool: AnyPool,
     pub engine: Engine,
+    /// SQLite has one writer at a time, and a transaction that read before it writes fails
+    /// at once (busy) when another wrote meanwhile: this process's writers take turns here
+    /// instead. PostgreSQL needs no turns.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A repository's row, as the crawler needs it.
@@ -102,7 +107,11 @@ impl Store {
             .connect(&url)
             .await
             .with_context(|| format!("opening the {} database", engine.name()))?;
-        let store = Store { pool, engine };
+        let store = Store {
+            pool,
+            engine,
+            writing: Arc::default(),
+        };
         if engine == Engine::Sqlite {
             // Readers never wait for the crawler's writes; kept in the file once set.
             sqlx::query("PRAGMA journal_mode=WAL")
@@ -111,6 +120,14 @@ impl Store {
         }
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// This process's turn to write, on SQLite.
+    async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.engine {
+            Engine::Sqlite => Some(self.writing.lock().await),
+            Engine::Postgres => None,
+        }
     }
 
     /// `$1`-style placeholders, as PostgreSQL reads them; SQLite reads the same numbers as
@@ -159,6 +176,7 @@ impl Store {
 
     /// Adds a repository to crawl, due at once. False if it was known.
     pub async fn add_repository(&self, url: &str, source: &str, now: i64) -> anyhow::Result<bool> {
+        let _turn = self.turn().await;
         let added = sqlx::query(&self.sql(
             "INSERT INTO repositories (url, source, added, next_crawl) VALUES ($1, $2, $3, $3)
              ON CONFLICT (url) DO NOTHING",
@@ -177,6 +195,7 @@ impl Store {
     /// PostgreSQL the rows chosen are locked, skipping those another claim holds, and the
     /// claim is checked again on the row it updates: two claims never take one repository.
     pub async fn claim_due(&self, n: usize, now: i64, lease: i64) -> anyhow::Result<Vec<Claimed>> {
+        let _turn = self.turn().await;
         let lock = match self.engine {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
             // One writer at a time on SQLite: the UPDATE below is the claim.
@@ -221,49 +240,10 @@ impl Store {
     /// Records an accepted copy: its record, the attestations it holds (replacing what the
     /// repository held before, when `attestations` is given) and when it is due next.
     pub async fn accepted(&self, copy: AcceptedCopy<'_>) -> anyhow::Result<()> {
+        let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
         if let Some(attestations) = copy.attestations {
-            // What was seen before keeps its first sighting.
-            let mut seen: BTreeMap<(String, String), i64> = BTreeMap::new();
-            let held = sqlx::query(
-                &self.sql("SELECT content_id, key, seen FROM attestations WHERE repository = $1"),
-            )
-            .bind(copy.url)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in &held {
-                seen.insert(
-                    (r.try_get("content_id")?, r.try_get("key")?),
-                    r.try_get("seen")?,
-                );
-            }
-            sqlx::query(&self.sql("DELETE FROM attestations WHERE repository = $1"))
-                .bind(copy.url)
-                .execute(&mut *tx)
-                .await?;
-            let insert = self.sql(
-                "INSERT INTO attestations (content_id, key, repository, signed_at, envelope, seen)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            );
-            for a in attestations {
-                let first = seen
-                    .get(&(a.content_id.clone(), a.key.clone()))
-                    .copied()
-                    .unwrap_or(copy.now);
-                sqlx::query(&insert)
-                    .bind(&a.content_id)
-                    .bind(&a.key)
-                    .bind(copy.url)
-                    .bind(a.signed_at)
-                    .bind(&a.envelope)
-                    .bind(first)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(&self.sql("UPDATE repositories SET attestations = $2 WHERE url = $1"))
-                .bind(copy.url)
-                .bind(attestations.len() as i64)
-                .execute(&mut *tx)
+            self.replace_attestations(&mut tx, copy.url, attestations, copy.now)
                 .await?;
         }
         sqlx::query(&self.sql(
@@ -283,6 +263,109 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the repository's rows the copy's attestations, touching only what changed: a
+    /// new copy that adds one word to a million costs one insert, and what was seen before
+    /// keeps its first sighting.
+    async fn replace_attestations(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        url: &str,
+        attestations: &[Kept],
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let held = sqlx::query(
+            &self.sql("SELECT content_id, key, envelope FROM attestations WHERE repository = $1"),
+        )
+        .bind(url)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut held: HashMap<(String, String), String> = held
+            .iter()
+            .map(|r| {
+                Ok((
+                    (r.try_get("content_id")?, r.try_get("key")?),
+                    r.try_get("envelope")?,
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut new = Vec::new();
+        for a in attestations {
+            match held.remove(&(a.content_id.clone(), a.key.clone())) {
+                Some(envelope) if envelope == a.envelope => {}
+                Some(_) => {
+                    // The key's word changed: the old row goes, the new one comes, seen now.
+                    self.delete_attestation(tx, url, &a.content_id, &a.key)
+                        .await?;
+                    new.push(a);
+                }
+                None => new.push(a),
+            }
+        }
+        // What is left was in the repository and is no more.
+        for (content_id, key) in held.keys() {
+            self.delete_attestation(tx, url, content_id, key).await?;
+        }
+        // Many rows a statement: a first crawl of a large repository is a few hundred
+        // round trips, not one per attestation.
+        const ROWS: usize = 200;
+        for batch in new.chunks(ROWS) {
+            let values: Vec<String> = (0..batch.len())
+                .map(|i| {
+                    let p = |k: usize| format!("${}", i * 6 + k);
+                    format!(
+                        "({}, {}, {}, {}, {}, {})",
+                        p(1),
+                        p(2),
+                        p(3),
+                        p(4),
+                        p(5),
+                        p(6)
+                    )
+                })
+                .collect();
+            let statement = self.sql(&format!(
+                "INSERT INTO attestations (content_id, key, repository, signed_at, envelope, seen)
+                 VALUES {}",
+                values.join(", ")
+            ));
+            let mut query = sqlx::query(&statement);
+            for a in batch {
+                query = query
+                    .bind(&a.content_id)
+                    .bind(&a.key)
+                    .bind(url)
+                    .bind(a.signed_at)
+                    .bind(&a.envelope)
+                    .bind(now);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        sqlx::query(&self.sql("UPDATE repositories SET attestations = $2 WHERE url = $1"))
+            .bind(url)
+            .bind(attestations.len() as i64)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_attestation(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        url: &str,
+        content_id: &str,
+        key: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(&self.sql(
+            "DELETE FROM attestations WHERE repository = $1 AND content_id = $2 AND key = $3",
+        ))
+        .bind(url)
+        .bind(content_id)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Records a crawl that failed (the copy held stays) and when to try again.
     pub async fn failed(
         &self,
@@ -291,6 +374,7 @@ impl Store {
         failures: i64,
         next_crawl: i64,
     ) -> anyhow::Result<()> {
+        let _turn = self.turn().await;
         sqlx::query(&self.sql(
             "UPDATE repositories SET last_error = $2, failures = $3, next_crawl = $4,
                  claimed_until = 0 WHERE url = $1",
@@ -307,6 +391,7 @@ impl Store {
     /// Stops crawling a repository that turned hostile, keeping why for the list. What it
     /// published before stays (each word was checked when it came).
     pub async fn drop_repository(&self, url: &str, why: &str) -> anyhow::Result<()> {
+        let _turn = self.turn().await;
         sqlx::query(&self.sql(
             "UPDATE repositories SET dropped = $2, last_error = $2, claimed_until = 0 WHERE url = $1",
         ))
@@ -340,6 +425,7 @@ impl Store {
         armored: &str,
         now: i64,
     ) -> anyhow::Result<()> {
+        let _turn = self.turn().await;
         sqlx::query(&self.sql(
             "INSERT INTO certificates (fingerprint, armored, updated) VALUES ($1, $2, $3)
              ON CONFLICT (fingerprint) DO UPDATE SET armored = $2, updated = $3",

@@ -88,20 +88,27 @@ impl Index {
         self.post("v1/repositories", &serde_json::json!({ "url": repository }))
     }
 
-    /// Waits until the index holds an attestation about `id`; its answer.
+    /// Waits until the index holds an attestation about `id`; its answer. Fails with the
+    /// index's log when it does not come.
     pub fn wait_for(&self, id: &str) -> Value {
-        crate::wait_until(
-            &format!("the index to hold an attestation about {id}"),
-            Duration::from_secs(30),
-            || {
-                let (status, answer) = self.get(&format!("v1/ids/{id}"));
-                let held = status == 200
-                    && !answer["results"][0]["attestations"]
-                        .as_array()
-                        .is_none_or(Vec::is_empty);
-                held.then_some(answer)
-            },
-        )
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, answer) = self.get(&format!("v1/ids/{id}"));
+            let held = status == 200
+                && !answer["results"][0]["attestations"]
+                    .as_array()
+                    .is_none_or(Vec::is_empty);
+            if held {
+                return answer;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited 30s for the index at {} to hold an attestation about {id}; its log:\n{}",
+                self.url,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
