@@ -217,12 +217,20 @@ async fn ids(
     Ok(cached(&headers, &look_up(&app.store, &ids, None).await?))
 }
 
-/// The attestations about each id, and the certificate of every key that signed one.
+/// The attestations about each id, and the certificate of every key that signed one. One id
+/// may be paged (`after`); many are asked together, the first page of each.
 async fn look_up(store: &Store, ids: &[String], after: Option<&str>) -> anyhow::Result<Lookup> {
+    let mut held = match (ids, after) {
+        ([id], _) => {
+            let found = store.by_id(id, after, MAX_PER_ID + 1).await?;
+            std::iter::once((id.clone(), found)).collect()
+        }
+        _ => store.by_ids(ids, MAX_PER_ID + 1).await?,
+    };
     let mut results = Vec::with_capacity(ids.len());
     let mut keys = BTreeSet::new();
     for id in ids {
-        let mut found = store.by_id(id, after, MAX_PER_ID + 1).await?;
+        let mut found = held.remove(id).unwrap_or_default();
         let more = found.len() > MAX_PER_ID;
         found.truncate(MAX_PER_ID);
         keys.extend(found.iter().map(|(key, _)| key.clone()));

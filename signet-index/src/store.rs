@@ -402,17 +402,20 @@ impl Store {
         Ok(())
     }
 
-    /// The armored certificates held of these keys.
+    /// The armored certificates held of these keys, asked a few hundred at a time.
     pub async fn certificates(&self, keys: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
-        let one = self.sql("SELECT armored FROM certificates WHERE fingerprint = $1");
-        for key in keys {
-            if let Some(row) = sqlx::query(&one)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?
-            {
-                out.insert(key.clone(), row.try_get("armored")?);
+        for chunk in keys.chunks(IN_CHUNK) {
+            let statement = self.sql(&format!(
+                "SELECT fingerprint, armored FROM certificates WHERE fingerprint IN ({})",
+                placeholders(1, chunk.len())
+            ));
+            let mut query = sqlx::query(&statement);
+            for key in chunk {
+                query = query.bind(key);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.insert(row.try_get("fingerprint")?, row.try_get("armored")?);
             }
         }
         Ok(out)
@@ -457,6 +460,37 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("key")?, found(r)?)))
             .collect()
+    }
+
+    /// Up to `limit` attestations about each of `ids` (by key), in one query per few hundred
+    /// ids: a lockfile's thousand ids are a handful of round trips.
+    pub async fn by_ids(
+        &self,
+        ids: &[String],
+        limit: usize,
+    ) -> anyhow::Result<HashMap<String, Vec<(String, Found)>>> {
+        let mut out: HashMap<String, Vec<(String, Found)>> = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let statement = self.sql(&format!(
+                "SELECT content_id, key, envelope, repository, seen FROM (
+                     SELECT content_id, key, envelope, repository, seen, ROW_NUMBER() OVER (
+                         PARTITION BY content_id ORDER BY key, repository) AS n
+                     FROM attestations WHERE content_id IN ({})
+                 ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
+                placeholders(1, chunk.len()),
+                chunk.len() + 1
+            ));
+            let mut query = sqlx::query(&statement);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for r in query.bind(limit as i64).fetch_all(&self.pool).await? {
+                out.entry(r.try_get("content_id")?)
+                    .or_default()
+                    .push((r.try_get("key")?, found(&r)?));
+            }
+        }
+        Ok(out)
     }
 
     /// Up to `limit` attestations signed by `key`, by content id after `after`.
@@ -527,6 +561,17 @@ impl Store {
             count("certificates").await?,
         ))
     }
+}
+
+/// Values asked in one `IN (…)`: well under both engines' parameter limits.
+const IN_CHUNK: usize = 500;
+
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn found(r: &AnyRow) -> anyhow::Result<Found> {

@@ -1,0 +1,292 @@
+//! The public index at scale, on SQLite and on PostgreSQL, against its floor in the same run.
+//!
+//! R generated repositories of N attestations each (Ed25519, the seed's format; default
+//! 100 × 1,000 = 100,000), served on 127.0.0.1:
+//! - the floor: every repository read and every signature checked in-process with the
+//!   crawler's own rules (`signet_core::accept`, both cores), no database, no network;
+//! - ingest: a release `signet-index` crawling them all, from the first submission until
+//!   its health counts every attestation;
+//! - lookup by id over HTTP on loopback (a connection each), p50 and p99 of 2,000;
+//! - 1,000 ids in one `POST /v1/ids` (median of 5);
+//! - disk per attestation.
+//!
+//! Run: `cargo build --release --workspace --bins && cargo bench -p signet-tests --bench
+//! index_bench` (`SIGNET_INDEX_BENCH_REPOS`, `SIGNET_INDEX_BENCH_PER_REPO` to scale it).
+//! Figures go to stdout as a Markdown table.
+
+use std::time::{Duration, Instant};
+
+use signet_core::accept::RemoteRecord;
+use signet_core::keyring::Keyring;
+use signet_proto::formats::{ContentId, RepoContents, Statement};
+use signet_tests::http::{Serve, TestServer};
+use signet_tests::index::{Index, Postgres, request};
+use signet_tests::stats::{median, ms, quantile, time};
+use signetd::keys::{self, EmbeddedKey};
+
+/// One generated repository: its files and the ids it vouches for.
+struct Repo {
+    key_asc: Vec<u8>,
+    repo_json: Vec<u8>,
+    ids: Vec<String>,
+}
+
+fn generate(r: usize, n: usize) -> Repo {
+    let cert = keys::generate(&format!("Publisher {r} <p{r}@example.org>")).unwrap();
+    let signer = EmbeddedKey::new(cert.clone()).unwrap();
+    let mut contents = RepoContents {
+        serial: 1,
+        updated: Some("2026-12-06T00:00:00Z".into()),
+        ..Default::default()
+    };
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        use sha2::Digest as _;
+        let seed = format!("{r}/{i}");
+        let id = ContentId::sha256(&sha2::Sha256::digest(seed.as_bytes()).into());
+        let data = Statement::to_data(&id, true, true, &format!("reviewed {seed}"));
+        let signed = keys::sign_value(&signer, data).unwrap();
+        ids.push(id.to_string());
+        contents.attestations.insert(id.to_string(), vec![signed]);
+    }
+    let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
+    Repo {
+        key_asc: keys::armored_public(&cert),
+        repo_json: signetd::home::own_repo::file_bytes(&repo),
+        ids,
+    }
+}
+
+/// Every repository accepted and every signature checked, as the crawler does, in process.
+fn floor(repos: &[Repo]) -> Duration {
+    time(|| {
+        for (r, repo) in repos.iter().enumerate() {
+            let record = RemoteRecord::new("bench".into(), format!("http://r{r}/"), String::new());
+            let accepted = signet_core::accept::accept(
+                &record,
+                &repo.key_asc,
+                &repo.repo_json,
+                &Keyring::default(),
+            )
+            .unwrap();
+            assert_eq!(accepted.report.valid, repo.ids.len());
+        }
+    })
+    .0
+}
+
+fn health(index: &Index) -> serde_json::Value {
+    index.get("v1/health").1
+}
+
+/// Crawls every repository from the first submission until all are held; the time.
+fn ingest(index: &Index, server: &TestServer, repos: &[Repo]) -> Duration {
+    let total: usize = repos.iter().map(|r| r.ids.len()).sum();
+    let started = Instant::now();
+    for r in 0..repos.len() {
+        let (status, _) = index.submit(&format!("{}r{r}/", server.url()));
+        assert_eq!(status, 202);
+    }
+    loop {
+        if health(index)["attestations"] == total {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3600),
+            "ingest did not finish: {}",
+            index.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn lookups(index: &Index, repos: &[Repo]) -> (Duration, Duration, Duration) {
+    let ids: Vec<&String> = repos.iter().flat_map(|r| &r.ids).collect();
+    // A fixed stride through all ids: every repository is asked about.
+    let step = (ids.len() / 2000).max(1);
+    let mut singles = Vec::new();
+    for id in ids.iter().step_by(step).take(2000) {
+        let (t, (status, answer)) = time(|| index.get(&format!("v1/ids/{id}")));
+        assert_eq!(status, 200);
+        assert_eq!(
+            answer["results"][0]["attestations"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        singles.push(t);
+    }
+    let batch: Vec<&String> = ids
+        .iter()
+        .step_by((ids.len() / 1000).max(1))
+        .take(1000)
+        .copied()
+        .collect();
+    let body = serde_json::json!({ "ids": batch });
+    let batches: Vec<Duration> = (0..5)
+        .map(|_| {
+            let (t, (status, _)) = time(|| request(&index.url, "POST", "v1/ids", Some(&body)));
+            assert_eq!(status, 200);
+            t
+        })
+        .collect();
+    (median(&singles), quantile(&singles, 0.99), median(&batches))
+}
+
+fn row(rows: &mut Vec<[String; 3]>, what: String, figure: String, against: String) {
+    rows.push([what, figure, against]);
+}
+
+fn engine(
+    rows: &mut Vec<[String; 3]>,
+    name: &str,
+    index: &Index,
+    server: &TestServer,
+    repos: &[Repo],
+    floor: Duration,
+    disk: impl Fn() -> u64,
+) {
+    let total: usize = repos.iter().map(|r| r.ids.len()).sum();
+    let took = ingest(index, server, repos);
+    row(
+        rows,
+        format!(
+            "{name}: ingest {total} attestations from {} repositories",
+            repos.len()
+        ),
+        ms(took),
+        format!(
+            "{:.0}% of the floor's rate (goal ≥ 80%); {:.0} attestations/s",
+            floor.as_secs_f64() / took.as_secs_f64() * 100.0,
+            total as f64 / took.as_secs_f64()
+        ),
+    );
+    let (p50, p99, batch) = lookups(index, repos);
+    row(
+        rows,
+        format!("{name}: lookup by id over HTTP, p50"),
+        ms(p50),
+        "goal ≤ 2 ms".into(),
+    );
+    row(
+        rows,
+        format!("{name}: lookup by id over HTTP, p99"),
+        ms(p99),
+        "goal ≤ 10 ms".into(),
+    );
+    row(
+        rows,
+        format!("{name}: 1,000 ids in one request (median of 5)"),
+        ms(batch),
+        "goal ≤ 50 ms".into(),
+    );
+    let bytes = disk();
+    row(
+        rows,
+        format!("{name}: disk"),
+        format!("{:.1} MB", bytes as f64 / 1e6),
+        format!("{:.0} bytes per attestation", bytes as f64 / total as f64),
+    );
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+fn main() {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (r, n) = (
+        var("SIGNET_INDEX_BENCH_REPOS", 100),
+        var("SIGNET_INDEX_BENCH_PER_REPO", 1000),
+    );
+    let mut rows = Vec::new();
+    let (made, repos) = time(|| (0..r).map(|i| generate(i, n)).collect::<Vec<_>>());
+    row(
+        &mut rows,
+        format!("generate {r} × {n} (bench setup)"),
+        ms(made),
+        String::new(),
+    );
+    let server = TestServer::start();
+    for (i, repo) in repos.iter().enumerate() {
+        server.route(&format!("r{i}/key.asc"), Serve::File(repo.key_asc.clone()));
+        server.route(
+            &format!("r{i}/repo.json"),
+            Serve::File(repo.repo_json.clone()),
+        );
+    }
+    let floor = floor(&repos);
+    row(
+        &mut rows,
+        format!(
+            "floor: accept and check {} signatures in process, both cores",
+            r * n
+        ),
+        ms(floor),
+        format!("{:.0} attestations/s", (r * n) as f64 / floor.as_secs_f64()),
+    );
+    let flags = [
+        "--interval",
+        "3600",
+        "--crawlers",
+        "4",
+        "--submissions-per-minute",
+        "1000000",
+    ];
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("index.db");
+    let sqlite = Index::start(&format!("sqlite:{}", db.display()), &flags);
+    engine(&mut rows, "SQLite", &sqlite, &server, &repos, floor, || {
+        dir_bytes(dir.path())
+    });
+    drop(sqlite);
+
+    if let Some(postgres) = Postgres::start("index_bench") {
+        let url = postgres.database("bench");
+        let index = Index::start(&url, &flags);
+        let port = postgres.port.to_string();
+        engine(
+            &mut rows,
+            "PostgreSQL",
+            &index,
+            &server,
+            &repos,
+            floor,
+            || {
+                let out = std::process::Command::new("psql")
+                    .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-tAc"])
+                    .arg("SELECT pg_database_size('bench')")
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .parse()
+                    .unwrap_or(0)
+            },
+        );
+    }
+
+    println!("| case | figure | against |\n|---|---|---|");
+    for [what, figure, against] in rows {
+        println!("| {what} | {figure} | {against} |");
+    }
+}
