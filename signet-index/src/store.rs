@@ -104,6 +104,19 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // With WAL, a commit waits for no fsync of the database (the log is
+                        // synced at checkpoints); a power loss may lose the last crawls,
+                        // which the next round fetches again, and never corrupts the file.
+                        sqlx::query("PRAGMA synchronous=NORMAL")
+                            .execute(&mut *connection)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .with_context(|| format!("opening the {} database", engine.name()))?;

@@ -149,6 +149,12 @@ fn engine(
 ) {
     let total: usize = repos.iter().map(|r| r.ids.len()).sum();
     let took = ingest(index, server, repos);
+    if std::env::var_os("SIGNET_INDEX_BENCH_LOG").is_some() {
+        // Where each crawl's time went, from the index's own log.
+        for line in index.log().lines().filter(|l| l.contains("crawled")) {
+            eprintln!("{name}: {line}");
+        }
+    }
     row(
         rows,
         format!(
