@@ -260,6 +260,7 @@ pub struct AttestArgs {
   sig verify release.tar.gz
   curl -sL https://example.org/install.sh | sig verify -
   sig verify ~/src/project                   (every file under it, a summary)
+  sig verify --index release.tar.gz          (and ask the public indexes: see sig lookup)
 
 Exit codes: 0 ok, 1 not verified, 3 NOT ok (a trusted key says so), 2 error.")]
 pub struct VerifyArgs {
@@ -276,6 +277,10 @@ pub struct VerifyArgs {
     /// For every attestation, the trust path that made it count, or why it did not
     #[arg(long)]
     pub why: bool,
+    /// Ask the public indexes in `index.urls` too, as `sig lookup` does (files and ids, not
+    /// directories)
+    #[arg(long)]
+    pub index: bool,
 }
 
 #[derive(Debug, Args)]

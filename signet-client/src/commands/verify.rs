@@ -250,6 +250,9 @@ fn verify_tree(
 pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args.files.iter().partition(|f| f.is_dir());
     if !dirs.is_empty() {
+        if args.index {
+            bail!("--index looks up files and ids, not a directory: give the files");
+        }
         if dirs.len() + args.id.len() + files.len() > 1 {
             bail!("give one directory at a time, without files or ids");
         }
@@ -258,6 +261,9 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     }
     let targets = named_targets(&files, &args.id)?;
     let mut client = connection::connect_or_start(loc)?;
+    if args.index {
+        return verify_with_indexes(&mut client, &targets, args.why, out);
+    }
     let VerifyManyResult { results, warnings } =
         client.call::<method::VerifyMany>(&VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
@@ -295,6 +301,33 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     Ok(code)
 }
 
+/// `sig verify --index`: each target looked up (what is held and what the indexes found),
+/// the loudest verdict the exit code.
+fn verify_with_indexes(
+    client: &mut connection::Client,
+    targets: &[(String, Target)],
+    why: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let mut code = exit::OK;
+    let mut all = Vec::new();
+    for (name, target) in targets {
+        let found = client.call::<method::Lookup>(target)?;
+        code = worst(code, lookup_code(&found));
+        if out.json {
+            all.push(found);
+        } else {
+            print_lookup(name, &found, why, out)?;
+        }
+    }
+    match all.as_slice() {
+        [] => {}
+        [one] => out.json(one)?,
+        many => out.json(&many)?,
+    }
+    Ok(code)
+}
+
 /// `sig lookup`: what the public indexes know of a file or id, checked by the daemon and
 /// judged by your web of trust beside what you hold.
 pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
@@ -311,17 +344,31 @@ pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> a
     };
     let mut client = connection::connect_or_start(loc)?;
     let found = client.call::<method::Lookup>(&target)?;
-    let answered = found.indexes.iter().any(|i| i.error.is_none());
-    let code = if answered {
+    if out.json {
+        out.json(&found)?;
+        return Ok(lookup_code(&found));
+    }
+    print_lookup(&name, &found, args.why, out)
+}
+
+/// A lookup's exit code: the verdict's, or an error when no index answered.
+fn lookup_code(found: &signet_proto::api::LookupResult) -> i32 {
+    if found.indexes.iter().any(|i| i.error.is_none()) {
         found.result.verdict.exit_code()
     } else {
         exit::ERROR
-    };
-    if out.json {
-        out.json(&found)?;
-        return Ok(code);
     }
-    print_result(&name, &found.result, args.why, out)?;
+}
+
+/// A lookup in words: the verdict as `verify` shows it, then what each index did, then the
+/// repositories worth following.
+fn print_lookup(
+    name: &str,
+    found: &signet_proto::api::LookupResult,
+    why: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    print_result(name, &found.result, why, out)?;
     for index in &found.indexes {
         let url = shown(&index.url);
         match &index.error {
@@ -344,7 +391,7 @@ pub fn lookup(loc: &Locations, args: LookupArgs, out: &mut Out<impl Write>) -> a
             shown(&f.url)
         ))?;
     }
-    Ok(code)
+    Ok(lookup_code(found))
 }
 
 /// `1 attestation`, `2 attestations`.

@@ -128,8 +128,16 @@ fn a_lookup_shows_words_outside_your_web_and_counts_them_once_trusted() {
     let word = &json["result"]["attestations"][0];
     assert_eq!(word["trusted"], false);
     assert_eq!(word["source"], format!("found:{url}"));
+    // `verify` alone knows nothing of it; `verify --index` asks the index as lookup does.
+    bob.sig(&["verify", file.to_str().unwrap()]).expect(1);
+    bob.sig(&["verify", "--index", file.to_str().unwrap()])
+        .expect(1);
     // Her key was learnt from the answer (its word checked): Bob can trust it by fingerprint.
     bob.sig(&["trust", "add", &fpr]).expect(0);
+    let run = bob
+        .sig(&["verify", "--index", file.to_str().unwrap()])
+        .expect(0);
+    assert!(run.stdout.contains("is ok."), "{}", run.stdout);
     let run = bob.sig(&["lookup", file.to_str().unwrap()]).expect(0);
     assert!(
         run.stdout.contains(&format!("sig remote add NAME {url}")),
