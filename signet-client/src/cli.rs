@@ -232,11 +232,15 @@ pub struct RevokeArgs {
 #[command(after_help = "Examples:
   sig attest release.tar.gz                  (asks: reviewed? ok? comment)
   sig attest a.py b.py --ok --reviewed --comment \"read it all\"
+  sig attest vendor/ --ok --reviewed         (every file under it, one signed write)
 
-Exit codes: 0 saved, 2 error.")]
+Several files with the verdict given by flags, or a directory, are attested together: hashed
+several at a time and filed in one new version of your repository.
+
+Exit codes: 0 saved, 2 error (a file that could not be read; the others are saved).")]
 pub struct AttestArgs {
-    /// Files to attest
-    #[arg(required = true, value_name = "FILE")]
+    /// Files to attest, or directories (every file under them)
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// It performs as expected and is free of major flaws (skips the question)
     #[arg(long, conflicts_with = "not_ok")]

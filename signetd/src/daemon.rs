@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use signet_proto::api::{AttestParams, AttestResult, LookupResult, StatusResult, Target};
+use signet_proto::api::{
+    AttestManyParams, AttestManyResult, AttestOutcome, AttestParams, AttestResult, LookupResult,
+    StatusResult, Target,
+};
+use signet_proto::formats::ContentId;
 use signet_proto::formats::RepoContents;
 
 use crate::config::Config;
@@ -82,6 +86,41 @@ impl Daemon {
     pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
         let id = self.watches.resolve(&p.target).await?;
         self.shared.attest(id, p).await
+    }
+
+    /// One word on many files, ids or directories: every file hashed (several at a time),
+    /// then one signed write for them all. A file that cannot be read is reported in its
+    /// place and the others are attested; a directory that cannot be listed whole fails the
+    /// request, with nothing attested.
+    pub async fn attest_many(&self, p: AttestManyParams) -> Result<AttestManyResult, AttestError> {
+        let targets = p.targets.clone();
+        let resolved = self.watches.resolve_many(targets).await?;
+        let ids: Vec<ContentId> = resolved
+            .iter()
+            .filter_map(|(_, id)| id.as_ref().ok().cloned())
+            .collect();
+        let (replaced, serial) = if ids.is_empty() {
+            let serial = self.shared.read().repo.ready_opt().map_or(0, |r| r.serial);
+            (Vec::new(), serial)
+        } else {
+            self.shared.attest_many(&ids, &p).await?
+        };
+        let mut replaced = replaced.into_iter();
+        let results = resolved
+            .into_iter()
+            .map(|(path, id)| match id {
+                Ok(id) => AttestOutcome::Attested {
+                    id: id.to_string(),
+                    path,
+                    replaced: replaced.next().unwrap_or(false),
+                },
+                Err(e) => AttestOutcome::Failed {
+                    error: crate::errors::Failure::to_rpc(&e),
+                    path,
+                },
+            })
+            .collect();
+        Ok(AttestManyResult { results, serial })
     }
 
     /// Hashes the target (or takes the id given) and asks the public indexes about it.

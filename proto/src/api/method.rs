@@ -76,6 +76,8 @@ methods! {
     Status = "status" (NoParams) -> StatusResult;
     Setup = "setup" (SetupParams) -> SetupResult;
     Attest = "attest" (AttestParams) -> AttestResult;
+    /// One word on many files, ids or directories, in one signed write.
+    AttestMany = "attest.many" (AttestManyParams) -> AttestManyResult;
     Verify = "verify" (Target) -> VerifyResult;
     VerifyMany = "verify.many" (VerifyManyParams) -> VerifyManyResult;
     TrustAdd = "trust.add" (TrustParams) -> TrustChange;

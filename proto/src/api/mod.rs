@@ -183,6 +183,55 @@ pub struct AttestParams {
     pub tty: Option<String>,
 }
 
+/// `attest.many`: one word on many files or ids — a directory stands for every file under
+/// it, as `verify` of a directory reads them — filed in one signed write of the repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttestManyParams {
+    pub targets: Vec<Target>,
+    pub ok: bool,
+    pub reviewed: bool,
+    #[serde(default)]
+    pub comment: String,
+    /// The user's terminal, for gpg's pinentry when the key lives in GnuPG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<String>,
+}
+
+/// What `attest.many` did with each file or id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttestOutcome {
+    Attested {
+        id: String,
+        /// The file, when one was named or found under a directory.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::wire_path::option"
+        )]
+        path: Option<PathBuf>,
+        /// It replaced an earlier word of the key on the same id.
+        replaced: bool,
+    },
+    Failed {
+        error: crate::rpc::RpcError,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::wire_path::option"
+        )]
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttestManyResult {
+    /// One per file (a directory's files in path order) or id, in the order asked.
+    pub results: Vec<AttestOutcome>,
+    /// The repository's serial after the one write (unchanged when nothing was attested).
+    pub serial: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttestResult {
     pub id: String,

@@ -1,17 +1,19 @@
 //! `sig attest`: ask, sign, save, and print the seed's transcript.
 
 use super::*;
+use signet_proto::api::{AttestManyParams, AttestOutcome};
 
-/// Checks a file can be attested before asking questions about it.
-fn check_attestable(path: &Path) -> anyhow::Result<()> {
+/// Checks a file (or directory) can be attested before asking questions about it; whether it
+/// is a directory.
+fn check_attestable(path: &Path) -> anyhow::Result<bool> {
     let meta = std::fs::metadata(path).map_err(|e| file_error(path, &e))?;
     if meta.is_dir() {
-        bail!("{}: is a directory; attest the files in it", path.display());
+        return Ok(true);
     }
     if !meta.is_file() {
         bail!("{}: not a regular file", path.display());
     }
-    Ok(())
+    Ok(false)
 }
 
 /// What the user says about one file.
@@ -79,8 +81,9 @@ fn ask(
 
 pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     // Everything that can fail is checked before a question is asked.
+    let mut dirs = 0;
     for file in &args.files {
-        check_attestable(file)?;
+        dirs += usize::from(check_attestable(file)?);
     }
     let mut client = connection::connect_or_start(loc)?;
     let status: StatusResult = client.call::<method::Status>(&signet_proto::api::NoParams)?;
@@ -96,6 +99,10 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         stdin.is_terminal()
     };
     let mut input = stdin.lock();
+    let answered = (args.ok || args.not_ok) && (args.reviewed || args.not_reviewed);
+    if dirs > 0 || (args.files.len() > 1 && answered) {
+        return attest_together(&mut client, &args, &mut input, interactive, out);
+    }
     let several = args.files.len() > 1;
     let mut saved_all = Vec::new();
     for file in &args.files {
@@ -134,4 +141,69 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         many => out.json_text(&signet_proto::json::Value::Array(many.to_vec()).pretty())?,
     }
     Ok(exit::OK)
+}
+
+/// Many files (or the files under directories) with one answer, in one `attest.many`: one
+/// signed write of the repository however many there are.
+fn attest_together(
+    client: &mut connection::Client,
+    args: &AttestArgs,
+    input: &mut impl io::BufRead,
+    interactive: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let named: Vec<String> = args
+        .files
+        .iter()
+        .map(|f| shown(&f.to_string_lossy()).to_string())
+        .collect();
+    let all = format!("every file of {}", named.join(", "));
+    let Some(Answers {
+        reviewed,
+        ok,
+        comment,
+    }) = ask(args, &all, true, input, interactive, out)?
+    else {
+        return Ok(exit::OK);
+    };
+    let targets = args
+        .files
+        .iter()
+        .map(|f| Ok(Target::Path(absolute(f)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let spinner = interactive.then(|| Spinner::start("hashing and signing"));
+    let result = client.call::<method::AttestMany>(&AttestManyParams {
+        targets,
+        ok,
+        reviewed,
+        comment,
+        tty: terminal(),
+    });
+    drop(spinner);
+    let result = result?;
+    let failed = result
+        .results
+        .iter()
+        .filter(|r| matches!(r, AttestOutcome::Failed { .. }))
+        .count();
+    if out.json {
+        out.json(&result)?;
+    } else {
+        for r in &result.results {
+            if let AttestOutcome::Failed { error, path } = r {
+                let what = path.as_ref().map_or(String::new(), |p| {
+                    format!("{}: ", shown(&p.to_string_lossy()))
+                });
+                report_error(&format!("{what}{}", error.message));
+            }
+        }
+        let saved = result.results.len() - failed;
+        let verdict = if ok { "ok" } else { "NOT ok" };
+        let reviewed = if reviewed { "reviewed" } else { "not reviewed" };
+        out.line(format!(
+            "Saved attestations for {saved} files ({verdict}, {reviewed}) in one write: serial {}",
+            result.serial
+        ))?;
+    }
+    Ok(if failed > 0 { exit::ERROR } else { exit::OK })
 }

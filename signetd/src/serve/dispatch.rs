@@ -123,6 +123,7 @@ fn table() -> &'static Table {
         t.acts::<ConfigSet>(|d, p| Box::pin(async move { d.shared.config_set(p).await.reply() }));
         t.acts::<Setup>(|d, p| Box::pin(async move { d.shared.setup(p).await.reply() }));
         t.acts::<Attest>(|d, p| Box::pin(async move { d.attest(p).await.reply() }));
+        t.acts::<AttestMany>(|d, p| Box::pin(async move { d.attest_many(p).await.reply() }));
         t.acts::<Verify>(|d, p| Box::pin(async move { d.watches.verify(&p).await.reply() }));
         t.acts::<Lookup>(|d, p| Box::pin(async move { d.lookup(p).await.reply() }));
         t.acts::<VerifyMany>(|d, p| {

@@ -40,6 +40,9 @@ pub enum VerifyError {
     File(#[from] FileError),
     #[error(transparent)]
     Task(#[from] TaskFailed),
+    /// A directory whose files could not all be listed: nothing under it is attested.
+    #[error("{0}")]
+    Tree(String),
 }
 
 impl Failure for VerifyError {
@@ -47,6 +50,7 @@ impl Failure for VerifyError {
         match self {
             VerifyError::File(e) => e.code(),
             VerifyError::Task(e) => e.code(),
+            VerifyError::Tree(_) => signet_proto::rpc::ErrorCode::File,
         }
     }
 }

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use signet_proto::api::{AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult};
+use signet_proto::api::{
+    AttestManyParams, AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult,
+};
 use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
 use signet_proto::json::Value;
 use signet_proto::rpc::ErrorCode;
@@ -261,6 +263,47 @@ impl Shared {
         })
     }
 
+    /// One word (`ok`, `reviewed`, `comment`) on every id, filed in one signed write: the
+    /// repository's serial rises by one however many there are. An id given twice is one word.
+    pub async fn attest_many(
+        &self,
+        ids: &[ContentId],
+        p: &AttestManyParams,
+    ) -> Result<(Vec<bool>, u64), AttestError> {
+        let mut unique: Vec<&ContentId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let words = unique
+            .iter()
+            .map(|id| {
+                let data = Statement::to_data(id, p.ok, p.reviewed, &p.comment);
+                (data, id.to_string())
+            })
+            .collect();
+        let entry = |signed: &Signed, genuine: &Genuine| Entry {
+            key: signed.key.clone(),
+            signer: genuine.signer.clone(),
+            signed_at: genuine.signed_at,
+            ok: p.ok,
+            reviewed: p.reviewed,
+            comment: p.comment.clone(),
+            source: Source::Own,
+        };
+        let (filed, serial) = self
+            .file_words(p.tty.clone(), words, |s, signed| {
+                for (id, (word, genuine)) in unique.iter().zip(signed) {
+                    s.index.upsert((*id).clone(), entry(word, genuine));
+                }
+            })
+            .await?;
+        let replaced: std::collections::HashMap<&ContentId, bool> = unique
+            .iter()
+            .copied()
+            .zip(filed.iter().map(|(_, r)| *r))
+            .collect();
+        Ok((ids.iter().map(|id| replaced[id]).collect(), serial))
+    }
+
     /// Signs `data` with the own key and files it under `filed_under` in the own repository,
     /// replacing the key's earlier word there. `index` puts it into the index in the same
     /// write as the repository, so that no reader sees the two disagree. Then publishes.
@@ -271,32 +314,66 @@ impl Shared {
         filed_under: String,
         index: impl FnOnce(&mut State, &Signed, Genuine),
     ) -> Result<Filed, AttestError> {
+        let (mut filed, serial) = self
+            .file_words(tty, vec![(data, filed_under)], |s, words| {
+                let (signed, genuine) = &words[0];
+                index(s, signed, genuine.clone());
+            })
+            .await?;
+        let (attestation, replaced) = filed.pop().expect("one word filed");
+        Ok(Filed {
+            attestation,
+            serial,
+            replaced,
+        })
+    }
+
+    /// Signs each `(data, filed_under)` with the own key and files them all in **one** new
+    /// version of the own repository (one signature over it, one durable write), each
+    /// replacing the key's earlier word under its id. `index` puts them into the index in the
+    /// same state write. Returns each signed word with whether it replaced one, and the
+    /// repository's serial.
+    pub(crate) async fn file_words(
+        &self,
+        tty: Option<String>,
+        words: Vec<(Value, String)>,
+        index: impl FnOnce(&mut State, &[(Signed, Genuine)]),
+    ) -> Result<(Vec<(Signed, bool)>, u64), AttestError> {
         let (signer, own) = self.read().signer()?;
         let signer = signer.for_request(tty, self.config().gpg_deadline());
-        let size = data.canonical().len();
-        if size > signet_proto::formats::MAX_ATTESTATION_DATA {
-            return Err(AttestError::TooLarge {
-                size,
-                max: signet_proto::formats::MAX_ATTESTATION_DATA,
-            });
+        for (data, _) in &words {
+            let size = data.canonical().len();
+            if size > signet_proto::formats::MAX_ATTESTATION_DATA {
+                return Err(AttestError::TooLarge {
+                    size,
+                    max: signet_proto::formats::MAX_ATTESTATION_DATA,
+                });
+            }
         }
-        // The attestation first, where a passphrase prompt waits: no lock is held.
+        // The attestations first, where a passphrase prompt waits: no lock is held.
         let signing = signer.clone();
-        let (attestation, genuine) =
-            blocking("signing", move || keys::sign_checked(&*signing, data))
-                .await?
-                .map_err(|e| AttestError::Signing(format!("{e:#}")))?;
-        let replaced = std::sync::atomic::AtomicBool::new(false);
+        let (filed_under, data): (Vec<String>, Vec<Value>) =
+            words.into_iter().map(|(d, f)| (f, d)).unzip();
+        let signed: Vec<(Signed, Genuine)> = blocking("signing", move || {
+            data.into_iter()
+                .map(|d| keys::sign_checked(&*signing, d))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?
+        .map_err(|e| AttestError::Signing(format!("{e:#}")))?;
+        let replaced: Vec<std::sync::atomic::AtomicBool> =
+            signed.iter().map(|_| Default::default()).collect();
         let next = self
             .sign_next(&signer, |contents| {
-                let list = contents
-                    .attestations
-                    .entry(filed_under.clone())
-                    .or_default();
-                let before = list.len();
-                list.retain(|a| a.key != own.fingerprint);
-                replaced.store(list.len() != before, std::sync::atomic::Ordering::Relaxed);
-                list.push(attestation.clone());
+                for ((attestation, _), (under, replaced)) in
+                    signed.iter().zip(filed_under.iter().zip(&replaced))
+                {
+                    let list = contents.attestations.entry(under.clone()).or_default();
+                    let before = list.len();
+                    list.retain(|a| a.key != own.fingerprint);
+                    replaced.store(list.len() != before, std::sync::atomic::Ordering::Relaxed);
+                    list.push(attestation.clone());
+                }
             })
             .await?;
         self.commit_repo(&next.bytes).await?;
@@ -304,15 +381,16 @@ impl Shared {
         {
             let mut s = self.write();
             s.repo = Loaded::Ready(next.contents);
-            index(&mut s, &attestation, genuine);
+            index(&mut s, &signed);
         }
         drop(next._writer);
         self.events.published_changed();
-        Ok(Filed {
-            attestation,
-            serial,
-            replaced: replaced.into_inner(),
-        })
+        let filed = signed
+            .into_iter()
+            .zip(replaced)
+            .map(|((attestation, _), r)| (attestation, r.into_inner()))
+            .collect();
+        Ok((filed, serial))
     }
 
     /// Writes the own repository's next version durably.

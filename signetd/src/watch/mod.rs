@@ -9,6 +9,7 @@ mod failure;
 mod refresh;
 mod remembered;
 pub mod scan;
+mod tree;
 mod verifying;
 
 pub use failure::WatchError;

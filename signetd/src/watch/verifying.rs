@@ -228,4 +228,70 @@ impl Watches {
             })
             .collect()
     }
+
+    /// Every target's content id for `attest.many`: a directory stands for each file under
+    /// it (`tree::files_under`), files are hashed several at a time (one per core, plus one to
+    /// overlap I/O), each with the file it is (when there is one), in order.
+    pub async fn resolve_many(
+        self: &Arc<Self>,
+        targets: Vec<Target>,
+    ) -> Result<Vec<(Option<PathBuf>, Result<ContentId, VerifyError>)>, VerifyError> {
+        let mut expanded: Vec<Target> = Vec::with_capacity(targets.len());
+        for target in targets {
+            let dir = match &target {
+                Target::Path(p) => {
+                    let p = p.to_path_buf();
+                    blocking("looking at the path", move || p.is_dir().then_some(p)).await?
+                }
+                Target::Id(_) => None,
+            };
+            let Some(dir) = dir else {
+                expanded.push(target);
+                continue;
+            };
+            let (files, problems) = blocking("listing the directory", move || {
+                super::tree::files_under(&dir)
+            })
+            .await?;
+            if let Some(problem) = problems.into_iter().next() {
+                return Err(VerifyError::Tree(problem));
+            }
+            expanded.extend(
+                files
+                    .into_iter()
+                    .filter_map(|f| AbsPath::new(f).ok())
+                    .map(Target::Path),
+            );
+        }
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
+        let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, target) in expanded.iter().cloned().enumerate() {
+            let (watches, slots) = (self.clone(), slots.clone());
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                (n, watches.resolve(&target).await)
+            });
+        }
+        let mut ids: Vec<Option<Result<ContentId, VerifyError>>> =
+            expanded.iter().map(|_| None).collect();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((n, id)) = done {
+                ids[n] = Some(id);
+            }
+        }
+        Ok(expanded
+            .iter()
+            .zip(ids)
+            .map(|(target, id)| {
+                let id = id.unwrap_or_else(|| {
+                    Err(VerifyError::Task(crate::errors::TaskFailed {
+                        what: "hashing".into(),
+                        why: "the task died".into(),
+                    }))
+                });
+                (target.path().map(|p| p.to_path_buf()), id)
+            })
+            .collect())
+    }
 }

@@ -2,6 +2,7 @@
 //! instead of one per file. Each module is one area; `cargo test --test e2e AREA::` runs one.
 
 mod bad_input;
+mod bulk_attest;
 mod cli;
 mod daemon_lifecycle;
 mod gpg_interop;
