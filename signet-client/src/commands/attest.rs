@@ -181,6 +181,9 @@ fn attest_together(
     });
     drop(spinner);
     let result = result?;
+    if result.results.is_empty() {
+        bail!("{}: no files in it to attest", named.join(", "));
+    }
     let failed = result
         .results
         .iter()
