@@ -5,7 +5,7 @@
 use sequoia_openpgp::Cert;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents};
+use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents, Signed};
 
 use crate::cert;
 use crate::check::{self, CheckReport};
@@ -193,6 +193,20 @@ pub fn accept(
     repo_bytes: &[u8],
     keyring: &Keyring,
 ) -> Result<Accepted, Refusal> {
+    let signed =
+        formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    // The contents are dropped here: a daemon holding a large remote needs them no longer.
+    accept_parsed(record, key_bytes, signed, keyring).map(|(accepted, _)| accepted)
+}
+
+/// [`accept`] on a `repo.json` already parsed (a crawler reads it once for the keys it
+/// names), handing back the contents read, when this is a new copy, with the verdict.
+pub fn accept_parsed(
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    signed: Signed,
+    keyring: &Keyring,
+) -> Result<(Accepted, Option<RepoContents>), Refusal> {
     let published =
         cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
     let found = cert::fingerprint(&published.key);
@@ -212,8 +226,6 @@ pub fn accept(
         Some(pinned) if pinned != &found => Some(pinned.clone()),
         _ => None,
     };
-    let signed =
-        formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     check_signer(&signed.key, &found, rotated.as_ref())?;
     let (signed_at, data_sha256) = check_repo_signature(&signed, &cert, &found)?;
     let (contents, skipped) =
@@ -244,18 +256,21 @@ pub fn accept(
         && record.key_sha256.as_deref() == Some(sha256_hex(key_bytes).as_str())
         && record.pinned.as_ref() == Some(&found);
     if same_copy {
-        return Ok(Accepted {
-            cert,
-            retired,
-            serial: contents.serial,
-            signed_at,
-            data_sha256,
-            entries: None,
-            report: CheckReport::default(),
-            newly_pinned: false,
-            rotated_from: None,
-            keys_seen: KeysSeen::default(),
-        });
+        return Ok((
+            Accepted {
+                cert,
+                retired,
+                serial: contents.serial,
+                signed_at,
+                data_sha256,
+                entries: None,
+                report: CheckReport::default(),
+                newly_pinned: false,
+                rotated_from: None,
+                keys_seen: KeysSeen::default(),
+            },
+            None,
+        ));
     }
     check_order(record, contents.serial, &data_sha256, signed_at)?;
     // Attestations are checked against every known key, the remote's own included. A remote
@@ -267,18 +282,22 @@ pub fn accept(
     };
     let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
     let keys_seen = KeysSeen::of(&keyring, &report);
-    Ok(Accepted {
-        cert,
-        retired,
-        serial: contents.serial,
-        signed_at,
-        data_sha256,
-        entries: Some(entries),
-        report,
-        newly_pinned: record.pinned.is_none(),
-        rotated_from: rotated,
-        keys_seen,
-    })
+    let serial = contents.serial;
+    Ok((
+        Accepted {
+            cert,
+            retired,
+            serial,
+            signed_at,
+            data_sha256,
+            entries: Some(entries),
+            report,
+            newly_pinned: record.pinned.is_none(),
+            rotated_from: rotated,
+            keys_seen,
+        },
+        Some(contents),
+    ))
 }
 
 /// `keyring` with `certs` merged in, as served by `source`.

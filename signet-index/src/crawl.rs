@@ -14,6 +14,7 @@ use signet_core::index::Checked;
 use signet_core::keyring::Keyring;
 use signet_fetch::http::{self, BodyLimit, Got, HttpLimits};
 use signet_proto::formats::{self, Fingerprint, RepoContents};
+use signet_proto::json::Value;
 use tokio::sync::Notify;
 
 use crate::store::{AcceptedCopy, Claimed, Kept, Store};
@@ -321,11 +322,22 @@ impl Crawler {
             Got::Body { bytes, validators } => (bytes, validators),
             Got::NotModified => body(fetched(get(&repo_url, &none, repo_limit).await)?)?,
         };
-        let keyring = self.keyring_for(&repo).await;
+        // Read once: the keys its words name (their certificates are loaded to check them)
+        // and the copy `accept` judges.
+        let read = tokio::task::spawn_blocking(move || {
+            let signed = formats::parse_signed_repo(&repo).map_err(|e| e.to_string())?;
+            let keys = keys_named(&signed);
+            Ok::<_, String>((signed, keys))
+        })
+        .await
+        .map_err(|e| Failure::Failed(format!("reading the copy died: {e}")))?;
+        let (signed, keys) =
+            read.map_err(|e| Failure::Failed(format!("repo.json is not a valid repository: {e}")))?;
+        let keyring = self.keyring_for(&keys).await;
         let max = self.settings.max_per_repository;
         let checked = tokio::task::spawn_blocking(move || {
-            let accepted = accept::accept(&record, &key, &repo, &keyring)?;
-            let copy = Copy::of(&accepted, &repo, &keyring, max);
+            let (accepted, contents) = accept::accept_parsed(&record, &key, signed, &keyring)?;
+            let copy = contents.map(|c| Copy::of(&accepted, c, &keyring, max));
             record.pinned = Some(cert::fingerprint(&accepted.cert));
             record.serial = Some(accepted.serial);
             record.signed_at = Some(accepted.signed_at);
@@ -344,24 +356,11 @@ impl Crawler {
         }
     }
 
-    /// The certificates held of every key the repository's attestations name, to check them
-    /// with (the owner's own `key.asc` is merged in by `accept`).
-    async fn keyring_for(&self, repo: &[u8]) -> Keyring {
-        let keys: Vec<String> = formats::parse_signed_repo(repo)
-            .ok()
-            .and_then(|signed| RepoContents::read(signed.data).ok())
-            .map(|(contents, _)| {
-                let keys: BTreeSet<String> = contents
-                    .attestations
-                    .values()
-                    .flatten()
-                    .map(|a| a.key.to_string())
-                    .collect();
-                keys.into_iter().collect()
-            })
-            .unwrap_or_default();
+    /// The certificates held of these keys, to check a repository's words with (the
+    /// owner's own `key.asc` is merged in by `accept`).
+    async fn keyring_for(&self, keys: &[String]) -> Keyring {
         let mut keyring = Keyring::default();
-        match self.store.certificates(&keys).await {
+        match self.store.certificates(keys).await {
             Ok(held) => {
                 for armored in held.values() {
                     if let Ok(cert) = cert::parse_cert(armored.as_bytes()) {
@@ -373,6 +372,45 @@ impl Crawler {
         }
         keyring
     }
+}
+
+/// Every key a repository's words name, from its parsed tree.
+fn keys_named(signed: &signet_proto::formats::Signed) -> Vec<String> {
+    let Ok(data) = signed.data_tree() else {
+        return Vec::new();
+    };
+    let mut keys = BTreeSet::new();
+    let lists = data
+        .as_object()
+        .and_then(|d| d.get("attestations"))
+        .and_then(|a| a.as_object());
+    // Values the parser kept as compact text are read where they are needed: here, each
+    // word's `key`.
+    fn tree(value: &Value) -> std::borrow::Cow<'_, Value> {
+        match value {
+            Value::Canonical(text) => signet_proto::json::parse(text.as_bytes()).map_or(
+                std::borrow::Cow::Owned(Value::Null),
+                std::borrow::Cow::Owned,
+            ),
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
+    for words in lists.into_iter().flat_map(|l| l.values()) {
+        let Value::Array(words) = &*tree(words) else {
+            continue;
+        };
+        for word in words {
+            let word = tree(word);
+            if let Some(key) = word
+                .as_object()
+                .and_then(|w| w.get("key"))
+                .and_then(|k| k.as_str())
+            {
+                keys.insert(key.to_owned());
+            }
+        }
+    }
+    keys.into_iter().collect()
 }
 
 enum Crawled {
@@ -390,8 +428,9 @@ struct Copy {
 }
 
 impl Copy {
-    fn of(accepted: &Accepted, repo: &[u8], keyring: &Keyring, max: usize) -> Option<Copy> {
-        let checked: &Checked = accepted.entries.as_ref()?;
+    fn of(accepted: &Accepted, contents: RepoContents, keyring: &Keyring, max: usize) -> Copy {
+        let empty = Checked::default();
+        let checked: &Checked = accepted.entries.as_ref().unwrap_or(&empty);
         // The words that checked, with when each was signed.
         let signed_at: std::collections::HashMap<(String, &Fingerprint), u64> = checked
             .files
@@ -402,8 +441,6 @@ impl Copy {
                 ((id, &v.key), v.signed_at)
             }))
             .collect();
-        let signed = formats::parse_signed_repo(repo).ok()?;
-        let (contents, _) = RepoContents::read(signed.data).ok()?;
         let mut kept = Vec::new();
         for (id, words) in &contents.attestations {
             for word in words {
@@ -433,11 +470,11 @@ impl Copy {
             .filter_map(|v| v.url.as_deref())
             .filter_map(|u| accept::check_url(u).ok())
             .collect();
-        Some(Copy {
+        Copy {
             kept,
             certificates,
             named,
-        })
+        }
     }
 }
 
