@@ -30,7 +30,7 @@ pub(super) fn not_ok_message(r: &VerifyResult) -> String {
     let against: Vec<String> = r
         .attestations
         .iter()
-        .filter(|a| a.trusted && !a.ok && !a.revoked && !a.superseded)
+        .filter(|a| a.counts() && !a.ok)
         .map(|a| {
             if a.comment.is_empty() {
                 who(a)
@@ -83,4 +83,51 @@ pub(super) fn hover_text(r: &VerifyResult) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_proto::api::{AttestationView, Source};
+    use signet_proto::formats::Fingerprint;
+
+    fn word(key: char, reviewed: bool, comment: &str) -> AttestationView {
+        AttestationView {
+            key: Fingerprint::parse(&key.to_string().repeat(40)).unwrap(),
+            user_id: format!("{key} <{key}@example.org>"),
+            trusted: true,
+            ok: false,
+            reviewed,
+            comment: comment.into(),
+            source: Source::Own,
+            revoked: false,
+            revocation: None,
+            superseded: false,
+            also_from: Vec::new(),
+            counts_as: None,
+            standing: None,
+        }
+    }
+
+    /// The diagnostic names the words that made the verdict NOT ok, and only those: an
+    /// unreviewed NOT ok by a trusted key does not count, so it is not a reason.
+    #[test]
+    fn a_not_ok_names_only_the_words_that_count() {
+        let result = VerifyResult {
+            id: format!("sha256:{}", "a".repeat(64)),
+            verdict: Verdict::NotOk,
+            attestations: vec![
+                word('A', true, "backdoor in install()"),
+                word('B', false, "looks odd"),
+            ],
+            reviewers: 0,
+            threshold: 1,
+            unknown: 0,
+            invalid: 0,
+            path: None,
+        };
+        let message = not_ok_message(&result);
+        assert!(message.contains("backdoor in install()"), "{message}");
+        assert!(!message.contains("looks odd"), "{message}");
+    }
 }
