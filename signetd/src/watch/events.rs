@@ -64,6 +64,9 @@ impl Watches {
             return;
         };
         let mut shutdown = self.shared.shutdown_requested();
+        // The last batch ended because it was long, not because the events stopped: a stream
+        // is still coming, however slowly each event arrives.
+        let mut streaming = false;
         loop {
             let first = tokio::select! {
                 event = incoming.recv() => event,
@@ -76,23 +79,35 @@ impl Watches {
             // Gather the rest of a burst: a lone edit is applied after QUIET; a stream of
             // events (a checkout, a build) is gathered while it lasts, up to BURST_WAIT, so
             // that it becomes one rescan rather than many small batches.
-            loop {
-                let (quiet, limit) = if batch.events >= BURST_EVENTS {
+            // A burst is many events in one batch, events left waiting by a writer that outran
+            // the last batch, or a stream that outlasted the last batch (a checkout on a slow
+            // disk writes slowly, and is a burst all the same).
+            streaming = loop {
+                let burst =
+                    streaming || batch.events >= BURST_EVENTS || incoming.len() >= BURST_EVENTS;
+                let (quiet, limit) = if burst {
                     (BURST_QUIET, BURST_WAIT)
                 } else {
                     (QUIET, MAX_BATCH_WAIT)
                 };
                 if started.elapsed() >= limit {
-                    break;
+                    break true;
                 }
                 match tokio::time::timeout(quiet, incoming.recv()).await {
                     Ok(Some(event)) => batch.add(event),
-                    _ => break,
+                    _ => break false,
                 }
-            }
+            };
             if self.table.overflowed.swap(false, Ordering::Relaxed) {
                 batch.rescan_all = true;
             }
+            tracing::debug!(
+                events = batch.events,
+                paths = batch.paths.len(),
+                waiting = incoming.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "a batch of file events"
+            );
             let _applying = self.table.applying.lock().await;
             let daemon = self.clone();
             if let Err(e) =
