@@ -46,6 +46,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Ask the public indexes who vouched for a file (`index.urls`)
     Lookup(LookupArgs),
+    /// Check a project's dependencies by the checksums its lockfile pins
+    Deps(DepsArgs),
     /// Choose whose attestations count
     #[command(
         subcommand,
@@ -312,6 +314,22 @@ pub struct LookupArgs {
     /// For every attestation, the trust path that made it count, or why it did not
     #[arg(long)]
     pub why: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sig deps                                   (the Cargo.lock in this directory)
+  sig deps ~/src/project/Cargo.lock --json
+
+Each dependency is checked by the sha256 its lockfile pins (Cargo.lock's checksum is the
+sha256 of the .crate file): someone you trust attests the .crate (`sig attest
+serde-1.0.200.crate`), and every project locking those bytes sees it.
+
+Exit codes: 0 every pinned dependency ok, 1 some not verified, 3 one NOT ok, 2 error.")]
+pub struct DepsArgs {
+    /// A lockfile, or a project directory holding one (default: the current directory)
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
 }
 
 /// How much a key's word is worth to you.

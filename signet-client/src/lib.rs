@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod commands;
 pub mod connection;
+pub mod lockfile;
 pub mod lsp;
 pub mod manual;

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Attest(args) => commands::attest(&loc, args, &mut out),
         Command::Verify(args) => commands::verify(&loc, args, &mut out),
         Command::Lookup(args) => commands::lookup(&loc, args, &mut out),
+        Command::Deps(args) => commands::deps(&loc, args, &mut out),
         Command::Trust(command) => commands::trust(&loc, command, &mut out),
         Command::Distrust(args) => commands::distrust(&loc, args, &mut out),
         Command::Remote(command) => commands::remote(&loc, command, &mut out),

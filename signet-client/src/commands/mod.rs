@@ -15,13 +15,14 @@ use signet_proto::text::{self, shown};
 use signet_proto::wire_path::AbsPath;
 
 use crate::cli::{
-    AttestArgs, DaemonCommand, LookupArgs, PublishArgs, RemoteCommand, RevokeArgs, SetupArgs,
-    TrustCommand, VerifyArgs, WatchCommand,
+    AttestArgs, DaemonCommand, DepsArgs, LookupArgs, PublishArgs, RemoteCommand, RevokeArgs,
+    SetupArgs, TrustCommand, VerifyArgs, WatchCommand,
 };
 use crate::connection;
 
 mod attest;
 mod daemon;
+mod deps;
 mod keys;
 mod remotes;
 mod setup;
@@ -31,6 +32,7 @@ pub mod why;
 
 pub use attest::attest;
 pub use daemon::{config, daemon, man, status};
+pub use deps::deps;
 pub use keys::{distrust, keys, trust};
 pub use remotes::{fetch, publish, remote};
 pub use setup::{revoke, setup};

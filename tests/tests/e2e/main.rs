@@ -5,6 +5,7 @@ mod bad_input;
 mod bulk_attest;
 mod cli;
 mod daemon_lifecycle;
+mod deps;
 mod gpg_interop;
 mod gpg_keys;
 mod gpg_lifecycle;
