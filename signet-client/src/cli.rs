@@ -235,6 +235,7 @@ pub struct RevokeArgs {
   sig attest release.tar.gz                  (asks: reviewed? ok? comment)
   sig attest a.py b.py --ok --reviewed --comment \"read it all\"
   sig attest vendor/ --ok --reviewed         (every file under it, one signed write)
+  sig attest --id sha256:<Cargo.lock checksum> --ok --reviewed --comment \"read serde 1.0.200\"
 
 Several files with the verdict given by flags, or a directory, are attested together: hashed
 several at a time and filed in one new version of your repository.
@@ -242,8 +243,12 @@ several at a time and filed in one new version of your repository.
 Exit codes: 0 saved, 2 error (a file that could not be read; the others are saved).")]
 pub struct AttestArgs {
     /// Files to attest, or directories (every file under them)
-    #[arg(required = true, value_name = "FILE|DIR")]
+    #[arg(required_unless_present = "id", value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
+    /// Attest a content id (sha256:…) you reviewed elsewhere — a Cargo.lock checksum, a
+    /// release's published digest — instead of a file here
+    #[arg(long, value_name = "ID", conflicts_with = "files")]
+    pub id: Vec<String>,
     /// It performs as expected and is free of major flaws (skips the question)
     #[arg(long, conflicts_with = "not_ok")]
     pub ok: bool,

@@ -100,6 +100,9 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     };
     let mut input = stdin.lock();
     let answered = (args.ok || args.not_ok) && (args.reviewed || args.not_reviewed);
+    if !args.id.is_empty() {
+        return attest_ids(&mut client, &args, &mut input, interactive, out);
+    }
     if dirs > 0 || (args.files.len() > 1 && answered) {
         return attest_together(&mut client, &args, &mut input, interactive, out);
     }
@@ -139,6 +142,45 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         [] => {}
         [one] => out.json_text(&one.pretty())?,
         many => out.json_text(&signet_proto::json::Value::Array(many.to_vec()).pretty())?,
+    }
+    Ok(exit::OK)
+}
+
+/// Content ids reviewed elsewhere (`--id`), with one answer, in one signed write.
+fn attest_ids(
+    client: &mut connection::Client,
+    args: &AttestArgs,
+    input: &mut impl io::BufRead,
+    interactive: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let ids = args
+        .id
+        .iter()
+        .map(|id| content_id(id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let named: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let Some(Answers {
+        reviewed,
+        ok,
+        comment,
+    }) = ask(args, &named.join(", "), true, input, interactive, out)?
+    else {
+        return Ok(exit::OK);
+    };
+    let result = client.call::<method::AttestMany>(&AttestManyParams {
+        targets: ids.into_iter().map(Target::Id).collect(),
+        ok,
+        reviewed,
+        comment,
+        tty: terminal(),
+    })?;
+    if out.json {
+        out.json(&result)?;
+        return Ok(exit::OK);
+    }
+    for id in &named {
+        out.line(format!("Saved attestation for {id}"))?;
     }
     Ok(exit::OK)
 }

@@ -103,6 +103,22 @@ fn this_projects_cargo_lock_is_checked_by_its_real_crates() {
     assert_eq!(json["summary"]["not_ok"], 0);
     let pinned = deps.iter().filter(|d| d.id.is_some()).count();
     assert_eq!(json["summary"]["not_reviewed"], pinned - 3);
+
+    // A package reviewed elsewhere is attested by the checksum alone (`--id`), no file here.
+    let anyhow = deps.iter().find(|d| d.name == "anyhow").unwrap();
+    let id = anyhow.id.as_ref().unwrap().to_string();
+    home.sig(&[
+        "attest",
+        "--id",
+        &id,
+        "--ok",
+        "--reviewed",
+        "--comment",
+        "read upstream",
+    ])
+    .expect(0);
+    let json = home.sig(&["deps", "--json", &project]).expect(1).json();
+    assert_eq!(json["summary"]["ok"], 4, "{json:#}");
 }
 
 #[test]
