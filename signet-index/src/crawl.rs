@@ -88,23 +88,22 @@ impl Crawler {
     pub fn new(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
         // Repositories are named by anyone: their URLs reach public addresses only.
         let client = signet_fetch::address::client(&settings.http)?;
-        Ok(Arc::new(Crawler {
-            store,
-            settings,
-            client,
-            wake: Notify::new(),
-        }))
+        Ok(Self::with_client(store, settings, client))
     }
 
     /// A crawler whose repositories may be on this machine (tests, a private index).
     pub fn allowing_private(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
         let client = http::client(&settings.http)?;
-        Ok(Arc::new(Crawler {
+        Ok(Self::with_client(store, settings, client))
+    }
+
+    fn with_client(store: Store, settings: Settings, client: reqwest::Client) -> Arc<Self> {
+        Arc::new(Crawler {
             store,
             settings,
             client,
             wake: Notify::new(),
-        }))
+        })
     }
 
     /// Crawls what is due, for ever, `parallel` repositories in flight: as one finishes the

@@ -117,32 +117,22 @@ impl Lookups {
     /// What the answers taught of keys whose words checked out, merged into what is known
     /// and remembered: keys only grow, so this can add and never take away.
     async fn learn(&self, checked: &[(String, Result<CheckedAnswer, String>)]) {
-        let grown: Vec<_> = {
-            let mut s = self.shared.write();
-            let mut grown = Vec::new();
-            for answer in checked.iter().filter_map(|(_, c)| c.as_ref().ok()) {
-                for cert in &answer.certificates {
+        // Only keys whose words checked: an index cannot make the daemon hold a key for
+        // nothing.
+        let signed_a_word: Vec<_> = checked
+            .iter()
+            .filter_map(|(_, c)| c.as_ref().ok())
+            .flat_map(|answer| {
+                answer.certificates.iter().filter(|cert| {
                     let fpr = crate::core::cert::fingerprint(cert);
-                    if answer.entries.iter().any(|e| e.key == fpr) {
-                        grown.extend(s.keyring.learn(cert.clone()));
-                    }
-                }
-            }
-            grown
-        };
-        if grown.is_empty() {
-            return;
-        }
-        let home = self.shared.home.clone();
-        let remembered = blocking("remembering keys", move || {
-            grown
-                .iter()
-                .try_for_each(|c| crate::home::certs::remember(&home, c))
-        })
-        .await;
-        if let Err(e) = remembered.map_err(anyhow::Error::from).and_then(|r| r) {
-            tracing::error!("could not remember keys an index served: {e:#}");
-        }
+                    answer.entries.iter().any(|e| e.key == fpr)
+                })
+            })
+            .cloned()
+            .collect();
+        self.shared
+            .learn_keys(signed_a_word, |_, _| true, "keys an index served")
+            .await;
     }
 
     /// The verdict over what is held and what was found, and the repositories to follow.

@@ -1,7 +1,7 @@
 //! `sig attest`: ask, sign, save, and print the seed's transcript.
 
 use super::*;
-use signet_proto::api::{AttestManyParams, AttestOutcome};
+use signet_proto::api::{AttestManyParams, AttestManyResult, AttestOutcome};
 
 /// Checks a file (or directory) can be attested before asking questions about it; whether it
 /// is a directory.
@@ -146,6 +146,33 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     Ok(exit::OK)
 }
 
+/// The questions asked once about `about`, then one `attest.many` of `targets` (a spinner
+/// on a terminal while the daemon hashes and signs): the result and the answers, or `None`
+/// when nothing was reviewed.
+fn attest_many(
+    client: &mut connection::Client,
+    args: &AttestArgs,
+    about: &str,
+    targets: Vec<Target>,
+    input: &mut impl io::BufRead,
+    interactive: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<Option<(AttestManyResult, Answers)>> {
+    let Some(answers) = ask(args, about, true, input, interactive, out)? else {
+        return Ok(None);
+    };
+    let spinner = interactive.then(|| Spinner::start("hashing and signing"));
+    let result = client.call::<method::AttestMany>(&AttestManyParams {
+        targets,
+        ok: answers.ok,
+        reviewed: answers.reviewed,
+        comment: answers.comment.clone(),
+        tty: terminal(),
+    });
+    drop(spinner);
+    Ok(Some((result?, answers)))
+}
+
 /// Content ids reviewed elsewhere (`--id`), with one answer, in one signed write.
 fn attest_ids(
     client: &mut connection::Client,
@@ -160,21 +187,12 @@ fn attest_ids(
         .map(|id| content_id(id))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let named: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    let Some(Answers {
-        reviewed,
-        ok,
-        comment,
-    }) = ask(args, &named.join(", "), true, input, interactive, out)?
+    let targets = ids.into_iter().map(Target::Id).collect();
+    let about = named.join(", ");
+    let Some((result, _)) = attest_many(client, args, &about, targets, input, interactive, out)?
     else {
         return Ok(exit::OK);
     };
-    let result = client.call::<method::AttestMany>(&AttestManyParams {
-        targets: ids.into_iter().map(Target::Id).collect(),
-        ok,
-        reviewed,
-        comment,
-        tty: terminal(),
-    })?;
     if out.json {
         out.json(&result)?;
         return Ok(exit::OK);
@@ -199,30 +217,17 @@ fn attest_together(
         .iter()
         .map(|f| shown(&f.to_string_lossy()).to_string())
         .collect();
-    let all = format!("every file of {}", named.join(", "));
-    let Some(Answers {
-        reviewed,
-        ok,
-        comment,
-    }) = ask(args, &all, true, input, interactive, out)?
-    else {
-        return Ok(exit::OK);
-    };
     let targets = args
         .files
         .iter()
         .map(|f| Ok(Target::Path(absolute(f)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let spinner = interactive.then(|| Spinner::start("hashing and signing"));
-    let result = client.call::<method::AttestMany>(&AttestManyParams {
-        targets,
-        ok,
-        reviewed,
-        comment,
-        tty: terminal(),
-    });
-    drop(spinner);
-    let result = result?;
+    let about = format!("every file of {}", named.join(", "));
+    let Some((result, Answers { ok, reviewed, .. })) =
+        attest_many(client, args, &about, targets, input, interactive, out)?
+    else {
+        return Ok(exit::OK);
+    };
     if result.results.is_empty() {
         bail!("{}: no files in it to attest", named.join(", "));
     }

@@ -350,29 +350,16 @@ impl Remotes {
         let Ok(published) = keys::parse_published(key_bytes) else {
             return;
         };
-        let grown: Vec<_> = {
-            let mut s = self.shared.write();
-            let mut grown = Vec::new();
-            for cert in std::iter::once(published.key).chain(published.retired) {
-                if s.keyring.get(&keys::fingerprint(&cert)).is_some() {
-                    grown.extend(s.keyring.learn(cert));
-                }
-            }
-            grown
+        let known = |keyring: &crate::core::keyring::Keyring, cert: &_| {
+            keyring.get(&keys::fingerprint(cert)).is_some()
         };
-        if grown.is_empty() {
-            return;
-        }
-        let home = self.shared.home.clone();
-        let remembered = blocking("remembering keys", move || {
-            grown
-                .iter()
-                .try_for_each(|c| crate::home::certs::remember(&home, c))
-        })
-        .await;
-        if let Err(e) = remembered.map_err(anyhow::Error::from).and_then(|r| r) {
-            tracing::error!("could not remember what a refused key.asc says of known keys: {e:#}");
-        }
+        self.shared
+            .learn_keys(
+                std::iter::once(published.key).chain(published.retired),
+                known,
+                "what a refused key.asc says of known keys",
+            )
+            .await;
     }
 
     /// Writes an accepted copy under the home: what is known of the key first (a crash after

@@ -357,6 +357,40 @@ impl Shared {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Learns the certificates `keep` accepts (merged into what is known: keys only grow) in
+    /// one write, then remembers under `certs/` those that grew, off the async threads. `what`
+    /// names them in the log when remembering fails (what was learnt stays learnt).
+    pub(crate) async fn learn_keys(
+        &self,
+        certs: impl IntoIterator<Item = sequoia_openpgp::Cert>,
+        keep: impl Fn(&Keyring, &sequoia_openpgp::Cert) -> bool,
+        what: &str,
+    ) {
+        let grown: Vec<_> = {
+            let mut s = self.write();
+            let mut grown = Vec::new();
+            for cert in certs {
+                if keep(&s.keyring, &cert) {
+                    grown.extend(s.keyring.learn(cert));
+                }
+            }
+            grown
+        };
+        if grown.is_empty() {
+            return;
+        }
+        let home = self.home.clone();
+        let remembered = crate::errors::blocking("remembering keys", move || {
+            grown
+                .iter()
+                .try_for_each(|c| crate::home::certs::remember(&home, c))
+        })
+        .await;
+        if let Err(e) = remembered.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!("could not remember {what}: {e:#}");
+        }
+    }
+
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
     }
