@@ -11,13 +11,17 @@ pub const REPO_FORMAT_VERSION: &str = "0.0.1";
 
 /// A file's name in Signet: `algorithm:lowercase-hex-digest`.
 ///
-/// Ids with algorithms Signet does not compute (`sha512:…`) are kept as they are and never
-/// matched against a file's sha256.
+/// `sha256:` is what Signet computes for a file; `sha512:` is npm's (a package-lock.json's
+/// `integrity`), attested and verified by id. Ids with other algorithms are kept as they are
+/// and never matched against a file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContentId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not a content id: {why} (expected sha256: and 64 lowercase hex digits)")]
+#[error(
+    "{input:?} is not a content id: {why} (expected sha256: and 64 lowercase hex digits, or \
+     sha512: and 128)"
+)]
 pub struct ContentIdError {
     pub input: String,
     pub why: &'static str,
@@ -47,12 +51,20 @@ impl ContentId {
         if algo == "sha256" && digest.len() != 64 {
             return Err(fail("a sha256 digest has 64 hex digits"));
         }
+        if algo == "sha512" && digest.len() != 128 {
+            return Err(fail("a sha512 digest has 128 hex digits"));
+        }
         Ok(ContentId(input.to_owned()))
     }
 
     /// The id of a sha256 digest.
     pub fn sha256(digest: &[u8; 32]) -> Self {
         ContentId(format!("sha256:{}", hex_lower(digest)))
+    }
+
+    /// The id of a sha512 digest (npm's `integrity` names a package's tarball by it).
+    pub fn sha512(digest: &[u8; 64]) -> Self {
+        ContentId(format!("sha512:{}", hex_lower(digest)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -286,6 +298,88 @@ pub struct Statement {
     /// `None` when the attestation does not say.
     pub reviewed: Option<bool>,
     pub comment: Option<String>,
+    pub about: About,
+}
+
+/// What a word is about beyond its bytes (docs/FORMATS.md, "Subject and criteria"): the
+/// package it names and the review criteria it meets. Both optional, both signed; the
+/// reference implementation keeps them as the unknown fields they are to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct About {
+    /// A purl-like package name: `crates.io/serde@1.0.200`, `npm/is-number@7.0.0`.
+    pub subject: Option<String>,
+    /// The criteria the review meets: `safe-to-run`, `safe-to-deploy` (cargo-vet's), or a
+    /// team's own names.
+    pub criteria: Vec<String>,
+}
+
+/// Why a subject or a criterion cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AboutError(String);
+
+impl About {
+    pub const MAX_SUBJECT: usize = 200;
+    pub const MAX_CRITERIA: usize = 16;
+
+    /// Checks a subject and criteria before they are signed: a subject is printable text
+    /// without spaces (`ecosystem/name@version`), a criterion lowercase letters, digits and
+    /// `-`; repeated criteria are kept once.
+    pub fn new(subject: Option<String>, criteria: Vec<String>) -> Result<About, AboutError> {
+        if let Some(s) = &subject
+            && (s.is_empty()
+                || s.len() > Self::MAX_SUBJECT
+                || s.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(AboutError(format!(
+                "{:?} is not a subject: up to {} characters without spaces, such as \
+                 crates.io/serde@1.0.200",
+                crate::text::shown(&s.chars().take(100).collect::<String>()),
+                Self::MAX_SUBJECT
+            )));
+        }
+        let mut kept: Vec<String> = Vec::new();
+        for c in criteria {
+            let fits = !c.is_empty()
+                && c.len() <= 64
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !fits {
+                return Err(AboutError(format!(
+                    "{:?} is not a criterion: lowercase letters, digits and '-', such as \
+                     safe-to-deploy",
+                    crate::text::shown(&c.chars().take(100).collect::<String>())
+                )));
+            }
+            if !kept.contains(&c) {
+                kept.push(c);
+            }
+        }
+        if kept.len() > Self::MAX_CRITERIA {
+            return Err(AboutError(format!(
+                "{} criteria: at most {} in one word",
+                kept.len(),
+                Self::MAX_CRITERIA
+            )));
+        }
+        Ok(About {
+            subject,
+            criteria: kept,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none() && self.criteria.is_empty()
+    }
+
+    /// Whether the word meets `wanted`: every criterion named, where `safe-to-deploy` meets
+    /// `safe-to-run` as well (cargo-vet's implication).
+    pub fn meets(&self, wanted: &[String]) -> bool {
+        wanted.iter().all(|w| {
+            self.criteria.contains(w)
+                || (w == "safe-to-run" && self.criteria.iter().any(|c| c == "safe-to-deploy"))
+        })
+    }
 }
 
 /// Largest `data` of one attestation, in canonical bytes. The reference writes four short
@@ -321,24 +415,55 @@ impl Statement {
         let comment = optional("comment", "a string", |v| v.as_str().is_some())?
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let subject = optional("subject", "a string", |v| v.as_str().is_some())?
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let texts = |v: &Value| matches!(v, Value::Array(items) if items.iter().all(|i| i.as_str().is_some()));
+        let criteria = match optional("criteria", "a list of strings", texts)? {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(Statement {
             id,
             ok,
             reviewed,
             comment,
+            about: About { subject, criteria },
         })
     }
 
     /// The `data` that `sig attest` writes: these four fields, `comment` only when not empty.
     pub fn to_data(id: &ContentId, ok: bool, reviewed: bool, comment: &str) -> Value {
+        Self::to_data_about(id, ok, reviewed, comment, &About::default())
+    }
+
+    /// The `data` of a word with a subject or criteria: the four fields and those given.
+    pub fn to_data_about(
+        id: &ContentId,
+        ok: bool,
+        reviewed: bool,
+        comment: &str,
+        about: &About,
+    ) -> Value {
         let mut map = Map::new();
         // An empty comment is left out, as the reference leaves it out.
         if !comment.is_empty() {
             map.insert("comment".into(), comment.into());
         }
+        if !about.criteria.is_empty() {
+            let list = about.criteria.iter().map(|c| c.as_str().into()).collect();
+            map.insert("criteria".into(), Value::Array(list));
+        }
         map.insert("id".into(), id.as_str().into());
         map.insert("ok".into(), ok.into());
         map.insert("reviewed".into(), reviewed.into());
+        if let Some(subject) = &about.subject {
+            map.insert("subject".into(), subject.as_str().into());
+        }
         Value::Object(map)
     }
 }
@@ -484,8 +609,10 @@ mod tests {
         let id = ContentId::sha256(&[0xab; 32]);
         assert_eq!(id.as_str(), format!("sha256:{}", "ab".repeat(32)));
         assert_eq!(ContentId::parse(id.as_str()).unwrap(), id);
+        let npm = ContentId::sha512(&[0xcd; 64]);
+        assert_eq!(ContentId::parse(npm.as_str()).unwrap(), npm);
         assert!(
-            ContentId::parse("sha512:00ff").is_ok(),
+            ContentId::parse("sha384:00ff").is_ok(),
             "other algorithms are kept"
         );
         for bad in [
@@ -496,6 +623,7 @@ mod tests {
             "SHA256:00",
             ":00",
             "sha256:",
+            "sha512:00ff",
         ] {
             assert!(ContentId::parse(bad).is_err(), "{bad:?} accepted");
         }

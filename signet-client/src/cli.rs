@@ -236,6 +236,12 @@ pub struct RevokeArgs {
   sig attest a.py b.py --ok --reviewed --comment \"read it all\"
   sig attest vendor/ --ok --reviewed         (every file under it, one signed write)
   sig attest --id sha256:<Cargo.lock checksum> --ok --reviewed --comment \"read serde 1.0.200\"
+  sig attest serde-1.0.200.crate --ok --reviewed --criteria safe-to-deploy
+  sig attest --id sha256:<checksum> --subject crates.io/serde@1.0.200 --ok --reviewed
+
+A package file (.crate, .whl, or an npm .tgz) is named by what it says it is
+(crates.io/NAME@VERSION, pypi/…, npm/…) unless --subject says otherwise; an npm tarball is
+attested by its sha512 too, the id package-lock.json's integrity names it by.
 
 Several files with the verdict given by flags, or a directory, are attested together: hashed
 several at a time and filed in one new version of your repository.
@@ -264,6 +270,13 @@ pub struct AttestArgs {
     /// The comment (skips the question)
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
+    /// The package it is, signed with your word: crates.io/NAME@VERSION, npm/…, pypi/…
+    #[arg(long, value_name = "NAME")]
+    pub subject: Option<String>,
+    /// The criteria your review meets (cargo-vet's safe-to-run, safe-to-deploy, or your own);
+    /// repeat or separate by commas
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub criteria: Vec<String>,
 }
 
 #[derive(Debug, Args)]

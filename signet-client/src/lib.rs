@@ -7,3 +7,4 @@ pub mod connection;
 pub mod lockfile;
 pub mod lsp;
 pub mod manual;
+pub mod package;

@@ -5,7 +5,7 @@
 use sequoia_openpgp::Cert;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use signet_proto::formats::{self, ContentId, Fingerprint, RepoContents, Signed};
+use signet_proto::formats::{self, About, ContentId, Fingerprint, RepoContents, Signed};
 
 use crate::cert;
 use crate::check::{self, CheckReport};
@@ -455,15 +455,25 @@ pub struct CheckedCache {
     #[serde(default)]
     pub discovered: bool,
     pub report: CheckReport,
-    /// `(id, key, signer, signed_at, ok, reviewed, comment)` of every attestation with a genuine
-    /// signature. Revocation is not kept here: it is judged from the keyring at each query.
+    /// `(id, key, signer, signed_at, ok, reviewed, comment, subject, criteria)` of every
+    /// attestation with a genuine signature. Revocation is not kept here: it is judged from the keyring at each query.
     pub entries: Vec<CachedEntry>,
     /// The trust statements with a genuine signature.
     #[serde(default)]
     pub vouches: Vec<Vouch>,
 }
 
-type CachedEntry = (String, Fingerprint, Fingerprint, u64, bool, bool, String);
+type CachedEntry = (
+    String,
+    Fingerprint,
+    Fingerprint,
+    u64,
+    bool,
+    bool,
+    String,
+    Option<String>,
+    Vec<String>,
+);
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     formats::hex_lower(&Sha256::digest(bytes))
@@ -471,8 +481,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl CheckedCache {
     /// Format 3 was valid only under the very keyring it was checked with: any key learnt
-    /// anywhere threw every cache away.
-    pub const FORMAT: u32 = 4;
+    /// anywhere threw every cache away. Format 4 kept no subject or criteria.
+    pub const FORMAT: u32 = 5;
 
     pub fn new(
         key_bytes: &[u8],
@@ -502,6 +512,8 @@ impl CheckedCache {
                         e.ok,
                         e.reviewed,
                         e.comment.clone(),
+                        e.about.subject.clone(),
+                        e.about.criteria.clone(),
                     )
                 })
                 .collect(),
@@ -541,7 +553,7 @@ impl CheckedCache {
             return None;
         }
         let mut entries = Vec::with_capacity(self.entries.len());
-        for (id, key, signer, signed_at, ok, reviewed, comment) in self.entries {
+        for (id, key, signer, signed_at, ok, reviewed, comment, subject, criteria) in self.entries {
             let id = ContentId::parse(&id).ok()?;
             entries.push((
                 id,
@@ -552,6 +564,7 @@ impl CheckedCache {
                     ok,
                     reviewed,
                     comment,
+                    about: About { subject, criteria },
                     source: source.clone(),
                 },
             ));

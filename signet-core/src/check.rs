@@ -183,6 +183,7 @@ pub fn check_one(
                 ok: statement.ok,
                 reviewed: statement.reviewed == Some(true),
                 comment: statement.comment.unwrap_or_default(),
+                about: statement.about,
                 source: source.clone(),
             },
         ),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use signet_proto::api::Verdict;
-use signet_proto::formats::{ContentId, Fingerprint};
+use signet_proto::formats::{About, ContentId, Fingerprint};
 
 use crate::vouch::{Held, Statements, Vouch};
 use crate::web::{Keys, Level};
@@ -26,6 +26,8 @@ pub struct Entry {
     pub ok: bool,
     pub reviewed: bool,
     pub comment: String,
+    /// The package it names and the criteria it meets, when it says.
+    pub about: About,
     pub source: Source,
 }
 
@@ -312,8 +314,9 @@ pub fn judge(
     standings: &[Standing],
     reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
     policy: Policy,
+    criteria: &[String],
 ) -> Verdict {
-    tally(entries, standings, reviewer).verdict(policy)
+    tally(entries, standings, reviewer, criteria).verdict(policy)
 }
 
 /// Trusted reviewers' current words about one id: how many say ok, how many not ok.
@@ -337,11 +340,13 @@ impl Tally {
 
 /// Counts one current word per reviewer (a person with several keys is one reviewer, whose
 /// newest word counts), then one per group: reviewers of one group saying ok count once, and
-/// saying not ok once.
+/// saying not ok once. An ok counts only when it meets the `criteria` wanted
+/// (`verify.criteria`); a not ok always counts, whatever it was reviewed for.
 pub fn tally(
     entries: &[Arc<Entry>],
     standings: &[Standing],
     reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
+    criteria: &[String],
 ) -> Tally {
     let mut words: HashMap<Fingerprint, (&Entry, Fingerprint)> = HashMap::new();
     let current = entries
@@ -358,7 +363,7 @@ pub fn tally(
     let groups = |ok: bool| {
         words
             .values()
-            .filter(|(e, _)| e.ok == ok)
+            .filter(|(e, _)| e.ok == ok && (!ok || e.about.meets(criteria)))
             .map(|(_, group)| group)
             .collect::<std::collections::HashSet<_>>()
             .len()
@@ -385,6 +390,7 @@ mod tests {
             ok,
             reviewed: true,
             comment: String::new(),
+            about: About::default(),
             source,
         }
     }
@@ -414,7 +420,35 @@ mod tests {
             &standings(entries, voided),
             |k| trusted(k).then(|| reviewer(k)),
             policy,
+            &[],
         )
+    }
+
+    #[test]
+    fn an_ok_counts_only_for_the_criteria_wanted_and_a_not_ok_always() {
+        let reviewer = |k: &Fingerprint| {
+            Some(Reviewer {
+                who: k.clone(),
+                group: k.clone(),
+            })
+        };
+        let with = |key: char, ok: bool, criteria: &[&str]| {
+            let mut e = said(key, ok, 1, Source::Own);
+            e.about.criteria = criteria.iter().map(|c| c.to_string()).collect();
+            Arc::new(e)
+        };
+        let wanted = ["safe-to-run".to_owned()];
+        for (entries, ok, not_ok) in [
+            (vec![with('A', true, &[])], 0, 0),
+            (vec![with('A', true, &["safe-to-run"])], 1, 0),
+            // cargo-vet's implication: deploying is running.
+            (vec![with('A', true, &["safe-to-deploy"])], 1, 0),
+            (vec![with('A', true, &["my-teams-own"])], 0, 0),
+            (vec![with('A', false, &[])], 0, 1),
+        ] {
+            let t = tally(&entries, &standings(&entries, |_| false), reviewer, &wanted);
+            assert_eq!((t.ok, t.not_ok), (ok, not_ok), "{:?}", entries[0].about);
+        }
     }
 
     #[test]
@@ -430,7 +464,7 @@ mod tests {
         };
         let count = |said: &[(char, bool)]| {
             let entries: Vec<_> = said.iter().map(|(k, ok)| entry(*k, *ok, own())).collect();
-            let t = tally(&entries, &standings(&entries, |_| false), group);
+            let t = tally(&entries, &standings(&entries, |_| false), group, &[]);
             (t.ok, t.not_ok)
         };
         assert_eq!(count(&[('B', true), ('C', true)]), (1, 0));

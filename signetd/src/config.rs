@@ -185,6 +185,9 @@ pub struct VerifyPolicy {
     pub min_level: Trust,
     /// Reviewers trusted only through the same key you trust directly count as one.
     pub independent: bool,
+    /// An ok counts only when it says it meets each of these (`safe-to-deploy`; cargo-vet's
+    /// `safe-to-deploy` meets `safe-to-run` too). A not ok always counts.
+    pub criteria: Vec<String>,
 }
 
 impl Default for Config {
@@ -212,6 +215,7 @@ impl Default for VerifyPolicy {
             max_not_ok: 0,
             min_level: Trust::Medium,
             independent: false,
+            criteria: Vec::new(),
         }
     }
 }
@@ -224,6 +228,15 @@ impl VerifyPolicy {
             // `check` lets no other level in.
             min_level: Level::of(self.min_level).unwrap_or(Level::High),
             independent: self.independent,
+        }
+    }
+
+    /// The rules verdicts are judged by: these settings over the user's web of trust.
+    pub fn rules(&self) -> crate::state::Rules {
+        crate::state::Rules {
+            policy: self.rule(),
+            criteria: self.criteria.clone().into(),
+            listed: None,
         }
     }
 }
@@ -273,6 +286,8 @@ impl Config {
         for url in &self.index.urls {
             signet_core::accept::check_url(url).map_err(|why| format!("index.urls: {why}"))?;
         }
+        signet_proto::formats::About::new(None, self.verify.criteria.clone())
+            .map_err(|e| format!("verify.criteria: {e}"))?;
         let n = |v: usize| v as u64;
         let ranges: [(&str, u64, u64, u64, &str); 22] = [
             ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),

@@ -144,11 +144,11 @@ impl Lookups {
         indexes: Vec<IndexReport>,
     ) -> LookupResult {
         let config = self.shared.config();
-        let policy = config.verify.rule();
+        let rules = config.verify.rules();
         let s = self.shared.read();
         let mut entries: Vec<Arc<Entry>> = s.index.get(id).to_vec();
         entries.extend(found.into_iter().map(Arc::new));
-        let (verdict, tally, attestations) = s.view_of(&entries, policy, config.trust.max_depth);
+        let (verdict, tally, attestations) = s.view_of(&entries, &rules, config.trust.max_depth);
         let followed: Vec<&str> = s.remotes.values().map(|r| r.record.url.as_str()).collect();
         let mut follow: Vec<FollowSuggestion> = Vec::new();
         for view in attestations.iter().filter(|v| v.trusted) {
@@ -170,7 +170,7 @@ impl Lookups {
                 verdict,
                 attestations,
                 reviewers: tally.ok,
-                threshold: policy.threshold,
+                threshold: rules.policy.threshold,
                 unknown: 0,
                 invalid: 0,
                 path,

@@ -178,9 +178,22 @@ pub struct AttestParams {
     pub reviewed: bool,
     #[serde(default)]
     pub comment: String,
+    /// The package the bytes are (`crates.io/serde@1.0.200`), signed with the word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The review criteria the word meets (`safe-to-deploy`), signed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<String>,
     /// The user's terminal, for gpg's pinentry when the key lives in GnuPG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<String>,
+}
+
+impl AttestParams {
+    /// The subject and criteria, checked before they are signed.
+    pub fn about(&self) -> Result<crate::formats::About, crate::formats::AboutError> {
+        crate::formats::About::new(self.subject.clone(), self.criteria.clone())
+    }
 }
 
 /// `attest.many`: one word on many files or ids — a directory stands for every file under
@@ -192,6 +205,12 @@ pub struct AttestManyParams {
     pub reviewed: bool,
     #[serde(default)]
     pub comment: String,
+    /// The package the bytes are (`crates.io/serde@1.0.200`), signed with the word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The review criteria the word meets (`safe-to-deploy`), signed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<String>,
     /// The user's terminal, for gpg's pinentry when the key lives in GnuPG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<String>,
@@ -222,6 +241,13 @@ pub enum AttestOutcome {
         )]
         path: Option<PathBuf>,
     },
+}
+
+impl AttestManyParams {
+    /// The subject and criteria, checked before they are signed.
+    pub fn about(&self) -> Result<crate::formats::About, crate::formats::AboutError> {
+        crate::formats::About::new(self.subject.clone(), self.criteria.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,6 +296,12 @@ pub struct AttestationView {
     pub ok: bool,
     pub reviewed: bool,
     pub comment: String,
+    /// The package it names, when it says (`crates.io/serde@1.0.200`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The review criteria it says it meets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<String>,
     /// Where it came from: `own`, or `remote:NAME`.
     pub source: Source,
     /// Void by its key's revocation (a hard one, or a soft one older than this word): shown,
@@ -299,6 +331,15 @@ pub struct AttestationView {
 }
 
 impl AttestationView {
+    /// What it says beyond its verdict, for people: `crates.io/serde@1.0.200, meets
+    /// safe-to-deploy`; `None` when it says nothing more. Raw: neutralise before printing.
+    pub fn about_text(&self) -> Option<String> {
+        let criteria =
+            (!self.criteria.is_empty()).then(|| format!("meets {}", self.criteria.join(", ")));
+        let parts: Vec<String> = self.subject.iter().cloned().chain(criteria).collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
     /// Whether this word counts toward the verdict: its key is trusted, it says it was
     /// reviewed, and it is neither revoked nor superseded.
     pub fn counts(&self) -> bool {
@@ -337,6 +378,36 @@ pub struct VerifyResult {
 pub struct VerifyManyParams {
     /// Each judged on its own: a malformed one gets its own error in `results`.
     pub targets: Vec<Lenient<Target>>,
+    /// Judge by a project's policy (`signet.toml`) instead of the user's web of trust and
+    /// `verify.*` settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ProjectPolicy>,
+}
+
+/// A project's own policy, as `signet.toml` says it: the keys whose words count, each at its
+/// level (directly: the web of trust is not consulted, nor the user's own key), and the
+/// rules of a verdict. The same answer on every machine that has the same words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectPolicy {
+    pub trusted: Vec<TrustedKey>,
+    #[serde(default = "one")]
+    pub threshold: usize,
+    #[serde(default)]
+    pub max_not_ok: usize,
+    /// An ok counts only when it meets every criterion named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A key a project's policy trusts, and how much.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    pub key: Fingerprint,
+    pub level: crate::statements::Trust,
 }
 
 /// One answer of `verify.many`: a result or an error, in the order asked.

@@ -147,6 +147,8 @@ pub enum WhyNot {
     },
     /// Its certificate is revoked.
     Revoked,
+    /// The project's policy (`signet.toml`) does not name it.
+    NotInPolicy,
 }
 
 /// A distrust of a key, by a key in your web.

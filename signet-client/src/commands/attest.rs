@@ -118,23 +118,45 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
         else {
             continue;
         };
-        let result: AttestResult = client.call::<method::Attest>(&AttestParams {
-            target: Target::Path(absolute(file)?),
+        // A package file names itself; `--subject` says otherwise.
+        let package = crate::package::inspect(file)?;
+        let subject = args
+            .subject
+            .clone()
+            .or_else(|| package.as_ref().map(|p| p.subject()));
+        let params = |target| AttestParams {
+            target,
             ok,
             reviewed,
-            comment,
+            comment: comment.clone(),
+            subject: subject.clone(),
+            criteria: args.criteria.clone(),
             tty: terminal(),
-        })?;
-        let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
-            .context("the daemon returned an unreadable attestation")?;
-        if out.json {
-            saved_all.push(saved);
-            continue;
+        };
+        let mut results =
+            vec![client.call::<method::Attest>(&params(Target::Path(absolute(file)?)))?];
+        // An npm tarball is named by its sha512 in package-lock.json: the same word on it.
+        if let Some(npm_id) = package.and_then(|p| p.npm_id) {
+            results.push(client.call::<method::Attest>(&params(Target::Id(npm_id)))?);
         }
-        // The seed's transcript: what was signed, then the data.
-        out.line(format!("Saved attestation for {name}:"))?;
-        if let Some(data) = saved.as_object().and_then(|o| o.get("data")) {
-            out.json_text(&data.pretty())?;
+        for (n, result) in results.iter().enumerate() {
+            let saved = signet_proto::json::parse(result.attestation.get().as_bytes())
+                .context("the daemon returned an unreadable attestation")?;
+            if out.json {
+                saved_all.push(saved);
+                continue;
+            }
+            // The seed's transcript: what was signed, then the data.
+            if n == 0 {
+                out.line(format!("Saved attestation for {name}:"))?;
+            } else {
+                out.line(format!(
+                    "Saved attestation for {name} by its sha512, as package-lock.json names it:"
+                ))?;
+            }
+            if let Some(data) = saved.as_object().and_then(|o| o.get("data")) {
+                out.json_text(&data.pretty())?;
+            }
         }
     }
     // `--json`: one document, the signed attestation (a list of them for several files).
@@ -167,6 +189,8 @@ fn attest_many(
         ok: answers.ok,
         reviewed: answers.reviewed,
         comment: answers.comment.clone(),
+        subject: args.subject.clone(),
+        criteria: args.criteria.clone(),
         tty: terminal(),
     });
     drop(spinner);

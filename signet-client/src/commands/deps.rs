@@ -1,131 +1,287 @@
-//! `sig deps`: a project's dependencies, each checked by the content id its lockfile pins,
+//! `sig deps`: a project's dependencies, each checked by the content ids its lockfiles pin,
 //! in one request to the daemon; what each is, who vouched, and a summary.
 
+use std::collections::HashMap;
+
 use super::*;
-use crate::lockfile::{self, Dependency};
-use signet_proto::api::VerifyOutcome;
+use crate::lockfile::{self, Dependency, Lockfile, Pin};
+use signet_proto::api::ProjectPolicy;
 
 /// How many ids go in one `verify.many` (a message stays well under the daemon's limit).
 const BATCH: usize = 2000;
 
-/// One dependency's line: its verdict, name and version, and whose word made it.
-fn line(dep: &Dependency, outcome: Option<&VerifyOutcome>) -> (String, Option<Verdict>) {
-    let name = format!("{} {}", shown(&dep.name), shown(&dep.version));
-    let Some(outcome) = outcome else {
-        return (
-            format!("unpinned  {name} (the lockfile pins no bytes for it)"),
-            None,
-        );
-    };
-    let r = match outcome {
-        VerifyOutcome::Verified(r) => r,
-        VerifyOutcome::Failed { error } => {
-            return (
-                format!("{:<10} {name}: {}", "error", shown(&error.message)),
-                None,
-            );
+/// A dependency's standing, from the answers about the ids its lockfile pins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Standing {
+    Judged(Verdict),
+    /// Nothing pins its bytes, or only a digest Signet cannot match.
+    Unpinned(String),
+    /// The daemon could not answer for any of its ids.
+    Error(String),
+}
+
+/// One dependency judged: its standing, and the answers that made it.
+pub struct Judged<'a> {
+    pub dep: &'a Dependency,
+    pub standing: Standing,
+    /// The answers about its files that gave the verdict (all of them when unverified).
+    pub deciding: Vec<&'a VerifyResult>,
+    /// How many files the lockfile allows for it (a Python package's sdist and wheels).
+    pub files: usize,
+}
+
+/// Judges a dependency by the answers about its files: NOT ok if anyone trusted says so of any
+/// file it may install; ok if a file is vouched for and none is NOT ok (the others may be
+/// wheels for other platforms, which nobody here installs); otherwise not reviewed.
+pub fn judge<'a>(
+    dep: &'a Dependency,
+    answers: &'a HashMap<ContentId, VerifyOutcome>,
+) -> Judged<'a> {
+    let ids = match &dep.pin {
+        Pin::Ids(ids) => ids,
+        Pin::Unpinned => {
+            return Judged {
+                dep,
+                standing: Standing::Unpinned("the lockfile pins no bytes for it".into()),
+                deciding: Vec::new(),
+                files: 0,
+            };
+        }
+        Pin::Unusable(why) => {
+            return Judged {
+                dep,
+                standing: Standing::Unpinned(why.clone()),
+                deciding: Vec::new(),
+                files: 0,
+            };
         }
     };
-    let words: Vec<String> = r
-        .attestations
-        .iter()
-        .filter(|a| a.counts() && a.ok == (r.verdict == Verdict::Ok))
-        .map(|a| {
-            let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
-            if a.ok || a.comment.is_empty() {
-                who
-            } else {
-                format!("{who}: {}", shown(&a.comment))
-            }
-        })
-        .collect();
-    let text = match r.verdict {
-        Verdict::Ok => format!("{:<10} {name} — {}", "ok", words.join(", ")),
-        Verdict::NotOk => format!("{:<10} {name} — {}", "NOT ok", words.join("; ")),
-        Verdict::Unverified => format!("{:<10} {name}", "unverified"),
+    let mut results = Vec::new();
+    let mut error = None;
+    for id in ids {
+        match answers.get(id) {
+            Some(VerifyOutcome::Verified(r)) => results.push(r),
+            Some(VerifyOutcome::Failed { error: e }) => error = Some(e.message.clone()),
+            None => error = Some(format!("no answer about {id}")),
+        }
+    }
+    let verdict = [Verdict::NotOk, Verdict::Ok]
+        .into_iter()
+        .find(|v| results.iter().any(|r| r.verdict == *v))
+        .unwrap_or(Verdict::Unverified);
+    let standing = match error {
+        Some(e) if results.is_empty() => Standing::Error(e),
+        _ => Standing::Judged(verdict),
     };
-    (text, Some(r.verdict))
+    Judged {
+        dep,
+        standing,
+        deciding: results
+            .into_iter()
+            .filter(|r| r.verdict == verdict)
+            .collect(),
+        files: ids.len(),
+    }
+}
+
+/// Asks the daemon about every id the lockfiles pin, each once, in batches.
+pub fn ask(
+    client: &mut connection::Client,
+    locks: &[Lockfile],
+    policy: Option<&ProjectPolicy>,
+) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
+    let mut ids: Vec<&ContentId> = locks
+        .iter()
+        .flat_map(|l| &l.dependencies)
+        .flat_map(Dependency::ids)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut answers = HashMap::with_capacity(ids.len());
+    let mut warnings = Vec::new();
+    for batch in ids.chunks(BATCH) {
+        let got = client.call::<method::VerifyMany>(&VerifyManyParams {
+            targets: batch
+                .iter()
+                .map(|id| Target::Id((*id).clone()).into())
+                .collect(),
+            policy: policy.cloned(),
+        })?;
+        warnings = got.warnings;
+        answers.extend(batch.iter().map(|id| (*id).clone()).zip(got.results));
+    }
+    Ok((answers, warnings))
+}
+
+impl Judged<'_> {
+    /// Its line: verdict, name and version, and whose word made it.
+    fn line(&self) -> String {
+        let name = format!("{} {}", shown(&self.dep.name), shown(&self.dep.version));
+        let verdict = match &self.standing {
+            Standing::Unpinned(why) => {
+                return format!("{:<10} {name} ({})", "unpinned", shown(why));
+            }
+            Standing::Error(e) => return format!("{:<10} {name}: {}", "error", shown(e)),
+            Standing::Judged(v) => *v,
+        };
+        let mut words: Vec<String> = Vec::new();
+        for r in &self.deciding {
+            for a in &r.attestations {
+                if !(a.counts() && a.ok == (verdict == Verdict::Ok)) {
+                    continue;
+                }
+                let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
+                let word = if a.ok || a.comment.is_empty() {
+                    who
+                } else {
+                    format!("{who}: {}", shown(&a.comment))
+                };
+                if !words.contains(&word) {
+                    words.push(word);
+                }
+            }
+        }
+        // A Python package is vouched for by the files reviewed: say when that is not all.
+        let of = if self.files > 1 && verdict != Verdict::Unverified {
+            format!(" ({} of its {} files)", self.deciding.len(), self.files)
+        } else {
+            String::new()
+        };
+        match verdict {
+            Verdict::Ok => format!("{:<10} {name} — {}{of}", "ok", words.join(", ")),
+            Verdict::NotOk => format!("{:<10} {name} — {}{of}", "NOT ok", words.join("; ")),
+            Verdict::Unverified => format!("{:<10} {name}", "unverified"),
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        match &self.standing {
+            Standing::Judged(v) => v.exit_code(),
+            Standing::Unpinned(_) => exit::OK,
+            Standing::Error(_) => exit::ERROR,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (verdict, why) = match &self.standing {
+            Standing::Judged(Verdict::Ok) => ("ok", None),
+            Standing::Judged(Verdict::NotOk) => ("not-ok", None),
+            Standing::Judged(Verdict::Unverified) => ("unverified", None),
+            Standing::Unpinned(why) => ("unpinned", Some(why)),
+            Standing::Error(e) => ("error", Some(e)),
+        };
+        serde_json::json!({
+            "name": self.dep.name, "version": self.dep.version, "source": self.dep.source,
+            "ids": self.dep.ids().iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            "verdict": verdict, "why": why, "results": self.deciding,
+        })
+    }
+}
+
+/// How many dependencies stand where.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+struct Tally {
+    ok: usize,
+    not_reviewed: usize,
+    not_ok: usize,
+    unpinned: usize,
+    errors: usize,
+}
+
+impl Tally {
+    fn add(&mut self, j: &Judged) {
+        match j.standing {
+            Standing::Judged(Verdict::Ok) => self.ok += 1,
+            Standing::Judged(Verdict::Unverified) => self.not_reviewed += 1,
+            Standing::Judged(Verdict::NotOk) => self.not_ok += 1,
+            Standing::Unpinned(_) => self.unpinned += 1,
+            Standing::Error(_) => self.errors += 1,
+        }
+    }
+
+    fn sum(self, o: Tally) -> Tally {
+        Tally {
+            ok: self.ok + o.ok,
+            not_reviewed: self.not_reviewed + o.not_reviewed,
+            not_ok: self.not_ok + o.not_ok,
+            unpinned: self.unpinned + o.unpinned,
+            errors: self.errors + o.errors,
+        }
+    }
+
+    fn text(&self) -> String {
+        let total = self.ok + self.not_reviewed + self.not_ok + self.unpinned + self.errors;
+        let mut text = format!(
+            "{total} dependencies: {} ok, {} not reviewed, {} NOT ok, {} without a checksum",
+            self.ok, self.not_reviewed, self.not_ok, self.unpinned
+        );
+        if self.errors > 0 {
+            text.push_str(&format!(", {} errors", self.errors));
+        }
+        text
+    }
 }
 
 pub fn deps(loc: &Locations, args: DepsArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     let path = args.path.unwrap_or_else(|| PathBuf::from("."));
-    let lock = lockfile::find(&path)?;
-    let pinned: Vec<(usize, ContentId)> = lock
-        .dependencies
-        .iter()
-        .enumerate()
-        .filter_map(|(n, d)| Some((n, d.id.clone()?)))
-        .collect();
+    let locks = lockfile::find(&path)?;
     let mut client = connection::connect_or_start(loc)?;
-    let mut outcomes: Vec<Option<VerifyOutcome>> = vec![None; lock.dependencies.len()];
-    let mut warnings = Vec::new();
-    for batch in pinned.chunks(BATCH) {
-        let got = client.call::<method::VerifyMany>(&VerifyManyParams {
-            targets: batch
-                .iter()
-                .map(|(_, id)| Target::Id(id.clone()).into())
-                .collect(),
-        })?;
-        warnings = got.warnings;
-        for ((n, _), outcome) in batch.iter().zip(got.results) {
-            outcomes[*n] = Some(outcome);
-        }
-    }
+    let (answers, warnings) = ask(&mut client, &locks, None)?;
     warn(&warnings);
-    let (mut ok, mut unverified, mut not_ok, mut unpinned) = (0, 0, 0, 0);
     let mut code = exit::OK;
-    let mut lines = Vec::new();
-    for (dep, outcome) in lock.dependencies.iter().zip(&outcomes) {
-        let (text, verdict) = line(dep, outcome.as_ref());
-        match verdict {
-            Some(Verdict::Ok) => ok += 1,
-            Some(Verdict::Unverified) => unverified += 1,
-            Some(Verdict::NotOk) => not_ok += 1,
-            None => unpinned += 1,
-        }
-        if let Some(v) = verdict {
-            code = worst(code, v.exit_code());
-        } else if matches!(outcome, Some(VerifyOutcome::Failed { .. })) {
-            code = worst(code, exit::ERROR);
-        }
-        lines.push((verdict, text));
-    }
-    let summary = format!(
-        "{}: {} dependencies: {ok} ok, {unverified} not reviewed, {not_ok} NOT ok, {unpinned} \
-         without a checksum",
-        shown(&lock.path.to_string_lossy()),
-        lock.dependencies.len()
-    );
-    if out.json {
-        let dependencies: Vec<serde_json::Value> = lock
+    let mut total = Tally::default();
+    let mut reports = Vec::new();
+    for lock in &locks {
+        let judged: Vec<Judged> = lock
             .dependencies
             .iter()
-            .zip(&outcomes)
-            .map(|(d, o)| {
+            .map(|d| judge(d, &answers))
+            .collect();
+        let mut tally = Tally::default();
+        for j in &judged {
+            tally.add(j);
+            code = worst(code, j.exit_code());
+        }
+        total = total.sum(tally);
+        reports.push((lock, judged, tally));
+    }
+    if out.json {
+        let lockfiles: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|(lock, judged, tally)| {
                 serde_json::json!({
-                    "name": d.name, "version": d.version, "source": d.source,
-                    "id": d.id.as_ref().map(|i| i.to_string()), "result": o,
+                    "path": lock.path, "kind": lock.kind.name(),
+                    "dependencies": judged.iter().map(Judged::json).collect::<Vec<_>>(),
+                    "summary": tally,
                 })
             })
             .collect();
-        out.json(&serde_json::json!({
-            "lockfile": lock.path, "kind": lock.kind, "dependencies": dependencies,
-            "summary": {"ok": ok, "not_reviewed": unverified, "not_ok": not_ok, "unpinned": unpinned},
-        }))?;
+        out.json(&serde_json::json!({"lockfiles": lockfiles, "summary": total}))?;
         return Ok(code);
     }
-    for (verdict, text) in &lines {
-        match verdict {
-            Some(Verdict::NotOk) => out.painted(text.clone(), Paint::Red)?,
-            Some(Verdict::Ok) => out.painted(text.clone(), Paint::Green)?,
-            _ => out.line(text.clone())?,
+    for (lock, judged, tally) in &reports {
+        for j in judged {
+            match j.standing {
+                Standing::Judged(Verdict::NotOk) => out.painted(j.line(), Paint::Red)?,
+                Standing::Judged(Verdict::Ok) => out.painted(j.line(), Paint::Green)?,
+                _ => out.line(j.line())?,
+            }
         }
+        out.line(format!(
+            "{}: {}",
+            shown(&lock.path.to_string_lossy()),
+            tally.text()
+        ))?;
     }
-    out.line(summary)?;
+    if reports.len() > 1 {
+        out.line(format!("In all, {}", total.text()))?;
+    }
     // What to act on, again at the end of a long list.
-    for (verdict, text) in &lines {
-        if *verdict == Some(Verdict::NotOk) {
-            out.painted(text.clone(), Paint::Red)?;
+    for (_, judged, _) in &reports {
+        for j in judged {
+            if j.standing == Standing::Judged(Verdict::NotOk) {
+                out.painted(j.line(), Paint::Red)?;
+            }
         }
     }
     Ok(code)

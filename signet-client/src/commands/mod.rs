@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use signet_proto::api::{
-    self, AttestParams, AttestResult, AttestationView, KeyChoice, KeysListResult, SetupParams,
-    SetupResult, StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict,
-    VerifyManyParams, VerifyManyResult, VerifyOutcome, VerifyResult, method,
+    self, AttestParams, AttestationView, KeyChoice, KeysListResult, SetupParams, SetupResult,
+    StatusResult, Target, TrustChange, TrustListResult, TrustParams, Verdict, VerifyManyParams,
+    VerifyManyResult, VerifyOutcome, VerifyResult, method,
 };
 use signet_proto::formats::ContentId;
 use signet_proto::paths::Locations;

@@ -4,6 +4,9 @@ use super::*;
 
 fn attestation_line(a: &AttestationView, verbose: bool, why: bool) -> String {
     let mut line = attestation_summary(a);
+    if let Some(about) = a.about_text() {
+        line.push_str(&format!(" [{}]", shown(&about)));
+    }
     if why {
         line.push_str(&format!(" {}", why_text(a)));
     }
@@ -170,8 +173,10 @@ fn verify_all(
         for file in batch {
             targets.push(Target::Path(AbsPath::new(file.clone())?).into());
         }
-        let got: VerifyManyResult =
-            client.call::<method::VerifyMany>(&VerifyManyParams { targets })?;
+        let got: VerifyManyResult = client.call::<method::VerifyMany>(&VerifyManyParams {
+            targets,
+            policy: None,
+        })?;
         all.results.extend(got.results);
         all.warnings = got.warnings;
     }
@@ -267,6 +272,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     let VerifyManyResult { results, warnings } =
         client.call::<method::VerifyMany>(&VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
+            policy: None,
         })?;
     let mut code = exit::OK;
     for outcome in &results {

@@ -54,6 +54,7 @@ pub fn reason_text(why: &WhyNot) -> String {
             format!("its level is below verify.min_level ({min_level})")
         }
         WhyNot::DistrustedByYou => "you distrust it".into(),
+        WhyNot::NotInPolicy => "the project's signet.toml does not trust it".into(),
         WhyNot::Distrusted { by, by_user_id, at } => format!(
             "distrusted by {} at level {at}, no weaker than every path to it",
             named(by, by_user_id)

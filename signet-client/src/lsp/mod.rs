@@ -474,6 +474,8 @@ impl Server {
             comment: argument
                 .comment
                 .unwrap_or_else(|| "attested from the editor".into()),
+            subject: None,
+            criteria: Vec::new(),
             tty: None,
         };
         let attested: anyhow::Result<AttestResult> = self

@@ -59,10 +59,12 @@ pub(super) fn hover_text(r: &VerifyResult) -> String {
     // links, images or formatting in the user's editor.
     for a in &r.attestations {
         text.push_str(&format!(
-            "\n- {} {}: {}{}{}{}{}",
+            "\n- {} {}: {}{}{}{}{}{}",
             if a.trusted { "trusted" } else { "untrusted" },
             markdown(&who(a)),
             if a.ok { "ok" } else { "NOT ok" },
+            a.about_text()
+                .map_or_else(String::new, |t| format!(" ({})", markdown(&t))),
             if a.reviewed { ", reviewed" } else { "" },
             if a.revoked { " (key revoked)" } else { "" },
             if a.superseded {
@@ -99,6 +101,8 @@ mod tests {
             ok: false,
             reviewed,
             comment: comment.into(),
+            subject: None,
+            criteria: Vec::new(),
             source: Source::Own,
             revoked: false,
             revocation: None,

@@ -177,6 +177,7 @@ mod tests {
                 ok: true,
                 reviewed: true,
                 comment: String::new(),
+                about: Default::default(),
                 source: Source::Own,
             },
         );

@@ -4,11 +4,13 @@
 mod guard;
 mod revoking;
 mod rotation;
+mod rules;
 pub mod settings;
 mod trusted;
 mod trusting;
 mod writes;
 
+pub use rules::Rules;
 pub use writes::{AttestError, WriteError};
 
 use trusting::load_trust;
@@ -100,14 +102,14 @@ impl State {
     pub(crate) fn view(
         &self,
         id: &ContentId,
-        policy: index::Policy,
+        rules: &Rules,
         max_depth: u8,
     ) -> (
         signet_proto::api::Verdict,
         index::Tally,
         Vec<AttestationView>,
     ) {
-        self.view_of(self.index.get(id), policy, max_depth)
+        self.view_of(self.index.get(id), rules, max_depth)
     }
 
     /// The verdict on these attestations (all about one id) and each of them as shown: what
@@ -115,7 +117,7 @@ impl State {
     pub(crate) fn view_of(
         &self,
         entries: &[Arc<Entry>],
-        policy: index::Policy,
+        rules: &Rules,
         max_depth: u8,
     ) -> (
         signet_proto::api::Verdict,
@@ -123,7 +125,12 @@ impl State {
         Vec<AttestationView>,
     ) {
         let standings = self.standings(entries);
-        let tally = index::tally(entries, &standings, |k| self.reviewer(k, policy));
+        let tally = index::tally(
+            entries,
+            &standings,
+            |k| self.reviewer_under(k, rules),
+            &rules.criteria,
+        );
         let mut views: Vec<(AttestationView, (u64, &Fingerprint))> = Vec::new();
         for (e, said) in entries.iter().zip(&standings) {
             // The same signed word from several sources is one attestation, shown once.
@@ -134,12 +141,14 @@ impl State {
                     && v.ok == e.ok
                     && v.reviewed == e.reviewed
                     && v.comment == e.comment
+                    && v.subject == e.about.subject
+                    && v.criteria == e.about.criteria
             };
             if let Some((view, _)) = views.iter_mut().find(|v| same(v)) {
                 view.also_from.push(e.source.clone());
                 continue;
             }
-            let standing = self.standing(&e.key, policy, max_depth);
+            let standing = self.standing_under(&e.key, rules, max_depth);
             views.push((
                 AttestationView {
                     key: e.key.clone(),
@@ -148,6 +157,8 @@ impl State {
                     ok: e.ok,
                     reviewed: e.reviewed,
                     comment: e.comment.clone(),
+                    subject: e.about.subject.clone(),
+                    criteria: e.about.criteria.clone(),
                     source: e.source.clone(),
                     revoked: *said == index::Standing::Revoked,
                     revocation: self
@@ -156,7 +167,10 @@ impl State {
                         .map(Revoked::view),
                     superseded: *said == index::Standing::Superseded,
                     also_from: Vec::new(),
-                    counts_as: self.counts_as(&e.key, policy),
+                    counts_as: match rules.listed {
+                        None => self.counts_as(&e.key, rules.policy),
+                        Some(_) => None,
+                    },
                     standing: Some(standing),
                 },
                 (e.signed_at, &e.signer),
@@ -181,7 +195,7 @@ impl State {
                 &b.key,
             ))
         });
-        (tally.verdict(policy), tally, views)
+        (tally.verdict(rules.policy), tally, views)
     }
 
     /// How each attestation stands: per key only the newest unrevoked word counts, revocations
@@ -193,14 +207,16 @@ impl State {
     }
 
     /// The verdict on `id` alone, without the attestations behind it.
-    pub(crate) fn verdict(
-        &self,
-        id: &ContentId,
-        policy: index::Policy,
-    ) -> signet_proto::api::Verdict {
+    pub(crate) fn verdict(&self, id: &ContentId, rules: &Rules) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
         let standings = self.standings(entries);
-        index::judge(entries, &standings, |k| self.reviewer(k, policy), policy)
+        index::judge(
+            entries,
+            &standings,
+            |k| self.reviewer_under(k, rules),
+            rules.policy,
+            &rules.criteria,
+        )
     }
 
     pub(crate) fn signer(&self) -> Result<(Arc<dyn SignWith>, KeyInfo), Unavailable> {

@@ -78,6 +78,8 @@ pub enum AttestError {
     Write(#[from] WriteError),
     #[error(transparent)]
     Task(#[from] TaskFailed),
+    #[error(transparent)]
+    About(#[from] signet_proto::formats::AboutError),
 }
 
 impl Failure for AttestError {
@@ -89,6 +91,7 @@ impl Failure for AttestError {
             AttestError::Signing(_) => ErrorCode::Signing,
             AttestError::Write(e) => e.code(),
             AttestError::Task(e) => e.code(),
+            AttestError::About(_) => ErrorCode::InvalidParams,
         }
     }
     fn hint(&self) -> Option<String> {
@@ -97,7 +100,7 @@ impl Failure for AttestError {
             AttestError::Unavailable(e) => e.hint(),
             AttestError::TooLarge { .. } => Some("shorten the comment".into()),
             AttestError::Write(e) => e.hint(),
-            AttestError::Signing(_) | AttestError::Task(_) => None,
+            AttestError::Signing(_) | AttestError::Task(_) | AttestError::About(_) => None,
         }
     }
 }
@@ -237,7 +240,8 @@ impl Shared {
         id: ContentId,
         p: AttestParams,
     ) -> Result<AttestResult, AttestError> {
-        let data = Statement::to_data(&id, p.ok, p.reviewed, &p.comment);
+        let about = p.about()?;
+        let data = Statement::to_data_about(&id, p.ok, p.reviewed, &p.comment, &about);
         let entry = |signed: &Signed, genuine: Genuine| Entry {
             key: signed.key.clone(),
             signer: genuine.signer,
@@ -245,6 +249,7 @@ impl Shared {
             ok: p.ok,
             reviewed: p.reviewed,
             comment: p.comment.clone(),
+            about: about.clone(),
             source: Source::Own,
         };
         let filed = self
@@ -273,10 +278,11 @@ impl Shared {
         let mut unique: Vec<&ContentId> = ids.iter().collect();
         unique.sort();
         unique.dedup();
+        let about = p.about()?;
         let words = unique
             .iter()
             .map(|id| {
-                let data = Statement::to_data(id, p.ok, p.reviewed, &p.comment);
+                let data = Statement::to_data_about(id, p.ok, p.reviewed, &p.comment, &about);
                 (data, id.to_string())
             })
             .collect();
@@ -287,6 +293,7 @@ impl Shared {
             ok: p.ok,
             reviewed: p.reviewed,
             comment: p.comment.clone(),
+            about: about.clone(),
             source: Source::Own,
         };
         let (filed, serial) = self

@@ -354,7 +354,7 @@ impl Watches {
         for (path, update) in updates {
             match update {
                 Some((stamp, id)) => {
-                    let verdict = state.verdict(&id, self.shared.config().verify.rule());
+                    let verdict = state.verdict(&id, &self.shared.config().verify.rules());
                     let before = files.insert(
                         path.clone(),
                         Tracked {

@@ -288,7 +288,7 @@ impl Watches {
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
         let state = self.shared.read();
-        ids.map(|id| state.verdict(&id, self.shared.config().verify.rule()))
+        ids.map(|id| state.verdict(&id, &self.shared.config().verify.rules()))
             .collect()
     }
 

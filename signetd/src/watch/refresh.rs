@@ -30,13 +30,13 @@ impl Watches {
     /// chunk at most, and a write that lands between chunks wakes the refresh again.
     fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
         const CHUNK: usize = 4096;
-        let policy = self.shared.config().verify.rule();
+        let rules = self.shared.config().verify.rules();
         let mut changes = Vec::new();
         let judge = |held: Vec<(PathBuf, ContentId, Option<Verdict>)>| {
             let mut now = Vec::with_capacity(held.len());
             for chunk in held.chunks(CHUNK) {
                 let state = self.shared.read();
-                now.extend(chunk.iter().map(|(_, id, _)| state.verdict(id, policy)));
+                now.extend(chunk.iter().map(|(_, id, _)| state.verdict(id, &rules)));
             }
             held.into_iter()
                 .zip(now)

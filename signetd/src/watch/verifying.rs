@@ -126,9 +126,9 @@ impl Watches {
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
         let config = self.shared.config();
-        let policy = config.verify.rule();
+        let rules = config.verify.rules();
         let s = self.shared.read();
-        let (verdict, tally, attestations) = s.view(id, policy, config.trust.max_depth);
+        let (verdict, tally, attestations) = s.view(id, &rules, config.trust.max_depth);
         let (unknown, invalid) = s
             .remotes
             .values()
@@ -142,7 +142,7 @@ impl Watches {
             verdict,
             attestations,
             reviewers: tally.ok,
-            threshold: policy.threshold,
+            threshold: rules.policy.threshold,
             unknown,
             invalid,
             path,

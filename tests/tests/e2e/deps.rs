@@ -34,7 +34,7 @@ fn this_projects_cargo_lock_is_checked_by_its_real_crates() {
     for name in ["serde", "sha2", "base64"] {
         let dep = deps
             .iter()
-            .find(|d| d.name == name && d.id.is_some())
+            .find(|d| d.name == name && !d.ids().is_empty())
             .unwrap();
         if let Some(file) = crate_file(&dep.name, &dep.version) {
             crates.push((dep.clone(), file));
@@ -51,7 +51,7 @@ fn this_projects_cargo_lock_is_checked_by_its_real_crates() {
         let bytes = std::fs::read(file).unwrap();
         assert_eq!(
             signet_tests::content_id(&bytes),
-            dep.id.as_ref().unwrap().as_str(),
+            dep.ids()[0].as_str(),
             "the .crate's sha256 is Cargo.lock's checksum"
         );
     }
@@ -75,6 +75,12 @@ fn this_projects_cargo_lock_is_checked_by_its_real_crates() {
     attest(&crates[0].1, "--ok", "read it");
     attest(&crates[1].1, "--ok", "read it");
     attest(&crates[2].1, "--not-ok", "a build script that phones home");
+    // A .crate names itself from the Cargo.toml inside it.
+    let run = home
+        .sig(&["verify", crates[0].1.to_str().unwrap()])
+        .expect(0);
+    let subject = format!("[crates.io/{}@{}]", crates[0].0.name, crates[0].0.version);
+    assert!(run.stdout.contains(&subject), "{subject}\n{}", run.stdout);
     let run = home.sig(&["deps", &project]).expect(3);
     let (serde, sha2, base64) = (&crates[0].0, &crates[1].0, &crates[2].0);
     for dep in [serde, sha2] {
@@ -90,23 +96,20 @@ fn this_projects_cargo_lock_is_checked_by_its_real_crates() {
     );
     assert!(run.stdout.contains("2 ok, "), "{}", run.stdout);
     assert!(run.stdout.contains(" 1 NOT ok, "), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("unpinned  signet-proto"),
-        "{}",
-        run.stdout
-    );
+    let unpinned = format!("{:<10} signet-proto", "unpinned");
+    assert!(run.stdout.contains(&unpinned), "{}", run.stdout);
 
     // Replaced by a word that it is ok: nothing NOT ok is left, the rest is not reviewed.
     attest(&crates[2].1, "--ok", "on second look, fine");
     let json = home.sig(&["deps", "--json", &project]).expect(1).json();
     assert_eq!(json["summary"]["ok"], 3, "{json:#}");
     assert_eq!(json["summary"]["not_ok"], 0);
-    let pinned = deps.iter().filter(|d| d.id.is_some()).count();
+    let pinned = deps.iter().filter(|d| !d.ids().is_empty()).count();
     assert_eq!(json["summary"]["not_reviewed"], pinned - 3);
 
     // A package reviewed elsewhere is attested by the checksum alone (`--id`), no file here.
     let anyhow = deps.iter().find(|d| d.name == "anyhow").unwrap();
-    let id = anyhow.id.as_ref().unwrap().to_string();
+    let id = anyhow.ids()[0].to_string();
     home.sig(&[
         "attest",
         "--id",

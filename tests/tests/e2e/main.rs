@@ -20,6 +20,7 @@ mod local_integrity;
 mod lsp;
 mod manual;
 mod newcomer;
+mod packages;
 mod protocol;
 mod protocol_doc;
 mod reference;

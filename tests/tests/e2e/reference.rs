@@ -180,24 +180,30 @@ fn the_reference_follows_signet_and_verifies_its_attestations_beside_trust_state
         } else {
             home.setup("Signet User <s@example.org>")
         };
-        let attest = |name: &str, ok: bool| {
+        let attest = |name: &str, ok: bool, more: &[&str]| {
             let path = home.file(name, format!("{name} contents").as_bytes());
             let verdict = if ok { "--ok" } else { "--not-ok" };
-            home.sig_with_gpg(
-                &keys,
-                &[],
-                &[
-                    "attest",
-                    path.to_str().unwrap(),
-                    verdict,
-                    "--reviewed",
-                    "--comment",
-                    "café, reviewed",
-                ],
-            )
-            .expect(0);
+            let args = [
+                "attest",
+                path.to_str().unwrap(),
+                verdict,
+                "--reviewed",
+                "--comment",
+                "café, reviewed",
+            ];
+            home.sig_with_gpg(&keys, &[], &[&args[..], more].concat())
+                .expect(0);
         };
-        attest("g1", true);
+        // A subject and criteria (issue 26) are fields the reference does not know: it keeps
+        // reading the word, and the repository, which holds a sha512 id too.
+        attest(
+            "g1",
+            true,
+            &["--subject", "npm/g1@1.0.0", "--criteria", "safe-to-run"],
+        );
+        let sha512 = format!("sha512:{}", "ab".repeat(64));
+        let by_id = ["attest", "--id", &sha512, "--ok", "--reviewed"];
+        home.sig_with_gpg(&keys, &[], &by_id).expect(0);
         // The repository carries trust statements too (issue 14): the reference ignores them.
         let vouched = "AECE071157A01D696952D9CCB498BFBE673FB00D";
         let distrusted = "DFDD5B5F6A6A2C6FE8A3F9E9C2E3B0C1B32780D9";
@@ -209,6 +215,12 @@ fn the_reference_follows_signet_and_verifies_its_attestations_beside_trust_state
         let repo = std::fs::read_to_string(home.repo_dir().join("repo.json")).unwrap();
         for key in [vouched, distrusted] {
             assert!(repo.contains(&format!("openpgp:{key}")), "{repo}");
+        }
+        for field in [
+            "\"subject\": \"npm/g1@1.0.0\"",
+            "\"criteria\": [\"safe-to-run\"]",
+        ] {
+            assert!(repo.contains(field), "{field} not in {repo}");
         }
         let server = TestServer::start();
         server.serve_repo(&home.repo_dir());
@@ -230,7 +242,7 @@ fn the_reference_follows_signet_and_verifies_its_attestations_beside_trust_state
         assert!(run.stdout.contains("is ok."), "{}", run.stdout);
 
         // An update from Signet reaches the reference too.
-        attest("g2", false);
+        attest("g2", false, &[]);
         server.serve_repo(&home.repo_dir());
         reader.run(&["fetch"], "").expect(0);
         let g2 = reader.file("g2", b"g2 contents");
