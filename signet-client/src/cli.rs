@@ -285,6 +285,10 @@ pub struct AttestArgs {
   curl -sL https://example.org/install.sh | sig verify -
   sig verify ~/src/project                   (every file under it, a summary)
   sig verify --index release.tar.gz          (and ask the public indexes: see sig lookup)
+  sig verify --policy signet.toml vendor/    (judged by a project's policy, not your trust)
+
+In a directory with a signet.toml (the project's policy: see sig deps), its keys and rules
+judge instead of your own; --no-policy judges by yours. --index judges by yours always.
 
 Exit codes: 0 ok, 1 not verified, 3 NOT ok (a trusted key says so), 2 error.")]
 pub struct VerifyArgs {
@@ -292,9 +296,11 @@ pub struct VerifyArgs {
     /// under it, with a summary)
     #[arg(value_name = "FILE|DIR|-")]
     pub files: Vec<PathBuf>,
-    /// Verify a content id (sha256:…) instead of a file
+    /// Verify a content id (sha256:… or sha512:…) instead of a file
     #[arg(long, value_name = "ID")]
     pub id: Vec<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// With a directory: list every file not verified too, not only those NOT ok
     #[arg(long)]
     pub all: bool,
@@ -336,18 +342,37 @@ pub struct LookupArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  sig deps                                   (the Cargo.lock in this directory)
+  sig deps                                   (every lockfile in this directory)
   sig deps ~/src/project/Cargo.lock --json
+  sig deps package-lock.json --policy ci/signet.toml
 
-Each dependency is checked by the sha256 its lockfile pins (Cargo.lock's checksum is the
-sha256 of the .crate file): someone you trust attests the .crate (`sig attest
-serde-1.0.200.crate`), and every project locking those bytes sees it.
+Reads Cargo.lock, package-lock.json, pnpm-lock.yaml, uv.lock, poetry.lock and
+requirements.txt (with --hash). Each dependency is checked by the digests its lockfile pins:
+the sha256 of a .crate or of a wheel or sdist, the sha512 of an npm tarball. Someone you
+trust attests the file (`sig attest serde-1.0.200.crate`), and every project locking those
+bytes sees it.
+
+With a signet.toml in the project (or --policy), its keys and rules judge instead of your
+own, and the repositories it names are followed: a CI job needs nothing else.
 
 Exit codes: 0 every pinned dependency ok, 1 some not verified, 3 one NOT ok, 2 error.")]
 pub struct DepsArgs {
     /// A lockfile, or a project directory holding one (default: the current directory)
     #[arg(value_name = "PATH")]
     pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Which policy judges: the project's `signet.toml` when it has one, else your own trust.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Judge by this signet.toml (default: the project directory's own, if it has one)
+    #[arg(long, value_name = "FILE", conflicts_with = "no_policy")]
+    pub policy: Option<PathBuf>,
+    /// Judge by your own web of trust and settings, even where the project has a signet.toml
+    #[arg(long)]
+    pub no_policy: bool,
 }
 
 /// How much a key's word is worth to you.
@@ -455,10 +480,18 @@ pub enum RemoteCommand {
     #[command(after_help = "Examples:
   sig remote add alice https://alice.example.org/signet/
   sig remote add alice https://alice.example.org/signet/ && sig fetch alice
+  sig remote add alice https://alice.example.org/signet/ --key DFDD705124843F878C6183EBD8C1B99DB32780D9
 
 The first fetch pins the remote to the key it finds: check that key's fingerprint with its
-owner (`sig keys`) before you trust it.")]
-    Add { name: String, url: String },
+owner (`sig keys`) before you trust it. With --key, the remote is pinned to that key from
+the start, and a server publishing any other is refused.")]
+    Add {
+        name: String,
+        url: String,
+        /// The owner's full fingerprint, known beforehand: pinned from the start
+        #[arg(long, value_name = "FINGERPRINT")]
+        key: Option<String>,
+    },
     /// Stop following a remote; its attestations stop counting at once
     #[command(after_help = "Example:\n  sig remote remove alice")]
     Remove { name: String },

@@ -8,3 +8,4 @@ pub mod lockfile;
 pub mod lsp;
 pub mod manual;
 pub mod package;
+pub mod project;

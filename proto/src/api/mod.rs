@@ -473,6 +473,11 @@ pub struct RemoteAddParams {
     pub name: String,
     /// http(s) URL of the directory holding `repo.json` and `key.asc`.
     pub url: String,
+    /// The owner's key, when known beforehand (a project's `signet.toml`, `--key`): pinned
+    /// from the start, as a discovered remote is, so that a server publishing any other key
+    /// is refused at the first fetch instead of pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Fingerprint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

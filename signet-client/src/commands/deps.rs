@@ -225,8 +225,13 @@ impl Tally {
 pub fn deps(loc: &Locations, args: DepsArgs, out: &mut Out<impl Write>) -> anyhow::Result<i32> {
     let path = args.path.unwrap_or_else(|| PathBuf::from("."));
     let locks = lockfile::find(&path)?;
+    let project = super::policy::choose(&path, &args.policy)?;
     let mut client = connection::connect_or_start(loc)?;
-    let (answers, warnings) = ask(&mut client, &locks, None)?;
+    if let Some(project) = &project {
+        super::policy::follow(&mut client, project, out)?;
+    }
+    let policy = project.as_ref().map(|p| &p.policy);
+    let (answers, warnings) = ask(&mut client, &locks, policy)?;
     warn(&warnings);
     let mut code = exit::OK;
     let mut total = Tally::default();
@@ -256,7 +261,8 @@ pub fn deps(loc: &Locations, args: DepsArgs, out: &mut Out<impl Write>) -> anyho
                 })
             })
             .collect();
-        out.json(&serde_json::json!({"lockfiles": lockfiles, "summary": total}))?;
+        let policy = project.as_ref().map(|p| &p.path);
+        out.json(&serde_json::json!({"lockfiles": lockfiles, "policy": policy, "summary": total}))?;
         return Ok(code);
     }
     for (lock, judged, tally) in &reports {

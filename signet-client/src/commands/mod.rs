@@ -24,6 +24,7 @@ mod attest;
 mod daemon;
 mod deps;
 mod keys;
+mod policy;
 mod remotes;
 mod setup;
 mod verify;
@@ -185,6 +186,18 @@ fn absolute(path: &Path) -> anyhow::Result<AbsPath> {
     let path =
         std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
     Ok(AbsPath::new(path)?)
+}
+
+/// A full fingerprint as people write it (`dfdd 7051 …`, `0xDFDD…`): the formats' form.
+pub fn full_fingerprint(text: &str) -> anyhow::Result<signet_proto::formats::Fingerprint> {
+    let hex: String = text
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    signet_proto::formats::Fingerprint::parse(&hex).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A content id given on the command line.

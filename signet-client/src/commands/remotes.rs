@@ -9,10 +9,11 @@ pub fn remote(
 ) -> anyhow::Result<i32> {
     let mut client = connection::connect_or_start(loc)?;
     match command {
-        RemoteCommand::Add { name, url } => {
+        RemoteCommand::Add { name, url, key } => {
             check_remote_url(&url)?;
+            let key = key.map(|k| full_fingerprint(&k)).transpose()?;
             let r: api::RemoteInfo =
-                client.call::<method::RemoteAdd>(&api::RemoteAddParams { name, url })?;
+                client.call::<method::RemoteAdd>(&api::RemoteAddParams { name, url, key })?;
             if out.json {
                 out.json(&r)?;
                 return Ok(exit::OK);

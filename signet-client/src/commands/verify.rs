@@ -158,6 +158,7 @@ fn verify_all(
     client: &mut connection::Client,
     files: &[PathBuf],
     spin: bool,
+    policy: Option<&api::ProjectPolicy>,
 ) -> anyhow::Result<VerifyManyResult> {
     const BATCH: usize = 512;
     let spinner = spin.then(|| Spinner::start("verifying"));
@@ -175,7 +176,7 @@ fn verify_all(
         }
         let got: VerifyManyResult = client.call::<method::VerifyMany>(&VerifyManyParams {
             targets,
-            policy: None,
+            policy: policy.cloned(),
         })?;
         all.results.extend(got.results);
         all.warnings = got.warnings;
@@ -188,13 +189,14 @@ fn verify_tree(
     client: &mut connection::Client,
     dir: &Path,
     all: bool,
+    policy: Option<&api::ProjectPolicy>,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<i32> {
     // Canonical, so that files of a watched directory are found in the daemon's table.
     let root = std::fs::canonicalize(dir).map_err(|e| file_error(dir, &e))?;
     let (files, problems) = files_under(&root);
     let json = out.json;
-    let VerifyManyResult { results, warnings } = verify_all(client, &files, !json)?;
+    let VerifyManyResult { results, warnings } = verify_all(client, &files, !json, policy)?;
     let (mut ok, mut unverified, mut not_ok, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (file, outcome) in files.iter().zip(&results) {
@@ -261,18 +263,28 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         if dirs.len() + args.id.len() + files.len() > 1 {
             bail!("give one directory at a time, without files or ids");
         }
+        let project = super::policy::choose(dirs[0], &args.policy)?;
         let mut client = connection::connect_or_start(loc)?;
-        return verify_tree(&mut client, dirs[0], args.all, out);
+        if let Some(project) = &project {
+            super::policy::follow(&mut client, project, out)?;
+        }
+        let policy = project.as_ref().map(|p| &p.policy);
+        return verify_tree(&mut client, dirs[0], args.all, policy, out);
     }
     let targets = named_targets(&files, &args.id)?;
     let mut client = connection::connect_or_start(loc)?;
     if args.index {
+        // What the indexes found is judged by your own trust (`sig lookup`).
         return verify_with_indexes(&mut client, &targets, args.why, out);
+    }
+    let project = super::policy::choose(Path::new("."), &args.policy)?;
+    if let Some(project) = &project {
+        super::policy::follow(&mut client, project, out)?;
     }
     let VerifyManyResult { results, warnings } =
         client.call::<method::VerifyMany>(&VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
-            policy: None,
+            policy: project.map(|p| p.policy),
         })?;
     let mut code = exit::OK;
     for outcome in &results {

@@ -145,7 +145,8 @@ impl Remotes {
                 url: existing.record.url.clone(),
             });
         }
-        let record = RemoteRecord::new(p.name.clone(), url.clone(), now_rfc3339());
+        let mut record = RemoteRecord::new(p.name.clone(), url.clone(), now_rfc3339());
+        record.pinned = p.key;
         // `sig fetch` usually follows at once: the scheduler's first fetch waits a little.
         let first = Duration::from_secs(self.shared.config().sync.interval_secs.min(60));
         let mut info = self.add_record(record, first).await?;

@@ -128,8 +128,12 @@ fn table() -> &'static Table {
         t.acts::<Lookup>(|d, p| Box::pin(async move { d.lookup(p).await.reply() }));
         t.acts::<VerifyMany>(|d, p| {
             Box::pin(async move {
+                let mut results = d.watches.verify_many(p.targets).await;
+                if let Some(policy) = &p.policy {
+                    d.watches.judge_again(&mut results, policy);
+                }
                 Ok(api::VerifyManyResult {
-                    results: d.watches.verify_many(p.targets).await,
+                    results,
                     warnings: d.warnings(),
                 })
             })

@@ -125,10 +125,36 @@ impl Watches {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
+        self.verdict_under(id, path, &self.shared.config().verify.rules())
+    }
+
+    /// Judges each answer of `verify_many` again by a project's rules (`signet.toml`): the
+    /// ids were found as for anyone; whose word counts is the project's.
+    pub fn judge_again(
+        &self,
+        results: &mut [signet_proto::api::VerifyOutcome],
+        policy: &signet_proto::api::ProjectPolicy,
+    ) {
+        let rules = crate::state::Rules::project(policy);
+        for outcome in results {
+            if let signet_proto::api::VerifyOutcome::Verified(r) = outcome
+                && let Ok(id) = ContentId::parse(&r.id)
+            {
+                *r = self.verdict_under(&id, r.path.take(), &rules);
+            }
+        }
+    }
+
+    /// The verdict on `id` under `rules`.
+    fn verdict_under(
+        &self,
+        id: &ContentId,
+        path: Option<PathBuf>,
+        rules: &crate::state::Rules,
+    ) -> VerifyResult {
         let config = self.shared.config();
-        let rules = config.verify.rules();
         let s = self.shared.read();
-        let (verdict, tally, attestations) = s.view(id, &rules, config.trust.max_depth);
+        let (verdict, tally, attestations) = s.view(id, rules, config.trust.max_depth);
         let (unknown, invalid) = s
             .remotes
             .values()
