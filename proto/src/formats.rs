@@ -54,12 +54,26 @@ impl ContentId {
         if algo == "sha512" && digest.len() != 128 {
             return Err(fail("a sha512 digest has 128 hex digits"));
         }
+        if algo == TREE_ALGORITHM && digest.len() != 64 {
+            return Err(fail("a treesha256 digest has 64 hex digits"));
+        }
         Ok(ContentId(input.to_owned()))
     }
 
     /// The id of a sha256 digest.
     pub fn sha256(digest: &[u8; 32]) -> Self {
         ContentId(format!("sha256:{}", hex_lower(digest)))
+    }
+
+    /// The id of a whole tree: the sha256 of its summary (see [`tree_summary_line`]).
+    pub fn tree_sha256(digest: &[u8; 32]) -> Self {
+        ContentId(format!("{TREE_ALGORITHM}:{}", hex_lower(digest)))
+    }
+
+    /// Whether this names a whole tree rather than one file's bytes.
+    pub fn is_tree(&self) -> bool {
+        self.0.starts_with(TREE_ALGORITHM)
+            && self.0.as_bytes().get(TREE_ALGORITHM.len()) == Some(&b':')
     }
 
     /// The id of a sha512 digest (npm's `integrity` names a package's tarball by it).
@@ -76,6 +90,21 @@ impl fmt::Display for ContentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The algorithm of a tree's id (docs/FORMATS.md, "Trees"): Go's dirhash `Hash1` (go.sum's
+/// `h1:`) in hex.
+pub const TREE_ALGORITHM: &str = "treesha256";
+
+/// One line of a tree's summary, for the file at `name` (relative, `/`-separated) whose id is
+/// `file` (a `sha256:`): `HEX  NAME\n`, as `sha256sum` prints it and Go's dirhash writes it.
+/// The tree's id is the sha256 of its lines in byte order of the names.
+pub fn tree_summary_line(file: &ContentId, name: &str) -> String {
+    let hex = file
+        .as_str()
+        .strip_prefix("sha256:")
+        .unwrap_or(file.as_str());
+    format!("{hex}  {name}\n")
 }
 
 pub fn hex_lower(bytes: &[u8]) -> String {

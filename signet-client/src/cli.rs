@@ -238,6 +238,8 @@ pub struct RevokeArgs {
   sig attest --id sha256:<Cargo.lock checksum> --ok --reviewed --comment \"read serde 1.0.200\"
   sig attest serde-1.0.200.crate --ok --reviewed --criteria safe-to-deploy
   sig attest --id sha256:<checksum> --subject crates.io/serde@1.0.200 --ok --reviewed
+  sig attest --tree release-1.2.0/ --ok --reviewed   (the whole tree as one statement)
+  sig attest --git v1.2.0 --ok --reviewed            (that commit's tree: the same id)
 
 A package file (.crate, .whl, or an npm .tgz) is named by what it says it is
 (crates.io/NAME@VERSION, pypi/…, npm/…) unless --subject says otherwise; an npm tarball is
@@ -249,8 +251,16 @@ several at a time and filed in one new version of your repository.
 Exit codes: 0 saved, 2 error (a file that could not be read; the others are saved).")]
 pub struct AttestArgs {
     /// Files to attest, or directories (every file under them)
-    #[arg(required_unless_present = "id", value_name = "FILE|DIR")]
+    #[arg(required_unless_present_any = ["id", "tree", "git"], value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
+    /// Attest a whole directory as one tree: its id covers every file in it, so that a file
+    /// added, removed or changed is another tree (a release, a vendored directory)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["files", "id"])]
+    pub tree: Option<PathBuf>,
+    /// Attest a git commit's tree (in the repository here): the same id as a checkout of it
+    /// attested with --tree
+    #[arg(long, value_name = "REV", conflicts_with_all = ["files", "id", "tree"])]
+    pub git: Option<String>,
     /// Attest a content id (sha256:…) you reviewed elsewhere — a Cargo.lock checksum, a
     /// release's published digest — instead of a file here
     #[arg(long, value_name = "ID", conflicts_with = "files")]
@@ -286,6 +296,8 @@ pub struct AttestArgs {
   sig verify ~/src/project                   (every file under it, a summary)
   sig verify --index release.tar.gz          (and ask the public indexes: see sig lookup)
   sig verify --policy signet.toml vendor/    (judged by a project's policy, not your trust)
+  sig verify --tree release-1.2.0/           (ok only if no file was added, removed or changed)
+  sig verify --git HEAD                      (the commit's tree, as a checkout of it)
 
 In a directory with a signet.toml (the project's policy: see sig deps), its keys and rules
 judge instead of your own; --no-policy judges by yours. --index judges by yours always.
@@ -299,6 +311,13 @@ pub struct VerifyArgs {
     /// Verify a content id (sha256:… or sha512:…) instead of a file
     #[arg(long, value_name = "ID")]
     pub id: Vec<String>,
+    /// Verify a whole directory as one tree (as `sig attest --tree` vouched for it): ok only
+    /// if every file, and no file more or less, is as it was
+    #[arg(long, value_name = "DIR")]
+    pub tree: Vec<PathBuf>,
+    /// Verify a git commit's tree (in the repository here), as a checkout of it
+    #[arg(long, value_name = "REV")]
+    pub git: Vec<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// With a directory: list every file not verified too, not only those NOT ok

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod connection;
+pub mod gittree;
 pub mod lockfile;
 pub mod lsp;
 pub mod manual;

@@ -272,6 +272,16 @@ impl Home {
         self.sig_with_input(args, "")
     }
 
+    /// Runs `sig` with no input in the directory `dir` (a project, a git repository).
+    pub fn sig_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.sig_command(args);
+        cmd.current_dir(dir).stdin(Stdio::null());
+        Run {
+            daemon_log: Some(self.home.join("signetd.log")),
+            ..Run::from(cmd.output().expect("run sig"))
+        }
+    }
+
     /// Runs `sig` with `input` on its stdin.
     pub fn sig_with_input(&self, args: &[&str], input: impl AsRef<[u8]>) -> Run {
         let mut child = self

@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use crate::formats::ContentId;
 use crate::wire_path::AbsPath;
 
-/// What to verify or attest: a file by absolute path, or a content id.
-/// On the wire: `{"path": "/abs/file"}` or `{"id": "sha256:…"}`.
+/// What to verify or attest: a file by absolute path, a content id, or a whole directory as
+/// one tree (its `treesha256:` id, docs/FORMATS.md).
+/// On the wire: `{"path": "/abs/file"}`, `{"id": "sha256:…"}` or `{"tree": "/abs/dir"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "TargetWire", into = "TargetWire")]
 pub enum Target {
     Path(AbsPath),
     Id(ContentId),
+    Tree(AbsPath),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -26,17 +28,20 @@ struct TargetWire {
     path: Option<AbsPath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tree: Option<AbsPath>,
 }
 
 impl TryFrom<TargetWire> for Target {
     type Error = String;
     fn try_from(wire: TargetWire) -> Result<Self, String> {
-        match (wire.path, wire.id) {
-            (Some(path), None) => Ok(Target::Path(path)),
-            (None, Some(id)) => ContentId::parse(&id)
+        match (wire.path, wire.id, wire.tree) {
+            (Some(path), None, None) => Ok(Target::Path(path)),
+            (None, Some(id), None) => ContentId::parse(&id)
                 .map(Target::Id)
                 .map_err(|e| format!("`id`: {e}")),
-            _ => Err("give exactly one of `path` and `id`".to_owned()),
+            (None, None, Some(tree)) => Ok(Target::Tree(tree)),
+            _ => Err("give exactly one of `path`, `id` and `tree`".to_owned()),
         }
     }
 }
@@ -47,10 +52,17 @@ impl From<Target> for TargetWire {
             Target::Path(path) => TargetWire {
                 path: Some(path),
                 id: None,
+                tree: None,
             },
             Target::Id(id) => TargetWire {
                 path: None,
                 id: Some(id.to_string()),
+                tree: None,
+            },
+            Target::Tree(tree) => TargetWire {
+                path: None,
+                id: None,
+                tree: Some(tree),
             },
         }
     }
@@ -61,7 +73,7 @@ impl Target {
     pub fn path(&self) -> Option<&AbsPath> {
         match self {
             Target::Path(path) => Some(path),
-            Target::Id(_) => None,
+            Target::Id(_) | Target::Tree(_) => None,
         }
     }
 }

@@ -85,6 +85,11 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     for file in &args.files {
         dirs += usize::from(check_attestable(file)?);
     }
+    if let Some(dir) = &args.tree
+        && !check_attestable(dir)?
+    {
+        bail!("{}: not a directory, so not a tree", dir.display());
+    }
     let mut client = connection::connect_or_start(loc)?;
     let status: StatusResult = client.call::<method::Status>(&signet_proto::api::NoParams)?;
     if status.key.is_none() {
@@ -102,6 +107,33 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     let answered = (args.ok || args.not_ok) && (args.reviewed || args.not_reviewed);
     if !args.id.is_empty() {
         return attest_ids(&mut client, &args, &mut input, interactive, out);
+    }
+    if let Some(dir) = &args.tree {
+        let target = Target::Tree(absolute(dir)?);
+        let name = format!("tree {}", shown(&dir.to_string_lossy()));
+        return attest_one(
+            &mut client,
+            &args,
+            target,
+            &name,
+            &mut input,
+            interactive,
+            out,
+        );
+    }
+    if let Some(rev) = &args.git {
+        let (id, _) = crate::gittree::tree_id(Path::new("."), rev)?;
+        let name = format!("the tree of commit {}", shown(rev));
+        let target = Target::Id(id);
+        return attest_one(
+            &mut client,
+            &args,
+            target,
+            &name,
+            &mut input,
+            interactive,
+            out,
+        );
     }
     if dirs > 0 || (args.files.len() > 1 && answered) {
         return attest_together(&mut client, &args, &mut input, interactive, out);
@@ -195,6 +227,44 @@ fn attest_many(
     });
     drop(spinner);
     Ok(Some((result?, answers)))
+}
+
+/// One word on one target named `name`: a directory as one tree (`--tree`: the id of all its
+/// files together), or a commit's tree (`--git`).
+fn attest_one(
+    client: &mut connection::Client,
+    args: &AttestArgs,
+    target: Target,
+    name: &str,
+    input: &mut impl io::BufRead,
+    interactive: bool,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<i32> {
+    let Some(answers) = ask(args, name, false, input, interactive, out)? else {
+        return Ok(exit::OK);
+    };
+    let spinner = interactive.then(|| Spinner::start("hashing and signing"));
+    let result = client.call::<method::Attest>(&AttestParams {
+        target,
+        ok: answers.ok,
+        reviewed: answers.reviewed,
+        comment: answers.comment,
+        subject: args.subject.clone(),
+        criteria: args.criteria.clone(),
+        tty: terminal(),
+    });
+    drop(spinner);
+    let saved = signet_proto::json::parse(result?.attestation.get().as_bytes())
+        .context("the daemon returned an unreadable attestation")?;
+    if out.json {
+        out.json_text(&saved.pretty())?;
+        return Ok(exit::OK);
+    }
+    out.line(format!("Saved attestation for {name}:"))?;
+    if let Some(data) = saved.as_object().and_then(|o| o.get("data")) {
+        out.json_text(&data.pretty())?;
+    }
+    Ok(exit::OK)
 }
 
 /// Content ids reviewed elsewhere (`--id`), with one answer, in one signed write.

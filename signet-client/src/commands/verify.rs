@@ -271,7 +271,7 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
         let policy = project.as_ref().map(|p| &p.policy);
         return verify_tree(&mut client, dirs[0], args.all, policy, out);
     }
-    let targets = named_targets(&files, &args.id)?;
+    let targets = named_targets(&files, &args.id, &args.tree, &args.git)?;
     let mut client = connection::connect_or_start(loc)?;
     if args.index {
         // What the indexes found is judged by your own trust (`sig lookup`).
@@ -423,11 +423,16 @@ fn count(n: usize, what: &str) -> String {
 
 /// Each target with the name to show for it: files by their absolute path, as the seed shows
 /// them; `-` (or nothing at all) is standard input, hashed here.
-fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(String, Target)>> {
-    let from_stdin =
-        (files.is_empty() && ids.is_empty()) || files.iter().any(|f| f.as_os_str() == "-");
+fn named_targets(
+    files: &[&PathBuf],
+    ids: &[String],
+    trees: &[PathBuf],
+    commits: &[String],
+) -> anyhow::Result<Vec<(String, Target)>> {
+    let others = !ids.is_empty() || !trees.is_empty() || !commits.is_empty();
+    let from_stdin = (files.is_empty() && !others) || files.iter().any(|f| f.as_os_str() == "-");
     if from_stdin {
-        if files.len() > 1 || !ids.is_empty() {
+        if files.len() > 1 || others {
             bail!("`-` (standard input) is verified alone, without files or ids");
         }
         return Ok(vec![(
@@ -445,6 +450,20 @@ fn named_targets(files: &[&PathBuf], ids: &[String]) -> anyhow::Result<Vec<(Stri
     }
     for id in ids {
         targets.push((format!("id {}", shown(id)), Target::Id(content_id(id)?)));
+    }
+    for dir in trees {
+        if !dir.is_dir() {
+            bail!("{}: not a directory, so not a tree", dir.display());
+        }
+        let path = absolute(dir)?;
+        targets.push((
+            format!("tree {}", shown(&path.to_string_lossy())),
+            Target::Tree(path),
+        ));
+    }
+    for rev in commits {
+        let (id, _) = crate::gittree::tree_id(Path::new("."), rev)?;
+        targets.push((format!("the tree of commit {}", shown(rev)), Target::Id(id)));
     }
     Ok(targets)
 }

@@ -42,7 +42,8 @@ pub enum VerifyError {
     File(#[from] FileError),
     #[error(transparent)]
     Task(#[from] TaskFailed),
-    /// A directory whose files could not all be listed: nothing under it is attested.
+    /// A directory whose files could not all be listed (nothing under it is attested), or
+    /// that has no tree id (a link or a special file in it).
     #[error("{0}")]
     Tree(String),
 }

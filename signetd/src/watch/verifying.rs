@@ -19,6 +19,18 @@ impl Watches {
         match target {
             Target::Path(path) => self.hash_path(path.clone()).await,
             Target::Id(id) => Ok(id.clone()),
+            Target::Tree(dir) => {
+                let dir = dir.to_path_buf();
+                // Dropped with this future when the client goes: the hashing stops with it.
+                let cancel = hash::Cancel::default();
+                let _stop = cancel.stop_on_drop();
+                blocking("hashing the tree", move || {
+                    super::tree::tree_id(&dir, &cancel)
+                })
+                .await?
+                .map(|(id, _)| id)
+                .map_err(VerifyError::Tree)
+            }
         }
     }
 
@@ -269,7 +281,7 @@ impl Watches {
                     let p = p.to_path_buf();
                     blocking("looking at the path", move || p.is_dir().then_some(p)).await?
                 }
-                Target::Id(_) => None,
+                Target::Id(_) | Target::Tree(_) => None,
             };
             let Some(dir) = dir else {
                 expanded.push(target);

@@ -31,6 +31,7 @@ mod remotes;
 mod settings;
 mod systemd;
 mod tree_integrity;
+mod trees;
 mod walkthrough;
 mod watch;
 mod web_attacks;
