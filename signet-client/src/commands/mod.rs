@@ -22,9 +22,9 @@ use crate::connection;
 
 mod attest;
 mod daemon;
-mod deps;
+pub mod deps;
 mod keys;
-mod policy;
+pub mod policy;
 mod remotes;
 mod setup;
 mod verify;

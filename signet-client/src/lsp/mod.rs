@@ -355,11 +355,29 @@ impl Server {
         Ok(())
     }
 
-    /// Sends the diagnostics of an open file: none when it is ok.
+    /// Sends the diagnostics of an open file: none when it is ok. A lockfile's are its
+    /// dependencies', each on its line.
     fn publish(&mut self, path: &AbsPath) -> anyhow::Result<()> {
         let Some(uri) = self.open.get(path).cloned() else {
             return Ok(());
         };
+        if let Some(kind) = crate::lockfile::Kind::of(path.as_path()) {
+            let diagnostics = match self.lockfile_diagnostics(path, kind) {
+                Ok(d) => d,
+                Err(e) => vec![Diagnostic {
+                    severity: Some(DiagnosticSeverity::INFORMATION),
+                    source: Some("signet".into()),
+                    message: format!("Signet could not check this lockfile: {e:#}"),
+                    ..Default::default()
+                }],
+            };
+            self.notify::<PublishDiagnostics>(PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version: None,
+            })?;
+            return Ok(());
+        }
         let diagnostic = |severity, message| Diagnostic {
             severity: Some(severity),
             source: Some("signet".into()),
@@ -389,6 +407,47 @@ impl Server {
             version: None,
         })?;
         Ok(())
+    }
+
+    /// A diagnostic per dependency not ok or not reviewed, on the line that pins it: judged as
+    /// `sig deps` judges, by the project's `signet.toml` when it has one (its repositories are
+    /// followed by `sig deps`, not by the editor).
+    fn lockfile_diagnostics(
+        &mut self,
+        path: &AbsPath,
+        kind: crate::lockfile::Kind,
+    ) -> anyhow::Result<Vec<Diagnostic>> {
+        use crate::commands::deps::{Standing, ask, judge};
+        let lock = crate::lockfile::read(path.as_path(), kind)?;
+        let text = std::fs::read_to_string(path.as_path()).unwrap_or_default();
+        let project = crate::project::find(path.as_path()).ok().flatten();
+        let policy = project.as_ref().map(|p| &p.policy);
+        let locks = [lock];
+        let (answers, _) = ask(&mut self.daemon()?.calls, &locks, policy)?;
+        let mut diagnostics = Vec::new();
+        for dep in &locks[0].dependencies {
+            let judged = judge(dep, &answers);
+            let (severity, message) = match &judged.standing {
+                Standing::Judged(Verdict::NotOk) => {
+                    (DiagnosticSeverity::ERROR, show::dependency_message(&judged))
+                }
+                Standing::Judged(Verdict::Unverified) => (
+                    DiagnosticSeverity::WARNING,
+                    show::dependency_message(&judged),
+                ),
+                _ => continue,
+            };
+            let line = show::line_pinning(&text, dep.ids()).unwrap_or(0);
+            let at = lsp_types::Position::new(line as u32, 0);
+            diagnostics.push(Diagnostic {
+                range: lsp_types::Range::new(at, lsp_types::Position::new(line as u32, u32::MAX)),
+                severity: Some(severity),
+                source: Some("signet".into()),
+                message,
+                ..Default::default()
+            });
+        }
+        Ok(diagnostics)
     }
 
     fn hover(&mut self, p: HoverParams) -> Result<Hover, Refusal> {

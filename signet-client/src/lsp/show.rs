@@ -15,6 +15,51 @@ fn who(a: &api::AttestationView) -> String {
     }
 }
 
+/// A dependency's diagnostic: its verdict, name and version, and who said NOT ok and why.
+pub(super) fn dependency_message(j: &crate::commands::deps::Judged) -> String {
+    let name = format!("{} {}", shown(&j.dep.name), shown(&j.dep.version));
+    let against: Vec<String> = j
+        .deciding
+        .iter()
+        .flat_map(|r| &r.attestations)
+        .filter(|a| a.counts() && !a.ok)
+        .map(|a| {
+            if a.comment.is_empty() {
+                who(a)
+            } else {
+                format!("{}: {}", who(a), shown(&a.comment))
+            }
+        })
+        .collect();
+    if against.is_empty() {
+        format!("Signet: {name} is not reviewed — no trusted key vouched for its bytes")
+    } else {
+        format!("Signet: {name} is NOT ok ({})", against.join("; "))
+    }
+}
+
+/// The line (from 0) of `text` that pins one of `ids`: a lockfile writes a sha256 as hex
+/// (`checksum = "…"`, `--hash=sha256:…`) and a sha512 as base64 (`sha512-…`).
+pub(super) fn line_pinning(text: &str, ids: &[signet_proto::formats::ContentId]) -> Option<usize> {
+    use base64::Engine as _;
+    let needles: Vec<String> = ids
+        .iter()
+        .filter_map(|id| {
+            let (algo, hex) = id.as_str().split_once(':')?;
+            if algo != "sha512" {
+                return Some(hex.to_owned());
+            }
+            let bytes: Option<Vec<u8>> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect();
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes?))
+        })
+        .collect();
+    text.lines()
+        .position(|line| needles.iter().any(|n| line.contains(n.as_str())))
+}
+
 pub(super) fn unverified_message(r: &VerifyResult) -> String {
     let untrusted = r.attestations.iter().filter(|a| !a.trusted).count();
     let mut message = "Signet: not verified — no trusted key vouched for this file".to_owned();

@@ -404,3 +404,67 @@ fn no_attest_action_is_offered_without_a_key() {
     home.setup("Alice <alice@example.org>");
     assert_eq!(actions(&mut editor), 2);
 }
+
+/// A lockfile opened in the editor: a diagnostic per dependency not ok or not reviewed, on the
+/// line that pins it (issue 26); saved again after a review, the reviewed one is gone.
+#[test]
+fn a_lockfile_shows_each_dependency_not_ok_or_not_reviewed_on_its_line() {
+    let home = Home::new();
+    home.setup("Alice <alice@example.org>");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let tarball = fixtures.join("packages/is-number-7.0.0.tgz");
+    let tarball = tarball.to_str().unwrap();
+    home.sig(&[
+        "attest",
+        tarball,
+        "--not-ok",
+        "--reviewed",
+        "--comment",
+        "odd",
+    ])
+    .expect(0);
+    let project = tempfile::tempdir().unwrap();
+    let lock = project.path().join("package-lock.json");
+    std::fs::copy(fixtures.join("lockfiles/npm/package-lock.json"), &lock).unwrap();
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let uri = format!("file://{}", lock.display());
+
+    let (mut child, mut editor, _) = start_editor(
+        &home,
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "json", "version": 1, "text": text}}),
+    );
+    let diagnostics = editor.diagnostics(&uri);
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap();
+    let is_number = diagnostics
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("is-number 7.0.0"))
+        .unwrap();
+    assert_eq!(is_number["severity"], 1, "{is_number}");
+    assert!(is_number["message"].as_str().unwrap().contains("NOT ok"));
+    assert!(is_number["message"].as_str().unwrap().contains("odd"));
+    let integrity = "sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741";
+    assert_eq!(is_number["range"]["start"]["line"], line_of(integrity));
+    let types = diagnostics
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("@types/node"))
+        .unwrap();
+    assert_eq!(types["severity"], 2, "{types}");
+    assert!(types["message"].as_str().unwrap().contains("not reviewed"));
+
+    home.sig(&["attest", tarball, "--ok", "--reviewed"])
+        .expect(0);
+    editor.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let diagnostics = editor.diagnostics(&uri);
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:#?}");
+    editor.request("shutdown", json!(null));
+    editor.notify("exit", json!(null));
+    child.wait().unwrap();
+}
