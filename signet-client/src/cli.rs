@@ -364,6 +364,7 @@ pub struct LookupArgs {
   sig deps                                   (every lockfile in this directory)
   sig deps ~/src/project/Cargo.lock --json
   sig deps package-lock.json --policy ci/signet.toml
+  sig deps --index                           (and ask the public indexes: see sig lookup)
 
 Reads Cargo.lock, package-lock.json, pnpm-lock.yaml, uv.lock, poetry.lock and
 requirements.txt (with --hash). Each dependency is checked by the digests its lockfile pins:
@@ -379,6 +380,9 @@ pub struct DepsArgs {
     /// A lockfile, or a project directory holding one (default: the current directory)
     #[arg(value_name = "PATH")]
     pub path: Option<PathBuf>,
+    /// Ask the public indexes in index.urls too (every answer checked here), in one batch each
+    #[arg(long)]
+    pub index: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }

@@ -32,7 +32,38 @@ pub struct CheckedAnswer {
 
 /// Checks `answer`, the index's reply about `id`, against `keyring` (what is known here).
 pub fn check_answer(id: &ContentId, answer: &Lookup, keyring: &Keyring) -> CheckedAnswer {
-    let mut checked = CheckedAnswer::default();
+    let many = check_answers(std::slice::from_ref(id), answer, keyring);
+    CheckedAnswer {
+        entries: many.entries.into_iter().map(|(_, e)| e).collect(),
+        certificates: many.certificates,
+        problems: many.problems,
+        served: many.served,
+    }
+}
+
+/// What an answer about several ids holds once checked: each entry with the id it is about.
+#[derive(Debug, Default)]
+pub struct CheckedAnswers {
+    pub entries: Vec<(ContentId, Entry)>,
+    pub certificates: Vec<Cert>,
+    pub problems: Vec<String>,
+    pub served: usize,
+}
+
+impl CheckedAnswers {
+    /// Adds another answer's (the next batch of ids from the same index).
+    pub fn extend(&mut self, other: CheckedAnswers) {
+        self.entries.extend(other.entries);
+        self.certificates.extend(other.certificates);
+        self.problems.extend(other.problems);
+        self.served += other.served;
+    }
+}
+
+/// Checks `answer`, the index's reply about the ids `asked` (`POST /v1/ids`): the certificates
+/// once, and every result against the id it names, which must be one asked.
+pub fn check_answers(asked: &[ContentId], answer: &Lookup, keyring: &Keyring) -> CheckedAnswers {
+    let mut checked = CheckedAnswers::default();
     let mut keys = keyring.clone();
     for (named, armored) in &answer.certificates {
         match certificate(named, armored, keyring) {
@@ -44,13 +75,17 @@ pub fn check_answer(id: &ContentId, answer: &Lookup, keyring: &Keyring) -> Check
         }
     }
     for result in &answer.results {
-        if result.id != id.as_str() {
+        let Some(id) = asked.iter().find(|a| a.as_str() == result.id) else {
+            let asked_about = match asked {
+                [one] => one.to_string(),
+                _ => "other ids".to_owned(),
+            };
             checked.problems.push(format!(
-                "it answered about {} when asked about {id}",
+                "it answered about {} when asked about {asked_about}",
                 shown(&result.id)
             ));
             continue;
-        }
+        };
         for found in &result.attestations {
             checked.served += 1;
             let word = signet_proto::json::parse(found.attestation.get().as_bytes())
@@ -61,7 +96,9 @@ pub fn check_answer(id: &ContentId, answer: &Lookup, keyring: &Keyring) -> Check
                     check::check_one(id.as_str(), &signed, &keys, &source).map_err(|(_, why)| why)
                 });
             match word {
-                Ok(Word::File(about, entry)) if &about == id => checked.entries.push(entry),
+                Ok(Word::File(about, entry)) if &about == id => {
+                    checked.entries.push((id.clone(), entry))
+                }
                 Ok(_) => checked.problems.push(format!(
                     "it served a word about another id as one about {id}"
                 )),

@@ -164,6 +164,53 @@ pub async fn get(
         last_modified: header(LAST_MODIFIED)
             .filter(|lm| settled(lm, header(DATE).as_deref(), std::time::SystemTime::now())),
     };
+    let bytes = read_body(url, limits, &mut response, limit).await?;
+    Ok(Got::Body { bytes, validators })
+}
+
+/// POSTs `json` (a JSON document) to `url` (an index's `POST /v1/ids`), reading at most
+/// `limit.max` bytes of the answer, with the deadlines of a GET.
+pub async fn post_json(
+    client: &reqwest::Client,
+    limits: &HttpLimits,
+    url: &str,
+    json: Vec<u8>,
+    limit: BodyLimit,
+) -> Result<Vec<u8>, FetchError> {
+    let request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(json);
+    let mut response = tokio::time::timeout(limits.first_byte_timeout, request.send())
+        .await
+        .map_err(|_| FetchError::NoAnswer {
+            url: url.to_owned(),
+            secs: limits.first_byte_timeout.as_secs(),
+        })?
+        .map_err(|e| classify(url, limits, e))?;
+    if !response.status().is_success() {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status: response.status().as_u16(),
+        });
+    }
+    if response.content_length().is_some_and(|n| n > limit.max) {
+        return Err(FetchError::TooLarge {
+            url: url.to_owned(),
+            max: limit.max,
+            what_to_do: limit.what_to_do,
+        });
+    }
+    read_body(url, limits, &mut response, limit).await
+}
+
+/// The body of `response`, at most `limit.max` bytes.
+async fn read_body(
+    url: &str,
+    limits: &HttpLimits,
+    response: &mut reqwest::Response,
+    limit: BodyLimit,
+) -> Result<Vec<u8>, FetchError> {
     // Sized once when the length is announced (already checked against `max`): no doubling.
     let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
     while let Some(chunk) = response
@@ -171,12 +218,16 @@ pub async fn get(
         .await
         .map_err(|e| classify(url, limits, e))?
     {
-        if (bytes.len() + chunk.len()) as u64 > max {
-            return Err(too_large());
+        if (bytes.len() + chunk.len()) as u64 > limit.max {
+            return Err(FetchError::TooLarge {
+                url: url.to_owned(),
+                max: limit.max,
+                what_to_do: limit.what_to_do,
+            });
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Got::Body { bytes, validators })
+    Ok(bytes)
 }
 
 /// Whether a `Last-Modified` can serve as a validator: only when it is more than a second

@@ -101,6 +101,8 @@ methods! {
     ConfigSet = "config.set" (ConfigSetParams) -> ConfigValue;
     /// Asks the configured public indexes about a file or id (`sig lookup`).
     Lookup = "lookup" (Target) -> LookupResult;
+    /// Asks the configured public indexes about many ids at once (`sig deps --index`).
+    LookupMany = "lookup.many" (LookupManyParams) -> LookupManyResult;
 }
 
 /// The one notification the daemon sends (no id, no response), after `subscribe`: its params

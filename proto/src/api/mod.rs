@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::formats::Fingerprint;
+use crate::formats::{ContentId, Fingerprint};
 use crate::wire_path::AbsPath;
 
 mod revoke;
@@ -33,6 +33,30 @@ pub struct LookupResult {
     pub indexes: Vec<IndexReport>,
     /// Repositories, found by the indexes, of keys your web of trust reaches and you do not
     /// follow yet: `sig remote add` them to hear from them without asking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow: Vec<FollowSuggestion>,
+}
+
+/// `lookup.many`: what the indexes know of many ids (a lockfile's), asked in batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupManyParams {
+    /// At most [`LookupManyParams::MAX_IDS`].
+    pub ids: Vec<ContentId>,
+    /// Judge by a project's policy instead of the user's web of trust (as `verify.many`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ProjectPolicy>,
+}
+
+impl LookupManyParams {
+    pub const MAX_IDS: usize = 100_000;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupManyResult {
+    /// One per id, in the order asked: what is held here and what the indexes found.
+    pub results: Vec<VerifyResult>,
+    /// What each index answered over all the ids, and each way it departed from the truth.
+    pub indexes: Vec<IndexReport>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub follow: Vec<FollowSuggestion>,
 }

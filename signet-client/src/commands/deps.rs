@@ -113,6 +113,55 @@ pub fn ask(
     Ok((answers, warnings))
 }
 
+/// Asks the daemon and the configured public indexes about every id the lockfiles pin, in one
+/// `lookup.many` (the daemon asks each index in batches): each answer checked there as if the
+/// index lied; what an index could not answer, or answered wrongly, is warned of.
+pub fn ask_indexes(
+    client: &mut connection::Client,
+    locks: &[Lockfile],
+    policy: Option<&ProjectPolicy>,
+) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
+    let mut ids: Vec<ContentId> = locks
+        .iter()
+        .flat_map(|l| &l.dependencies)
+        .flat_map(Dependency::ids)
+        .cloned()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let got = client.call::<method::LookupMany>(&api::LookupManyParams {
+        ids: ids.clone(),
+        policy: policy.cloned(),
+    })?;
+    let mut warnings = Vec::new();
+    for index in &got.indexes {
+        if let Some(error) = &index.error {
+            warnings.push(format!("index {}: {error}", index.url));
+        }
+        for problem in &index.problems {
+            warnings.push(format!(
+                "index {} departed from the truth: {problem}",
+                index.url
+            ));
+        }
+    }
+    for f in &got.follow {
+        warnings.push(format!(
+            "{} [{}] publishes at {}: `sig remote add NAME {}` to hear from them without asking",
+            f.user_id,
+            short(&f.key),
+            f.url,
+            f.url
+        ));
+    }
+    let answers = ids
+        .into_iter()
+        .zip(got.results)
+        .map(|(id, r)| (id, VerifyOutcome::Verified(r)))
+        .collect();
+    Ok((answers, warnings))
+}
+
 impl Judged<'_> {
     /// Its line: verdict, name and version, and whose word made it.
     fn line(&self) -> String {
@@ -231,7 +280,11 @@ pub fn deps(loc: &Locations, args: DepsArgs, out: &mut Out<impl Write>) -> anyho
         super::policy::follow(&mut client, project, out)?;
     }
     let policy = project.as_ref().map(|p| &p.policy);
-    let (answers, warnings) = ask(&mut client, &locks, policy)?;
+    let (answers, warnings) = if args.index {
+        ask_indexes(&mut client, &locks, policy)?
+    } else {
+        ask(&mut client, &locks, policy)?
+    };
     warn(&warnings);
     let mut code = exit::OK;
     let mut total = Tally::default();

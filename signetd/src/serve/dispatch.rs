@@ -126,6 +126,9 @@ fn table() -> &'static Table {
         t.acts::<AttestMany>(|d, p| Box::pin(async move { d.attest_many(p).await.reply() }));
         t.acts::<Verify>(|d, p| Box::pin(async move { d.watches.verify(&p).await.reply() }));
         t.acts::<Lookup>(|d, p| Box::pin(async move { d.lookup(p).await.reply() }));
+        t.acts::<LookupMany>(|d, p| {
+            Box::pin(async move { d.lookups.lookup_many(p).await.reply() })
+        });
         t.acts::<VerifyMany>(|d, p| {
             Box::pin(async move {
                 let mut results = d.watches.verify_many(p.targets).await;

@@ -236,3 +236,66 @@ fn a_lying_index_is_caught_each_way_and_changes_nothing_held() {
         "{answer:#}"
     );
 }
+
+/// `sig deps --index` asks the index about a whole lockfile in one batch (issue 26): an npm
+/// package Alice reviewed is found by its sha512 in package-lock.json, shown until Bob trusts
+/// her and counted after, with nothing followed.
+#[test]
+fn deps_asks_the_index_about_a_whole_lockfile_and_finds_an_npm_package_by_sha512() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let alice = Home::new();
+    alice.config(serde_json::json!({"sync": {"interval_secs": 0}}));
+    let fpr = alice.setup("Alice <alice@example.org>");
+    let tarball = fixtures.join("packages/is-number-7.0.0.tgz");
+    alice
+        .sig(&["attest", tarball.to_str().unwrap(), "--ok", "--reviewed"])
+        .expect(0);
+    let url = alice.publish_http();
+    let lock = fixtures.join("lockfiles/npm/package-lock.json");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let deps = signet_client::lockfile::package_lock(&text).unwrap();
+    let is_number = deps.iter().find(|d| d.name == "is-number").unwrap();
+    let sha512 = is_number.ids()[0].to_string();
+    assert!(sha512.starts_with("sha512:"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::sqlite(dir.path());
+    index.submit(&url);
+    index.wait_for(&sha512);
+
+    let bob = Home::new();
+    let urls = serde_json::json!([index.url]).to_string();
+    bob.sig(&["config", "index.urls", &urls]).expect(0);
+    let lock = lock.to_str().unwrap();
+    let line = |verdict: &str| format!("{verdict:<10} is-number 7.0.0");
+    let run = bob.sig(&["deps", lock]).expect(1);
+    assert!(run.stdout.contains(&line("unverified")), "{}", run.stdout);
+    // Found, checked, shown — not counted: Alice is outside Bob's web.
+    let json = bob
+        .sig(&["deps", "--index", "--json", lock])
+        .expect(1)
+        .json();
+    let found = json["lockfiles"][0]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "is-number")
+        .unwrap()
+        .clone();
+    assert_eq!(found["verdict"], "unverified", "{found:#}");
+    let word = &found["results"][0]["attestations"][0];
+    assert_eq!(word["source"], format!("found:{url}"), "{found:#}");
+    assert_eq!(word["subject"], "npm/is-number@7.0.0");
+    assert_eq!(word["trusted"], false);
+    bob.sig(&["trust", "add", &fpr]).expect(0);
+    let run = bob.sig(&["deps", "--index", lock]).expect(1);
+    assert!(run.stdout.contains(&line("ok")), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!("sig remote add NAME {url}")),
+        "{}",
+        run.stderr
+    );
+    // Without the index, Bob holds nothing of it still.
+    let run = bob.sig(&["deps", lock]).expect(1);
+    assert!(run.stdout.contains(&line("unverified")), "{}", run.stdout);
+}
