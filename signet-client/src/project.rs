@@ -8,10 +8,15 @@
 //! level = "high"                                  # high, medium (the default) or low
 //! url = "https://alice.example.org/signet/"       # where the key's repository is
 //!
+//! remotes = ["https://mirror.example.org/signet/"]   # more repositories to follow
+//!
 //! [verify]
 //! threshold = 2           # trusted reviewers who must say ok (default 1)
 //! max_not_ok = 0          # more trusted NOT oks than this fail (default 0)
 //! criteria = ["safe-to-deploy"]
+//!
+//! [index]
+//! urls = ["https://index.example.org/"]           # asked by `sig deps --index`
 //! ```
 //!
 //! The file is read from the project's own directory only, never from a directory above it
@@ -34,8 +39,19 @@ const MAX_KEYS: usize = 1_000;
 pub struct Project {
     pub path: PathBuf,
     pub policy: ProjectPolicy,
-    /// Repositories to follow: each trusted key's `url`, pinned to that key.
-    pub repositories: Vec<(Fingerprint, String)>,
+    /// Repositories to follow: each trusted key's `url`, pinned to that key, and the
+    /// `remotes`, pinned at their first fetch.
+    pub repositories: Vec<(Option<Fingerprint>, String)>,
+    /// The public indexes `--index` asks, in place of `index.urls`.
+    pub indexes: Vec<String>,
+}
+
+/// What a `signet.toml` says, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub policy: ProjectPolicy,
+    pub repositories: Vec<(Option<Fingerprint>, String)>,
+    pub indexes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,8 +59,21 @@ pub struct Project {
 struct File {
     #[serde(default)]
     trust: Vec<TrustEntry>,
+    /// Repositories to follow beside the keys' own (a mirror, a team's shared one): their
+    /// words count only when signed by a key listed.
+    #[serde(default)]
+    remotes: Vec<String>,
     #[serde(default)]
     verify: VerifySection,
+    #[serde(default)]
+    index: IndexSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct IndexSection {
+    #[serde(default)]
+    urls: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -107,16 +136,17 @@ pub fn read(path: &Path) -> anyhow::Result<Project> {
         anyhow::bail!("{shown}: larger than 1 MiB, more than any policy");
     }
     parse(&text)
-        .map(|(policy, repositories)| Project {
+        .map(|p| Project {
             path: path.to_owned(),
-            policy,
-            repositories,
+            policy: p.policy,
+            repositories: p.repositories,
+            indexes: p.indexes,
         })
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))
 }
 
 /// The policy a `signet.toml` says, checked whole: a mistake is said, never half-applied.
-pub fn parse(text: &str) -> Result<(ProjectPolicy, Vec<(Fingerprint, String)>), String> {
+pub fn parse(text: &str) -> Result<Parsed, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
     if file.trust.is_empty() {
         return Err("no [[trust]] keys: nothing could ever be ok".into());
@@ -147,7 +177,7 @@ pub fn parse(text: &str) -> Result<(ProjectPolicy, Vec<(Fingerprint, String)>), 
         }
         if let Some(url) = t.url {
             let url = normalise_url(&url).map_err(|e| format!("[[trust]] {key}: url: {e}"))?;
-            repositories.push((key.clone(), url));
+            repositories.push((Some(key.clone()), url));
         }
         trusted.push(TrustedKey { key, level });
     }
@@ -162,15 +192,31 @@ pub fn parse(text: &str) -> Result<(ProjectPolicy, Vec<(Fingerprint, String)>), 
     let criteria = About::new(None, file.verify.criteria)
         .map_err(|e| format!("[verify] criteria: {e}"))?
         .criteria;
-    Ok((
-        ProjectPolicy {
+    for url in file.remotes {
+        let url = normalise_url(&url).map_err(|e| format!("remotes: {e}"))?;
+        if !repositories.iter().any(|(_, u)| *u == url) {
+            repositories.push((None, url));
+        }
+    }
+    if file.index.urls.len() > 16 {
+        return Err("[index] urls: at most 16 indexes".into());
+    }
+    let indexes = file
+        .index
+        .urls
+        .iter()
+        .map(|u| normalise_url(u).map_err(|e| format!("[index] urls: {e}")))
+        .collect::<Result<_, _>>()?;
+    Ok(Parsed {
+        policy: ProjectPolicy {
             trusted,
             threshold,
             max_not_ok,
             criteria,
         },
         repositories,
-    ))
+        indexes,
+    })
 }
 
 /// A repository URL as `sig remote add` takes it: http(s), ending in `/`.
@@ -201,7 +247,12 @@ mod tests {
             ALICE.to_lowercase(),
             "A".repeat(40)
         );
-        let (policy, repositories) = parse(&text).unwrap();
+        let Parsed {
+            policy,
+            repositories,
+            indexes,
+        } = parse(&text).unwrap();
+        assert!(indexes.is_empty());
         assert_eq!(policy.trusted.len(), 2);
         assert_eq!(policy.trusted[0].key.as_str(), ALICE);
         assert_eq!(policy.trusted[0].level, Trust::Medium);
@@ -211,7 +262,7 @@ mod tests {
         assert_eq!(
             repositories,
             [(
-                policy.trusted[0].key.clone(),
+                Some(policy.trusted[0].key.clone()),
                 "https://a.example.org/signet/".into()
             )]
         );
@@ -241,6 +292,8 @@ mod tests {
                 "not a criterion",
             ),
             (format!("{key}[verify]\nthreshhold = 2\n"), "unknown field"),
+            (format!("remotes = [\"ftp://x/\"]\n{key}"), "remotes"),
+            (format!("{key}[index]\nurls = [\"nope\"]\n"), "[index] urls"),
         ] {
             let err = parse(&text).unwrap_err();
             assert!(err.contains(says), "{text:?}: {err}");

@@ -40,6 +40,8 @@ pub enum LookupError {
     NoIndex,
     #[error("{0} ids in one request, more than {max}", max = LookupManyParams::MAX_IDS)]
     TooMany(usize),
+    #[error("an index to ask: {0}")]
+    BadIndex(String),
 }
 
 impl Failure for LookupError {
@@ -47,7 +49,7 @@ impl Failure for LookupError {
         ErrorCode::InvalidParams
     }
     fn hint(&self) -> Option<String> {
-        if let LookupError::TooMany(_) = self {
+        if let LookupError::TooMany(_) | LookupError::BadIndex(_) = self {
             return None;
         }
         Some(
@@ -212,7 +214,15 @@ impl Lookups {
         if p.ids.len() > LookupManyParams::MAX_IDS {
             return Err(LookupError::TooMany(p.ids.len()));
         }
-        let urls = self.urls()?;
+        let urls = if p.indexes.is_empty() {
+            self.urls()?
+        } else {
+            p.indexes
+                .iter()
+                .take(16)
+                .map(|u| signet_core::accept::check_url(u).map_err(LookupError::BadIndex))
+                .collect::<Result<_, _>>()?
+        };
         let mut unique = p.ids.clone();
         unique.sort();
         unique.dedup();

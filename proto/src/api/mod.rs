@@ -45,6 +45,9 @@ pub struct LookupManyParams {
     /// Judge by a project's policy instead of the user's web of trust (as `verify.many`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ProjectPolicy>,
+    /// The indexes to ask in place of `index.urls` (a project's own), at most 16.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<String>,
 }
 
 impl LookupManyParams {

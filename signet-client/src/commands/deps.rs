@@ -119,7 +119,7 @@ pub fn ask(
 pub fn ask_indexes(
     client: &mut connection::Client,
     locks: &[Lockfile],
-    policy: Option<&ProjectPolicy>,
+    project: Option<&crate::project::Project>,
 ) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
     let mut ids: Vec<ContentId> = locks
         .iter()
@@ -131,7 +131,8 @@ pub fn ask_indexes(
     ids.dedup();
     let got = client.call::<method::LookupMany>(&api::LookupManyParams {
         ids: ids.clone(),
-        policy: policy.cloned(),
+        policy: project.map(|p| p.policy.clone()),
+        indexes: project.map(|p| p.indexes.clone()).unwrap_or_default(),
     })?;
     let mut warnings = Vec::new();
     for index in &got.indexes {
@@ -179,7 +180,12 @@ impl Judged<'_> {
                 if !(a.counts() && a.ok == (verdict == Verdict::Ok)) {
                     continue;
                 }
-                let who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
+                let mut who = format!("[{}] {}", short(&a.key), shown(&a.user_id));
+                // The same bytes reviewed as another package: worth a look.
+                let named = format!("/{}@{}", self.dep.name, self.dep.version);
+                if let Some(subject) = a.subject.as_ref().filter(|s| !s.ends_with(&named)) {
+                    who.push_str(&format!(" (as {})", shown(subject)));
+                }
                 let word = if a.ok || a.comment.is_empty() {
                     who
                 } else {
@@ -281,7 +287,7 @@ pub fn deps(loc: &Locations, args: DepsArgs, out: &mut Out<impl Write>) -> anyho
     }
     let policy = project.as_ref().map(|p| &p.policy);
     let (answers, warnings) = if args.index {
-        ask_indexes(&mut client, &locks, policy)?
+        ask_indexes(&mut client, &locks, project.as_ref())?
     } else {
         ask(&mut client, &locks, policy)?
     };

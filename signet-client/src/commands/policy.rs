@@ -35,7 +35,10 @@ pub fn follow(
             continue;
         }
         let taken = |name: &str| listed.remotes.iter().any(|r| r.name == name);
-        let base = format!("policy-{}", key.short());
+        let base = match key {
+            Some(key) => format!("policy-{}", key.short()),
+            None => "policy".to_owned(),
+        };
         let name = std::iter::once(base.clone())
             .chain((2..100).map(|n| format!("{base}-{n}")))
             .find(|n| !taken(n))
@@ -43,7 +46,7 @@ pub fn follow(
         client.call::<method::RemoteAdd>(&api::RemoteAddParams {
             name: name.clone(),
             url: url.clone(),
-            key: Some(key.clone()),
+            key: key.clone(),
         })?;
         due.push(name);
     }

@@ -298,4 +298,19 @@ fn deps_asks_the_index_about_a_whole_lockfile_and_finds_an_npm_package_by_sha512
     // Without the index, Bob holds nothing of it still.
     let run = bob.sig(&["deps", lock]).expect(1);
     assert!(run.stdout.contains(&line("unverified")), "{}", run.stdout);
+
+    // A project's signet.toml names the index and the key: a home with nothing configured
+    // asks that index and counts Alice's word.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::copy(lock, project.path().join("package-lock.json")).unwrap();
+    let policy = format!(
+        "[[trust]]\nkey = \"{fpr}\"\n\n[index]\nurls = [\"{}\"]\n",
+        index.url
+    );
+    std::fs::write(project.path().join("signet.toml"), policy).unwrap();
+    let ci = Home::new();
+    let run = ci
+        .sig(&["deps", "--index", project.path().to_str().unwrap()])
+        .expect(1);
+    assert!(run.stdout.contains(&line("ok")), "{}", run.stdout);
 }

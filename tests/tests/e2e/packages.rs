@@ -70,6 +70,43 @@ fn an_npm_tarball_reviewed_is_found_from_package_lock_and_pnpm_lock_by_its_sha51
             run.stdout
         );
     }
+    // The same bytes attested under another name: shown beside the word.
+    let sha512 = signet_client::lockfile::package_lock(
+        &std::fs::read_to_string(fixture("lockfiles/npm/package-lock.json")).unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .find(|d| d.name == "undici-types")
+    .unwrap()
+    .ids()[0]
+        .to_string();
+    home.sig(&[
+        "attest",
+        "--id",
+        &sha512,
+        "--ok",
+        "--reviewed",
+        "--subject",
+        "npm/undici@9.9.9",
+    ])
+    .expect(0);
+    let run = home
+        .sig(&["deps", &fixture("lockfiles/npm/package-lock.json")])
+        .expect(1);
+    assert!(
+        run.stdout.contains("undici-types 5.26.5 — [")
+            && run.stdout.contains("(as npm/undici@9.9.9)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("(as npm/is-number@7.0.0)"),
+        "{}",
+        run.stdout
+    );
+    home.sig(&["attest", "--id", &sha512, "--not-reviewed", "--ok"])
+        .expect(0);
+
     // A project directory with both: each lockfile, then the sum.
     let project = tempfile::tempdir().unwrap();
     for lock in ["npm/package-lock.json", "pnpm/pnpm-lock.yaml"] {
