@@ -80,6 +80,8 @@ methods! {
     AttestMany = "attest.many" (AttestManyParams) -> AttestManyResult;
     Verify = "verify" (Target) -> VerifyResult;
     VerifyMany = "verify.many" (VerifyManyParams) -> VerifyManyResult;
+    /// Every file under a directory, walked and judged in the daemon (`sig verify DIR`).
+    VerifyDir = "verify.dir" (VerifyDirParams) -> VerifyDirResult;
     TrustAdd = "trust.add" (TrustParams) -> TrustChange;
     TrustRemove = "trust.remove" (TrustParams) -> TrustChange;
     TrustList = "trust.list" (TrustListParams) -> TrustListResult;

@@ -437,6 +437,48 @@ pub struct TrustedKey {
     pub level: crate::statements::Trust,
 }
 
+/// `verify.dir`: every file under a directory, as `attest.many` reads a tree (regular files
+/// and symlinks to them; symlinked directories not entered; FIFOs, sockets and devices never
+/// opened), each judged as `verify` judges it, counted in the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyDirParams {
+    pub path: AbsPath,
+    /// Which files to list by name: the NOT ok ones always; the not verified ones too.
+    #[serde(default)]
+    pub unverified: bool,
+    /// Every file's whole result too, in path order (`sig verify --json DIR`).
+    #[serde(default)]
+    pub results: bool,
+    /// Judge by a project's policy (as `verify.many`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ProjectPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyDirResult {
+    pub ok: usize,
+    pub unverified: usize,
+    pub not_ok: usize,
+    /// The files NOT ok (and, when asked, not verified), in path order.
+    pub listed: Vec<ListedFile>,
+    /// Files that could not be read or listed, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// With `results`: one per file, in path order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<VerifyOutcome>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A file of a directory, by its path, with its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedFile {
+    #[serde(with = "crate::wire_path")]
+    pub path: PathBuf,
+    pub verdict: Verdict,
+}
+
 /// One answer of `verify.many`: a result or an error, in the order asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

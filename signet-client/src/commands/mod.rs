@@ -248,29 +248,19 @@ fn key_line(fpr: &signet_proto::formats::Fingerprint, user_id: &str) -> String {
     }
 }
 
-/// A spinner on stderr while a long call runs, only when stderr is a terminal, with a count
-/// of work done when there is one.
+/// A spinner on stderr while a long call runs, only when stderr is a terminal, with the
+/// seconds it has taken.
 struct Spinner {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Done and total, packed: total in the high half.
-    counts: std::sync::Arc<std::sync::atomic::AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Spinner {
-    fn progress(&self, done: usize, total: usize) {
-        let packed = ((total as u64) << 32) | (done as u64 & 0xffff_ffff);
-        self.counts
-            .store(packed, std::sync::atomic::Ordering::Relaxed);
-    }
-
     fn start(what: &'static str) -> Self {
         use std::io::IsTerminal as _;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let counts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let thread = io::stderr().is_terminal().then(|| {
             let stop = stop.clone();
-            let counts = counts.clone();
             std::thread::spawn(move || {
                 let frames = ['|', '/', '-', '\\'];
                 let started = std::time::Instant::now();
@@ -278,15 +268,8 @@ impl Spinner {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     if started.elapsed().as_millis() > 300 {
-                        let packed = counts.load(std::sync::atomic::Ordering::Relaxed);
-                        let (done, total) = (packed & 0xffff_ffff, packed >> 32);
-                        let count = if total > 0 {
-                            format!(" {done}/{total}")
-                        } else {
-                            String::new()
-                        };
                         eprint!(
-                            "\r{} {what}…{count} {}s",
+                            "\r{} {what}… {}s",
                             frames[n % 4],
                             started.elapsed().as_secs()
                         );
@@ -298,11 +281,7 @@ impl Spinner {
                 }
             })
         });
-        Spinner {
-            stop,
-            counts,
-            thread,
-        }
+        Spinner { stop, thread }
     }
 }
 

@@ -119,71 +119,6 @@ fn verdict_line(name: &str, verdict: Verdict) -> (String, Paint) {
     }
 }
 
-/// Regular files under `dir` (symlinked directories are not followed, so loops cannot trap the
-/// walk; FIFOs, sockets and devices are skipped and never opened), sorted, with what could not
-/// be read.
-fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                problems.push(text::file_error(&dir.display().to_string(), &e));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t) if t.is_file() => files.push(path),
-                Ok(t) if t.is_symlink() => {
-                    if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                        files.push(path);
-                    }
-                }
-                Ok(_) => {} // FIFOs, sockets, devices: not content
-                Err(e) => problems.push(text::file_error(&path.display().to_string(), &e)),
-            }
-        }
-    }
-    files.sort();
-    (files, problems)
-}
-
-/// Verifies `files` in batches, with a spinner counting them when `spin`.
-fn verify_all(
-    client: &mut connection::Client,
-    files: &[PathBuf],
-    spin: bool,
-    policy: Option<&api::ProjectPolicy>,
-) -> anyhow::Result<VerifyManyResult> {
-    const BATCH: usize = 512;
-    let spinner = spin.then(|| Spinner::start("verifying"));
-    let mut all = VerifyManyResult {
-        results: Vec::with_capacity(files.len()),
-        warnings: Vec::new(),
-    };
-    for batch in files.chunks(BATCH) {
-        if let Some(spinner) = &spinner {
-            spinner.progress(all.results.len(), files.len());
-        }
-        let mut targets = Vec::with_capacity(batch.len());
-        for file in batch {
-            targets.push(Target::Path(AbsPath::new(file.clone())?).into());
-        }
-        let got: VerifyManyResult = client.call::<method::VerifyMany>(&VerifyManyParams {
-            targets,
-            policy: policy.cloned(),
-        })?;
-        all.results.extend(got.results);
-        all.warnings = got.warnings;
-    }
-    Ok(all)
-}
-
 /// `sig verify DIR`: every file under it, a summary, and the files that are not ok listed.
 fn verify_tree(
     client: &mut connection::Client,
@@ -194,38 +129,54 @@ fn verify_tree(
 ) -> anyhow::Result<i32> {
     // Canonical, so that files of a watched directory are found in the daemon's table.
     let root = std::fs::canonicalize(dir).map_err(|e| file_error(dir, &e))?;
-    let (files, problems) = files_under(&root);
     let json = out.json;
-    let VerifyManyResult { results, warnings } = verify_all(client, &files, !json, policy)?;
-    let (mut ok, mut unverified, mut not_ok, mut failed) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (file, outcome) in files.iter().zip(&results) {
-        let shown = shown(&file.strip_prefix(&root).unwrap_or(file).to_string_lossy()).to_string();
-        match outcome {
-            VerifyOutcome::Verified(r) if r.verdict == Verdict::Ok => ok.push(shown),
-            VerifyOutcome::Verified(r) if r.verdict == Verdict::NotOk => not_ok.push(shown),
-            VerifyOutcome::Verified(_) => unverified.push(shown),
-            VerifyOutcome::Failed { error } => failed.push(format!("{shown}: {}", error.message)),
-        }
-    }
-    failed.extend(problems);
-    let code = if !not_ok.is_empty() {
+    // The daemon walks the tree and counts: one request, whatever the tree's size.
+    let spinner = (!json).then(|| Spinner::start("verifying"));
+    let got = client.call::<method::VerifyDir>(&api::VerifyDirParams {
+        path: AbsPath::new(root.clone())?,
+        unverified: all,
+        results: json,
+        policy: policy.cloned(),
+    });
+    drop(spinner);
+    let got = got?;
+    let code = if got.not_ok > 0 {
         exit::NOT_OK
-    } else if !failed.is_empty() {
+    } else if !got.errors.is_empty() {
         exit::ERROR
-    } else if !unverified.is_empty() {
+    } else if got.unverified > 0 {
         exit::NOT_VERIFIED
     } else {
         exit::OK
     };
     if json {
+        let paths = got.results.iter().map(|r| match r {
+            VerifyOutcome::Verified(r) => r.path.clone(),
+            VerifyOutcome::Failed { .. } => None,
+        });
         out.json(&serde_json::json!({
             "directory": root,
-            "ok": ok.len(), "unverified": unverified.len(), "not_ok": not_ok.len(), "errors": failed,
-            "results": with_paths(&results, files.iter().map(|f| Some(f.clone()))),
+            "ok": got.ok, "unverified": got.unverified, "not_ok": got.not_ok, "errors": got.errors,
+            "results": with_paths(&got.results, paths),
         }))?;
         return Ok(code);
     }
+    let relative =
+        |f: &PathBuf| shown(&f.strip_prefix(&root).unwrap_or(f).to_string_lossy()).to_string();
+    let not_ok: Vec<String> = got
+        .listed
+        .iter()
+        .filter(|f| f.verdict == Verdict::NotOk)
+        .map(|f| relative(&f.path))
+        .collect();
+    let unverified: Vec<String> = got
+        .listed
+        .iter()
+        .filter(|f| f.verdict == Verdict::Unverified)
+        .map(|f| relative(&f.path))
+        .collect();
+    let failed = &got.errors;
+    let warnings = &got.warnings;
     for f in &not_ok {
         out.painted(format!("NOT OK       {f}"), Paint::Red)?;
     }
@@ -235,16 +186,16 @@ fn verify_tree(
             out.painted(format!("not verified {f}"), Paint::Yellow)?;
         }
     }
-    for f in &failed {
+    for f in failed {
         report_error(f);
     }
-    warn(&warnings);
+    warn(warnings);
     out.line(format!(
         "{}: {} ok, {} not verified, {} NOT ok{}",
         dir.display(),
-        ok.len(),
-        unverified.len(),
-        not_ok.len(),
+        got.ok,
+        got.unverified,
+        got.not_ok,
         if failed.is_empty() {
             String::new()
         } else {

@@ -141,6 +141,13 @@ fn table() -> &'static Table {
                 })
             })
         });
+        t.acts::<VerifyDir>(|d, p| {
+            Box::pin(async move {
+                let mut result = d.watches.verify_dir(p).await.reply()?;
+                result.warnings = d.warnings();
+                Ok(result)
+            })
+        });
         t.acts::<TrustAdd>(|d, p| Box::pin(async move { d.shared.trust_add(p).await.reply() }));
         t.acts::<TrustRemove>(|d, p| {
             Box::pin(async move { d.shared.trust_remove(p).await.reply() })

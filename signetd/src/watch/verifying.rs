@@ -86,14 +86,20 @@ impl Watches {
     /// the verdict last answered, so that a change to it is told.
     fn verdict_by_path(&self, id: &ContentId, path: Option<&AbsPath>) -> VerifyResult {
         let result = self.verdict_on(id, path.map(|p| p.to_path_buf()));
-        if let Some(path) = path
-            && self.subscribers.covers(path)
+        if let Some(path) = path {
+            self.remember_told(&result, path);
+        }
+        result
+    }
+
+    /// A subscriber's file keeps the verdict last answered about it, so that a change is told.
+    fn remember_told(&self, result: &VerifyResult, path: &AbsPath) {
+        if self.subscribers.covers(path)
             && let Some(entry) = self.path_cache().get_mut(path.as_path())
-            && &entry.id == id
+            && entry.id.as_str() == result.id
         {
             entry.verdict = Some(result.verdict);
         }
-        result
     }
 
     /// For each path, the verdict from the path cache when one stat shows the file unchanged
@@ -110,8 +116,10 @@ impl Watches {
         };
         let files: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
         let unchanged = blocking("checking files", move || {
+            use rayon::prelude::*;
+            // A stat each, on every core: the one cost of a file unchanged.
             files
-                .iter()
+                .par_iter()
                 .zip(held)
                 .map(|(file, held)| {
                     let (stamp, id) = held?;
@@ -121,11 +129,29 @@ impl Watches {
         })
         .await
         .unwrap_or_default();
-        paths
-            .iter()
-            .zip(unchanged)
-            .map(|(path, id)| Some(self.verdict_by_path(&id?, Some(path))))
-            .collect()
+        // Judged under one read of the state and one copy of the rules, not one per file.
+        let config = self.shared.config();
+        let rules = config.verify.rules();
+        let results: Vec<Option<VerifyResult>> = {
+            let s = self.shared.read();
+            paths
+                .iter()
+                .zip(unchanged)
+                .map(|(path, id)| {
+                    let id = id?;
+                    let path = Some(path.to_path_buf());
+                    Some(judged(&s, &id, path, &rules, config.trust.max_depth))
+                })
+                .collect()
+        };
+        if !self.subscribers.is_empty() {
+            for (path, result) in paths.iter().zip(&results) {
+                if let Some(r) = result {
+                    self.remember_told(r, path);
+                }
+            }
+        }
+        results
     }
 
     /// Answers a path under a watched directory from memory alone: no I/O, no task.
@@ -166,25 +192,7 @@ impl Watches {
     ) -> VerifyResult {
         let config = self.shared.config();
         let s = self.shared.read();
-        let (verdict, tally, attestations) = s.view(id, rules, config.trust.max_depth);
-        let (unknown, invalid) = s
-            .remotes
-            .values()
-            .filter_map(|r| r.report.unchecked.get(id.as_str()))
-            .fold((0, 0), |(u, i), c| {
-                (u + c.unknown as usize, i + c.invalid as usize)
-            });
-        drop(s);
-        VerifyResult {
-            id: id.to_string(),
-            verdict,
-            attestations,
-            reviewers: tally.ok,
-            threshold: rules.policy.threshold,
-            unknown,
-            invalid,
-            path,
-        }
+        judged(&s, id, path, rules, config.trust.max_depth)
     }
 
     /// Verifies every target, hashing several files at once (one per core, plus one to overlap
@@ -267,6 +275,141 @@ impl Watches {
             .collect()
     }
 
+    /// `verify.dir`: every file under a directory, walked here (as `attest.many` walks one)
+    /// and judged as `verify_many` judges paths, counted here. A file unchanged since it was
+    /// hashed (the path cache) or since its watch saw it (the file table) costs one stat —
+    /// all of them on every core, in one trip to a blocking thread — and one verdict, all under
+    /// one read of the state: no result built for it unless `results` asks. Only the rest are
+    /// hashed, through `verify_many`.
+    pub async fn verify_dir(
+        self: &Arc<Self>,
+        p: signet_proto::api::VerifyDirParams,
+    ) -> Result<signet_proto::api::VerifyDirResult, VerifyError> {
+        use signet_proto::api::{ListedFile, Verdict, VerifyDirResult, VerifyOutcome};
+        let started = std::time::Instant::now();
+        let dir = p.path.to_path_buf();
+        let (stamped, problems) = blocking("listing the directory", move || {
+            super::tree::stamped_files_under(&dir)
+        })
+        .await?;
+        let listed = started.elapsed();
+        let rules = match &p.policy {
+            Some(policy) => crate::state::Rules::project(policy),
+            None => self.shared.config().verify.rules(),
+        };
+        // The id held of each file whose stamp the walk took and still matches: from the path
+        // cache, or from the watch's file table (a table entry is an `lstat`'s, as the walk's).
+        let mut unchanged: Vec<Option<ContentId>> = {
+            let cache = self.path_cache();
+            stamped
+                .iter()
+                .map(|(f, now)| {
+                    let e = cache.get(f)?;
+                    (Some(e.stamp) == *now).then(|| e.id.clone())
+                })
+                .collect()
+        };
+        {
+            let table = self.table.files();
+            for (held, (f, now)) in unchanged.iter_mut().zip(&stamped) {
+                if held.is_none()
+                    && let Some(t) = table.get(f)
+                    && Some(t.stamp) == *now
+                {
+                    *held = Some(t.id.clone());
+                }
+            }
+        }
+        let files: Vec<PathBuf> = stamped.into_iter().map(|(f, _)| f).collect();
+        let mut verdicts: Vec<Option<Verdict>> = {
+            let s = self.shared.read();
+            unchanged
+                .iter()
+                .map(|id| id.as_ref().map(|id| s.verdict(id, &rules)))
+                .collect()
+        };
+        // A subscriber's file keeps the verdict last answered about it (as `verify` keeps it).
+        if !self.subscribers.is_empty() {
+            let mut cache = self.path_cache();
+            for ((file, id), verdict) in files.iter().zip(&unchanged).zip(&verdicts) {
+                if let (Some(id), Some(verdict)) = (id, verdict)
+                    && self.subscribers.covers(file)
+                    && let Some(entry) = cache.get_mut(file)
+                    && &entry.id == id
+                {
+                    entry.verdict = Some(*verdict);
+                }
+            }
+        }
+        // The rest (new, changed, never verified): hashed, each answered in full.
+        let rest: Vec<usize> = (0..files.len())
+            .filter(|n| verdicts[*n].is_none())
+            .collect();
+        let targets = rest
+            .iter()
+            .filter_map(|n| AbsPath::new(files[*n].clone()).ok())
+            .map(|f| Target::Path(f).into())
+            .collect();
+        let mut outcomes = self.verify_many(targets).await;
+        if let Some(policy) = &p.policy {
+            self.judge_again(&mut outcomes, policy);
+        }
+        let mut result = VerifyDirResult {
+            ok: 0,
+            unverified: 0,
+            not_ok: 0,
+            listed: Vec::new(),
+            errors: problems,
+            results: Vec::new(),
+            warnings: Vec::new(),
+        };
+        for (n, outcome) in rest.iter().zip(&outcomes) {
+            match outcome {
+                VerifyOutcome::Verified(r) => verdicts[*n] = Some(r.verdict),
+                VerifyOutcome::Failed { error } => {
+                    result
+                        .errors
+                        .push(format!("{}: {}", files[*n].display(), error.message))
+                }
+            }
+        }
+        for (file, verdict) in files.iter().zip(&verdicts) {
+            let Some(verdict) = *verdict else { continue };
+            match verdict {
+                Verdict::Ok => result.ok += 1,
+                Verdict::Unverified => result.unverified += 1,
+                Verdict::NotOk => result.not_ok += 1,
+            }
+            if verdict == Verdict::NotOk || (p.unverified && verdict == Verdict::Unverified) {
+                result.listed.push(ListedFile {
+                    path: file.clone(),
+                    verdict,
+                });
+            }
+        }
+        tracing::debug!(
+            files = files.len(),
+            hashed = rest.len(),
+            listed_ms = listed.as_millis() as u64,
+            judged_ms = (started.elapsed() - listed).as_millis() as u64,
+            "verify.dir"
+        );
+        if p.results {
+            // Every file's whole answer (`--json`): from what was just learnt, without I/O
+            // for the files unchanged.
+            let targets = files
+                .iter()
+                .filter_map(|f| AbsPath::new(f.clone()).ok())
+                .map(|f| Target::Path(f).into())
+                .collect();
+            result.results = self.verify_many(targets).await;
+            if let Some(policy) = &p.policy {
+                self.judge_again(&mut result.results, policy);
+            }
+        }
+        Ok(result)
+    }
+
     /// Every target's content id for `attest.many`: a directory stands for each file under
     /// it (`tree::files_under`), files are hashed several at a time (one per core, plus one to
     /// overlap I/O), each with the file it is (when there is one), in order.
@@ -331,5 +474,33 @@ impl Watches {
                 (target.path().map(|p| p.to_path_buf()), id)
             })
             .collect())
+    }
+}
+
+/// The verdict on `id` under `rules`, with the attestations behind it, from the state as read.
+fn judged(
+    s: &crate::state::State,
+    id: &ContentId,
+    path: Option<PathBuf>,
+    rules: &crate::state::Rules,
+    max_depth: u8,
+) -> VerifyResult {
+    let (verdict, tally, attestations) = s.view(id, rules, max_depth);
+    let (unknown, invalid) = s
+        .remotes
+        .values()
+        .filter_map(|r| r.report.unchecked.get(id.as_str()))
+        .fold((0, 0), |(u, i), c| {
+            (u + c.unknown as usize, i + c.invalid as usize)
+        });
+    VerifyResult {
+        id: id.to_string(),
+        verdict,
+        attestations,
+        reviewers: tally.ok,
+        threshold: rules.policy.threshold,
+        unknown,
+        invalid,
+        path,
     }
 }
