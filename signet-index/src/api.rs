@@ -169,6 +169,9 @@ async fn submit(
         ));
     }
     let url = signet_core::accept::check_url(&submission.url).map_err(bad)?;
+    if let Some(why) = app.crawler.refusal(&url) {
+        return Err(bad(why));
+    }
     let new = app.store.add_repository(&url, "submitted", now()).await?;
     if new {
         app.crawler.wake.notify_one();

@@ -80,6 +80,9 @@ pub struct Crawler {
     pub store: Store,
     pub settings: Settings,
     client: reqwest::Client,
+    /// Repositories are fetched from public addresses only (the default): a name is judged
+    /// when it resolves (the client's resolver), an address written in the URL here.
+    public_only: bool,
     /// Woken by a submission: a new repository is crawled at once, not at the next nap's end.
     pub wake: Notify,
 }
@@ -88,21 +91,41 @@ impl Crawler {
     pub fn new(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
         // Repositories are named by anyone: their URLs reach public addresses only.
         let client = signet_fetch::address::client(&settings.http)?;
-        Ok(Self::with_client(store, settings, client))
+        Ok(Self::with_client(store, settings, client, true))
     }
 
     /// A crawler whose repositories may be on this machine (tests, a private index).
     pub fn allowing_private(store: Store, settings: Settings) -> anyhow::Result<Arc<Self>> {
         let client = http::client(&settings.http)?;
-        Ok(Self::with_client(store, settings, client))
+        Ok(Self::with_client(store, settings, client, false))
     }
 
-    fn with_client(store: Store, settings: Settings, client: reqwest::Client) -> Arc<Self> {
+    fn with_client(
+        store: Store,
+        settings: Settings,
+        client: reqwest::Client,
+        public_only: bool,
+    ) -> Arc<Self> {
         Arc::new(Crawler {
             store,
             settings,
             client,
+            public_only,
             wake: Notify::new(),
+        })
+    }
+
+    /// Why this crawler will not fetch `url`, if it will not: an address that is not public
+    /// (loopback, private, link-local) written in it, or credentials, for a public-only
+    /// crawler. The resolver judges names; an address in the URL never reaches it.
+    pub fn refusal(&self, url: &str) -> Option<String> {
+        if !self.public_only {
+            return None;
+        }
+        let parsed = reqwest::Url::parse(url).ok()?;
+        signet_fetch::address::refusal(&parsed, false).map(|why| {
+            let why = why.split("; `").next().unwrap_or(&why).to_owned();
+            format!("{why}; this index crawls public addresses only (--allow-private)")
         })
     }
 
@@ -285,6 +308,10 @@ impl Crawler {
     }
 
     async fn fetch_and_check(&self, claimed: &Claimed) -> Result<Crawled, Failure> {
+        // Whichever way it came in (submitted, discovered, a peer's list).
+        if let Some(why) = self.refusal(&claimed.url) {
+            return Err(Failure::Hostile(why));
+        }
         let mut record = claimed
             .record
             .as_deref()

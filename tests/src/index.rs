@@ -25,17 +25,26 @@ impl Index {
     /// Starts an index on `db` (`sqlite:PATH` or `postgres://…`) that may crawl loopback
     /// addresses, with the extra arguments given.
     pub fn start(db: &str, extra: &[&str]) -> Index {
+        let mut args = vec!["--allow-private"];
+        args.extend_from_slice(extra);
+        Index::start_with(db, &args)
+    }
+
+    /// Starts an index as it runs by default: public addresses only.
+    pub fn start_public(db: &str) -> Index {
+        Index::start_with(db, &[])
+    }
+
+    /// [`Index::start_public`] with the extra arguments given.
+    pub fn start_public_with(db: &str, extra: &[&str]) -> Index {
+        Index::start_with(db, extra)
+    }
+
+    fn start_with(db: &str, extra: &[&str]) -> Index {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("index.log");
         let mut child = Command::new(crate::bin("signet-index"))
-            .args([
-                "serve",
-                "--db",
-                db,
-                "--listen",
-                "127.0.0.1:0",
-                "--allow-private",
-            ])
+            .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("SIGNET_LOG", "signet_index=debug")
             .stdout(Stdio::piped())

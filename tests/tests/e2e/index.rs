@@ -314,3 +314,83 @@ fn deps_asks_the_index_about_a_whole_lockfile_and_finds_an_npm_package_by_sha512
         .expect(1);
     assert!(run.stdout.contains(&line("ok")), "{}", run.stdout);
 }
+
+/// As it runs by default, an index crawls public addresses only: a repository submitted at a
+/// loopback address (or one a name resolves to, as a rebinding attack would make it) is never
+/// fetched, and the repository list says why.
+#[test]
+fn by_default_the_index_never_crawls_a_private_address() {
+    let (_alice, _fpr, url, id) = alice_publishing();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("index.db").display());
+    let index = Index::start_public(&db);
+    let (status, submitted) = index.submit(&url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = loop {
+        let (_, list) = index.get("v1/repositories");
+        let listed = list["repositories"]
+            .as_array()
+            .and_then(|r| r.first().cloned());
+        match listed {
+            Some(r) if !r["last_error"].is_null() || !r["dropped"].is_null() => break Some(r),
+            // Refused at the door: never listed at all.
+            None if status >= 400 => break None,
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no crawl outcome for {url} ({status} {submitted}):\n{}",
+            index.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    if let Some(r) = listed {
+        let why = format!("{} {}", r["last_error"], r["dropped"]);
+        assert!(
+            why.contains("private") || why.contains("public"),
+            "the reason is said: {r:#}"
+        );
+        assert!(r["key"].is_null(), "nothing was taken from it: {r:#}");
+    } else {
+        assert!(submitted.to_string().contains("public"), "{submitted}");
+    }
+    let (_, answer) = index.get(&format!("v1/ids/{id}"));
+    assert_eq!(answer["results"][0]["attestations"], serde_json::json!([]));
+    drop(index);
+
+    // Nor one a peer's list names: listed, dropped with the reason, nothing taken from it.
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Index::sqlite(peer_dir.path());
+    peer.submit(&url);
+    peer.wait_for(&id);
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("index.db").display());
+    let index = Index::start_public_with(&db, &["--peer", &peer.url]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let dropped = loop {
+        let (_, list) = index.get("v1/repositories");
+        if let Some(r) = list["repositories"].as_array().and_then(|r| r.first())
+            && !r["dropped"].is_null()
+        {
+            break r.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the peer's repository was not judged:\n{}",
+            index.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(dropped["url"], url);
+    assert!(
+        dropped["dropped"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"),
+        "{dropped:#}"
+    );
+    assert!(dropped["key"].is_null(), "{dropped:#}");
+    let (_, answer) = index.get(&format!("v1/ids/{id}"));
+    assert_eq!(answer["results"][0]["attestations"], serde_json::json!([]));
+}
