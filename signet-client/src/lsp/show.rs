@@ -18,19 +18,7 @@ fn who(a: &api::AttestationView) -> String {
 /// A dependency's diagnostic: its verdict, name and version, and who said NOT ok and why.
 pub(super) fn dependency_message(j: &crate::commands::deps::Judged) -> String {
     let name = format!("{} {}", shown(&j.dep.name), shown(&j.dep.version));
-    let against: Vec<String> = j
-        .deciding
-        .iter()
-        .flat_map(|r| &r.attestations)
-        .filter(|a| a.counts() && !a.ok)
-        .map(|a| {
-            if a.comment.is_empty() {
-                who(a)
-            } else {
-                format!("{}: {}", who(a), shown(&a.comment))
-            }
-        })
-        .collect();
+    let against = against(j.deciding.iter().flat_map(|r| &r.attestations));
     if against.is_empty() {
         format!("Signet: {name} is not reviewed — no trusted key vouched for its bytes")
     } else {
@@ -71,10 +59,9 @@ pub(super) fn unverified_message(r: &VerifyResult) -> String {
     message
 }
 
-pub(super) fn not_ok_message(r: &VerifyResult) -> String {
-    let against: Vec<String> = r
-        .attestations
-        .iter()
+/// Each trusted NOT ok among `attestations`: who said it, and why when they said.
+fn against<'a>(attestations: impl Iterator<Item = &'a api::AttestationView>) -> Vec<String> {
+    attestations
         .filter(|a| a.counts() && !a.ok)
         .map(|a| {
             if a.comment.is_empty() {
@@ -83,7 +70,11 @@ pub(super) fn not_ok_message(r: &VerifyResult) -> String {
                 format!("{}: {}", who(a), shown(&a.comment))
             }
         })
-        .collect();
+        .collect()
+}
+
+pub(super) fn not_ok_message(r: &VerifyResult) -> String {
+    let against = against(r.attestations.iter());
     format!(
         "Signet: NOT ok — a trusted key says this file is not ok ({})",
         against.join("; ")
