@@ -409,6 +409,17 @@ pub struct VerifyManyParams {
     /// `verify.*` settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<ProjectPolicy>,
+    /// Other names of a target's bytes (an npm tarball's `sha512:`, as package-lock.json
+    /// names it): its verdict is judged over the words about each name together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoNamed>,
+}
+
+/// The target at `target` (an index into `targets`) is also named `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlsoNamed {
+    pub target: usize,
+    pub id: ContentId,
 }
 
 /// A project's own policy, as `signet.toml` says it: the keys whose words count, each at its

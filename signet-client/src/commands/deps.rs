@@ -106,6 +106,7 @@ pub fn ask(
                 .map(|id| Target::Id((*id).clone()).into())
                 .collect(),
             policy: policy.cloned(),
+            also: Vec::new(),
         })?;
         warnings = got.warnings;
         answers.extend(batch.iter().map(|id| (*id).clone()).zip(got.results));

@@ -232,10 +232,22 @@ pub fn verify(loc: &Locations, args: VerifyArgs, out: &mut Out<impl Write>) -> a
     if let Some(project) = &project {
         super::policy::follow(&mut client, project, out)?;
     }
+    // An npm tarball goes by its sha512 too (package-lock.json's name for it).
+    let mut also = Vec::new();
+    for (n, (_, target)) in targets.iter().enumerate() {
+        if let Target::Path(path) = target
+            && path.as_path().extension().is_some_and(|e| e == "tgz")
+            && let Ok(Some(package)) = crate::package::inspect(path.as_path())
+            && let Some(id) = package.npm_id
+        {
+            also.push(api::AlsoNamed { target: n, id });
+        }
+    }
     let VerifyManyResult { results, warnings } =
         client.call::<method::VerifyMany>(&VerifyManyParams {
             targets: targets.iter().map(|(_, t)| t.clone().into()).collect(),
             policy: project.map(|p| p.policy),
+            also,
         })?;
     let mut code = exit::OK;
     for outcome in &results {

@@ -135,6 +135,8 @@ fn table() -> &'static Table {
                 if let Some(policy) = &p.policy {
                     d.watches.judge_again(&mut results, policy);
                 }
+                d.watches
+                    .judge_also(&mut results, &p.also, p.policy.as_ref());
                 Ok(api::VerifyManyResult {
                     results,
                     warnings: d.warnings(),

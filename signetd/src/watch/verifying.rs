@@ -183,6 +183,51 @@ impl Watches {
         }
     }
 
+    /// Judges each target that goes by other names too (`also`: an npm tarball's sha512) over
+    /// the words about all its names at once: the same bytes, so per key only the newest word
+    /// about any of them counts.
+    pub fn judge_also(
+        &self,
+        results: &mut [signet_proto::api::VerifyOutcome],
+        also: &[signet_proto::api::AlsoNamed],
+        policy: Option<&signet_proto::api::ProjectPolicy>,
+    ) {
+        if also.is_empty() {
+            return;
+        }
+        let config = self.shared.config();
+        let rules = match policy {
+            Some(policy) => crate::state::Rules::project(policy),
+            None => config.verify.rules(),
+        };
+        let s = self.shared.read();
+        for (n, outcome) in results.iter_mut().enumerate() {
+            let signet_proto::api::VerifyOutcome::Verified(r) = outcome else {
+                continue;
+            };
+            let names: Vec<&ContentId> = also
+                .iter()
+                .filter(|a| a.target == n && a.id.as_str() != r.id)
+                .map(|a| &a.id)
+                .collect();
+            let Ok(id) = ContentId::parse(&r.id) else {
+                continue;
+            };
+            if names.is_empty() {
+                continue;
+            }
+            let mut entries = s.index.get(&id).to_vec();
+            for name in &names {
+                entries.extend(s.index.get(name).iter().cloned());
+            }
+            let (verdict, tally, attestations) =
+                s.view_of(&entries, &rules, config.trust.max_depth);
+            r.verdict = verdict;
+            r.attestations = attestations;
+            r.reviewers = tally.ok;
+        }
+    }
+
     /// The verdict on `id` under `rules`.
     fn verdict_under(
         &self,

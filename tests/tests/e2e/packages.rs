@@ -232,3 +232,32 @@ fn subjects_and_criteria_that_cannot_be_signed_are_refused_before_anything_is() 
         .expect(2);
     assert!(bad.stderr.contains("verify.criteria"), "{}", bad.stderr);
 }
+
+/// A word given about an npm tarball by its sha512 alone (`--id`, from a lockfile) is found
+/// when the tarball itself is verified: the same bytes by another name.
+#[test]
+fn a_tarball_verified_is_judged_by_its_sha512_words_too() {
+    let home = Home::new();
+    home.setup("Reviewer <r@example.org>");
+    let tarball = fixture("packages/is-number-7.0.0.tgz");
+    home.sig(&["verify", &tarball]).expect(1);
+    let lock = std::fs::read_to_string(fixture("lockfiles/npm/package-lock.json")).unwrap();
+    let deps = signet_client::lockfile::package_lock(&lock).unwrap();
+    let sha512 = deps.iter().find(|d| d.name == "is-number").unwrap().ids()[0].to_string();
+    home.sig(&[
+        "attest",
+        "--id",
+        &sha512,
+        "--not-ok",
+        "--reviewed",
+        "--comment",
+        "read on npm",
+    ])
+    .expect(0);
+    let run = home.sig(&["verify", &tarball]).expect(3);
+    assert!(run.stdout.contains("read on npm"), "{}", run.stdout);
+    // Attested as a file now (by both its names, as `sig attest` does a tarball): ok.
+    home.sig(&["attest", &tarball, "--ok", "--reviewed"])
+        .expect(0);
+    home.sig(&["verify", &tarball]).expect(0);
+}
