@@ -57,6 +57,11 @@ pub struct RemoteRecord {
     /// to the fingerprint the trust statement names, added and removed as the web changes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub discovered: bool,
+    /// Keys whose words in the held copy could not be checked for want of a certificate. The
+    /// index reads and checks the copy again once it holds one of them (the daemon judges
+    /// the same by its checked cache's `KeysSeen`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub pending_keys: std::collections::BTreeSet<Fingerprint>,
 }
 
 impl RemoteRecord {
@@ -78,6 +83,7 @@ impl RemoteRecord {
             last_error: None,
             failures: 0,
             discovered: false,
+            pending_keys: Default::default(),
         }
     }
 }

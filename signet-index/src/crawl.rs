@@ -319,6 +319,21 @@ impl Crawler {
             .unwrap_or_else(|| {
                 RemoteRecord::new("index".into(), claimed.url.clone(), String::new())
             });
+        if !record.pending_keys.is_empty() {
+            let waiting: Vec<String> = record.pending_keys.iter().map(|k| k.to_string()).collect();
+            if self
+                .store
+                .certificates(&waiting)
+                .await
+                .is_ok_and(|held| !held.is_empty())
+            {
+                // A key some of its words waited for is known now: the copy is read and
+                // checked again, though it has not changed.
+                record.key_sha256 = None;
+                record.key_validators = accept::Validators::default();
+                record.repo_validators = accept::Validators::default();
+            }
+        }
         let key_url = format!("{}{}", claimed.url, signet_proto::paths::KEY_FILE);
         let repo_url = format!("{}{}", claimed.url, signet_proto::paths::REPO_FILE);
         let repo_limit = BodyLimit {
@@ -363,6 +378,16 @@ impl Crawler {
         let max = self.settings.max_per_repository;
         let checked = tokio::task::spawn_blocking(move || {
             let (accepted, contents) = accept::accept_parsed(&record, &key, signed, &keyring)?;
+            if contents.is_some() {
+                // Only keys with no certificate: a word whose signature fails stays failed.
+                record.pending_keys = accepted
+                    .report
+                    .pending_keys
+                    .iter()
+                    .filter(|k| keyring.get(k).is_none() && Some(*k) != record.pinned.as_ref())
+                    .cloned()
+                    .collect();
+            }
             let copy = contents.map(|c| Copy::of(&accepted, c, &keyring, max));
             record.pinned = Some(cert::fingerprint(&accepted.cert));
             record.serial = Some(accepted.serial);

@@ -180,3 +180,54 @@ fn two_indexes_on_one_postgresql_fetch_each_repository_once_a_round() {
             .all(|r| r["attestations"].as_array().unwrap().len() == 1)
     );
 }
+
+/// A repository carrying a word by a key the index has no certificate for yet (a mirror, a
+/// team's shared repository): once that key is learnt from its own repository, the word is
+/// found at the next crawl, though the repository carrying it has not changed.
+#[test]
+fn a_word_whose_key_is_learnt_later_is_found_without_its_repository_changing() {
+    let ago = signet_tests::forge::ago;
+    let (mirror, carol) = (
+        Forge::new("Mirror <m@example.org>"),
+        Forge::new("Carol <carol@example.org>"),
+    );
+    let id = format!("sha256:{}", "cd".repeat(32));
+    let own = format!("sha256:{}", "ce".repeat(32));
+    let mirrored = carol.attestation(&id, true, "carol read it", ago(60));
+    let mirror_server = TestServer::start();
+    mirror_server.route("key.asc", Serve::File(mirror.key_asc()));
+    mirror_server.route("repo.json", Serve::File(mirror.repo(1, &[mirrored])));
+    let carol_server = TestServer::start();
+    carol_server.route("key.asc", Serve::File(carol.key_asc()));
+    let carols_own = carol.attestation(&own, true, "mine", ago(60));
+    carol_server.route("repo.json", Serve::File(carol.repo(1, &[carols_own])));
+
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::start(
+        &format!("sqlite:{}", dir.path().join("index.db").display()),
+        &["--interval", "1"],
+    );
+    index.submit(&mirror_server.url());
+    signet_tests::wait_until(
+        "the mirror to be crawled",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, list) = index.get("v1/repositories");
+            list["repositories"][0]["last_success"]
+                .is_string()
+                .then_some(())
+        },
+    );
+    let (_, answer) = index.get(&format!("v1/ids/{id}"));
+    assert_eq!(
+        answer["results"][0]["attestations"],
+        serde_json::json!([]),
+        "a word by an unknown key is not held"
+    );
+    // Carol's own repository teaches the index her key.
+    index.submit(&carol_server.url());
+    index.wait_for(&own);
+    let answer = index.wait_for(&id);
+    let found = &answer["results"][0]["attestations"][0];
+    assert_eq!(found["repository"], mirror_server.url(), "{answer:#}");
+}
