@@ -39,6 +39,11 @@ impl Package {
 /// The package `path` is, when its name says it is one (`.crate`, `.whl`, `.tgz`) and its
 /// manifest says which; `None` for any other file, or an archive without a manifest.
 pub fn inspect(path: &Path) -> anyhow::Result<Option<Package>> {
+    inspect_within(path, MAX_UNPACKED)
+}
+
+/// [`inspect`], reading at most `max` bytes of the file.
+fn inspect_within(path: &Path, max: u64) -> anyhow::Result<Option<Package>> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -55,10 +60,15 @@ pub fn inspect(path: &Path) -> anyhow::Result<Option<Package>> {
     let bytes_of = || -> anyhow::Result<Vec<u8>> {
         let file = std::fs::File::open(path)?;
         let mut bytes = Vec::new();
-        file.take(MAX_UNPACKED).read_to_end(&mut bytes)?;
+        file.take(max + 1).read_to_end(&mut bytes)?;
         Ok(bytes)
     };
     let bytes = bytes_of().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        // Larger than is read: its manifest may be read, but a digest of part of it would
+        // name other bytes. It is attested as a file, without a package name.
+        return Ok(None);
+    }
     let found = match kind {
         Ecosystem::Crates => crate_manifest(&bytes),
         Ecosystem::PyPI => wheel_metadata(&bytes),
@@ -192,6 +202,22 @@ mod tests {
             panic!()
         };
         assert_eq!(p.npm_id.as_ref(), Some(&ids[0]));
+    }
+
+    /// A file larger than what is read names no package: the sha512 of a prefix is no id of
+    /// the file.
+    #[test]
+    fn a_file_larger_than_what_is_read_names_nothing() {
+        let path = fixture("is-number-7.0.0.tgz");
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(inspect_within(&path, size).unwrap().is_some());
+        for max in [size - 1, size / 2, 1200] {
+            assert_eq!(
+                inspect_within(&path, max).unwrap(),
+                None,
+                "{max} bytes read"
+            );
+        }
     }
 
     #[test]
