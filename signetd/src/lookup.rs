@@ -291,10 +291,7 @@ impl Lookups {
                 held.push(entry);
             }
         }
-        let rules = match &p.policy {
-            Some(policy) => Rules::project(policy),
-            None => self.shared.config().verify.rules(),
-        };
+        let rules = Rules::asked(p.policy.as_ref(), &self.shared.config());
         let mut follow = Vec::new();
         let results = p
             .ids

@@ -40,6 +40,14 @@ impl Rules {
         }
     }
 
+    /// The rules a request asks for: a project's policy when it sends one, else the user's.
+    pub fn asked(policy: Option<&ProjectPolicy>, config: &crate::config::Config) -> Rules {
+        match policy {
+            Some(policy) => Rules::project(policy),
+            None => config.verify.rules(),
+        }
+    }
+
     fn listed_level(&self, fpr: &Fingerprint) -> Option<Option<Level>> {
         let listed = self.listed.as_ref()?;
         Some(listed.iter().find(|(k, _)| k == fpr).map(|(_, l)| *l))

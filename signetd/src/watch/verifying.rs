@@ -196,10 +196,7 @@ impl Watches {
             return;
         }
         let config = self.shared.config();
-        let rules = match policy {
-            Some(policy) => crate::state::Rules::project(policy),
-            None => config.verify.rules(),
-        };
+        let rules = crate::state::Rules::asked(policy, &config);
         let s = self.shared.read();
         for (n, outcome) in results.iter_mut().enumerate() {
             let signet_proto::api::VerifyOutcome::Verified(r) = outcome else {
@@ -338,10 +335,8 @@ impl Watches {
         })
         .await?;
         let listed = started.elapsed();
-        let rules = match &p.policy {
-            Some(policy) => crate::state::Rules::project(policy),
-            None => self.shared.config().verify.rules(),
-        };
+        let config = self.shared.config();
+        let rules = crate::state::Rules::asked(p.policy.as_ref(), &config);
         // The id held of each file whose stamp the walk took and still matches: from the path
         // cache, or from the watch's file table (a table entry is an `lstat`'s, as the walk's).
         let mut unchanged: Vec<Option<ContentId>> = {
@@ -440,16 +435,20 @@ impl Watches {
             "verify.dir"
         );
         if p.results {
-            // Every file's whole answer (`--json`): from what was just learnt, without I/O
-            // for the files unchanged.
-            let targets = files
-                .iter()
-                .filter_map(|f| AbsPath::new(f.clone()).ok())
-                .map(|f| Target::Path(f).into())
-                .collect();
-            result.results = self.verify_many(targets).await;
-            if let Some(policy) = &p.policy {
-                self.judge_again(&mut result.results, policy);
+            // Every file's whole answer (`--json`), in path order: the unchanged judged from
+            // the ids just found, the rest as `verify_many` answered them.
+            let mut answered = rest.into_iter().zip(outcomes);
+            let mut next = answered.next();
+            let s = self.shared.read();
+            for (n, (file, id)) in files.iter().zip(&unchanged).enumerate() {
+                if let Some(id) = id {
+                    let path = Some(file.clone());
+                    let r = judged(&s, id, path, &rules, config.trust.max_depth);
+                    result.results.push(VerifyOutcome::Verified(r));
+                } else if let Some((_, outcome)) = next.take_if(|(at, _)| *at == n) {
+                    result.results.push(outcome);
+                    next = answered.next();
+                }
             }
         }
         Ok(result)
