@@ -84,7 +84,7 @@ impl Daemon {
 
     /// Hashes the target (or takes the id given) and files the word on it.
     pub async fn attest(&self, p: AttestParams) -> Result<AttestResult, AttestError> {
-        p.about()?; // refused before any file is hashed
+        p.word.about()?; // refused before any file is hashed
         let id = self.watches.resolve(&p.target).await?;
         self.shared.attest(id, p).await
     }
@@ -94,7 +94,7 @@ impl Daemon {
     /// place and the others are attested; a directory that cannot be listed whole fails the
     /// request, with nothing attested.
     pub async fn attest_many(&self, p: AttestManyParams) -> Result<AttestManyResult, AttestError> {
-        p.about()?; // refused before any file is hashed
+        p.word.about()?; // refused before any file is hashed
         let targets = p.targets.clone();
         let resolved = self.watches.resolve_many(targets).await?;
         let ids: Vec<ContentId> = resolved

@@ -201,6 +201,14 @@ pub struct Replaced {
 pub struct AttestParams {
     #[serde(flatten)]
     pub target: Target,
+    #[serde(flatten)]
+    pub word: Word,
+}
+
+/// What `attest` and `attest.many` sign about bytes, beside the id: the verdict, and what
+/// the reviewer says of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
     pub ok: bool,
     pub reviewed: bool,
     #[serde(default)]
@@ -216,7 +224,7 @@ pub struct AttestParams {
     pub tty: Option<String>,
 }
 
-impl AttestParams {
+impl Word {
     /// The subject and criteria, checked before they are signed.
     pub fn about(&self) -> Result<crate::formats::About, crate::formats::AboutError> {
         crate::formats::About::new(self.subject.clone(), self.criteria.clone())
@@ -228,19 +236,8 @@ impl AttestParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttestManyParams {
     pub targets: Vec<Target>,
-    pub ok: bool,
-    pub reviewed: bool,
-    #[serde(default)]
-    pub comment: String,
-    /// The package the bytes are (`crates.io/serde@1.0.200`), signed with the word.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// The review criteria the word meets (`safe-to-deploy`), signed with it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub criteria: Vec<String>,
-    /// The user's terminal, for gpg's pinentry when the key lives in GnuPG.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tty: Option<String>,
+    #[serde(flatten)]
+    pub word: Word,
 }
 
 /// What `attest.many` did with each file or id.
@@ -268,13 +265,6 @@ pub enum AttestOutcome {
         )]
         path: Option<PathBuf>,
     },
-}
-
-impl AttestManyParams {
-    /// The subject and criteria, checked before they are signed.
-    pub fn about(&self) -> Result<crate::formats::About, crate::formats::AboutError> {
-        crate::formats::About::new(self.subject.clone(), self.criteria.clone())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

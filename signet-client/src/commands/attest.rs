@@ -1,7 +1,7 @@
 //! `sig attest`: ask, sign, save, and print the seed's transcript.
 
 use super::*;
-use signet_proto::api::{AttestManyParams, AttestManyResult, AttestOutcome};
+use signet_proto::api::{AttestManyParams, AttestManyResult, AttestOutcome, Word};
 
 /// Checks a file (or directory) can be attested before asking questions about it; whether it
 /// is a directory.
@@ -21,6 +21,21 @@ struct Answers {
     reviewed: bool,
     ok: bool,
     comment: String,
+}
+
+impl Answers {
+    /// The word to sign: these answers, the package it is (`--subject`, or what the file
+    /// says), `--criteria`, and the terminal for pinentry.
+    fn word(&self, args: &AttestArgs, subject: Option<String>) -> Word {
+        Word {
+            ok: self.ok,
+            reviewed: self.reviewed,
+            comment: self.comment.clone(),
+            subject,
+            criteria: args.criteria.clone(),
+            tty: terminal(),
+        }
+    }
 }
 
 /// The seed's questions about one file, each skipped when its flag answers it; `None` when the
@@ -142,12 +157,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
     let mut saved_all = Vec::new();
     for file in &args.files {
         let name = shown(&file.to_string_lossy()).to_string();
-        let Some(Answers {
-            reviewed,
-            ok,
-            comment,
-        }) = ask(&args, &name, several, &mut input, interactive, out)?
-        else {
+        let Some(answers) = ask(&args, &name, several, &mut input, interactive, out)? else {
             continue;
         };
         // A package file names itself; `--subject` says otherwise.
@@ -158,12 +168,7 @@ pub fn attest(loc: &Locations, args: AttestArgs, out: &mut Out<impl Write>) -> a
             .or_else(|| package.as_ref().map(|p| p.subject()));
         let params = |target| AttestParams {
             target,
-            ok,
-            reviewed,
-            comment: comment.clone(),
-            subject: subject.clone(),
-            criteria: args.criteria.clone(),
-            tty: terminal(),
+            word: answers.word(&args, subject.clone()),
         };
         let mut results =
             vec![client.call::<method::Attest>(&params(Target::Path(absolute(file)?)))?];
@@ -218,12 +223,7 @@ fn attest_many(
     let spinner = interactive.then(|| Spinner::start("hashing and signing"));
     let result = client.call::<method::AttestMany>(&AttestManyParams {
         targets,
-        ok: answers.ok,
-        reviewed: answers.reviewed,
-        comment: answers.comment.clone(),
-        subject: args.subject.clone(),
-        criteria: args.criteria.clone(),
-        tty: terminal(),
+        word: answers.word(args, args.subject.clone()),
     });
     drop(spinner);
     Ok(Some((result?, answers)))
@@ -246,12 +246,7 @@ fn attest_one(
     let spinner = interactive.then(|| Spinner::start("hashing and signing"));
     let result = client.call::<method::Attest>(&AttestParams {
         target,
-        ok: answers.ok,
-        reviewed: answers.reviewed,
-        comment: answers.comment,
-        subject: args.subject.clone(),
-        criteria: args.criteria.clone(),
-        tty: terminal(),
+        word: answers.word(args, args.subject.clone()),
     });
     drop(spinner);
     let saved = signet_proto::json::parse(result?.attestation.get().as_bytes())

@@ -528,14 +528,16 @@ impl Server {
         }
         let p = AttestParams {
             target: Target::Id(id),
-            ok: argument.ok,
-            reviewed: argument.reviewed,
-            comment: argument
-                .comment
-                .unwrap_or_else(|| "attested from the editor".into()),
-            subject: None,
-            criteria: Vec::new(),
-            tty: None,
+            word: api::Word {
+                ok: argument.ok,
+                reviewed: argument.reviewed,
+                comment: argument
+                    .comment
+                    .unwrap_or_else(|| "attested from the editor".into()),
+                subject: None,
+                criteria: Vec::new(),
+                tty: None,
+            },
         };
         let attested: anyhow::Result<AttestResult> = self
             .daemon()

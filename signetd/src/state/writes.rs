@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use signet_proto::api::{
-    AttestManyParams, AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult,
+    AttestManyParams, AttestParams, AttestResult, KeyChoice, SetupParams, SetupResult, Word,
 };
-use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
+use signet_proto::formats::{About, ContentId, RepoContents, Signed, Statement};
 use signet_proto::json::Value;
 use signet_proto::rpc::ErrorCode;
 
@@ -240,21 +240,12 @@ impl Shared {
         id: ContentId,
         p: AttestParams,
     ) -> Result<AttestResult, AttestError> {
-        let about = p.about()?;
-        let data = Statement::to_data_about(&id, p.ok, p.reviewed, &p.comment, &about);
-        let entry = |signed: &Signed, genuine: Genuine| Entry {
-            key: signed.key.clone(),
-            signer: genuine.signer,
-            signed_at: genuine.signed_at,
-            ok: p.ok,
-            reviewed: p.reviewed,
-            comment: p.comment.clone(),
-            about: about.clone(),
-            source: Source::Own,
-        };
+        let (w, about) = (&p.word, p.word.about()?);
+        let data = Statement::to_data_about(&id, w.ok, w.reviewed, &w.comment, &about);
         let filed = self
-            .file_word(p.tty.clone(), data, id.to_string(), |s, signed, genuine| {
-                s.index.upsert(id.clone(), entry(signed, genuine));
+            .file_word(w.tty.clone(), data, id.to_string(), |s, signed, genuine| {
+                s.index
+                    .upsert(id.clone(), own_entry(w, &about, signed, &genuine));
             })
             .await?;
         let raw =
@@ -278,28 +269,19 @@ impl Shared {
         let mut unique: Vec<&ContentId> = ids.iter().collect();
         unique.sort();
         unique.dedup();
-        let about = p.about()?;
+        let (w, about) = (&p.word, p.word.about()?);
         let words = unique
             .iter()
             .map(|id| {
-                let data = Statement::to_data_about(id, p.ok, p.reviewed, &p.comment, &about);
+                let data = Statement::to_data_about(id, w.ok, w.reviewed, &w.comment, &about);
                 (data, id.to_string())
             })
             .collect();
-        let entry = |signed: &Signed, genuine: &Genuine| Entry {
-            key: signed.key.clone(),
-            signer: genuine.signer.clone(),
-            signed_at: genuine.signed_at,
-            ok: p.ok,
-            reviewed: p.reviewed,
-            comment: p.comment.clone(),
-            about: about.clone(),
-            source: Source::Own,
-        };
         let (filed, serial) = self
-            .file_words(p.tty.clone(), words, |s, signed| {
+            .file_words(w.tty.clone(), words, |s, signed| {
                 for (id, (word, genuine)) in unique.iter().zip(signed) {
-                    s.index.upsert((*id).clone(), entry(word, genuine));
+                    s.index
+                        .upsert((*id).clone(), own_entry(w, &about, word, genuine));
                 }
             })
             .await?;
@@ -630,4 +612,18 @@ pub(super) fn publish_public_key(
 
 pub(super) fn load_retired_keys(home: &Home) -> Vec<sequoia_openpgp::Cert> {
     crate::home::certs::read_cert_dir(&crate::keys::rekey::retired_dir(home))
+}
+
+/// The index's entry for a word just signed with the own key.
+fn own_entry(word: &Word, about: &About, signed: &Signed, genuine: &Genuine) -> Entry {
+    Entry {
+        key: signed.key.clone(),
+        signer: genuine.signer.clone(),
+        signed_at: genuine.signed_at,
+        ok: word.ok,
+        reviewed: word.reviewed,
+        comment: word.comment.clone(),
+        about: about.clone(),
+        source: Source::Own,
+    }
 }
