@@ -125,14 +125,7 @@ pub async fn get(
     if let Some(date) = &prior.last_modified {
         request = request.header(IF_MODIFIED_SINCE, date);
     }
-    // A server that accepts and says nothing is given up on well before the whole deadline.
-    let mut response = tokio::time::timeout(limits.first_byte_timeout, request.send())
-        .await
-        .map_err(|_| FetchError::NoAnswer {
-            url: url.to_owned(),
-            secs: limits.first_byte_timeout.as_secs(),
-        })?
-        .map_err(|e| classify(url, limits, e))?;
+    let mut response = send(request, url, limits).await?;
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED && (prior.etag.is_some() || prior.last_modified.is_some())
     {
@@ -181,13 +174,7 @@ pub async fn post_json(
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(json);
-    let mut response = tokio::time::timeout(limits.first_byte_timeout, request.send())
-        .await
-        .map_err(|_| FetchError::NoAnswer {
-            url: url.to_owned(),
-            secs: limits.first_byte_timeout.as_secs(),
-        })?
-        .map_err(|e| classify(url, limits, e))?;
+    let mut response = send(request, url, limits).await?;
     if !response.status().is_success() {
         return Err(FetchError::Status {
             url: url.to_owned(),
@@ -202,6 +189,22 @@ pub async fn post_json(
         });
     }
     read_body(url, limits, &mut response, limit).await
+}
+
+/// Sends `request` for `url` and waits for its answer's head: a server that accepts and says
+/// nothing is given up on well before the whole deadline.
+async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    limits: &HttpLimits,
+) -> Result<reqwest::Response, FetchError> {
+    tokio::time::timeout(limits.first_byte_timeout, request.send())
+        .await
+        .map_err(|_| FetchError::NoAnswer {
+            url: url.to_owned(),
+            secs: limits.first_byte_timeout.as_secs(),
+        })?
+        .map_err(|e| classify(url, limits, e))
 }
 
 /// The body of `response`, at most `limit.max` bytes.
