@@ -8,50 +8,14 @@ use std::path::{Path, PathBuf};
 /// The most files one directory may stand for in one request.
 pub const MAX_FILES: usize = 1_000_000;
 
-/// The files under `dir`, sorted, and each problem met (unreadable directories, too many files).
+/// The files under `dir`, sorted, and each problem met (unreadable directories, too many
+/// files), for `attest.many`.
 pub fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                let shown = dir.display().to_string();
-                problems.push(signet_proto::text::file_error(&shown, &e));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t) if t.is_file() => files.push(path),
-                Ok(t) if t.is_symlink() => {
-                    if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                        files.push(path);
-                    }
-                }
-                Ok(_) => {} // FIFOs, sockets, devices: not content
-                Err(e) => {
-                    let shown = path.display().to_string();
-                    problems.push(signet_proto::text::file_error(&shown, &e));
-                }
-            }
-            if files.len() > MAX_FILES {
-                problems.push(format!(
-                    "{}: more than {MAX_FILES} files; attest its subdirectories one at a time",
-                    dir.display()
-                ));
-                return (Vec::new(), problems);
-            }
-        }
-    }
-    files.sort();
-    (files, problems)
+    let (files, problems) = walk(dir, "attest");
+    (files.into_iter().map(|(f, _)| f).collect(), problems)
 }
 
-/// The files under `dir` as [`files_under`] finds them, each with its stamp when the walk
+/// The files under `dir`, each with its stamp when the walk
 /// could take it without another path lookup: a regular file's, from `fstatat` on the
 /// directory being read (`DirEntry::metadata`); `None` for a symlink to a file, whose target's
 /// stamp a stat of its path gives. Directories of one level are read on every core at once.
@@ -59,7 +23,16 @@ pub fn files_under(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
 pub fn stamped_files_under(
     dir: &Path,
 ) -> (Vec<(PathBuf, Option<crate::hash::FileStamp>)>, Vec<String>) {
+    walk(dir, "verify")
+}
+
+/// The walk both share; `doing` names the command in the message past [`MAX_FILES`].
+fn walk(dir: &Path, doing: &str) -> (Vec<(PathBuf, Option<crate::hash::FileStamp>)>, Vec<String>) {
     use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Files found so far, over every directory read at once: no directory is read on past
+    // the bound, however many files it holds.
+    let seen = AtomicUsize::new(0);
     type Found = (
         Vec<(PathBuf, Option<crate::hash::FileStamp>)>,
         Vec<PathBuf>,
@@ -77,6 +50,7 @@ pub fn stamped_files_under(
         };
         for entry in entries.flatten() {
             let path = entry.path();
+            let before = files.len();
             match entry.file_type() {
                 Ok(t) if t.is_dir() => dirs.push(path),
                 Ok(t) if t.is_file() => {
@@ -97,6 +71,10 @@ pub fn stamped_files_under(
                     problems.push(signet_proto::text::file_error(&shown, &e));
                 }
             }
+            // Past the bound: the total is over it, which the caller says.
+            if files.len() > before && seen.fetch_add(1, Ordering::Relaxed) >= MAX_FILES {
+                break;
+            }
         }
         (files, dirs, problems)
     };
@@ -112,7 +90,7 @@ pub fn stamped_files_under(
         }
         if files.len() > MAX_FILES {
             problems.push(format!(
-                "{}: more than {MAX_FILES} files; verify its subdirectories one at a time",
+                "{}: more than {MAX_FILES} files; {doing} its subdirectories one at a time",
                 dir.display()
             ));
             return (Vec::new(), problems);
