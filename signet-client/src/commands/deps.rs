@@ -84,12 +84,8 @@ pub fn judge<'a>(
     }
 }
 
-/// Asks the daemon about every id the lockfiles pin, each once, in batches.
-pub fn ask(
-    client: &mut connection::Client,
-    locks: &[Lockfile],
-    policy: Option<&ProjectPolicy>,
-) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
+/// Every id the lockfiles pin, each once.
+fn pinned(locks: &[Lockfile]) -> Vec<&ContentId> {
     let mut ids: Vec<&ContentId> = locks
         .iter()
         .flat_map(|l| &l.dependencies)
@@ -97,6 +93,16 @@ pub fn ask(
         .collect();
     ids.sort();
     ids.dedup();
+    ids
+}
+
+/// Asks the daemon about every id the lockfiles pin, each once, in batches.
+pub fn ask(
+    client: &mut connection::Client,
+    locks: &[Lockfile],
+    policy: Option<&ProjectPolicy>,
+) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
+    let ids = pinned(locks);
     let mut answers = HashMap::with_capacity(ids.len());
     let mut warnings = Vec::new();
     for batch in ids.chunks(BATCH) {
@@ -122,14 +128,7 @@ pub fn ask_indexes(
     locks: &[Lockfile],
     project: Option<&crate::project::Project>,
 ) -> anyhow::Result<(HashMap<ContentId, VerifyOutcome>, Vec<String>)> {
-    let mut ids: Vec<ContentId> = locks
-        .iter()
-        .flat_map(|l| &l.dependencies)
-        .flat_map(Dependency::ids)
-        .cloned()
-        .collect();
-    ids.sort();
-    ids.dedup();
+    let ids: Vec<ContentId> = pinned(locks).into_iter().cloned().collect();
     let got = client.call::<method::LookupMany>(&api::LookupManyParams {
         ids: ids.clone(),
         policy: project.map(|p| p.policy.clone()),
