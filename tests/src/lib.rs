@@ -646,6 +646,17 @@ pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
         .unwrap()
 }
 
+/// A file of `tests/fixtures/` (real packages and lockfiles: its README says whence), as a
+/// path to give `sig`.
+pub fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+        .to_str()
+        .expect("fixture paths are UTF-8")
+        .to_owned()
+}
+
 /// The content id of `bytes`.
 pub fn content_id(bytes: &[u8]) -> String {
     use sha2::Digest as _;

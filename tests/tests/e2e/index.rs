@@ -242,16 +242,15 @@ fn a_lying_index_is_caught_each_way_and_changes_nothing_held() {
 /// her and counted after, with nothing followed.
 #[test]
 fn deps_asks_the_index_about_a_whole_lockfile_and_finds_an_npm_package_by_sha512() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let alice = Home::new();
     alice.config(serde_json::json!({"sync": {"interval_secs": 0}}));
     let fpr = alice.setup("Alice <alice@example.org>");
-    let tarball = fixtures.join("packages/is-number-7.0.0.tgz");
+    let tarball = signet_tests::fixture("packages/is-number-7.0.0.tgz");
     alice
-        .sig(&["attest", tarball.to_str().unwrap(), "--ok", "--reviewed"])
+        .sig(&["attest", &tarball, "--ok", "--reviewed"])
         .expect(0);
     let url = alice.publish_http();
-    let lock = fixtures.join("lockfiles/npm/package-lock.json");
+    let lock = signet_tests::fixture("lockfiles/npm/package-lock.json");
     let text = std::fs::read_to_string(&lock).unwrap();
     let deps = signet_client::lockfile::package_lock(&text).unwrap();
     let is_number = deps.iter().find(|d| d.name == "is-number").unwrap();
@@ -266,7 +265,7 @@ fn deps_asks_the_index_about_a_whole_lockfile_and_finds_an_npm_package_by_sha512
     let bob = Home::new();
     let urls = serde_json::json!([index.url]).to_string();
     bob.sig(&["config", "index.urls", &urls]).expect(0);
-    let lock = lock.to_str().unwrap();
+    let lock = lock.as_str();
     let line = |verdict: &str| format!("{verdict:<10} is-number 7.0.0");
     let run = bob.sig(&["deps", lock]).expect(1);
     assert!(run.stdout.contains(&line("unverified")), "{}", run.stdout);

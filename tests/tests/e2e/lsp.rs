@@ -411,9 +411,8 @@ fn no_attest_action_is_offered_without_a_key() {
 fn a_lockfile_shows_each_dependency_not_ok_or_not_reviewed_on_its_line() {
     let home = Home::new();
     home.setup("Alice <alice@example.org>");
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let tarball = fixtures.join("packages/is-number-7.0.0.tgz");
-    let tarball = tarball.to_str().unwrap();
+    let tarball = signet_tests::fixture("packages/is-number-7.0.0.tgz");
+    let tarball = tarball.as_str();
     home.sig(&[
         "attest",
         tarball,
@@ -425,7 +424,11 @@ fn a_lockfile_shows_each_dependency_not_ok_or_not_reviewed_on_its_line() {
     .expect(0);
     let project = tempfile::tempdir().unwrap();
     let lock = project.path().join("package-lock.json");
-    std::fs::copy(fixtures.join("lockfiles/npm/package-lock.json"), &lock).unwrap();
+    std::fs::copy(
+        signet_tests::fixture("lockfiles/npm/package-lock.json"),
+        &lock,
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&lock).unwrap();
     let uri = format!("file://{}", lock.display());
 

@@ -5,16 +5,7 @@
 
 use std::path::Path;
 
-use signet_tests::Home;
-
-fn fixture(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
+use signet_tests::{Home, fixture};
 
 /// The line `sig deps` prints for a dependency judged `verdict`.
 fn line(verdict: &str, name: &str, version: &str) -> String {

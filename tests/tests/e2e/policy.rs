@@ -3,19 +3,8 @@
 //! follows them, pinned to those keys, judges by the policy alone, fails on the one NOT ok
 //! dependency, and passes once the project replaces it.
 
-use std::path::Path;
-
-use signet_tests::Home;
 use signet_tests::http::TestServer;
-
-fn fixture(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
+use signet_tests::{Home, fixture};
 
 /// The sha256 ids `requirements.txt` pins for `name`, in its order.
 fn pinned(requirements: &str, name: &str) -> Vec<String> {
