@@ -12,6 +12,7 @@ use crate::check::{self, CheckReport};
 use crate::index::Checked;
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
+use crate::parts::PartSource;
 use crate::signature;
 use crate::vouch::Vouch;
 
@@ -174,6 +175,8 @@ pub enum Refusal {
     },
     #[error("repo.json is not a valid repository: {0}")]
     BadRepo(String),
+    #[error("the repository's part {0}")]
+    BadPart(String),
     #[error("repo.json is signed by {found}, not by the remote's key {expected}")]
     WrongSigner {
         expected: Fingerprint,
@@ -192,17 +195,49 @@ pub enum Refusal {
     OlderCopy { offered: u64, held: u64 },
 }
 
-/// Applies the rules to a fetched `key.asc` and `repo.json`.
+/// Applies the rules to a fetched `key.asc` and `repo.json`, reading the parts it names (in
+/// the large-publisher layout) from `parts`.
 pub fn accept(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
+    parts: &mut dyn PartSource,
 ) -> Result<Accepted, Refusal> {
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     // The contents are dropped here: a daemon holding a large remote needs them no longer.
-    accept_parsed(record, key_bytes, signed, keyring).map(|(accepted, _)| accepted)
+    accept_parsed(record, key_bytes, signed, keyring, parts).map(|(accepted, _)| accepted)
+}
+
+/// The parts a `repo.json` names that are worth fetching: none unless its signature and its
+/// serial would let it be taken — a rolled-back or forged top document costs no downloads.
+/// Empty for the seed format.
+pub fn parts_to_fetch(
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    signed: &Signed,
+    keyring: &Keyring,
+) -> Result<Vec<formats::PartRef>, Refusal> {
+    let (serial, parts) =
+        RepoContents::read_top(&signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    if parts.is_empty() {
+        return Ok(parts);
+    }
+    let published =
+        cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
+    let found = cert::fingerprint(&published.key);
+    let cert = keyring.merged(published.key);
+    let rotated = match &record.pinned {
+        Some(pinned) if pinned != &found => Some(pinned.clone()),
+        _ => None,
+    };
+    check_signer(&signed.key, &found, rotated.as_ref())?;
+    let (signed_at, data_sha256) = check_repo_signature(signed, &cert, &found)?;
+    if record.data_sha256.as_deref() != Some(data_sha256.as_str()) {
+        check_order(record, serial, &data_sha256, signed_at)?;
+    }
+    Ok(parts)
 }
 
 /// [`accept`] on a `repo.json` already parsed (a crawler reads it once for the keys it
@@ -212,6 +247,7 @@ pub fn accept_parsed(
     key_bytes: &[u8],
     signed: Signed,
     keyring: &Keyring,
+    parts: &mut dyn PartSource,
 ) -> Result<(Accepted, Option<RepoContents>), Refusal> {
     let published =
         cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
@@ -234,8 +270,10 @@ pub fn accept_parsed(
     };
     check_signer(&signed.key, &found, rotated.as_ref())?;
     let (signed_at, data_sha256) = check_repo_signature(&signed, &cert, &found)?;
-    let (contents, skipped) =
+    let (mut contents, mut skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    crate::parts::expand(&mut contents, &mut skipped, parts)
+        .map_err(|e| Refusal::BadPart(e.to_string()))?;
     if let Some(pinned) = &rotated {
         rotation::check(&contents, pinned, &found, &offering).map_err(|why| {
             Refusal::KeyChanged {

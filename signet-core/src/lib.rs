@@ -4,6 +4,7 @@
 //! - `signature`: checking a signed word, and what a key's revocations void (hard or soft);
 //! - `keyring`: what is known of each key (merged, trimmed; it only grows);
 //! - `check`: a repository's attestations checked against the keyring;
+//! - `parts`: the large-publisher layout (a repository split into bins, each checked by digest);
 //! - `accept`: whether a fetched copy is taken (pin, signer, rollback, equivocation, rotation);
 //! - `index`: content id → attestations, their standings and the verdict's tally;
 //! - `vouch` and `web`: trust statements and the web of trust computed from them;
@@ -15,6 +16,7 @@ pub mod check;
 pub mod found;
 pub mod index;
 pub mod keyring;
+pub mod parts;
 pub mod signature;
 pub mod trust;
 pub mod vouch;

@@ -4,7 +4,7 @@
 //! only what checked out. Several crawlers — tasks here, processes elsewhere on the same
 //! PostgreSQL — share the work through the database's claims.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -372,12 +372,40 @@ impl Crawler {
         })
         .await
         .map_err(|e| Failure::Failed(format!("reading the copy died: {e}")))?;
-        let (signed, keys) =
+        let (signed, mut keys) =
             read.map_err(|e| Failure::Failed(format!("repo.json is not a valid repository: {e}")))?;
+        // In the large-publisher layout, its parts: all of them, as the index keeps no copies,
+        // within the bytes one repository may take; none for a refused top document.
+        let named = accept::parts_to_fetch(&record, &key, &signed, &Keyring::default())
+            .map_err(Failure::of)?;
+        let mut parts = BTreeMap::new();
+        if !named.is_empty() {
+            signet_fetch::parts::download(
+                &self.client,
+                &self.settings.http,
+                &claimed.url,
+                &named,
+                self.settings.max_repo_bytes,
+                self.settings.max_repo_bytes,
+                |part, bytes| {
+                    let mut skipped = Vec::new();
+                    if let Ok((_, lists)) = formats::parse_part(&bytes, &mut skipped) {
+                        keys.extend(lists.values().flatten().map(|w| w.key.to_string()));
+                    }
+                    parts.insert(part.sha256.clone(), bytes);
+                    Ok(())
+                },
+            )
+            .await
+            .map_err(|why| Failure::Failed(format!("fetching its parts: {why}")))?;
+            keys.sort();
+            keys.dedup();
+        }
         let keyring = self.keyring_for(&keys).await;
         let max = self.settings.max_per_repository;
         let checked = tokio::task::spawn_blocking(move || {
-            let (accepted, contents) = accept::accept_parsed(&record, &key, signed, &keyring)?;
+            let (accepted, contents) =
+                accept::accept_parsed(&record, &key, signed, &keyring, &mut parts)?;
             if contents.is_some() {
                 // Only keys with no certificate: a word whose signature fails stays failed.
                 record.pending_keys = accepted

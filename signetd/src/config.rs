@@ -122,6 +122,9 @@ impl Default for WatchConfig {
 pub struct FetchConfig {
     /// Largest `repo.json` accepted from a remote.
     pub max_repo_bytes: u64,
+    /// Most bytes of parts downloaded in one fetch of a remote in the large-publisher layout
+    /// (docs/FORMATS.md, "Parts"); each part is at most 16 MiB.
+    pub max_parts_bytes: u64,
     pub connect_timeout_secs: u64,
     /// Deadline for the answer to begin (its status and headers) once connected: a server that
     /// accepts and never answers is given up on long before `timeout_secs`.
@@ -144,17 +147,31 @@ pub struct SyncConfig {
     pub max_age_secs: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PublishConfig {
     /// Address on which the daemon serves `repo/` over HTTP (`sig publish --http`).
     pub http: Option<String>,
+    /// Past this many attestations the repository is written in the large-publisher layout
+    /// (docs/FORMATS.md, "Parts"): followers then download only what changed, but readers of
+    /// the seed format alone (the reference implementation) see none of its attestations.
+    pub parts_above: usize,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            http: None,
+            parts_above: 10_000,
+        }
+    }
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
         FetchConfig {
             max_repo_bytes: 64 << 20,
+            max_parts_bytes: 2 << 30,
             connect_timeout_secs: 10,
             first_byte_timeout_secs: 20,
             timeout_secs: 120,
@@ -289,7 +306,7 @@ impl Config {
         signet_proto::formats::About::new(None, self.verify.criteria.clone())
             .map_err(|e| format!("verify.criteria: {e}"))?;
         let n = |v: usize| v as u64;
-        let ranges: [(&str, u64, u64, u64, &str); 22] = [
+        let ranges: [(&str, u64, u64, u64, &str); 24] = [
             ("verify.threshold", n(self.verify.threshold), 1, 1_000, ""),
             ("verify.max_not_ok", n(self.verify.max_not_ok), 0, 1_000, ""),
             (
@@ -313,6 +330,20 @@ impl Config {
                 1 << 10,
                 1 << 36,
                 " bytes",
+            ),
+            (
+                "fetch.max_parts_bytes",
+                self.fetch.max_parts_bytes,
+                1 << 10,
+                1 << 40,
+                " bytes",
+            ),
+            (
+                "publish.parts_above",
+                n(self.publish.parts_above),
+                0,
+                100_000_000,
+                " attestations",
             ),
             (
                 "fetch.connect_timeout_secs",

@@ -67,6 +67,7 @@ fn floor(repos: &[Repo]) -> Duration {
                 &repo.key_asc,
                 &repo.repo_json,
                 &Keyring::default(),
+                &mut signet_core::parts::NoParts,
             )
             .unwrap();
             assert_eq!(accepted.report.valid, repo.ids.len());

@@ -34,6 +34,8 @@ struct Shared {
     log: Vec<(String, u16)>,
     /// The path of every request read, answered or not.
     asked: Vec<String>,
+    /// Bytes of the bodies of `File` routes sent so far.
+    sent: u64,
 }
 
 pub struct TestServer {
@@ -81,8 +83,15 @@ impl TestServer {
             .insert(format!("/signet/{file}"), serve);
     }
 
-    /// Serves a repository directory's `repo.json` and `key.asc` as they are now.
+    /// Serves a repository directory's `repo.json`, `key.asc` and parts (the large-publisher
+    /// layout) as they are now.
     pub fn serve_repo(&self, repo_dir: &std::path::Path) {
+        if let Ok(parts) = std::fs::read_dir(repo_dir.join("parts")) {
+            for part in parts.flatten() {
+                let name = format!("parts/{}", part.file_name().to_string_lossy());
+                self.route(&name, Serve::File(std::fs::read(part.path()).unwrap()));
+            }
+        }
         self.route(
             "repo.json",
             Serve::File(std::fs::read(repo_dir.join("repo.json")).unwrap()),
@@ -103,6 +112,11 @@ impl TestServer {
             .iter()
             .filter(|p| p.ends_with(file))
             .count()
+    }
+
+    /// Bytes of file bodies sent since the last call.
+    pub fn take_bytes_sent(&self) -> u64 {
+        std::mem::take(&mut self.shared.lock().unwrap().sent)
     }
 
     /// Statuses answered so far for a file, and forgets them.
@@ -166,6 +180,7 @@ fn handle(mut stream: TcpStream, shared: &Mutex<Shared>, stop: &AtomicBool) {
                 )
             } else {
                 log(200);
+                shared.lock().unwrap().sent += body.len() as u64;
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()

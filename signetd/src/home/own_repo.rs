@@ -1,7 +1,15 @@
 //! The user's own repository on disk: `repo/repo.json`, read and checked at start, written
-//! atomically after every change.
+//! atomically after every change. Past `publish.parts_above` attestations it is written in the
+//! large-publisher layout (docs/FORMATS.md, "Parts"): `repo.json` signs the digests of
+//! `repo/parts/SHA256.json`, each written before the `repo.json` that names it.
 
-use signet_proto::formats::{self, RepoContents, Signed, Skipped};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use signet_proto::formats::{self, PartRef, RepoContents, Signed, Skipped};
+use signet_proto::json::Value;
+
+use crate::core::parts::{self, PartFile, PartSource};
 
 use crate::core::check::MAX_OWN_REPO_LEN;
 use crate::core::keyring::Keyring;
@@ -45,8 +53,119 @@ pub fn load_own(
         .ok_or_else(|| format!("the certificate of {owner} is missing"))?
         .cert;
     signature::check(&signed, cert).map_err(|e| format!("its signature does not verify: {e}"))?;
-    let (contents, skipped) = RepoContents::read(signed.data).map_err(|e| e.to_string())?;
+    let (mut contents, mut skipped) = RepoContents::read(signed.data).map_err(|e| e.to_string())?;
+    parts::expand(
+        &mut contents,
+        &mut skipped,
+        &mut PartDir::of(&home.repo_dir()),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Some(OwnRepo { contents, skipped }))
+}
+
+/// Most bytes one part file may hold, written or read: a part holds one bin's attestations,
+/// about 130 KB at a million attestations.
+pub const MAX_PART_BYTES: u64 = 16 << 20;
+
+/// The part files stored in a directory (`repo/parts/`, a remote's `parts/`), read by digest.
+pub struct PartDir(std::path::PathBuf);
+
+impl PartDir {
+    /// The parts beside a `repo.json` in `dir`.
+    pub fn of(dir: &Path) -> Self {
+        PartDir(dir.join(formats::PARTS_DIR))
+    }
+
+    /// The file of the part whose digest is `sha256`.
+    pub fn path(&self, sha256: &str) -> std::path::PathBuf {
+        self.0.join(format!("{sha256}.json"))
+    }
+
+    pub fn holds(&self, sha256: &str) -> bool {
+        self.path(sha256).is_file()
+    }
+
+    /// Writes the parts not held yet (each atomically and durably: a part's name is its
+    /// digest, so one already there is the same bytes).
+    pub fn write(&self, files: &[PartFile], mode: u32) -> anyhow::Result<()> {
+        for file in files.iter().filter(|f| !self.holds(&f.part.sha256)) {
+            std::fs::create_dir_all(&self.0)?;
+            store::write_atomic(&self.path(&file.part.sha256), &file.bytes, mode)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the part files not in `keep`; a file of any other name is left alone.
+    pub fn keep_only(&self, keep: &BTreeSet<String>) {
+        let Ok(entries) = std::fs::read_dir(&self.0) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(digest) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let is_part = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_part && !keep.contains(digest) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl PartSource for PartDir {
+    fn bytes(&mut self, part: &PartRef) -> Result<Vec<u8>, String> {
+        match store::read_bounded(&self.path(&part.sha256), MAX_PART_BYTES) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err("missing".into()),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+}
+
+/// The digests of the parts a stored `repo.json` names (none for the seed format, or when it
+/// cannot be read).
+pub fn parts_named(repo_file: &Path) -> BTreeSet<String> {
+    store::read_bounded(repo_file, MAX_OWN_REPO_LEN)
+        .ok()
+        .flatten()
+        .and_then(|bytes| formats::parse_signed_repo(&bytes).ok())
+        .and_then(|signed| RepoContents::read_top(&signed.data).ok())
+        .map(|(_, parts)| parts.into_iter().map(|p| p.sha256).collect())
+        .unwrap_or_default()
+}
+
+/// The own repository's next files: the `data` to sign, and the part files when it is
+/// written in parts (more than `parts_above` attestations).
+pub fn layout(contents: &RepoContents, parts_above: usize) -> (Value, Vec<PartFile>) {
+    let count = contents.count();
+    if count <= parts_above {
+        return (contents.to_data(), Vec::new());
+    }
+    let split = parts::split(contents, parts::digits_for(count));
+    (split.top, split.files)
+}
+
+/// A signed next version of the own repository, as files.
+#[derive(Clone)]
+pub struct OwnFiles {
+    /// `repo.json`.
+    pub repo: Vec<u8>,
+    pub parts: Vec<PartFile>,
+}
+
+/// Writes the own repository: the parts not yet there, then `repo.json` atomically, then
+/// drops the parts neither it nor the version it replaced names (a follower fetching that
+/// version meanwhile still finds its parts).
+pub fn write_files(home: &Home, files: &OwnFiles) -> anyhow::Result<()> {
+    std::fs::create_dir_all(home.repo_dir())?;
+    let dir = PartDir::of(&home.repo_dir());
+    dir.write(&files.parts, 0o644)?;
+    let mut keep = parts_named(&home.repo_file());
+    store::write_atomic(&home.repo_file(), &files.repo, 0o644)?;
+    keep.extend(files.parts.iter().map(|f| f.part.sha256.clone()));
+    dir.keep_only(&keep);
+    Ok(())
 }
 
 /// The bytes of `repo.json` for a signed repository: its canonical form, one line.
@@ -54,10 +173,4 @@ pub fn file_bytes(signed: &Signed) -> Vec<u8> {
     let mut bytes = signed.to_value().canonical().into_bytes();
     bytes.push(b'\n');
     bytes
-}
-
-/// Writes the signed repository to `repo/repo.json`, atomically and durably.
-pub fn write_own(home: &Home, signed: &Signed) -> anyhow::Result<()> {
-    std::fs::create_dir_all(home.repo_dir())?;
-    store::write_atomic(&home.repo_file(), &file_bytes(signed), 0o644)
 }

@@ -211,6 +211,11 @@ pub async fn start(
                 let service = hyper::service::service_fn(move |request| {
                     let content = content.clone();
                     async move {
+                        if let Some(digest) = part_digest(request.uri().path()) {
+                            return Ok::<_, Infallible>(
+                                respond_part(&content.repo_dir, digest, &request).await,
+                            );
+                        }
                         let snapshot = content.current().await;
                         Ok::<_, Infallible>(respond(&snapshot, &request))
                     }
@@ -245,7 +250,72 @@ fn plain(status: StatusCode) -> Response<Full<Bytes>> {
     response
 }
 
-/// Only the two files are served: anything else is 404, so no path can leave `repo/`.
+/// The digest a request for a part names: `/parts/` and 64 lowercase hex digits, `.json`.
+/// Nothing else under `parts/` is served, so no path can leave it.
+fn part_digest(path: &str) -> Option<&str> {
+    let digest = path.strip_prefix("/parts/")?.strip_suffix(".json")?;
+    let hex = digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then_some(digest)
+}
+
+/// A part of the repository in the large-publisher layout (docs/FORMATS.md, "Parts"), read
+/// from `repo/parts/` for each request: named by its digest, it never changes, so its ETag is
+/// that digest and caches may keep it for ever. Parts are written before the `repo.json` that
+/// names them and kept while the version before it may still be fetched.
+async fn respond_part<B>(
+    repo_dir: &Path,
+    digest: &str,
+    request: &Request<B>,
+) -> Response<Full<Bytes>> {
+    let with_body = match *request.method() {
+        Method::GET => true,
+        Method::HEAD => false,
+        _ => return plain(StatusCode::METHOD_NOT_ALLOWED),
+    };
+    let path = repo_dir
+        .join(signet_proto::formats::PARTS_DIR)
+        .join(format!("{digest}.json"));
+    let read = crate::errors::blocking("reading a part", move || {
+        store::read_bounded(&path, crate::home::own_repo::MAX_PART_BYTES)
+    })
+    .await;
+    let Ok(Ok(Some(body))) = read else {
+        return plain(StatusCode::NOT_FOUND);
+    };
+    let etag = format!("\"{digest}\"");
+    let fresh = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let length = body.len();
+    let mut response = Response::new(Full::new(if fresh || !with_body {
+        Bytes::new()
+    } else {
+        Bytes::from(body)
+    }));
+    let headers = response.headers_mut();
+    headers.insert(ETAG, HeaderValue::from_str(&etag).expect("hex in quotes"));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if fresh {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if !with_body {
+        headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    response
+}
+
+/// Only the two files are served here (parts by `respond_part`): anything else is 404, so no
+/// path can leave `repo/`.
 fn respond<B>(snapshot: &Snapshot, request: &Request<B>) -> Response<Full<Bytes>> {
     let with_body = match *request.method() {
         Method::GET => true,
@@ -333,6 +403,20 @@ pub fn inside_home(home: &Home, dir: &Path) -> bool {
 
 pub fn copy_to(home: &Home, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The parts first (in the large-publisher layout): named by their digests, none already
+    // there is rewritten, and a reader of the old repo.json still finds its own.
+    let named = crate::home::own_repo::parts_named(&home.repo_file());
+    let (from, to) = (
+        crate::home::own_repo::PartDir::of(&home.repo_dir()),
+        crate::home::own_repo::PartDir::of(dir),
+    );
+    let mut keep = crate::home::own_repo::parts_named(&dir.join(signet_proto::paths::REPO_FILE));
+    for digest in named.iter().filter(|d| !to.holds(d)) {
+        let bytes = store::read_bounded(&from.path(digest), crate::home::own_repo::MAX_PART_BYTES)?
+            .with_context(|| format!("{} is missing", from.path(digest).display()))?;
+        std::fs::create_dir_all(to.path(digest).parent().expect("in parts/"))?;
+        store::write_atomic(&to.path(digest), &bytes, 0o644)?;
+    }
     // key.asc first: a reader that sees the new repo.json can always check it.
     for name in [
         signet_proto::paths::KEY_FILE,
@@ -343,5 +427,7 @@ pub fn copy_to(home: &Home, dir: &Path) -> anyhow::Result<PathBuf> {
             .with_context(|| format!("reading {} (run `sig setup` first)", from.display()))?;
         store::write_atomic(&dir.join(name), &bytes, 0o644)?;
     }
+    keep.extend(named);
+    to.keep_only(&keep);
     Ok(dir.to_path_buf())
 }

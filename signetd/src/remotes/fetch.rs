@@ -13,6 +13,7 @@ use crate::core::accept::{self, RemoteRecord, Validators};
 use crate::core::index::Source;
 use crate::errors::blocking;
 use crate::home::Home;
+use crate::home::own_repo::PartDir;
 use crate::keys;
 use crate::state::now_rfc3339;
 
@@ -123,6 +124,16 @@ fn note_accepted(
 }
 
 impl Remotes {
+    /// The client a remote is fetched with: a remote the web found from public addresses
+    /// only, unless allowed.
+    pub(super) fn client_for(&self, record: &RemoteRecord) -> &reqwest::Client {
+        if record.discovered && !self.shared.config().trust.follow_private_urls {
+            &self.http_web
+        } else {
+            &self.http
+        }
+    }
+
     /// Step one of a fetch: `key.asc`, then `repo.json` (with the validators of the copy held,
     /// when one is), each line of progress added to `requests`. `Err(None)` when the remote was
     /// removed meanwhile (the requests are dropped), `Err(Some(why))` when a request failed.
@@ -134,13 +145,8 @@ impl Remotes {
         requests: &mut Vec<String>,
     ) -> Result<(Got, Got), Option<String>> {
         let limits = self.shared.config().http_limits();
-        // A remote the web found is fetched from public addresses only, unless allowed.
         let private = self.shared.config().trust.follow_private_urls;
-        let client = if record.discovered && !private {
-            &self.http_web
-        } else {
-            &self.http
-        };
+        let client = self.client_for(record);
         if record.discovered
             && let Some(why) = reqwest::Url::parse(&record.url)
                 .ok()
@@ -260,6 +266,15 @@ impl Remotes {
             Ok(bodies) => bodies,
             Err(why) => return self.fetch_failed(record, report, why).await,
         };
+        // In the large-publisher layout, the parts not held yet (a refused top document costs
+        // no downloads).
+        if let Err(why) = self
+            .fetch_parts(&record, &bodies.key, &bodies.repo, &mut report.requests)
+            .await
+        {
+            report.outcome = FetchOutcome::Refused;
+            return self.fetch_failed(record, report, why).await;
+        }
         // Keys learnt from other remotes while this copy is checked (they fetch in parallel)
         // make its attestations waiting for them checkable: see `recheck_unknown_keys`.
         let keyring_checked = self.shared.read().keyring.generation();
@@ -319,8 +334,16 @@ impl Remotes {
             // it is the same (its serial still guards against a rollback).
             checked_record.key_sha256 = None;
         }
+        let parts = record::dir(&self.shared.home, &record.name);
         let (accepted, bodies) = blocking("checking the copy", move || {
-            let accepted = accept::accept(&checked_record, &bodies.key, &bodies.repo, &keyring);
+            let mut parts = PartDir::of(&parts);
+            let accepted = accept::accept(
+                &checked_record,
+                &bodies.key,
+                &bodies.repo,
+                &keyring,
+                &mut parts,
+            );
             (accepted, bodies)
         })
         .await
@@ -388,7 +411,9 @@ impl Remotes {
             for cert in &certs {
                 crate::home::certs::remember(&home, cert)?;
             }
-            record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)
+            record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
+            Remotes::drop_unnamed_parts(&home, &saved.name);
+            Ok(())
         })
         .await?
     }

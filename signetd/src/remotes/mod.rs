@@ -3,6 +3,7 @@
 mod discover;
 mod fetch;
 mod held;
+mod parts;
 pub mod record;
 pub mod schedule;
 

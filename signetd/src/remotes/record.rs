@@ -52,7 +52,8 @@ pub fn check_stored(
         key_sha256: None,
         ..record.clone()
     };
-    let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring)?;
+    let mut parts = crate::home::own_repo::PartDir::of(&dir(home, &record.name));
+    let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring, &mut parts)?;
     let entries = accepted.entries.unwrap_or_default();
     let cache = CheckedCache::new(
         key_bytes,

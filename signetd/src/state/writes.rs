@@ -208,11 +208,14 @@ impl Shared {
             let read_at = contents.serial;
             change(&mut contents);
             bump(&mut contents);
-            let data = contents.to_data();
             let signing = signer.clone();
-            let signed = blocking("signing", move || keys::sign_value(&*signing, data))
-                .await?
-                .map_err(|e| WriteError::Signing(format!("{e:#}")))?;
+            let (laid_out, parts_above) = (contents.clone(), self.config().publish.parts_above);
+            let (signed, parts) = blocking("signing", move || {
+                let (data, parts) = own_repo::layout(&laid_out, parts_above);
+                keys::sign_value(&*signing, data).map(|signed| (signed, parts))
+            })
+            .await?
+            .map_err(|e| WriteError::Signing(format!("{e:#}")))?;
             let writer = match held {
                 Some(writer) => writer,
                 None => self.writer.lock().await,
@@ -226,7 +229,10 @@ impl Shared {
                 return Ok(SignedNext {
                     _writer: writer,
                     contents,
-                    bytes: own_repo::file_bytes(&signed),
+                    files: own_repo::OwnFiles {
+                        repo: own_repo::file_bytes(&signed),
+                        parts,
+                    },
                 });
             }
         }
@@ -365,7 +371,7 @@ impl Shared {
                 }
             })
             .await?;
-        self.commit_repo(&next.bytes).await?;
+        self.commit_repo(&next.files).await?;
         let serial = next.contents.serial;
         {
             let mut s = self.write();
@@ -383,12 +389,10 @@ impl Shared {
     }
 
     /// Writes the own repository's next version durably.
-    async fn commit_repo(&self, bytes: &[u8]) -> Result<(), WriteError> {
-        let home = self.home.clone();
-        let bytes = bytes.to_vec();
+    async fn commit_repo(&self, files: &own_repo::OwnFiles) -> Result<(), WriteError> {
+        let (home, files) = (self.home.clone(), files.clone());
         blocking("saving the repository", move || {
-            std::fs::create_dir_all(home.repo_dir())?;
-            store::write_atomic(&home.repo_file(), &bytes, 0o644)
+            own_repo::write_files(&home, &files)
         })
         .await?
         .map_err(|e| NotSaved::new("the repository", e, "it is unchanged on disk").into())
@@ -441,9 +445,12 @@ impl Shared {
                 .collect()
         };
         let public = keys::armored_published(signer.cert(), &retired);
-        let repo_bytes = next.bytes.clone();
+        let repo = next.files.clone();
         blocking("replacing the key", move || {
-            crate::keys::rekey::replace(&home, previous.as_ref(), files, &public, &repo_bytes)
+            // The parts first: named by their digests, they change nothing until the
+            // `repo.json` that names them is installed.
+            own_repo::PartDir::of(&home.repo_dir()).write(&repo.parts, 0o644)?;
+            crate::keys::rekey::replace(&home, previous.as_ref(), files, &public, &repo.repo)
         })
         .await?
         .map_err(|e| SetupError::NotReplaced(format!("{e:#}")))?;
@@ -491,8 +498,8 @@ fn bump(contents: &mut RepoContents) {
 struct SignedNext<'a> {
     _writer: tokio::sync::MutexGuard<'a, ()>,
     contents: RepoContents,
-    /// `repo.json` as it will be written.
-    bytes: Vec<u8>,
+    /// `repo.json` (and its parts) as they will be written.
+    files: own_repo::OwnFiles,
 }
 
 pub(super) fn gpg_setup_file(home: &Home) -> PathBuf {

@@ -393,3 +393,33 @@ fn by_default_the_index_never_crawls_a_private_address() {
     let (_, answer) = index.get(&format!("v1/ids/{id}"));
     assert_eq!(answer["results"][0]["attestations"], serde_json::json!([]));
 }
+
+/// A repository in the large-publisher layout (docs/FORMATS.md, "Parts") is crawled through
+/// its parts: every word in them found, as signed.
+#[test]
+fn the_index_crawls_a_repository_published_in_parts() {
+    let registry = Home::new();
+    registry
+        .config(serde_json::json!({"sync": {"interval_secs": 0}, "publish": {"parts_above": 10}}));
+    let fpr = registry.setup("Big Registry <registry@example.org>");
+    let files: Vec<_> = (0..40)
+        .map(|i| registry.file(&format!("f{i}"), format!("file {i}\n").as_bytes()))
+        .collect();
+    let mut args = vec!["attest", "--ok", "--reviewed", "--comment", "read"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    registry.sig(&args).expect(0);
+    assert!(registry.read_repo()["data"]["parts"].is_array());
+    let url = registry.publish_http();
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::sqlite(dir.path());
+    assert_eq!(index.submit(&url).0, 202);
+    for i in [0, 39] {
+        let id = signet_tests::content_id(format!("file {i}\n").as_bytes());
+        let answer = index.wait_for(&id);
+        let found = &answer["results"][0]["attestations"][0]["attestation"];
+        assert_eq!(found["key"], fpr.as_str(), "{answer:#}");
+        assert_eq!(found["data"]["id"], id.as_str());
+    }
+    let (_, list) = index.get("v1/repositories");
+    assert_eq!(list["repositories"][0]["attestations"], 40, "{list:#}");
+}

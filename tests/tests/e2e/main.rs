@@ -21,6 +21,7 @@ mod lsp;
 mod manual;
 mod newcomer;
 mod packages;
+mod parts;
 mod policy;
 mod protocol;
 mod protocol_doc;
