@@ -5,18 +5,21 @@
 use sequoia_openpgp::Cert;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use signet_proto::formats::{self, About, ContentId, Fingerprint, RepoContents, Signed};
+use signet_proto::formats::{self, Fingerprint, RepoContents, Signed};
 
 use crate::cert;
 use crate::check::{self, CheckReport};
 use crate::index::Checked;
-use crate::index::{Entry, Source};
+use crate::index::Source;
 use crate::keyring::Keyring;
-use crate::parts::PartSource;
 use crate::signature;
-use crate::vouch::Vouch;
 
+mod cache;
+mod parted;
 mod rotation;
+
+pub use cache::{CheckedCache, KeysSeen, sha256_hex};
+pub use parted::PartStore;
 
 /// What Signet remembers about a remote between fetches and restarts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,9 +154,12 @@ pub struct Accepted {
     /// The remote was pinned to this key, which both it and the new key said it succeeds (a
     /// key rotation): the new key is pinned now.
     pub rotated_from: Option<Fingerprint>,
-    /// Digest of the keyring the attestations were checked with, for the cache.
     /// What the check depended on in the keyring (for the checked cache).
     pub keys_seen: KeysSeen,
+    /// A repository in parts (docs/FORMATS.md, "Parts"), checked part by part: the caches of
+    /// the parts checked now, by digest, to keep beside them. The whole copy has no cache of
+    /// its own then.
+    pub part_caches: Option<Vec<(String, CheckedCache)>>,
 }
 
 /// Why a fetched copy was refused. The last good copy stays in use.
@@ -197,17 +203,19 @@ pub enum Refusal {
 
 /// Applies the rules to a fetched `key.asc` and `repo.json`, reading the parts it names (in
 /// the large-publisher layout) from `parts`.
+/// A repository in parts is checked part by part, each part's check taken from `parts`'s
+/// cache while it holds: an update costs the parts that changed.
 pub fn accept(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
-    parts: &mut dyn PartSource,
+    parts: &mut dyn PartStore,
 ) -> Result<Accepted, Refusal> {
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     // The contents are dropped here: a daemon holding a large remote needs them no longer.
-    accept_parsed(record, key_bytes, signed, keyring, parts).map(|(accepted, _)| accepted)
+    judge(record, key_bytes, signed, keyring, parts, false).map(|(accepted, _)| accepted)
 }
 
 /// The parts a `repo.json` names that are worth fetching: none unless its signature and its
@@ -247,7 +255,21 @@ pub fn accept_parsed(
     key_bytes: &[u8],
     signed: Signed,
     keyring: &Keyring,
-    parts: &mut dyn PartSource,
+    parts: &mut dyn PartStore,
+) -> Result<(Accepted, Option<RepoContents>), Refusal> {
+    judge(record, key_bytes, signed, keyring, parts, true)
+}
+
+/// The rules, in order: the key, the signer, the signature, a rotation's two halves, the
+/// order of copies, then every attestation. `whole`: the contents are read whole and handed
+/// back; otherwise a repository in parts is checked part by part.
+fn judge(
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    signed: Signed,
+    keyring: &Keyring,
+    parts: &mut dyn PartStore,
+    whole: bool,
 ) -> Result<(Accepted, Option<RepoContents>), Refusal> {
     let published =
         cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
@@ -272,10 +294,30 @@ pub fn accept_parsed(
     let (signed_at, data_sha256) = check_repo_signature(&signed, &cert, &found)?;
     let (mut contents, mut skipped) =
         RepoContents::read(signed.data).map_err(|e| Refusal::BadRepo(e.to_string()))?;
-    crate::parts::expand(&mut contents, &mut skipped, parts)
-        .map_err(|e| Refusal::BadPart(e.to_string()))?;
+    let bad_part = |e: crate::parts::PartError| Refusal::BadPart(e.to_string());
+    let by_part = std::mem::take(&mut contents.parts);
+    let statements = if whole || by_part.is_empty() {
+        contents.parts = by_part.clone();
+        crate::parts::expand(&mut contents, &mut skipped, parts).map_err(bad_part)?;
+        None
+    } else {
+        // Only the bins of the statements a rotation is judged by.
+        let keys: Vec<&Fingerprint> = std::iter::once(&found).chain(rotated.as_ref()).collect();
+        Some(
+            parted::with_statement_bins(
+                contents.clone(),
+                &by_part,
+                &keys,
+                &found,
+                &offering,
+                parts,
+            )
+            .map_err(bad_part)?,
+        )
+    };
+    let statements = statements.as_ref().unwrap_or(&contents);
     if let Some(pinned) = &rotated {
-        rotation::check(&contents, pinned, &found, &offering).map_err(|why| {
+        rotation::check(statements, pinned, &found, &offering).map_err(|why| {
             Refusal::KeyChanged {
                 pinned: pinned.clone(),
                 found: found.clone(),
@@ -286,7 +328,7 @@ pub fn accept_parsed(
     // Of the retired keys offered, those already known (a revocation of one is learnt) and
     // those this repository proves its key succeeded are kept; fresh keys offered at every
     // fetch would otherwise be learnt for ever (what is known of keys only grows).
-    let owners = rotation::owners(&contents, &found, &offering);
+    let owners = rotation::owners(statements, &found, &offering);
     let retired: Vec<Cert> = offered
         .into_iter()
         .filter(|c| {
@@ -312,6 +354,7 @@ pub fn accept_parsed(
                 newly_pinned: false,
                 rotated_from: None,
                 keys_seen: KeysSeen::default(),
+                part_caches: None,
             },
             None,
         ));
@@ -324,7 +367,20 @@ pub fn accept_parsed(
     } else {
         check::Held::All
     };
-    let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
+    let (mut entries, mut report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
+    let mut part_caches = None;
+    if !whole && !by_part.is_empty() {
+        let owners = match &held {
+            check::Held::ByOwner(owners) => Some(owners),
+            check::Held::All => None,
+        };
+        let checked =
+            parted::check_parts(&by_part, parts, &keyring, &source, owners).map_err(bad_part)?;
+        entries.files.extend(checked.checked.files);
+        entries.vouches.extend(checked.checked.vouches);
+        report.absorb(checked.report);
+        part_caches = Some(checked.fresh);
+    }
     let keys_seen = KeysSeen::of(&keyring, &report);
     let serial = contents.serial;
     Ok((
@@ -339,6 +395,7 @@ pub fn accept_parsed(
             newly_pinned: record.pinned.is_none(),
             rotated_from: rotated,
             keys_seen,
+            part_caches,
         },
         Some(contents),
     ))
@@ -435,195 +492,6 @@ fn check_order(
         // Accepted before signature times were recorded: this copy sets the mark.
         None if held == 0 => Ok(()),
         _ => Err(Refusal::Equivocation { serial: held }),
-    }
-}
-
-/// What a check of a copy depended on in the keyring, besides the copy's bytes: what was known
-/// of each key whose words could not enter (`CheckReport::pending_keys`) — learning more of
-/// one may let its words in — or, past [`CheckReport::PENDING_KEYS`] of them, the whole
-/// keyring. The words that did enter stay checked while their certificates hold the keys that
-/// signed them (`Keyring::signs_with`): certificates only grow, and revocation is judged at
-/// each query. So a new key, remote or revocation elsewhere leaves a cache valid.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KeysSeen {
-    /// `(key, digest of what was known of it)`; `None`: nothing was.
-    pub pending: Vec<(Fingerprint, Option<String>)>,
-    /// The whole keyring's digest, when too many keys were pending to list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub whole: Option<String>,
-}
-
-impl KeysSeen {
-    pub fn of(keyring: &Keyring, report: &CheckReport) -> Self {
-        if report.pending_overflow {
-            return KeysSeen {
-                pending: Vec::new(),
-                whole: Some(keyring.digest()),
-            };
-        }
-        KeysSeen {
-            pending: report
-                .pending_keys
-                .iter()
-                .map(|k| (k.clone(), keyring.cert_digest(k)))
-                .collect(),
-            whole: None,
-        }
-    }
-
-    /// Whether `keyring` knows of the pending keys exactly what was known.
-    pub fn unchanged_in(&self, keyring: &Keyring) -> bool {
-        match &self.whole {
-            Some(digest) => &keyring.digest() == digest,
-            None => self
-                .pending
-                .iter()
-                .all(|(key, digest)| &keyring.cert_digest(key) == digest),
-        }
-    }
-}
-
-/// What checking a stored copy found, kept beside it so that a restart does no signature work:
-/// valid while the copy's bytes are the ones it was computed from and the keyring still
-/// supports it ([`KeysSeen`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckedCache {
-    /// [`CheckedCache::FORMAT`]: a cache of another format is computed again (format 1, before
-    /// trust statements, counted them as malformed; format 2 kept no rotation or withdrawal).
-    #[serde(default)]
-    pub format: u32,
-    pub repo_sha256: String,
-    pub key_sha256: String,
-    pub keys_seen: KeysSeen,
-    /// Checked as a discovered remote's copy: its owner's words only (`check::Held`).
-    #[serde(default)]
-    pub discovered: bool,
-    pub report: CheckReport,
-    /// `(id, key, signer, signed_at, ok, reviewed, comment, subject, criteria)` of every
-    /// attestation with a genuine signature. Revocation is not kept here: it is judged from the keyring at each query.
-    pub entries: Vec<CachedEntry>,
-    /// The trust statements with a genuine signature.
-    #[serde(default)]
-    pub vouches: Vec<Vouch>,
-}
-
-type CachedEntry = (
-    String,
-    Fingerprint,
-    Fingerprint,
-    u64,
-    bool,
-    bool,
-    String,
-    Option<String>,
-    Vec<String>,
-);
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    formats::hex_lower(&Sha256::digest(bytes))
-}
-
-impl CheckedCache {
-    /// Format 3 was valid only under the very keyring it was checked with: any key learnt
-    /// anywhere threw every cache away. Format 4 kept no subject or criteria.
-    pub const FORMAT: u32 = 5;
-
-    pub fn new(
-        key_bytes: &[u8],
-        repo_bytes: &[u8],
-        keys_seen: KeysSeen,
-        discovered: bool,
-        checked: &Checked,
-        report: &CheckReport,
-    ) -> Self {
-        CheckedCache {
-            format: Self::FORMAT,
-            repo_sha256: sha256_hex(repo_bytes),
-            key_sha256: sha256_hex(key_bytes),
-            keys_seen,
-            discovered,
-            report: report.clone(),
-            vouches: checked.vouches.clone(),
-            entries: checked
-                .files
-                .iter()
-                .map(|(id, e)| {
-                    (
-                        id.to_string(),
-                        e.key.clone(),
-                        e.signer.clone(),
-                        e.signed_at,
-                        e.ok,
-                        e.reviewed,
-                        e.comment.clone(),
-                        e.about.subject.clone(),
-                        e.about.criteria.clone(),
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    /// The entries, if this cache was computed from exactly these bytes, for a remote followed
-    /// the same way (`discovered`), and `keyring` still supports it ([`KeysSeen`]).
-    pub fn entries_for(
-        self,
-        key_bytes: &[u8],
-        repo_bytes: &[u8],
-        keyring: &Keyring,
-        record: &RemoteRecord,
-    ) -> Option<(Checked, CheckReport)> {
-        let source = &Source::Remote(record.name.clone());
-        if self.format != Self::FORMAT
-            || self.discovered != record.discovered
-            || self.key_sha256 != sha256_hex(key_bytes)
-            || self.repo_sha256 != sha256_hex(repo_bytes)
-            || !self.keys_seen.unchanged_in(keyring)
-        {
-            return None;
-        }
-        // Every word that entered still rests on a key its certificate holds: one check per
-        // distinct (key, signing key), not per word.
-        let signers: std::collections::BTreeSet<(&Fingerprint, &Fingerprint)> = self
-            .entries
-            .iter()
-            .map(|(_, key, signer, ..)| (key, signer))
-            .chain(self.vouches.iter().map(|v| (&v.key, &v.signer)))
-            .collect();
-        if !signers
-            .iter()
-            .all(|(key, signer)| keyring.signs_with(key, signer))
-        {
-            return None;
-        }
-        let mut entries = Vec::with_capacity(self.entries.len());
-        for (id, key, signer, signed_at, ok, reviewed, comment, subject, criteria) in self.entries {
-            let id = ContentId::parse(&id).ok()?;
-            entries.push((
-                id,
-                Entry {
-                    key,
-                    signer,
-                    signed_at,
-                    ok,
-                    reviewed,
-                    comment,
-                    about: About { subject, criteria },
-                    source: source.clone(),
-                },
-            ));
-        }
-        let mut vouches = self.vouches;
-        for v in &mut vouches {
-            v.source = source.clone();
-        }
-        Some((
-            Checked {
-                files: entries,
-                vouches,
-            },
-            self.report,
-        ))
     }
 }
 

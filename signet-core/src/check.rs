@@ -87,6 +87,31 @@ impl CheckReport {
         }
     }
 
+    /// Adds what checking another part of the same repository found (docs/FORMATS.md,
+    /// "Parts"), within the same bounds as one check.
+    pub fn absorb(&mut self, other: CheckReport) {
+        for key in &other.pending_keys {
+            self.pending(key);
+        }
+        self.pending_overflow |= other.pending_overflow;
+        self.valid += other.valid;
+        self.malformed += other.malformed;
+        self.misfiled += other.misfiled;
+        self.unknown_key += other.unknown_key;
+        self.bad_signature += other.bad_signature;
+        self.not_held += other.not_held;
+        for example in other.examples {
+            self.note(example);
+        }
+        for (id, counts) in other.unchecked {
+            if self.unchecked.len() < Self::UNCHECKED_IDS || self.unchecked.contains_key(&id) {
+                let held = self.unchecked.entry(id).or_default();
+                held.unknown = held.unknown.saturating_add(counts.unknown);
+                held.invalid = held.invalid.saturating_add(counts.invalid);
+            }
+        }
+    }
+
     pub fn rejected(&self) -> usize {
         self.malformed + self.misfiled + self.unknown_key + self.bad_signature
     }

@@ -9,6 +9,7 @@ use std::path::Path;
 use signet_proto::formats::{self, PartRef, RepoContents, Signed, Skipped};
 use signet_proto::json::Value;
 
+use crate::core::accept::{CheckedCache, PartStore};
 use crate::core::parts::{self, PartFile, PartSource};
 
 use crate::core::check::MAX_OWN_REPO_LEN;
@@ -67,13 +68,38 @@ pub fn load_own(
 /// about 130 KB at a million attestations.
 pub const MAX_PART_BYTES: u64 = 16 << 20;
 
-/// The part files stored in a directory (`repo/parts/`, a remote's `parts/`), read by digest.
-pub struct PartDir(std::path::PathBuf);
+/// The part files stored in a directory (`repo/parts/`, a remote's `parts/`), read by digest,
+/// and for a remote the caches of their checks (`checked/`).
+pub struct PartDir(std::path::PathBuf, Option<std::path::PathBuf>);
+
+/// Where a remote keeps the caches of its parts' checks, beside `parts/`.
+pub const CHECKED_PARTS_DIR: &str = "checked";
 
 impl PartDir {
     /// The parts beside a `repo.json` in `dir`.
     pub fn of(dir: &Path) -> Self {
-        PartDir(dir.join(formats::PARTS_DIR))
+        PartDir(dir.join(formats::PARTS_DIR), None)
+    }
+
+    /// The parts of a remote stored in `dir`, with the caches of their checks.
+    pub fn of_remote(dir: &Path) -> Self {
+        PartDir(
+            dir.join(formats::PARTS_DIR),
+            Some(dir.join(CHECKED_PARTS_DIR)),
+        )
+    }
+
+    /// Keeps the caches of parts checked now (a remote's only), each atomically.
+    pub fn save_checked(&self, caches: &[(String, CheckedCache)]) -> anyhow::Result<()> {
+        let Some(dir) = &self.1 else {
+            return Ok(());
+        };
+        for (sha256, cache) in caches {
+            store::private_dir(dir)?;
+            let bytes = serde_json::to_vec(cache)?;
+            store::write_atomic(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
+        }
+        Ok(())
     }
 
     /// The file of the part whose digest is `sha256`.
@@ -95,20 +121,27 @@ impl PartDir {
         Ok(())
     }
 
-    /// Removes the part files not in `keep`; a file of any other name is left alone.
+    /// Removes the part files (and their caches) not in `keep`; a file of any other name is
+    /// left alone.
     pub fn keep_only(&self, keep: &BTreeSet<String>) {
-        let Ok(entries) = std::fs::read_dir(&self.0) else {
-            return;
+        for dir in std::iter::once(&self.0).chain(&self.1) {
+            keep_only_in(dir, keep);
+        }
+    }
+}
+
+fn keep_only_in(dir: &Path, keep: &BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(digest) = name.strip_suffix(".json") else {
+            continue;
         };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(digest) = name.strip_suffix(".json") else {
-                continue;
-            };
-            let is_part = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
-            if is_part && !keep.contains(digest) {
-                let _ = std::fs::remove_file(entry.path());
-            }
+        let is_part = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_part && !keep.contains(digest) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -120,6 +153,14 @@ impl PartSource for PartDir {
             Ok(None) => Err("missing".into()),
             Err(e) => Err(format!("{e:#}")),
         }
+    }
+}
+
+impl PartStore for PartDir {
+    fn cached(&mut self, part: &PartRef) -> Option<CheckedCache> {
+        let path = self.1.as_ref()?.join(format!("{}.json", part.sha256));
+        let bytes = store::read_bounded(&path, 1 << 30).ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 

@@ -336,7 +336,7 @@ impl Remotes {
         }
         let parts = record::dir(&self.shared.home, &record.name);
         let (accepted, bodies) = blocking("checking the copy", move || {
-            let mut parts = PartDir::of(&parts);
+            let mut parts = PartDir::of_remote(&parts);
             let accepted = accept::accept(
                 &checked_record,
                 &bodies.key,
@@ -350,6 +350,9 @@ impl Remotes {
         .map_err(|e| (FetchOutcome::Failed, e.to_string()))?;
         match accepted {
             Ok(accepted) => {
+                if let Some(fresh) = &accepted.part_caches {
+                    tracing::info!(remote = %record.name, "checked {} parts, the others from their caches", fresh.len());
+                }
                 if accepted.report.rejected() > 0 {
                     tracing::warn!(remote = %record.name, report = ?accepted.report, "some attestations do not count");
                 }
@@ -394,14 +397,17 @@ impl Remotes {
         entries: &crate::core::index::Checked,
         bodies: Bodies,
     ) -> anyhow::Result<()> {
-        let cache = accept::CheckedCache::new(
-            &bodies.key,
-            &bodies.repo,
-            accepted.keys_seen.clone(),
-            record.discovered,
-            entries,
-            &accepted.report,
-        );
+        let cache = match &accepted.part_caches {
+            Some(caches) => record::CopyCache::Parts(caches.clone()),
+            None => record::CopyCache::Whole(Box::new(accept::CheckedCache::new(
+                &bodies.key,
+                &bodies.repo,
+                accepted.keys_seen.clone(),
+                record.discovered,
+                entries,
+                &accepted.report,
+            ))),
+        };
         let (home, saved) = (self.shared.home.clone(), record.clone());
         let certs: Vec<_> = std::iter::once(&accepted.cert)
             .chain(&accepted.retired)

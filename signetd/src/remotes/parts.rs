@@ -89,6 +89,6 @@ impl Remotes {
     pub(super) fn drop_unnamed_parts(home: &crate::home::Home, name: &str) {
         let dir = record::dir(home, name);
         let named = crate::home::own_repo::parts_named(&dir.join(signet_proto::paths::REPO_FILE));
-        PartDir::of(&dir).keep_only(&named);
+        PartDir::of_remote(&dir).keep_only(&named);
     }
 }

@@ -9,6 +9,7 @@ use crate::core::check::CheckReport;
 use crate::core::index::Checked;
 use crate::core::keyring::Keyring;
 use crate::home::damage::Damage;
+use crate::home::own_repo::PartDir;
 use crate::home::{Home, store};
 use crate::keys;
 
@@ -52,18 +53,26 @@ pub fn check_stored(
         key_sha256: None,
         ..record.clone()
     };
-    let mut parts = crate::home::own_repo::PartDir::of(&dir(home, &record.name));
+    let mut parts = PartDir::of_remote(&dir(home, &record.name));
     let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring, &mut parts)?;
     let entries = accepted.entries.unwrap_or_default();
-    let cache = CheckedCache::new(
-        key_bytes,
-        repo_bytes,
-        accepted.keys_seen,
-        record.discovered,
-        &entries,
-        &accepted.report,
-    );
-    if let Err(e) = save_cache(home, &record.name, &cache) {
+    let saved = match &accepted.part_caches {
+        // A repository in parts: each part's check is kept beside it.
+        Some(caches) => parts.save_checked(caches),
+        None => save_cache(
+            home,
+            &record.name,
+            &CheckedCache::new(
+                key_bytes,
+                repo_bytes,
+                accepted.keys_seen,
+                record.discovered,
+                &entries,
+                &accepted.report,
+            ),
+        ),
+    };
+    if let Err(e) = saved {
         tracing::warn!(remote = %record.name, "could not cache the checked attestations: {e:#}");
     }
     Ok((entries, accepted.report))
@@ -86,6 +95,13 @@ pub fn save_record(home: &Home, record: &RemoteRecord) -> anyhow::Result<()> {
     store::write_atomic(&record_path(home, &record.name), &bytes, 0o600)
 }
 
+/// What checking a stored copy found, kept beside it: for the whole copy, or for each part of
+/// a repository in parts checked now (docs/FORMATS.md, "Parts").
+pub enum CopyCache {
+    Whole(Box<CheckedCache>),
+    Parts(Vec<(String, CheckedCache)>),
+}
+
 /// Stores an accepted copy: the files first, then the record that points at them, so that a
 /// crash in between leaves a record whose copy is at least as new as it says.
 pub fn save_copy(
@@ -93,13 +109,23 @@ pub fn save_copy(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
-    cache: &CheckedCache,
+    cache: &CopyCache,
 ) -> anyhow::Result<()> {
     let dir = dir(home, &record.name);
     store::private_dir(&dir)?;
     store::write_atomic(&dir.join(signet_proto::paths::KEY_FILE), key_bytes, 0o600)?;
     store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
-    save_cache(home, &record.name, cache)?;
+    match cache {
+        CopyCache::Whole(cache) => save_cache(home, &record.name, cache)?,
+        CopyCache::Parts(caches) => {
+            // A whole cache of an earlier copy must not answer for this one.
+            match std::fs::remove_file(cache_path(home, &record.name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            PartDir::of_remote(&dir).save_checked(caches)?;
+        }
+    }
     save_record(home, record)
 }
 

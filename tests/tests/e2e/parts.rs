@@ -123,18 +123,33 @@ fn a_large_publisher_is_followed_through_three_updates_downloading_only_what_cha
              {top}, the whole first fetch {whole})"
         );
         verify_ok(&alice, &new[0]);
+        // Only the new part's signatures were checked.
+        let checked = alice
+            .log()
+            .lines()
+            .filter_map(|l| l.split_once("checked ").map(|(_, rest)| rest.to_owned()))
+            .next_back()
+            .unwrap_or_default();
+        assert!(
+            checked.starts_with("1 parts, the others from their caches"),
+            "update {update}: {checked}"
+        );
         // The follower keeps the parts named now, and no others.
         let held = alice.home.join("remotes/registry/parts");
         assert_eq!(files_in(held), parts_listed(&registry).len());
+        let caches = alice.home.join("remotes/registry/checked");
+        assert_eq!(files_in(caches), parts_listed(&registry).len());
     }
 
-    // A restart answers from the stored parts; so does one whose checked cache is gone, which
-    // checks every part again.
+    // A restart answers from the stored parts and their caches; so does one whose caches are
+    // gone, which checks every part again and keeps their caches anew.
     alice.sig(&["daemon", "stop"]).expect(0);
     verify_ok(&alice, &first[7]);
     alice.sig(&["daemon", "stop"]).expect(0);
-    std::fs::remove_file(alice.home.join("remotes/registry/checked.json")).unwrap();
+    let caches = alice.home.join("remotes/registry/checked");
+    std::fs::remove_dir_all(&caches).unwrap();
     verify_ok(&alice, &first[8]);
+    assert_eq!(files_in(caches), parts_listed(&registry).len());
 }
 
 #[test]

@@ -1,0 +1,131 @@
+//! Checking a repository in parts one part at a time (docs/FORMATS.md, "Parts"), for a reader
+//! that keeps what it checked rather than the contents: a part whose check is cached (for its
+//! digest, and the keys it depended on unchanged) costs no signature work, so an update of a
+//! large repository costs the parts that changed. The bins a key rotation's rules read are
+//! loaded first, and only those.
+
+use std::collections::BTreeSet;
+
+use signet_proto::formats::{Fingerprint, PartRef, RepoContents};
+use signet_proto::statements::TrustStatement;
+
+use super::{CheckedCache, KeysSeen, rotation};
+use crate::check::{self, CheckReport};
+use crate::index::{Checked, Source};
+use crate::keyring::Keyring;
+use crate::parts::{self, PartError, PartSource};
+
+/// Where a reader gets a repository's parts and what checking them found before.
+pub trait PartStore: PartSource {
+    /// The cache of a part's check, when one was kept (checked here before it is used).
+    fn cached(&mut self, _part: &PartRef) -> Option<CheckedCache> {
+        None
+    }
+}
+
+impl PartStore for parts::NoParts {}
+impl PartStore for std::collections::BTreeMap<String, Vec<u8>> {}
+
+/// Reads the parts named in `refs` whose bins are `bins` into `contents`.
+fn load_bins(
+    contents: &mut RepoContents,
+    refs: &[PartRef],
+    bins: &BTreeSet<String>,
+    source: &mut dyn PartSource,
+) -> Result<(), PartError> {
+    let mut some = RepoContents {
+        parts: refs
+            .iter()
+            .filter(|p| bins.contains(&p.bin))
+            .cloned()
+            .collect(),
+        ..Default::default()
+    };
+    let mut skipped = Vec::new();
+    parts::expand(&mut some, &mut skipped, source)?;
+    contents.attestations.append(&mut some.attestations);
+    Ok(())
+}
+
+/// `contents` (the top document's own attestations) with the bins holding the trust
+/// statements about `keys` read in, and about every key they prove `key` succeeded, until no
+/// more are named: what [`rotation::check`] and [`rotation::owners`] read.
+pub(super) fn with_statement_bins(
+    mut contents: RepoContents,
+    refs: &[PartRef],
+    keys: &[&Fingerprint],
+    key: &Fingerprint,
+    keyring: &Keyring,
+    source: &mut dyn PartSource,
+) -> Result<RepoContents, PartError> {
+    let Some(digits) = refs.first().map(|p| p.bin.len()) else {
+        return Ok(contents);
+    };
+    let bin = |k: &Fingerprint| parts::bin_of(&TrustStatement::id_of(k), digits);
+    let mut loaded = BTreeSet::new();
+    let mut wanted: BTreeSet<String> = keys.iter().map(|k| bin(k)).collect();
+    loop {
+        let new: BTreeSet<String> = wanted.difference(&loaded).cloned().collect();
+        if new.is_empty() {
+            return Ok(contents);
+        }
+        load_bins(&mut contents, refs, &new, source)?;
+        loaded.extend(new);
+        let owners = rotation::owners(&contents, key, keyring);
+        wanted.extend(owners.iter().map(bin));
+    }
+}
+
+/// What checking every part found: the words that entered, the report, and the caches of
+/// the parts checked now (by digest), to keep.
+pub struct PartsChecked {
+    pub checked: Checked,
+    pub report: CheckReport,
+    pub fresh: Vec<(String, CheckedCache)>,
+}
+
+/// Checks each part in `refs`, from its cache when that still holds, `owners` being the keys
+/// whose words a discovered remote holds (`None`: every key's).
+pub(super) fn check_parts(
+    refs: &[PartRef],
+    store: &mut dyn PartStore,
+    keyring: &Keyring,
+    source: &Source,
+    owners: Option<&BTreeSet<Fingerprint>>,
+) -> Result<PartsChecked, PartError> {
+    let held = match owners {
+        Some(owners) => check::Held::ByOwner(owners.clone()),
+        None => check::Held::All,
+    };
+    let mut all = PartsChecked {
+        checked: Checked::default(),
+        report: CheckReport::default(),
+        fresh: Vec::new(),
+    };
+    for part in refs {
+        let reused = store
+            .cached(part)
+            .and_then(|cache| cache.part_entries(&part.sha256, owners, keyring, source));
+        let (mut checked, report) = match reused {
+            Some(reused) => reused,
+            None => {
+                let mut one = RepoContents {
+                    parts: vec![part.clone()],
+                    ..Default::default()
+                };
+                let mut skipped = Vec::new();
+                parts::expand(&mut one, &mut skipped, store)?;
+                let (checked, report) = check::check_all(&one, &skipped, keyring, source, &held);
+                let keys_seen = KeysSeen::of(keyring, &report);
+                let cache =
+                    CheckedCache::of_part(&part.sha256, keys_seen, owners, &checked, &report);
+                all.fresh.push((part.sha256.clone(), cache));
+                (checked, report)
+            }
+        };
+        all.checked.files.append(&mut checked.files);
+        all.checked.vouches.append(&mut checked.vouches);
+        all.report.absorb(report);
+    }
+    Ok(all)
+}
