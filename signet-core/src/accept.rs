@@ -19,7 +19,7 @@ mod parted;
 mod rotation;
 
 pub use cache::{CheckedCache, KeysSeen, sha256_hex};
-pub use parted::PartStore;
+pub use parted::{PartStore, PartsOutcome};
 
 /// What Signet remembers about a remote between fetches and restarts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,10 +156,10 @@ pub struct Accepted {
     pub rotated_from: Option<Fingerprint>,
     /// What the check depended on in the keyring (for the checked cache).
     pub keys_seen: KeysSeen,
-    /// A repository in parts (docs/FORMATS.md, "Parts"), checked part by part: the caches of
-    /// the parts checked now, by digest, to keep beside them. The whole copy has no cache of
-    /// its own then.
-    pub part_caches: Option<Vec<(String, CheckedCache)>>,
+    /// A repository in parts (docs/FORMATS.md, "Parts"), checked part by part: what each
+    /// part found, the caches to keep beside them (the whole copy has none of its own then),
+    /// and the parts skipped as held — whose words `entries` and `report` leave out.
+    pub parts: Option<PartsOutcome>,
 }
 
 /// Why a fetched copy was refused. The last good copy stays in use.
@@ -354,7 +354,7 @@ fn judge(
                 newly_pinned: false,
                 rotated_from: None,
                 keys_seen: KeysSeen::default(),
-                part_caches: None,
+                parts: None,
             },
             None,
         ));
@@ -368,18 +368,20 @@ fn judge(
         check::Held::All
     };
     let (mut entries, mut report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
-    let mut part_caches = None;
+    let mut outcome = None;
     if !whole && !by_part.is_empty() {
         let owners = match &held {
             check::Held::ByOwner(owners) => Some(owners),
             check::Held::All => None,
         };
-        let checked =
-            parted::check_parts(&by_part, parts, &keyring, &source, owners).map_err(bad_part)?;
+        // A rotation changes whose words a discovered remote holds: every part is read then.
+        let may_skip = owners.is_none() || rotated.is_none();
+        let checked = parted::check_parts(&by_part, parts, &keyring, &source, owners, may_skip)
+            .map_err(bad_part)?;
         entries.files.extend(checked.checked.files);
         entries.vouches.extend(checked.checked.vouches);
         report.absorb(checked.report);
-        part_caches = Some(checked.fresh);
+        outcome = Some(checked.outcome);
     }
     let keys_seen = KeysSeen::of(&keyring, &report);
     let serial = contents.serial;
@@ -395,7 +397,7 @@ fn judge(
             newly_pinned: record.pinned.is_none(),
             rotated_from: rotated,
             keys_seen,
-            part_caches,
+            parts: outcome,
         },
         Some(contents),
     ))

@@ -146,6 +146,62 @@ impl Index {
             self.vouch_generation += 1;
         }
         self.compact_keys();
+        self.insert_newest(source, entries);
+    }
+
+    /// Replaces part of what `source` said: its words about the `dropped` ids and its
+    /// statements `(key, about)` in `dropped_vouches` go, `checked` comes in. For a repository
+    /// in parts, whose update changes a few bins (each id is in one): costs what changed.
+    pub fn update_source(
+        &mut self,
+        source: &Source,
+        dropped: &[ContentId],
+        dropped_vouches: &[(Fingerprint, Fingerprint)],
+        checked: Checked,
+    ) {
+        let mut removed = 0;
+        for id in dropped {
+            if let Some(list) = self.by_id.get_mut(id) {
+                let before = list.len();
+                list.retain(|e| &e.source != source);
+                removed += before - list.len();
+                if list.is_empty() {
+                    self.by_id.remove(id);
+                }
+            }
+        }
+        self.entries -= removed;
+        self.generation += 1;
+        let Checked {
+            files: entries,
+            vouches,
+        } = checked;
+        if !dropped_vouches.is_empty() || !vouches.is_empty() {
+            let mut list: Vec<Held> = self
+                .vouches
+                .get(source)
+                .map(|l| (**l).clone())
+                .unwrap_or_default();
+            list.retain(|h| {
+                !dropped_vouches
+                    .iter()
+                    .any(|(key, about)| &h.vouch.key == key && &h.vouch.about == about)
+            });
+            list.extend(vouches.into_iter().map(|v| self.hold(v)));
+            if list.is_empty() {
+                self.vouches.remove(source);
+            } else {
+                self.vouches.insert(source.clone(), Arc::new(list));
+            }
+            self.vouch_generation += 1;
+            self.compact_keys();
+        }
+        self.insert_newest(source, entries);
+    }
+
+    /// Adds `source`'s checked words: of several by the same signing key about the same id,
+    /// only the newest.
+    fn insert_newest(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
         let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
         for (id, entry) in entries {
             debug_assert_eq!(&entry.source, source);
@@ -397,6 +453,42 @@ mod tests {
 
     fn entry(key: char, ok: bool, source: Source) -> Arc<Entry> {
         Arc::new(said(key, ok, 1, source))
+    }
+
+    /// An update of part of a source drops its words about the ids dropped, keeps the rest and
+    /// another source's words about the same ids, and counts what it holds.
+    #[test]
+    fn a_source_is_updated_in_part() {
+        let remote = Source::Remote("big".into());
+        let other = Source::Remote("other".into());
+        let id = |n: u8| ContentId::sha256(&[n; 32]);
+        let mut index = Index::default();
+        index.replace_source(
+            &remote,
+            Checked::from(vec![
+                (id(1), said('A', true, 1, remote.clone())),
+                (id(2), said('A', true, 1, remote.clone())),
+            ]),
+        );
+        index.replace_source(
+            &other,
+            Checked::from(vec![(id(1), said('B', true, 1, other.clone()))]),
+        );
+        index.update_source(
+            &remote,
+            &[id(1)],
+            &[],
+            Checked::from(vec![(id(3), said('A', false, 2, remote.clone()))]),
+        );
+        assert_eq!(index.get(&id(1)).len(), 1, "the other source's word stays");
+        assert_eq!(index.get(&id(1))[0].source, other);
+        assert_eq!(
+            index.get(&id(2)).len(),
+            1,
+            "a word in a bin not dropped stays"
+        );
+        assert!(!index.get(&id(3))[0].ok);
+        assert_eq!(index.entries(), 3);
     }
 
     fn verdict(

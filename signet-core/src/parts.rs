@@ -127,6 +127,13 @@ pub fn expand(
     skipped: &mut Vec<Skipped>,
     source: &mut dyn PartSource,
 ) -> Result<(), PartError> {
+    if !contents.parts.is_empty() && !contents.attestations.is_empty() {
+        return Err(PartError {
+            path: "repo.json".into(),
+            why: "a repository in parts files every attestation in a part, none in repo.json"
+                .into(),
+        });
+    }
     for part in std::mem::take(&mut contents.parts) {
         let fail = |why: String| PartError {
             path: part.path(),

@@ -21,6 +21,13 @@ pub trait PartStore: PartSource {
     fn cached(&mut self, _part: &PartRef) -> Option<CheckedCache> {
         None
     }
+
+    /// Whether the reader holds this part's checked words already, from the copy it accepted
+    /// last: then the part is not read at all, and its words are not in what the check
+    /// returns (an update of a large repository costs the parts that changed).
+    fn held(&self, _part: &PartRef) -> bool {
+        false
+    }
 }
 
 impl PartStore for parts::NoParts {}
@@ -76,22 +83,34 @@ pub(super) fn with_statement_bins(
     }
 }
 
-/// What checking every part found: the words that entered, the report, and the caches of
-/// the parts checked now (by digest), to keep.
+/// What checking a repository's parts found: the words that entered, and per part.
 pub struct PartsChecked {
     pub checked: Checked,
     pub report: CheckReport,
+    pub outcome: PartsOutcome,
+}
+
+/// Per part of a repository in parts, what its check found.
+#[derive(Debug, Default)]
+pub struct PartsOutcome {
+    /// What each part read (checked now or from its cache) found, by digest.
+    pub reports: Vec<(String, CheckReport)>,
+    /// The caches of the parts checked now, by digest, to keep beside them.
     pub fresh: Vec<(String, CheckedCache)>,
+    /// The parts not read because the reader holds their words ([`PartStore::held`]).
+    pub held: Vec<String>,
 }
 
 /// Checks each part in `refs`, from its cache when that still holds, `owners` being the keys
-/// whose words a discovered remote holds (`None`: every key's).
+/// whose words a discovered remote holds (`None`: every key's). Parts the reader holds are
+/// skipped when `may_skip` (not when a rotation changed whose words are held).
 pub(super) fn check_parts(
     refs: &[PartRef],
     store: &mut dyn PartStore,
     keyring: &Keyring,
     source: &Source,
     owners: Option<&BTreeSet<Fingerprint>>,
+    may_skip: bool,
 ) -> Result<PartsChecked, PartError> {
     let held = match owners {
         Some(owners) => check::Held::ByOwner(owners.clone()),
@@ -100,9 +119,13 @@ pub(super) fn check_parts(
     let mut all = PartsChecked {
         checked: Checked::default(),
         report: CheckReport::default(),
-        fresh: Vec::new(),
+        outcome: PartsOutcome::default(),
     };
     for part in refs {
+        if may_skip && store.held(part) {
+            all.outcome.held.push(part.sha256.clone());
+            continue;
+        }
         let reused = store
             .cached(part)
             .and_then(|cache| cache.part_entries(&part.sha256, owners, keyring, source));
@@ -119,12 +142,15 @@ pub(super) fn check_parts(
                 let keys_seen = KeysSeen::of(keyring, &report);
                 let cache =
                     CheckedCache::of_part(&part.sha256, keys_seen, owners, &checked, &report);
-                all.fresh.push((part.sha256.clone(), cache));
+                all.outcome.fresh.push((part.sha256.clone(), cache));
                 (checked, report)
             }
         };
         all.checked.files.append(&mut checked.files);
         all.checked.vouches.append(&mut checked.vouches);
+        all.outcome
+            .reports
+            .push((part.sha256.clone(), report.clone()));
         all.report.absorb(report);
     }
     Ok(all)

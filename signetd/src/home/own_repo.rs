@@ -69,8 +69,13 @@ pub fn load_own(
 pub const MAX_PART_BYTES: u64 = 16 << 20;
 
 /// The part files stored in a directory (`repo/parts/`, a remote's `parts/`), read by digest,
-/// and for a remote the caches of their checks (`checked/`).
-pub struct PartDir(std::path::PathBuf, Option<std::path::PathBuf>);
+/// and for a remote the caches of their checks (`checked/`) and the parts whose words the
+/// daemon holds already.
+pub struct PartDir {
+    parts: std::path::PathBuf,
+    checked: Option<std::path::PathBuf>,
+    held: BTreeSet<String>,
+}
 
 /// Where a remote keeps the caches of its parts' checks, beside `parts/`.
 pub const CHECKED_PARTS_DIR: &str = "checked";
@@ -78,45 +83,74 @@ pub const CHECKED_PARTS_DIR: &str = "checked";
 impl PartDir {
     /// The parts beside a `repo.json` in `dir`.
     pub fn of(dir: &Path) -> Self {
-        PartDir(dir.join(formats::PARTS_DIR), None)
+        PartDir {
+            parts: dir.join(formats::PARTS_DIR),
+            checked: None,
+            held: BTreeSet::new(),
+        }
     }
 
     /// The parts of a remote stored in `dir`, with the caches of their checks.
     pub fn of_remote(dir: &Path) -> Self {
-        PartDir(
-            dir.join(formats::PARTS_DIR),
-            Some(dir.join(CHECKED_PARTS_DIR)),
-        )
+        PartDir {
+            checked: Some(dir.join(CHECKED_PARTS_DIR)),
+            ..PartDir::of(dir)
+        }
+    }
+
+    /// These parts' words are held already: a check skips them ([`PartStore::held`]).
+    pub fn holding(self, held: BTreeSet<String>) -> Self {
+        PartDir { held, ..self }
+    }
+
+    /// The cache of the check of the part whose digest is `sha256`, when one was kept.
+    pub fn checked_of(&self, sha256: &str) -> Option<CheckedCache> {
+        let path = self.checked.as_ref()?.join(format!("{sha256}.json"));
+        let bytes = store::read_bounded(&path, 1 << 30).ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Keeps the caches of parts checked now (a remote's only), each atomically.
     pub fn save_checked(&self, caches: &[(String, CheckedCache)]) -> anyhow::Result<()> {
-        let Some(dir) = &self.1 else {
+        let Some(dir) = &self.checked else {
             return Ok(());
         };
         for (sha256, cache) in caches {
             store::private_dir(dir)?;
             let bytes = serde_json::to_vec(cache)?;
-            store::write_atomic(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
+            store::write_atomic_unsynced(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
+        }
+        if !caches.is_empty() {
+            store::sync_filesystem(dir)?;
         }
         Ok(())
     }
 
+    /// The directory of the part files.
+    pub fn dir(&self) -> &Path {
+        &self.parts
+    }
+
     /// The file of the part whose digest is `sha256`.
     pub fn path(&self, sha256: &str) -> std::path::PathBuf {
-        self.0.join(format!("{sha256}.json"))
+        self.parts.join(format!("{sha256}.json"))
     }
 
     pub fn holds(&self, sha256: &str) -> bool {
         self.path(sha256).is_file()
     }
 
-    /// Writes the parts not held yet (each atomically and durably: a part's name is its
-    /// digest, so one already there is the same bytes).
+    /// Writes the parts not held yet, each atomically, all durable once this returns (a
+    /// part's name is its digest, so one already there is the same bytes).
     pub fn write(&self, files: &[PartFile], mode: u32) -> anyhow::Result<()> {
+        let mut wrote = false;
         for file in files.iter().filter(|f| !self.holds(&f.part.sha256)) {
-            std::fs::create_dir_all(&self.0)?;
-            store::write_atomic(&self.path(&file.part.sha256), &file.bytes, mode)?;
+            std::fs::create_dir_all(&self.parts)?;
+            store::write_atomic_unsynced(&self.path(&file.part.sha256), &file.bytes, mode)?;
+            wrote = true;
+        }
+        if wrote {
+            store::sync_filesystem(&self.parts)?;
         }
         Ok(())
     }
@@ -124,7 +158,7 @@ impl PartDir {
     /// Removes the part files (and their caches) not in `keep`; a file of any other name is
     /// left alone.
     pub fn keep_only(&self, keep: &BTreeSet<String>) {
-        for dir in std::iter::once(&self.0).chain(&self.1) {
+        for dir in std::iter::once(&self.parts).chain(&self.checked) {
             keep_only_in(dir, keep);
         }
     }
@@ -148,8 +182,18 @@ fn keep_only_in(dir: &Path, keep: &BTreeSet<String>) {
 
 impl PartSource for PartDir {
     fn bytes(&mut self, part: &PartRef) -> Result<Vec<u8>, String> {
-        match store::read_bounded(&self.path(&part.sha256), MAX_PART_BYTES) {
-            Ok(Some(bytes)) => Ok(bytes),
+        let path = self.path(&part.sha256);
+        match store::read_bounded(&path, MAX_PART_BYTES) {
+            Ok(Some(bytes)) if crate::core::accept::sha256_hex(&bytes) == part.sha256 => Ok(bytes),
+            // Torn by a crash, or changed by hand: removed, so that the next fetch of a
+            // remote downloads it again rather than refusing every copy that names it.
+            Ok(Some(_)) => {
+                let _ = std::fs::remove_file(&path);
+                Err(
+                    "the stored part is damaged (removed: the next fetch downloads it again)"
+                        .into(),
+                )
+            }
             Ok(None) => Err("missing".into()),
             Err(e) => Err(format!("{e:#}")),
         }
@@ -158,9 +202,11 @@ impl PartSource for PartDir {
 
 impl PartStore for PartDir {
     fn cached(&mut self, part: &PartRef) -> Option<CheckedCache> {
-        let path = self.1.as_ref()?.join(format!("{}.json", part.sha256));
-        let bytes = store::read_bounded(&path, 1 << 30).ok()??;
-        serde_json::from_slice(&bytes).ok()
+        self.checked_of(&part.sha256)
+    }
+
+    fn held(&self, part: &PartRef) -> bool {
+        self.held.contains(&part.sha256)
     }
 }
 

@@ -15,6 +15,23 @@ use anyhow::{Context as _, bail};
 
 /// Writes `bytes` to `path` atomically and durably, with the given permission bits.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_renamed(path, bytes, mode, true)
+}
+
+/// [`write_atomic`] without waiting for the disk: for many files written at once (the parts of
+/// a repository), made durable together by one [`sync_filesystem`] before anything that names
+/// them is written. Until then a power loss may leave one torn, which its reader detects.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_renamed(path, bytes, mode, false)
+}
+
+/// Makes every write to the file system holding `dir` durable (`syncfs`).
+pub fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
+    let dir_file = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    rustix::fs::syncfs(&dir_file).with_context(|| format!("syncing {}", dir.display()))
+}
+
+fn write_renamed(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .with_context(|| format!("{} has no parent directory", path.display()))?;
@@ -32,10 +49,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
     let result = (|| {
         let mut file = create_new(&tmp, mode)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
         fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        if durable { sync_dir(dir) } else { Ok(()) }
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -8,6 +8,7 @@ use signet_proto::api::{FetchOutcome, FetchReport};
 
 use super::Remotes;
 use super::http::{self, Got};
+use super::parts::PartsUpdate;
 use super::{next_sync, record};
 use crate::core::accept::{self, RemoteRecord, Validators};
 use crate::core::index::Source;
@@ -15,6 +16,7 @@ use crate::errors::blocking;
 use crate::home::Home;
 use crate::home::own_repo::PartDir;
 use crate::keys;
+use crate::state::PartReports;
 use crate::state::now_rfc3339;
 
 /// The most a remote's `key.asc` may hold, for a fetch and for `remote add`'s look at it.
@@ -278,7 +280,7 @@ impl Remotes {
         // Keys learnt from other remotes while this copy is checked (they fetch in parallel)
         // make its attestations waiting for them checkable: see `recheck_unknown_keys`.
         let keyring_checked = self.shared.read().keyring.generation();
-        let (mut accepted, bodies) = match self.check(&record, has_copy, bodies).await {
+        let (mut accepted, bodies, update) = match self.check(&record, has_copy, bodies).await {
             Ok(checked) => checked,
             Err((outcome, why)) => {
                 report.outcome = outcome;
@@ -298,7 +300,8 @@ impl Remotes {
                 .fetch_failed(old, report, format!("storing the copy: {e:#}"))
                 .await;
         }
-        let installed = self.install_copy(name, record, accepted, entries, keyring_checked);
+        let installed =
+            self.install_copy(name, record, accepted, (entries, update), keyring_checked);
         if installed.newly_known {
             self.recheck_unknown_keys(|other| other != name).await;
         }
@@ -326,7 +329,7 @@ impl Remotes {
         record: &RemoteRecord,
         has_copy: bool,
         bodies: Bodies,
-    ) -> Result<(accept::Accepted, Bodies), (FetchOutcome, String)> {
+    ) -> Result<(accept::Accepted, Bodies, Option<PartsUpdate>), (FetchOutcome, String)> {
         let keyring = self.shared.read().keyring.clone();
         let mut checked_record = record.clone();
         if !has_copy {
@@ -334,29 +337,47 @@ impl Remotes {
             // it is the same (its serial still guards against a rollback).
             checked_record.key_sha256 = None;
         }
-        let parts = record::dir(&self.shared.home, &record.name);
+        let dir = record::dir(&self.shared.home, &record.name);
+        // A copy in parts: the parts whose words the index holds are not read again.
+        let held = self
+            .shared
+            .read()
+            .remotes
+            .get(&record.name)
+            .and_then(|r| r.parts.clone());
         let (accepted, bodies) = blocking("checking the copy", move || {
-            let mut parts = PartDir::of_remote(&parts);
-            let accepted = accept::accept(
-                &checked_record,
-                &bodies.key,
-                &bodies.repo,
-                &keyring,
-                &mut parts,
-            );
+            let check = |held: Option<&PartReports>| {
+                let holding = held
+                    .map(|h| h.keys().cloned().collect())
+                    .unwrap_or_default();
+                let mut parts = PartDir::of_remote(&dir).holding(holding);
+                let mut accepted = accept::accept(
+                    &checked_record,
+                    &bodies.key,
+                    &bodies.repo,
+                    &keyring,
+                    &mut parts,
+                )?;
+                let update = super::parts::settle(&dir, held, &mut accepted);
+                Ok::<_, accept::Refusal>(update.map(|update| (accepted, update)))
+            };
+            let accepted = match check(held.as_deref()) {
+                Ok(None) => check(None).map(|settled| settled.expect("nothing held to settle")),
+                other => other.map(|settled| settled.expect("settled")),
+            };
             (accepted, bodies)
         })
         .await
         .map_err(|e| (FetchOutcome::Failed, e.to_string()))?;
         match accepted {
-            Ok(accepted) => {
-                if let Some(fresh) = &accepted.part_caches {
-                    tracing::info!(remote = %record.name, "checked {} parts, the others from their caches", fresh.len());
+            Ok((accepted, update)) => {
+                if let Some(parts) = &accepted.parts {
+                    tracing::info!(remote = %record.name, "checked {} parts, {} from their caches, {} held", parts.fresh.len(), parts.reports.len() - parts.fresh.len(), parts.held.len());
                 }
                 if accepted.report.rejected() > 0 {
                     tracing::warn!(remote = %record.name, report = ?accepted.report, "some attestations do not count");
                 }
-                Ok((accepted, bodies))
+                Ok((accepted, bodies, update))
             }
             Err(refusal) => {
                 if let accept::Refusal::KeyChanged { .. } = refusal {
@@ -397,8 +418,8 @@ impl Remotes {
         entries: &crate::core::index::Checked,
         bodies: Bodies,
     ) -> anyhow::Result<()> {
-        let cache = match &accepted.part_caches {
-            Some(caches) => record::CopyCache::Parts(caches.clone()),
+        let cache = match &accepted.parts {
+            Some(parts) => record::CopyCache::Parts(parts.fresh.clone()),
             None => record::CopyCache::Whole(Box::new(accept::CheckedCache::new(
                 &bodies.key,
                 &bodies.repo,
@@ -431,7 +452,7 @@ impl Remotes {
         name: &str,
         record: RemoteRecord,
         accepted: accept::Accepted,
-        entries: crate::core::index::Checked,
+        (entries, update): (crate::core::index::Checked, Option<PartsUpdate>),
         keyring_checked: u64,
     ) -> Installed {
         let source = Source::Remote(name.to_owned());
@@ -449,12 +470,21 @@ impl Remotes {
             entry.report = accepted.report;
             entry.next_sync = next_sync(&self.shared.config(), name, 0);
             entry.checked_with = keyring_checked;
+            entry.parts = update
+                .as_ref()
+                .map(|u| std::sync::Arc::new(u.reports.clone()));
             self.shared.events.remotes_due.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
             for cert in std::iter::once(accepted.cert).chain(accepted.retired) {
                 s.keyring.insert(cert, source.clone());
             }
-            s.index.replace_source(&source, entries);
+            match update.and_then(|u| u.dropped) {
+                Some(dropped) => {
+                    s.index
+                        .update_source(&source, &dropped.ids, &dropped.statements, entries)
+                }
+                None => s.index.replace_source(&source, entries),
+            }
             s.copy_problems.remove(name);
         }
         Installed {
@@ -495,7 +525,7 @@ impl Remotes {
             .await
             .ok()
             .flatten();
-            let Some((entries, report)) = checked else {
+            let Some(stored) = checked else {
                 continue;
             };
             let mut guard = self.shared.write();
@@ -508,10 +538,11 @@ impl Remotes {
                 && r.checked_with < generation
             {
                 tracing::info!(remote = %record.name, "checked again with a newly known key");
-                r.report = report;
+                r.report = stored.report;
+                r.parts = stored.parts.map(std::sync::Arc::new);
                 r.checked_with = generation;
                 s.index
-                    .replace_source(&Source::Remote(record.name.clone()), entries);
+                    .replace_source(&Source::Remote(record.name.clone()), stored.checked);
             }
         }
     }

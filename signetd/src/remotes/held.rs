@@ -2,6 +2,7 @@
 //! certificate first, then each copy under the fetch rules), when each is next due, and what
 //! `sig remote list` and the stale-copy warnings show.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signet_proto::api::{KeyInfo, RemoteInfo};
@@ -74,13 +75,15 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
     }
     for (record, copy) in copies {
         let mut report = CheckReport::default();
+        let mut parts = None;
         if let Some((key, repo)) = copy {
             match record::check_stored(home, &record, &key, &repo, &state.keyring) {
-                Ok((entries, checked)) => {
+                Ok(stored) => {
                     state
                         .index
-                        .replace_source(&Source::Remote(record.name.clone()), entries);
-                    report = checked;
+                        .replace_source(&Source::Remote(record.name.clone()), stored.checked);
+                    report = stored.report;
+                    parts = stored.parts.map(Arc::new);
                 }
                 Err(refusal) => {
                     let problem = format!(
@@ -107,6 +110,7 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
                 report,
                 next_sync,
                 checked_with: state.keyring.generation(),
+                parts,
             },
         );
     }

@@ -222,6 +222,7 @@ impl Remotes {
             report: CheckReport::default(),
             next_sync,
             checked_with: 0,
+            parts: None,
         };
         let shown = info(&s, &self.shared.config(), &state);
         s.remotes.insert(name, state);

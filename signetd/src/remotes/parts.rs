@@ -3,12 +3,18 @@
 //! the copy is checked — only once the top document's signature and serial would let it be
 //! taken — and the parts no longer named are dropped once a copy is stored.
 
+use std::path::Path;
+
+use signet_proto::formats::{ContentId, Fingerprint};
+
 use super::Remotes;
 use super::record;
-use crate::core::accept::{self, RemoteRecord};
+use crate::core::accept::{self, Accepted, RemoteRecord};
+use crate::core::check::CheckReport;
 use crate::errors::blocking;
 use crate::home::own_repo::{MAX_PART_BYTES, PartDir};
 use crate::home::store;
+use crate::state::PartReports;
 
 impl Remotes {
     /// Downloads the parts of `repo` (a fetched `repo.json`) not yet stored for the remote,
@@ -59,12 +65,23 @@ impl Remotes {
                 // round trip each); named by their digest, so a part stored for a copy that is
                 // refused later is harmless and dropped at the next store.
                 let path = held.path(&part.sha256);
-                store::private_dir(path.parent().expect("in parts/"))
-                    .and_then(|()| store::write_atomic(&path, &bytes, 0o600))
+                store::private_dir(held.dir())
+                    .and_then(|()| store::write_atomic_unsynced(&path, &bytes, 0o600))
                     .map_err(|e| format!("storing {}: {e:#}", part.path()))
             },
         )
         .await;
+        // Durable before anything names them; a part torn by a crash before this is found
+        // damaged by its digest and fetched again.
+        let parts_dir = held.dir().to_path_buf();
+        if got.is_ok() && !missing.is_empty() {
+            blocking("syncing the parts", move || {
+                store::sync_filesystem(&parts_dir)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{e:#}"))?;
+        }
         let line = |outcome: &str| {
             format!(
                 "GET {}{}/: {} of the {named} parts named were new... {outcome}",
@@ -91,4 +108,69 @@ impl Remotes {
         let named = crate::home::own_repo::parts_named(&dir.join(signet_proto::paths::REPO_FILE));
         PartDir::of_remote(&dir).keep_only(&named);
     }
+}
+
+/// How an accepted copy in parts changes what the index holds of the remote.
+pub(super) struct PartsUpdate {
+    /// What each part of the new copy found.
+    pub reports: PartReports,
+    /// When parts already held were skipped: the words of the parts the new copy no longer
+    /// names, to drop, the accepted entries being those of the new parts only. `None`: the
+    /// entries are the whole copy's.
+    pub dropped: Option<Dropped>,
+}
+
+/// The words of parts a new copy no longer names.
+pub(super) struct Dropped {
+    pub ids: Vec<ContentId>,
+    /// Trust statements, as `(key, about)`.
+    pub statements: Vec<(Fingerprint, Fingerprint)>,
+}
+
+/// The update an accepted copy in parts makes, given the parts whose words are `held` (the
+/// copy accepted before); its report made the whole copy's. `None` when a part held must be
+/// dropped but its cache, which says what it holds, is gone: then the copy is checked whole.
+pub(super) fn settle(
+    dir: &Path,
+    held: Option<&PartReports>,
+    accepted: &mut Accepted,
+) -> Option<Option<PartsUpdate>> {
+    let Some(outcome) = &accepted.parts else {
+        return Some(None); // the seed format
+    };
+    let mut reports: PartReports = outcome.reports.iter().cloned().collect();
+    if outcome.held.is_empty() {
+        return Some(Some(PartsUpdate {
+            reports,
+            dropped: None,
+        }));
+    }
+    let held = held?;
+    for sha in &outcome.held {
+        reports.insert(sha.clone(), held.get(sha)?.clone());
+    }
+    let mut ids = Vec::new();
+    let mut statements = Vec::new();
+    let store = PartDir::of_remote(dir);
+    for gone in held.keys().filter(|sha| !reports.contains_key(*sha)) {
+        let cache = store.checked_of(gone)?;
+        for entry in &cache.entries {
+            ids.push(ContentId::parse(&entry.0).ok()?);
+        }
+        statements.extend(
+            cache
+                .vouches
+                .iter()
+                .map(|v| (v.key.clone(), v.about.clone())),
+        );
+    }
+    let mut whole = CheckReport::default();
+    for report in reports.values() {
+        whole.absorb(report.clone());
+    }
+    accepted.report = whole;
+    Some(Some(PartsUpdate {
+        reports,
+        dropped: Some(Dropped { ids, statements }),
+    }))
 }

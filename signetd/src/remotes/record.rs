@@ -12,6 +12,7 @@ use crate::home::damage::Damage;
 use crate::home::own_repo::PartDir;
 use crate::home::{Home, store};
 use crate::keys;
+use crate::state::PartReports;
 
 pub fn cache_path(home: &Home, name: &str) -> PathBuf {
     dir(home, name).join("checked.json")
@@ -31,21 +32,32 @@ pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
         .ok()
 }
 
-/// The checked attestations of a stored copy, at start-up: from its cache when that is valid,
-/// else by checking every signature again (refreshing the cache). The copy must still pass
-/// the rules: the pinned key, its signer, its signature.
+/// What checking a stored copy found: its words, its report, and per part for a copy in parts.
+pub struct StoredCheck {
+    pub checked: Checked,
+    pub report: CheckReport,
+    pub parts: Option<PartReports>,
+}
+
+/// The checked attestations of a stored copy, at start-up: from its cache when that is valid
+/// (for a copy in parts, each part's), else by checking the signatures again (refreshing the
+/// cache). The copy must still pass the rules: the pinned key, its signer, its signature.
 pub fn check_stored(
     home: &Home,
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
-) -> Result<(Checked, CheckReport), Refusal> {
+) -> Result<StoredCheck, Refusal> {
     if let Some(cache) = load_cache(home, &record.name)
-        && let Some(checked) = cache.entries_for(key_bytes, repo_bytes, keyring, record)
+        && let Some((checked, report)) = cache.entries_for(key_bytes, repo_bytes, keyring, record)
     {
-        tracing::info!(remote = %record.name, attestations = checked.0.len(), "loaded from the checked cache");
-        return Ok(checked);
+        tracing::info!(remote = %record.name, attestations = checked.len(), "loaded from the checked cache");
+        return Ok(StoredCheck {
+            checked,
+            report,
+            parts: None,
+        });
     }
     let unserialed = RemoteRecord {
         serial: None,
@@ -56,9 +68,9 @@ pub fn check_stored(
     let mut parts = PartDir::of_remote(&dir(home, &record.name));
     let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring, &mut parts)?;
     let entries = accepted.entries.unwrap_or_default();
-    let saved = match &accepted.part_caches {
+    let saved = match &accepted.parts {
         // A repository in parts: each part's check is kept beside it.
-        Some(caches) => parts.save_checked(caches),
+        Some(outcome) => parts.save_checked(&outcome.fresh),
         None => save_cache(
             home,
             &record.name,
@@ -75,7 +87,13 @@ pub fn check_stored(
     if let Err(e) = saved {
         tracing::warn!(remote = %record.name, "could not cache the checked attestations: {e:#}");
     }
-    Ok((entries, accepted.report))
+    Ok(StoredCheck {
+        checked: entries,
+        report: accepted.report,
+        parts: accepted
+            .parts
+            .map(|outcome| outcome.reports.into_iter().collect()),
+    })
 }
 
 /// Where a remote's files live: `remotes/NAME/`.

@@ -69,7 +69,13 @@ pub struct RemoteState {
     /// The keyring's generation its held copy was checked against: a check against an older
     /// keyring never replaces one against a newer (two checks of one copy can race).
     pub checked_with: u64,
+    /// A copy in parts (docs/FORMATS.md, "Parts"): what each part's check found, by digest —
+    /// the parts whose words the index holds, which an update need not read again.
+    pub parts: Option<Arc<PartReports>>,
 }
+
+/// What each part of a remote's copy found, by digest.
+pub type PartReports = std::collections::BTreeMap<String, CheckReport>;
 
 /// Everything the daemon knows, behind one lock.
 pub struct State {

@@ -1,0 +1,194 @@
+//! The large-publisher layout (docs/FORMATS.md, "Parts") at scale, against the seed format in
+//! the same run: a repository of N attestations (default 1,000,000, one Ed25519 key) written in
+//! parts and served on 127.0.0.1; a follower's first fetch, then one new attestation — the
+//! bytes the follower downloads and the CPU its daemon spends on it — and a restart to the
+//! first verify answer. The same update of a seed-format repository of `SIGNET_PARTS_BENCH_SEED`
+//! (default 100,000) attestations is the peer: the whole file again.
+//!
+//! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N).
+//! Figures go to stdout as a Markdown table.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use signet_core::parts;
+use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
+use signet_tests::Home;
+use signet_tests::http::TestServer;
+use signet_tests::stats::ms;
+use signetd::keys::{self, EmbeddedKey};
+
+fn env_n(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `n` attestations signed by `signer`, on both cores.
+fn words(signer: &EmbeddedKey, from: usize, n: usize) -> Vec<(String, Signed)> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (from..from + n)
+            .collect::<Vec<_>>()
+            .chunks(chunk)
+            .map(|range| {
+                let range = range.to_vec();
+                scope.spawn(move || {
+                    range
+                        .into_iter()
+                        .map(|i| {
+                            use sha2::Digest as _;
+                            let id =
+                                ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
+                            let data = Statement::to_data(
+                                &id,
+                                i % 10 != 0,
+                                true,
+                                &format!("reviewed file number {i} carefully"),
+                            );
+                            let signed = keys::sign_value(signer, data).unwrap().compact();
+                            (id.to_string(), signed)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+/// Writes `contents` to `dir` in parts (or whole, `in_parts` false), signed by `signer`.
+fn publish(dir: &Path, signer: &EmbeddedKey, contents: &RepoContents, in_parts: bool) {
+    let data = if in_parts {
+        let split = parts::split(contents, parts::digits_for(contents.count()));
+        let part_dir = dir.join("parts");
+        std::fs::create_dir_all(&part_dir).unwrap();
+        for file in &split.files {
+            let path = part_dir.join(format!("{}.json", file.part.sha256));
+            if !path.exists() {
+                std::fs::write(path, &file.bytes).unwrap();
+            }
+        }
+        split.top
+    } else {
+        contents.to_data()
+    };
+    let signed = keys::sign_value(signer, data).unwrap();
+    std::fs::write(
+        dir.join("repo.json"),
+        signetd::home::own_repo::file_bytes(&signed),
+    )
+    .unwrap();
+}
+
+/// CPU seconds a process has used (user + system), from `/proc/PID/stat`.
+fn cpu(pid: i32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+struct Case {
+    first_wall: Duration,
+    first_bytes: u64,
+    update_wall: Duration,
+    update_cpu: Duration,
+    update_bytes: u64,
+    restart: Duration,
+    rss_mib: u64,
+}
+
+fn follow(n: usize, in_parts: bool) -> Case {
+    let cert = keys::generate("Big Registry <registry@example.org>").unwrap();
+    let signer = EmbeddedKey::new(cert.clone()).unwrap();
+    let mut contents = RepoContents {
+        serial: 1,
+        updated: Some("2026-12-06T00:00:00Z".into()),
+        ..Default::default()
+    };
+    for (id, word) in words(&signer, 0, n) {
+        contents.attestations.insert(id, vec![word]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
+    publish(dir.path(), &signer, &contents, in_parts);
+    let server = TestServer::start();
+    server.serve_repo(dir.path());
+
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}, "fetch": {"max_repo_bytes": 1u64 << 32}}));
+    home.setup("Follower <f@example.org>");
+    home.sig(&["remote", "add", "big", &server.url()]).expect(0);
+    let started = Instant::now();
+    home.sig(&["fetch"]).expect(0);
+    let first_wall = started.elapsed();
+    let first_bytes = server.take_bytes_sent();
+
+    // One new attestation, published.
+    contents.serial += 1;
+    for (id, word) in words(&signer, n, 1) {
+        contents.attestations.insert(id, vec![word]);
+    }
+    publish(dir.path(), &signer, &contents, in_parts);
+    server.serve_repo(dir.path());
+    let pid = home.daemon_pid().unwrap();
+    let before = cpu(pid);
+    let started = Instant::now();
+    home.sig(&["fetch"]).expect(0);
+    let update_wall = started.elapsed();
+    let update_cpu = cpu(pid) - before;
+    let update_bytes = server.take_bytes_sent();
+    let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
+
+    home.sig(&["daemon", "stop"]).expect(0);
+    let started = Instant::now();
+    home.sig(&[
+        "verify",
+        "--id",
+        contents.attestations.keys().next().unwrap(),
+    ]);
+    let restart = started.elapsed();
+    Case {
+        first_wall,
+        first_bytes,
+        update_wall,
+        update_cpu,
+        update_bytes,
+        restart,
+        rss_mib,
+    }
+}
+
+fn main() {
+    let n = env_n("SIGNET_PARTS_BENCH_N", 1_000_000);
+    let seed = env_n("SIGNET_PARTS_BENCH_SEED", 100_000);
+    let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
+    println!(
+        "| case | first fetch | one new attestation: bytes / daemon CPU / wall | restart to first verify | daemon RSS |"
+    );
+    println!("|---|---|---|---|---|");
+    for (label, n, in_parts) in [
+        (format!("{n} attestations in parts"), n, true),
+        (format!("{seed} attestations, seed format"), seed, false),
+        (format!("{seed} attestations in parts"), seed, true),
+    ] {
+        let case = follow(n, in_parts);
+        println!(
+            "| {label} | {} ({}) | {} / {} / {} | {} | {} MiB |",
+            ms(case.first_wall),
+            mb(case.first_bytes),
+            mb(case.update_bytes),
+            ms(case.update_cpu),
+            ms(case.update_wall),
+            ms(case.restart),
+            case.rss_mib,
+        );
+    }
+}
