@@ -61,18 +61,7 @@ pub fn split(contents: &RepoContents, digits: usize) -> Split {
     }
     let files: Vec<PartFile> = bins
         .into_iter()
-        .map(|(bin, lists)| {
-            let count = lists.iter().map(|(_, l)| l.len() as u64).sum();
-            let mut bytes = formats::part_value(&bin, lists.into_iter())
-                .canonical()
-                .into_bytes();
-            bytes.push(b'\n');
-            let sha256 = formats::hex_lower(&Sha256::digest(&bytes));
-            PartFile {
-                part: PartRef { bin, sha256, count },
-                bytes,
-            }
-        })
+        .map(|(bin, lists)| part_file(bin, lists))
         .collect();
     let top = RepoContents {
         attestations: BTreeMap::new(),
@@ -85,6 +74,82 @@ pub fn split(contents: &RepoContents, digits: usize) -> Split {
         top: top.to_data(),
         files,
     }
+}
+
+/// The part file of `bin` holding `lists`.
+fn part_file(bin: String, lists: Vec<(&String, &Vec<Signed>)>) -> PartFile {
+    let count = lists.iter().map(|(_, l)| l.len() as u64).sum();
+    let mut bytes = formats::part_value(&bin, lists.into_iter())
+        .canonical()
+        .into_bytes();
+    bytes.push(b'\n');
+    let sha256 = formats::hex_lower(&Sha256::digest(&bytes));
+    PartFile {
+        part: PartRef { bin, sha256, count },
+        bytes,
+    }
+}
+
+/// The next version of a repository in parts, made from the version before: `previous` its
+/// parts, `changed` the lists replaced (an empty list: the id's words removed). Only the bins
+/// the changed ids fall in are made again, each from its previous part (read through `source`)
+/// with the changed lists put in; `top` gives the rest of the data (serial, time, fields).
+/// `None` when the repository now takes another number of bin digits than `previous` has:
+/// then it is split whole. One new word in a million costs one part, not the million.
+pub fn split_changed(
+    top: &RepoContents,
+    previous: &[PartRef],
+    changed: &BTreeMap<String, Vec<Signed>>,
+    digits: usize,
+    source: &mut dyn PartSource,
+) -> Result<Option<Split>, PartError> {
+    if previous.first().map(|p| p.bin.len()) != Some(digits) {
+        return Ok(None);
+    }
+    let mut by_bin: BTreeMap<String, PartRef> = previous
+        .iter()
+        .map(|p| (p.bin.clone(), p.clone()))
+        .collect();
+    let mut touched: BTreeMap<String, Vec<(&String, &Vec<Signed>)>> = BTreeMap::new();
+    for (id, list) in changed {
+        touched
+            .entry(bin_of(id, digits))
+            .or_default()
+            .push((id, list));
+    }
+    let mut files = Vec::new();
+    for (bin, lists) in touched {
+        let mut held = RepoContents {
+            parts: by_bin.get(&bin).cloned().into_iter().collect(),
+            ..Default::default()
+        };
+        expand(&mut held, &mut Vec::new(), source)?;
+        for (id, list) in lists {
+            if list.is_empty() {
+                held.attestations.remove(id);
+            } else {
+                held.attestations.insert(id.clone(), list.clone());
+            }
+        }
+        if held.attestations.is_empty() {
+            by_bin.remove(&bin);
+            continue;
+        }
+        let file = part_file(bin.clone(), held.attestations.iter().collect());
+        by_bin.insert(bin, file.part.clone());
+        files.push(file);
+    }
+    let top = RepoContents {
+        attestations: BTreeMap::new(),
+        parts: by_bin.into_values().collect(),
+        serial: top.serial,
+        updated: top.updated.clone(),
+        extra: top.extra.clone(),
+    };
+    Ok(Some(Split {
+        top: top.to_data(),
+        files,
+    }))
 }
 
 /// Why a repository's parts could not be read into it.
@@ -290,6 +355,42 @@ mod tests {
         // A missing part.
         let err = reread(&new, &mut NoParts).unwrap_err();
         assert!(err.path.starts_with("parts/"), "{err}");
+    }
+
+    /// The next version made from the one before is the version split whole: the same top
+    /// document, byte for byte, with only the changed bins' parts new.
+    #[test]
+    fn a_version_made_from_the_one_before_is_the_whole_split() {
+        let before = contents(300);
+        let old = split(&before, 2);
+        let mut after = before.clone();
+        let new_id = format!("sha256:{:064x}", 1000);
+        let word = before.attestations.values().next().unwrap().clone();
+        let gone = before.attestations.keys().nth(5).unwrap().clone();
+        let changed: BTreeMap<String, Vec<Signed>> =
+            [(new_id.clone(), word.clone()), (gone.clone(), Vec::new())].into();
+        after.attestations.insert(new_id, word);
+        after.attestations.remove(&gone);
+        after.serial += 1;
+        let previous = RepoContents::read(old.top.clone()).unwrap().0.parts;
+        let next = split_changed(&after, &previous, &changed, 2, &mut source(&old))
+            .unwrap()
+            .expect("the same digits");
+        let whole = split(&after, 2);
+        assert_eq!(next.top.canonical(), whole.top.canonical());
+        assert!(
+            next.files.len() <= 2,
+            "{} parts made again",
+            next.files.len()
+        );
+        for file in &next.files {
+            assert!(whole.files.iter().any(|w| w.bytes == file.bytes));
+        }
+        assert!(
+            split_changed(&after, &previous, &changed, 3, &mut source(&old))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

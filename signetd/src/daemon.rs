@@ -11,7 +11,6 @@ use signet_proto::api::{
     StatusResult, Target,
 };
 use signet_proto::formats::ContentId;
-use signet_proto::formats::RepoContents;
 
 use crate::config::Config;
 use crate::home::Home;
@@ -142,7 +141,7 @@ impl Daemon {
             home: self.home().root.clone(),
             socket: self.socket.clone(),
             key: s.own.clone(),
-            own_attestations: s.repo.ready_opt().map_or(0, RepoContents::count),
+            own_attestations: s.repo.ready_opt().map_or(0, |r| r.count()),
             serial: s.repo.ready_opt().map_or(0, |r| r.serial),
             known_ids: s.index.ids(),
             valid_attestations: s.index.entries(),

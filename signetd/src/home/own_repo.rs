@@ -233,6 +233,71 @@ pub fn layout(contents: &RepoContents, parts_above: usize) -> (Value, Vec<PartFi
     (split.top, split.files)
 }
 
+/// What the next version of the own repository changes: the lists replaced, by the id they
+/// are filed under (each the whole list as it will be), its serial and when it was written.
+pub struct Change {
+    pub lists: std::collections::BTreeMap<String, Vec<Signed>>,
+    pub serial: u64,
+    pub updated: String,
+}
+
+impl Change {
+    /// `base` with the change made.
+    pub fn apply(&self, base: &mut RepoContents) {
+        for (id, list) in &self.lists {
+            if list.is_empty() {
+                base.attestations.remove(id);
+            } else {
+                base.attestations.insert(id.clone(), list.clone());
+            }
+        }
+        base.serial = self.serial;
+        base.updated = Some(self.updated.clone());
+    }
+}
+
+/// The next version's files: the `data` to sign and the new part files. In parts, made from
+/// the version on disk, only the bins the change touches are made again; otherwise (the seed
+/// format, or a repository taking another number of bin digits) from the whole.
+pub fn layout_next(
+    home: &Home,
+    base: &RepoContents,
+    change: &Change,
+    parts_above: usize,
+) -> anyhow::Result<(Value, Vec<PartFile>)> {
+    let before: usize = change
+        .lists
+        .keys()
+        .filter_map(|id| base.attestations.get(id))
+        .map(Vec::len)
+        .sum();
+    let after: usize = change.lists.values().map(Vec::len).sum();
+    let count = base.count() - before + after;
+    if count > parts_above {
+        let previous = store::read_bounded(&home.repo_file(), MAX_OWN_REPO_LEN)?
+            .and_then(|bytes| formats::parse_signed_repo(&bytes).ok())
+            .and_then(|signed| RepoContents::read_top(&signed.data).ok())
+            .map(|(_, parts)| parts)
+            .unwrap_or_default();
+        let top = RepoContents {
+            serial: change.serial,
+            updated: Some(change.updated.clone()),
+            extra: base.extra.clone(),
+            ..Default::default()
+        };
+        let mut source = PartDir::of(&home.repo_dir());
+        let digits = parts::digits_for(count);
+        if let Some(split) =
+            parts::split_changed(&top, &previous, &change.lists, digits, &mut source)?
+        {
+            return Ok((split.top, split.files));
+        }
+    }
+    let mut whole = base.clone();
+    change.apply(&mut whole);
+    Ok(layout(&whole, parts_above))
+}
+
 /// A signed next version of the own repository, as files.
 #[derive(Clone)]
 pub struct OwnFiles {

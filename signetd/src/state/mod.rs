@@ -83,7 +83,9 @@ pub struct State {
     pub(crate) own: Option<KeyInfo>,
     /// Problems with the key files themselves.
     pub(crate) key_damage: Option<Damage>,
-    pub(crate) repo: Loaded<RepoContents>,
+    /// Shared with a write being signed, which copies none of it: a commit changes the lists
+    /// it replaces in place (`commit_own`).
+    pub(crate) repo: Loaded<Arc<RepoContents>>,
     pub(crate) trust: Loaded<TrustFile>,
     /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
     trust_generation: u64,
@@ -290,6 +292,13 @@ impl State {
         self.trust_generation += 1;
     }
 
+    /// Makes a signed and written change of the own repository in the held contents.
+    pub(crate) fn commit_own(&mut self, change: &crate::home::own_repo::Change) {
+        if let Loaded::Ready(contents) = &mut self.repo {
+            change.apply(Arc::make_mut(contents));
+        }
+    }
+
     /// Re-checks the own repository's attestations into the index.
     pub(crate) fn reindex_own(&mut self) -> CheckReport {
         let Loaded::Ready(contents) = &self.repo else {
@@ -461,9 +470,9 @@ impl State {
                 for s in &own_repo.skipped {
                     tracing::warn!(id = %s.filed_under, "skipping malformed attestation in own repository: {}", s.why);
                 }
-                Loaded::Ready(own_repo.contents)
+                Loaded::Ready(Arc::new(own_repo.contents))
             }
-            Ok(None) => Loaded::Ready(RepoContents::default()),
+            Ok(None) => Loaded::Ready(Arc::default()),
             Err(why) => Loaded::Damaged(Damage {
                 file: home.repo_file(),
                 why,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use signet_proto::api::{KeyInfo, Replaced};
-use signet_proto::formats::{RepoContents, Signed};
+use signet_proto::formats::Signed;
 use signet_proto::statements::{Succession, Trust, TrustStatement};
 
 use super::Shared;
@@ -20,16 +20,9 @@ pub(super) struct Transition {
 }
 
 impl Transition {
-    /// Files both halves in `contents`, each replacing its key's earlier word there.
-    pub(super) fn file(&self, contents: &mut RepoContents) {
-        for (filed_under, signed) in &self.halves {
-            let list = contents
-                .attestations
-                .entry(filed_under.clone())
-                .or_default();
-            list.retain(|a| a.key != signed.key);
-            list.push(signed.clone());
-        }
+    /// Both halves, with where each is filed (each replaces its key's earlier word there).
+    pub(super) fn halves(&self) -> Vec<(String, Signed)> {
+        self.halves.clone()
     }
 }
 

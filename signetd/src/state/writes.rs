@@ -154,9 +154,9 @@ impl Failure for SetupError {
 }
 
 impl Shared {
-    /// The repository's current contents, to build its next version; a damaged one is re-read
-    /// first (off the async threads), in case it was repaired.
-    async fn repo_contents(&self) -> Result<RepoContents, WriteError> {
+    /// The repository's current contents, to build its next version (shared, not copied); a
+    /// damaged one is re-read first (off the async threads), in case it was repaired.
+    async fn repo_contents(&self) -> Result<Arc<RepoContents>, WriteError> {
         let own = self.read().own.clone();
         let damaged = self.read().repo.damage().is_some();
         if let (true, Some(own)) = (damaged, own) {
@@ -169,7 +169,8 @@ impl Shared {
             match reread {
                 Ok(repaired) => {
                     tracing::info!("{} reads correctly again", self.home.repo_file().display());
-                    s.repo = Loaded::Ready(repaired.map(|r| r.contents).unwrap_or_default());
+                    s.repo =
+                        Loaded::Ready(Arc::new(repaired.map(|r| r.contents).unwrap_or_default()));
                     s.reindex_own();
                 }
                 Err(why) => {
@@ -184,15 +185,17 @@ impl Shared {
         Ok(s.repo.ready().map_err(Unavailable::from)?.clone())
     }
 
-    /// Signs the next version of the repository (the current one with `change` made, its
-    /// serial bumped) and returns it with the writer lock held, once no other write has
-    /// landed since it was read. Signing happens outside the lock: a passphrase prompt can
-    /// take minutes, and no other write waits for it. When another write landed meanwhile,
-    /// the new contents are signed again, this time under the lock.
+    /// Signs the next version of the repository (the current one with each `(filed_under,
+    /// word)` of `words` replacing its key's earlier word there, its serial bumped) and
+    /// returns it with the writer lock held, once no other write has landed since it was
+    /// read. Signing happens outside the lock: a passphrase prompt can take minutes, and no
+    /// other write waits for it. When another write landed meanwhile, the new contents are
+    /// signed again, this time under the lock. The contents are not copied: the change is
+    /// the lists it replaces, made into the held contents when it is committed.
     async fn sign_next(
         &self,
         signer: &Arc<dyn SignWith>,
-        change: impl Fn(&mut RepoContents),
+        words: &[(String, Signed)],
     ) -> Result<SignedNext<'_>, WriteError> {
         // First outside the lock (where a prompt may wait); if another write landed meanwhile,
         // once more under it, which cannot be overtaken (gpg-agent has the passphrase by then,
@@ -204,15 +207,16 @@ impl Shared {
                 None
             };
             let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
-            let mut contents = self.repo_contents().await?;
-            let read_at = contents.serial;
-            change(&mut contents);
-            bump(&mut contents);
+            let base = self.repo_contents().await?;
+            let read_at = base.serial;
+            let (change, replaced) = filing(&base, words);
             let signing = signer.clone();
-            let (laid_out, parts_above) = (contents.clone(), self.config().publish.parts_above);
-            let (signed, parts) = blocking("signing", move || {
-                let (data, parts) = own_repo::layout(&laid_out, parts_above);
-                keys::sign_value(&*signing, data).map(|signed| (signed, parts))
+            let (home, parts_above) = (self.home.clone(), self.config().publish.parts_above);
+            let (signed, parts, change) = blocking("signing", move || {
+                let (data, parts) = own_repo::layout_next(&home, &base, &change, parts_above)?;
+                // `base` goes here: the commit changes the held contents in place.
+                drop(base);
+                keys::sign_value(&*signing, data).map(|signed| (signed, parts, change))
             })
             .await?
             .map_err(|e| WriteError::Signing(format!("{e:#}")))?;
@@ -228,7 +232,8 @@ impl Shared {
             if unchanged {
                 return Ok(SignedNext {
                     _writer: writer,
-                    contents,
+                    change,
+                    replaced,
                     files: own_repo::OwnFiles {
                         repo: own_repo::file_bytes(&signed),
                         parts,
@@ -356,34 +361,26 @@ impl Shared {
         })
         .await?
         .map_err(|e| AttestError::Signing(format!("{e:#}")))?;
-        let replaced: Vec<std::sync::atomic::AtomicBool> =
-            signed.iter().map(|_| Default::default()).collect();
-        let next = self
-            .sign_next(&signer, |contents| {
-                for ((attestation, _), (under, replaced)) in
-                    signed.iter().zip(filed_under.iter().zip(&replaced))
-                {
-                    let list = contents.attestations.entry(under.clone()).or_default();
-                    let before = list.len();
-                    list.retain(|a| a.key != own.fingerprint);
-                    replaced.store(list.len() != before, std::sync::atomic::Ordering::Relaxed);
-                    list.push(attestation.clone());
-                }
-            })
-            .await?;
+        let words: Vec<(String, Signed)> = filed_under
+            .into_iter()
+            .zip(signed.iter().map(|(attestation, _)| attestation.clone()))
+            .collect();
+        debug_assert!(words.iter().all(|(_, w)| w.key == own.fingerprint));
+        let next = self.sign_next(&signer, &words).await?;
         self.commit_repo(&next.files).await?;
-        let serial = next.contents.serial;
+        let serial = next.change.serial;
         {
             let mut s = self.write();
-            s.repo = Loaded::Ready(next.contents);
+            s.commit_own(&next.change);
             index(&mut s, &signed);
         }
+        let replaced = next.replaced;
         drop(next._writer);
         self.events.published_changed();
         let filed = signed
             .into_iter()
             .zip(replaced)
-            .map(|((attestation, _), r)| (attestation, r.into_inner()))
+            .map(|((attestation, _), r)| (attestation, r))
             .collect();
         Ok((filed, serial))
     }
@@ -419,12 +416,9 @@ impl Shared {
         let (transition, replaced) = self.sign_transition(&signer, p.tty.clone()).await;
         // The new key proves it signs before anything on disk changes: it signs the re-signed
         // repository here, outside the writer lock.
+        let halves = transition.as_ref().map(|t| t.halves()).unwrap_or_default();
         let next = self
-            .sign_next(&signer.for_request(p.tty.clone(), deadline), |contents| {
-                if let Some(t) = &transition {
-                    t.file(contents);
-                }
-            })
+            .sign_next(&signer.for_request(p.tty.clone(), deadline), &halves)
             .await?;
         let previous = {
             let s = self.read();
@@ -473,7 +467,7 @@ impl Shared {
             s.signer = Some(signer);
             s.own = Some(info.clone());
             s.key_damage = None;
-            s.repo = Loaded::Ready(next.contents);
+            s.commit_own(&next.change);
             s.reindex_own();
         }
         drop(next._writer);
@@ -488,16 +482,35 @@ impl Shared {
 }
 
 /// Marks a new version of the repository: a higher serial and the time of writing.
-fn bump(contents: &mut RepoContents) {
-    contents.serial += 1;
-    contents.updated = Some(now_rfc3339());
+/// The change filing `words` in `base` makes, each replacing its key's earlier word under
+/// its id, and whether each replaced one; the serial bumped.
+fn filing(base: &RepoContents, words: &[(String, Signed)]) -> (own_repo::Change, Vec<bool>) {
+    let mut lists: std::collections::BTreeMap<String, Vec<Signed>> = Default::default();
+    let mut replaced = Vec::with_capacity(words.len());
+    for (under, word) in words {
+        let list = lists
+            .entry(under.clone())
+            .or_insert_with(|| base.attestations.get(under).cloned().unwrap_or_default());
+        let before = list.len();
+        list.retain(|a| a.key != word.key);
+        replaced.push(list.len() != before);
+        list.push(word.clone());
+    }
+    let change = own_repo::Change {
+        lists,
+        serial: base.serial + 1,
+        updated: now_rfc3339(),
+    };
+    (change, replaced)
 }
 
 /// The next version of the own repository, signed, with the writer lock held until it is
 /// committed and visible.
 struct SignedNext<'a> {
     _writer: tokio::sync::MutexGuard<'a, ()>,
-    contents: RepoContents,
+    change: own_repo::Change,
+    /// Per word filed, whether it replaced its key's earlier word.
+    replaced: Vec<bool>,
     /// `repo.json` (and its parts) as they will be written.
     files: own_repo::OwnFiles,
 }

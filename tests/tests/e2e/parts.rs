@@ -251,3 +251,27 @@ fn a_small_repository_stays_in_the_seed_format() {
     assert_eq!(repo["data"]["attestations"].as_object().unwrap().len(), 3);
     assert!(!home.repo_dir().join("parts").exists());
 }
+
+/// A large publisher replaces its key: the re-signed top document names the same parts and
+/// the two halves of the rotation are filed in theirs; a follower reads only the bins of those
+/// statements to follow the rotation, and every word stands.
+#[test]
+fn a_key_rotation_of_a_large_publisher_is_followed() {
+    let (registry, fpr) = publisher();
+    let files = attest_files(&registry, "v1", 120);
+    let server = TestServer::start();
+    server.serve_repo(&registry.repo_dir());
+    let alice = follower_trusting(&server.url(), &fpr);
+    alice.sig(&["fetch"]).expect(0);
+    let (_, new_fpr) = registry.replace_key("Big Registry <registry@example.org>");
+    assert!(registry.read_repo()["data"]["parts"].is_array());
+    server.serve_repo(&registry.repo_dir());
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout.contains(&new_fpr[32..]) && run.stdout.contains("122 attestations"),
+        "{}",
+        run.stdout
+    );
+    verify_ok(&alice, &files[0]);
+    verify_ok(&alice, &files[119]);
+}
