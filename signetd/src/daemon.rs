@@ -141,7 +141,7 @@ impl Daemon {
             home: self.home().root.clone(),
             socket: self.socket.clone(),
             key: s.own.clone(),
-            own_attestations: s.repo.ready_opt().map_or(0, |r| r.count()),
+            own_attestations: s.own_count,
             serial: s.repo.ready_opt().map_or(0, |r| r.serial),
             known_ids: s.index.ids(),
             valid_attestations: s.index.entries(),

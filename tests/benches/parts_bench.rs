@@ -3,9 +3,12 @@
 //! parts and served on 127.0.0.1; a follower's first fetch, then one new attestation — the
 //! bytes the follower downloads and the CPU its daemon spends on it — and a restart to the
 //! first verify answer. The same update of a seed-format repository of `SIGNET_PARTS_BENCH_SEED`
-//! (default 100,000) attestations is the peer: the whole file again.
+//! (default 100,000) attestations is the peer: the whole file again. Then the publisher's side:
+//! one `sig attest` into an own repository of N attestations (in parts past
+//! `publish.parts_above`), median of 9.
 //!
-//! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N).
+//! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N;
+//! `SIGNET_PARTS_BENCH_CASES=own` or `=follow` for one half).
 //! Figures go to stdout as a Markdown table.
 
 use std::path::Path;
@@ -166,10 +169,46 @@ fn follow(n: usize, in_parts: bool) -> Case {
     }
 }
 
+/// One `sig attest` into an own repository of `n` attestations: the median and slowest of 9.
+fn own_attest(n: usize) -> (Duration, Duration) {
+    use sequoia_openpgp::parse::Parse as _;
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}}));
+    home.setup("Big Registry <registry@example.org>");
+    home.sig(&["daemon", "stop"]).expect(0);
+    let secret = std::fs::read(home.home.join("keys/secret.asc")).unwrap();
+    let cert = sequoia_openpgp::Cert::from_bytes(&secret).unwrap();
+    let signer = EmbeddedKey::new(cert).unwrap();
+    let mut contents = RepoContents {
+        serial: 2,
+        updated: Some("2026-12-06T00:00:00Z".into()),
+        ..Default::default()
+    };
+    for (id, word) in words(&signer, 0, n) {
+        contents.attestations.insert(id, vec![word]);
+    }
+    let repo = home.home.join("repo");
+    publish(&repo, &signer, &contents, n > 10_000);
+    let mut times = Vec::new();
+    for i in 0..9 {
+        let file = home.file(&format!("new-{i}"), format!("new file {i}\n").as_bytes());
+        if i == 0 {
+            home.sig(&["status"]).expect(0); // the daemon up, the repository loaded
+        }
+        let started = Instant::now();
+        home.attest(&file, true, "read").expect(0);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (times[4], times[8])
+}
+
 fn main() {
     let n = env_n("SIGNET_PARTS_BENCH_N", 1_000_000);
     let seed = env_n("SIGNET_PARTS_BENCH_SEED", 100_000);
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
+    let cases = std::env::var("SIGNET_PARTS_BENCH_CASES").unwrap_or_default();
+    let (follows, owns) = (cases != "own", cases != "follow");
     println!(
         "| case | first fetch | one new attestation: bytes / daemon CPU / wall | restart to first verify | daemon RSS |"
     );
@@ -178,7 +217,10 @@ fn main() {
         (format!("{n} attestations in parts"), n, true),
         (format!("{seed} attestations, seed format"), seed, false),
         (format!("{seed} attestations in parts"), seed, true),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| follows)
+    {
         let case = follow(n, in_parts);
         println!(
             "| {label} | {} ({}) | {} / {} / {} | {} | {} MiB |",
@@ -190,5 +232,15 @@ fn main() {
             ms(case.restart),
             case.rss_mib,
         );
+    }
+    if !owns {
+        return;
+    }
+    println!();
+    println!("| own repository | one `sig attest` (median of 9) | slowest |");
+    println!("|---|---|---|");
+    for n in [seed, n] {
+        let (median, slowest) = own_attest(n);
+        println!("| {n} attestations | {} | {} |", ms(median), ms(slowest));
     }
 }

@@ -237,6 +237,8 @@ pub fn layout(contents: &RepoContents, parts_above: usize) -> (Value, Vec<PartFi
 /// are filed under (each the whole list as it will be), its serial and when it was written.
 pub struct Change {
     pub lists: std::collections::BTreeMap<String, Vec<Signed>>,
+    /// The attestations the repository holds once changed.
+    pub count: usize,
     pub serial: u64,
     pub updated: String,
 }
@@ -265,14 +267,7 @@ pub fn layout_next(
     change: &Change,
     parts_above: usize,
 ) -> anyhow::Result<(Value, Vec<PartFile>)> {
-    let before: usize = change
-        .lists
-        .keys()
-        .filter_map(|id| base.attestations.get(id))
-        .map(Vec::len)
-        .sum();
-    let after: usize = change.lists.values().map(Vec::len).sum();
-    let count = base.count() - before + after;
+    let count = change.count;
     if count > parts_above {
         let previous = store::read_bounded(&home.repo_file(), MAX_OWN_REPO_LEN)?
             .and_then(|bytes| formats::parse_signed_repo(&bytes).ok())

@@ -86,6 +86,9 @@ pub struct State {
     /// Shared with a write being signed, which copies none of it: a commit changes the lists
     /// it replaces in place (`commit_own`).
     pub(crate) repo: Loaded<Arc<RepoContents>>,
+    /// How many attestations `repo` holds, kept as it changes: counting a million lists at
+    /// every write or status would cost more than the write.
+    pub(crate) own_count: usize,
     pub(crate) trust: Loaded<TrustFile>,
     /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
     trust_generation: u64,
@@ -296,7 +299,14 @@ impl State {
     pub(crate) fn commit_own(&mut self, change: &crate::home::own_repo::Change) {
         if let Loaded::Ready(contents) = &mut self.repo {
             change.apply(Arc::make_mut(contents));
+            self.own_count = change.count;
         }
+    }
+
+    /// Replaces the own repository as read from disk.
+    pub(crate) fn set_own_repo(&mut self, repo: Loaded<Arc<RepoContents>>) {
+        self.own_count = repo.ready_opt().map_or(0, |r| r.count());
+        self.repo = repo;
     }
 
     /// Re-checks the own repository's attestations into the index.
@@ -482,6 +492,7 @@ impl State {
             signer,
             own,
             key_damage,
+            own_count: repo.ready_opt().map_or(0, |r| r.count()),
             repo,
             trust: load_trust(home),
             trust_generation: 0,

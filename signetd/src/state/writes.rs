@@ -169,16 +169,14 @@ impl Shared {
             match reread {
                 Ok(repaired) => {
                     tracing::info!("{} reads correctly again", self.home.repo_file().display());
-                    s.repo =
-                        Loaded::Ready(Arc::new(repaired.map(|r| r.contents).unwrap_or_default()));
+                    let contents = repaired.map(|r| r.contents).unwrap_or_default();
+                    s.set_own_repo(Loaded::Ready(Arc::new(contents)));
                     s.reindex_own();
                 }
-                Err(why) => {
-                    s.repo = Loaded::Damaged(Damage {
-                        file: self.home.repo_file(),
-                        why,
-                    })
-                }
+                Err(why) => s.set_own_repo(Loaded::Damaged(Damage {
+                    file: self.home.repo_file(),
+                    why,
+                })),
             }
         }
         let s = self.read();
@@ -208,8 +206,8 @@ impl Shared {
             };
             let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
             let base = self.repo_contents().await?;
-            let read_at = base.serial;
-            let (change, replaced) = filing(&base, words);
+            let (read_at, count) = (base.serial, self.read().own_count);
+            let (change, replaced) = filing(&base, count, words);
             let signing = signer.clone();
             let (home, parts_above) = (self.home.clone(), self.config().publish.parts_above);
             let (signed, parts, change) = blocking("signing", move || {
@@ -482,9 +480,13 @@ impl Shared {
 }
 
 /// Marks a new version of the repository: a higher serial and the time of writing.
-/// The change filing `words` in `base` makes, each replacing its key's earlier word under
-/// its id, and whether each replaced one; the serial bumped.
-fn filing(base: &RepoContents, words: &[(String, Signed)]) -> (own_repo::Change, Vec<bool>) {
+/// The change filing `words` in `base` (of `count` attestations) makes, each replacing its
+/// key's earlier word under its id, and whether each replaced one; the serial bumped.
+fn filing(
+    base: &RepoContents,
+    count: usize,
+    words: &[(String, Signed)],
+) -> (own_repo::Change, Vec<bool>) {
     let mut lists: std::collections::BTreeMap<String, Vec<Signed>> = Default::default();
     let mut replaced = Vec::with_capacity(words.len());
     for (under, word) in words {
@@ -496,7 +498,14 @@ fn filing(base: &RepoContents, words: &[(String, Signed)]) -> (own_repo::Change,
         replaced.push(list.len() != before);
         list.push(word.clone());
     }
+    let before: usize = lists
+        .keys()
+        .filter_map(|id| base.attestations.get(id))
+        .map(Vec::len)
+        .sum();
+    let after: usize = lists.values().map(Vec::len).sum();
     let change = own_repo::Change {
+        count: count - before + after,
         lists,
         serial: base.serial + 1,
         updated: now_rfc3339(),
