@@ -209,10 +209,13 @@ fn main() {
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
     let cases = std::env::var("SIGNET_PARTS_BENCH_CASES").unwrap_or_default();
     let (follows, owns) = (cases != "own", cases != "follow");
-    println!(
-        "| case | first fetch | one new attestation: bytes / daemon CPU / wall | restart to first verify | daemon RSS |"
-    );
-    println!("|---|---|---|---|---|");
+    if follows {
+        println!(
+            "| case | first fetch | one new attestation: bytes / daemon CPU / wall | restart to \
+             first verify | daemon RSS |"
+        );
+        println!("|---|---|---|---|---|");
+    }
     for (label, n, in_parts) in [
         (format!("{n} attestations in parts"), n, true),
         (format!("{seed} attestations, seed format"), seed, false),

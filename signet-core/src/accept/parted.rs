@@ -17,8 +17,9 @@ use crate::parts::{self, PartError, PartSource};
 
 /// Where a reader gets a repository's parts and what checking them found before.
 pub trait PartStore: PartSource {
-    /// The cache of a part's check, when one was kept (checked here before it is used).
-    fn cached(&mut self, _part: &PartRef) -> Option<CheckedCache> {
+    /// The bytes of the cache of a part's check (a [`CheckedCache`] as JSON), when one was
+    /// kept: read here, on every core, and checked before it is used.
+    fn cached(&mut self, _part: &PartRef) -> Option<Vec<u8>> {
         None
     }
 
@@ -121,37 +122,87 @@ pub(super) fn check_parts(
         report: CheckReport::default(),
         outcome: PartsOutcome::default(),
     };
+    // Caches are read a batch at a time and their JSON parsed on every core: at a million
+    // words a restart reads thousands of them.
+    const BATCH: usize = 256;
+    let mut read = Vec::new();
     for part in refs {
         if may_skip && store.held(part) {
             all.outcome.held.push(part.sha256.clone());
-            continue;
+        } else {
+            read.push(part);
         }
-        let reused = store
-            .cached(part)
-            .and_then(|cache| cache.part_entries(&part.sha256, owners, keyring, source));
-        let (mut checked, report) = match reused {
-            Some(reused) => reused,
-            None => {
-                let mut one = RepoContents {
-                    parts: vec![part.clone()],
-                    ..Default::default()
-                };
-                let mut skipped = Vec::new();
-                parts::expand(&mut one, &mut skipped, store)?;
-                let (checked, report) = check::check_all(&one, &skipped, keyring, source, &held);
-                let keys_seen = KeysSeen::of(keyring, &report);
-                let cache =
-                    CheckedCache::of_part(&part.sha256, keys_seen, owners, &checked, &report);
-                all.outcome.fresh.push((part.sha256.clone(), cache));
-                (checked, report)
-            }
+    }
+    for batch in read.chunks(BATCH) {
+        let caches: Vec<Option<Vec<u8>>> = batch.iter().map(|part| store.cached(part)).collect();
+        let reused: Vec<Option<(Checked, CheckReport)>> = {
+            use rayon::prelude::*;
+            batch
+                .par_iter()
+                .zip(caches.into_par_iter())
+                .map(|(part, bytes)| {
+                    let cache: CheckedCache = serde_json::from_slice(&bytes?).ok()?;
+                    cache.part_entries(&part.sha256, owners, keyring, source)
+                })
+                .collect()
         };
-        all.checked.files.append(&mut checked.files);
-        all.checked.vouches.append(&mut checked.vouches);
-        all.outcome
-            .reports
-            .push((part.sha256.clone(), report.clone()));
-        all.report.absorb(report);
+        let against = Against {
+            keyring,
+            source,
+            owners,
+            held: &held,
+        };
+        for (part, reused) in batch.iter().zip(reused) {
+            take_part(part, reused, store, &against, &mut all)?;
+        }
     }
     Ok(all)
+}
+
+/// What a part is checked against.
+struct Against<'a> {
+    keyring: &'a Keyring,
+    source: &'a Source,
+    owners: Option<&'a BTreeSet<Fingerprint>>,
+    held: &'a check::Held,
+}
+
+/// Takes one part's words into `all`: `reused` from its cache, or checked now.
+fn take_part(
+    part: &PartRef,
+    reused: Option<(Checked, CheckReport)>,
+    store: &mut dyn PartStore,
+    against: &Against<'_>,
+    all: &mut PartsChecked,
+) -> Result<(), PartError> {
+    let (mut checked, report) = match reused {
+        Some(reused) => reused,
+        None => {
+            let mut one = RepoContents {
+                parts: vec![part.clone()],
+                ..Default::default()
+            };
+            let mut skipped = Vec::new();
+            parts::expand(&mut one, &mut skipped, store)?;
+            let (checked, report) = check::check_all(
+                &one,
+                &skipped,
+                against.keyring,
+                against.source,
+                against.held,
+            );
+            let keys_seen = KeysSeen::of(against.keyring, &report);
+            let cache =
+                CheckedCache::of_part(&part.sha256, keys_seen, against.owners, &checked, &report);
+            all.outcome.fresh.push((part.sha256.clone(), cache));
+            (checked, report)
+        }
+    };
+    all.checked.files.append(&mut checked.files);
+    all.checked.vouches.append(&mut checked.vouches);
+    all.outcome
+        .reports
+        .push((part.sha256.clone(), report.clone()));
+    all.report.absorb(report);
+    Ok(())
 }

@@ -141,15 +141,26 @@ impl PartDir {
     }
 
     /// Writes the parts not held yet, each atomically, all durable once this returns (a
-    /// part's name is its digest, so one already there is the same bytes).
+    /// part's name is its digest, so one already there is the same bytes): a few each with
+    /// its own sync, many with one sync of the file system.
     pub fn write(&self, files: &[PartFile], mode: u32) -> anyhow::Result<()> {
-        let mut wrote = false;
-        for file in files.iter().filter(|f| !self.holds(&f.part.sha256)) {
+        let new: Vec<&PartFile> = files
+            .iter()
+            .filter(|f| !self.holds(&f.part.sha256))
+            .collect();
+        if !new.is_empty() {
             std::fs::create_dir_all(&self.parts)?;
-            store::write_atomic_unsynced(&self.path(&file.part.sha256), &file.bytes, mode)?;
-            wrote = true;
         }
-        if wrote {
+        let one_by_one = new.len() <= 8;
+        for file in &new {
+            let path = self.path(&file.part.sha256);
+            if one_by_one {
+                store::write_atomic(&path, &file.bytes, mode)?;
+            } else {
+                store::write_atomic_unsynced(&path, &file.bytes, mode)?;
+            }
+        }
+        if !one_by_one {
             store::sync_filesystem(&self.parts)?;
         }
         Ok(())
@@ -201,8 +212,9 @@ impl PartSource for PartDir {
 }
 
 impl PartStore for PartDir {
-    fn cached(&mut self, part: &PartRef) -> Option<CheckedCache> {
-        self.checked_of(&part.sha256)
+    fn cached(&mut self, part: &PartRef) -> Option<Vec<u8>> {
+        let path = self.checked.as_ref()?.join(format!("{}.json", part.sha256));
+        store::read_bounded(&path, 1 << 30).ok()?
     }
 
     fn held(&self, part: &PartRef) -> bool {
@@ -266,7 +278,7 @@ pub fn layout_next(
     base: &RepoContents,
     change: &Change,
     parts_above: usize,
-) -> anyhow::Result<(Value, Vec<PartFile>)> {
+) -> anyhow::Result<Laid> {
     let count = change.count;
     if count > parts_above {
         let previous = store::read_bounded(&home.repo_file(), MAX_OWN_REPO_LEN)?
@@ -274,6 +286,7 @@ pub fn layout_next(
             .and_then(|signed| RepoContents::read_top(&signed.data).ok())
             .map(|(_, parts)| parts)
             .unwrap_or_default();
+        let named = previous.iter().map(|p| p.sha256.clone()).collect();
         let top = RepoContents {
             serial: change.serial,
             updated: Some(change.updated.clone()),
@@ -285,12 +298,31 @@ pub fn layout_next(
         if let Some(split) =
             parts::split_changed(&top, &previous, &change.lists, digits, &mut source)?
         {
-            return Ok((split.top, split.files));
+            return Ok(Laid {
+                data: split.top,
+                parts: split.files,
+                previous: Some(named),
+            });
         }
     }
     let mut whole = base.clone();
     change.apply(&mut whole);
-    Ok(layout(&whole, parts_above))
+    let (data, parts) = layout(&whole, parts_above);
+    Ok(Laid {
+        data,
+        parts,
+        previous: None,
+    })
+}
+
+/// The next version of the own repository before it is signed.
+pub struct Laid {
+    /// The `data` to sign.
+    pub data: Value,
+    /// The part files to write.
+    pub parts: Vec<PartFile>,
+    /// The parts the version on disk names, when they were read.
+    pub previous: Option<BTreeSet<String>>,
 }
 
 /// A signed next version of the own repository, as files.
@@ -299,6 +331,8 @@ pub struct OwnFiles {
     /// `repo.json`.
     pub repo: Vec<u8>,
     pub parts: Vec<PartFile>,
+    /// The parts the version it replaces names, when known (else read from disk).
+    pub previous: Option<BTreeSet<String>>,
 }
 
 /// Writes the own repository: the parts not yet there, then `repo.json` atomically, then
@@ -308,7 +342,10 @@ pub fn write_files(home: &Home, files: &OwnFiles) -> anyhow::Result<()> {
     std::fs::create_dir_all(home.repo_dir())?;
     let dir = PartDir::of(&home.repo_dir());
     dir.write(&files.parts, 0o644)?;
-    let mut keep = parts_named(&home.repo_file());
+    let mut keep = match &files.previous {
+        Some(previous) => previous.clone(),
+        None => parts_named(&home.repo_file()),
+    };
     store::write_atomic(&home.repo_file(), &files.repo, 0o644)?;
     keep.extend(files.parts.iter().map(|f| f.part.sha256.clone()));
     dir.keep_only(&keep);

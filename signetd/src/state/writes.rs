@@ -211,10 +211,11 @@ impl Shared {
             let signing = signer.clone();
             let (home, parts_above) = (self.home.clone(), self.config().publish.parts_above);
             let (signed, parts, change) = blocking("signing", move || {
-                let (data, parts) = own_repo::layout_next(&home, &base, &change, parts_above)?;
+                let laid = own_repo::layout_next(&home, &base, &change, parts_above)?;
                 // `base` goes here: the commit changes the held contents in place.
                 drop(base);
-                keys::sign_value(&*signing, data).map(|signed| (signed, parts, change))
+                keys::sign_value(&*signing, laid.data)
+                    .map(|signed| (signed, (laid.parts, laid.previous), change))
             })
             .await?
             .map_err(|e| WriteError::Signing(format!("{e:#}")))?;
@@ -234,7 +235,8 @@ impl Shared {
                     replaced,
                     files: own_repo::OwnFiles {
                         repo: own_repo::file_bytes(&signed),
-                        parts,
+                        parts: parts.0,
+                        previous: parts.1,
                     },
                 });
             }
