@@ -66,6 +66,19 @@ fn words(signer: &EmbeddedKey, from: usize, n: usize) -> Vec<(String, Signed)> {
     })
 }
 
+/// A repository of `n` attestations by `signer`, at `serial`.
+fn repository(signer: &EmbeddedKey, n: usize, serial: u64) -> RepoContents {
+    let mut contents = RepoContents {
+        serial,
+        updated: Some("2026-12-06T00:00:00Z".into()),
+        ..Default::default()
+    };
+    for (id, word) in words(signer, 0, n) {
+        contents.attestations.insert(id, vec![word]);
+    }
+    contents
+}
+
 /// Writes `contents` to `dir` in parts (or whole, `in_parts` false), signed by `signer`.
 fn publish(dir: &Path, signer: &EmbeddedKey, contents: &RepoContents, in_parts: bool) {
     let data = if in_parts {
@@ -111,14 +124,7 @@ struct Case {
 fn follow(n: usize, in_parts: bool) -> Case {
     let cert = keys::generate("Big Registry <registry@example.org>").unwrap();
     let signer = EmbeddedKey::new(cert.clone()).unwrap();
-    let mut contents = RepoContents {
-        serial: 1,
-        updated: Some("2026-12-06T00:00:00Z".into()),
-        ..Default::default()
-    };
-    for (id, word) in words(&signer, 0, n) {
-        contents.attestations.insert(id, vec![word]);
-    }
+    let mut contents = repository(&signer, n, 1);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
     publish(dir.path(), &signer, &contents, in_parts);
@@ -179,14 +185,7 @@ fn own_attest(n: usize) -> (Duration, Duration) {
     let secret = std::fs::read(home.home.join("keys/secret.asc")).unwrap();
     let cert = sequoia_openpgp::Cert::from_bytes(&secret).unwrap();
     let signer = EmbeddedKey::new(cert).unwrap();
-    let mut contents = RepoContents {
-        serial: 2,
-        updated: Some("2026-12-06T00:00:00Z".into()),
-        ..Default::default()
-    };
-    for (id, word) in words(&signer, 0, n) {
-        contents.attestations.insert(id, vec![word]);
-    }
+    let contents = repository(&signer, n, 2);
     let repo = home.home.join("repo");
     publish(&repo, &signer, &contents, n > 10_000);
     let mut times = Vec::new();

@@ -190,8 +190,11 @@ pub fn sign_checked(
 ) -> anyhow::Result<(Signed, signature::Genuine)> {
     let bytes = data.canonical();
     let sig = signer.sign_detached(bytes.as_bytes())?;
+    // Kept as the canonical text just made: checking the signature and writing the file would
+    // otherwise encode the tree twice more (a million-word repository's top is 400 KB).
+    drop(data);
     let signed = Signed {
-        data,
+        data: Value::Canonical(bytes.into_boxed_str()),
         key: fingerprint(signer.cert()),
         sig: base64::engine::general_purpose::STANDARD.encode(sig),
     };
