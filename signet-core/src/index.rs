@@ -202,23 +202,36 @@ impl Index {
     /// Adds `source`'s checked words: of several by the same signing key about the same id,
     /// only the newest.
     fn insert_newest(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
-        let mut newest: HashMap<(ContentId, Fingerprint, Fingerprint), Entry> = HashMap::new();
-        for (id, entry) in entries {
-            debug_assert_eq!(&entry.source, source);
-            match newest.entry((id, entry.key.clone(), entry.signer.clone())) {
-                std::collections::hash_map::Entry::Occupied(mut held) => {
-                    if entry.newer_than(held.get()) {
-                        held.insert(entry);
+        // Which to keep, found over borrowed keys: a million words cost no copies of their
+        // fingerprints, and a hash map keeps a padded repository linear.
+        let mut keep = vec![true; entries.len()];
+        {
+            let mut newest: rustc_hash::FxHashMap<(&ContentId, &Fingerprint, &Fingerprint), usize> =
+                rustc_hash::FxHashMap::default();
+            newest.reserve(entries.len());
+            for (i, (id, entry)) in entries.iter().enumerate() {
+                debug_assert_eq!(&entry.source, source);
+                match newest.entry((id, &entry.key, &entry.signer)) {
+                    std::collections::hash_map::Entry::Occupied(mut held) => {
+                        let j = *held.get();
+                        if entry.newer_than(&entries[j].1) {
+                            keep[j] = false;
+                            held.insert(i);
+                        } else {
+                            keep[i] = false;
+                        }
                     }
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(entry);
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(i);
+                    }
                 }
             }
         }
-        for ((id, _, _), entry) in newest {
-            self.by_id.entry(id).or_default().push(Arc::new(entry));
-            self.entries += 1;
+        for ((id, entry), keep) in entries.into_iter().zip(keep) {
+            if keep {
+                self.by_id.entry(id).or_default().push(Arc::new(entry));
+                self.entries += 1;
+            }
         }
     }
 
