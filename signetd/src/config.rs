@@ -247,15 +247,6 @@ impl VerifyPolicy {
             independent: self.independent,
         }
     }
-
-    /// The rules verdicts are judged by: these settings over the user's web of trust.
-    pub fn rules(&self) -> crate::state::Rules {
-        crate::state::Rules {
-            policy: self.rule(),
-            criteria: self.criteria.clone().into(),
-            listed: None,
-        }
-    }
 }
 
 impl Config {

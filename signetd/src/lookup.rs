@@ -158,7 +158,13 @@ impl Lookups {
     ) -> LookupResult {
         let config = self.shared.config();
         let mut follow = Vec::new();
-        let result = self.judge_one(&config.verify.rules(), id, path, found, &mut follow);
+        let result = self.judge_one(
+            &crate::state::Rules::user(&config.verify),
+            id,
+            path,
+            found,
+            &mut follow,
+        );
         LookupResult {
             result,
             indexes,

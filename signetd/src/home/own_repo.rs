@@ -256,6 +256,40 @@ pub struct Change {
 }
 
 impl Change {
+    /// The change filing `words` in `base` (of `count` attestations) makes, written `updated`,
+    /// each word replacing its key's earlier word under its id; and whether each replaced one.
+    pub fn filing(
+        base: &RepoContents,
+        count: usize,
+        words: &[(String, Signed)],
+        updated: String,
+    ) -> (Change, Vec<bool>) {
+        let mut lists: std::collections::BTreeMap<String, Vec<Signed>> = Default::default();
+        let mut replaced = Vec::with_capacity(words.len());
+        for (under, word) in words {
+            let list = lists
+                .entry(under.clone())
+                .or_insert_with(|| base.attestations.get(under).cloned().unwrap_or_default());
+            let before = list.len();
+            list.retain(|a| a.key != word.key);
+            replaced.push(list.len() != before);
+            list.push(word.clone());
+        }
+        let before: usize = lists
+            .keys()
+            .filter_map(|id| base.attestations.get(id))
+            .map(Vec::len)
+            .sum();
+        let after: usize = lists.values().map(Vec::len).sum();
+        let change = Change {
+            count: count - before + after,
+            lists,
+            serial: base.serial + 1,
+            updated,
+        };
+        (change, replaced)
+    }
+
     /// `base` with the change made.
     pub fn apply(&self, base: &mut RepoContents) {
         for (id, list) in &self.lists {

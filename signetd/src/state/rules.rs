@@ -20,6 +20,15 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// The user's rules: the `verify.*` settings over the user's web of trust.
+    pub fn user(verify: &crate::config::VerifyPolicy) -> Rules {
+        Rules {
+            policy: verify.rule(),
+            criteria: verify.criteria.clone().into(),
+            listed: None,
+        }
+    }
+
     /// A project's rules: its keys, directly, at their levels; `min_level` stays the user's
     /// default (`medium`) so that a `low` key in signet.toml is listed but does not count.
     pub fn project(p: &ProjectPolicy) -> Rules {
@@ -44,7 +53,7 @@ impl Rules {
     pub fn asked(policy: Option<&ProjectPolicy>, config: &crate::config::Config) -> Rules {
         match policy {
             Some(policy) => Rules::project(policy),
-            None => config.verify.rules(),
+            None => Rules::user(&config.verify),
         }
     }
 

@@ -207,7 +207,7 @@ impl Shared {
             let own = self.read().own.as_ref().map(|o| o.fingerprint.clone());
             let base = self.repo_contents().await?;
             let (read_at, count) = (base.serial, self.read().own_count);
-            let (change, replaced) = filing(&base, count, words);
+            let (change, replaced) = own_repo::Change::filing(&base, count, words, now_rfc3339());
             let signing = signer.clone();
             let (home, parts_above) = (self.home.clone(), self.config().publish.parts_above);
             let (signed, parts, change) = blocking("signing", move || {
@@ -482,39 +482,6 @@ impl Shared {
 }
 
 /// Marks a new version of the repository: a higher serial and the time of writing.
-/// The change filing `words` in `base` (of `count` attestations) makes, each replacing its
-/// key's earlier word under its id, and whether each replaced one; the serial bumped.
-fn filing(
-    base: &RepoContents,
-    count: usize,
-    words: &[(String, Signed)],
-) -> (own_repo::Change, Vec<bool>) {
-    let mut lists: std::collections::BTreeMap<String, Vec<Signed>> = Default::default();
-    let mut replaced = Vec::with_capacity(words.len());
-    for (under, word) in words {
-        let list = lists
-            .entry(under.clone())
-            .or_insert_with(|| base.attestations.get(under).cloned().unwrap_or_default());
-        let before = list.len();
-        list.retain(|a| a.key != word.key);
-        replaced.push(list.len() != before);
-        list.push(word.clone());
-    }
-    let before: usize = lists
-        .keys()
-        .filter_map(|id| base.attestations.get(id))
-        .map(Vec::len)
-        .sum();
-    let after: usize = lists.values().map(Vec::len).sum();
-    let change = own_repo::Change {
-        count: count - before + after,
-        lists,
-        serial: base.serial + 1,
-        updated: now_rfc3339(),
-    };
-    (change, replaced)
-}
-
 /// The next version of the own repository, signed, with the writer lock held until it is
 /// committed and visible.
 struct SignedNext<'a> {

@@ -354,7 +354,10 @@ impl Watches {
         for (path, update) in updates {
             match update {
                 Some((stamp, id)) => {
-                    let verdict = state.verdict(&id, &self.shared.config().verify.rules());
+                    let verdict = state.verdict(
+                        &id,
+                        &crate::state::Rules::user(&self.shared.config().verify),
+                    );
                     let before = files.insert(
                         path.clone(),
                         Tracked {

@@ -288,8 +288,13 @@ impl Watches {
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
         let state = self.shared.read();
-        ids.map(|id| state.verdict(&id, &self.shared.config().verify.rules()))
-            .collect()
+        ids.map(|id| {
+            state.verdict(
+                &id,
+                &crate::state::Rules::user(&self.shared.config().verify),
+            )
+        })
+        .collect()
     }
 
     /// The ignore rules of a tree (its ignore files read off the async threads).

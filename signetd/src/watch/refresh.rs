@@ -30,7 +30,7 @@ impl Watches {
     /// chunk at most, and a write that lands between chunks wakes the refresh again.
     fn refresh_verdicts(&self) -> Vec<VerdictChanged> {
         const CHUNK: usize = 4096;
-        let rules = self.shared.config().verify.rules();
+        let rules = crate::state::Rules::user(&self.shared.config().verify);
         let mut changes = Vec::new();
         let judge = |held: Vec<(PathBuf, ContentId, Option<Verdict>)>| {
             let mut now = Vec::with_capacity(held.len());

@@ -131,7 +131,7 @@ impl Watches {
         .unwrap_or_default();
         // Judged under one read of the state and one copy of the rules, not one per file.
         let config = self.shared.config();
-        let rules = config.verify.rules();
+        let rules = crate::state::Rules::user(&config.verify);
         let results: Vec<Option<VerifyResult>> = {
             let s = self.shared.read();
             paths
@@ -163,7 +163,11 @@ impl Watches {
 
     /// The verdict on `id` with the attestations behind it.
     fn verdict_on(&self, id: &ContentId, path: Option<PathBuf>) -> VerifyResult {
-        self.verdict_under(id, path, &self.shared.config().verify.rules())
+        self.verdict_under(
+            id,
+            path,
+            &crate::state::Rules::user(&self.shared.config().verify),
+        )
     }
 
     /// Judges each answer of `verify_many` again by a project's rules (`signet.toml`): the

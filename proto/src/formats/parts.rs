@@ -1,0 +1,150 @@
+//! The large-publisher layout's shapes (docs/FORMATS.md, "Parts"): the parts a `repo.json`
+//! names, and a part file's contents. Their digests and bins are checked by `signet-core`.
+
+use std::collections::BTreeMap;
+
+use super::{FormatError, Signed, Skipped, object_of, read_attestations};
+use crate::json::{self, Map, Value};
+
+/// One part of a repository in the large-publisher layout, as the signed `repo.json` names
+/// it: the attestations whose id falls in `bin`, in the file `parts/SHA256.json`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PartRef {
+    /// The first hex digits of the sha256 of each id the part files (1 to
+    /// [`PartRef::MAX_BIN_DIGITS`], the same number in every part of a repository).
+    pub bin: String,
+    /// The sha256 of the part file's bytes, in lowercase hex: its name and its integrity.
+    pub sha256: String,
+    /// The attestations it holds.
+    pub count: u64,
+}
+
+impl PartRef {
+    pub const MAX_BIN_DIGITS: usize = 4;
+
+    /// Where the part is published, relative to the repository's URL.
+    pub fn path(&self) -> String {
+        format!("{PARTS_DIR}/{}.json", self.sha256)
+    }
+
+    fn read(value: &Value) -> Result<Self, String> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| format!("a part is an object, found {}", value.kind()))?;
+        let text = |name: &str| {
+            map.get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("a part's `{name}` must be a string"))
+        };
+        let hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let bin = text("bin")?;
+        if bin.is_empty() || bin.len() > Self::MAX_BIN_DIGITS || !hex(bin) {
+            return Err(format!(
+                "{:?} is not a bin: 1 to {} lowercase hex digits",
+                crate::text::shown(&bin.chars().take(20).collect::<String>()),
+                Self::MAX_BIN_DIGITS
+            ));
+        }
+        let sha256 = text("sha256")?;
+        if sha256.len() != 64 || !hex(sha256) {
+            return Err(format!(
+                "bin {bin}: `sha256` must be 64 lowercase hex digits"
+            ));
+        }
+        let count = match map.get("count") {
+            Some(Value::Int(i)) => i.as_u64(),
+            _ => None,
+        }
+        .ok_or_else(|| format!("bin {bin}: `count` must be a non-negative integer"))?;
+        Ok(PartRef {
+            bin: bin.to_owned(),
+            sha256: sha256.to_owned(),
+            count,
+        })
+    }
+
+    pub(super) fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("bin".into(), self.bin.as_str().into());
+        map.insert("count".into(), self.count.into());
+        map.insert("sha256".into(), self.sha256.as_str().into());
+        Value::Object(map)
+    }
+}
+
+/// The directory of part files beside `repo.json`.
+pub const PARTS_DIR: &str = "parts";
+
+/// Reads the `parts` of a repository's data: bins of one length, each once, in order.
+pub(super) fn read_parts(value: Value) -> Result<Vec<PartRef>, FormatError> {
+    let bad = |why: String| FormatError::Parts(why);
+    let Value::Array(items) = value else {
+        return Err(bad(format!(
+            "`parts` must be a list, found {}",
+            value.kind()
+        )));
+    };
+    let max_parts = 1usize << (4 * PartRef::MAX_BIN_DIGITS);
+    if items.len() > max_parts {
+        return Err(bad(format!("{} parts: at most {max_parts}", items.len())));
+    }
+    let parts = items
+        .iter()
+        .map(PartRef::read)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    for pair in parts.windows(2) {
+        if pair[0].bin.len() != pair[1].bin.len() || pair[0].bin >= pair[1].bin {
+            return Err(bad(format!(
+                "bins {} and {} are not of one length in increasing order",
+                pair[0].bin, pair[1].bin
+            )));
+        }
+    }
+    Ok(parts)
+}
+
+/// The attestations of one part as a value: `{"attestations": …, "bin": …}`, whose canonical
+/// bytes are the part file.
+pub fn part_value<'a>(
+    bin: &str,
+    lists: impl Iterator<Item = (&'a String, &'a Vec<Signed>)>,
+) -> Value {
+    let attestations: Map = lists
+        .map(|(id, list)| {
+            (
+                id.clone(),
+                Value::Array(list.iter().map(Signed::to_value).collect()),
+            )
+        })
+        .collect();
+    let mut map = Map::new();
+    map.insert("attestations".into(), Value::Object(attestations));
+    map.insert("bin".into(), bin.into());
+    Value::Object(map)
+}
+
+/// Parses a part file: its attestations (malformed ones in `skipped`) and the bin it says it
+/// is. Whether it is the part a `repo.json` names, by digest and bin, is the reader's check.
+pub fn parse_part(
+    bytes: &[u8],
+    skipped: &mut Vec<Skipped>,
+) -> Result<(String, BTreeMap<String, Vec<Signed>>), FormatError> {
+    // Levels: the part, `attestations`, one id's list, one attestation.
+    let mut map = object_of(json::parse_compact(bytes, 4)?, "a part")?;
+    let bin = match map.remove("bin") {
+        Some(Value::String(s)) => s,
+        Some(other) => {
+            return Err(FormatError::WrongType {
+                field: "bin",
+                expected: "a string",
+                found: other.kind(),
+            });
+        }
+        None => return Err(FormatError::Missing { field: "bin" }),
+    };
+    let listed = map.remove("attestations").ok_or(FormatError::Missing {
+        field: "attestations",
+    })?;
+    Ok((bin, read_attestations(listed, skipped)?))
+}
