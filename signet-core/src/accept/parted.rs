@@ -133,30 +133,51 @@ pub(super) fn check_parts(
             read.push(part);
         }
     }
+    let against = Against {
+        keyring,
+        source,
+        owners,
+        held: &held,
+    };
     for batch in read.chunks(BATCH) {
+        use rayon::prelude::*;
         let caches: Vec<Option<Vec<u8>>> = batch.iter().map(|part| store.cached(part)).collect();
-        let reused: Vec<Option<(Checked, CheckReport)>> = {
-            use rayon::prelude::*;
-            batch
-                .par_iter()
-                .zip(caches.into_par_iter())
-                .map(|(part, bytes)| {
-                    let cache: CheckedCache = serde_json::from_slice(&bytes?).ok()?;
-                    cache.part_entries(&part.sha256, owners, keyring, source)
-                })
-                .collect()
-        };
-        let against = Against {
-            keyring,
-            source,
-            owners,
-            held: &held,
-        };
-        for (part, reused) in batch.iter().zip(reused) {
-            take_part(part, reused, store, &against, &mut all)?;
+        let reused: Vec<Option<(Checked, CheckReport)>> = batch
+            .par_iter()
+            .zip(caches.into_par_iter())
+            .map(|(part, bytes)| {
+                let cache: CheckedCache = serde_json::from_slice(&bytes?).ok()?;
+                cache.part_entries(&part.sha256, owners, keyring, source)
+            })
+            .collect();
+        // The parts to check are read here, one at a time, and checked on every core: each
+        // is small (a few hundred words), so a part per core keeps both busy.
+        let bytes: Vec<Option<Result<Vec<u8>, String>>> = batch
+            .iter()
+            .zip(&reused)
+            .map(|(part, reused)| reused.is_none().then(|| store.bytes(part)))
+            .collect();
+        let taken: Vec<Result<Taken, PartError>> = batch
+            .par_iter()
+            .zip(reused.into_par_iter().zip(bytes.into_par_iter()))
+            .map(|(part, (reused, bytes))| match (reused, bytes) {
+                (Some(reused), _) => Ok(Taken::Reused(reused)),
+                (None, Some(bytes)) => check_part(part, bytes, &against)
+                    .map(|checked| Taken::Checked(Box::new(checked))),
+                (None, None) => unreachable!("a part not reused is read"),
+            })
+            .collect();
+        for (part, taken) in batch.iter().zip(taken) {
+            take(part, taken?, &mut all);
         }
     }
     Ok(all)
+}
+
+/// One part's words: from its cache, or checked now (with the cache to keep).
+enum Taken {
+    Reused((Checked, CheckReport)),
+    Checked(Box<(Checked, CheckReport, CheckedCache)>),
 }
 
 /// What a part is checked against.
@@ -167,33 +188,41 @@ struct Against<'a> {
     held: &'a check::Held,
 }
 
-/// Takes one part's words into `all`: `reused` from its cache, or checked now.
-fn take_part(
+/// Checks one part, read as `bytes`, against its digest, bin and count, then its words.
+fn check_part(
     part: &PartRef,
-    reused: Option<(Checked, CheckReport)>,
-    store: &mut dyn PartStore,
+    bytes: Result<Vec<u8>, String>,
     against: &Against<'_>,
-    all: &mut PartsChecked,
-) -> Result<(), PartError> {
-    let (mut checked, report) = match reused {
-        Some(reused) => reused,
-        None => {
-            let mut one = RepoContents {
-                parts: vec![part.clone()],
-                ..Default::default()
-            };
-            let mut skipped = Vec::new();
-            parts::expand(&mut one, &mut skipped, store)?;
-            let (checked, report) = check::check_all(
-                &one,
-                &skipped,
-                against.keyring,
-                against.source,
-                against.held,
-            );
-            let keys_seen = KeysSeen::of(against.keyring, &report);
-            let cache =
-                CheckedCache::of_part(&part.sha256, keys_seen, against.owners, &checked, &report);
+) -> Result<(Checked, CheckReport, CheckedCache), PartError> {
+    let mut one = RepoContents {
+        parts: vec![part.clone()],
+        ..Default::default()
+    };
+    let mut skipped = Vec::new();
+    let bytes = bytes.map_err(|why| PartError {
+        path: part.path(),
+        why,
+    })?;
+    let mut source = std::collections::BTreeMap::from([(part.sha256.clone(), bytes)]);
+    parts::expand(&mut one, &mut skipped, &mut source)?;
+    let (checked, report) = check::check_all(
+        &one,
+        &skipped,
+        against.keyring,
+        against.source,
+        against.held,
+    );
+    let keys_seen = KeysSeen::of(against.keyring, &report);
+    let cache = CheckedCache::of_part(&part.sha256, keys_seen, against.owners, &checked, &report);
+    Ok((checked, report, cache))
+}
+
+/// Takes one part's words into `all`.
+fn take(part: &PartRef, taken: Taken, all: &mut PartsChecked) {
+    let (mut checked, report) = match taken {
+        Taken::Reused(reused) => reused,
+        Taken::Checked(checked) => {
+            let (checked, report, cache) = *checked;
             all.outcome.fresh.push((part.sha256.clone(), cache));
             (checked, report)
         }
@@ -204,5 +233,4 @@ fn take_part(
         .reports
         .push((part.sha256.clone(), report.clone()));
     all.report.absorb(report);
-    Ok(())
 }
