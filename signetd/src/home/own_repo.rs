@@ -115,16 +115,26 @@ impl PartDir {
         let Some(dir) = &self.checked else {
             return Ok(());
         };
+        let one_by_one = caches.len() <= Self::SYNC_ONE_BY_ONE;
         for (sha256, cache) in caches {
             store::private_dir(dir)?;
             let bytes = serde_json::to_vec(cache)?;
-            store::write_atomic_unsynced(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
+            let path = dir.join(format!("{sha256}.json"));
+            if one_by_one {
+                store::write_atomic(&path, &bytes, 0o600)?;
+            } else {
+                store::write_atomic_unsynced(&path, &bytes, 0o600)?;
+            }
         }
-        if !caches.is_empty() {
+        if !one_by_one {
             store::sync_filesystem(dir)?;
         }
         Ok(())
     }
+
+    /// Up to this many files are each synced as written; more are synced together with one
+    /// `syncfs` (which flushes the whole file system, cheaper only for many).
+    pub const SYNC_ONE_BY_ONE: usize = 8;
 
     /// The directory of the part files.
     pub fn dir(&self) -> &Path {
@@ -151,7 +161,7 @@ impl PartDir {
         if !new.is_empty() {
             std::fs::create_dir_all(&self.parts)?;
         }
-        let one_by_one = new.len() <= 8;
+        let one_by_one = new.len() <= Self::SYNC_ONE_BY_ONE;
         for file in &new {
             let path = self.path(&file.part.sha256);
             if one_by_one {

@@ -430,6 +430,13 @@ impl Remotes {
             ))),
         };
         let (home, saved) = (self.shared.home.clone(), record.clone());
+        // The parts the copy names (none in the seed format): every other is dropped.
+        let named: std::collections::BTreeSet<String> = accepted
+            .parts
+            .iter()
+            .flat_map(|p| p.reports.iter().map(|(sha, _)| sha).chain(&p.held))
+            .cloned()
+            .collect();
         let certs: Vec<_> = std::iter::once(&accepted.cert)
             .chain(&accepted.retired)
             .cloned()
@@ -439,7 +446,7 @@ impl Remotes {
                 crate::home::certs::remember(&home, cert)?;
             }
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
-            Remotes::drop_unnamed_parts(&home, &saved.name);
+            Remotes::drop_unnamed_parts(&home, &saved.name, &named);
             Ok(())
         })
         .await?

@@ -53,6 +53,7 @@ impl Remotes {
         let held = PartDir::of(&record::dir(&self.shared.home, &record.name));
         let limits = self.shared.config().http_limits();
         let max_total = self.shared.config().fetch.max_parts_bytes;
+        let one_by_one = missing.len() <= PartDir::SYNC_ONE_BY_ONE;
         let got = signet_fetch::parts::download(
             self.client_for(record),
             &limits,
@@ -65,16 +66,22 @@ impl Remotes {
                 // round trip each); named by their digest, so a part stored for a copy that is
                 // refused later is harmless and dropped at the next store.
                 let path = held.path(&part.sha256);
+                let write = if one_by_one {
+                    store::write_atomic
+                } else {
+                    store::write_atomic_unsynced
+                };
                 store::private_dir(held.dir())
-                    .and_then(|()| store::write_atomic_unsynced(&path, &bytes, 0o600))
+                    .and_then(|()| write(&path, &bytes, 0o600))
                     .map_err(|e| format!("storing {}: {e:#}", part.path()))
             },
         )
         .await;
-        // Durable before anything names them; a part torn by a crash before this is found
-        // damaged by its digest and fetched again.
+        // Durable before anything names them (a few synced one by one as written, many with one
+        // sync); a part torn by a crash before this is found damaged by its digest and fetched
+        // again.
         let parts_dir = held.dir().to_path_buf();
-        if got.is_ok() && !missing.is_empty() {
+        if got.is_ok() && !one_by_one {
             blocking("syncing the parts", move || {
                 store::sync_filesystem(&parts_dir)
             })
@@ -102,11 +109,13 @@ impl Remotes {
         }
     }
 
-    /// Drops the stored parts the remote's accepted `repo.json` no longer names.
-    pub(super) fn drop_unnamed_parts(home: &crate::home::Home, name: &str) {
-        let dir = record::dir(home, name);
-        let named = crate::home::own_repo::parts_named(&dir.join(signet_proto::paths::REPO_FILE));
-        PartDir::of_remote(&dir).keep_only(&named);
+    /// Drops the stored parts (and their caches) the remote's accepted copy does not name.
+    pub(super) fn drop_unnamed_parts(
+        home: &crate::home::Home,
+        name: &str,
+        named: &std::collections::BTreeSet<String>,
+    ) {
+        PartDir::of_remote(&record::dir(home, name)).keep_only(named);
     }
 }
 
