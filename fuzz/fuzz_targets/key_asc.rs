@@ -2,8 +2,8 @@
 //! certificate that parses is pinned to the fingerprint it has.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use signetd::core::keyring::Keyring;
 use signetd::core::accept::{self, RemoteRecord};
+use signetd::core::keyring::Keyring;
 
 fuzz_target!(|data: &[u8]| {
     let record: RemoteRecord = serde_json::from_value(serde_json::json!({
@@ -16,5 +16,14 @@ fuzz_target!(|data: &[u8]| {
         let _ = signetd::keys::armored_public(&cert);
     }
     // Pinned to a key nobody has: whatever the bytes, the copy is refused.
-    assert!(accept::accept(&record, data, b"{}", &Keyring::default()).is_err());
+    assert!(
+        accept::accept(
+            &record,
+            data,
+            b"{}",
+            &Keyring::default(),
+            &mut signetd::core::parts::NoParts
+        )
+        .is_err()
+    );
 });
