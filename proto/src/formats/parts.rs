@@ -22,6 +22,11 @@ pub struct PartRef {
 impl PartRef {
     pub const MAX_BIN_DIGITS: usize = 4;
 
+    /// Whether `s` is a part's name: a sha256 in 64 lowercase hex digits.
+    pub fn is_digest(s: &str) -> bool {
+        s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+
     /// Where the part is published, relative to the repository's URL.
     pub fn path(&self) -> String {
         format!("{PARTS_DIR}/{}.json", self.sha256)
@@ -46,7 +51,7 @@ impl PartRef {
             ));
         }
         let sha256 = text("sha256")?;
-        if sha256.len() != 64 || !hex(sha256) {
+        if !Self::is_digest(sha256) {
             return Err(format!(
                 "bin {bin}: `sha256` must be 64 lowercase hex digits"
             ));

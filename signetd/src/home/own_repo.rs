@@ -105,9 +105,13 @@ impl PartDir {
 
     /// The cache of the check of the part whose digest is `sha256`, when one was kept.
     pub fn checked_of(&self, sha256: &str) -> Option<CheckedCache> {
+        serde_json::from_slice(&self.checked_bytes(sha256)?).ok()
+    }
+
+    /// The bytes of that cache.
+    fn checked_bytes(&self, sha256: &str) -> Option<Vec<u8>> {
         let path = self.checked.as_ref()?.join(format!("{sha256}.json"));
-        let bytes = store::read_bounded(&path, 1 << 30).ok()??;
-        serde_json::from_slice(&bytes).ok()
+        store::read_bounded(&path, 1 << 30).ok()?
     }
 
     /// Keeps the caches of parts checked now (a remote's only), each atomically.
@@ -194,8 +198,7 @@ fn keep_only_in(dir: &Path, keep: &BTreeSet<String>) {
         let Some(digest) = name.strip_suffix(".json") else {
             continue;
         };
-        let is_part = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
-        if is_part && !keep.contains(digest) {
+        if PartRef::is_digest(digest) && !keep.contains(digest) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -223,8 +226,7 @@ impl PartSource for PartDir {
 
 impl PartStore for PartDir {
     fn cached(&mut self, part: &PartRef) -> Option<Vec<u8>> {
-        let path = self.checked.as_ref()?.join(format!("{}.json", part.sha256));
-        store::read_bounded(&path, 1 << 30).ok()?
+        self.checked_bytes(&part.sha256)
     }
 
     fn held(&self, part: &PartRef) -> bool {
@@ -235,13 +237,21 @@ impl PartStore for PartDir {
 /// The digests of the parts a stored `repo.json` names (none for the seed format, or when it
 /// cannot be read).
 pub fn parts_named(repo_file: &Path) -> BTreeSet<String> {
-    store::read_bounded(repo_file, MAX_OWN_REPO_LEN)
-        .ok()
-        .flatten()
+    parts_listed(repo_file)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect()
+}
+
+/// The parts a stored `repo.json` lists (none for the seed format, or when it is not a
+/// repository); `Err` when it cannot be read.
+fn parts_listed(repo_file: &Path) -> anyhow::Result<Vec<PartRef>> {
+    Ok(store::read_bounded(repo_file, MAX_OWN_REPO_LEN)?
         .and_then(|bytes| formats::parse_signed_repo(&bytes).ok())
         .and_then(|signed| RepoContents::read_top(&signed.data).ok())
-        .map(|(_, parts)| parts.into_iter().map(|p| p.sha256).collect())
-        .unwrap_or_default()
+        .map(|(_, parts)| parts)
+        .unwrap_or_default())
 }
 
 /// The own repository's next files: the `data` to sign, and the part files when it is
@@ -325,11 +335,7 @@ pub fn layout_next(
 ) -> anyhow::Result<Laid> {
     let count = change.count;
     if count > parts_above {
-        let previous = store::read_bounded(&home.repo_file(), MAX_OWN_REPO_LEN)?
-            .and_then(|bytes| formats::parse_signed_repo(&bytes).ok())
-            .and_then(|signed| RepoContents::read_top(&signed.data).ok())
-            .map(|(_, parts)| parts)
-            .unwrap_or_default();
+        let previous = parts_listed(&home.repo_file())?;
         let named = previous.iter().map(|p| p.sha256.clone()).collect();
         let top = RepoContents {
             serial: change.serial,

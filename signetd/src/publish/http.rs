@@ -254,11 +254,7 @@ fn plain(status: StatusCode) -> Response<Full<Bytes>> {
 /// Nothing else under `parts/` is served, so no path can leave it.
 fn part_digest(path: &str) -> Option<&str> {
     let digest = path.strip_prefix("/parts/")?.strip_suffix(".json")?;
-    let hex = digest.len() == 64
-        && digest
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    hex.then_some(digest)
+    signet_proto::formats::PartRef::is_digest(digest).then_some(digest)
 }
 
 /// A part of the repository in the large-publisher layout (docs/FORMATS.md, "Parts"), read

@@ -477,15 +477,17 @@ impl Remotes {
             entry.report = accepted.report;
             entry.next_sync = next_sync(&self.shared.config(), name, 0);
             entry.checked_with = keyring_checked;
-            entry.parts = update
-                .as_ref()
-                .map(|u| std::sync::Arc::new(u.reports.clone()));
+            let (reports, dropped) = match update {
+                Some(update) => (Some(update.reports), update.dropped),
+                None => (None, None),
+            };
+            entry.parts = reports.map(std::sync::Arc::new);
             self.shared.events.remotes_due.notify_one(); // the scheduler sleeps without a due time while we fetch
             s.keyring.remove_source(&source);
             for cert in std::iter::once(accepted.cert).chain(accepted.retired) {
                 s.keyring.insert(cert, source.clone());
             }
-            match update.and_then(|u| u.dropped) {
+            match dropped {
                 Some(dropped) => {
                     s.index
                         .update_source(&source, &dropped.ids, &dropped.statements, entries)
