@@ -66,6 +66,8 @@ fn verify_ok(home: &Home, file: &std::path::Path) {
 
 #[test]
 fn a_large_publisher_is_followed_through_three_updates_downloading_only_what_changed() {
+    // Hundreds of words signed and checked by two daemons: it loads the machine.
+    let _alone = signet_tests::exclusive();
     let (registry, fpr) = publisher();
     let first = attest_files(&registry, "v1", 400);
     let repo = registry.read_repo();
@@ -160,6 +162,8 @@ fn a_large_publisher_is_followed_through_three_updates_downloading_only_what_cha
 
 #[test]
 fn a_part_of_another_version_and_a_rolled_back_top_document_are_refused() {
+    // Hundreds of words signed and checked by two daemons: it loads the machine.
+    let _alone = signet_tests::exclusive();
     let (registry, fpr) = publisher();
     let first = attest_files(&registry, "v1", 120);
     let server = TestServer::start();
@@ -212,6 +216,8 @@ fn a_part_of_another_version_and_a_rolled_back_top_document_are_refused() {
 
 #[test]
 fn the_daemons_publisher_and_a_copy_serve_the_parts() {
+    // Hundreds of words signed and checked by two daemons: it loads the machine.
+    let _alone = signet_tests::exclusive();
     let (registry, fpr) = publisher();
     let files = attest_files(&registry, "v1", 80);
     let url = registry.publish_http();
@@ -257,6 +263,8 @@ fn a_small_repository_stays_in_the_seed_format() {
 /// statements to follow the rotation, and every word stands.
 #[test]
 fn a_key_rotation_of_a_large_publisher_is_followed() {
+    // Hundreds of words signed and checked by two daemons: it loads the machine.
+    let _alone = signet_tests::exclusive();
     let (registry, fpr) = publisher();
     let files = attest_files(&registry, "v1", 120);
     let server = TestServer::start();
