@@ -62,8 +62,22 @@ pub enum FetchError {
     NoAnswer { url: String, secs: u64 },
     #[error("{url}: too many redirects")]
     Redirects { url: String },
+    #[error("{url}: redirect refused: {message}")]
+    RedirectRefused { url: String, message: String },
+    /// No answer: the connection was refused, reset or closed, or the answer broke off.
     #[error("{url}: {message}")]
     Network { url: String, message: String },
+}
+
+impl FetchError {
+    /// Whether asking again may succeed: the connection failed before an answer was whole. A
+    /// publisher over its per-peer limit closes new connections unanswered (the client is to
+    /// retry), and one that has just served a request may still hold its slot. An answer (a
+    /// status, a body too large) or a deadline is never retried: it would only multiply what
+    /// a hostile server can hold.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, FetchError::Network { .. })
+    }
 }
 
 fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
@@ -84,9 +98,14 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
     if e.is_redirect() && cause.to_string().contains("too many redirects") {
         return FetchError::Redirects { url };
     }
-    let what = if e.is_redirect() {
-        "redirect refused"
-    } else if e.is_connect() {
+    let cause = signet_proto::text::system_words(&cause.to_string());
+    if e.is_redirect() {
+        return FetchError::RedirectRefused {
+            url,
+            message: cause,
+        };
+    }
+    let what = if e.is_connect() {
         "cannot connect"
     } else if e.is_body() || e.is_decode() {
         "the answer broke off"
@@ -95,10 +114,7 @@ fn classify(url: &str, limits: &HttpLimits, e: reqwest::Error) -> FetchError {
     };
     FetchError::Network {
         url,
-        message: format!(
-            "{what}: {}",
-            signet_proto::text::system_words(&cause.to_string())
-        ),
+        message: format!("{what}: {cause}"),
     }
 }
 

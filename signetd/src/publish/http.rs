@@ -33,6 +33,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_CONNECTIONS: usize = 256;
 /// Connections served at once for one peer address.
 pub const MAX_PER_PEER: usize = 8;
+// A follower downloading parts stays well inside the limit, so its downloads are not the
+// connections dropped (it retries those that are, see `signet_fetch::parts`).
+const _: () = assert!(signet_fetch::parts::PARALLEL * 2 <= MAX_PER_PEER);
 
 /// One published file as read at the last write.
 #[derive(Debug, Clone)]
