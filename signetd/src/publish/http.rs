@@ -201,6 +201,9 @@ pub async fn start(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
+            // Counted from here, not from when the task first runs: a busy runtime does not
+            // lengthen what a client can hold.
+            let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
             // Over either limit the connection is dropped at once: the client retries later.
             let Some(peer_slot) = peers.take(peer.ip()) else {
                 continue;
@@ -229,7 +232,7 @@ pub async fn start(
                     .header_read_timeout(REQUEST_TIMEOUT)
                     .max_buf_size(16 * 1024)
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                match tokio::time::timeout(REQUEST_TIMEOUT, connection).await {
+                match tokio::time::timeout_at(deadline, connection).await {
                     Ok(Err(e)) => tracing::debug!(%peer, "publish connection: {e}"),
                     Err(_) => {
                         tracing::debug!(%peer, "publish connection cut off after {REQUEST_TIMEOUT:?}")
