@@ -2,8 +2,9 @@
 //!
 //! R generated repositories of N attestations each (Ed25519, the seed's format; default
 //! 100 × 1,000 = 100,000), served on 127.0.0.1:
-//! - the floor: every repository read and every signature checked in-process with the
-//!   crawler's own rules (`signet_core::accept`, both cores), no database, no network;
+//! - the floor: every repository read and each signature verified once with sequoia, on
+//!   both cores, no database, no network (`signet_tests::floor`); beside it the crawler's own
+//!   check in process (`signet_core::accept`, which verifies Ed25519 a batch at a time);
 //! - ingest: a release `signet-index` crawling them all, from the first submission until
 //!   its health counts every attestation;
 //! - lookup by id over HTTP on loopback (a connection each), p50 and p99 of 2,000;
@@ -16,9 +17,8 @@
 
 use std::time::{Duration, Instant};
 
-use signet_core::accept::RemoteRecord;
-use signet_core::keyring::Keyring;
 use signet_proto::formats::{ContentId, RepoContents, Statement};
+use signet_tests::floor::Checker;
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::index::{Index, Postgres, request};
 use signet_tests::stats::{median, ms, quantile, time};
@@ -57,23 +57,23 @@ fn generate(r: usize, n: usize) -> Repo {
     }
 }
 
-/// Every repository accepted and every signature checked, as the crawler does, in process.
+/// The floor: every repository read and each signature verified once with sequoia, on
+/// both cores (`signet_tests::floor`), in a fresh process.
 fn floor(repos: &[Repo]) -> Duration {
-    time(|| {
-        for (r, repo) in repos.iter().enumerate() {
-            let record = RemoteRecord::new("bench".into(), format!("http://r{r}/"), String::new());
-            let accepted = signet_core::accept::accept(
-                &record,
-                &repo.key_asc,
-                &repo.repo_json,
-                &Keyring::default(),
-                &mut signet_core::parts::NoParts,
-            )
-            .unwrap();
-            assert_eq!(accepted.report.valid, repo.ids.len());
-        }
-    })
-    .0
+    signet_tests::floor::time_in_child(Checker::Floor, &files(repos))
+}
+
+/// Every repository accepted with the crawler's own rules (`signet_core::accept`: Ed25519
+/// checked a batch at a time), in a fresh process: what the index spends on checking.
+fn accepted(repos: &[Repo]) -> Duration {
+    signet_tests::floor::time_in_child(Checker::Accept, &files(repos))
+}
+
+fn files(repos: &[Repo]) -> Vec<(&[u8], &[u8])> {
+    repos
+        .iter()
+        .map(|r| (&r.key_asc[..], &r.repo_json[..]))
+        .collect()
 }
 
 fn health(index: &Index) -> serde_json::Value {
@@ -214,6 +214,7 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 }
 
 fn main() {
+    signet_tests::floor::run_if_child();
     let var = |name: &str, default: usize| {
         std::env::var(name)
             .ok()
@@ -244,11 +245,22 @@ fn main() {
     row(
         &mut rows,
         format!(
-            "floor: accept and check {} signatures in process, both cores",
+            "floor: parse and verify {} signatures one by one with sequoia, both cores",
             r * n
         ),
         ms(floor),
         format!("{:.0} attestations/s", (r * n) as f64 / floor.as_secs_f64()),
+    );
+    let checking = accepted(&repos);
+    row(
+        &mut rows,
+        "the crawler's own check in process (`accept`, Ed25519 in batches), both cores".into(),
+        ms(checking),
+        format!(
+            "{:.2}× the floor's time; {:.0} attestations/s",
+            checking.as_secs_f64() / floor.as_secs_f64(),
+            (r * n) as f64 / checking.as_secs_f64()
+        ),
     );
     let flags = [
         "--interval",

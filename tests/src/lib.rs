@@ -2,6 +2,7 @@
 //! clients, and cleanup of every daemon a test started, however the test ends.
 
 pub mod examples;
+pub mod floor;
 pub mod forge;
 pub mod http;
 pub mod index;
