@@ -5,7 +5,9 @@
 //! first verify answer. The same update of a seed-format repository of `SIGNET_PARTS_BENCH_SEED`
 //! (default 100,000) attestations is the peer: the whole file again. Then the publisher's side:
 //! one `sig attest` into an own repository of N attestations (in parts past
-//! `publish.parts_above`), median of 9.
+//! `publish.parts_above`), median of 9. Beside each first fetch, the floor for the same
+//! repository in the same run (`signet_tests::floor`: parsed, each signature verified once with
+//! sequoia, both cores, a fresh process).
 //!
 //! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N;
 //! `SIGNET_PARTS_BENCH_CASES=own` or `=follow` for one half).
@@ -18,6 +20,7 @@ use serde_json::json;
 use signet_core::parts;
 use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
 use signet_tests::Home;
+use signet_tests::floor::Checker;
 use signet_tests::http::TestServer;
 use signet_tests::stats::ms;
 use signetd::keys::{self, EmbeddedKey};
@@ -112,6 +115,9 @@ fn cpu(pid: i32) -> Duration {
 }
 
 struct Case {
+    /// The same repository, in the seed format, parsed and each signature verified once with
+    /// sequoia on both cores, in a fresh process (`signet_tests::floor`).
+    floor: Duration,
     first_wall: Duration,
     first_bytes: u64,
     update_wall: Duration,
@@ -119,6 +125,7 @@ struct Case {
     update_bytes: u64,
     restart: Duration,
     rss_mib: u64,
+    rss_restarted_mib: u64,
 }
 
 fn follow(n: usize, in_parts: bool) -> Case {
@@ -128,6 +135,12 @@ fn follow(n: usize, in_parts: bool) -> Case {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
     publish(dir.path(), &signer, &contents, in_parts);
+    let floor = {
+        let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
+        let repo = signetd::home::own_repo::file_bytes(&repo);
+        let key = keys::armored_public(&cert);
+        signet_tests::floor::time_in_child(Checker::Floor, &[(&key, &repo)])
+    };
     let server = TestServer::start();
     server.serve_repo(dir.path());
 
@@ -148,11 +161,41 @@ fn follow(n: usize, in_parts: bool) -> Case {
     publish(dir.path(), &signer, &contents, in_parts);
     server.serve_repo(dir.path());
     let pid = home.daemon_pid().unwrap();
+    // `SIGNET_PARTS_BENCH_PERF=PREFIX`: the update profiled (perf record) into PREFIX-N-parts
+    // or PREFIX-N-seed.
+    let perf = std::env::var("SIGNET_PARTS_BENCH_PERF").ok().map(|prefix| {
+        let file = format!("{prefix}-{n}-{}", if in_parts { "parts" } else { "seed" });
+        let perf = std::process::Command::new("perf")
+            .args([
+                "record",
+                "-F",
+                "2999",
+                "-g",
+                "-o",
+                &file,
+                "-p",
+                &pid.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(format!("{file}.log")).unwrap())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        perf
+    });
     let before = cpu(pid);
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let update_wall = started.elapsed();
     let update_cpu = cpu(pid) - before;
+    if let Some(perf) = perf {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(perf.id() as i32).unwrap(),
+            rustix::process::Signal::INT,
+        )
+        .unwrap();
+        let _ = perf.wait_with_output();
+    }
     let update_bytes = server.take_bytes_sent();
     let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
 
@@ -164,7 +207,10 @@ fn follow(n: usize, in_parts: bool) -> Case {
         contents.attestations.keys().next().unwrap(),
     ]);
     let restart = started.elapsed();
+    let restarted = home.daemon_pid().unwrap();
+    let rss_restarted_mib = signet_tests::proc_status_kib(restarted, "VmRSS:") / 1024;
     Case {
+        floor,
         first_wall,
         first_bytes,
         update_wall,
@@ -172,6 +218,7 @@ fn follow(n: usize, in_parts: bool) -> Case {
         update_bytes,
         restart,
         rss_mib,
+        rss_restarted_mib,
     }
 }
 
@@ -203,6 +250,7 @@ fn own_attest(n: usize) -> (Duration, Duration) {
 }
 
 fn main() {
+    signet_tests::floor::run_if_child();
     let n = env_n("SIGNET_PARTS_BENCH_N", 1_000_000);
     let seed = env_n("SIGNET_PARTS_BENCH_SEED", 100_000);
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
@@ -210,10 +258,11 @@ fn main() {
     let (follows, owns) = (cases != "own", cases != "follow");
     if follows {
         println!(
-            "| case | first fetch | one new attestation: bytes / daemon CPU / wall | restart to \
-             first verify | daemon RSS |"
+            "| case | first fetch | the floor, same run | one new attestation: bytes / daemon \
+             CPU / wall | restart to first verify | daemon RSS after the update / after the \
+             restart |"
         );
-        println!("|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|");
     }
     for (label, n, in_parts) in [
         (format!("{n} attestations in parts"), n, true),
@@ -225,14 +274,17 @@ fn main() {
     {
         let case = follow(n, in_parts);
         println!(
-            "| {label} | {} ({}) | {} / {} / {} | {} | {} MiB |",
+            "| {label} | {} ({}) | {} ({:.2}×) | {} / {} / {} | {} | {} / {} MiB |",
             ms(case.first_wall),
             mb(case.first_bytes),
+            ms(case.floor),
+            case.first_wall.as_secs_f64() / case.floor.as_secs_f64(),
             mb(case.update_bytes),
             ms(case.update_cpu),
             ms(case.update_wall),
             ms(case.restart),
             case.rss_mib,
+            case.rss_restarted_mib,
         );
     }
     if !owns {
