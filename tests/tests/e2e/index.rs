@@ -422,4 +422,6 @@ fn the_index_crawls_a_repository_published_in_parts() {
     }
     let (_, list) = index.get("v1/repositories");
     assert_eq!(list["repositories"][0]["attestations"], 40, "{list:#}");
+    // Health sums the repositories' counts: the same 40.
+    assert_eq!(index.get("v1/health").1["attestations"], 40);
 }
