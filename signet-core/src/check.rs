@@ -7,7 +7,7 @@ use signet_proto::statements::TrustStatement;
 use crate::index::Checked;
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
-use crate::signature;
+use crate::signature::{self, Arithmetic};
 use crate::vouch::Vouch;
 
 /// Largest own `repo.json` read.
@@ -164,20 +164,20 @@ pub fn check_one(
     keyring: &Keyring,
     source: &Source,
 ) -> Result<Word, (Problem, String)> {
-    match check_word(filed_under, att, keyring, source, false)? {
+    match check_word(filed_under, att, keyring, source, Arithmetic::Now)? {
         (word, None) => Ok(word),
         (_, Some(_)) => unreachable!("nothing is deferred unless asked"),
     }
 }
 
-/// [`check_one`], leaving an Ed25519 signature's arithmetic to the caller when `defer`: the
-/// word counts only if the check returned with it holds.
+/// [`check_one`], leaving an Ed25519 signature's arithmetic to the caller when it
+/// [`Arithmetic::MayDefer`]: the word counts only if the check returned with it holds.
 fn check_word(
     filed_under: &str,
     att: &Signed,
     keyring: &Keyring,
     source: &Source,
-    defer: bool,
+    arithmetic: Arithmetic,
 ) -> Result<(Word, Option<signature::Ed25519Check>), (Problem, String)> {
     let said = Said::read(att).map_err(|e| (Problem::Malformed, e))?;
     let id = said.id();
@@ -207,12 +207,7 @@ fn check_word(
     })?;
     let verdict = signature::decode(&att.sig)
         .and_then(|sig| {
-            if defer {
-                signature::check_bytes_deferred(&sig, data.as_bytes(), &known.cert, &att.key)
-            } else {
-                signature::check_bytes(&sig, data.as_bytes(), &known.cert, &att.key)
-                    .map(signature::Verdict::Genuine)
-            }
+            signature::judge_bytes(&sig, data.as_bytes(), &known.cert, &att.key, arithmetic)
         })
         .map_err(|e| {
             (
@@ -321,7 +316,7 @@ pub fn check_all(
                 let mut waiting = Vec::with_capacity(chunk.len());
                 for (i, (filed_under, att)) in chunk.iter().enumerate() {
                     let n = (c * BATCH + i) as u32;
-                    match check_word(filed_under, att, keyring, source, true) {
+                    match check_word(filed_under, att, keyring, source, Arithmetic::MayDefer) {
                         Ok((word, None)) => entries.push(word),
                         Ok((word, Some(check))) => waiting.push((n, word, check)),
                         Err((problem, _)) => failed.push((n, problem)),

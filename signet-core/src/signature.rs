@@ -137,15 +137,17 @@ pub fn check_streamed(
     }
 }
 
-/// [`check_bytes`], except that an Ed25519 signature's arithmetic — most of the cost of a
-/// check — may be left to [`ed25519_batch`], which does many at once for less.
-pub fn check_bytes_deferred(
+/// [`check_bytes`], except that with [`Arithmetic::MayDefer`] an Ed25519 signature's
+/// arithmetic — most of the cost of a check — is left to [`ed25519_batch`], which does many
+/// at once for less.
+pub fn judge_bytes(
     sig: &Signature,
     message: &[u8],
     cert: &Cert,
     key: &Fingerprint,
+    arithmetic: Arithmetic,
 ) -> Result<Verdict, SignatureError> {
-    judge(sig, cert, key, |emit| emit(message), Arithmetic::MayDefer)
+    judge(sig, cert, key, |emit| emit(message), arithmetic)
 }
 
 /// What a check found.
@@ -184,8 +186,9 @@ impl Ed25519Check {
     ) -> Option<Ed25519Check> {
         use openpgp::crypto::mpi;
         use openpgp::types::Curve;
-        // What `verify_digest` refuses before the arithmetic, refused the same way: left to it.
-        if (sig.version() == 6) != (key.version() == 6) || sig.version() == 6 {
+        // Version 6 (salted, and only between v6 signatures and keys) and what `verify_digest`
+        // refuses before the arithmetic are left to it, to be refused the same way.
+        if sig.version() == 6 || key.version() == 6 {
             return None;
         }
         if sig.signature_creation_time()? < key.creation_time() {
@@ -262,9 +265,11 @@ pub fn ed25519_batch(checks: &[&Ed25519Check]) -> Vec<bool> {
 }
 
 /// When a signature's arithmetic is done.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Arithmetic {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// Before the check returns: its verdict is always [`Verdict::Genuine`].
     Now,
+    /// Left to the caller for Ed25519 ([`Verdict::Ed25519`]), done at once for other keys.
     MayDefer,
 }
 
@@ -550,17 +555,23 @@ mod tests {
         SystemTime::now() - Duration::from_secs(secs)
     }
 
+    /// A certificate of `suite` with a signing subkey, made an hour ago.
+    fn hour_old(suite: CipherSuite, userid: &str) -> Cert {
+        CertBuilder::new()
+            .set_cipher_suite(suite)
+            .add_userid(userid)
+            .add_signing_subkey()
+            .set_creation_time(secs_ago(3600))
+            .generate()
+            .unwrap()
+            .0
+    }
+
     /// Ed25519 words are checked a batch at a time; a bad one in a batch is found and only it
     /// fails, as checking each alone says.
     #[test]
     fn a_batch_of_ed25519_checks_says_what_checking_each_alone_says() {
-        let (cert, _) = CertBuilder::new()
-            .set_cipher_suite(CipherSuite::Cv25519)
-            .add_userid("Batch <b@example.org>")
-            .add_signing_subkey()
-            .set_creation_time(secs_ago(3600))
-            .generate()
-            .unwrap();
+        let cert = hour_old(CipherSuite::Cv25519, "Batch <b@example.org>");
         let subkey = cert.keys().subkeys().secret().next().unwrap().key().clone();
         let mut signer = subkey.role_into_unspecified().into_keypair().unwrap();
         let mut words: Vec<(Signature, Vec<u8>)> = (0..70u8)
@@ -582,7 +593,7 @@ mod tests {
         let key = cert::fingerprint(&cert);
         let mut checks = Vec::new();
         for (sig, message) in &words {
-            match check_bytes_deferred(sig, message, &cert, &key).unwrap() {
+            match judge_bytes(sig, message, &cert, &key, Arithmetic::MayDefer).unwrap() {
                 Verdict::Ed25519(genuine, check) => {
                     assert_eq!(
                         genuine.signer,
@@ -622,19 +633,19 @@ mod tests {
     /// Keys of other kinds are checked at once, as before.
     #[test]
     fn other_keys_are_checked_at_once() {
-        let (cert, _) = CertBuilder::new()
-            .set_cipher_suite(CipherSuite::P256)
-            .add_userid("Nist <n@example.org>")
-            .add_signing_subkey()
-            .set_creation_time(secs_ago(3600))
-            .generate()
-            .unwrap();
+        let cert = hour_old(CipherSuite::P256, "Nist <n@example.org>");
         let signed = signed_at(&cert, secs_ago(60));
         let sig = decode(&signed.sig).unwrap();
         let message = signed.data.canonical();
-        let verdict = check_bytes_deferred(&sig, message.as_bytes(), &cert, &signed.key);
+        let verdict = judge_bytes(
+            &sig,
+            message.as_bytes(),
+            &cert,
+            &signed.key,
+            Arithmetic::MayDefer,
+        );
         assert!(matches!(verdict, Ok(Verdict::Genuine(_))), "{verdict:?}");
-        let forged = check_bytes_deferred(&sig, b"{}", &cert, &signed.key);
+        let forged = judge_bytes(&sig, b"{}", &cert, &signed.key, Arithmetic::MayDefer);
         assert!(matches!(forged, Err(SignatureError::Bad(_))), "{forged:?}");
     }
 
@@ -642,13 +653,7 @@ mod tests {
     /// key made, whenever dated; a soft one (superseded, retired) those from its time on.
     #[test]
     fn hard_revocations_void_every_word_soft_ones_only_later_words() {
-        let (cert, _) = CertBuilder::new()
-            .set_cipher_suite(CipherSuite::Cv25519)
-            .add_userid("Rotating <r@example.org>")
-            .add_signing_subkey()
-            .set_creation_time(secs_ago(3600))
-            .generate()
-            .unwrap();
+        let cert = hour_old(CipherSuite::Cv25519, "Rotating <r@example.org>");
         let early = check(&signed_at(&cert, secs_ago(600)), &cert).unwrap();
         let late = check(&signed_at(&cert, secs_ago(60)), &cert).unwrap();
         let at = secs_ago(300);
@@ -715,13 +720,7 @@ mod tests {
 
     #[test]
     fn a_revoked_key_voids_its_genuine_signatures_only() {
-        let (cert, _) = CertBuilder::new()
-            .set_cipher_suite(CipherSuite::Cv25519)
-            .add_userid("Revoked <r@example.org>")
-            .add_signing_subkey()
-            .set_creation_time(SystemTime::now() - Duration::from_secs(3600))
-            .generate()
-            .unwrap();
+        let cert = hour_old(CipherSuite::Cv25519, "Revoked <r@example.org>");
         let before = signed_at(&cert, SystemTime::now() - Duration::from_secs(600));
         let genuine = check(&before, &cert).unwrap();
         assert_ne!(genuine.signer, cert::fingerprint(&cert), "a subkey signed");
