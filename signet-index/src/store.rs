@@ -165,25 +165,30 @@ impl Store {
         }
     }
 
-    /// `rows` parenthesised groups of `columns` placeholders, bound in order. SQLite gets
-    /// anonymous `?`s: binding to a numbered one looks its name up in a list, and over
-    /// a statement of a thousand parameters that lookup was most of an insert's time.
-    fn rows_of_placeholders(&self, rows: usize, columns: usize) -> String {
-        let mut text = String::with_capacity(rows * columns * 6);
-        for row in 0..rows {
-            text.push_str(if row == 0 { "(" } else { ", (" });
-            for column in 0..columns {
-                if column > 0 {
-                    text.push_str(", ");
-                }
-                match self.engine {
-                    Engine::Postgres => write!(text, "${}", row * columns + column + 1).unwrap(),
-                    Engine::Sqlite => text.push('?'),
-                }
+    /// `count` placeholders for the parameters numbered from `first`, bound in that order:
+    /// `$first, …` on PostgreSQL, anonymous `?`s on SQLite (which numbers each one past the
+    /// highest before it). Binding to a numbered SQLite parameter looks its name up in a list:
+    /// over a statement of a thousand parameters that lookup was most of an insert's time.
+    fn placeholders(&self, first: usize, count: usize) -> String {
+        let mut text = String::with_capacity(count * 6);
+        for n in first..first + count {
+            if n > first {
+                text.push_str(", ");
             }
-            text.push(')');
+            match self.engine {
+                Engine::Postgres => write!(text, "${n}").unwrap(),
+                Engine::Sqlite => text.push('?'),
+            }
         }
         text
+    }
+
+    /// `rows` parenthesised groups of `columns` placeholders, numbered from 1.
+    fn rows_of_placeholders(&self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|row| format!("({})", self.placeholders(row * columns + 1, columns)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -444,7 +449,7 @@ impl Store {
         for chunk in keys.chunks(IN_CHUNK) {
             let statement = self.sql(&format!(
                 "SELECT fingerprint, armored FROM certificates WHERE fingerprint IN ({})",
-                placeholders(1, chunk.len())
+                self.placeholders(1, chunk.len())
             ));
             let mut query = sqlx::query(&statement);
             for key in chunk {
@@ -513,7 +518,7 @@ impl Store {
                          PARTITION BY content_id ORDER BY key, repository) AS n
                      FROM attestations WHERE content_id IN ({})
                  ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
-                placeholders(1, chunk.len()),
+                self.placeholders(1, chunk.len()),
                 chunk.len() + 1
             ));
             let mut query = sqlx::query(&statement);
@@ -602,14 +607,6 @@ impl Store {
 
 /// Values asked in one `IN (…)`: well under both engines' parameter limits.
 const IN_CHUNK: usize = 500;
-
-/// `$first, $first+1, …`, `count` of them.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 fn found(r: &AnyRow) -> anyhow::Result<Found> {
     let envelope: String = r.try_get("envelope")?;
