@@ -119,26 +119,14 @@ impl PartDir {
         let Some(dir) = &self.checked else {
             return Ok(());
         };
-        let one_by_one = caches.len() <= Self::SYNC_ONE_BY_ONE;
+        let batch = store::Batch::of(caches.len());
         for (sha256, cache) in caches {
             store::private_dir(dir)?;
             let bytes = serde_json::to_vec(cache)?;
-            let path = dir.join(format!("{sha256}.json"));
-            if one_by_one {
-                store::write_atomic(&path, &bytes, 0o600)?;
-            } else {
-                store::write_atomic_unsynced(&path, &bytes, 0o600)?;
-            }
+            batch.write(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
         }
-        if !one_by_one {
-            store::sync_filesystem(dir)?;
-        }
-        Ok(())
+        batch.sync(dir)
     }
-
-    /// Up to this many files are each synced as written; more are synced together with one
-    /// `syncfs` (which flushes the whole file system, cheaper only for many).
-    pub const SYNC_ONE_BY_ONE: usize = 8;
 
     /// The directory of the part files.
     pub fn dir(&self) -> &Path {
@@ -165,19 +153,11 @@ impl PartDir {
         if !new.is_empty() {
             std::fs::create_dir_all(&self.parts)?;
         }
-        let one_by_one = new.len() <= Self::SYNC_ONE_BY_ONE;
+        let batch = store::Batch::of(new.len());
         for file in &new {
-            let path = self.path(&file.part.sha256);
-            if one_by_one {
-                store::write_atomic(&path, &file.bytes, mode)?;
-            } else {
-                store::write_atomic_unsynced(&path, &file.bytes, mode)?;
-            }
+            batch.write(&self.path(&file.part.sha256), &file.bytes, mode)?;
         }
-        if !one_by_one {
-            store::sync_filesystem(&self.parts)?;
-        }
-        Ok(())
+        batch.sync(&self.parts)
     }
 
     /// Removes the part files (and their caches) not in `keep`; a file of any other name is

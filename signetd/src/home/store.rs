@@ -18,17 +18,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
     write_renamed(path, bytes, mode, true)
 }
 
-/// [`write_atomic`] without waiting for the disk: for many files written at once (the parts of
-/// a repository), made durable together by one [`sync_filesystem`] before anything that names
-/// them is written. Until then a power loss may leave one torn, which its reader detects.
-pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    write_renamed(path, bytes, mode, false)
+/// New files (the parts of a repository, their caches) written atomically and made durable
+/// before anything names them: a few each synced as written ([`write_atomic`]), many written
+/// without waiting for the disk and made durable together by one `syncfs` of their file system
+/// in [`Batch::sync`] — which flushes everything on it, cheaper only for many. Until then a
+/// power loss may leave one torn, which its reader detects by its digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch {
+    one_by_one: bool,
 }
 
-/// Makes every write to the file system holding `dir` durable (`syncfs`).
-pub fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
-    let dir_file = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
-    rustix::fs::syncfs(&dir_file).with_context(|| format!("syncing {}", dir.display()))
+impl Batch {
+    /// Up to this many files are each synced as written.
+    const ONE_BY_ONE: usize = 8;
+
+    /// A batch of `files` new files.
+    pub fn of(files: usize) -> Batch {
+        Batch {
+            one_by_one: files <= Self::ONE_BY_ONE,
+        }
+    }
+
+    /// Writes one file of the batch, atomically.
+    pub fn write(self, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+        write_renamed(path, bytes, mode, self.one_by_one)
+    }
+
+    /// Makes the batch's files, written in `dir`, durable (nothing to do for a few, each
+    /// synced as written).
+    pub fn sync(self, dir: &Path) -> anyhow::Result<()> {
+        if self.one_by_one {
+            return Ok(());
+        }
+        let dir_file = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+        rustix::fs::syncfs(&dir_file).with_context(|| format!("syncing {}", dir.display()))
+    }
 }
 
 fn write_renamed(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> anyhow::Result<()> {

@@ -53,7 +53,7 @@ impl Remotes {
         let held = PartDir::of(&record::dir(&self.shared.home, &record.name));
         let limits = self.shared.config().http_limits();
         let max_total = self.shared.config().fetch.max_parts_bytes;
-        let one_by_one = missing.len() <= PartDir::SYNC_ONE_BY_ONE;
+        let batch = store::Batch::of(missing.len());
         let got = signet_fetch::parts::download(
             self.client_for(record),
             &limits,
@@ -66,13 +66,8 @@ impl Remotes {
                 // round trip each); named by their digest, so a part stored for a copy that is
                 // refused later is harmless and dropped at the next store.
                 let path = held.path(&part.sha256);
-                let write = if one_by_one {
-                    store::write_atomic
-                } else {
-                    store::write_atomic_unsynced
-                };
                 store::private_dir(held.dir())
-                    .and_then(|()| write(&path, &bytes, 0o600))
+                    .and_then(|()| batch.write(&path, &bytes, 0o600))
                     .map_err(|e| format!("storing {}: {e:#}", part.path()))
             },
         )
@@ -81,13 +76,11 @@ impl Remotes {
         // sync); a part torn by a crash before this is found damaged by its digest and fetched
         // again.
         let parts_dir = held.dir().to_path_buf();
-        if got.is_ok() && !one_by_one {
-            blocking("syncing the parts", move || {
-                store::sync_filesystem(&parts_dir)
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{e:#}"))?;
+        if got.is_ok() {
+            blocking("syncing the parts", move || batch.sync(&parts_dir))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))?;
         }
         let line = |outcome: &str| {
             format!(

@@ -287,14 +287,10 @@ impl Watches {
     }
 
     fn verdicts(&self, ids: impl Iterator<Item = ContentId>) -> Vec<Verdict> {
+        // One copy of the rules for all of them, as `verify_dir` does.
+        let rules = crate::state::Rules::user(&self.shared.config().verify);
         let state = self.shared.read();
-        ids.map(|id| {
-            state.verdict(
-                &id,
-                &crate::state::Rules::user(&self.shared.config().verify),
-            )
-        })
-        .collect()
+        ids.map(|id| state.verdict(&id, &rules)).collect()
     }
 
     /// The ignore rules of a tree (its ignore files read off the async threads).
