@@ -90,12 +90,17 @@ pub fn run_if_child() {
         })
         .collect();
     let started = std::time::Instant::now();
+    let checker = match checker {
+        "Floor" => Checker::Floor,
+        "Accept" => Checker::Accept,
+        other => panic!("{CHILD_ENV} names no checker: {other:?}"),
+    };
     for (n, (key, repo)) in repos.iter().enumerate() {
         match checker {
-            "Floor" => {
+            Checker::Floor => {
                 check_each(key, repo);
             }
-            _ => {
+            Checker::Accept => {
                 let record = signet_core::accept::RemoteRecord::new(
                     "bench".into(),
                     format!("http://r{n}/"),

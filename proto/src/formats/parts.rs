@@ -24,7 +24,7 @@ impl PartRef {
 
     /// Whether `s` is a part's name: a sha256 in 64 lowercase hex digits.
     pub fn is_digest(s: &str) -> bool {
-        s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        s.len() == 64 && lowercase_hex(s)
     }
 
     /// Where the part is published, relative to the repository's URL.
@@ -41,9 +41,8 @@ impl PartRef {
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("a part's `{name}` must be a string"))
         };
-        let hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let bin = text("bin")?;
-        if bin.is_empty() || bin.len() > Self::MAX_BIN_DIGITS || !hex(bin) {
+        if bin.is_empty() || bin.len() > Self::MAX_BIN_DIGITS || !lowercase_hex(bin) {
             return Err(format!(
                 "{:?} is not a bin: 1 to {} lowercase hex digits",
                 crate::text::shown(&bin.chars().take(20).collect::<String>()),
@@ -75,6 +74,10 @@ impl PartRef {
         map.insert("sha256".into(), self.sha256.as_str().into());
         Value::Object(map)
     }
+}
+
+fn lowercase_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The directory of part files beside `repo.json`.

@@ -511,7 +511,7 @@ fn the_publisher_shares_one_copy_and_bounds_each_peer() {
             let publisher: Vec<&str> = log.lines().filter(|l| l.contains("publish")).collect();
             panic!(
                 "stalled connection {n} of 300 was still open after 15 s ({:?} since the \
-                 other host's answer); the publisher's log:\n{}",
+                 other host connected); the publisher's log:\n{}",
                 started.elapsed(),
                 publisher.join("\n")
             );
