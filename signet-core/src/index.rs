@@ -10,6 +10,9 @@ use signet_proto::formats::{About, ContentId, Fingerprint};
 use crate::vouch::{Held, Statements, Vouch};
 use crate::web::{Keys, Level};
 
+mod words;
+use words::Words;
+
 /// Where an attestation came from (the wire's type: views carry it as it is).
 pub use signet_proto::api::Source;
 
@@ -58,7 +61,7 @@ pub enum Standing {
 
 /// The standing of each of `entries` (in order): per key, only its newest unrevoked, reviewed
 /// word is current. `voided` says whether an entry's signature is void by revocation.
-pub fn standings(entries: &[Arc<Entry>], voided: impl Fn(&Entry) -> bool) -> Vec<Standing> {
+pub fn standings(entries: &[Entry], voided: impl Fn(&Entry) -> bool) -> Vec<Standing> {
     let mut newest: HashMap<&Fingerprint, usize> = HashMap::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
@@ -110,8 +113,8 @@ impl Checked {
 
 #[derive(Debug, Default)]
 pub struct Index {
-    by_id: HashMap<ContentId, Vec<Arc<Entry>>>,
-    entries: usize,
+    /// The words about files, by id, held compactly (`words.rs`).
+    words: Words,
     /// Trust statements, by source, their keys numbered as they come in: read whole by the web,
     /// from a [`Statements`] snapshot that shares each source's list until it is written.
     vouches: HashMap<Source, Arc<Vec<Held>>>,
@@ -125,8 +128,9 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn get(&self, id: &ContentId) -> &[Arc<Entry>] {
-        self.by_id.get(id).map(Vec::as_slice).unwrap_or_default()
+    /// Every word held about `id`, from every source.
+    pub fn get(&self, id: &ContentId) -> Vec<Entry> {
+        self.words.get(id)
     }
 
     /// Replaces everything `source` said with `entries`. Of several words by the same signing
@@ -159,18 +163,9 @@ impl Index {
         dropped_vouches: &[(Fingerprint, Fingerprint)],
         checked: Checked,
     ) {
-        let mut removed = 0;
         for id in dropped {
-            if let Some(list) = self.by_id.get_mut(id) {
-                let before = list.len();
-                list.retain(|e| &e.source != source);
-                removed += before - list.len();
-                if list.is_empty() {
-                    self.by_id.remove(id);
-                }
-            }
+            self.words.drop_words(id, source);
         }
-        self.entries -= removed;
         self.generation += 1;
         let Checked {
             files: entries,
@@ -202,49 +197,14 @@ impl Index {
     /// Adds `source`'s checked words: of several by the same signing key about the same id,
     /// only the newest.
     fn insert_newest(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
-        // Which to keep, found over borrowed keys: a million words cost no copies of their
-        // fingerprints, and a hash map keeps a padded repository linear.
-        let mut keep = vec![true; entries.len()];
-        {
-            let mut newest: rustc_hash::FxHashMap<(&ContentId, &Fingerprint, &Fingerprint), usize> =
-                rustc_hash::FxHashMap::default();
-            newest.reserve(entries.len());
-            for (i, (id, entry)) in entries.iter().enumerate() {
-                debug_assert_eq!(&entry.source, source);
-                match newest.entry((id, &entry.key, &entry.signer)) {
-                    std::collections::hash_map::Entry::Occupied(mut held) => {
-                        let j = *held.get();
-                        if entry.newer_than(&entries[j].1) {
-                            keep[j] = false;
-                            held.insert(i);
-                        } else {
-                            keep[i] = false;
-                        }
-                    }
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(i);
-                    }
-                }
-            }
-        }
-        for ((id, entry), keep) in entries.into_iter().zip(keep) {
-            if keep {
-                self.by_id.entry(id).or_default().push(Arc::new(entry));
-                self.entries += 1;
-            }
+        for (id, entry) in entries {
+            debug_assert_eq!(&entry.source, source);
+            self.words.insert_newest(id, entry);
         }
     }
 
     pub fn remove_source(&mut self, source: &Source) {
-        let mut removed = 0;
-        self.by_id.retain(|_, list| {
-            let before = list.len();
-            list.retain(|e| &e.source != source);
-            removed += before - list.len();
-            !list.is_empty()
-        });
-        self.entries -= removed;
-        if removed > 0 {
+        if self.words.remove_source(source) > 0 {
             self.generation += 1;
         }
         if self.vouches.remove(source).is_some() {
@@ -328,12 +288,7 @@ impl Index {
 
     /// Sets what `entry.key` says about `id` from `entry.source`, replacing its earlier word.
     pub fn upsert(&mut self, id: ContentId, entry: Entry) {
-        let list = self.by_id.entry(id).or_default();
-        let before = list.len();
-        list.retain(|e| !(e.source == entry.source && e.key == entry.key));
-        self.entries -= before - list.len();
-        list.push(Arc::new(entry));
-        self.entries += 1;
+        self.words.upsert(id, entry);
         self.generation += 1;
     }
 
@@ -342,11 +297,11 @@ impl Index {
     }
 
     pub fn ids(&self) -> usize {
-        self.by_id.len()
+        self.words.ids()
     }
 
     pub fn entries(&self) -> usize {
-        self.entries
+        self.words.len()
     }
 }
 
@@ -379,7 +334,7 @@ pub struct Reviewer {
 /// not ok make it `NotOk`; else `threshold` trusted reviewers saying ok make it `Ok`; else
 /// `Unverified`. Untrusted keys, revoked, superseded and unreviewed words never count.
 pub fn judge(
-    entries: &[Arc<Entry>],
+    entries: &[Entry],
     standings: &[Standing],
     reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
     policy: Policy,
@@ -412,7 +367,7 @@ impl Tally {
 /// saying not ok once. An ok counts only when it meets the `criteria` wanted
 /// (`verify.criteria`); a not ok always counts, whatever it was reviewed for.
 pub fn tally(
-    entries: &[Arc<Entry>],
+    entries: &[Entry],
     standings: &[Standing],
     reviewer: impl Fn(&Fingerprint) -> Option<Reviewer>,
     criteria: &[String],
@@ -464,8 +419,8 @@ mod tests {
         }
     }
 
-    fn entry(key: char, ok: bool, source: Source) -> Arc<Entry> {
-        Arc::new(said(key, ok, 1, source))
+    fn entry(key: char, ok: bool, source: Source) -> Entry {
+        said(key, ok, 1, source)
     }
 
     /// An update of part of a source drops its words about the ids dropped, keeps the rest and
@@ -504,11 +459,7 @@ mod tests {
         assert_eq!(index.entries(), 3);
     }
 
-    fn verdict(
-        entries: &[Arc<Entry>],
-        voided: impl Fn(&Entry) -> bool,
-        threshold: usize,
-    ) -> Verdict {
+    fn verdict(entries: &[Entry], voided: impl Fn(&Entry) -> bool, threshold: usize) -> Verdict {
         let trusted = |f: &Fingerprint| f == &fpr('A') || f == &fpr('B');
         let policy = Policy {
             threshold,
@@ -540,7 +491,7 @@ mod tests {
         let with = |key: char, ok: bool, criteria: &[&str]| {
             let mut e = said(key, ok, 1, Source::Own);
             e.about.criteria = criteria.iter().map(|c| c.to_string()).collect();
-            Arc::new(e)
+            e
         };
         let wanted = ["safe-to-run".to_owned()];
         for (entries, ok, not_ok) in [
@@ -649,8 +600,8 @@ mod tests {
         // A said "not ok", then "ok"; a mirror replays the old word: the newer one counts,
         // whichever source carries which.
         let replayed = [
-            Arc::new(said('A', true, 20, Source::Own)),
-            Arc::new(said('A', false, 10, mirror())),
+            (said('A', true, 20, Source::Own)),
+            (said('A', false, 10, mirror())),
         ];
         assert_eq!(verdict(&replayed, |_| false, 1), Verdict::Ok);
         assert_eq!(
@@ -661,25 +612,25 @@ mod tests {
         assert_eq!(verdict(&reversed, |_| false, 1), Verdict::Ok);
         // And the other way round: "ok" then "not ok".
         let retracted = [
-            Arc::new(said('A', true, 10, mirror())),
-            Arc::new(said('A', false, 20, Source::Remote("r".into()))),
+            (said('A', true, 10, mirror())),
+            (said('A', false, 20, Source::Remote("r".into()))),
         ];
         assert_eq!(verdict(&retracted, |_| false, 1), Verdict::NotOk);
         // Within one second the own copy wins, then "not ok".
         let tie = [
-            Arc::new(said('A', false, 10, mirror())),
-            Arc::new(said('A', true, 10, Source::Own)),
+            (said('A', false, 10, mirror())),
+            (said('A', true, 10, Source::Own)),
         ];
         assert_eq!(verdict(&tie, |_| false, 1), Verdict::Ok);
         let tie = [
-            Arc::new(said('A', true, 10, mirror())),
-            Arc::new(said('A', false, 10, Source::Remote("r".into()))),
+            (said('A', true, 10, mirror())),
+            (said('A', false, 10, Source::Remote("r".into()))),
         ];
         assert_eq!(verdict(&tie, |_| false, 1), Verdict::NotOk);
         // A revoked word never counts and hides no older word.
         let stolen = [
-            Arc::new(said('A', true, 10, mirror())),
-            Arc::new(said('A', false, 20, mirror())),
+            (said('A', true, 10, mirror())),
+            (said('A', false, 20, mirror())),
         ];
         let void_newest = |e: &Entry| e.signed_at == 20;
         assert_eq!(verdict(&stolen, void_newest, 1), Verdict::Ok);
@@ -697,7 +648,7 @@ mod tests {
         let remote = Source::Remote("r".into());
         index.replace_source(
             &Source::Own,
-            vec![(id.clone(), (*entry('A', true, Source::Own)).clone())].into(),
+            vec![(id.clone(), entry('A', true, Source::Own))].into(),
         );
         // A remote repeating one key's words keeps only the newest.
         index.replace_source(
@@ -711,7 +662,7 @@ mod tests {
         );
         assert_eq!(index.get(&id).len(), 2);
         assert!(index.get(&id).iter().any(|e| e.signed_at == 9 && !e.ok));
-        index.upsert(id.clone(), (*entry('A', false, Source::Own)).clone());
+        index.upsert(id.clone(), entry('A', false, Source::Own));
         assert_eq!(
             index.get(&id).len(),
             2,

@@ -184,8 +184,8 @@ impl Lookups {
     ) -> VerifyResult {
         let config = self.shared.config();
         let s = self.shared.read();
-        let mut entries: Vec<Arc<Entry>> = s.index.get(id).to_vec();
-        entries.extend(found.into_iter().map(Arc::new));
+        let mut entries = s.index.get(id);
+        entries.extend(found);
         let (verdict, tally, attestations) = s.view_of(&entries, rules, config.trust.max_depth);
         let followed: Vec<&str> = s.remotes.values().map(|r| r.record.url.as_str()).collect();
         for view in attestations.iter().filter(|v| v.trusted) {

@@ -121,14 +121,14 @@ impl State {
         index::Tally,
         Vec<AttestationView>,
     ) {
-        self.view_of(self.index.get(id), rules, max_depth)
+        self.view_of(&self.index.get(id), rules, max_depth)
     }
 
     /// The verdict on these attestations (all about one id) and each of them as shown: what
     /// the index holds, or that and what a public index found (`sig lookup`).
     pub(crate) fn view_of(
         &self,
-        entries: &[Arc<Entry>],
+        entries: &[Entry],
         rules: &Rules,
         max_depth: u8,
     ) -> (
@@ -212,7 +212,7 @@ impl State {
 
     /// How each attestation stands: per key only the newest unrevoked word counts, revocations
     /// judged from what is known of each certificate now.
-    pub(crate) fn standings(&self, entries: &[Arc<Entry>]) -> Vec<index::Standing> {
+    pub(crate) fn standings(&self, entries: &[Entry]) -> Vec<index::Standing> {
         index::standings(entries, |e| {
             self.keyring.voids(&e.key, &e.signer, e.signed_at)
         })
@@ -221,9 +221,9 @@ impl State {
     /// The verdict on `id` alone, without the attestations behind it.
     pub(crate) fn verdict(&self, id: &ContentId, rules: &Rules) -> signet_proto::api::Verdict {
         let entries = self.index.get(id);
-        let standings = self.standings(entries);
+        let standings = self.standings(&entries);
         index::judge(
-            entries,
+            &entries,
             &standings,
             |k| self.reviewer_under(k, rules),
             rules.policy,

@@ -217,9 +217,9 @@ impl Watches {
             if names.is_empty() {
                 continue;
             }
-            let mut entries = s.index.get(&id).to_vec();
+            let mut entries = s.index.get(&id);
             for name in &names {
-                entries.extend(s.index.get(name).iter().cloned());
+                entries.extend(s.index.get(name));
             }
             let (verdict, tally, attestations) =
                 s.view_of(&entries, &rules, config.trust.max_depth);
