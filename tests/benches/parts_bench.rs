@@ -125,7 +125,11 @@ struct Case {
     update_bytes: u64,
     restart: Duration,
     rss_mib: u64,
+    /// The follower's peak resident size over the first fetch and the update.
+    peak_mib: u64,
     rss_restarted_mib: u64,
+    /// The restarted daemon's peak, loading the copy from its caches.
+    peak_restarted_mib: u64,
 }
 
 fn follow(n: usize, in_parts: bool) -> Case {
@@ -198,6 +202,7 @@ fn follow(n: usize, in_parts: bool) -> Case {
     }
     let update_bytes = server.take_bytes_sent();
     let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
+    let peak_mib = signet_tests::proc_status_kib(pid, "VmHWM:") / 1024;
 
     home.sig(&["daemon", "stop"]).expect(0);
     let started = Instant::now();
@@ -209,6 +214,7 @@ fn follow(n: usize, in_parts: bool) -> Case {
     let restart = started.elapsed();
     let restarted = home.daemon_pid().unwrap();
     let rss_restarted_mib = signet_tests::proc_status_kib(restarted, "VmRSS:") / 1024;
+    let peak_restarted_mib = signet_tests::proc_status_kib(restarted, "VmHWM:") / 1024;
     Case {
         floor,
         first_wall,
@@ -218,7 +224,9 @@ fn follow(n: usize, in_parts: bool) -> Case {
         update_bytes,
         restart,
         rss_mib,
+        peak_mib,
         rss_restarted_mib,
+        peak_restarted_mib,
     }
 }
 
@@ -259,8 +267,8 @@ fn main() {
     if follows {
         println!(
             "| case | first fetch | the floor, same run | one new attestation: bytes / daemon \
-             CPU / wall | restart to first verify | daemon RSS after the update / after the \
-             restart |"
+             CPU / wall | restart to first verify | daemon RSS after the update (peak) / after \
+             the restart (peak) |"
         );
         println!("|---|---|---|---|---|---|");
     }
@@ -274,7 +282,7 @@ fn main() {
     {
         let case = follow(n, in_parts);
         println!(
-            "| {label} | {} ({}) | {} ({:.2}×) | {} / {} / {} | {} | {} / {} MiB |",
+            "| {label} | {} ({}) | {} ({:.2}×) | {} / {} / {} | {} | {} ({}) / {} ({}) MiB |",
             ms(case.first_wall),
             mb(case.first_bytes),
             ms(case.floor),
@@ -284,7 +292,9 @@ fn main() {
             ms(case.update_wall),
             ms(case.restart),
             case.rss_mib,
+            case.peak_mib,
             case.rss_restarted_mib,
+            case.peak_restarted_mib,
         );
     }
     if !owns {

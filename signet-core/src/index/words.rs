@@ -1,9 +1,12 @@
 //! How the index holds its words: compactly, because at a million attestations they are most
 //! of the daemon's memory. A `sha256:` id is held as its 32 bytes, not its 71 characters; a
 //! word's key, signing key and source are numbers into tables (a million words by one key
-//! share one fingerprint); a word is 48 bytes beside its comment, and the ids' table maps into
-//! a dense list (`IndexMap`), so its hash table costs 8 bytes a slot and the list's spare
-//! capacity is never touched. Words are made whole again ([`Entry`]) only when asked for.
+//! share one fingerprint); a word is 48 bytes, its comment in one buffer of every comment, and
+//! the ids' table maps into a dense list (`IndexMap`), so its hash table costs 8 bytes a slot
+//! and the list's spare capacity is never touched. Nothing held is a small allocation of its
+//! own (but a package's name and criteria, rare): a million small allocations that outlive
+//! the larger transient ones of a fetch among them would pin the pages they share. Words are
+//! made whole again ([`Entry`]) only when asked for.
 
 use std::collections::HashMap;
 use std::hash::{Hash, RandomState};
@@ -23,6 +26,7 @@ pub(super) struct Words {
     other: HashMap<ContentId, Said>,
     keys: Table<Fingerprint>,
     sources: Table<Source>,
+    texts: Texts,
     count: usize,
 }
 
@@ -33,7 +37,7 @@ type Said = SmallVec<[Word; 1]>;
 #[derive(Debug, Clone)]
 struct Word {
     signed_at: u64,
-    comment: Box<str>,
+    comment: Text,
     /// `None` for a word that names no package and no criteria, the common case.
     about: Option<Box<About>>,
     key: u32,
@@ -41,6 +45,47 @@ struct Word {
     source: u32,
     ok: bool,
     reviewed: bool,
+}
+
+/// Where a word's comment is in [`Texts`].
+#[derive(Debug, Clone, Copy)]
+struct Text {
+    at: u64,
+    len: u32,
+}
+
+/// Every held word's comment, one after the other. A comment dropped leaves its bytes behind
+/// until they are half the buffer; then the buffer is made again from the words held.
+#[derive(Debug, Default)]
+struct Texts {
+    bytes: Vec<u8>,
+    dropped: usize,
+}
+
+impl Texts {
+    fn add(&mut self, comment: &str) -> Text {
+        let text = Text {
+            at: self.bytes.len() as u64,
+            // A comment is part of a signed document, far under 4 GiB (every read is bounded).
+            len: u32::try_from(comment.len()).expect("a comment under 4 GiB"),
+        };
+        self.bytes.extend_from_slice(comment.as_bytes());
+        text
+    }
+
+    fn get(&self, text: Text) -> &str {
+        let at = text.at as usize;
+        std::str::from_utf8(&self.bytes[at..at + text.len as usize]).expect("held as a whole str")
+    }
+
+    fn drop(&mut self, text: Text) {
+        self.dropped += text.len as usize;
+    }
+
+    /// Whether enough is dropped that the buffer should be made again.
+    fn wasteful(&self) -> bool {
+        self.dropped > 1 << 20 && self.dropped > self.bytes.len() / 2
+    }
 }
 
 /// The number of [`Source::Own`], numbered first.
@@ -90,6 +135,18 @@ impl<T: Clone + Eq + Hash> Table<T> {
     }
 }
 
+/// Drops the words of source `n` from `said`, their comments from `texts`; how many went.
+fn drop_said_by(said: &mut Said, n: u32, texts: &mut Texts) -> usize {
+    let before = said.len();
+    said.retain(|w| {
+        if w.source == n {
+            texts.drop(w.comment);
+        }
+        w.source != n
+    });
+    before - said.len()
+}
+
 /// A `sha256:` id's 32 bytes, `None` for other ids.
 fn sha256_of(id: &ContentId) -> Option<[u8; 32]> {
     let hex = id.as_str().strip_prefix("sha256:")?.as_bytes();
@@ -117,6 +174,7 @@ impl Default for Words {
             other: HashMap::new(),
             keys: Table::new(),
             sources,
+            texts: Texts::default(),
             count: 0,
         }
     }
@@ -144,33 +202,44 @@ impl Words {
     /// newest.
     pub(super) fn insert_newest(&mut self, id: ContentId, entry: Entry) {
         let word = self.word(entry);
-        let said = self.said_mut(id);
+        let (said, texts) = self.said_mut(id);
         match said
             .iter_mut()
             .find(|w| (w.source, w.key, w.signer) == (word.source, word.key, word.signer))
         {
             Some(held) => {
-                if word.newer_than(held) {
-                    *held = word;
-                }
+                let gone = if word.newer_than(held) {
+                    std::mem::replace(held, word).comment
+                } else {
+                    word.comment
+                };
+                texts.drop(gone);
             }
             None => {
                 said.push(word);
                 self.count += 1;
             }
         }
+        self.tidy();
     }
 
     /// Sets what `entry.key` says about `id` from `entry.source`, replacing its earlier word
     /// (whichever key signed it).
     pub(super) fn upsert(&mut self, id: ContentId, entry: Entry) {
         let word = self.word(entry);
-        let said = self.said_mut(id);
+        let (said, texts) = self.said_mut(id);
         let before = said.len();
-        said.retain(|w| !(w.source == word.source && w.key == word.key));
+        said.retain(|w| {
+            let keep = !(w.source == word.source && w.key == word.key);
+            if !keep {
+                texts.drop(w.comment);
+            }
+            keep
+        });
         let removed = before - said.len();
         said.push(word);
         self.count = self.count + 1 - removed;
+        self.tidy();
     }
 
     /// Drops `source`'s words about `id`; how many went.
@@ -178,37 +247,31 @@ impl Words {
         let Some(n) = self.sources.find(source) else {
             return 0;
         };
+        let texts = &mut self.texts;
         let removed = match sha256_of(id) {
-            Some(bytes) => Self::drop_from(&mut self.sha256, &bytes, n),
-            None => Self::drop_from_other(&mut self.other, id, n),
+            Some(bytes) => {
+                let Some(said) = self.sha256.get_mut(&bytes) else {
+                    return 0;
+                };
+                let removed = drop_said_by(said, n, texts);
+                if said.is_empty() {
+                    self.sha256.swap_remove(&bytes);
+                }
+                removed
+            }
+            None => {
+                let Some(said) = self.other.get_mut(id) else {
+                    return 0;
+                };
+                let removed = drop_said_by(said, n, texts);
+                if said.is_empty() {
+                    self.other.remove(id);
+                }
+                removed
+            }
         };
         self.count -= removed;
-        removed
-    }
-
-    fn drop_from(map: &mut IndexMap<[u8; 32], Said, RandomState>, id: &[u8; 32], n: u32) -> usize {
-        let Some(said) = map.get_mut(id) else {
-            return 0;
-        };
-        let before = said.len();
-        said.retain(|w| w.source != n);
-        let removed = before - said.len();
-        if said.is_empty() {
-            map.swap_remove(id);
-        }
-        removed
-    }
-
-    fn drop_from_other(map: &mut HashMap<ContentId, Said>, id: &ContentId, n: u32) -> usize {
-        let Some(said) = map.get_mut(id) else {
-            return 0;
-        };
-        let before = said.len();
-        said.retain(|w| w.source != n);
-        let removed = before - said.len();
-        if said.is_empty() {
-            map.remove(id);
-        }
+        self.tidy();
         removed
     }
 
@@ -217,17 +280,34 @@ impl Words {
         let Some(n) = self.sources.find(source) else {
             return 0;
         };
-        let mut removed = 0;
+        let (mut removed, texts) = (0, &mut self.texts);
         let mut keep = |said: &mut Said| {
-            let before = said.len();
-            said.retain(|w| w.source != n);
-            removed += before - said.len();
+            removed += drop_said_by(said, n, texts);
             !said.is_empty()
         };
         self.sha256.retain(|_, said| keep(said));
         self.other.retain(|_, said| keep(said));
         self.count -= removed;
+        self.tidy();
         removed
+    }
+
+    /// Makes the comments' buffer again once most of it is dropped comments.
+    fn tidy(&mut self) {
+        if !self.texts.wasteful() {
+            return;
+        }
+        let old = std::mem::take(&mut self.texts);
+        let all = self.sha256.values_mut().chain(self.other.values_mut());
+        for word in all.flat_map(|said| said.iter_mut()) {
+            word.comment = self.texts.add(old.get(word.comment));
+        }
+    }
+
+    /// Checks what the buffer of comments holds against the words (tests).
+    #[cfg(test)]
+    fn buffered(&self) -> (usize, usize) {
+        (self.texts.bytes.len(), self.texts.dropped)
     }
 
     fn said(&self, id: &ContentId) -> Option<&Said> {
@@ -237,11 +317,13 @@ impl Words {
         }
     }
 
-    fn said_mut(&mut self, id: ContentId) -> &mut Said {
-        match sha256_of(&id) {
+    /// The words about `id`, made if none, and the comments' buffer beside them.
+    fn said_mut(&mut self, id: ContentId) -> (&mut Said, &mut Texts) {
+        let said = match sha256_of(&id) {
             Some(bytes) => self.sha256.entry(bytes).or_default(),
             None => self.other.entry(id).or_default(),
-        }
+        };
+        (said, &mut self.texts)
     }
 
     fn word(&mut self, entry: Entry) -> Word {
@@ -257,7 +339,7 @@ impl Words {
         } = entry;
         Word {
             signed_at,
-            comment: comment.into_boxed_str(),
+            comment: self.texts.add(&comment),
             about: (about != About::default()).then(|| Box::new(about)),
             key: self.keys.number(&key),
             signer: self.keys.number(&signer),
@@ -274,7 +356,7 @@ impl Words {
             signed_at: w.signed_at,
             ok: w.ok,
             reviewed: w.reviewed,
-            comment: w.comment.to_string(),
+            comment: self.texts.get(w.comment).to_owned(),
             about: w.about.as_deref().cloned().unwrap_or_default(),
             source: self.sources.get(w.source).clone(),
         }
@@ -291,6 +373,47 @@ mod tests {
     fn a_word_is_held_in_48_bytes() {
         assert_eq!(std::mem::size_of::<Word>(), 48);
         assert_eq!(std::mem::size_of::<Said>(), 56);
+    }
+
+    /// Comments dropped with their words are reclaimed once they are half the buffer, and
+    /// every comment held reads the same after.
+    #[test]
+    fn dropped_comments_are_reclaimed_and_the_rest_kept() {
+        let key = Fingerprint::parse(&"B".repeat(40)).unwrap();
+        let word = |n: u32, source: &Source| Entry {
+            key: key.clone(),
+            signer: key.clone(),
+            signed_at: 1,
+            ok: true,
+            reviewed: true,
+            comment: format!("{n:04}").repeat(250), // 1,000 bytes
+            about: About::default(),
+            source: source.clone(),
+        };
+        let (stays, goes) = (
+            Source::Remote("stays".into()),
+            Source::Remote("goes".into()),
+        );
+        let id = |n: u32| ContentId::sha256(&sha2::Sha256::digest(n.to_le_bytes()).into());
+        use sha2::Digest as _;
+        let mut words = Words::default();
+        for n in 0..3_000 {
+            words.insert_newest(id(n), word(n, if n % 3 == 0 { &stays } else { &goes }));
+        }
+        assert_eq!(words.buffered(), (3_000_000, 0));
+        assert_eq!(words.remove_source(&goes), 2_000);
+        assert_eq!(
+            words.buffered(),
+            (1_000_000, 0),
+            "made again from the 1,000 kept"
+        );
+        for n in (0..3_000).step_by(3) {
+            assert_eq!(words.get(&id(n)), vec![word(n, &stays)]);
+        }
+        // A few dropped stay in the buffer until they are worth reclaiming.
+        assert_eq!(words.drop_words(&id(0), &stays), 1);
+        assert_eq!(words.buffered(), (1_000_000, 1_000));
+        assert_eq!(words.get(&id(3)), vec![word(3, &stays)]);
     }
 
     /// A `sha256:` id is held by its bytes and made whole again the same; any other id is held
