@@ -378,7 +378,7 @@ fn judge(
         let may_skip = owners.is_none() || rotated.is_none();
         let checked = parted::check_parts(&by_part, parts, &keyring, &source, owners, may_skip)
             .map_err(bad_part)?;
-        entries.files.extend(checked.checked.files);
+        entries.files.append(checked.checked.files);
         entries.vouches.extend(checked.checked.vouches);
         report.absorb(checked.report);
         outcome = Some(checked.outcome);

@@ -367,7 +367,7 @@ pub fn check_all(
     let mut checked = Checked::default();
     for word in entries {
         match word {
-            Word::File(id, entry) => checked.files.push((id, entry)),
+            Word::File(id, entry) => checked.files.push(id, entry),
             Word::Key(vouch) => checked.vouches.push(vouch),
         }
     }

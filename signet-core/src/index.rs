@@ -86,18 +86,58 @@ pub fn standings(entries: &[Entry], voided: impl Fn(&Entry) -> bool) -> Vec<Stan
 }
 
 /// What a repository's checks let in: attestations about files and statements about keys.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Checked {
-    pub files: Vec<(ContentId, Entry)>,
+    pub files: Files,
     pub vouches: Vec<Vouch>,
 }
 
 impl From<Vec<(ContentId, Entry)>> for Checked {
     fn from(files: Vec<(ContentId, Entry)>) -> Self {
         Checked {
-            files,
+            files: files.into_iter().collect(),
             vouches: Vec::new(),
         }
+    }
+}
+
+/// Checked words about files, held as the index holds them from the moment each is checked:
+/// a million words in transit between a check and the index cost what the index costs, not
+/// their text. Of several words by one signing key about one id, only the newest is kept.
+#[derive(Debug, Default, Clone)]
+pub struct Files(Words);
+
+impl Files {
+    pub fn push(&mut self, id: ContentId, entry: Entry) {
+        self.0.insert_newest(id, entry);
+    }
+
+    /// Adds the words checked apart in `other`.
+    pub fn append(&mut self, other: Files) {
+        self.0.absorb(other.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every word, made whole, with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (ContentId, Entry)> + '_ {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<(ContentId, Entry)> for Files {
+    fn from_iter<I: IntoIterator<Item = (ContentId, Entry)>>(words: I) -> Self {
+        let mut files = Files::default();
+        for (id, entry) in words {
+            files.push(id, entry);
+        }
+        files
     }
 }
 
@@ -150,7 +190,7 @@ impl Index {
             self.vouch_generation += 1;
         }
         self.compact_keys();
-        self.insert_newest(source, entries);
+        self.words.absorb(entries.0);
     }
 
     /// Replaces part of what `source` said: its words about the `dropped` ids and its
@@ -191,16 +231,7 @@ impl Index {
             self.vouch_generation += 1;
             self.compact_keys();
         }
-        self.insert_newest(source, entries);
-    }
-
-    /// Adds `source`'s checked words: of several by the same signing key about the same id,
-    /// only the newest.
-    fn insert_newest(&mut self, source: &Source, entries: Vec<(ContentId, Entry)>) {
-        for (id, entry) in entries {
-            debug_assert_eq!(&entry.source, source);
-            self.words.insert_newest(id, entry);
-        }
+        self.words.absorb(entries.0);
     }
 
     pub fn remove_source(&mut self, source: &Source) {
@@ -577,7 +608,7 @@ mod tests {
                 })
                 .collect();
             let checked = Checked {
-                files: Vec::new(),
+                files: Files::default(),
                 vouches,
             };
             index.replace_source(&source, checked);

@@ -391,7 +391,7 @@ mod tests {
         ];
         for (source, vouches) in [(own.clone(), own_words), (remote.clone(), theirs)] {
             let checked = Checked {
-                files: Vec::new(),
+                files: Default::default(),
                 vouches,
             };
             index.replace_source(&source, checked);

@@ -511,19 +511,20 @@ impl Copy {
         let empty = Checked::default();
         let checked: &Checked = accepted.entries.as_ref().unwrap_or(&empty);
         // The words that checked, with when each was signed.
-        let signed_at: std::collections::HashMap<(String, &Fingerprint), u64> = checked
+        let signed_at: std::collections::HashMap<(String, Fingerprint), u64> = checked
             .files
             .iter()
-            .map(|(id, e)| ((id.to_string(), &e.key), e.signed_at))
+            .map(|(id, e)| ((id.to_string(), e.key), e.signed_at))
             .chain(checked.vouches.iter().map(|v| {
                 let id = signet_proto::statements::TrustStatement::id_of(&v.about);
-                ((id, &v.key), v.signed_at)
+                ((id, v.key.clone()), v.signed_at)
             }))
             .collect();
         let mut kept = Vec::new();
         for (id, words) in &contents.attestations {
             for word in words {
-                let Some(signed_at) = signed_at.get(&(id.clone(), &word.key)).copied() else {
+                let Some(signed_at) = signed_at.get(&(id.clone(), word.key.clone())).copied()
+                else {
                     continue;
                 };
                 if kept.len() >= max {

@@ -113,7 +113,7 @@ fn held(g: &Generated) -> Index {
             })
             .collect();
         let checked = Checked {
-            files: Vec::new(),
+            files: Default::default(),
             vouches,
         };
         index.replace_source(&source, checked);

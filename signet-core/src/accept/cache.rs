@@ -9,7 +9,7 @@ use signet_proto::formats::{self, About, ContentId, Fingerprint};
 use super::RemoteRecord;
 use crate::check::CheckReport;
 use crate::index::Checked;
-use crate::index::{Entry, Source};
+use crate::index::{Entry, Files, Source};
 use crate::keyring::Keyring;
 use crate::vouch::Vouch;
 
@@ -220,10 +220,10 @@ impl CheckedCache {
         {
             return None;
         }
-        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut entries = Files::default();
         for (id, key, signer, signed_at, ok, reviewed, comment, subject, criteria) in self.entries {
             let id = ContentId::parse(&id).ok()?;
-            entries.push((
+            entries.push(
                 id,
                 Entry {
                     key,
@@ -235,7 +235,7 @@ impl CheckedCache {
                     about: About { subject, criteria },
                     source: source.clone(),
                 },
-            ));
+            );
         }
         let mut vouches = self.vouches;
         for v in &mut vouches {

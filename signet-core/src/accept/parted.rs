@@ -29,6 +29,12 @@ pub trait PartStore: PartSource {
     fn held(&self, _part: &PartRef) -> bool {
         false
     }
+
+    /// Keeps the cache of a part just checked, as soon as it is made rather than once the
+    /// whole copy is: at a million words the caches are as large as the words. A cache is
+    /// named by its part's digest and says what checking those bytes found, so one kept for
+    /// a copy refused later is still true.
+    fn keep_checked(&mut self, _part: &PartRef, _cache: &CheckedCache) {}
 }
 
 impl PartStore for parts::NoParts {}
@@ -96,8 +102,8 @@ pub struct PartsChecked {
 pub struct PartsOutcome {
     /// What each part read (checked now or from its cache) found, by digest.
     pub reports: Vec<(String, CheckReport)>,
-    /// The caches of the parts checked now, by digest, to keep beside them.
-    pub fresh: Vec<(String, CheckedCache)>,
+    /// The parts checked now, by digest (their caches given to [`PartStore::keep_checked`]).
+    pub fresh: Vec<String>,
     /// The parts not read because the reader holds their words ([`PartStore::held`]).
     pub held: Vec<String>,
 }
@@ -161,14 +167,14 @@ pub(super) fn check_parts(
             .par_iter()
             .zip(reused.into_par_iter().zip(bytes.into_par_iter()))
             .map(|(part, (reused, bytes))| match (reused, bytes) {
-                (Some(reused), _) => Ok(Taken::Reused(reused)),
+                (Some(reused), _) => Ok(Taken::Reused(Box::new(reused))),
                 (None, Some(bytes)) => check_part(part, bytes, &against)
                     .map(|checked| Taken::Checked(Box::new(checked))),
                 (None, None) => unreachable!("a part not reused is read"),
             })
             .collect();
         for (part, taken) in batch.iter().zip(taken) {
-            take(part, taken?, &mut all);
+            take(part, taken?, &mut all, store);
         }
     }
     Ok(all)
@@ -176,7 +182,7 @@ pub(super) fn check_parts(
 
 /// One part's words: from its cache, or checked now (with the cache to keep).
 enum Taken {
-    Reused((Checked, CheckReport)),
+    Reused(Box<(Checked, CheckReport)>),
     Checked(Box<(Checked, CheckReport, CheckedCache)>),
 }
 
@@ -218,16 +224,17 @@ fn check_part(
 }
 
 /// Takes one part's words into `all`.
-fn take(part: &PartRef, taken: Taken, all: &mut PartsChecked) {
+fn take(part: &PartRef, taken: Taken, all: &mut PartsChecked, store: &mut dyn PartStore) {
     let (mut checked, report) = match taken {
-        Taken::Reused(reused) => reused,
+        Taken::Reused(reused) => *reused,
         Taken::Checked(checked) => {
             let (checked, report, cache) = *checked;
-            all.outcome.fresh.push((part.sha256.clone(), cache));
+            store.keep_checked(part, &cache);
+            all.outcome.fresh.push(part.sha256.clone());
             (checked, report)
         }
     };
-    all.checked.files.append(&mut checked.files);
+    all.checked.files.append(std::mem::take(&mut checked.files));
     all.checked.vouches.append(&mut checked.vouches);
     all.outcome
         .reports

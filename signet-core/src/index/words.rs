@@ -19,7 +19,7 @@ use super::{Entry, Source};
 
 /// Every word held, by id. Ids are chosen by whoever signs, so the tables hash with a random
 /// key (`RandomState`), never with a fixed function someone could aim collisions at.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Words {
     sha256: IndexMap<[u8; 32], Said, RandomState>,
     /// Ids of other algorithms (`sha512:` of npm's tarballs, trees): few, held as they are.
@@ -56,7 +56,7 @@ struct Text {
 
 /// Every held word's comment, one after the other. A comment dropped leaves its bytes behind
 /// until they are half the buffer; then the buffer is made again from the words held.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Texts {
     bytes: Vec<u8>,
     dropped: usize,
@@ -102,7 +102,7 @@ impl Word {
 /// Values numbered as they come in. Numbers are never reused and the table only grows: it
 /// holds keys (each word's key is in the keyring, which bounds them) and sources (the remotes
 /// named since the start).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Table<T> {
     all: Vec<T>,
     numbers: HashMap<T, u32>,
@@ -145,6 +145,22 @@ fn drop_said_by(said: &mut Said, n: u32, texts: &mut Texts) -> usize {
         w.source != n
     });
     before - said.len()
+}
+
+/// Where an id's words are held.
+#[derive(Debug, Clone)]
+enum Slot {
+    Sha256([u8; 32]),
+    Other(ContentId),
+}
+
+impl Slot {
+    fn of(id: ContentId) -> Slot {
+        match sha256_of(&id) {
+            Some(bytes) => Slot::Sha256(bytes),
+            None => Slot::Other(id),
+        }
+    }
 }
 
 /// A `sha256:` id's 32 bytes, `None` for other ids.
@@ -202,7 +218,56 @@ impl Words {
     /// newest.
     pub(super) fn insert_newest(&mut self, id: ContentId, entry: Entry) {
         let word = self.word(entry);
-        let (said, texts) = self.said_mut(id);
+        self.insert_word(Slot::of(id), word);
+    }
+
+    /// Adds `other`'s words (checked apart, held the same way), as [`Self::insert_newest`]
+    /// adds each: their numbers made this table's, their comments copied into its buffer —
+    /// nothing made whole on the way. Into an empty table, `other` is taken as it is.
+    pub(super) fn absorb(&mut self, other: Words) {
+        if self.count == 0 {
+            *self = other;
+            return;
+        }
+        let keys: Vec<u32> = other.keys.all.iter().map(|k| self.keys.number(k)).collect();
+        let sources: Vec<u32> = (other.sources.all.iter())
+            .map(|s| self.sources.number(s))
+            .collect();
+        let Words {
+            sha256,
+            other: others,
+            texts,
+            ..
+        } = other;
+        let slots = (sha256
+            .into_iter()
+            .map(|(bytes, said)| (Slot::Sha256(bytes), said)))
+        .chain(others.into_iter().map(|(id, said)| (Slot::Other(id), said)));
+        for (slot, said) in slots {
+            for w in said {
+                let word = Word {
+                    key: keys[w.key as usize],
+                    signer: keys[w.signer as usize],
+                    source: sources[w.source as usize],
+                    comment: self.texts.add(texts.get(w.comment)),
+                    ..w
+                };
+                self.insert_word(slot.clone(), word);
+            }
+        }
+    }
+
+    /// Every word held, made whole, with its id.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (ContentId, Entry)> + '_ {
+        let sha256 = (self.sha256.iter()).map(|(bytes, said)| (ContentId::sha256(bytes), said));
+        let other = (self.other.iter()).map(|(id, said)| (id.clone(), said));
+        sha256
+            .chain(other)
+            .flat_map(move |(id, said)| said.iter().map(move |w| (id.clone(), self.entry(w))))
+    }
+
+    fn insert_word(&mut self, slot: Slot, word: Word) {
+        let (said, texts) = self.said_mut(slot);
         match said
             .iter_mut()
             .find(|w| (w.source, w.key, w.signer) == (word.source, word.key, word.signer))
@@ -227,7 +292,7 @@ impl Words {
     /// (whichever key signed it).
     pub(super) fn upsert(&mut self, id: ContentId, entry: Entry) {
         let word = self.word(entry);
-        let (said, texts) = self.said_mut(id);
+        let (said, texts) = self.said_mut(Slot::of(id));
         let before = said.len();
         said.retain(|w| {
             let keep = !(w.source == word.source && w.key == word.key);
@@ -318,10 +383,10 @@ impl Words {
     }
 
     /// The words about `id`, made if none, and the comments' buffer beside them.
-    fn said_mut(&mut self, id: ContentId) -> (&mut Said, &mut Texts) {
-        let said = match sha256_of(&id) {
-            Some(bytes) => self.sha256.entry(bytes).or_default(),
-            None => self.other.entry(id).or_default(),
+    fn said_mut(&mut self, slot: Slot) -> (&mut Said, &mut Texts) {
+        let said = match slot {
+            Slot::Sha256(bytes) => self.sha256.entry(bytes).or_default(),
+            Slot::Other(id) => self.other.entry(id).or_default(),
         };
         (said, &mut self.texts)
     }

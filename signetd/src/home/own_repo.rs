@@ -114,18 +114,17 @@ impl PartDir {
         store::read_bounded(&path, 1 << 30).ok()?
     }
 
-    /// Keeps the caches of parts checked now (a remote's only), each atomically.
-    pub fn save_checked(&self, caches: &[(String, CheckedCache)]) -> anyhow::Result<()> {
+    /// Keeps the cache of a part checked now (a remote's only), atomically but not waiting
+    /// for the disk: a cache is read only when it parses, names this part's digest and the
+    /// keys it rests on still hold, so one lost or torn by a crash costs its part's check
+    /// again, nothing more.
+    fn save_checked(&self, sha256: &str, cache: &CheckedCache) -> anyhow::Result<()> {
         let Some(dir) = &self.checked else {
             return Ok(());
         };
-        let batch = store::Batch::of(caches.len());
-        for (sha256, cache) in caches {
-            store::private_dir(dir)?;
-            let bytes = serde_json::to_vec(cache)?;
-            batch.write(&dir.join(format!("{sha256}.json")), &bytes, 0o600)?;
-        }
-        batch.sync(dir)
+        store::private_dir(dir)?;
+        let bytes = serde_json::to_vec(cache)?;
+        store::Batch::UNSYNCED.write(&dir.join(format!("{sha256}.json")), &bytes, 0o600)
     }
 
     /// The directory of the part files.
@@ -211,6 +210,12 @@ impl PartStore for PartDir {
 
     fn held(&self, part: &PartRef) -> bool {
         self.held.contains(&part.sha256)
+    }
+
+    fn keep_checked(&mut self, part: &PartRef, cache: &CheckedCache) {
+        if let Err(e) = self.save_checked(&part.sha256, cache) {
+            tracing::warn!(part = %part.sha256, "could not keep the part's check: {e:#}");
+        }
     }
 }
 

@@ -292,7 +292,7 @@ impl Remotes {
             // The copy held, served again without a 304: nothing to check or store but the record.
             return self.fetch_succeeded(record, report).await;
         };
-        if let Err(e) = self.store(&record, &mut accepted, &entries, bodies).await {
+        if let Err(e) = self.store(&record, &accepted, &entries, bodies).await {
             // Keep the old record's pins and serial: the new copy is not on disk.
             let mut old = state.record.clone();
             old.last_attempt = record.last_attempt;
@@ -414,14 +414,12 @@ impl Remotes {
     async fn store(
         &self,
         record: &RemoteRecord,
-        accepted: &mut accept::Accepted,
+        accepted: &accept::Accepted,
         entries: &crate::core::index::Checked,
         bodies: Bodies,
     ) -> anyhow::Result<()> {
-        // The caches of the parts checked now are taken, not copied: at a million words they
-        // are as large as the words.
-        let cache = match &mut accepted.parts {
-            Some(parts) => record::CopyCache::Parts(std::mem::take(&mut parts.fresh)),
+        let cache = match &accepted.parts {
+            Some(_) => record::CopyCache::Parts,
             None => record::CopyCache::Whole(Box::new(accept::CheckedCache::new(
                 &bodies.key,
                 &bodies.repo,

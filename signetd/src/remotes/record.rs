@@ -69,8 +69,8 @@ pub fn check_stored(
     let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring, &mut parts)?;
     let entries = accepted.entries.unwrap_or_default();
     let saved = match &accepted.parts {
-        // A repository in parts: each part's check is kept beside it.
-        Some(outcome) => parts.save_checked(&outcome.fresh),
+        // A repository in parts: each part's check was kept beside it as it was made.
+        Some(_) => Ok(()),
         None => save_cache(
             home,
             &record.name,
@@ -113,11 +113,11 @@ pub fn save_record(home: &Home, record: &RemoteRecord) -> anyhow::Result<()> {
     store::write_atomic(&record_path(home, &record.name), &bytes, 0o600)
 }
 
-/// What checking a stored copy found, kept beside it: for the whole copy, or for each part of
-/// a repository in parts checked now (docs/FORMATS.md, "Parts").
+/// What checking a stored copy found, kept beside it: for the whole copy, or for a repository
+/// in parts each part's, kept as it was checked (docs/FORMATS.md, "Parts").
 pub enum CopyCache {
     Whole(Box<CheckedCache>),
-    Parts(Vec<(String, CheckedCache)>),
+    Parts,
 }
 
 /// Stores an accepted copy: the files first, then the record that points at them, so that a
@@ -135,13 +135,12 @@ pub fn save_copy(
     store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
     match cache {
         CopyCache::Whole(cache) => save_cache(home, &record.name, cache)?,
-        CopyCache::Parts(caches) => {
+        CopyCache::Parts => {
             // A whole cache of an earlier copy must not answer for this one.
             match std::fs::remove_file(cache_path(home, &record.name)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
                 _ => {}
             }
-            PartDir::of_remote(&dir).save_checked(caches)?;
         }
     }
     save_record(home, record)
