@@ -40,6 +40,7 @@ impl Daemon {
         let mut state = State::load(&home)?;
         crate::remotes::load_all(&home, &config, &mut state);
         state.settle_loaded(&config);
+        crate::memory::give_back_freed();
         let shared = Shared::new(home, config, state);
         let subscribers = Arc::new(Subscribers::default());
         Ok(Arc::new(Daemon {

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod home;
 pub mod keys;
 pub mod lookup;
+pub mod memory;
 pub mod publish;
 pub mod remotes;
 pub mod run;

@@ -300,8 +300,13 @@ impl Remotes {
                 .fetch_failed(old, report, format!("storing the copy: {e:#}"))
                 .await;
         }
+        let words = entries.len();
         let installed =
             self.install_copy(name, record, accepted, (entries, update), keyring_checked);
+        // A large copy's words were checked on other threads than those that took them in.
+        if words >= 10_000 {
+            tokio::task::spawn_blocking(crate::memory::give_back_freed);
+        }
         if installed.newly_known {
             self.recheck_unknown_keys(|other| other != name).await;
         }
