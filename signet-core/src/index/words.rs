@@ -51,7 +51,7 @@ struct Word {
 #[derive(Debug, Clone, Copy)]
 struct Text {
     at: u64,
-    len: u32,
+    len: u64,
 }
 
 /// Every held word's comment, one after the other. A comment dropped leaves its bytes behind
@@ -66,8 +66,7 @@ impl Texts {
     fn add(&mut self, comment: &str) -> Text {
         let text = Text {
             at: self.bytes.len() as u64,
-            // A comment is part of a signed document, far under 4 GiB (every read is bounded).
-            len: u32::try_from(comment.len()).expect("a comment under 4 GiB"),
+            len: comment.len() as u64,
         };
         self.bytes.extend_from_slice(comment.as_bytes());
         text
