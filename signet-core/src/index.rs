@@ -631,8 +631,8 @@ mod tests {
         // A said "not ok", then "ok"; a mirror replays the old word: the newer one counts,
         // whichever source carries which.
         let replayed = [
-            (said('A', true, 20, Source::Own)),
-            (said('A', false, 10, mirror())),
+            said('A', true, 20, Source::Own),
+            said('A', false, 10, mirror()),
         ];
         assert_eq!(verdict(&replayed, |_| false, 1), Verdict::Ok);
         assert_eq!(
@@ -643,25 +643,25 @@ mod tests {
         assert_eq!(verdict(&reversed, |_| false, 1), Verdict::Ok);
         // And the other way round: "ok" then "not ok".
         let retracted = [
-            (said('A', true, 10, mirror())),
-            (said('A', false, 20, Source::Remote("r".into()))),
+            said('A', true, 10, mirror()),
+            said('A', false, 20, Source::Remote("r".into())),
         ];
         assert_eq!(verdict(&retracted, |_| false, 1), Verdict::NotOk);
         // Within one second the own copy wins, then "not ok".
         let tie = [
-            (said('A', false, 10, mirror())),
-            (said('A', true, 10, Source::Own)),
+            said('A', false, 10, mirror()),
+            said('A', true, 10, Source::Own),
         ];
         assert_eq!(verdict(&tie, |_| false, 1), Verdict::Ok);
         let tie = [
-            (said('A', true, 10, mirror())),
-            (said('A', false, 10, Source::Remote("r".into()))),
+            said('A', true, 10, mirror()),
+            said('A', false, 10, Source::Remote("r".into())),
         ];
         assert_eq!(verdict(&tie, |_| false, 1), Verdict::NotOk);
         // A revoked word never counts and hides no older word.
         let stolen = [
-            (said('A', true, 10, mirror())),
-            (said('A', false, 20, mirror())),
+            said('A', true, 10, mirror()),
+            said('A', false, 20, mirror()),
         ];
         let void_newest = |e: &Entry| e.signed_at == 20;
         assert_eq!(verdict(&stolen, void_newest, 1), Verdict::Ok);

@@ -8,6 +8,7 @@
 //! - `accept`: whether a fetched copy is taken (pin, signer, rollback, equivocation, rotation);
 //! - `index`: content id → attestations, their standings and the verdict's tally;
 //! - `vouch` and `web`: trust statements and the web of trust computed from them;
+//! - `numbered`: values numbered as they come in (the web's keys, the index's keys and sources);
 //! - `found`: a public index's answer, checked as if the index were lying;
 //! - `trust`: the trust list's format.
 pub mod accept;
@@ -16,6 +17,7 @@ pub mod check;
 pub mod found;
 pub mod index;
 pub mod keyring;
+pub mod numbered;
 pub mod parts;
 pub mod signature;
 pub mod trust;

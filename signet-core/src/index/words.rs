@@ -9,13 +9,14 @@
 //! made whole again ([`Entry`]) only when asked for.
 
 use std::collections::HashMap;
-use std::hash::{Hash, RandomState};
+use std::hash::RandomState;
 
 use indexmap::IndexMap;
 use signet_proto::formats::{About, ContentId, Fingerprint};
 use smallvec::SmallVec;
 
 use super::{Entry, Source};
+use crate::numbered::Numbered;
 
 /// Every word held, by id. Ids are chosen by whoever signs, so the tables hash with a random
 /// key (`RandomState`), never with a fixed function someone could aim collisions at.
@@ -24,8 +25,10 @@ pub(super) struct Words {
     sha256: IndexMap<[u8; 32], Said, RandomState>,
     /// Ids of other algorithms (`sha512:` of npm's tarballs, trees): few, held as they are.
     other: HashMap<ContentId, Said>,
-    keys: Table<Fingerprint>,
-    sources: Table<Source>,
+    /// The keys words name: each word's key is in the keyring, which bounds them.
+    keys: Numbered<Fingerprint>,
+    /// The sources words came from: the remotes named since the start.
+    sources: Numbered<Source>,
     texts: Texts,
     count: usize,
 }
@@ -98,56 +101,42 @@ impl Word {
     }
 }
 
-/// Values numbered as they come in. Numbers are never reused and the table only grows: it
-/// holds keys (each word's key is in the keyring, which bounds them) and sources (the remotes
-/// named since the start).
-#[derive(Debug, Clone)]
-struct Table<T> {
-    all: Vec<T>,
-    numbers: HashMap<T, u32>,
-}
-
-impl<T: Clone + Eq + Hash> Table<T> {
-    fn new() -> Self {
-        Table {
-            all: Vec::new(),
-            numbers: HashMap::new(),
-        }
-    }
-
-    fn number(&mut self, value: &T) -> u32 {
-        if let Some(n) = self.numbers.get(value) {
-            return *n;
-        }
-        let n = u32::try_from(self.all.len()).expect("fewer than 2^32 distinct values");
-        self.all.push(value.clone());
-        self.numbers.insert(value.clone(), n);
-        n
-    }
-
-    fn find(&self, value: &T) -> Option<u32> {
-        self.numbers.get(value).copied()
-    }
-
-    fn get(&self, n: u32) -> &T {
-        &self.all[n as usize]
-    }
-}
-
-/// Drops the words of source `n` from `said`, their comments from `texts`; how many went.
-fn drop_said_by(said: &mut Said, n: u32, texts: &mut Texts) -> usize {
+/// Drops the words of `said` that `gone` picks, their comments from `texts`; how many went.
+fn drop_where(said: &mut Said, texts: &mut Texts, gone: impl Fn(&Word) -> bool) -> usize {
     let before = said.len();
     said.retain(|w| {
-        if w.source == n {
+        if gone(w) {
             texts.drop(w.comment);
+            return false;
         }
-        w.source != n
+        true
     });
     before - said.len()
 }
 
+/// Adds `word` to `said`, of several by one signing key from one source keeping the newest
+/// (the other's comment dropped from `texts`); whether `said` holds one more word.
+fn keep_newest(said: &mut Said, texts: &mut Texts, word: Word) -> bool {
+    let same = |w: &&mut Word| (w.source, w.key, w.signer) == (word.source, word.key, word.signer);
+    match said.iter_mut().find(same) {
+        Some(held) => {
+            let gone = if word.newer_than(held) {
+                std::mem::replace(held, word).comment
+            } else {
+                word.comment
+            };
+            texts.drop(gone);
+            false
+        }
+        None => {
+            said.push(word);
+            true
+        }
+    }
+}
+
 /// Where an id's words are held.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Slot {
     Sha256([u8; 32]),
     Other(ContentId),
@@ -182,12 +171,12 @@ fn sha256_of(id: &ContentId) -> Option<[u8; 32]> {
 
 impl Default for Words {
     fn default() -> Self {
-        let mut sources = Table::new();
+        let mut sources = Numbered::default();
         assert_eq!(sources.number(&Source::Own), OWN);
         Words {
             sha256: IndexMap::default(),
             other: HashMap::new(),
-            keys: Table::new(),
+            keys: Numbered::default(),
             sources,
             texts: Texts::default(),
             count: 0,
@@ -228,8 +217,10 @@ impl Words {
             *self = other;
             return;
         }
-        let keys: Vec<u32> = other.keys.all.iter().map(|k| self.keys.number(k)).collect();
-        let sources: Vec<u32> = (other.sources.all.iter())
+        let keys: Vec<u32> = (other.keys.all().iter())
+            .map(|k| self.keys.number(k))
+            .collect();
+        let sources: Vec<u32> = (other.sources.all().iter())
             .map(|s| self.sources.number(s))
             .collect();
         let Words {
@@ -243,17 +234,21 @@ impl Words {
             .map(|(bytes, said)| (Slot::Sha256(bytes), said)))
         .chain(others.into_iter().map(|(id, said)| (Slot::Other(id), said)));
         for (slot, said) in slots {
+            let (held, into) = self.said_mut(slot);
+            let mut added = 0;
             for w in said {
                 let word = Word {
                     key: keys[w.key as usize],
                     signer: keys[w.signer as usize],
                     source: sources[w.source as usize],
-                    comment: self.texts.add(texts.get(w.comment)),
+                    comment: into.add(texts.get(w.comment)),
                     ..w
                 };
-                self.insert_word(slot.clone(), word);
+                added += usize::from(keep_newest(held, into, word));
             }
+            self.count += added;
         }
+        self.tidy();
     }
 
     /// Every word held, made whole, with its id.
@@ -267,22 +262,8 @@ impl Words {
 
     fn insert_word(&mut self, slot: Slot, word: Word) {
         let (said, texts) = self.said_mut(slot);
-        match said
-            .iter_mut()
-            .find(|w| (w.source, w.key, w.signer) == (word.source, word.key, word.signer))
-        {
-            Some(held) => {
-                let gone = if word.newer_than(held) {
-                    std::mem::replace(held, word).comment
-                } else {
-                    word.comment
-                };
-                texts.drop(gone);
-            }
-            None => {
-                said.push(word);
-                self.count += 1;
-            }
+        if keep_newest(said, texts, word) {
+            self.count += 1;
         }
         self.tidy();
     }
@@ -292,15 +273,9 @@ impl Words {
     pub(super) fn upsert(&mut self, id: ContentId, entry: Entry) {
         let word = self.word(entry);
         let (said, texts) = self.said_mut(Slot::of(id));
-        let before = said.len();
-        said.retain(|w| {
-            let keep = !(w.source == word.source && w.key == word.key);
-            if !keep {
-                texts.drop(w.comment);
-            }
-            keep
+        let removed = drop_where(said, texts, |w| {
+            w.source == word.source && w.key == word.key
         });
-        let removed = before - said.len();
         said.push(word);
         self.count = self.count + 1 - removed;
         self.tidy();
@@ -317,7 +292,7 @@ impl Words {
                 let Some(said) = self.sha256.get_mut(&bytes) else {
                     return 0;
                 };
-                let removed = drop_said_by(said, n, texts);
+                let removed = drop_where(said, texts, |w| w.source == n);
                 if said.is_empty() {
                     self.sha256.swap_remove(&bytes);
                 }
@@ -327,7 +302,7 @@ impl Words {
                 let Some(said) = self.other.get_mut(id) else {
                     return 0;
                 };
-                let removed = drop_said_by(said, n, texts);
+                let removed = drop_where(said, texts, |w| w.source == n);
                 if said.is_empty() {
                     self.other.remove(id);
                 }
@@ -346,7 +321,7 @@ impl Words {
         };
         let (mut removed, texts) = (0, &mut self.texts);
         let mut keep = |said: &mut Said| {
-            removed += drop_said_by(said, n, texts);
+            removed += drop_where(said, texts, |w| w.source == n);
             !said.is_empty()
         };
         self.sha256.retain(|_, said| keep(said));

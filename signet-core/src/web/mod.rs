@@ -23,6 +23,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::numbered::Numbered;
+
 use signet_proto::formats::Fingerprint;
 use signet_proto::statements::Trust;
 
@@ -245,37 +247,28 @@ fn walk<'a>(hops: &'a [Hop], best: &Best) -> impl Iterator<Item = &'a Hop> {
 /// Fingerprints numbered once for the computation. The index numbers each statement's keys as
 /// it takes them in, so that computing the web again hashes no fingerprint. Numbers only grow.
 #[derive(Debug, Default, Clone)]
-pub struct Keys {
-    ids: FxHashMap<Fingerprint, Id>,
-    fingerprints: Vec<Fingerprint>,
-}
+pub struct Keys(Numbered<Fingerprint, rustc_hash::FxBuildHasher>);
 
 impl Keys {
     /// The number of `key`, given it now if it has none.
     pub fn id(&mut self, key: &Fingerprint) -> Id {
-        if let Some(&id) = self.ids.get(key) {
-            return id;
-        }
-        let id = self.fingerprints.len() as Id;
-        self.fingerprints.push(key.clone());
-        self.ids.insert(key.clone(), id);
-        id
+        self.0.number(key)
     }
 
     pub fn get(&self, key: &Fingerprint) -> Option<Id> {
-        self.ids.get(key).copied()
+        self.0.find(key)
     }
 
     pub fn fingerprint(&self, id: Id) -> &Fingerprint {
-        &self.fingerprints[id as usize]
+        self.0.get(id)
     }
 
     pub fn len(&self) -> usize {
-        self.fingerprints.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
+        self.0.is_empty()
     }
 }
 

@@ -114,17 +114,16 @@ impl PartDir {
         store::read_bounded(&path, 1 << 30).ok()?
     }
 
-    /// Keeps the cache of a part checked now (a remote's only), atomically but not waiting
-    /// for the disk: a cache is read only when it parses, names this part's digest and the
-    /// keys it rests on still hold, so one lost or torn by a crash costs its part's check
-    /// again, nothing more.
+    /// Keeps the cache of a part checked now (a remote's only), never synced: a cache is read
+    /// only when it parses, names this part's digest and the keys it rests on still hold, so
+    /// one lost or torn by a crash costs its part's check again, nothing more.
     fn save_checked(&self, sha256: &str, cache: &CheckedCache) -> anyhow::Result<()> {
         let Some(dir) = &self.checked else {
             return Ok(());
         };
         store::private_dir(dir)?;
         let bytes = serde_json::to_vec(cache)?;
-        store::Batch::UNSYNCED.write(&dir.join(format!("{sha256}.json")), &bytes, 0o600)
+        store::write_cache(&dir.join(format!("{sha256}.json")), &bytes, 0o600)
     }
 
     /// The directory of the part files.

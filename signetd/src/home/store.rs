@@ -18,8 +18,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> 
     write_renamed(path, bytes, mode, true)
 }
 
-/// New files (the parts of a repository, their caches) written atomically and made durable
-/// before anything names them: a few each synced as written ([`write_atomic`]), many written
+/// New files (the parts of a repository) written atomically and made durable before anything
+/// names them: a few each synced as written ([`write_atomic`]), many written
 /// without waiting for the disk and made durable together by one `syncfs` of their file system
 /// in [`Batch::sync`] — which flushes everything on it, cheaper only for many. Until then a
 /// power loss may leave one torn, which its reader detects by its digest.
@@ -31,10 +31,6 @@ pub struct Batch {
 impl Batch {
     /// Up to this many files are each synced as written.
     const ONE_BY_ONE: usize = 8;
-
-    /// Files written atomically and never synced: caches a reader checks before it uses
-    /// them, for which a crash costs only the work of making them again.
-    pub const UNSYNCED: Batch = Batch { one_by_one: false };
 
     /// A batch of `files` new files.
     pub fn of(files: usize) -> Batch {
@@ -57,6 +53,12 @@ impl Batch {
         let dir_file = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
         rustix::fs::syncfs(&dir_file).with_context(|| format!("syncing {}", dir.display()))
     }
+}
+
+/// [`write_atomic`] without waiting for the disk, ever: for a cache its reader checks before
+/// using it, which a crash costs only the work of making again.
+pub fn write_cache(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_renamed(path, bytes, mode, false)
 }
 
 fn write_renamed(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> anyhow::Result<()> {
