@@ -62,8 +62,7 @@ impl Daemon {
         tokio::spawn(crate::remotes::schedule::run(self.remotes.clone()));
         tokio::spawn(self.watches.clone().run_watch_events());
         tokio::spawn(self.watches.clone().run_verdict_refresh());
-        let resuming = self.watches.clone();
-        tokio::spawn(async move { resuming.resume_watches().await });
+        self.watches.resume_watches().await;
     }
 
     pub fn home(&self) -> &Home {

@@ -98,8 +98,9 @@ pub(crate) struct Table {
     incoming: Mutex<Option<mpsc::Receiver<notify::Result<notify::Event>>>>,
     /// Events were lost (our queue or the kernel's overflowed): rescan everything.
     overflowed: Arc<AtomicBool>,
-    /// Held while a scan or an event batch is applied.
-    applying: tokio::sync::Mutex<()>,
+    /// Held while a scan or an event batch is applied, and while the remembered watches are
+    /// resumed at start (shared, for that task to hold it).
+    applying: Arc<tokio::sync::Mutex<()>>,
     /// `watches.json` could not be read at start: it is not written until repaired.
     file_damage: Mutex<Option<Damage>>,
 }
@@ -116,7 +117,7 @@ impl Default for Table {
             incoming: Mutex::new(Some(incoming)),
             file_damage: Mutex::default(),
             overflowed: Arc::default(),
-            applying: tokio::sync::Mutex::new(()),
+            applying: Arc::default(),
         }
     }
 }

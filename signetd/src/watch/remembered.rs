@@ -42,15 +42,32 @@ impl Watches {
         })
     }
 
-    /// Watches again what was watched before the restart. A directory that cannot be watched
-    /// now stays listed, with the reason.
+    /// Watches again what was watched before the restart, in a task of its own; a directory
+    /// that cannot be watched now stays listed, with the reason. Before anything is served:
+    /// `watches.json` is read (its damage known to the first request, and never written
+    /// over), and the task holds `applying` until every directory is watched again — a
+    /// `watch add` or `watch remove` waits for it, rather than saving a list that lacks the
+    /// directories not resumed yet.
     pub async fn resume_watches(self: &Arc<Self>) {
+        let applying = self.table.applying.clone().lock_owned().await;
+        let Some(file) = self.remembered() else {
+            return;
+        };
+        let resuming = self.clone();
+        tokio::spawn(async move {
+            resuming.resume(file).await;
+            drop(applying);
+        });
+    }
+
+    /// `watches.json` as read at start, its damage recorded.
+    fn remembered(&self) -> Option<WatchesFile> {
         let path = self.shared.home.watches_file();
         let read = crate::home::store::read_bounded(&path, MAX_WATCHES_FILE);
         let why = match read {
-            Ok(None) => return,
+            Ok(None) => return None,
             Ok(Some(bytes)) => match serde_json::from_slice::<WatchesFile>(&bytes) {
-                Ok(file) => return self.resume(file).await,
+                Ok(file) => return Some(file),
                 Err(e) => e.to_string(),
             },
             Err(e) => format!("{e:#}"),
@@ -58,12 +75,12 @@ impl Watches {
         let damage = Damage { file: path, why };
         tracing::error!("{damage}");
         *lock(&self.table.file_damage) = Some(damage);
+        None
     }
 
-    /// Watches the directories of a `watches.json` read at start.
+    /// Watches the directories of a `watches.json` read at start (`applying` held).
     async fn resume(self: &Arc<Self>, file: WatchesFile) {
         for WatchedPath(root) in file.watches {
-            let _applying = self.table.applying.lock().await;
             let rules = match self.rules_for(&root).await {
                 Ok(rules) => Arc::new(rules),
                 Err(e) => {
