@@ -96,8 +96,27 @@ fn walk(dir: &Path, doing: &str) -> (Vec<(PathBuf, Option<crate::hash::FileStamp
             return (Vec::new(), problems);
         }
     }
-    files.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Every path starts with `dir` and a separator: compared from there on.
+    let common = dir.as_os_str().len();
+    files.par_sort_unstable_by(|a, b| component_order(&a.0, &b.0, common));
     (files, problems)
+}
+
+/// `Path`'s order (component by component) by the paths' bytes alone, as fast as comparing
+/// strings: a fifth of a tree verify went to `Path::cmp`, which splits both paths into
+/// components at each comparison. Right for the walk's paths, which are one directory's path
+/// joined with names directories gave: the separator is the only byte needing care, and
+/// ranking it below every byte a name can hold (names hold no NUL) is the component order.
+/// Bytes before `common`, the same in both, are not compared.
+fn component_order(a: &Path, b: &Path, common: usize) -> std::cmp::Ordering {
+    use std::os::unix::ffi::OsStrExt as _;
+    let (a, b) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
+    let (a, b) = (&a[common.min(a.len())..], &b[common.min(b.len())..]);
+    let rank = |byte: u8| if byte == b'/' { 0 } else { byte };
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(at) => rank(a[at]).cmp(&rank(b[at])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 /// Why a directory has no tree id.
@@ -187,6 +206,27 @@ pub fn tree_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk's order is `Path`'s, where a separator and a byte below it ('-', '.') meet.
+    #[test]
+    fn the_walks_order_is_the_order_of_components() {
+        let names = [
+            "a", "a-b", "a.b", "a/b", "a/b/c", "a/b-c", "a0", "ab", "ab/c", "a b", "b", "Z", "é",
+            "a/\u{7f}", "a\u{1}",
+        ];
+        let mut paths: Vec<PathBuf> = names.iter().map(|n| Path::new("/r/x").join(n)).collect();
+        let mut expected = paths.clone();
+        expected.sort();
+        paths.sort_by(|a, b| component_order(a, b, 4));
+        assert_eq!(paths, expected);
+        for a in &expected {
+            for b in &expected {
+                for common in [0, 4] {
+                    assert_eq!(component_order(a, b, common), a.cmp(b), "{a:?} vs {b:?}");
+                }
+            }
+        }
+    }
 
     /// The id is the sha256 of what `sha256sum` prints for the files, sorted: checked against
     /// a summary written out by hand here, and the rules that make a tree unnameable.

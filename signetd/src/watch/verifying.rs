@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use signet_proto::api::{Target, VerifyResult};
+use signet_proto::api::{Target, Verdict, VerifyResult};
 use signet_proto::formats::ContentId;
 use signet_proto::wire_path::AbsPath;
 
@@ -331,47 +331,21 @@ impl Watches {
         self: &Arc<Self>,
         p: signet_proto::api::VerifyDirParams,
     ) -> Result<signet_proto::api::VerifyDirResult, VerifyError> {
-        use signet_proto::api::{ListedFile, Verdict, VerifyDirResult, VerifyOutcome};
+        use signet_proto::api::{ListedFile, VerifyDirResult, VerifyOutcome};
         let started = std::time::Instant::now();
-        let dir = p.path.to_path_buf();
-        let (stamped, problems) = blocking("listing the directory", move || {
-            super::tree::stamped_files_under(&dir)
-        })
-        .await?;
-        let listed = started.elapsed();
         let config = self.shared.config();
         let rules = crate::state::Rules::asked(p.policy.as_ref(), &config);
-        // The id held of each file whose stamp the walk took and still matches: from the path
-        // cache, or from the watch's file table (a table entry is an `lstat`'s, as the walk's).
-        let mut unchanged: Vec<Option<ContentId>> = {
-            let cache = self.path_cache();
-            stamped
-                .iter()
-                .map(|(f, now)| {
-                    let e = cache.get(f)?;
-                    (Some(e.stamp) == *now).then(|| e.id.clone())
-                })
-                .collect()
-        };
-        {
-            let table = self.table.files();
-            for (held, (f, now)) in unchanged.iter_mut().zip(&stamped) {
-                if held.is_none()
-                    && let Some(t) = table.get(f)
-                    && Some(t.stamp) == *now
-                {
-                    *held = Some(t.id.clone());
-                }
-            }
-        }
-        let files: Vec<PathBuf> = stamped.into_iter().map(|(f, _)| f).collect();
-        let mut verdicts: Vec<Option<Verdict>> = {
-            let s = self.shared.read();
-            unchanged
-                .iter()
-                .map(|id| id.as_ref().map(|id| s.verdict(id, &rules)))
-                .collect()
-        };
+        let (this, dir, judging) = (self.clone(), p.path.to_path_buf(), rules.clone());
+        let (files, unchanged, mut verdicts, problems, listed) =
+            blocking("verifying the directory", move || {
+                let (stamped, problems) = super::tree::stamped_files_under(&dir);
+                let listed = started.elapsed();
+                let unchanged = this.unchanged_ids(&stamped);
+                let verdicts = this.verdicts_on(&unchanged, &judging);
+                let files: Vec<PathBuf> = stamped.into_iter().map(|(f, _)| f).collect();
+                (files, unchanged, verdicts, problems, listed)
+            })
+            .await?;
         // A subscriber's file keeps the verdict last answered about it (as `verify` keeps it).
         if !self.subscribers.is_empty() {
             let mut cache = self.path_cache();
@@ -456,6 +430,42 @@ impl Watches {
             }
         }
         Ok(result)
+    }
+
+    /// The id held of each file whose stamp the walk took and that still matches it: from the
+    /// path cache, or from the watch's file table (a table entry is an `lstat`'s, as the
+    /// walk's). On every core: at 20,000 files the lookups alone were a fifth of a verify.
+    fn unchanged_ids(&self, stamped: &[(PathBuf, Option<FileStamp>)]) -> Vec<Option<ContentId>> {
+        use rayon::prelude::*;
+        let (cache, table) = (self.path_cache(), self.table.files());
+        let (cache, table) = (&*cache, &*table);
+        stamped
+            .par_iter()
+            .map(|(f, now)| {
+                let now = (*now)?;
+                match cache.get(f) {
+                    Some(e) if e.stamp == now => Some(e.id.clone()),
+                    _ => table
+                        .get(f)
+                        .filter(|t| t.stamp == now)
+                        .map(|t| t.id.clone()),
+                }
+            })
+            .collect()
+    }
+
+    /// The verdict on each id held, under one read of the state, on every core.
+    fn verdicts_on(
+        &self,
+        ids: &[Option<ContentId>],
+        rules: &crate::state::Rules,
+    ) -> Vec<Option<Verdict>> {
+        use rayon::prelude::*;
+        let s = self.shared.read();
+        let s = &*s;
+        ids.par_iter()
+            .map(|id| id.as_ref().map(|id| s.verdict(id, rules)))
+            .collect()
     }
 
     /// Every target's content id for `attest.many`: a directory stands for each file under
