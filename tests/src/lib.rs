@@ -35,6 +35,19 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Copies a program to run it from `to`, by `cp`: a copy written by this process would be
+/// open for writing here while another test's thread forks, and the child holds that
+/// descriptor until it execs; running the copy meanwhile fails with "Text file busy"
+/// (`cli::small_things_a_new_user_meets` did so in a full run).
+pub fn copy_program(from: &Path, to: &Path) {
+    let copied = Command::new("cp")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("run cp");
+    assert!(copied.success(), "cp {} {}", from.display(), to.display());
+}
+
 /// Refuses to test a binary older than the sources it is built from: `cargo test -p
 /// signet-tests` alone does not rebuild `sig` and `signetd`, and would test stale code.
 fn assert_fresh(binary: &Path) {

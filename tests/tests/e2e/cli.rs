@@ -344,7 +344,7 @@ fn small_things_a_new_user_meets() {
     // No signetd to start: a clear error, and no empty log left in a new home.
     let lonely = home.root.join("lonely");
     std::fs::create_dir(&lonely).unwrap();
-    std::fs::copy(signet_tests::bin("sig"), lonely.join("sig")).unwrap();
+    signet_tests::copy_program(&signet_tests::bin("sig"), &lonely.join("sig"));
     let out = Command::new(lonely.join("sig"))
         .args(["status"])
         .env("SIGNET_HOME", lonely.join("home"))

@@ -136,7 +136,7 @@ fn another_user_is_refused() {
     // `sig` itself as the other user's client: it reports the daemon's refusal. A copy, since
     // the build directory may be out of that user's reach.
     let sig = home.root.join("sig-for-nobody");
-    std::fs::copy(signet_tests::bin("sig"), &sig).unwrap();
+    signet_tests::copy_program(&signet_tests::bin("sig"), &sig);
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .arg(&sig)

@@ -365,7 +365,7 @@ fn unreadable_directories_are_skipped_inside_a_watch_and_refused_as_one() {
         .unwrap();
     let root = dir.path();
     for name in ["sig", "signetd"] {
-        std::fs::copy(signet_tests::bin(name), root.join(name)).unwrap();
+        signet_tests::copy_program(&signet_tests::bin(name), &root.join(name));
     }
     write(&root.join("tree/open.txt"), b"open");
     write(&root.join("tree/locked/inside.txt"), b"hidden");
