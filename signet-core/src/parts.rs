@@ -51,6 +51,8 @@ pub struct PartFile {
 pub struct Split {
     pub top: Value,
     pub files: Vec<PartFile>,
+    /// The parts `top` lists, in its order.
+    pub parts: Vec<PartRef>,
 }
 
 /// Splits `contents` into parts of `digits` bin digits.
@@ -73,6 +75,7 @@ pub fn split(contents: &RepoContents, digits: usize) -> Split {
     Split {
         top: top.to_data(),
         files,
+        parts: top.parts,
     }
 }
 
@@ -149,6 +152,7 @@ pub fn split_changed(
     Ok(Some(Split {
         top: top.to_data(),
         files,
+        parts: top.parts,
     }))
 }
 

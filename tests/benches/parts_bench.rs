@@ -165,41 +165,16 @@ fn follow(n: usize, in_parts: bool) -> Case {
     publish(dir.path(), &signer, &contents, in_parts);
     server.serve_repo(dir.path());
     let pid = home.daemon_pid().unwrap();
-    // `SIGNET_PARTS_BENCH_PERF=PREFIX`: the update profiled (perf record) into PREFIX-N-parts
-    // or PREFIX-N-seed.
-    let perf = std::env::var("SIGNET_PARTS_BENCH_PERF").ok().map(|prefix| {
-        let file = format!("{prefix}-{n}-{}", if in_parts { "parts" } else { "seed" });
-        let perf = std::process::Command::new("perf")
-            .args([
-                "record",
-                "-F",
-                "2999",
-                "-g",
-                "-o",
-                &file,
-                "-p",
-                &pid.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(format!("{file}.log")).unwrap())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        perf
-    });
+    let perf = profile(
+        pid,
+        &format!("{n}-{}", if in_parts { "parts" } else { "seed" }),
+    );
     let before = cpu(pid);
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let update_wall = started.elapsed();
     let update_cpu = cpu(pid) - before;
-    if let Some(perf) = perf {
-        rustix::process::kill_process(
-            rustix::process::Pid::from_raw(perf.id() as i32).unwrap(),
-            rustix::process::Signal::INT,
-        )
-        .unwrap();
-        let _ = perf.wait_with_output();
-    }
+    end_profile(perf);
     let update_bytes = server.take_bytes_sent();
     let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
     let peak_mib = signet_tests::proc_status_kib(pid, "VmHWM:") / 1024;
@@ -230,6 +205,41 @@ fn follow(n: usize, in_parts: bool) -> Case {
     }
 }
 
+/// `SIGNET_PARTS_BENCH_PERF=PREFIX`: the daemon `pid` profiled (perf record) into
+/// PREFIX-WHAT until [`end_profile`].
+fn profile(pid: i32, what: &str) -> Option<std::process::Child> {
+    let prefix = std::env::var("SIGNET_PARTS_BENCH_PERF").ok()?;
+    let file = format!("{prefix}-{what}");
+    let perf = std::process::Command::new("perf")
+        .args([
+            "record",
+            "-F",
+            "2999",
+            "-g",
+            "-o",
+            &file,
+            "-p",
+            &pid.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(format!("{file}.log")).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    Some(perf)
+}
+
+fn end_profile(perf: Option<std::process::Child>) {
+    if let Some(perf) = perf {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(perf.id() as i32).unwrap(),
+            rustix::process::Signal::INT,
+        )
+        .unwrap();
+        let _ = perf.wait_with_output();
+    }
+}
+
 /// One `sig attest` into an own repository of `n` attestations: the median and slowest of 9.
 fn own_attest(n: usize) -> (Duration, Duration) {
     use sequoia_openpgp::parse::Parse as _;
@@ -244,14 +254,23 @@ fn own_attest(n: usize) -> (Duration, Duration) {
     let repo = home.home.join("repo");
     publish(&repo, &signer, &contents, n > 10_000);
     let mut times = Vec::new();
+    let mut perf = None;
     for i in 0..9 {
         let file = home.file(&format!("new-{i}"), format!("new file {i}\n").as_bytes());
         if i == 0 {
             home.sig(&["status"]).expect(0); // the daemon up, the repository loaded
+            perf = profile(home.daemon_pid().unwrap(), &format!("{n}-own"));
         }
         let started = Instant::now();
         home.attest(&file, true, "read").expect(0);
         times.push(started.elapsed());
+    }
+    end_profile(perf);
+    // Where each write's time went, as the daemon logs it.
+    for line in home.log().lines() {
+        if line.contains("filed") || line.contains("the repository's next version") {
+            eprintln!("{line}");
+        }
     }
     times.sort();
     (times[4], times[8])

@@ -158,6 +158,16 @@ impl PartDir {
         batch.sync(&self.parts)
     }
 
+    /// Removes these part files (and their caches), when there.
+    pub fn remove(&self, parts: &BTreeSet<String>) {
+        for part in parts.iter().filter(|p| PartRef::is_digest(p)) {
+            let _ = std::fs::remove_file(self.path(part));
+            if let Some(checked) = &self.checked {
+                let _ = std::fs::remove_file(checked.join(format!("{part}.json")));
+            }
+        }
+    }
+
     /// Removes the part files (and their caches) not in `keep`; a file of any other name is
     /// left alone.
     pub fn keep_only(&self, keep: &BTreeSet<String>) {
@@ -308,19 +318,44 @@ impl Change {
     }
 }
 
+/// What is known of the own repository's parts on disk, held beside its contents
+/// (`State::own_parts`) so that a write neither reads `repo.json` back to learn the parts it
+/// names (5 ms at a million) nor lists the parts directory to find those to remove (4 ms).
+/// Not known after a start, a re-key or a repair: the next write reads and lists.
+#[derive(Debug, Clone, Default)]
+pub struct PartsOnDisk {
+    /// The serial of the version on disk this describes.
+    pub serial: u64,
+    /// The parts its `repo.json` names (none for the seed format).
+    pub named: std::sync::Arc<[PartRef]>,
+    /// Part files still on disk that it no longer names: the version before named them, for
+    /// a follower fetching that version meanwhile. The next write removes them.
+    pub stale: BTreeSet<String>,
+}
+
 /// The next version's files: the `data` to sign and the new part files. In parts, made from
 /// the version on disk, only the bins the change touches are made again; otherwise (the seed
-/// format, or a repository taking another number of bin digits) from the whole.
+/// format, or a repository taking another number of bin digits) from the whole. `known` is
+/// what is known of the version on disk (else its `repo.json` is read).
 pub fn layout_next(
     home: &Home,
     base: &RepoContents,
+    known: Option<&PartsOnDisk>,
     change: &Change,
     parts_above: usize,
 ) -> anyhow::Result<Laid> {
+    let known = known.filter(|k| k.serial == base.serial);
+    let read;
+    let previous: &[PartRef] = match known {
+        Some(known) => &known.named,
+        None => {
+            read = parts_listed(&home.repo_file())?;
+            &read
+        }
+    };
     let count = change.count;
+    let mut split = None;
     if count > parts_above {
-        let previous = parts_listed(&home.repo_file())?;
-        let named = previous.iter().map(|p| p.sha256.clone()).collect();
         let top = RepoContents {
             serial: change.serial,
             updated: Some(change.updated.clone()),
@@ -329,23 +364,44 @@ pub fn layout_next(
         };
         let mut source = PartDir::of(&home.repo_dir());
         let digits = parts::digits_for(count);
-        if let Some(split) =
-            parts::split_changed(&top, &previous, &change.lists, digits, &mut source)?
-        {
-            return Ok(Laid {
-                data: split.top,
-                parts: split.files,
-                previous: Some(named),
-            });
-        }
+        split = parts::split_changed(&top, previous, &change.lists, digits, &mut source)?;
     }
-    let mut whole = base.clone();
-    change.apply(&mut whole);
-    let (data, parts) = layout(&whole, parts_above);
+    let (data, files, named) = match split {
+        Some(split) => (split.top, split.files, split.parts),
+        None => {
+            let mut whole = base.clone();
+            change.apply(&mut whole);
+            let (data, files) = layout(&whole, parts_above);
+            let named = files.iter().map(|f| f.part.clone()).collect();
+            (data, files, named)
+        }
+    };
+    // The parts on disk once written: those named now, and those the version replaced named
+    // (kept one version longer). What was stale before goes, unless named again.
+    let named_now: BTreeSet<&str> = named.iter().map(|p| p.sha256.as_str()).collect();
+    let no_longer = |digests: &mut dyn Iterator<Item = &String>| -> BTreeSet<String> {
+        digests
+            .filter(|d| !named_now.contains(d.as_str()))
+            .cloned()
+            .collect()
+    };
+    let stale = no_longer(&mut previous.iter().map(|p| &p.sha256));
+    let remove = known.map(|k| no_longer(&mut k.stale.iter()));
+    let mut keep: BTreeSet<String> = previous.iter().map(|p| p.sha256.clone()).collect();
+    keep.extend(named_now.iter().map(|d| d.to_string()));
     Ok(Laid {
         data,
-        parts,
-        previous: None,
+        files: OwnFiles {
+            repo: Vec::new(),
+            parts: files,
+            keep,
+            remove,
+        },
+        on_disk: PartsOnDisk {
+            serial: change.serial,
+            named: named.into(),
+            stale,
+        },
     })
 }
 
@@ -353,10 +409,10 @@ pub fn layout_next(
 pub struct Laid {
     /// The `data` to sign.
     pub data: Value,
-    /// The part files to write.
-    pub parts: Vec<PartFile>,
-    /// The parts the version on disk names, when they were read.
-    pub previous: Option<BTreeSet<String>>,
+    /// Its files, `repo.json` still empty.
+    pub files: OwnFiles,
+    /// The parts on disk once it is written.
+    pub on_disk: PartsOnDisk,
 }
 
 /// A signed next version of the own repository, as files.
@@ -365,8 +421,10 @@ pub struct OwnFiles {
     /// `repo.json`.
     pub repo: Vec<u8>,
     pub parts: Vec<PartFile>,
-    /// The parts the version it replaces names, when known (else read from disk).
-    pub previous: Option<BTreeSet<String>>,
+    /// Every part it or the version it replaces names: those on disk stay.
+    pub keep: BTreeSet<String>,
+    /// The part files to remove once it is written, when known; else those not in `keep`.
+    pub remove: Option<BTreeSet<String>>,
 }
 
 /// Writes the own repository: the parts not yet there, then `repo.json` atomically, then
@@ -376,13 +434,11 @@ pub fn write_files(home: &Home, files: &OwnFiles) -> anyhow::Result<()> {
     std::fs::create_dir_all(home.repo_dir())?;
     let dir = PartDir::of(&home.repo_dir());
     dir.write(&files.parts, 0o644)?;
-    let mut keep = match &files.previous {
-        Some(previous) => previous.clone(),
-        None => parts_named(&home.repo_file()),
-    };
     store::write_atomic(&home.repo_file(), &files.repo, 0o644)?;
-    keep.extend(files.parts.iter().map(|f| f.part.sha256.clone()));
-    dir.keep_only(&keep);
+    match &files.remove {
+        Some(stale) => dir.remove(stale),
+        None => dir.keep_only(&files.keep),
+    }
     Ok(())
 }
 

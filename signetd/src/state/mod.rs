@@ -89,6 +89,8 @@ pub struct State {
     /// How many attestations `repo` holds, kept as it changes: counting a million lists at
     /// every write or status would cost more than the write.
     pub(crate) own_count: usize,
+    /// What is known of `repo`'s parts on disk, kept as it is written.
+    pub(crate) own_parts: Option<crate::home::own_repo::PartsOnDisk>,
     pub(crate) trust: Loaded<TrustFile>,
     /// Moves whenever `trust` is replaced (`set_trust`): a verdict input.
     trust_generation: u64,
@@ -296,16 +298,23 @@ impl State {
     }
 
     /// Makes a signed and written change of the own repository in the held contents.
-    pub(crate) fn commit_own(&mut self, change: &crate::home::own_repo::Change) {
+    /// `on_disk` is what is known of its parts on disk, now written.
+    pub(crate) fn commit_own(
+        &mut self,
+        change: &crate::home::own_repo::Change,
+        on_disk: Option<crate::home::own_repo::PartsOnDisk>,
+    ) {
         if let Loaded::Ready(contents) = &mut self.repo {
             change.apply(Arc::make_mut(contents));
             self.own_count = change.count;
         }
+        self.own_parts = on_disk;
     }
 
     /// Replaces the own repository as read from disk.
     pub(crate) fn set_own_repo(&mut self, repo: Loaded<Arc<RepoContents>>) {
         self.own_count = repo.ready_opt().map_or(0, |r| r.count());
+        self.own_parts = None;
         self.repo = repo;
     }
 
@@ -493,6 +502,7 @@ impl State {
             own,
             key_damage,
             own_count: repo.ready_opt().map_or(0, |r| r.count()),
+            own_parts: None,
             repo,
             trust: load_trust(home),
             trust_generation: 0,

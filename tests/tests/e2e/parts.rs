@@ -247,6 +247,59 @@ fn the_daemons_publisher_and_a_copy_serve_the_parts() {
     );
 }
 
+/// The publisher's `parts/` holds the parts `repo.json` names and those the version before it
+/// named (a follower fetching that one meanwhile still finds them), and nothing older: through
+/// writes of one daemon, which knows what it wrote; after a restart, which has to look; after
+/// a re-key, which re-signs the top document; and after a word replaced by a newer one.
+#[test]
+fn the_publisher_keeps_the_parts_of_this_version_and_the_one_before_and_no_others() {
+    let _alone = signet_tests::exclusive();
+    let (registry, _) = publisher();
+    let first = attest_files(&registry, "v1", 120);
+    let on_disk = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(registry.repo_dir().join("parts"))
+            .unwrap()
+            .map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".json").unwrap().to_owned()
+            })
+            .collect()
+    };
+    let mut before = parts_listed(&registry);
+    for round in 0..6 {
+        match round {
+            2 => {
+                registry.sig(&["daemon", "stop"]).expect(0);
+            }
+            4 => {
+                // The re-signed version is the one before the next.
+                registry.replace_key("Big Registry <registry@example.org>");
+                before = parts_listed(&registry);
+            }
+            _ => {}
+        }
+        if round == 5 {
+            // The key's word about the first file, replaced: its bin is made again.
+            let file = first[0].to_str().unwrap();
+            let args = [
+                "attest",
+                file,
+                "--ok",
+                "--reviewed",
+                "--comment",
+                "read again",
+            ];
+            registry.sig(&args).expect(0);
+        } else {
+            attest_files(&registry, &format!("u{round}"), 1);
+        }
+        let now = parts_listed(&registry);
+        let expected = before.iter().chain(&now).cloned().collect();
+        assert_eq!(on_disk(), expected, "round {round}");
+        before = now;
+    }
+}
+
 #[test]
 fn a_small_repository_stays_in_the_seed_format() {
     let home = Home::new();
