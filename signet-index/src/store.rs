@@ -512,15 +512,37 @@ impl Store {
     ) -> anyhow::Result<HashMap<String, Vec<(String, Found)>>> {
         let mut out: HashMap<String, Vec<(String, Found)>> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {
-            let statement = self.sql(&format!(
-                "SELECT content_id, key, envelope, repository, seen FROM (
-                     SELECT content_id, key, envelope, repository, seen, ROW_NUMBER() OVER (
-                         PARTITION BY content_id ORDER BY key, repository) AS n
-                     FROM attestations WHERE content_id IN ({})
-                 ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
-                self.placeholders(1, chunk.len()),
-                chunk.len() + 1
-            ));
+            let statement = match self.engine {
+                // Each id's first `limit` rows read from the primary key, whatever the
+                // planner's statistics say: with the window below, PostgreSQL scanned the
+                // whole key for 500 ids after a bulk crawl, before its statistics caught up
+                // (208 ms for 1,000 ids at 1,000,000 attestations; 8 ms once analysed), and
+                // an id with 100,000 words would have been read whole to rank them.
+                Engine::Postgres => format!(
+                    "SELECT ids.content_id, a.key, a.envelope, a.repository, a.seen
+                     FROM (VALUES {}) AS ids (content_id) CROSS JOIN LATERAL (
+                         SELECT key, envelope, repository, seen FROM attestations
+                         WHERE attestations.content_id = ids.content_id
+                         ORDER BY key, repository LIMIT ${}
+                     ) a ORDER BY ids.content_id, a.key, a.repository",
+                    (1..=chunk.len())
+                        .map(|n| format!("(${n})"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    chunk.len() + 1
+                ),
+                // SQLite has no LATERAL; its planner takes the primary key for `IN` (no
+                // statistics are gathered to mislead it): 41 ms for 1,000 ids at a million.
+                Engine::Sqlite => self.sql(&format!(
+                    "SELECT content_id, key, envelope, repository, seen FROM (
+                         SELECT content_id, key, envelope, repository, seen, ROW_NUMBER() OVER (
+                             PARTITION BY content_id ORDER BY key, repository) AS n
+                         FROM attestations WHERE content_id IN ({})
+                     ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
+                    self.placeholders(1, chunk.len()),
+                    chunk.len() + 1
+                )),
+            };
             let mut query = sqlx::query(&statement);
             for id in chunk {
                 query = query.bind(id);

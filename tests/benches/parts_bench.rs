@@ -9,8 +9,12 @@
 //! repository in the same run (`signet_tests::floor`: parsed, each signature verified once with
 //! sequoia, both cores, a fresh process).
 //!
+//! Then issue 24's first rows: a follower of ten seed-format remotes of `SIGNET_PARTS_BENCH_SEED`
+//! attestations each (`SIGNET_PARTS_BENCH_REMOTES`), fetched at once, against the floor for all
+//! of them; and its restart after an 11th remote's key was learnt.
+//!
 //! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N;
-//! `SIGNET_PARTS_BENCH_CASES=own` or `=follow` for one half).
+//! `SIGNET_PARTS_BENCH_CASES=` a comma-separated choice of `many`, `follow`, `own`).
 //! Figures go to stdout as a Markdown table.
 
 use std::path::Path;
@@ -205,6 +209,101 @@ fn follow(n: usize, in_parts: bool) -> Case {
     }
 }
 
+/// Issue 24's first rows: a follower of `remotes` seed-format remotes of `each` attestations
+/// (distinct ids, a key each), fetched at once.
+struct Many {
+    floor: Duration,
+    first_wall: Duration,
+    rss_mib: u64,
+    peak_mib: u64,
+    /// After an 11th small remote (a key never seen) was fetched: restart to the first verify.
+    restart: Duration,
+    rss_restarted_mib: u64,
+    peak_restarted_mib: u64,
+}
+
+fn many(remotes: usize, each: usize) -> Many {
+    let dirs: Vec<tempfile::TempDir> = (0..remotes).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut floor_inputs = Vec::new();
+    let mut first_id = String::new();
+    for (r, dir) in dirs.iter().enumerate() {
+        let cert = keys::generate(&format!("Publisher {r} <p{r}@example.org>")).unwrap();
+        let signer = EmbeddedKey::new(cert.clone()).unwrap();
+        let mut contents = RepoContents {
+            serial: 1,
+            updated: Some("2026-12-06T00:00:00Z".into()),
+            ..Default::default()
+        };
+        for (id, word) in words(&signer, r * each, each) {
+            contents.attestations.insert(id, vec![word]);
+        }
+        if r == 0 {
+            first_id = contents.attestations.keys().next().unwrap().clone();
+        }
+        let key = keys::armored_public(&cert);
+        std::fs::write(dir.path().join("key.asc"), &key).unwrap();
+        publish(dir.path(), &signer, &contents, false);
+        let repo = std::fs::read(dir.path().join("repo.json")).unwrap();
+        floor_inputs.push((key, repo));
+    }
+    let floor = {
+        let inputs: Vec<(&[u8], &[u8])> = floor_inputs
+            .iter()
+            .map(|(k, r)| (AsRef::<[u8]>::as_ref(k), r.as_slice()))
+            .collect();
+        signet_tests::floor::time_in_child(Checker::Floor, &inputs)
+    };
+    drop(floor_inputs);
+    let servers: Vec<TestServer> = dirs
+        .iter()
+        .map(|dir| {
+            let server = TestServer::start();
+            server.serve_repo(dir.path());
+            server
+        })
+        .collect();
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}, "fetch": {"max_repo_bytes": 1u64 << 32}}));
+    home.setup("Follower <f@example.org>");
+    for (r, server) in servers.iter().enumerate() {
+        home.sig(&["remote", "add", &format!("r{r}"), &server.url()])
+            .expect(0);
+    }
+    let started = Instant::now();
+    home.sig(&["fetch"]).expect(0);
+    let first_wall = started.elapsed();
+    let pid = home.daemon_pid().unwrap();
+    let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
+    let peak_mib = signet_tests::proc_status_kib(pid, "VmHWM:") / 1024;
+
+    // A key learnt since: an 11th, small remote. Every other remote's checks must stand.
+    let small = tempfile::tempdir().unwrap();
+    let cert = keys::generate("Newcomer <new@example.org>").unwrap();
+    let signer = EmbeddedKey::new(cert.clone()).unwrap();
+    std::fs::write(small.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
+    publish(small.path(), &signer, &repository(&signer, 10, 1), false);
+    let server = TestServer::start();
+    server.serve_repo(small.path());
+    home.sig(&["remote", "add", "newcomer", &server.url()])
+        .expect(0);
+    home.sig(&["fetch", "newcomer"]).expect(0);
+
+    home.sig(&["daemon", "stop"]).expect(0);
+    let started = Instant::now();
+    home.sig(&["verify", "--id", &first_id]);
+    let restart = started.elapsed();
+    let restarted = home.daemon_pid().unwrap();
+    Many {
+        floor,
+        first_wall,
+        rss_mib,
+        peak_mib,
+        restart,
+        rss_restarted_mib: signet_tests::proc_status_kib(restarted, "VmRSS:") / 1024,
+        peak_restarted_mib: signet_tests::proc_status_kib(restarted, "VmHWM:") / 1024,
+    }
+}
+
 /// `SIGNET_PARTS_BENCH_PERF=PREFIX`: the daemon `pid` profiled (perf record) into
 /// PREFIX-WHAT until [`end_profile`].
 fn profile(pid: i32, what: &str) -> Option<std::process::Child> {
@@ -282,7 +381,30 @@ fn main() {
     let seed = env_n("SIGNET_PARTS_BENCH_SEED", 100_000);
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
     let cases = std::env::var("SIGNET_PARTS_BENCH_CASES").unwrap_or_default();
-    let (follows, owns) = (cases != "own", cases != "follow");
+    let only = |case: &str| cases.is_empty() || cases.split(',').any(|c| c == case);
+    let (follows, owns) = (only("follow"), only("own"));
+    if only("many") {
+        let remotes = env_n("SIGNET_PARTS_BENCH_REMOTES", 10);
+        let case = many(remotes, seed);
+        println!(
+            "| {remotes} remotes × {seed} attestations, seed format | first fetch | the floor, \
+             same run | daemon RSS after (peak) | restart to first verify, after an 11th \
+             remote's new key | RSS after the restart (peak) |"
+        );
+        println!("|---|---|---|---|---|---|");
+        println!(
+            "| | {} | {} ({:.2}×) | {} ({}) MiB | {} | {} ({}) MiB |",
+            ms(case.first_wall),
+            ms(case.floor),
+            case.first_wall.as_secs_f64() / case.floor.as_secs_f64(),
+            case.rss_mib,
+            case.peak_mib,
+            ms(case.restart),
+            case.rss_restarted_mib,
+            case.peak_restarted_mib,
+        );
+        println!();
+    }
     if follows {
         println!(
             "| case | first fetch | the floor, same run | one new attestation: bytes / daemon \
