@@ -125,6 +125,10 @@ fn note_accepted(
     }
 }
 
+/// A `repo.json` this large (about 15,000 attestations in the seed format) is checked in its
+/// turn: see `Remotes::large_checks`.
+const LARGE_COPY: usize = 8 << 20;
+
 impl Remotes {
     /// The client a remote is fetched with: a remote the web found from public addresses
     /// only, unless allowed.
@@ -350,6 +354,12 @@ impl Remotes {
             .remotes
             .get(&record.name)
             .and_then(|r| r.parts.clone());
+        // Whole files of this size or more wait for other large checks to end (a copy in
+        // parts is checked a part at a time, and its top document is small).
+        let _turn = match bodies.repo.len() >= LARGE_COPY {
+            true => Some(self.large_checks.acquire().await),
+            false => None,
+        };
         let (accepted, bodies) = blocking("checking the copy", move || {
             let check = |held: Option<&PartReports>| {
                 let holding = held
