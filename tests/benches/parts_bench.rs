@@ -73,14 +73,14 @@ fn words(signer: &EmbeddedKey, from: usize, n: usize) -> Vec<(String, Signed)> {
     })
 }
 
-/// A repository of `n` attestations by `signer`, at `serial`.
-fn repository(signer: &EmbeddedKey, n: usize, serial: u64) -> RepoContents {
+/// A repository of `n` attestations by `signer` (the files numbered from `from`), at `serial`.
+fn repository(signer: &EmbeddedKey, from: usize, n: usize, serial: u64) -> RepoContents {
     let mut contents = RepoContents {
         serial,
         updated: Some("2026-12-06T00:00:00Z".into()),
         ..Default::default()
     };
-    for (id, word) in words(signer, 0, n) {
+    for (id, word) in words(signer, from, n) {
         contents.attestations.insert(id, vec![word]);
     }
     contents
@@ -139,7 +139,7 @@ struct Case {
 fn follow(n: usize, in_parts: bool) -> Case {
     let cert = keys::generate("Big Registry <registry@example.org>").unwrap();
     let signer = EmbeddedKey::new(cert.clone()).unwrap();
-    let mut contents = repository(&signer, n, 1);
+    let mut contents = repository(&signer, 0, n, 1);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
     publish(dir.path(), &signer, &contents, in_parts);
@@ -229,14 +229,7 @@ fn many(remotes: usize, each: usize) -> Many {
     for (r, dir) in dirs.iter().enumerate() {
         let cert = keys::generate(&format!("Publisher {r} <p{r}@example.org>")).unwrap();
         let signer = EmbeddedKey::new(cert.clone()).unwrap();
-        let mut contents = RepoContents {
-            serial: 1,
-            updated: Some("2026-12-06T00:00:00Z".into()),
-            ..Default::default()
-        };
-        for (id, word) in words(&signer, r * each, each) {
-            contents.attestations.insert(id, vec![word]);
-        }
+        let contents = repository(&signer, r * each, each, 1);
         if r == 0 {
             first_id = contents.attestations.keys().next().unwrap().clone();
         }
@@ -281,7 +274,7 @@ fn many(remotes: usize, each: usize) -> Many {
     let cert = keys::generate("Newcomer <new@example.org>").unwrap();
     let signer = EmbeddedKey::new(cert.clone()).unwrap();
     std::fs::write(small.path().join("key.asc"), keys::armored_public(&cert)).unwrap();
-    publish(small.path(), &signer, &repository(&signer, 10, 1), false);
+    publish(small.path(), &signer, &repository(&signer, 0, 10, 1), false);
     let server = TestServer::start();
     server.serve_repo(small.path());
     home.sig(&["remote", "add", "newcomer", &server.url()])
@@ -349,7 +342,7 @@ fn own_attest(n: usize) -> (Duration, Duration) {
     let secret = std::fs::read(home.home.join("keys/secret.asc")).unwrap();
     let cert = sequoia_openpgp::Cert::from_bytes(&secret).unwrap();
     let signer = EmbeddedKey::new(cert).unwrap();
-    let contents = repository(&signer, n, 2);
+    let contents = repository(&signer, 0, n, 2);
     let repo = home.home.join("repo");
     publish(&repo, &signer, &contents, n > 10_000);
     let mut times = Vec::new();
