@@ -525,10 +525,7 @@ impl Store {
                          WHERE attestations.content_id = ids.content_id
                          ORDER BY key, repository LIMIT ${}
                      ) a ORDER BY ids.content_id, a.key, a.repository",
-                    (1..=chunk.len())
-                        .map(|n| format!("(${n})"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    self.rows_of_placeholders(chunk.len(), 1),
                     chunk.len() + 1
                 ),
                 // SQLite has no LATERAL; its planner takes the primary key for `IN` (no

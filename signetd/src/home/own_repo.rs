@@ -160,10 +160,9 @@ impl PartDir {
 
     /// Removes these part files (and their caches), when there.
     pub fn remove(&self, parts: &BTreeSet<String>) {
-        for part in parts.iter().filter(|p| PartRef::is_digest(p)) {
-            let _ = std::fs::remove_file(self.path(part));
-            if let Some(checked) = &self.checked {
-                let _ = std::fs::remove_file(checked.join(format!("{part}.json")));
+        for dir in std::iter::once(&self.parts).chain(&self.checked) {
+            for part in parts.iter().filter(|p| PartRef::is_digest(p)) {
+                let _ = std::fs::remove_file(dir.join(format!("{part}.json")));
             }
         }
     }
@@ -379,22 +378,26 @@ pub fn layout_next(
     // The parts on disk once written: those named now, and those the version replaced named
     // (kept one version longer). What was stale before goes, unless named again.
     let named_now: BTreeSet<&str> = named.iter().map(|p| p.sha256.as_str()).collect();
-    let no_longer = |digests: &mut dyn Iterator<Item = &String>| -> BTreeSet<String> {
-        digests
-            .filter(|d| !named_now.contains(d.as_str()))
-            .cloned()
-            .collect()
+    let no_longer = |digest: &&String| !named_now.contains(digest.as_str());
+    let stale = previous
+        .iter()
+        .map(|p| &p.sha256)
+        .filter(no_longer)
+        .cloned()
+        .collect();
+    let remove = match known {
+        Some(known) => Removal::Exactly(known.stale.iter().filter(no_longer).cloned().collect()),
+        None => {
+            let mut keep: BTreeSet<String> = previous.iter().map(|p| p.sha256.clone()).collect();
+            keep.extend(named_now.iter().map(|d| d.to_string()));
+            Removal::AllBut(keep)
+        }
     };
-    let stale = no_longer(&mut previous.iter().map(|p| &p.sha256));
-    let remove = known.map(|k| no_longer(&mut k.stale.iter()));
-    let mut keep: BTreeSet<String> = previous.iter().map(|p| p.sha256.clone()).collect();
-    keep.extend(named_now.iter().map(|d| d.to_string()));
     Ok(Laid {
         data,
         files: OwnFiles {
             repo: Vec::new(),
             parts: files,
-            keep,
             remove,
         },
         on_disk: PartsOnDisk {
@@ -421,10 +424,18 @@ pub struct OwnFiles {
     /// `repo.json`.
     pub repo: Vec<u8>,
     pub parts: Vec<PartFile>,
-    /// Every part it or the version it replaces names: those on disk stay.
-    pub keep: BTreeSet<String>,
-    /// The part files to remove once it is written, when known; else those not in `keep`.
-    pub remove: Option<BTreeSet<String>>,
+    /// The part files to remove once it is written.
+    pub remove: Removal,
+}
+
+/// Which part files a write removes once `repo.json` is installed.
+#[derive(Clone)]
+pub enum Removal {
+    /// These, known to be on disk and named by neither this version nor the one before.
+    Exactly(BTreeSet<String>),
+    /// Every part file but these (what this version and the one before name), found by
+    /// listing the directory: what is on disk is not known.
+    AllBut(BTreeSet<String>),
 }
 
 /// Writes the own repository: the parts not yet there, then `repo.json` atomically, then
@@ -436,8 +447,8 @@ pub fn write_files(home: &Home, files: &OwnFiles) -> anyhow::Result<()> {
     dir.write(&files.parts, 0o644)?;
     store::write_atomic(&home.repo_file(), &files.repo, 0o644)?;
     match &files.remove {
-        Some(stale) => dir.remove(stale),
-        None => dir.keep_only(&files.keep),
+        Removal::Exactly(stale) => dir.remove(stale),
+        Removal::AllBut(keep) => dir.keep_only(keep),
     }
     Ok(())
 }

@@ -356,9 +356,10 @@ impl Remotes {
             .and_then(|r| r.parts.clone());
         // Whole files of this size or more wait for other large checks to end (a copy in
         // parts is checked a part at a time, and its top document is small).
-        let _turn = match bodies.repo.len() >= LARGE_COPY {
-            true => Some(self.large_checks.acquire().await),
-            false => None,
+        let _turn = if bodies.repo.len() >= LARGE_COPY {
+            Some(self.large_checks.acquire().await)
+        } else {
+            None
         };
         let (accepted, bodies) = blocking("checking the copy", move || {
             let check = |held: Option<&PartReports>| {
