@@ -434,13 +434,12 @@ impl Watches {
 
     /// The id held of each file whose stamp the walk took and that still matches it: from the
     /// path cache, or from the watch's file table (a table entry is an `lstat`'s, as the
-    /// walk's). On every core: at 20,000 files the lookups alone were a fifth of a verify.
+    /// walk's). On this thread, not rayon's: with the locks held, a wait behind a large
+    /// fetch's check on the workers would stall every verify that needs them.
     fn unchanged_ids(&self, stamped: &[(PathBuf, Option<FileStamp>)]) -> Vec<Option<ContentId>> {
-        use rayon::prelude::*;
         let (cache, table) = (self.path_cache(), self.table.files());
-        let (cache, table) = (&*cache, &*table);
         stamped
-            .par_iter()
+            .iter()
             .map(|(f, now)| {
                 let now = (*now)?;
                 match cache.get(f) {
@@ -454,16 +453,15 @@ impl Watches {
             .collect()
     }
 
-    /// The verdict on each id held, under one read of the state, on every core.
+    /// The verdict on each id held, under one read of the state (on this thread, for the
+    /// reason above: a state writer waiting on it would stall every reader).
     fn verdicts_on(
         &self,
         ids: &[Option<ContentId>],
         rules: &crate::state::Rules,
     ) -> Vec<Option<Verdict>> {
-        use rayon::prelude::*;
         let s = self.shared.read();
-        let s = &*s;
-        ids.par_iter()
+        ids.iter()
             .map(|id| id.as_ref().map(|id| s.verdict(id, rules)))
             .collect()
     }
