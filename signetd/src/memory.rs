@@ -13,6 +13,12 @@ pub fn give_back_freed() {
     collect();
 }
 
+/// This thread's heap collected, with force: at the end of a blocking task that freed a large
+/// copy's bytes or parse, whose thread may then sit idle for as long as tokio keeps it.
+pub fn give_back_here() {
+    collect();
+}
+
 fn collect() {
     // SAFETY: `mi_collect` takes no pointers; it only walks the calling thread's own heap
     // (a heap mimalloc makes on first use when the program's allocator is another).

@@ -144,19 +144,20 @@ impl CheckedCache {
         }
     }
 
-    /// The entries, if this cache was computed from exactly these bytes, for a remote followed
-    /// the same way (`discovered`), and `keyring` still supports it ([`KeysSeen`]).
+    /// The entries, if this cache was computed from exactly the bytes of these digests
+    /// ([`sha256_hex`] of `key.asc` and `repo.json`), for a remote followed the same way
+    /// (`discovered`), and `keyring` still supports it ([`KeysSeen`]).
     pub fn entries_for(
         self,
-        key_bytes: &[u8],
-        repo_bytes: &[u8],
+        key_sha256: &str,
+        repo_sha256: &str,
         keyring: &Keyring,
         record: &RemoteRecord,
     ) -> Option<(Checked, CheckReport)> {
         if self.format != Self::FORMAT
             || self.discovered != record.discovered
-            || self.key_sha256 != sha256_hex(key_bytes)
-            || self.repo_sha256 != sha256_hex(repo_bytes)
+            || self.key_sha256 != key_sha256
+            || self.repo_sha256 != repo_sha256
         {
             return None;
         }

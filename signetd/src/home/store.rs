@@ -139,8 +139,35 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// planted under the name is refused, never waited on.
 pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
     open_regular(path)?
-        .map(|(file, _)| read_capped(file, path, max))
+        .map(|(file, meta)| read_capped(file, meta.len(), path, max))
         .transpose()
+}
+
+/// The SHA-256 of a regular file (none: there is none) of at most `max` bytes, read a
+/// megabyte at a time: a large stored copy checked against its cache need not be held.
+pub fn sha256_bounded(path: &Path, max: u64) -> anyhow::Result<Option<String>> {
+    use sha2::Digest as _;
+    let Some((file, _)) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let mut hasher = sha2::Sha256::new();
+    let mut reader = file.take(max + 1);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        total += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    if total > max {
+        bail!("{} is larger than {max} bytes", path.display());
+    }
+    Ok(Some(signet_proto::formats::hex_lower(&hasher.finalize())))
 }
 
 /// [`read_bounded`] for a file whose contents steer the daemon (`config.json`, `trust.json`):
@@ -151,7 +178,7 @@ pub fn read_private(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
         return Ok(None);
     };
     check_owned(path, &meta)?;
-    Ok(Some(read_capped(file, path, max)?))
+    Ok(Some(read_capped(file, meta.len(), path, max)?))
 }
 
 /// Refuses what another user owns or can write.
@@ -204,8 +231,10 @@ fn open_regular(path: &Path) -> anyhow::Result<Option<(File, fs::Metadata)>> {
     Ok(Some((file, meta)))
 }
 
-fn read_capped(file: File, path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn read_capped(file: File, len: u64, path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
+    // Sized once from the length the file had when opened (no doubling and copying of a large
+    // copy); a file that grew since still reads, to the cap.
+    let mut bytes = Vec::with_capacity(len.min(max) as usize + 1);
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", path.display()))?;

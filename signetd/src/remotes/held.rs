@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use signet_proto::api::{KeyInfo, RemoteInfo};
 
 use crate::config::Config;
+use crate::core::accept::RemoteRecord;
 use crate::core::check::CheckReport;
 use crate::core::index::Source;
+use crate::core::keyring::Keyring;
 use crate::home::Home;
 use crate::keys;
-use crate::remotes::record;
+use crate::remotes::record::{self, Stored};
 use crate::state::{RemoteState, State};
 
 /// A pseudo-random fraction in [-1, 1), for jitter: no need for a CSPRNG here.
@@ -44,25 +46,15 @@ pub(crate) fn next_sync(config: &Config, name: &str, failures: u32) -> Option<In
 pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
     let (records, damaged) = record::load_records(home);
     state.damaged_records = damaged;
-    let mut copies = Vec::new();
-    for record in records {
-        let copy = match record::load_copy(home, &record.name, config.fetch.max_repo_bytes) {
-            Ok(copy) => copy,
-            Err(e) => {
-                state.copy_problems.insert(
-                    record.name.clone(),
-                    format!("remote {}: {e:#}", record.name),
-                );
-                None
-            }
+    for record in &records {
+        // Only the key here: a copy's `repo.json` is read when its turn to be checked comes.
+        let Ok(Some(key)) = record::load_copy_key(home, &record.name) else {
+            continue;
         };
-        let published = copy
-            .as_ref()
-            .and_then(|(key, _)| keys::parse_published(key).ok());
-        for cert in published
-            .into_iter()
-            .flat_map(|p| std::iter::once(p.key).chain(p.retired))
-        {
+        let Ok(published) = keys::parse_published(&key) else {
+            continue;
+        };
+        for cert in std::iter::once(published.key).chain(published.retired) {
             if let Some(grown) = state
                 .keyring
                 .insert(cert, Source::Remote(record.name.clone()))
@@ -71,28 +63,32 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
                 tracing::warn!(remote = %record.name, "could not remember its key: {e:#}");
             }
         }
-        copies.push((record, copy));
     }
-    for (record, copy) in copies {
+    for (record, loaded) in check_copies(home, config, &state.keyring, records) {
         let mut report = CheckReport::default();
         let mut parts = None;
-        if let Some((key, repo)) = copy {
-            match record::check_stored(home, &record, &key, &repo, &state.keyring) {
-                Ok(stored) => {
-                    state
-                        .index
-                        .replace_source(&Source::Remote(record.name.clone()), stored.checked);
-                    report = stored.report;
-                    parts = stored.parts.map(Arc::new);
-                }
-                Err(refusal) => {
-                    let problem = format!(
-                        "the stored copy of remote {} does not pass the rules any more \
-                         (the next fetch replaces it): {refusal}",
-                        record.name
-                    );
-                    state.copy_problems.insert(record.name.clone(), problem);
-                }
+        match loaded {
+            Stored::None => {}
+            Stored::Unreadable(e) => {
+                state.copy_problems.insert(
+                    record.name.clone(),
+                    format!("remote {}: {e:#}", record.name),
+                );
+            }
+            Stored::Checked(Ok(stored)) => {
+                state
+                    .index
+                    .replace_source(&Source::Remote(record.name.clone()), stored.checked);
+                report = stored.report;
+                parts = stored.parts.map(Arc::new);
+            }
+            Stored::Checked(Err(refusal)) => {
+                let problem = format!(
+                    "the stored copy of remote {} does not pass the rules any more \
+                     (the next fetch replaces it): {refusal}",
+                    record.name
+                );
+                state.copy_problems.insert(record.name.clone(), problem);
             }
         }
         // Due at once if never fetched or overdue, else at its regular time.
@@ -114,6 +110,53 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
             },
         );
     }
+}
+
+/// How many stored copies are read and checked at once at start-up. Each holds its whole
+/// `repo.json` and its checked cache while it is loaded (about 100 MB for 100,000
+/// attestations); two use both cores of a small machine, where a restart's time goes, and
+/// bound that peak whatever the number of remotes.
+const LOADING_AT_ONCE: usize = 2;
+
+/// Every record's stored copy read and checked (from its cache when valid), `LOADING_AT_ONCE`
+/// at a time, each copy's bytes dropped as soon as it is checked; in the records' order.
+fn check_copies(
+    home: &Home,
+    config: &Config,
+    keyring: &Keyring,
+    records: Vec<RemoteRecord>,
+) -> Vec<(RemoteRecord, Stored)> {
+    let load = |record: &RemoteRecord| {
+        record::check_stored(home, record, config.fetch.max_repo_bytes, keyring)
+    };
+    let next = std::sync::Mutex::new(records.into_iter().enumerate());
+    let mut loaded: Vec<(usize, RemoteRecord, Stored)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..LOADING_AT_ONCE)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let taken = next.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((at, record)) = taken else {
+                            // What this thread freed goes back before it ends (a heap
+                            // left by an ended thread keeps its free pages until another
+                            // thread takes it over).
+                            crate::memory::give_back_here();
+                            return done;
+                        };
+                        let outcome = load(&record);
+                        done.push((at, record, outcome));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    loaded.sort_by_key(|(at, ..)| *at);
+    loaded.into_iter().map(|(_, r, l)| (r, l)).collect()
 }
 
 /// Whether a remote's owner is trusted and its copy was signed longer ago than `max_age`.

@@ -40,9 +40,9 @@ pub struct Remotes {
     /// One fetch at a time per remote (the scheduler and `sig fetch` share these), and the
     /// signal that cancels it when the remote is removed.
     slots: std::sync::Mutex<std::collections::HashMap<String, Arc<FetchSlot>>>,
-    /// Large copies take turns to be checked (`fetch::LARGE_COPY`): a check uses every core
-    /// already, and a copy being parsed and checked holds several times its size — ten
-    /// seed-format remotes of 100,000 fetched four at a time peaked at 957 MiB.
+    /// Large copies take turns to be checked and stored (`fetch::LARGE_COPY`): a check uses
+    /// every core already, and a copy being parsed, checked and cached holds several times its
+    /// size — ten seed-format remotes of 100,000 fetched four at a time peaked at 957 MiB.
     large_checks: tokio::sync::Semaphore,
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept};
+use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept, sha256_hex};
 use crate::core::check::CheckReport;
 use crate::core::index::Checked;
 use crate::core::keyring::Keyring;
@@ -39,26 +39,69 @@ pub struct StoredCheck {
     pub parts: Option<PartReports>,
 }
 
-/// The checked attestations of a stored copy, at start-up: from its cache when that is valid
-/// (for a copy in parts, each part's), else by checking the signatures again (refreshing the
-/// cache). The copy must still pass the rules: the pinned key, its signer, its signature.
+/// What loading a remote's stored copy found.
+#[allow(clippy::large_enum_variant)] // one a remote, moved once into the state
+pub enum Stored {
+    /// No copy stored (never fetched, or a removal interrupted).
+    None,
+    /// The files could not be read: why, for `sig remote list`.
+    Unreadable(anyhow::Error),
+    Checked(Result<StoredCheck, Refusal>),
+}
+
+/// The checked attestations of a remote's stored copy, at start-up or when keys came in: from
+/// its cache when that is valid (for a copy in parts, each part's), else by checking the
+/// signatures again (refreshing the cache). A copy stored whole is read only in the second
+/// case: its cache is matched by the digest of `repo.json` read a megabyte at a time, so that
+/// loading a large copy does not hold it. The copy must still pass the rules: the pinned key,
+/// its signer, its signature.
 pub fn check_stored(
+    home: &Home,
+    record: &RemoteRecord,
+    max_repo: u64,
+    keyring: &Keyring,
+) -> Stored {
+    let dir = dir(home, &record.name);
+    let (key_path, repo_path) = (
+        dir.join(signet_proto::paths::KEY_FILE),
+        dir.join(signet_proto::paths::REPO_FILE),
+    );
+    let key = match store::read_bounded(&key_path, keys::MAX_CERT_LEN as u64) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Stored::None,
+        Err(e) => return Stored::Unreadable(e),
+    };
+    let cached = load_cache(home, &record.name).and_then(|cache| {
+        let repo_sha256 = match store::sha256_bounded(&repo_path, max_repo) {
+            Ok(Some(digest)) => digest,
+            // Missing or unreadable: said below, where it is read.
+            _ => return None,
+        };
+        cache.entries_for(&sha256_hex(&key), &repo_sha256, keyring, record)
+    });
+    if let Some((checked, report)) = cached {
+        tracing::info!(remote = %record.name, attestations = checked.len(), "loaded from the checked cache");
+        return Stored::Checked(Ok(StoredCheck {
+            checked,
+            report,
+            parts: None,
+        }));
+    }
+    match store::read_bounded(&repo_path, max_repo) {
+        Ok(Some(repo)) => Stored::Checked(check_again(home, record, &key, &repo, keyring)),
+        Ok(None) => Stored::None,
+        Err(e) => Stored::Unreadable(e),
+    }
+}
+
+/// A stored copy checked in full, its signatures again, and its cache written anew.
+fn check_again(
     home: &Home,
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
 ) -> Result<StoredCheck, Refusal> {
-    if let Some(cache) = load_cache(home, &record.name)
-        && let Some((checked, report)) = cache.entries_for(key_bytes, repo_bytes, keyring, record)
-    {
-        tracing::info!(remote = %record.name, attestations = checked.len(), "loaded from the checked cache");
-        return Ok(StoredCheck {
-            checked,
-            report,
-            parts: None,
-        });
-    }
     let unserialed = RemoteRecord {
         serial: None,
         data_sha256: None,
@@ -159,6 +202,19 @@ pub fn load_copy(
     )?;
     let repo = store::read_bounded(&dir.join(signet_proto::paths::REPO_FILE), max_repo)?;
     Ok(key.zip(repo))
+}
+
+/// The stored `key.asc` of a remote whose copy is stored whole (both files there), without
+/// reading `repo.json`.
+pub fn load_copy_key(home: &Home, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let dir = dir(home, name);
+    if std::fs::symlink_metadata(dir.join(signet_proto::paths::REPO_FILE)).is_err() {
+        return Ok(None);
+    }
+    store::read_bounded(
+        &dir.join(signet_proto::paths::KEY_FILE),
+        keys::MAX_CERT_LEN as u64,
+    )
 }
 
 /// Every remote record under the home, and those that could not be read, by name (left as

@@ -1,23 +1,28 @@
-//! The large-publisher layout (docs/FORMATS.md, "Parts") at scale, against the seed format in
-//! the same run: a repository of N attestations (default 1,000,000, one Ed25519 key) written in
-//! parts and served on 127.0.0.1; a follower's first fetch, then one new attestation — the
-//! bytes the follower downloads and the CPU its daemon spends on it — and a restart to the
-//! first verify answer. The same update of a seed-format repository of `SIGNET_PARTS_BENCH_SEED`
-//! (default 100,000) attestations is the peer: the whole file again. Then the publisher's side:
-//! one `sig attest` into an own repository of N attestations (in parts past
-//! `publish.parts_above`), median of 9. Beside each first fetch, the floor for the same
-//! repository in the same run (`signet_tests::floor`: parsed, each signature verified once with
-//! sequoia, both cores, a fresh process).
+//! Issue 24's table at scale, each row against its floor or peer in the same run (release):
 //!
-//! Then issue 24's first rows: a follower of ten seed-format remotes of `SIGNET_PARTS_BENCH_SEED`
-//! attestations each (`SIGNET_PARTS_BENCH_REMOTES`), fetched at once, against the floor for all
-//! of them; and its restart after an 11th remote's key was learnt.
+//! - `many`: a follower of ten seed-format remotes of `SIGNET_SCALE_BENCH_SEED` (default
+//!   100,000) attestations each (`SIGNET_SCALE_BENCH_REMOTES`), fetched at once, against the
+//!   floor for all of them (`signet_tests::floor`: parsed, each signature verified once with
+//!   sequoia, both cores, a fresh process); its memory; its restart after an 11th remote's key
+//!   was learnt.
+//! - `follow`: one repository followed — `SIGNET_SCALE_BENCH_N` (default 1,000,000) in the
+//!   large-publisher layout (docs/FORMATS.md, "Parts"), `SIGNET_SCALE_BENCH_ONE` (default
+//!   300,000) in the seed format, and the seed's size both ways: the first fetch against its
+//!   floor, one new attestation (the bytes the follower downloads, the CPU its daemon spends),
+//!   a restart to the first verify answer, the daemon's memory.
+//! - `own`: one `sig attest` into an own repository of the seed's size and of N, median of 9.
+//! - `tree`: `SIGNET_SCALE_BENCH_FILES` (default 20,000) small files in directories of 500:
+//!   `sig attest DIR` (one signed write) against the way the issue measured, `find … | xargs -n
+//!   2000 sig attest`; then `sig verify DIR` of the unchanged tree, unwatched and watched,
+//!   against `find DIR -type f` and `find DIR -type f -size -100k` (a stat each) in turn in the
+//!   same rounds, medians of 15.
 //!
-//! Run: `cargo bench -p signet-tests --bench parts_bench` (`SIGNET_PARTS_BENCH_N` to change N;
-//! `SIGNET_PARTS_BENCH_CASES=` a comma-separated choice of `many`, `follow`, `own`).
-//! Figures go to stdout as a Markdown table.
+//! Run: `cargo bench -p signet-tests --bench scale_bench` (`SIGNET_SCALE_BENCH_CASES=` a
+//! comma-separated choice of `many`, `follow`, `own`, `tree`; all by default;
+//! `SIGNET_SCALE_BENCH_PERF=PREFIX` profiles the daemon's update and attests with `perf`).
+//! Figures go to stdout as Markdown tables; the daemon's own timings of each write to stderr.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -26,7 +31,7 @@ use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
 use signet_tests::Home;
 use signet_tests::floor::Checker;
 use signet_tests::http::TestServer;
-use signet_tests::stats::ms;
+use signet_tests::stats::{median, ms};
 use signetd::keys::{self, EmbeddedKey};
 
 fn env_n(name: &str, default: usize) -> usize {
@@ -170,7 +175,7 @@ fn follow(n: usize, in_parts: bool) -> Case {
     server.serve_repo(dir.path());
     let pid = home.daemon_pid().unwrap();
     let perf = profile(
-        pid,
+        Some(pid),
         &format!("{n}-{}", if in_parts { "parts" } else { "seed" }),
     );
     let before = cpu(pid);
@@ -282,9 +287,11 @@ fn many(remotes: usize, each: usize) -> Many {
     home.sig(&["fetch", "newcomer"]).expect(0);
 
     home.sig(&["daemon", "stop"]).expect(0);
+    let perf = profile(None, "many-restart");
     let started = Instant::now();
     home.sig(&["verify", "--id", &first_id]);
     let restart = started.elapsed();
+    end_profile(perf);
     let restarted = home.daemon_pid().unwrap();
     Many {
         floor,
@@ -297,22 +304,18 @@ fn many(remotes: usize, each: usize) -> Many {
     }
 }
 
-/// `SIGNET_PARTS_BENCH_PERF=PREFIX`: the daemon `pid` profiled (perf record) into
-/// PREFIX-WHAT until [`end_profile`].
-fn profile(pid: i32, what: &str) -> Option<std::process::Child> {
-    let prefix = std::env::var("SIGNET_PARTS_BENCH_PERF").ok()?;
+/// `SIGNET_SCALE_BENCH_PERF=PREFIX`: the daemon `pid` (or, `None`, the whole machine: a
+/// daemon yet to start) profiled (perf record) into PREFIX-WHAT until [`end_profile`].
+fn profile(pid: Option<i32>, what: &str) -> Option<std::process::Child> {
+    let prefix = std::env::var("SIGNET_SCALE_BENCH_PERF").ok()?;
     let file = format!("{prefix}-{what}");
+    let target = match pid {
+        Some(pid) => vec!["-p".to_owned(), pid.to_string()],
+        None => vec!["-a".to_owned()],
+    };
     let perf = std::process::Command::new("perf")
-        .args([
-            "record",
-            "-F",
-            "2999",
-            "-g",
-            "-o",
-            &file,
-            "-p",
-            &pid.to_string(),
-        ])
+        .args(["record", "-F", "2999", "-g", "-o", &file])
+        .args(&target)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(format!("{file}.log")).unwrap())
         .spawn()
@@ -351,7 +354,7 @@ fn own_attest(n: usize) -> (Duration, Duration) {
         let file = home.file(&format!("new-{i}"), format!("new file {i}\n").as_bytes());
         if i == 0 {
             home.sig(&["status"]).expect(0); // the daemon up, the repository loaded
-            perf = profile(home.daemon_pid().unwrap(), &format!("{n}-own"));
+            perf = profile(home.daemon_pid(), &format!("{n}-own"));
         }
         let started = Instant::now();
         home.attest(&file, true, "read").expect(0);
@@ -368,16 +371,133 @@ fn own_attest(n: usize) -> (Duration, Duration) {
     (times[4], times[8])
 }
 
+/// Issue 24's tree rows: `files` small files, attested in bulk and verified unchanged.
+struct Tree {
+    attest_dir: Duration,
+    /// The issue's way: `find DIR -type f | xargs -n 2000 sig attest`, another home.
+    attest_xargs: Duration,
+    verify: Duration,
+    verify_watched: Duration,
+    find: Duration,
+    find_stat: Duration,
+}
+
+/// `files` small files of distinct contents, in directories of 500 under `root`.
+fn make_tree(root: &Path, files: usize) -> Vec<PathBuf> {
+    (0..files)
+        .map(|i| {
+            let dir = root.join(format!("d{:03}", i / 500));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("f{i:05}.txt"));
+            std::fs::write(&path, format!("small file number {i}\n")).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn timed(cmd: &mut std::process::Command) -> Duration {
+    let started = Instant::now();
+    let status = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(status.success(), "{cmd:?}: {status}");
+    took
+}
+
+fn tree(files: usize) -> Tree {
+    let root = tempfile::tempdir().unwrap();
+    make_tree(root.path(), files);
+    let dir = root.path().to_str().unwrap();
+    let home = Home::new();
+    home.config(json!({"sync": {"interval_secs": 0}}));
+    home.setup("Reviewer <r@example.org>");
+    let args = ["attest", "--ok", "--reviewed", "--comment", "read", dir];
+    let attest_dir = timed(&mut home.sig_command(&args));
+
+    let other = Home::new();
+    other.config(json!({"sync": {"interval_secs": 0}}));
+    other.setup("Reviewer <r@example.org>");
+    let sig = other.sig_command(&[]);
+    let mut xargs = std::process::Command::new("sh");
+    xargs
+        .arg("-c")
+        .arg(r#"find "$1" -type f | xargs -n 2000 "$0" attest --ok --reviewed --comment read"#)
+        .arg(sig.get_program())
+        .arg(dir)
+        .envs(sig.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let attest_xargs = timed(&mut xargs);
+    drop(other);
+
+    let verify_args = ["verify", dir];
+    timed(&mut home.sig_command(&verify_args)); // verified once before
+    let rounds = |watched: bool| {
+        let (mut verify, mut find, mut find_stat) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..15 {
+            verify.push(timed(&mut home.sig_command(&verify_args)));
+            if !watched {
+                let mut cmd = std::process::Command::new("find");
+                find.push(timed(cmd.args([dir, "-type", "f"])));
+                let mut cmd = std::process::Command::new("find");
+                find_stat.push(timed(cmd.args([dir, "-type", "f", "-size", "-100k"])));
+            }
+        }
+        (median(&verify), median(&find), median(&find_stat))
+    };
+    let (verify, find, find_stat) = rounds(false);
+    home.sig(&["watch", "add", dir]).expect(0);
+    timed(&mut home.sig_command(&verify_args));
+    let (verify_watched, ..) = rounds(true);
+    Tree {
+        attest_dir,
+        attest_xargs,
+        verify,
+        verify_watched,
+        find,
+        find_stat,
+    }
+}
+
 fn main() {
     signet_tests::floor::run_if_child();
-    let n = env_n("SIGNET_PARTS_BENCH_N", 1_000_000);
-    let seed = env_n("SIGNET_PARTS_BENCH_SEED", 100_000);
+    let n = env_n("SIGNET_SCALE_BENCH_N", 1_000_000);
+    let seed = env_n("SIGNET_SCALE_BENCH_SEED", 100_000);
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
-    let cases = std::env::var("SIGNET_PARTS_BENCH_CASES").unwrap_or_default();
+    let cases = std::env::var("SIGNET_SCALE_BENCH_CASES").unwrap_or_default();
     let only = |case: &str| cases.is_empty() || cases.split(',').any(|c| c == case);
     let (follows, owns) = (only("follow"), only("own"));
+    if only("tree") {
+        let files = env_n("SIGNET_SCALE_BENCH_FILES", 20_000);
+        let t = tree(files);
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        println!("| {files} small files | figure | peer, same run |");
+        println!("|---|---|---|");
+        println!(
+            "| `sig attest DIR` (one signed write) | {} | `find … \\| xargs -n 2000 sig attest`: {} |",
+            ms(t.attest_dir),
+            ms(t.attest_xargs),
+        );
+        println!(
+            "| `sig verify DIR`, unchanged, not watched (median of 15) | {} | `find -type f` {} \
+             ({:.2}×); `find -type f -size -100k`, a stat each, {} ({:.2}×) |",
+            ms(t.verify),
+            ms(t.find),
+            ratio(t.verify, t.find),
+            ms(t.find_stat),
+            ratio(t.verify, t.find_stat),
+        );
+        println!(
+            "| the same, watched | {} | ({:.2}× `find -type f`, {:.2}× with a stat each) |",
+            ms(t.verify_watched),
+            ratio(t.verify_watched, t.find),
+            ratio(t.verify_watched, t.find_stat),
+        );
+        println!();
+    }
     if only("many") {
-        let remotes = env_n("SIGNET_PARTS_BENCH_REMOTES", 10);
+        let remotes = env_n("SIGNET_SCALE_BENCH_REMOTES", 10);
         let case = many(remotes, seed);
         println!(
             "| {remotes} remotes × {seed} attestations, seed format | first fetch | the floor, \
@@ -406,8 +526,10 @@ fn main() {
         );
         println!("|---|---|---|---|---|---|");
     }
+    let one = env_n("SIGNET_SCALE_BENCH_ONE", 300_000);
     for (label, n, in_parts) in [
         (format!("{n} attestations in parts"), n, true),
+        (format!("{one} attestations, seed format"), one, false),
         (format!("{seed} attestations, seed format"), seed, false),
         (format!("{seed} attestations in parts"), seed, true),
     ]
