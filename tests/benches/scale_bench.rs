@@ -267,10 +267,12 @@ fn many(remotes: usize, each: usize) -> Many {
         home.sig(&["remote", "add", &format!("r{r}"), &server.url()])
             .expect(0);
     }
+    let pid = home.daemon_pid().unwrap();
+    let trace = trace_memory(pid, "many-fetch");
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let first_wall = started.elapsed();
-    let pid = home.daemon_pid().unwrap();
+    drop(trace);
     let rss_mib = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
     let peak_mib = signet_tests::proc_status_kib(pid, "VmHWM:") / 1024;
 
@@ -302,6 +304,32 @@ fn many(remotes: usize, each: usize) -> Many {
         rss_restarted_mib: signet_tests::proc_status_kib(restarted, "VmRSS:") / 1024,
         peak_restarted_mib: signet_tests::proc_status_kib(restarted, "VmHWM:") / 1024,
     }
+}
+
+/// `SIGNET_SCALE_BENCH_TRACE=1`: the daemon's resident size to stderr every 100 ms until
+/// dropped (where a peak comes from).
+fn trace_memory(pid: i32, what: &'static str) -> Option<impl Drop> {
+    std::env::var_os("SIGNET_SCALE_BENCH_TRACE")?;
+    struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            let rss = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
+            eprintln!(
+                "{what} {:>6} ms {rss:>5} MiB",
+                started.elapsed().as_millis()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    Some(Stop(stop))
 }
 
 /// `SIGNET_SCALE_BENCH_PERF=PREFIX`: the daemon `pid` (or, `None`, the whole machine: a

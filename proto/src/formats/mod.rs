@@ -679,6 +679,33 @@ impl RepoContents {
     }
 }
 
+/// Whether a `repo.json` certainly names no parts (docs/FORMATS.md, "Parts"): a quick look at
+/// the keys of its `data` that builds nothing of the rest, so that a large repository in the
+/// seed format is not parsed whole just to learn it has no parts to download. `false` when it
+/// names parts or when the look cannot tell (text that is not JSON, duplicate keys, nesting
+/// too deep): the full parse then decides.
+pub fn names_no_parts(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        data: Top,
+    }
+    #[derive(serde::Deserialize)]
+    struct Top {
+        /// Whether `parts` is there at all, whatever its value (`null` included).
+        #[serde(default, deserialize_with = "present")]
+        parts: bool,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+        serde::Deserialize::deserialize(value).map(|_: serde::de::IgnoredAny| true)
+    }
+    matches!(
+        serde_json::from_slice::<Envelope>(bytes),
+        Ok(Envelope {
+            data: Top { parts: false }
+        })
+    )
+}
+
 /// Parses the text of a signed document (`repo.json`, or an attestation).
 pub fn parse_signed(bytes: &[u8]) -> Result<Signed, FormatError> {
     Signed::from_value(json::parse(bytes)?)
@@ -694,6 +721,30 @@ pub fn parse_signed_repo(bytes: &[u8]) -> Result<Signed, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quick_look_tells_a_whole_repository_from_one_in_parts() {
+        let whole = br#"{"data": {"attestations": {"sha256:00": [{"data": {"parts": 1}}]}, "serial": 2}, "key": "k", "sig": "s"}"#;
+        assert!(
+            names_no_parts(whole),
+            "a word's own fields are not the top's"
+        );
+        for unsure in [
+            &br#"{"data": {"parts": [], "serial": 2}, "key": "k", "sig": "s"}"#[..],
+            br#"{"data": {"p\u0061rts": [{"sha256": "00"}]}, "key": "k", "sig": "s"}"#,
+            br#"{"data": {"parts": null}, "key": "k", "sig": "s"}"#,
+            br#"{"data": {"parts": null, "parts": [1]}}"#,
+            br#"{"data": [1, 2]}"#,
+            br#"{"dat"#,
+            b"not json",
+        ] {
+            assert!(
+                !names_no_parts(unsure),
+                "{} taken for the seed format",
+                String::from_utf8_lossy(unsure)
+            );
+        }
+    }
 
     #[test]
     fn content_ids() {

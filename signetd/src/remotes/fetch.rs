@@ -38,6 +38,9 @@ struct Bodies {
     key_validators: Option<Validators>,
     repo: Vec<u8>,
     repo_validators: Option<Validators>,
+    /// `repo` certainly names no parts (`formats::names_no_parts`): nothing to download before
+    /// its check, and no need to parse it whole to learn so.
+    whole: bool,
 }
 
 /// A fetch's answers as bytes: a file answered 304 is read from the stored copy (blocking I/O).
@@ -59,6 +62,7 @@ fn with_stored(
         (Some((key, key_validators)), Some((repo, repo_validators))) => Ok(Bodies {
             key,
             key_validators,
+            whole: signet_proto::formats::names_no_parts(&repo),
             repo,
             repo_validators,
         }),
@@ -274,9 +278,10 @@ impl Remotes {
         };
         // In the large-publisher layout, the parts not held yet (a refused top document costs
         // no downloads).
-        if let Err(why) = self
-            .fetch_parts(&record, &bodies.key, &bodies.repo, &mut report.requests)
-            .await
+        if !bodies.whole
+            && let Err(why) = self
+                .fetch_parts(&record, &bodies.key, &bodies.repo, &mut report.requests)
+                .await
         {
             report.outcome = FetchOutcome::Refused;
             return self.fetch_failed(record, report, why).await;
