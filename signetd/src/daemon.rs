@@ -37,10 +37,21 @@ impl Daemon {
     /// copy, then the index and the web over them all. Damaged files do not stop the daemon:
     /// they are reported and left alone.
     pub fn load(home: Home, socket: PathBuf, config: Config) -> anyhow::Result<Arc<Self>> {
+        let started = Instant::now();
         let mut state = State::load(&home)?;
+        let own = started.elapsed();
         crate::remotes::load_all(&home, &config, &mut state);
+        let remotes = started.elapsed();
         state.settle_loaded(&config);
+        let settled = started.elapsed();
         crate::memory::give_back_freed();
+        tracing::info!(
+            own_ms = own.as_millis() as u64,
+            remotes_ms = (remotes - own).as_millis() as u64,
+            settle_ms = (settled - remotes).as_millis() as u64,
+            memory_ms = (started.elapsed() - settled).as_millis() as u64,
+            "the home loaded"
+        );
         let shared = Shared::new(home, config, state);
         let subscribers = Arc::new(Subscribers::default());
         Ok(Arc::new(Daemon {

@@ -295,6 +295,14 @@ fn many(remotes: usize, each: usize) -> Many {
     let restart = started.elapsed();
     end_profile(perf);
     let restarted = home.daemon_pid().unwrap();
+    // The restart as the daemon logs it: each copy loaded, and when it answered.
+    let log = home.log();
+    let lines: Vec<&str> = log.lines().collect();
+    for line in &lines[lines.len().saturating_sub(40)..] {
+        if line.contains("checked cache") || line.contains("the home loaded") {
+            eprintln!("{line}");
+        }
+    }
     Many {
         floor,
         first_wall,

@@ -64,7 +64,14 @@ pub(crate) fn load_all(home: &Home, config: &Config, state: &mut State) {
             }
         }
     }
-    for (record, loaded) in check_copies(home, config, &state.keyring, records) {
+    let loaded = check_copies(home, config, &state.keyring, records);
+    state
+        .index
+        .reserve_for(loaded.iter().filter_map(|(_, stored)| match stored {
+            Stored::Checked(Ok(stored)) => Some(&stored.checked),
+            _ => None,
+        }));
+    for (record, loaded) in loaded {
         let mut report = CheckReport::default();
         let mut parts = None;
         match loaded {
