@@ -247,7 +247,11 @@ impl Remotes {
             rejected: state.report.rejected(),
         };
         // Without a stored copy a 304 would leave nothing to answer from: ask for the bodies.
-        let has_copy = self.has_stored_copy(name).await;
+        // A stored copy that did not pass the rules at start (or could not be read) answers for
+        // nothing either: without this, the server's 304 kept the remote empty until its
+        // owner published again.
+        let refused_at_start = self.shared.read().copy_problems.contains_key(name);
+        let has_copy = !refused_at_start && self.has_stored_copy(name).await;
         let got = self
             .download(&record, has_copy, &mut removed, &mut report.requests)
             .await;

@@ -575,3 +575,76 @@ fn a_checked_cache_survives_other_keys_and_yields_to_the_keys_it_waited_for() {
         "{result:#}"
     );
 }
+
+/// A stored copy changed on disk while the daemon was stopped is not answered for by its
+/// checked cache: the cache is matched by the digest of `remotes/NAME/repo.json` as it is now
+/// (hashed as it is read, a megabyte at a time, without holding it), so a word altered there is
+/// checked — and the copy refused, said by `sig status` — instead of taken; the next fetch
+/// brings the good copy back.
+#[test]
+fn a_stored_copy_changed_on_disk_is_checked_again_not_taken_from_its_cache() {
+    use signet_tests::forge::{self, Forge};
+    let owner = Forge::new("Owner <owner@example.org>");
+    let words: Vec<String> = (0..20u32)
+        .map(|n| {
+            let id = format!("sha256:{n:064x}");
+            owner.attestation(&id, true, "checked by hand", forge::ago(60))
+        })
+        .collect();
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(owner.key_asc()));
+    server.route("repo.json", Serve::File(owner.repo(1, &words)));
+    let home = follower();
+    home.sig(&["remote", "add", "owner", &server.url()])
+        .expect(0);
+    home.sig(&["fetch"]).expect(0);
+    let first = format!("sha256:{:064x}", 0);
+    let words_about_first = |home: &Home| {
+        let result = home.sig(&["verify", "--json", "--id", &first]).json();
+        result["attestations"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(words_about_first(&home), 1);
+    let restart = |home: &Home| {
+        home.sig(&["daemon", "stop"]).expect(0);
+        let before = home.log().len();
+        let status = home.sig(&["status"]);
+        let log = home.log()[before..].to_owned();
+        let from_cache = log
+            .lines()
+            .any(|l| l.contains("loaded from the checked cache") && l.contains("remote=owner"));
+        (from_cache, status)
+    };
+    let (from_cache, status) = restart(&home);
+    assert!(from_cache, "an unchanged copy is loaded from its cache");
+    status.expect(0);
+
+    // One byte of one word's comment changed in the stored copy, nothing else.
+    home.sig(&["daemon", "stop"]).expect(0);
+    let stored = home.home.join("remotes/owner/repo.json");
+    let text = std::fs::read_to_string(&stored).unwrap();
+    assert!(text.contains("checked by hand"), "{text}");
+    std::fs::write(
+        &stored,
+        text.replacen("checked by hand", "checked by fand", 1),
+    )
+    .unwrap();
+    let (from_cache, status) = restart(&home);
+    assert!(
+        !from_cache,
+        "a changed copy answered for by the cache of another"
+    );
+    let status = status.expect(2);
+    assert!(
+        status.stdout.contains("does not pass the rules any more"),
+        "the refused copy is said: {}",
+        status.stdout
+    );
+    assert_eq!(
+        words_about_first(&home),
+        0,
+        "nothing of the refused copy held"
+    );
+
+    home.sig(&["fetch"]).expect(0);
+    assert_eq!(words_about_first(&home), 1, "the next fetch brings it back");
+}
