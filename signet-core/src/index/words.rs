@@ -491,7 +491,7 @@ mod tests {
             key: key.clone(),
             signer: key.clone(),
             signed_at: 1,
-            ok: n % 2 == 0,
+            ok: n.is_multiple_of(2),
             reviewed: true,
             comment: format!("word {n}"),
             about: About::default(),
