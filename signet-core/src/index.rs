@@ -173,15 +173,15 @@ impl Index {
         self.words.get(id)
     }
 
-    /// Replaces everything `source` said with `entries`. Of several words by the same signing
-    /// key about the same id, only the newest is kept: older ones could never count, and a
-    /// repository padded with them costs no memory.
     /// Room for the words of `incoming`, each to be taken in next by [`Index::replace_source`]
     /// (a start, every remote's copy at once).
     pub fn reserve_for<'a>(&mut self, incoming: impl IntoIterator<Item = &'a Checked>) {
         self.words.reserve(incoming.into_iter().map(|c| &c.files.0));
     }
 
+    /// Replaces everything `source` said with `entries`. Of several words by the same signing
+    /// key about the same id, only the newest is kept: older ones could never count, and a
+    /// repository padded with them costs no memory.
     pub fn replace_source(&mut self, source: &Source, checked: Checked) {
         self.remove_source(source);
         self.generation += 1;

@@ -4,22 +4,18 @@
 //! back only later, when its thread is busy again. Parts are parsed and checked on the worker
 //! threads and their words taken in on another, and then the workers sit idle: after a restart
 //! at a million words the daemon stayed at 294 MiB resident; each thread collecting its heap
-//! once, with force (pages freed given back at once), brought it to 172–175 MiB (parts_bench).
+//! once, with force (pages freed given back at once), brought it to 172–175 MiB (`parts_bench`, now `scale_bench`).
 
 /// Has every worker thread, and this one, collect what other threads freed into its heap and
 /// give back the pages left free. Blocks until every worker has (each runs it between tasks).
 pub fn give_back_freed() {
-    rayon::broadcast(|_| collect());
-    collect();
+    rayon::broadcast(|_| give_back_here());
+    give_back_here();
 }
 
-/// This thread's heap collected, with force: at the end of a blocking task that freed a large
-/// copy's bytes or parse, whose thread may then sit idle for as long as tokio keeps it.
+/// This thread's heap collected, with force: also at the end of a blocking task that freed a
+/// large copy's bytes or parse, whose thread may then sit idle for as long as tokio keeps it.
 pub fn give_back_here() {
-    collect();
-}
-
-fn collect() {
     // SAFETY: `mi_collect` takes no pointers; it only walks the calling thread's own heap
     // (a heap mimalloc makes on first use when the program's allocator is another).
     #[allow(unsafe_code)]

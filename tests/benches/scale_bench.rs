@@ -22,7 +22,7 @@
 //! `SIGNET_SCALE_BENCH_PERF=PREFIX` profiles the daemon's update and attests with `perf`).
 //! Figures go to stdout as Markdown tables; the daemon's own timings of each write to stderr.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -418,19 +418,6 @@ struct Tree {
     find_stat: Duration,
 }
 
-/// `files` small files of distinct contents, in directories of 500 under `root`.
-fn make_tree(root: &Path, files: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let dir = root.join(format!("d{:03}", i / 500));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(format!("f{i:05}.txt"));
-            std::fs::write(&path, format!("small file number {i}\n")).unwrap();
-            path
-        })
-        .collect()
-}
-
 fn timed(cmd: &mut std::process::Command) -> Duration {
     let started = Instant::now();
     let status = cmd
@@ -445,7 +432,7 @@ fn timed(cmd: &mut std::process::Command) -> Duration {
 
 fn tree(files: usize) -> Tree {
     let root = tempfile::tempdir().unwrap();
-    make_tree(root.path(), files);
+    signet_tests::small_files(root.path(), files, 500);
     let dir = root.path().to_str().unwrap();
     let home = Home::new();
     home.config(json!({"sync": {"interval_secs": 0}}));

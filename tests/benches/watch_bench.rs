@@ -82,21 +82,6 @@ fn hashing(rows: &mut Rows, home: &Home) {
     std::fs::remove_file(&file).unwrap();
 }
 
-/// N small files in directories of 100.
-fn make_tree(root: &Path, n: usize) -> Vec<PathBuf> {
-    let mut files = Vec::with_capacity(n);
-    for i in 0..n {
-        let dir = root.join(format!("d{:04}", i / 100));
-        if i % 100 == 0 {
-            std::fs::create_dir_all(&dir).unwrap();
-        }
-        let path = dir.join(format!("f{i}.txt"));
-        std::fs::write(&path, format!("file {i}: some small content\n")).unwrap();
-        files.push(path);
-    }
-    files
-}
-
 /// A watchman client with its stdin and stdout piped.
 fn watchman_client(args: &[&str]) -> std::process::Child {
     Command::new("watchman")
@@ -129,7 +114,7 @@ fn watchman(args: &[&str], input: Option<&Value>) -> Value {
 
 fn tree(rows: &mut Rows, home: &Home, n: usize) {
     let root = std::fs::canonicalize(&home.root).unwrap().join("tree");
-    let files = make_tree(&root, n);
+    let files = signet_tests::small_files(&root, n, 100);
     let dir = root.to_str().unwrap();
 
     let (watch, run) = time(|| home.sig(&["watch", "add", dir]).expect(0));

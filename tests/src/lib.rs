@@ -650,6 +650,22 @@ impl Subscriber {
     }
 }
 
+/// `n` small files of distinct contents under `root`, `per_dir` to a directory (the benches'
+/// trees).
+pub fn small_files(root: &Path, n: usize, per_dir: usize) -> Vec<PathBuf> {
+    let mut files = Vec::with_capacity(n);
+    for i in 0..n {
+        let dir = root.join(format!("d{:04}", i / per_dir));
+        if i % per_dir == 0 {
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        let path = dir.join(format!("f{i}.txt"));
+        std::fs::write(&path, format!("file {i}: some small content\n")).unwrap();
+        files.push(path);
+    }
+    files
+}
+
 /// A `kB` field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in KiB.
 pub fn proc_status_kib(pid: i32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

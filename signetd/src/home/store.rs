@@ -143,31 +143,20 @@ pub fn read_bounded(path: &Path, max: u64) -> anyhow::Result<Option<Vec<u8>>> {
         .transpose()
 }
 
-/// The SHA-256 of a regular file (none: there is none) of at most `max` bytes, read a
-/// megabyte at a time: a large stored copy checked against its cache need not be held.
+/// The SHA-256 (hex) of a regular file (none: there is none) of at most `max` bytes, hashed as
+/// it is read (`hash::hash_reader`): a large stored copy checked against its cache need not be
+/// held.
 pub fn sha256_bounded(path: &Path, max: u64) -> anyhow::Result<Option<String>> {
-    use sha2::Digest as _;
     let Some((file, _)) = open_regular(path)? else {
         return Ok(None);
     };
-    let mut hasher = sha2::Sha256::new();
-    let mut reader = file.take(max + 1);
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        total += n as u64;
-        hasher.update(&buffer[..n]);
-    }
+    let (id, total, _) = crate::hash::hash_reader(file.take(max + 1), &Default::default())
+        .with_context(|| format!("reading {}", path.display()))?;
     if total > max {
         bail!("{} is larger than {max} bytes", path.display());
     }
-    Ok(Some(signet_proto::formats::hex_lower(&hasher.finalize())))
+    let hex = id.as_str().strip_prefix("sha256:").expect("a sha256 id");
+    Ok(Some(hex.to_owned()))
 }
 
 /// [`read_bounded`] for a file whose contents steer the daemon (`config.json`, `trust.json`):

@@ -43,6 +43,14 @@ struct Bodies {
     whole: bool,
 }
 
+impl Bodies {
+    /// A whole `repo.json` of [`LARGE_COPY`] or more: checked and stored in its turn, and the
+    /// threads that parse and store it give back what they freed.
+    fn is_large(&self) -> bool {
+        self.repo.len() >= LARGE_COPY
+    }
+}
+
 /// A fetch's answers as bytes: a file answered 304 is read from the stored copy (blocking I/O).
 fn with_stored(
     home: &Home,
@@ -292,7 +300,7 @@ impl Remotes {
         }
         // Whole files of this size or more are checked and stored in turn (a copy in parts is
         // checked a part at a time, and its top document is small).
-        let (turn, bodies) = if bodies.repo.len() >= LARGE_COPY {
+        let (turn, bodies) = if bodies.is_large() {
             match self.large_turn(bodies).await {
                 Ok((turn, bodies)) => (Some(turn), bodies),
                 Err(e) => return self.fetch_failed(record, report, format!("{e:#}")).await,
@@ -395,7 +403,7 @@ impl Remotes {
                 Ok(None) => check(None).map(|settled| settled.expect("nothing held to settle")),
                 other => other.map(|settled| settled.expect("settled")),
             };
-            if bodies.repo.len() >= LARGE_COPY {
+            if bodies.is_large() {
                 // The parse of a large copy was freed on this thread.
                 crate::memory::give_back_here();
             }
@@ -516,7 +524,7 @@ impl Remotes {
             }
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
             Remotes::drop_unnamed_parts(&home, &saved.name, &named);
-            let large = bodies.repo.len() >= LARGE_COPY;
+            let large = bodies.is_large();
             drop((bodies, cache));
             if large {
                 crate::memory::give_back_here();

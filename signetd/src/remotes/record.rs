@@ -52,7 +52,7 @@ pub enum Stored {
 /// The checked attestations of a remote's stored copy, at start-up or when keys came in: from
 /// its cache when that is valid (for a copy in parts, each part's), else by checking the
 /// signatures again (refreshing the cache). A copy stored whole is read only in the second
-/// case: its cache is matched by the digest of `repo.json` read a megabyte at a time, so that
+/// case: its cache is matched by the digest of `repo.json` hashed as it is read, so that
 /// loading a large copy does not hold it. The copy must still pass the rules: the pinned key,
 /// its signer, its signature.
 pub fn check_stored(
@@ -62,11 +62,8 @@ pub fn check_stored(
     keyring: &Keyring,
 ) -> Stored {
     let dir = dir(home, &record.name);
-    let (key_path, repo_path) = (
-        dir.join(signet_proto::paths::KEY_FILE),
-        dir.join(signet_proto::paths::REPO_FILE),
-    );
-    let key = match store::read_bounded(&key_path, keys::MAX_CERT_LEN as u64) {
+    let repo_path = dir.join(signet_proto::paths::REPO_FILE);
+    let key = match read_key(&dir) {
         Ok(Some(key)) => key,
         Ok(None) => return Stored::None,
         Err(e) => return Stored::Unreadable(e),
@@ -196,21 +193,23 @@ pub fn load_copy(
     max_repo: u64,
 ) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
     let dir = dir(home, name);
-    let key = store::read_bounded(
-        &dir.join(signet_proto::paths::KEY_FILE),
-        keys::MAX_CERT_LEN as u64,
-    )?;
+    let key = read_key(&dir)?;
     let repo = store::read_bounded(&dir.join(signet_proto::paths::REPO_FILE), max_repo)?;
     Ok(key.zip(repo))
 }
 
-/// The stored `key.asc` of a remote whose copy is stored whole (both files there), without
-/// reading `repo.json`.
+/// The stored `key.asc` of a remote with a stored copy (both files there), without reading
+/// `repo.json`.
 pub fn load_copy_key(home: &Home, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
     let dir = dir(home, name);
     if std::fs::symlink_metadata(dir.join(signet_proto::paths::REPO_FILE)).is_err() {
         return Ok(None);
     }
+    read_key(&dir)
+}
+
+/// The `key.asc` stored in a remote's directory, bounded as a fetch bounds it.
+fn read_key(dir: &std::path::Path) -> anyhow::Result<Option<Vec<u8>>> {
     store::read_bounded(
         &dir.join(signet_proto::paths::KEY_FILE),
         keys::MAX_CERT_LEN as u64,

@@ -578,7 +578,7 @@ fn a_checked_cache_survives_other_keys_and_yields_to_the_keys_it_waited_for() {
 
 /// A stored copy changed on disk while the daemon was stopped is not answered for by its
 /// checked cache: the cache is matched by the digest of `remotes/NAME/repo.json` as it is now
-/// (hashed as it is read, a megabyte at a time, without holding it), so a word altered there is
+/// (hashed as it is read, without holding it), so a word altered there is
 /// checked — and the copy refused, said by `sig status` — instead of taken; the next fetch
 /// brings the good copy back.
 #[test]
