@@ -12,7 +12,9 @@
 //! - disk per attestation.
 //!
 //! Run: `cargo build --release --workspace --bins && cargo bench -p signet-tests --bench
-//! index_bench` (`SIGNET_INDEX_BENCH_REPOS`, `SIGNET_INDEX_BENCH_PER_REPO` to scale it).
+//! index_bench` (`SIGNET_INDEX_BENCH_REPOS`, `SIGNET_INDEX_BENCH_PER_REPO` to scale it;
+//! `SIGNET_INDEX_BENCH_ENGINES=sqlite` or `=postgresql` for one engine,
+//! `SIGNET_INDEX_BENCH_CRAWLERS` for the index's `--crawlers`, 4 by default).
 //! Figures go to stdout as a Markdown table.
 
 use std::time::{Duration, Instant};
@@ -55,6 +57,29 @@ fn generate(r: usize, n: usize) -> Repo {
         repo_json: signetd::home::own_repo::file_bytes(&repo),
         ids,
     }
+}
+
+/// `r` repositories of `n`, made on every core (signing is most of the bench's setup).
+fn generate_all(r: usize, n: usize) -> Vec<Repo> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut made: Vec<(usize, Repo)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..r)
+                        .step_by(threads)
+                        .map(|i| (i, generate(i, n)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    made.sort_unstable_by_key(|(i, _)| *i);
+    made.into_iter().map(|(_, repo)| repo).collect()
 }
 
 /// The floor: every repository read and each signature verified once with sequoia, on
@@ -170,6 +195,14 @@ fn engine(
         ),
     );
     let (p50, p99, batch) = lookups(index, repos);
+    if std::env::var_os("SIGNET_INDEX_BENCH_LOG").is_some() {
+        // Where the requests of many ids spent their time.
+        for line in index.log().lines().map(plain) {
+            if line.contains("looked up ids=1000") {
+                eprintln!("{name}: {line}");
+            }
+        }
+    }
     row(
         rows,
         format!("{name}: lookup by id over HTTP, p50"),
@@ -195,6 +228,25 @@ fn engine(
         format!("{:.1} MB", bytes as f64 / 1e6),
         format!("{:.0} bytes per attestation", bytes as f64 / total as f64),
     );
+}
+
+/// A line of the index's log without its colours.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape runs to its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn dir_bytes(dir: &std::path::Path) -> u64 {
@@ -226,7 +278,7 @@ fn main() {
         var("SIGNET_INDEX_BENCH_PER_REPO", 1000),
     );
     let mut rows = Vec::new();
-    let (made, repos) = time(|| (0..r).map(|i| generate(i, n)).collect::<Vec<_>>());
+    let (made, repos) = time(|| generate_all(r, n));
     row(
         &mut rows,
         format!("generate {r} × {n} (bench setup)"),
@@ -262,24 +314,40 @@ fn main() {
             (r * n) as f64 / checking.as_secs_f64()
         ),
     );
+    let crawlers = var("SIGNET_INDEX_BENCH_CRAWLERS", 4).to_string();
     let flags = [
         "--interval",
         "3600",
         "--crawlers",
-        "4",
+        &crawlers,
         "--submissions-per-minute",
         "1000000",
     ];
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("index.db");
-    let sqlite = Index::start(&format!("sqlite:{}", db.display()), &flags);
-    engine(&mut rows, "SQLite", &sqlite, &server, &repos, floor, || {
-        dir_bytes(dir.path())
-    });
-    drop(sqlite);
+    // Both engines unless `SIGNET_INDEX_BENCH_ENGINES` names some (`sqlite`, `postgresql`).
+    let engines =
+        std::env::var("SIGNET_INDEX_BENCH_ENGINES").unwrap_or_else(|_| "sqlite,postgresql".into());
+    let runs = |name: &str| engines.split(',').any(|e| e.trim() == name);
 
-    if let Some(postgres) = Postgres::start("index_bench") {
+    if runs("sqlite") {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("index.db");
+        let sqlite = Index::start(&format!("sqlite:{}", db.display()), &flags);
+        engine(&mut rows, "SQLite", &sqlite, &server, &repos, floor, || {
+            let size = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+            eprintln!(
+                "SQLite: index.db {} B, its log (index.db-wal) {} B",
+                size("index.db"),
+                size("index.db-wal")
+            );
+            dir_bytes(dir.path())
+        });
+    }
+
+    if let Some(postgres) = runs("postgresql")
+        .then(|| Postgres::start("index_bench"))
+        .flatten()
+    {
         let url = postgres.database("bench");
         let index = Index::start(&url, &flags);
         let port = postgres.port.to_string();
