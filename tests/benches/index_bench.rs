@@ -59,29 +59,6 @@ fn generate(r: usize, n: usize) -> Repo {
     }
 }
 
-/// `r` repositories of `n`, made on every core (signing is most of the bench's setup).
-fn generate_all(r: usize, n: usize) -> Vec<Repo> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut made: Vec<(usize, Repo)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..r)
-                        .step_by(threads)
-                        .map(|i| (i, generate(i, n)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
-    made.sort_unstable_by_key(|(i, _)| *i);
-    made.into_iter().map(|(_, repo)| repo).collect()
-}
-
 /// The floor: every repository read and each signature verified once with sequoia, on
 /// both cores (`signet_tests::floor`), in a fresh process.
 fn floor(repos: &[Repo]) -> Duration {
@@ -278,7 +255,7 @@ fn main() {
         var("SIGNET_INDEX_BENCH_PER_REPO", 1000),
     );
     let mut rows = Vec::new();
-    let (made, repos) = time(|| generate_all(r, n));
+    let (made, repos) = time(|| signet_tests::on_every_core(0..r, |i| generate(i, n)));
     row(
         &mut rows,
         format!("generate {r} × {n} (bench setup)"),

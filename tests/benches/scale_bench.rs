@@ -43,38 +43,17 @@ fn env_n(name: &str, default: usize) -> usize {
 
 /// `n` attestations signed by `signer`, on both cores.
 fn words(signer: &EmbeddedKey, from: usize, n: usize) -> Vec<(String, Signed)> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = n.div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (from..from + n)
-            .collect::<Vec<_>>()
-            .chunks(chunk)
-            .map(|range| {
-                let range = range.to_vec();
-                scope.spawn(move || {
-                    range
-                        .into_iter()
-                        .map(|i| {
-                            use sha2::Digest as _;
-                            let id =
-                                ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
-                            let data = Statement::to_data(
-                                &id,
-                                i % 10 != 0,
-                                true,
-                                &format!("reviewed file number {i} carefully"),
-                            );
-                            let signed = keys::sign_value(signer, data).unwrap().compact();
-                            (id.to_string(), signed)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    signet_tests::on_every_core(from..from + n, |i| {
+        use sha2::Digest as _;
+        let id = ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
+        let data = Statement::to_data(
+            &id,
+            i % 10 != 0,
+            true,
+            &format!("reviewed file number {i} carefully"),
+        );
+        let signed = keys::sign_value(signer, data).unwrap().compact();
+        (id.to_string(), signed)
     })
 }
 

@@ -650,6 +650,30 @@ impl Subscriber {
     }
 }
 
+/// `make(i)` for each `i` of `range`, in order, made on every core: signing is most of the
+/// benches' setup.
+pub fn on_every_core<T: Send>(
+    range: std::ops::Range<usize>,
+    make: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (chunk, last) = (range.len().div_ceil(threads).max(1), range.end);
+    let make = &make;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = range
+            .step_by(chunk)
+            .map(|start| {
+                let end = (start + chunk).min(last);
+                scope.spawn(move || (start..end).map(make).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    })
+}
+
 /// `n` small files of distinct contents under `root`, `per_dir` to a directory (the benches'
 /// trees).
 pub fn small_files(root: &Path, n: usize, per_dir: usize) -> Vec<PathBuf> {
