@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use signet_core::parts;
-use signet_proto::formats::{ContentId, RepoContents, Signed, Statement};
+use signet_proto::formats::{RepoContents, Signed};
 use signet_tests::Home;
 use signet_tests::floor::Checker;
 use signet_tests::http::TestServer;
@@ -44,14 +44,7 @@ fn env_n(name: &str, default: usize) -> usize {
 /// `n` attestations signed by `signer`, on both cores.
 fn words(signer: &EmbeddedKey, from: usize, n: usize) -> Vec<(String, Signed)> {
     signet_tests::on_every_core(from..from + n, |i| {
-        use sha2::Digest as _;
-        let id = ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
-        let data = Statement::to_data(
-            &id,
-            i % 10 != 0,
-            true,
-            &format!("reviewed file number {i} carefully"),
-        );
+        let (id, data) = signet_tests::numbered_statement(i);
         let signed = keys::sign_value(signer, data).unwrap().compact();
         (id.to_string(), signed)
     })

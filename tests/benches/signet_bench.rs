@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::json;
-use signet_proto::formats::{ContentId, RepoContents, Statement};
+use signet_proto::formats::RepoContents;
 use signet_tests::forge::{self, Forge};
 use signet_tests::http::{Serve, TestServer};
 use signet_tests::stats::{median, ms, quantile, time};
@@ -121,14 +121,7 @@ fn big_repo(dir: &Path, n: usize) -> (Vec<String>, Vec<SignedSample>) {
     let mut ids = Vec::with_capacity(n);
     let mut samples = Vec::new();
     for i in 0..n {
-        use sha2::Digest as _;
-        let id = ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
-        let data = Statement::to_data(
-            &id,
-            i % 10 != 0,
-            true,
-            &format!("reviewed file number {i} carefully"),
-        );
+        let (id, data) = signet_tests::numbered_statement(i);
         let signed = keys::sign_value(&signer, data).unwrap();
         if samples.len() < 50 {
             let sig = base64::engine::general_purpose::STANDARD

@@ -650,6 +650,24 @@ impl Subscriber {
     }
 }
 
+/// What the benches' generated repositories say of file number `i`: its id (the SHA-256 of
+/// `i`'s bytes) and the statement's `data` to sign, one file in ten "not ok". `signet_bench`
+/// and `scale_bench` make the same repositories from it.
+pub fn numbered_statement(
+    i: usize,
+) -> (signet_proto::formats::ContentId, signet_proto::json::Value) {
+    use sha2::Digest as _;
+    let id =
+        signet_proto::formats::ContentId::sha256(&sha2::Sha256::digest(i.to_le_bytes()).into());
+    let data = signet_proto::formats::Statement::to_data(
+        &id,
+        !i.is_multiple_of(10),
+        true,
+        &format!("reviewed file number {i} carefully"),
+    );
+    (id, data)
+}
+
 /// `make(i)` for each `i` of `range`, in order, made on every core: signing is most of the
 /// benches' setup.
 pub fn on_every_core<T: Send>(
