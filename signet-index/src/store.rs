@@ -84,9 +84,9 @@ pub struct Store {
 
 /// PostgreSQL plans a lookup from statistics of the table, gathered by autovacuum about
 /// a minute after a table changed by a tenth. A first crawl fills it from nothing far
-/// faster: just after a million attestations came in, 1,000 ids took 99–187 ms to read
-/// with no statistics and 25 with them (500 ids: 43 ms against 12.7 ms, `EXPLAIN
-/// ANALYZE`). The index asks for them itself each time the rows it inserted have doubled
+/// faster: just after a million attestations came in, a request for 1,000 ids took 99–208
+/// ms with no statistics and 27.5 ms with them (the query for 500 ids: 43.6 ms against
+/// 12.7 ms, `EXPLAIN ANALYZE`). The index asks for them itself each time the rows it inserted have doubled
 /// what it counted at the last gathering: a handful of `ANALYZE`s in any load, none once
 /// the table has stopped growing fast.
 #[derive(Debug, Default)]
