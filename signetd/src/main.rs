@@ -27,6 +27,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    signetd::memory::no_huge_pages();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
