@@ -13,6 +13,7 @@ use crate::index::Checked;
 use crate::index::Source;
 use crate::keyring::Keyring;
 use crate::signature;
+use crate::verified::Verified;
 
 mod cache;
 mod parted;
@@ -160,6 +161,10 @@ pub struct Accepted {
     /// part found, the caches to keep beside them (the whole copy has none of its own then),
     /// and the parts skipped as held — whose words `entries` and `report` leave out.
     pub parts: Option<PartsOutcome>,
+    /// A copy in the seed format checked with a memo (`accept`'s `before`): its genuine
+    /// envelopes, for the next copy's check, and how many of them the memo had (not verified
+    /// again).
+    pub verified: Option<(Verified, usize)>,
 }
 
 /// Why a fetched copy was refused. The last good copy stays in use.
@@ -204,18 +209,21 @@ pub enum Refusal {
 /// Applies the rules to a fetched `key.asc` and `repo.json`, reading the parts it names (in
 /// the large-publisher layout) from `parts`.
 /// A repository in parts is checked part by part, each part's check taken from `parts`'s
-/// cache while it holds: an update costs the parts that changed.
+/// cache while it holds: an update costs the parts that changed. A copy in the seed format
+/// that replaces one whose genuine envelopes are `before` verifies only the envelopes whose
+/// bytes are new, and hands back its own (`Accepted::verified`).
 pub fn accept(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
     keyring: &Keyring,
     parts: &mut dyn PartStore,
+    before: Option<&Verified>,
 ) -> Result<Accepted, Refusal> {
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
     // The contents are dropped here: a daemon holding a large remote needs them no longer.
-    judge(record, key_bytes, signed, keyring, parts, false).map(|(accepted, _)| accepted)
+    judge(record, key_bytes, signed, keyring, parts, false, before).map(|(accepted, _)| accepted)
 }
 
 /// The parts a `repo.json` names that are worth fetching: none unless its signature and its
@@ -257,7 +265,7 @@ pub fn accept_parsed(
     keyring: &Keyring,
     parts: &mut dyn PartStore,
 ) -> Result<(Accepted, Option<RepoContents>), Refusal> {
-    judge(record, key_bytes, signed, keyring, parts, true)
+    judge(record, key_bytes, signed, keyring, parts, true, None)
 }
 
 /// The rules, in order: the key, the signer, the signature, a rotation's two halves, the
@@ -270,6 +278,7 @@ fn judge(
     keyring: &Keyring,
     parts: &mut dyn PartStore,
     whole: bool,
+    before: Option<&Verified>,
 ) -> Result<(Accepted, Option<RepoContents>), Refusal> {
     let published =
         cert::parse_published(key_bytes).map_err(|e| Refusal::BadKey(format!("{e:#}")))?;
@@ -355,6 +364,7 @@ fn judge(
                 rotated_from: None,
                 keys_seen: KeysSeen::default(),
                 parts: None,
+                verified: None,
             },
             None,
         ));
@@ -367,9 +377,21 @@ fn judge(
     } else {
         check::Held::All
     };
-    let (mut entries, mut report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
+    let (mut entries, mut report, mut verified) = match before {
+        Some(before) => {
+            let (entries, report, verified, reused) =
+                check::check_all_remembering(&contents, &skipped, &keyring, &source, &held, before);
+            (entries, report, Some((verified, reused)))
+        }
+        None => {
+            let (entries, report) = check::check_all(&contents, &skipped, &keyring, &source, &held);
+            (entries, report, None)
+        }
+    };
     let mut outcome = None;
     if !whole && !by_part.is_empty() {
+        // Parts keep their checks beside them; the memo is the seed format's.
+        verified = None;
         let owners = match &held {
             check::Held::ByOwner(owners) => Some(owners),
             check::Held::All => None,
@@ -398,6 +420,7 @@ fn judge(
             rotated_from: rotated,
             keys_seen,
             parts: outcome,
+            verified,
         },
         Some(contents),
     ))

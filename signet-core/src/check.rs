@@ -8,6 +8,7 @@ use crate::index::Checked;
 use crate::index::{Entry, Source};
 use crate::keyring::Keyring;
 use crate::signature::{self, Arithmetic};
+use crate::verified::{EnvelopeDigest, Remembering, Usable, Verified};
 use crate::vouch::Vouch;
 
 /// Largest own `repo.json` read.
@@ -164,21 +165,32 @@ pub fn check_one(
     keyring: &Keyring,
     source: &Source,
 ) -> Result<Word, (Problem, String)> {
-    match check_word(filed_under, att, keyring, source, Arithmetic::Now)? {
-        (word, None) => Ok(word),
-        (_, Some(_)) => unreachable!("nothing is deferred unless asked"),
+    match check_word(filed_under, att, keyring, source, Arithmetic::Now, None)? {
+        (word, None, _) => Ok(word),
+        (_, Some(_), _) => unreachable!("nothing is deferred unless asked"),
     }
 }
 
+/// A word that passed everything but, perhaps, an Ed25519 equation left to the caller, and
+/// its envelope's digest when a memo is in use.
+type Checking = (
+    Word,
+    Option<signature::Ed25519Check>,
+    Option<EnvelopeDigest>,
+);
+
 /// [`check_one`], leaving an Ed25519 signature's arithmetic to the caller when it
-/// [`Arithmetic::MayDefer`]: the word counts only if the check returned with it holds.
+/// [`Arithmetic::MayDefer`]: the word counts only if the check returned with it holds. With
+/// a `memo`, an envelope whose exact bytes were found genuine before is not verified again,
+/// and each envelope's digest comes back to be remembered.
 fn check_word(
     filed_under: &str,
     att: &Signed,
     keyring: &Keyring,
     source: &Source,
     arithmetic: Arithmetic,
-) -> Result<(Word, Option<signature::Ed25519Check>), (Problem, String)> {
+    memo: Option<&Usable<'_>>,
+) -> Result<Checking, (Problem, String)> {
     let said = Said::read(att).map_err(|e| (Problem::Malformed, e))?;
     let id = said.id();
     if id != filed_under {
@@ -205,16 +217,21 @@ fn check_word(
             format!("no certificate for key {}", att.key),
         )
     })?;
-    let verdict = signature::decode(&att.sig)
-        .and_then(|sig| {
-            signature::judge_bytes(&sig, data.as_bytes(), &known.cert, &att.key, arithmetic)
-        })
-        .map_err(|e| {
-            (
-                Problem::BadSignature,
-                format!("{filed_under} by {}: {e}", att.key),
-            )
-        })?;
+    let digest = memo.map(|_| EnvelopeDigest::of(att, &data));
+    let remembered = memo.zip(digest.as_ref()).and_then(|(memo, d)| memo.get(d));
+    let verdict = match remembered {
+        Some(genuine) => signature::Verdict::Genuine(genuine),
+        None => signature::decode(&att.sig)
+            .and_then(|sig| {
+                signature::judge_bytes(&sig, data.as_bytes(), &known.cert, &att.key, arithmetic)
+            })
+            .map_err(|e| {
+                (
+                    Problem::BadSignature,
+                    format!("{filed_under} by {}: {e}", att.key),
+                )
+            })?,
+    };
     let (genuine, arithmetic) = match verdict {
         signature::Verdict::Genuine(genuine) => (genuine, None),
         signature::Verdict::Ed25519(genuine, check) => (genuine, Some(check)),
@@ -240,7 +257,7 @@ fn check_word(
             source.clone(),
         )),
     };
-    Ok((word, arithmetic))
+    Ok((word, arithmetic, digest))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,6 +298,35 @@ pub fn check_all(
     source: &Source,
     held: &Held,
 ) -> (Checked, CheckReport) {
+    let (checked, report, _) = check_with(contents, skipped, keyring, source, held, None);
+    (checked, report)
+}
+
+/// [`check_all`] of a copy that replaces one checked `before` (the seed format's update):
+/// the envelopes whose exact bytes were found genuine then are not verified again. Returns,
+/// besides, what to remember of this copy for the next, and how many verdicts were reused.
+pub fn check_all_remembering(
+    contents: &RepoContents,
+    skipped: &[Skipped],
+    keyring: &Keyring,
+    source: &Source,
+    held: &Held,
+    before: &Verified,
+) -> (Checked, CheckReport, Verified, usize) {
+    let memo = before.against(keyring);
+    let (checked, report, verified) =
+        check_with(contents, skipped, keyring, source, held, Some(&memo));
+    (checked, report, verified.unwrap_or_default(), memo.reused())
+}
+
+fn check_with(
+    contents: &RepoContents,
+    skipped: &[Skipped],
+    keyring: &Keyring,
+    source: &Source,
+    held: &Held,
+    memo: Option<&Usable<'_>>,
+) -> (Checked, CheckReport, Option<Verified>) {
     let mut report = CheckReport::default();
     for s in skipped {
         report.malformed += 1;
@@ -316,17 +362,25 @@ pub fn check_all(
                 let mut waiting = Vec::with_capacity(chunk.len());
                 for (i, (filed_under, att)) in chunk.iter().enumerate() {
                     let n = (c * BATCH + i) as u32;
-                    match check_word(filed_under, att, keyring, source, Arithmetic::MayDefer) {
-                        Ok((word, None)) => entries.push(word),
-                        Ok((word, Some(check))) => waiting.push((n, word, check)),
+                    let checked = check_word(
+                        filed_under,
+                        att,
+                        keyring,
+                        source,
+                        Arithmetic::MayDefer,
+                        memo,
+                    );
+                    match checked {
+                        Ok((word, None, digest)) => entries.push((word, digest)),
+                        Ok((word, Some(check), digest)) => waiting.push((n, word, check, digest)),
                         Err((problem, _)) => failed.push((n, problem)),
                     }
                 }
-                let checks: Vec<_> = waiting.iter().map(|(_, _, check)| check).collect();
+                let checks: Vec<_> = waiting.iter().map(|(_, _, check, _)| check).collect();
                 let holds = signature::ed25519_batch(&checks);
-                for ((n, word, _), holds) in waiting.into_iter().zip(holds) {
+                for ((n, word, _, digest), holds) in waiting.into_iter().zip(holds) {
                     if holds {
-                        entries.push(word);
+                        entries.push((word, digest));
                     } else {
                         failed.push((n, Problem::BadSignature));
                     }
@@ -365,11 +419,19 @@ pub fn check_all(
     }
     report.valid = entries.len();
     let mut checked = Checked::default();
-    for word in entries {
+    let mut verified = memo.map(|_| Remembering::with_capacity(entries.len()));
+    for (word, digest) in entries {
+        if let (Some(verified), Some(digest)) = (&mut verified, digest) {
+            let (key, signer, signed_at) = match &word {
+                Word::File(_, e) => (&e.key, &e.signer, e.signed_at),
+                Word::Key(v) => (&v.key, &v.signer, v.signed_at),
+            };
+            verified.insert(digest, key, signer, signed_at);
+        }
         match word {
             Word::File(id, entry) => checked.files.push(id, entry),
             Word::Key(vouch) => checked.vouches.push(vouch),
         }
     }
-    (checked, report)
+    (checked, report, verified.map(Remembering::done))
 }

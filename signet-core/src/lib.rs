@@ -21,5 +21,6 @@ pub mod numbered;
 pub mod parts;
 pub mod signature;
 pub mod trust;
+pub mod verified;
 pub mod vouch;
 pub mod web;

@@ -133,9 +133,11 @@ fn follow(n: usize, in_parts: bool) -> Case {
     home.config(json!({"sync": {"interval_secs": 0}, "fetch": {"max_repo_bytes": 1u64 << 32}}));
     home.setup("Follower <f@example.org>");
     home.sig(&["remote", "add", "big", &server.url()]).expect(0);
+    let trace = trace_memory(home.daemon_pid().unwrap(), "follow-fetch");
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let first_wall = started.elapsed();
+    drop(trace);
     let first_bytes = server.take_bytes_sent();
 
     // One new attestation, published.
@@ -150,10 +152,12 @@ fn follow(n: usize, in_parts: bool) -> Case {
         Some(pid),
         &format!("{n}-{}", if in_parts { "parts" } else { "seed" }),
     );
+    let trace = trace_memory(pid, "follow-update");
     let before = cpu(pid);
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let update_wall = started.elapsed();
+    drop(trace);
     let update_cpu = cpu(pid) - before;
     end_profile(perf);
     let update_bytes = server.take_bytes_sent();

@@ -112,6 +112,7 @@ pub fn run_if_child() {
                     repo,
                     &Keyring::default(),
                     &mut signet_core::parts::NoParts,
+                    None,
                 )
                 .expect("the repository is accepted");
             }

@@ -13,8 +13,8 @@ use super::{next_sync, record};
 use crate::core::accept::{self, RemoteRecord, Validators};
 use crate::core::index::Source;
 use crate::errors::blocking;
-use crate::home::Home;
 use crate::home::own_repo::PartDir;
+use crate::home::{Home, store};
 use crate::keys;
 use crate::state::PartReports;
 use crate::state::now_rfc3339;
@@ -323,7 +323,14 @@ impl Remotes {
             // The copy held, served again without a 304: nothing to check or store but the record.
             return self.fetch_succeeded(record, report).await;
         };
-        let stored = self.store(&record, &accepted, &entries, bodies).await;
+        let verified = accepted.verified.take().map(|(verified, reused)| {
+            // How much of an update in the seed format was new (the rest was not verified).
+            tracing::info!(remote = %record.name, genuine = verified.len(), verified_before = reused, "checked the copy");
+            verified
+        });
+        let stored = self
+            .store(&record, &accepted, &entries, bodies, verified)
+            .await;
         drop(turn);
         if let Err(e) = stored {
             // Keep the old record's pins and serial: the new copy is not on disk.
@@ -383,7 +390,13 @@ impl Remotes {
             .remotes
             .get(&record.name)
             .and_then(|r| r.parts.clone());
+        let (home, name) = (self.shared.home.clone(), record.name.clone());
         let (accepted, bodies) = blocking("checking the copy", move || {
+            // What the last copy in the seed format found genuine (none for parts).
+            let before = match bodies.whole {
+                true => record::load_verified(&home, &name),
+                false => Default::default(),
+            };
             let check = |held: Option<&PartReports>| {
                 let holding = held
                     .map(|h| h.keys().cloned().collect())
@@ -395,6 +408,7 @@ impl Remotes {
                     &bodies.repo,
                     &keyring,
                     &mut parts,
+                    Some(&before),
                 )?;
                 let update = super::parts::settle(&dir, held, &mut accepted);
                 Ok::<_, accept::Refusal>(update.map(|update| (accepted, update)))
@@ -494,6 +508,7 @@ impl Remotes {
         accepted: &accept::Accepted,
         entries: &crate::core::index::Checked,
         bodies: Bodies,
+        verified: Option<crate::core::verified::Verified>,
     ) -> anyhow::Result<()> {
         let cache = match &accepted.parts {
             Some(_) => record::CopyCache::Parts,
@@ -524,6 +539,15 @@ impl Remotes {
             }
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
             Remotes::drop_unnamed_parts(&home, &saved.name, &named);
+            // A memo only spares work: one not written costs the next update its checks.
+            let memo = match &verified {
+                Some(verified) => record::save_verified(&home, &saved.name, verified),
+                None => store::remove_if_present(&record::verified_path(&home, &saved.name)),
+            };
+            if let Err(e) = memo {
+                tracing::warn!(remote = %saved.name, "the memo of verified envelopes: {e:#}");
+            }
+            drop(verified);
             let large = bodies.is_large();
             drop((bodies, cache));
             if large {

@@ -8,6 +8,7 @@ use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept, sha256_he
 use crate::core::check::CheckReport;
 use crate::core::index::Checked;
 use crate::core::keyring::Keyring;
+use crate::core::verified::Verified;
 use crate::home::damage::Damage;
 use crate::home::own_repo::PartDir;
 use crate::home::{Home, store};
@@ -30,6 +31,37 @@ pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
     serde_json::from_slice(&bytes)
         .inspect_err(|e| tracing::warn!("ignoring {}: {e}", path.display()))
         .ok()
+}
+
+/// The envelopes of the last copy in the seed format found genuine (`core::verified`): read
+/// only when an update is checked, so that it verifies only the envelopes whose bytes are
+/// new; never held between fetches.
+pub fn verified_path(home: &Home, name: &str) -> PathBuf {
+    dir(home, name).join("verified.bin")
+}
+
+pub fn save_verified(home: &Home, name: &str, verified: &Verified) -> anyhow::Result<()> {
+    store::write_atomic(&verified_path(home, name), &verified.to_bytes(), 0o600)
+}
+
+/// The memo, or an empty one (every envelope is verified) when there is none or it is not
+/// one this daemon wrote.
+pub fn load_verified(home: &Home, name: &str) -> Verified {
+    let path = verified_path(home, name);
+    let Some(bytes) = store::read_bounded(&path, 1 << 30)
+        .inspect_err(|e| tracing::warn!("{e:#}"))
+        .ok()
+        .flatten()
+    else {
+        return Verified::default();
+    };
+    Verified::from_bytes(&bytes).unwrap_or_else(|| {
+        tracing::warn!(
+            "ignoring {}: not a memo of verified envelopes",
+            path.display()
+        );
+        Verified::default()
+    })
 }
 
 /// What checking a stored copy found: its words, its report, and per part for a copy in parts.
@@ -106,7 +138,14 @@ fn check_again(
         ..record.clone()
     };
     let mut parts = PartDir::of_remote(&dir(home, &record.name));
-    let accepted = accept(&unserialed, key_bytes, repo_bytes, keyring, &mut parts)?;
+    let accepted = accept(
+        &unserialed,
+        key_bytes,
+        repo_bytes,
+        keyring,
+        &mut parts,
+        None,
+    )?;
     let entries = accepted.entries.unwrap_or_default();
     let saved = match &accepted.parts {
         // A repository in parts: each part's check was kept beside it as it was made.

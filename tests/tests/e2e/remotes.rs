@@ -499,6 +499,100 @@ fn misfiled_forged_and_unknown_attestations_are_dropped_and_counted() {
     assert_eq!(list["remotes"][0]["rejected"], 3);
 }
 
+/// An update of a remote in the seed format downloads every attestation again, but verifies
+/// only the envelopes whose exact bytes it has not found genuine before (`verified.bin`,
+/// beside the copy, so across a restart too). An envelope whose data changed under the old
+/// signature is not one of them: it is verified, and refused.
+#[test]
+fn an_update_in_the_seed_format_verifies_only_the_envelopes_it_has_not_seen() {
+    use signet_proto::formats::{ContentId, RepoContents, Statement};
+    use signetd::keys;
+
+    let owner = keys::generate("Owner <owner@example.org>").unwrap();
+    let owner_key = keys::EmbeddedKey::new(owner.clone()).unwrap();
+    let id = |b: u8| ContentId::sha256(&[b; 32]);
+    let word = |b: u8| {
+        keys::sign_value(&owner_key, Statement::to_data(&id(b), true, true, "read")).unwrap()
+    };
+    let mut contents = RepoContents {
+        serial: 1,
+        ..Default::default()
+    };
+    for b in 1..=3 {
+        contents
+            .attestations
+            .insert(id(b).to_string(), vec![word(b)]);
+    }
+    let server = TestServer::start();
+    server.route("key.asc", Serve::File(keys::armored_public(&owner)));
+    let publish = |contents: &RepoContents| {
+        let repo = keys::sign_value(&owner_key, contents.to_data()).unwrap();
+        server.route(
+            "repo.json",
+            Serve::File(signetd::home::own_repo::file_bytes(&repo)),
+        );
+    };
+    // What each check of a copy found, as the daemon logs it.
+    let checks = |home: &Home| -> Vec<String> {
+        home.log()
+            .lines()
+            .filter(|l| l.contains("checked the copy"))
+            .map(|l| l[l.find("genuine=").expect("counts logged")..].to_owned())
+            .collect()
+    };
+    publish(&contents);
+    let alice = follower();
+    alice
+        .sig(&["remote", "add", "seed", &server.url()])
+        .expect(0);
+    alice.sig(&["fetch"]).expect(0);
+    assert_eq!(checks(&alice), ["genuine=3 verified_before=0"]);
+
+    // One new word: three verdicts remembered, one signature verified.
+    contents.serial = 2;
+    contents
+        .attestations
+        .insert(id(4).to_string(), vec![word(4)]);
+    publish(&contents);
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("seed: updated (serial 2, 4 attestations)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(checks(&alice)[1], "genuine=4 verified_before=3");
+
+    // After a restart, a fifth word, and the first one's data changed under its signature.
+    alice.sig(&["daemon", "stop"]).expect(0);
+    contents.serial = 3;
+    contents
+        .attestations
+        .insert(id(5).to_string(), vec![word(5)]);
+    let first = &mut contents.attestations.get_mut(&id(1).to_string()).unwrap()[0];
+    first.data = Statement::to_data(&id(1), false, true, "read");
+    publish(&contents);
+    let run = alice.sig(&["fetch"]).expect(0);
+    assert!(
+        run.stdout
+            .contains("seed: updated (serial 3, 4 attestations, 1 rejected)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        checks(&alice).last().unwrap(),
+        "genuine=4 verified_before=3"
+    );
+    alice
+        .sig(&["trust", "add", &keys::fingerprint(&owner).to_string()])
+        .expect(0);
+    let run = alice
+        .sig(&["verify", "--json", "--id", id(1).as_str()])
+        .expect(1);
+    assert_eq!(run.json()["attestations"], json!([]));
+    alice.sig(&["verify", "--id", id(5).as_str()]).expect(0);
+}
+
 /// A remote's checked cache survives keys learnt elsewhere — another remote's key, here —
 /// and the restart after it loads the copy without checking a signature (before: any key
 /// learnt anywhere threw every remote's cache away, and a restart at a million attestations
