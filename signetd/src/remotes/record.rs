@@ -123,7 +123,8 @@ pub fn check_stored(
     }
 }
 
-/// A stored copy checked in full, its signatures again, and its cache written anew.
+/// A stored copy checked in full, and its cache written anew: the signatures of the envelopes
+/// not in its memo of verified envelopes again (all of them when there is none).
 fn check_again(
     home: &Home,
     record: &RemoteRecord,
@@ -138,14 +139,22 @@ fn check_again(
         ..record.clone()
     };
     let mut parts = PartDir::of_remote(&dir(home, &record.name));
-    let accepted = accept(
+    let before = load_verified(home, &record.name);
+    let mut accepted = accept(
         &unserialed,
         key_bytes,
         repo_bytes,
         keyring,
         &mut parts,
-        None,
+        Some(&before),
     )?;
+    drop(before);
+    if let Some((verified, reused)) = accepted.verified.take() {
+        tracing::info!(remote = %record.name, genuine = verified.len(), verified_before = reused, "checked the copy");
+        if let Err(e) = save_verified(home, &record.name, &verified) {
+            tracing::warn!(remote = %record.name, "the memo of verified envelopes: {e:#}");
+        }
+    }
     let entries = accepted.entries.unwrap_or_default();
     let saved = match &accepted.parts {
         // A repository in parts: each part's check was kept beside it as it was made.

@@ -563,8 +563,13 @@ fn an_update_in_the_seed_format_verifies_only_the_envelopes_it_has_not_seen() {
     );
     assert_eq!(checks(&alice)[1], "genuine=4 verified_before=3");
 
-    // After a restart, a fifth word, and the first one's data changed under its signature.
+    // A restart without the checked cache checks the stored copy again: from the memo.
     alice.sig(&["daemon", "stop"]).expect(0);
+    std::fs::remove_file(alice.home.join("remotes/seed/checked.json")).unwrap();
+    alice.sig(&["status"]).expect(0);
+    assert_eq!(checks(&alice)[2], "genuine=4 verified_before=4");
+
+    // A fifth word, and the first one's data changed under its signature.
     contents.serial = 3;
     contents
         .attestations
