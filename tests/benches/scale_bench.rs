@@ -157,6 +157,9 @@ fn follow(n: usize, in_parts: bool) -> Case {
     let started = Instant::now();
     home.sig(&["fetch"]).expect(0);
     let update_wall = started.elapsed();
+    if trace.is_some() {
+        eprintln!("{}", home.log());
+    }
     drop(trace);
     let update_cpu = cpu(pid) - before;
     end_profile(perf);
@@ -306,8 +309,10 @@ fn trace_memory(pid: i32, what: &'static str) -> Option<impl Drop> {
         let started = Instant::now();
         while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
             let rss = signet_tests::proc_status_kib(pid, "VmRSS:") / 1024;
+            // The wall clock too, to set beside the daemon's log.
+            let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
             eprintln!(
-                "{what} {:>6} ms {rss:>5} MiB",
+                "{what} {:>6} ms {rss:>5} MiB {now}",
                 started.elapsed().as_millis()
             );
             std::thread::sleep(Duration::from_millis(100));
