@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
             data,
             b"{}",
             &Keyring::default(),
-            &mut signetd::core::parts::NoParts
+            &mut signetd::core::parts::NoParts,
+            None
         )
         .is_err()
     );

@@ -23,6 +23,18 @@ fuzz_target!(|data: &[u8]| {
     let (key, record) = owner();
     // Random bytes cannot carry a valid signature by a key made for this run.
     // Parts named by such bytes are never fetched here: a repository in parts is refused too.
+    // With a memo of verified envelopes, as a daemon checks an update in the seed format.
     let mut no_parts = signetd::core::parts::NoParts;
-    assert!(accept::accept(record, key, data, &Keyring::default(), &mut no_parts).is_err());
+    let before = signetd::core::verified::Verified::default();
+    assert!(
+        accept::accept(
+            record,
+            key,
+            data,
+            &Keyring::default(),
+            &mut no_parts,
+            Some(&before)
+        )
+        .is_err()
+    );
 });
