@@ -351,14 +351,15 @@ fn check_with(
     // not a message each. Entries come out in no particular order (the index does not care).
     // Ed25519 signatures are verified a batch at a time (`signature::ed25519_batch`).
     const BATCH: usize = 64;
-    // Folded into one list per worker, as before batches: a list per batch, merged, held
-    // the words of a large repository two and three times over at its peak.
-    let (entries, failed) = all
+    // Each worker keeps what passes as the index holds it (`Checked`'s compact words), merged
+    // at the end: a list of whole entries (about 350 bytes a word, against 48) was most of a
+    // large update's peak, beside the copy and its parse.
+    let found = all
         .par_chunks(BATCH)
         .enumerate()
         .fold(
-            || (Vec::new(), Vec::new()),
-            |(mut entries, mut failed), (c, chunk)| {
+            || Found::new(memo.is_some()),
+            |mut found, (c, chunk)| {
                 let mut waiting = Vec::with_capacity(chunk.len());
                 for (i, (filed_under, att)) in chunk.iter().enumerate() {
                     let n = (c * BATCH + i) as u32;
@@ -371,31 +372,30 @@ fn check_with(
                         memo,
                     );
                     match checked {
-                        Ok((word, None, digest)) => entries.push((word, digest)),
+                        Ok((word, None, digest)) => found.keep(word, digest),
                         Ok((word, Some(check), digest)) => waiting.push((n, word, check, digest)),
-                        Err((problem, _)) => failed.push((n, problem)),
+                        Err((problem, _)) => found.failed.push((n, problem)),
                     }
                 }
                 let checks: Vec<_> = waiting.iter().map(|(_, _, check, _)| check).collect();
                 let holds = signature::ed25519_batch(&checks);
                 for ((n, word, _, digest), holds) in waiting.into_iter().zip(holds) {
                     if holds {
-                        entries.push((word, digest));
+                        found.keep(word, digest);
                     } else {
-                        failed.push((n, Problem::BadSignature));
+                        found.failed.push((n, Problem::BadSignature));
                     }
                 }
-                (entries, failed)
+                found
             },
         )
-        .reduce(
-            || (Vec::new(), Vec::new()),
-            |(mut entries, mut failed), (more, more_failed)| {
-                entries.extend(more);
-                failed.extend(more_failed);
-                (entries, failed)
-            },
-        );
+        .reduce(|| Found::new(memo.is_some()), Found::merge);
+    let Found {
+        checked,
+        remembering,
+        failed,
+        valid,
+    } = found;
     let mut failed: Vec<(u32, Problem)> = failed;
     failed.sort_unstable_by_key(|(n, _)| *n);
     for (n, problem) in &failed {
@@ -417,21 +417,55 @@ fn check_with(
             }
         }
     }
-    report.valid = entries.len();
-    let mut checked = Checked::default();
-    let mut verified = memo.map(|_| Remembering::with_capacity(entries.len()));
-    for (word, digest) in entries {
-        if let (Some(verified), Some(digest)) = (&mut verified, digest) {
+    report.valid = valid;
+    (checked, report, remembering.map(Remembering::done))
+}
+
+/// What one worker's share of a check let in: the words as the index holds them, what to
+/// remember of their envelopes (with a memo), and the attestations that failed, by number.
+struct Found {
+    checked: Checked,
+    remembering: Option<Remembering>,
+    failed: Vec<(u32, Problem)>,
+    /// Words that passed (the index keeps only the newest of one key about one id).
+    valid: usize,
+}
+
+impl Found {
+    fn new(remembering: bool) -> Self {
+        Found {
+            checked: Checked::default(),
+            remembering: remembering.then(Remembering::default),
+            failed: Vec::new(),
+            valid: 0,
+        }
+    }
+
+    fn keep(&mut self, word: Word, digest: Option<EnvelopeDigest>) {
+        self.valid += 1;
+        if let (Some(remembering), Some(digest)) = (&mut self.remembering, digest) {
             let (key, signer, signed_at) = match &word {
                 Word::File(_, e) => (&e.key, &e.signer, e.signed_at),
                 Word::Key(v) => (&v.key, &v.signer, v.signed_at),
             };
-            verified.insert(digest, key, signer, signed_at);
+            remembering.insert(digest, key, signer, signed_at);
         }
         match word {
-            Word::File(id, entry) => checked.files.push(id, entry),
-            Word::Key(vouch) => checked.vouches.push(vouch),
+            Word::File(id, entry) => self.checked.files.push(id, entry),
+            Word::Key(vouch) => self.checked.vouches.push(vouch),
         }
     }
-    (checked, report, verified.map(Remembering::done))
+
+    /// `self`'s share, then `other`'s (rayon merges shares in order, so the words are taken
+    /// in as one pass in file order would).
+    fn merge(mut self, other: Found) -> Found {
+        self.checked.files.append(other.checked.files);
+        self.checked.vouches.extend(other.checked.vouches);
+        if let (Some(mine), Some(theirs)) = (&mut self.remembering, other.remembering) {
+            mine.append(theirs);
+        }
+        self.failed.extend(other.failed);
+        self.valid += other.valid;
+        self
+    }
 }

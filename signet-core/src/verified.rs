@@ -166,13 +166,6 @@ pub struct Remembering {
 }
 
 impl Remembering {
-    pub fn with_capacity(envelopes: usize) -> Self {
-        Remembering {
-            genuine: Vec::with_capacity(envelopes),
-            ..Remembering::default()
-        }
-    }
-
     /// Remembers that the envelope `digest`, naming `key`, was found signed by `signer` at
     /// `signed_at`. A time past OpenPGP's 32 bits cannot be a signature's: not remembered.
     pub fn insert(
@@ -203,6 +196,27 @@ impl Remembering {
             pair,
             signed_at,
         });
+    }
+
+    /// Adds what another worker remembered.
+    pub fn append(&mut self, other: Remembering) {
+        let pairs: Vec<u32> = other
+            .signers
+            .into_iter()
+            .map(|pair| {
+                let next = self.signers.len() as u32;
+                let at = *self.signer_at.entry(pair.clone()).or_insert(next);
+                if at == next {
+                    self.signers.push(pair);
+                }
+                at
+            })
+            .collect();
+        self.genuine
+            .extend(other.genuine.into_iter().map(|g| Genuinely {
+                pair: pairs[g.pair as usize],
+                ..g
+            }));
     }
 
     pub fn done(mut self) -> Verified {
