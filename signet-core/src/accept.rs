@@ -222,6 +222,18 @@ pub fn accept(
 ) -> Result<Accepted, Refusal> {
     let signed =
         formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
+    accept_signed(record, key_bytes, signed, keyring, parts, before)
+}
+
+/// [`accept`] on a `repo.json` the caller parsed, and may have let go of the bytes of.
+pub fn accept_signed(
+    record: &RemoteRecord,
+    key_bytes: &[u8],
+    signed: Signed,
+    keyring: &Keyring,
+    parts: &mut dyn PartStore,
+    before: Option<&Verified>,
+) -> Result<Accepted, Refusal> {
     // The contents are dropped here: a daemon holding a large remote needs them no longer.
     judge(record, key_bytes, signed, keyring, parts, false, before).map(|(accepted, _)| accepted)
 }

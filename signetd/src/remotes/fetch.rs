@@ -51,6 +51,24 @@ impl Bodies {
     }
 }
 
+/// `bytes` in an unnamed file under the home (`root`), gone when the file is closed.
+fn set_aside(root: &std::path::Path, bytes: &[u8]) -> anyhow::Result<std::fs::File> {
+    use std::io::Write as _;
+    let mut file = tempfile::tempfile_in(root)?;
+    file.write_all(bytes)?;
+    Ok(file)
+}
+
+/// The `len` bytes [`set_aside`] wrote.
+fn take_back(mut file: std::fs::File, len: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    file.rewind()?;
+    let mut bytes = Vec::with_capacity(len);
+    file.read_to_end(&mut bytes)?;
+    anyhow::ensure!(bytes.len() == len, "the copy set aside changed size");
+    Ok(bytes)
+}
+
 /// A fetch's answers as bytes: a file answered 304 is read from the stored copy (blocking I/O).
 fn with_stored(
     home: &Home,
@@ -391,25 +409,59 @@ impl Remotes {
             .get(&record.name)
             .and_then(|r| r.parts.clone());
         let (home, name) = (self.shared.home.clone(), record.name.clone());
-        let (accepted, bodies) = blocking("checking the copy", move || {
+        let checked = blocking("checking the copy", move || {
+            let mut bodies = bodies;
             // What the last copy in the seed format found genuine (none for parts).
             let before = match bodies.whole {
                 true => record::load_verified(&home, &name),
                 false => Default::default(),
             };
-            let check = |held: Option<&PartReports>| {
+            let large = bodies.is_large();
+            // A large copy in the seed format is parsed first, and its bytes wait on disk while
+            // the parse is checked: at its end the daemon held the bytes, their parse and the
+            // words checked at once (746 MiB for 300,000; docs/PERFORMANCE.md, stop 29). Not
+            // for a remote whose last copy was in parts, which may be checked twice.
+            let mut parsed = None;
+            let mut aside = None;
+            if large && bodies.whole && held.is_none() {
+                let signed = match signet_proto::formats::parse_signed_repo(&bodies.repo) {
+                    Ok(signed) => signed,
+                    Err(e) => return Ok((Err(accept::Refusal::BadRepo(e.to_string())), bodies)),
+                };
+                match set_aside(&home.root, &bodies.repo) {
+                    Ok(file) => {
+                        aside = Some((file, bodies.repo.len()));
+                        bodies.repo = Vec::new();
+                    }
+                    Err(e) => {
+                        tracing::warn!("checking a large copy in memory, not set aside: {e:#}")
+                    }
+                }
+                parsed = Some(signed);
+            }
+            let mut check = |held: Option<&PartReports>| {
                 let holding = held
                     .map(|h| h.keys().cloned().collect())
                     .unwrap_or_default();
                 let mut parts = PartDir::of_remote(&dir).holding(holding);
-                let mut accepted = accept::accept(
-                    &checked_record,
-                    &bodies.key,
-                    &bodies.repo,
-                    &keyring,
-                    &mut parts,
-                    Some(&before),
-                )?;
+                let mut accepted = match parsed.take() {
+                    Some(signed) => accept::accept_signed(
+                        &checked_record,
+                        &bodies.key,
+                        signed,
+                        &keyring,
+                        &mut parts,
+                        Some(&before),
+                    )?,
+                    None => accept::accept(
+                        &checked_record,
+                        &bodies.key,
+                        &bodies.repo,
+                        &keyring,
+                        &mut parts,
+                        Some(&before),
+                    )?,
+                };
                 let update = super::parts::settle(&dir, held, &mut accepted);
                 Ok::<_, accept::Refusal>(update.map(|update| (accepted, update)))
             };
@@ -417,14 +469,18 @@ impl Remotes {
                 Ok(None) => check(None).map(|settled| settled.expect("nothing held to settle")),
                 other => other.map(|settled| settled.expect("settled")),
             };
-            if bodies.is_large() {
+            if large {
                 // The parse of a large copy was freed on this thread.
                 crate::memory::give_back_here();
             }
-            (accepted, bodies)
+            if let Some((file, len)) = aside {
+                bodies.repo = take_back(file, len)?;
+            }
+            anyhow::Ok((accepted, bodies))
         })
         .await
         .map_err(|e| (FetchOutcome::Failed, e.to_string()))?;
+        let (accepted, bodies) = checked.map_err(|e| (FetchOutcome::Failed, format!("{e:#}")))?;
         match accepted {
             Ok((accepted, update)) => {
                 if let Some(parts) = &accepted.parts {
@@ -459,23 +515,12 @@ impl Remotes {
         let repo = std::mem::take(&mut bodies.repo);
         let len = repo.len();
         let spooled = blocking("setting a large copy aside", move || {
-            use std::io::Write as _;
-            let mut file = tempfile::tempfile_in(&root)?;
-            file.write_all(&repo)?;
-            anyhow::Ok(file)
+            set_aside(&root, &repo)
         })
         .await??;
         let turn = self.large_checks.acquire().await?;
-        bodies.repo = blocking("taking a large copy back", move || {
-            use std::io::{Read as _, Seek as _};
-            let mut file = spooled;
-            file.rewind()?;
-            let mut repo = Vec::with_capacity(len);
-            file.read_to_end(&mut repo)?;
-            anyhow::ensure!(repo.len() == len, "the copy set aside changed size");
-            anyhow::Ok(repo)
-        })
-        .await??;
+        bodies.repo =
+            blocking("taking a large copy back", move || take_back(spooled, len)).await??;
         Ok((turn, bodies))
     }
 
