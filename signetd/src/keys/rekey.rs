@@ -143,7 +143,7 @@ fn roll_forward(home: &Home) -> anyhow::Result<()> {
         &[SECRET_FILE]
     };
     for name in stale {
-        remove_if_present(&keys.join(name))?;
+        store::remove_if_present(&keys.join(name))?;
     }
     store::sync_dir(&keys)?;
     crash_point("rekey:keys-installed");
@@ -175,15 +175,6 @@ fn retire(home: &Home, old: &Cert) -> anyhow::Result<()> {
         store::write_atomic(&dir.join(format!("{fpr}.secret")), &secret, 0o600)?;
     }
     Ok(())
-}
-
-fn remove_if_present(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// A new private directory `.rekey.tmp-*` under `parent`.

@@ -223,13 +223,8 @@ pub fn save_copy(
     store::write_atomic(&dir.join(signet_proto::paths::REPO_FILE), repo_bytes, 0o600)?;
     match cache {
         CopyCache::Whole(cache) => save_cache(home, &record.name, cache)?,
-        CopyCache::Parts => {
-            // A whole cache of an earlier copy must not answer for this one.
-            match std::fs::remove_file(cache_path(home, &record.name)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-        }
+        // A whole cache of an earlier copy must not answer for this one.
+        CopyCache::Parts => store::remove_if_present(&cache_path(home, &record.name))?,
     }
     save_record(home, record)
 }
