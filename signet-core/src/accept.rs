@@ -220,9 +220,19 @@ pub fn accept(
     parts: &mut dyn PartStore,
     before: Option<&Verified>,
 ) -> Result<Accepted, Refusal> {
-    let signed =
-        formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))?;
-    accept_signed(record, key_bytes, signed, keyring, parts, before)
+    accept_signed(
+        record,
+        key_bytes,
+        parse_repo(repo_bytes)?,
+        keyring,
+        parts,
+        before,
+    )
+}
+
+/// A fetched `repo.json` parsed, or the refusal [`accept`] gives for one that is not.
+pub fn parse_repo(repo_bytes: &[u8]) -> Result<Signed, Refusal> {
+    formats::parse_signed_repo(repo_bytes).map_err(|e| Refusal::BadRepo(e.to_string()))
 }
 
 /// [`accept`] on a `repo.json` the caller parsed, and may have let go of the bytes of.

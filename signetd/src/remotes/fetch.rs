@@ -13,8 +13,8 @@ use super::{next_sync, record};
 use crate::core::accept::{self, RemoteRecord, Validators};
 use crate::core::index::Source;
 use crate::errors::blocking;
+use crate::home::Home;
 use crate::home::own_repo::PartDir;
-use crate::home::{Home, store};
 use crate::keys;
 use crate::state::PartReports;
 use crate::state::now_rfc3339;
@@ -341,11 +341,7 @@ impl Remotes {
             // The copy held, served again without a 304: nothing to check or store but the record.
             return self.fetch_succeeded(record, report).await;
         };
-        let verified = accepted.verified.take().map(|(verified, reused)| {
-            // How much of an update in the seed format was new (the rest was not verified).
-            tracing::info!(remote = %record.name, genuine = verified.len(), verified_before = reused, "checked the copy");
-            verified
-        });
+        let verified = accepted.verified.take();
         let stored = self
             .store(&record, &accepted, &entries, bodies, verified)
             .await;
@@ -424,9 +420,9 @@ impl Remotes {
             let mut parsed = None;
             let mut aside = None;
             if large && bodies.whole && held.is_none() {
-                let signed = match signet_proto::formats::parse_signed_repo(&bodies.repo) {
+                let signed = match accept::parse_repo(&bodies.repo) {
                     Ok(signed) => signed,
-                    Err(e) => return Ok((Err(accept::Refusal::BadRepo(e.to_string())), bodies)),
+                    Err(refusal) => return Ok((Err(refusal), bodies)),
                 };
                 match set_aside(&home.root, &bodies.repo) {
                     Ok(file) => {
@@ -553,7 +549,7 @@ impl Remotes {
         accepted: &accept::Accepted,
         entries: &crate::core::index::Checked,
         bodies: Bodies,
-        verified: Option<crate::core::verified::Verified>,
+        verified: Option<(crate::core::verified::Verified, usize)>,
     ) -> anyhow::Result<()> {
         let cache = match &accepted.parts {
             Some(_) => record::CopyCache::Parts,
@@ -584,15 +580,7 @@ impl Remotes {
             }
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
             Remotes::drop_unnamed_parts(&home, &saved.name, &named);
-            // A memo only spares work: one not written costs the next update its checks.
-            let memo = match &verified {
-                Some(verified) => record::save_verified(&home, &saved.name, verified),
-                None => store::remove_if_present(&record::verified_path(&home, &saved.name)),
-            };
-            if let Err(e) = memo {
-                tracing::warn!(remote = %saved.name, "the memo of verified envelopes: {e:#}");
-            }
-            drop(verified);
+            record::keep_verified(&home, &saved.name, verified);
             let large = bodies.is_large();
             drop((bodies, cache));
             if large {

@@ -36,12 +36,25 @@ pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
 /// The envelopes of the last copy in the seed format found genuine (`core::verified`): read
 /// only when an update is checked, so that it verifies only the envelopes whose bytes are
 /// new; never held between fetches.
-pub fn verified_path(home: &Home, name: &str) -> PathBuf {
+fn verified_path(home: &Home, name: &str) -> PathBuf {
     dir(home, name).join("verified.bin")
 }
 
-pub fn save_verified(home: &Home, name: &str, verified: &Verified) -> anyhow::Result<()> {
-    store::write_atomic(&verified_path(home, name), &verified.to_bytes(), 0o600)
+/// Keeps the memo of a copy just checked, `(its genuine envelopes, how many the last memo had)`,
+/// saying how much of the copy it spared; a copy checked without one (in parts) leaves none. A
+/// memo not written only costs the next update its checks: warned, not an error.
+pub fn keep_verified(home: &Home, name: &str, verified: Option<(Verified, usize)>) {
+    let path = verified_path(home, name);
+    let kept = match verified {
+        Some((verified, reused)) => {
+            tracing::info!(remote = %name, genuine = verified.len(), verified_before = reused, "checked the copy");
+            store::write_atomic(&path, &verified.to_bytes(), 0o600)
+        }
+        None => store::remove_if_present(&path),
+    };
+    if let Err(e) = kept {
+        tracing::warn!(remote = %name, "the memo of verified envelopes: {e:#}");
+    }
 }
 
 /// The memo, or an empty one (every envelope is verified) when there is none or it is not
@@ -149,12 +162,7 @@ fn check_again(
         Some(&before),
     )?;
     drop(before);
-    if let Some((verified, reused)) = accepted.verified.take() {
-        tracing::info!(remote = %record.name, genuine = verified.len(), verified_before = reused, "checked the copy");
-        if let Err(e) = save_verified(home, &record.name, &verified) {
-            tracing::warn!(remote = %record.name, "the memo of verified envelopes: {e:#}");
-        }
-    }
+    keep_verified(home, &record.name, accepted.verified.take());
     let entries = accepted.entries.unwrap_or_default();
     let saved = match &accepted.parts {
         // A repository in parts: each part's check was kept beside it as it was made.
