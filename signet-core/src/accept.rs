@@ -19,7 +19,7 @@ mod cache;
 mod parted;
 mod rotation;
 
-pub use cache::{CheckedCache, KeysSeen, sha256_hex};
+pub use cache::{CacheOfCopy, CheckedCache, KeysSeen, sha256_hex};
 pub use parted::{PartStore, PartsOutcome};
 
 /// What Signet remembers about a remote between fetches and restarts.

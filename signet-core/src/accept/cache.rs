@@ -102,6 +102,68 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     formats::hex_lower(&Sha256::digest(bytes))
 }
 
+/// One checked word as a cache keeps it.
+fn cached((id, e): (ContentId, Entry)) -> CachedEntry {
+    (
+        id.to_string(),
+        e.key,
+        e.signer,
+        e.signed_at,
+        e.ok,
+        e.reviewed,
+        e.comment,
+        e.about.subject,
+        e.about.criteria,
+    )
+}
+
+/// The [`CheckedCache`] of a whole copy as it is written: each word is serialized as it is
+/// read from the checked words, so that storing a copy of 300,000 words holds neither the
+/// cache's entries (about 120 MB) nor its text (about 100 MB) beside them. Its bytes are those
+/// of the [`CheckedCache`] [`CheckedCache::new`] makes of the same arguments, and read back
+/// as one.
+#[derive(Serialize)]
+pub struct CacheOfCopy<'a> {
+    format: u32,
+    repo_sha256: String,
+    key_sha256: String,
+    keys_seen: &'a KeysSeen,
+    discovered: bool,
+    report: &'a CheckReport,
+    entries: WordsAsCached<'a>,
+    vouches: &'a [Vouch],
+}
+
+impl<'a> CacheOfCopy<'a> {
+    pub fn new(
+        key_bytes: &[u8],
+        repo_bytes: &[u8],
+        keys_seen: &'a KeysSeen,
+        discovered: bool,
+        checked: &'a Checked,
+        report: &'a CheckReport,
+    ) -> Self {
+        CacheOfCopy {
+            format: CheckedCache::FORMAT,
+            repo_sha256: sha256_hex(repo_bytes),
+            key_sha256: sha256_hex(key_bytes),
+            keys_seen,
+            discovered,
+            report,
+            entries: WordsAsCached(&checked.files),
+            vouches: &checked.vouches,
+        }
+    }
+}
+
+struct WordsAsCached<'a>(&'a Files);
+
+impl Serialize for WordsAsCached<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(cached))
+    }
+}
+
 impl CheckedCache {
     /// Format 3 was valid only under the very keyring it was checked with: any key learnt
     /// anywhere threw every cache away. Format 4 kept no subject or criteria.
@@ -124,23 +186,7 @@ impl CheckedCache {
             report: report.clone(),
             vouches: checked.vouches.clone(),
             owners: Vec::new(),
-            entries: checked
-                .files
-                .iter()
-                .map(|(id, e)| {
-                    (
-                        id.to_string(),
-                        e.key.clone(),
-                        e.signer.clone(),
-                        e.signed_at,
-                        e.ok,
-                        e.reviewed,
-                        e.comment.clone(),
-                        e.about.subject.clone(),
-                        e.about.criteria.clone(),
-                    )
-                })
-                .collect(),
+            entries: checked.files.iter().map(cached).collect(),
         }
     }
 
@@ -249,5 +295,63 @@ impl CheckedCache {
             },
             self.report,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A whole copy's cache written as it is read from the checked words is the cache, byte
+    /// for byte, and reads back as one.
+    #[test]
+    fn a_copys_cache_written_from_its_words_is_the_cache() {
+        let fpr = |c: char| Fingerprint::parse(&c.to_string().repeat(40)).unwrap();
+        let source = Source::Remote("alice".into());
+        let word = |key: char, at: u64, comment: &str, about: About| Entry {
+            key: fpr(key),
+            signer: fpr(key),
+            signed_at: at,
+            ok: at % 2 == 0,
+            reviewed: true,
+            comment: comment.into(),
+            about,
+            source: source.clone(),
+        };
+        let checked = Checked::from(vec![
+            (
+                ContentId::sha256(&[1; 32]),
+                word('A', 10, "fine \"quoted\"\n", About::default()),
+            ),
+            (
+                ContentId::sha256(&[2; 32]),
+                word(
+                    'B',
+                    11,
+                    "",
+                    About {
+                        subject: Some("pkg:cargo/serde@1.0.0".into()),
+                        criteria: vec!["safe-to-deploy".into()],
+                    },
+                ),
+            ),
+        ]);
+        let keys_seen = KeysSeen {
+            pending: vec![(fpr('C'), None)],
+            whole: None,
+        };
+        let report = CheckReport::default();
+        let owned = CheckedCache::new(b"key", b"repo", keys_seen.clone(), true, &checked, &report);
+        let streamed = CacheOfCopy::new(b"key", b"repo", &keys_seen, true, &checked, &report);
+        let bytes = serde_json::to_vec(&streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            String::from_utf8(serde_json::to_vec(&owned).unwrap()).unwrap()
+        );
+        assert_eq!(
+            serde_json::from_slice::<CheckedCache>(&bytes).unwrap(),
+            owned
+        );
+        assert_eq!(owned.entries.len(), 2);
     }
 }

@@ -15,7 +15,21 @@ use anyhow::{Context as _, bail};
 
 /// Writes `bytes` to `path` atomically and durably, with the given permission bits.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    write_renamed(path, bytes, mode, true)
+    write_renamed(path, mode, true, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes, through a buffer: a large file (a checked cache of
+/// hundreds of thousands of words) is never held whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    write_renamed(path, mode, true, |file| {
+        let mut buffered = io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut buffered)?;
+        buffered.flush()
+    })
 }
 
 /// New files (the parts of a repository) written atomically and made durable before anything
@@ -41,7 +55,7 @@ impl Batch {
 
     /// Writes one file of the batch, atomically.
     pub fn write(self, path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-        write_renamed(path, bytes, mode, self.one_by_one)
+        write_renamed(path, mode, self.one_by_one, |file| file.write_all(bytes))
     }
 
     /// Makes the batch's files, written in `dir`, durable (nothing to do for a few, each
@@ -58,10 +72,15 @@ impl Batch {
 /// [`write_atomic`] without waiting for the disk, ever: for a cache its reader checks before
 /// using it, which a crash costs only the work of making again.
 pub fn write_cache(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    write_renamed(path, bytes, mode, false)
+    write_renamed(path, mode, false, |file| file.write_all(bytes))
 }
 
-fn write_renamed(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> anyhow::Result<()> {
+fn write_renamed(
+    path: &Path,
+    mode: u32,
+    durable: bool,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .with_context(|| format!("{} has no parent directory", path.display()))?;
@@ -78,7 +97,7 @@ fn write_renamed(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> anyhow:
     ));
     let result = (|| {
         let mut file = create_new(&tmp, mode)?;
-        file.write_all(bytes)?;
+        write(&mut file)?;
         if durable {
             file.sync_all()?;
         }

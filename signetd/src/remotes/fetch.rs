@@ -11,7 +11,7 @@ use super::http::{self, Got};
 use super::parts::PartsUpdate;
 use super::{next_sync, record};
 use crate::core::accept::{self, RemoteRecord, Validators};
-use crate::core::index::Source;
+use crate::core::index::{Checked, Source};
 use crate::errors::blocking;
 use crate::home::Home;
 use crate::home::own_repo::PartDir;
@@ -343,17 +343,20 @@ impl Remotes {
         };
         let verified = accepted.verified.take();
         let stored = self
-            .store(&record, &accepted, &entries, bodies, verified)
+            .store(&record, &accepted, entries, bodies, verified)
             .await;
         drop(turn);
-        if let Err(e) = stored {
-            // Keep the old record's pins and serial: the new copy is not on disk.
-            let mut old = state.record.clone();
-            old.last_attempt = record.last_attempt;
-            return self
-                .fetch_failed(old, report, format!("storing the copy: {e:#}"))
-                .await;
-        }
+        let entries = match stored {
+            Ok(entries) => entries,
+            Err(e) => {
+                // Keep the old record's pins and serial: the new copy is not on disk.
+                let mut old = state.record.clone();
+                old.last_attempt = record.last_attempt;
+                return self
+                    .fetch_failed(old, report, format!("storing the copy: {e:#}"))
+                    .await;
+            }
+        };
         let words = entries.len();
         let installed =
             self.install_copy(name, record, accepted, (entries, update), keyring_checked);
@@ -542,26 +545,18 @@ impl Remotes {
     }
 
     /// Writes an accepted copy under the home: what is known of the key first (a crash after
-    /// it loses nothing learnt), then the files, the checked cache and the record.
+    /// it loses nothing learnt), then the files, the checked cache and the record. The
+    /// checked words are written into the cache as they are read, and handed back.
     async fn store(
         &self,
         record: &RemoteRecord,
         accepted: &accept::Accepted,
-        entries: &crate::core::index::Checked,
+        entries: Checked,
         bodies: Bodies,
         verified: Option<(crate::core::verified::Verified, usize)>,
-    ) -> anyhow::Result<()> {
-        let cache = match &accepted.parts {
-            Some(_) => record::CopyCache::Parts,
-            None => record::CopyCache::Whole(Box::new(accept::CheckedCache::new(
-                &bodies.key,
-                &bodies.repo,
-                accepted.keys_seen.clone(),
-                record.discovered,
-                entries,
-                &accepted.report,
-            ))),
-        };
+    ) -> anyhow::Result<Checked> {
+        let whole = accepted.parts.is_none();
+        let (keys_seen, check_report) = (accepted.keys_seen.clone(), accepted.report.clone());
         let (home, saved) = (self.shared.home.clone(), record.clone());
         // The parts the copy names (none in the seed format): every other is dropped.
         let named: std::collections::BTreeSet<String> = accepted
@@ -578,15 +573,27 @@ impl Remotes {
             for cert in &certs {
                 crate::home::certs::remember(&home, cert)?;
             }
+            let cache = if whole {
+                record::CopyCache::Whole(accept::CacheOfCopy::new(
+                    &bodies.key,
+                    &bodies.repo,
+                    &keys_seen,
+                    saved.discovered,
+                    &entries,
+                    &check_report,
+                ))
+            } else {
+                record::CopyCache::Parts
+            };
             record::save_copy(&home, &saved, &bodies.key, &bodies.repo, &cache)?;
             Remotes::drop_unnamed_parts(&home, &saved.name, &named);
             record::keep_verified(&home, &saved.name, verified);
             let large = bodies.is_large();
-            drop((bodies, cache));
+            drop(bodies);
             if large {
                 crate::memory::give_back_here();
             }
-            Ok(())
+            Ok(entries)
         })
         .await?
     }
@@ -598,7 +605,7 @@ impl Remotes {
         name: &str,
         record: RemoteRecord,
         accepted: accept::Accepted,
-        (entries, update): (crate::core::index::Checked, Option<PartsUpdate>),
+        (entries, update): (Checked, Option<PartsUpdate>),
         keyring_checked: u64,
     ) -> Installed {
         let source = Source::Remote(name.to_owned());

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::core::accept::{CheckedCache, Refusal, RemoteRecord, accept, sha256_hex};
+use crate::core::accept::{CacheOfCopy, CheckedCache, Refusal, RemoteRecord, accept, sha256_hex};
 use crate::core::check::CheckReport;
 use crate::core::index::Checked;
 use crate::core::keyring::Keyring;
@@ -19,8 +19,11 @@ pub fn cache_path(home: &Home, name: &str) -> PathBuf {
     dir(home, name).join("checked.json")
 }
 
-pub fn save_cache(home: &Home, name: &str, cache: &CheckedCache) -> anyhow::Result<()> {
-    store::write_atomic(&cache_path(home, name), &serde_json::to_vec(cache)?, 0o600)
+/// Writes a copy's checked cache, as it is serialized.
+pub fn save_cache(home: &Home, name: &str, cache: &CacheOfCopy<'_>) -> anyhow::Result<()> {
+    store::write_atomic_with(&cache_path(home, name), 0o600, |file| {
+        serde_json::to_writer(file, cache).map_err(std::io::Error::from)
+    })
 }
 
 pub fn load_cache(home: &Home, name: &str) -> Option<CheckedCache> {
@@ -170,10 +173,10 @@ fn check_again(
         None => save_cache(
             home,
             &record.name,
-            &CheckedCache::new(
+            &CacheOfCopy::new(
                 key_bytes,
                 repo_bytes,
-                accepted.keys_seen,
+                &accepted.keys_seen,
                 record.discovered,
                 &entries,
                 &accepted.report,
@@ -211,8 +214,8 @@ pub fn save_record(home: &Home, record: &RemoteRecord) -> anyhow::Result<()> {
 
 /// What checking a stored copy found, kept beside it: for the whole copy, or for a repository
 /// in parts each part's, kept as it was checked (docs/FORMATS.md, "Parts").
-pub enum CopyCache {
-    Whole(Box<CheckedCache>),
+pub enum CopyCache<'a> {
+    Whole(CacheOfCopy<'a>),
     Parts,
 }
 
@@ -223,7 +226,7 @@ pub fn save_copy(
     record: &RemoteRecord,
     key_bytes: &[u8],
     repo_bytes: &[u8],
-    cache: &CopyCache,
+    cache: &CopyCache<'_>,
 ) -> anyhow::Result<()> {
     let dir = dir(home, &record.name);
     store::private_dir(&dir)?;
