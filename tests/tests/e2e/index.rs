@@ -85,6 +85,77 @@ fn the_index_on_postgresql_finds_who_vouched_for_a_file() {
     assert_eq!(health["engine"], "postgresql");
 }
 
+/// A database as the first version of the schema left it — Alice's repository and her word,
+/// held under the content-id key that version had — opened by this index: moved forward, her
+/// word is found by id and by key as before. Its repository is not due, so nothing is crawled.
+fn a_version_1_database_is_moved_forward(db: &str) {
+    let (alice, fpr, url, id) = alice_publishing();
+    let published: Value = alice.read_repo()["data"]["attestations"][&id][0].clone();
+    let envelope = published.to_string();
+    let signed_at = "1796547611";
+    signet_index::store::Store::prepare_at_version(
+        db,
+        1,
+        &[
+            (
+                "INSERT INTO repositories (url, source, added, pinned, serial, attestations,
+                     last_success, next_crawl) VALUES ($1, 'submitted', 0, $2, 1, 2,
+                     '2026-12-06T09:00:00Z', 4102444800)",
+                &[&url, &fpr],
+            ),
+            (
+                &format!(
+                    "INSERT INTO attestations (content_id, key, repository, signed_at, envelope,
+                         seen) VALUES ($1, $2, $3, {signed_at}, $4, 1796547611)"
+                ),
+                &[&id, &fpr, &url, &envelope],
+            ),
+            (
+                // Another word about another id, which must not be found for Alice's.
+                "INSERT INTO attestations (content_id, key, repository, signed_at, envelope,
+                     seen) VALUES ($1, $2, $3, 1, '{}', 1)",
+                &[&format!("sha256:{}", "0".repeat(64)), &fpr, &url],
+            ),
+        ],
+    )
+    .unwrap();
+    let index = Index::start(db, &[]);
+    let answer = index.wait_for(&id);
+    let attestations = answer["results"][0]["attestations"].as_array().unwrap();
+    assert_eq!(attestations.len(), 1, "{answer:#}");
+    assert_eq!(attestations[0]["attestation"], published);
+    assert_eq!(attestations[0]["repository"], url);
+    assert_eq!(attestations[0]["seen"], 1796547611);
+    let (status, by_key) = index.get(&format!("v1/keys/{fpr}"));
+    assert_eq!(status, 200);
+    assert_eq!(by_key["attestations"].as_array().unwrap().len(), 2);
+    let (_, health) = index.get("v1/health");
+    assert_eq!(health["attestations"], 2);
+    assert!(
+        index.log().contains("the database's schema moved forward"),
+        "{}",
+        index.log()
+    );
+}
+
+#[test]
+fn a_version_1_database_on_sqlite_is_moved_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    a_version_1_database_is_moved_forward(&format!(
+        "sqlite:{}",
+        dir.path().join("index.db").display()
+    ));
+}
+
+#[test]
+fn a_version_1_database_on_postgresql_is_moved_forward() {
+    let Some(postgres) = Postgres::start("a_version_1_database_on_postgresql_is_moved_forward")
+    else {
+        return;
+    };
+    a_version_1_database_is_moved_forward(&postgres.database("index"));
+}
+
 /// Bob, who follows nobody, asks the index about a file Alice vouched for: her word is shown
 /// with its signature checked, and counts only once Bob trusts her key; then the lookup
 /// offers her repository to follow.

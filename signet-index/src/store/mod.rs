@@ -13,6 +13,9 @@ use signet_proto::index::{Found, Repository};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
 
+mod schema;
+pub use schema::{id_hash, key_order};
+
 /// Which engine a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -28,44 +31,6 @@ impl Engine {
         }
     }
 }
-
-/// The schema, one step per entry, applied in order and recorded in `signet_schema`; a
-/// database is only ever moved forward. Each step is plain SQL both engines read.
-const MIGRATIONS: &[&str] = &[
-    // 1: repositories, what they hold, and what is known of every key.
-    "CREATE TABLE repositories (
-        url TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        added BIGINT NOT NULL,
-        record TEXT,
-        pinned TEXT,
-        serial BIGINT,
-        attestations BIGINT NOT NULL DEFAULT 0,
-        last_success TEXT,
-        last_error TEXT,
-        failures BIGINT NOT NULL DEFAULT 0,
-        dropped TEXT,
-        next_crawl BIGINT NOT NULL,
-        claimed_until BIGINT NOT NULL DEFAULT 0
-    );
-    CREATE INDEX repositories_due ON repositories (next_crawl);
-    CREATE TABLE attestations (
-        content_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        repository TEXT NOT NULL,
-        signed_at BIGINT NOT NULL,
-        envelope TEXT NOT NULL,
-        seen BIGINT NOT NULL,
-        PRIMARY KEY (content_id, key, repository)
-    );
-    CREATE INDEX attestations_by_key ON attestations (key, content_id);
-    CREATE INDEX attestations_by_repository ON attestations (repository);
-    CREATE TABLE certificates (
-        fingerprint TEXT PRIMARY KEY,
-        armored TEXT NOT NULL,
-        updated BIGINT NOT NULL
-    );",
-];
 
 /// The database, and which engine it is.
 #[derive(Clone)]
@@ -160,6 +125,13 @@ impl Store {
     /// Opens (creating it if need be) the database `url` names — `sqlite:PATH` or
     /// `postgres://…` — and brings its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The database `url` names, its schema as it is.
+    async fn connect(url: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (engine, url) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
@@ -226,8 +198,34 @@ impl Store {
                 store.written.clone(),
             ));
         }
-        store.migrate().await?;
         Ok(store)
+    }
+
+    /// For tests of the migrations: a database at schema `version`, with `statements` run on
+    /// it (each with its text parameters, `$1`…), on a runtime of its own.
+    #[cfg(feature = "test-hooks")]
+    pub fn prepare_at_version(
+        url: &str,
+        version: usize,
+        statements: &[(&str, &[&str])],
+    ) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let store = Store::connect(url).await?;
+            store.migrate_to(version).await?;
+            for (statement, texts) in statements {
+                let statement = store.sql(statement);
+                let mut query = sqlx::query(&statement);
+                for text in *texts {
+                    query = query.bind(*text);
+                }
+                query.execute(&store.pool).await?;
+            }
+            store.pool.close().await;
+            Ok(())
+        })
     }
 
     /// This process's turn to write, on SQLite.
@@ -271,41 +269,6 @@ impl Store {
             .map(|row| format!("({})", self.placeholders(row * columns + 1, columns)))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS signet_schema (version BIGINT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
-        let mut tx = self.pool.begin().await?;
-        if self.engine == Engine::Postgres {
-            // Several index processes may start at once on one database: one migrates.
-            sqlx::query("LOCK TABLE signet_schema IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let at: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM signet_schema")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("v")?;
-        if at as usize > MIGRATIONS.len() {
-            bail!(
-                "the database's schema is version {at}, newer than this signet-index knows ({}): \
-                 run a newer signet-index",
-                MIGRATIONS.len()
-            );
-        }
-        for (n, step) in MIGRATIONS.iter().enumerate().skip(at as usize) {
-            for statement in step.split(';').filter(|s| !s.trim().is_empty()) {
-                sqlx::query(statement).execute(&mut *tx).await?;
-            }
-            sqlx::query(&self.sql("INSERT INTO signet_schema (version) VALUES ($1)"))
-                .bind(n as i64 + 1)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Adds a repository to crawl, due at once. False if it was known.
@@ -457,21 +420,28 @@ impl Store {
         for (content_id, key) in held.keys() {
             self.delete_attestation(tx, url, content_id, key).await?;
         }
-        // In the order of the content-id index, which takes them all over: each of its pages
-        // is changed once, in turn, not visited again and again.
-        new.sort_unstable_by(|a, b| (&a.content_id, &a.key).cmp(&(&b.content_id, &b.key)));
+        // In the order of the by-id index, which takes them all over: each of its pages is
+        // changed once, in turn, not visited again and again.
+        let mut new: Vec<(i64, i64, &Kept)> = new
+            .into_iter()
+            .map(|a| (id_hash(&a.content_id), key_order(&a.key), a))
+            .collect();
+        new.sort_unstable_by_key(|&(id, key, _)| (id, key));
         // Many rows a statement: a first crawl of a large repository is a few hundred
         // round trips, not one per attestation.
         const ROWS: usize = 200;
         for batch in new.chunks(ROWS) {
             let statement = format!(
-                "INSERT INTO attestations (content_id, key, repository, signed_at, envelope, seen)
+                "INSERT INTO attestations (id_hash, key_order, content_id, key, repository,
+                     signed_at, envelope, seen)
                  VALUES {}",
-                self.rows_of_placeholders(batch.len(), 6)
+                self.rows_of_placeholders(batch.len(), 8)
             );
             let mut query = sqlx::query(&statement);
-            for a in batch {
+            for &(id, order, a) in batch {
                 query = query
+                    .bind(id)
+                    .bind(order)
                     .bind(&a.content_id)
                     .bind(&a.key)
                     .bind(url)
@@ -589,12 +559,16 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> anyhow::Result<Vec<(String, Found)>> {
+        let after = after.unwrap_or("");
         let rows = sqlx::query(&self.sql(
             "SELECT key, envelope, repository, seen FROM attestations
-             WHERE content_id = $1 AND key > $2 ORDER BY key, repository LIMIT $3",
+             WHERE id_hash = $1 AND content_id = $2 AND (key_order, key) > ($3, $4)
+             ORDER BY key_order, key, repository LIMIT $5",
         ))
+        .bind(id_hash(id))
         .bind(id)
-        .bind(after.unwrap_or(""))
+        .bind(key_order(after))
+        .bind(after)
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -613,28 +587,30 @@ impl Store {
         let mut out: HashMap<String, Vec<(String, Found)>> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {
             let statement = match self.engine {
-                // Each id's first `limit` rows read from the primary key, whatever the
-                // planner's statistics say: with the window below, PostgreSQL scanned the
-                // whole key for 500 ids after a bulk crawl, before its statistics caught up
-                // (208 ms for 1,000 ids at 1,000,000 attestations; 8 ms once analysed), and
-                // an id with 100,000 words would have been read whole to rank them.
+                // Each id's first `limit` rows read from the by-id index, whatever the
+                // planner's statistics say: with a window, PostgreSQL scanned the whole key
+                // for 500 ids after a bulk crawl, before its statistics caught up (208 ms for
+                // 1,000 ids at 1,000,000 attestations; 8 ms once analysed), and an id with
+                // 100,000 words would have been read whole to rank them.
                 Engine::Postgres => format!(
                     "SELECT ids.content_id, a.key, a.envelope, a.repository, a.seen
-                     FROM (VALUES {}) AS ids (content_id) CROSS JOIN LATERAL (
+                     FROM (VALUES {}) AS ids (id_hash, content_id) CROSS JOIN LATERAL (
                          SELECT key, envelope, repository, seen FROM attestations
-                         WHERE attestations.content_id = ids.content_id
-                         ORDER BY key, repository LIMIT ${}
+                         WHERE attestations.id_hash = ids.id_hash
+                             AND attestations.content_id = ids.content_id
+                         ORDER BY key_order, key, repository LIMIT ${}
                      ) a ORDER BY ids.content_id, a.key, a.repository",
-                    self.rows_of_placeholders(chunk.len(), 1),
-                    chunk.len() + 1
+                    self.rows_of_placeholders(chunk.len(), 2),
+                    2 * chunk.len() + 1
                 ),
-                // SQLite has no LATERAL; its planner takes the primary key for `IN` (no
-                // statistics are gathered to mislead it): 41 ms for 1,000 ids at a million.
+                // SQLite has no LATERAL; its planner takes the by-id index for `IN` (no
+                // statistics are gathered to mislead it). A word about another id that
+                // shares a number is ranked beside the asked one's and dropped below.
                 Engine::Sqlite => self.sql(&format!(
                     "SELECT content_id, key, envelope, repository, seen FROM (
                          SELECT content_id, key, envelope, repository, seen, ROW_NUMBER() OVER (
-                             PARTITION BY content_id ORDER BY key, repository) AS n
-                         FROM attestations WHERE content_id IN ({})
+                             PARTITION BY content_id ORDER BY key_order, key, repository) AS n
+                         FROM attestations WHERE id_hash IN ({})
                      ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
                     self.placeholders(1, chunk.len()),
                     chunk.len() + 1
@@ -642,10 +618,18 @@ impl Store {
             };
             let mut query = sqlx::query(&statement);
             for id in chunk {
-                query = query.bind(id);
+                query = query.bind(id_hash(id));
+                if self.engine == Engine::Postgres {
+                    query = query.bind(id);
+                }
             }
+            let asked: std::collections::HashSet<&str> = chunk.iter().map(String::as_str).collect();
             for r in query.bind(limit as i64).fetch_all(&self.pool).await? {
-                out.entry(r.try_get("content_id")?)
+                let content_id: String = r.try_get("content_id")?;
+                if !asked.contains(content_id.as_str()) {
+                    continue;
+                }
+                out.entry(content_id)
                     .or_default()
                     .push((r.try_get("key")?, found(&r)?));
             }
