@@ -155,6 +155,7 @@ impl Crawler {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(nap)) => {}
                     _ = self.wake.notified() => {}
+                    _ = self.store.recorded() => {}
                 }
                 continue;
             }
@@ -245,7 +246,7 @@ impl Crawler {
         let now = now();
         let result = match outcome {
             Ok(Crawled::Unchanged(record)) => self.keep(&url, &record, None, now).await,
-            Ok(Crawled::Accepted(record, copy)) => self.keep(&url, &record, Some(&copy), now).await,
+            Ok(Crawled::Accepted(record, copy)) => self.keep(&url, &record, Some(copy), now).await,
             Err(Failure::Hostile(why)) => {
                 tracing::warn!(%url, "dropped: {why}");
                 self.store.drop_repository(&url, &why).await
@@ -270,17 +271,17 @@ impl Crawler {
         );
     }
 
+    /// Records an accepted copy (or that the one held is current): the repositories its
+    /// trust statements name are added at once, to be crawled; the rest is handed to the
+    /// store, which on SQLite commits it with other crawls' (`store::writer`).
     async fn keep(
         &self,
         url: &str,
         record: &RemoteRecord,
-        copy: Option<&Copy>,
+        copy: Option<Copy>,
         now: i64,
     ) -> anyhow::Result<()> {
-        if let Some(copy) = copy {
-            for (fpr, armored) in &copy.certificates {
-                self.store.save_certificate(fpr, armored, now).await?;
-            }
+        if let Some(copy) = &copy {
             for url in copy
                 .named
                 .iter()
@@ -291,18 +292,21 @@ impl Crawler {
                 }
             }
         }
-        let record_json = serde_json::to_string(record)?;
-        let when = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let (attestations, certificates) = match copy {
+            Some(copy) => (Some(copy.kept), copy.certificates),
+            None => (None, Vec::new()),
+        };
         self.store
             .accepted(AcceptedCopy {
-                url,
-                record: &record_json,
-                pinned: record.pinned.as_ref().map_or("", |p| p.as_str()),
+                url: url.to_owned(),
+                record: serde_json::to_string(record)?,
+                pinned: record.pinned.as_ref().map_or("", |p| p.as_str()).to_owned(),
                 serial: record.serial.unwrap_or(0) as i64,
-                when: &when,
+                when: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                 now,
                 next_crawl: now + self.settings.interval,
-                attestations: copy.map(|c| c.kept.as_slice()),
+                attestations,
+                certificates,
             })
             .await
     }

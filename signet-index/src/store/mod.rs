@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
 
 mod schema;
+mod writer;
 pub use schema::{id_hash, key_order};
 
 /// Which engine a database URL names.
@@ -43,8 +44,14 @@ pub struct Store {
     writing: Arc<tokio::sync::Mutex<()>>,
     /// Told after each crawl is recorded, on SQLite: `checkpoints` wakes.
     written: Arc<tokio::sync::Notify>,
+    /// Told after each commit of crawls' records: when the repositories they leave claimed
+    /// are next due changes (`Store::recorded`).
+    recorded: Arc<tokio::sync::Notify>,
     /// When PostgreSQL is next asked to gather the table's statistics.
     statistics: Arc<std::sync::Mutex<Statistics>>,
+    /// SQLite's writer of the crawls' records (`writer`); none on PostgreSQL, where each crawl
+    /// commits its own.
+    queue: Option<Arc<writer::Queue>>,
 }
 
 /// PostgreSQL plans a lookup from statistics of the table, gathered by autovacuum about
@@ -180,12 +187,14 @@ impl Store {
             .connect(&url)
             .await
             .with_context(|| format!("opening the {} database", engine.name()))?;
-        let store = Store {
+        let mut store = Store {
             pool,
             engine,
             writing: Arc::default(),
             written: Arc::default(),
+            recorded: Arc::default(),
             statistics: Arc::default(),
+            queue: None,
         };
         if engine == Engine::Sqlite {
             // Readers never wait for the crawler's writes; kept in the file once set.
@@ -197,6 +206,7 @@ impl Store {
                 store.writing.clone(),
                 store.written.clone(),
             ));
+            store.queue = Some(Arc::new(writer::Queue::start(store.clone())));
         }
         Ok(store)
     }
@@ -323,6 +333,12 @@ impl Store {
             .collect()
     }
 
+    /// Returns once crawls' records were committed since the last call: a crawl handed to
+    /// SQLite's writer leaves its repository claimed, and due when it is committed.
+    pub async fn recorded(&self) {
+        self.recorded.notified().await
+    }
+
     /// The soonest a repository is due, for the crawler to sleep until.
     pub async fn next_due(&self) -> anyhow::Result<Option<i64>> {
         let row = sqlx::query(
@@ -334,32 +350,53 @@ impl Store {
         Ok(row.try_get("due")?)
     }
 
-    /// Records an accepted copy: its record, the attestations it holds (replacing what the
-    /// repository held before, when `attestations` is given) and when it is due next.
-    pub async fn accepted(&self, copy: AcceptedCopy<'_>) -> anyhow::Result<()> {
+    /// Records an accepted copy: its record, the certificates it brought, the attestations it
+    /// holds (replacing what the repository held before, when `attestations` is given) and
+    /// when it is due next. On SQLite the record is handed to the one writer (`writer`),
+    /// which commits it with others; on PostgreSQL it is committed here.
+    pub async fn accepted(&self, copy: AcceptedCopy) -> anyhow::Result<()> {
+        match &self.queue {
+            Some(queue) => queue.push(copy).await,
+            None => self.commit(&[&copy]).await,
+        }
+    }
+
+    /// Records crawls in one transaction: their new words inserted together, in the order of
+    /// the by-id index, so that each of its pages is changed once, in turn.
+    async fn commit(&self, copies: &[&AcceptedCopy]) -> anyhow::Result<()> {
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        if let Some(attestations) = copy.attestations {
-            inserted = self
-                .replace_attestations(&mut tx, copy.url, attestations, copy.now)
-                .await?;
+        let mut new = Vec::new();
+        for copy in copies {
+            for (fingerprint, armored) in &copy.certificates {
+                self.keep_certificate(&mut tx, fingerprint, armored, copy.now)
+                    .await?;
+            }
+            if let Some(attestations) = &copy.attestations {
+                let changed = self.changed(&mut tx, &copy.url, attestations).await?;
+                new.extend(changed.into_iter().map(|a| (*copy, a)));
+            }
+            sqlx::query(&self.sql(
+                "UPDATE repositories SET record = $2, pinned = $3, serial = $4, last_success = $5,
+                     last_error = NULL, failures = 0, next_crawl = $6, claimed_until = 0,
+                     attestations = COALESCE($7, attestations)
+                 WHERE url = $1",
+            ))
+            .bind(&copy.url)
+            .bind(&copy.record)
+            .bind(&copy.pinned)
+            .bind(copy.serial)
+            .bind(&copy.when)
+            .bind(copy.next_crawl)
+            .bind(copy.attestations.as_ref().map(|a| a.len() as i64))
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(&self.sql(
-            "UPDATE repositories SET record = $2, pinned = $3, serial = $4, last_success = $5,
-                 last_error = NULL, failures = 0, next_crawl = $6, claimed_until = 0
-             WHERE url = $1",
-        ))
-        .bind(copy.url)
-        .bind(copy.record)
-        .bind(copy.pinned)
-        .bind(copy.serial)
-        .bind(copy.when)
-        .bind(copy.next_crawl)
-        .execute(&mut *tx)
-        .await?;
+        let inserted = new.len();
+        self.insert(&mut tx, new).await?;
         tx.commit().await?;
         self.written.notify_one();
+        self.recorded.notify_one();
         if self.engine == Engine::Postgres
             && self
                 .statistics
@@ -378,16 +415,15 @@ impl Store {
         Ok(())
     }
 
-    /// Makes the repository's rows the copy's attestations, touching only what changed: a
-    /// new copy that adds one word to a million costs one insert, and what was seen before
-    /// keeps its first sighting. Returns how many rows it inserted.
-    async fn replace_attestations(
+    /// What must change for the repository's rows to be the copy's attestations, touching only
+    /// what changed: a new copy that adds one word to a million costs one insert, and what was
+    /// seen before keeps its first sighting. Deletes what went; returns what is new.
+    async fn changed<'a>(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         url: &str,
-        attestations: &[Kept],
-        now: i64,
-    ) -> anyhow::Result<usize> {
+        attestations: &'a [Kept],
+    ) -> anyhow::Result<Vec<&'a Kept>> {
         let held = sqlx::query(
             &self.sql("SELECT content_id, key, envelope FROM attestations WHERE repository = $1"),
         )
@@ -420,13 +456,22 @@ impl Store {
         for (content_id, key) in held.keys() {
             self.delete_attestation(tx, url, content_id, key).await?;
         }
-        // In the order of the by-id index, which takes them all over: each of its pages is
-        // changed once, in turn, not visited again and again.
-        let mut new: Vec<(i64, i64, &Kept)> = new
+        Ok(new)
+    }
+
+    /// Inserts new words, each `(the copy it came in, the word)`, in the order of the by-id
+    /// index, which takes them all over: each of its pages is changed once, in turn, not
+    /// visited again and again.
+    async fn insert(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        new: Vec<(&AcceptedCopy, &Kept)>,
+    ) -> anyhow::Result<()> {
+        let mut new: Vec<(i64, i64, &AcceptedCopy, &Kept)> = new
             .into_iter()
-            .map(|a| (id_hash(&a.content_id), key_order(&a.key), a))
+            .map(|(copy, a)| (id_hash(&a.content_id), key_order(&a.key), copy, a))
             .collect();
-        new.sort_unstable_by_key(|&(id, key, _)| (id, key));
+        new.sort_unstable_by_key(|&(id, key, ..)| (id, key));
         // Many rows a statement: a first crawl of a large repository is a few hundred
         // round trips, not one per attestation.
         const ROWS: usize = 200;
@@ -438,25 +483,20 @@ impl Store {
                 self.rows_of_placeholders(batch.len(), 8)
             );
             let mut query = sqlx::query(&statement);
-            for &(id, order, a) in batch {
+            for &(id, order, copy, a) in batch {
                 query = query
                     .bind(id)
                     .bind(order)
                     .bind(&a.content_id)
                     .bind(&a.key)
-                    .bind(url)
+                    .bind(&copy.url)
                     .bind(a.signed_at)
                     .bind(&a.envelope)
-                    .bind(now);
+                    .bind(copy.now);
             }
             query.execute(&mut **tx).await?;
         }
-        sqlx::query(&self.sql("UPDATE repositories SET attestations = $2 WHERE url = $1"))
-            .bind(url)
-            .bind(attestations.len() as i64)
-            .execute(&mut **tx)
-            .await?;
-        Ok(new.len())
+        Ok(())
     }
 
     async fn delete_attestation(
@@ -532,24 +572,62 @@ impl Store {
         Ok(out)
     }
 
-    /// Keeps what is known of a key: the caller merged it with what was held (it only grows).
-    pub async fn save_certificate(
+    /// Keeps what is known of a key, merged with what is held: it only grows, whichever
+    /// crawls (in this process or another on the same PostgreSQL) brought copies of it at
+    /// once. A copy the same as the one held writes nothing.
+    async fn keep_certificate(
         &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         fingerprint: &str,
         armored: &str,
         now: i64,
     ) -> anyhow::Result<()> {
-        let _turn = self.turn().await;
-        sqlx::query(&self.sql(
-            "INSERT INTO certificates (fingerprint, armored, updated) VALUES ($1, $2, $3)
-             ON CONFLICT (fingerprint) DO UPDATE SET armored = $2, updated = $3",
-        ))
-        .bind(fingerprint)
-        .bind(armored)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let lock = match self.engine {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        };
+        // Twice at most: a row another process inserted between the read and the insert is
+        // read again and merged.
+        for _ in 0..2 {
+            let held: Option<String> = sqlx::query(&self.sql(&format!(
+                "SELECT armored FROM certificates WHERE fingerprint = $1{lock}"
+            )))
+            .bind(fingerprint)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get("armored"))
+            .transpose()?;
+            let Some(held) = held else {
+                let inserted = sqlx::query(&self.sql(
+                    "INSERT INTO certificates (fingerprint, armored, updated) VALUES ($1, $2, $3)
+                     ON CONFLICT (fingerprint) DO NOTHING",
+                ))
+                .bind(fingerprint)
+                .bind(armored)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                if inserted.rows_affected() > 0 {
+                    return Ok(());
+                }
+                continue;
+            };
+            let Some(merged) = merged_certificate(&held, armored) else {
+                return Ok(());
+            };
+            sqlx::query(
+                &self.sql(
+                    "UPDATE certificates SET armored = $2, updated = $3 WHERE fingerprint = $1",
+                ),
+            )
+            .bind(fingerprint)
+            .bind(merged)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(());
+        }
+        bail!("the certificate of {fingerprint} changed under every attempt to keep it")
     }
 
     /// Up to `limit` attestations about `id`, by key after `after`.
@@ -731,21 +809,79 @@ pub struct Kept {
 }
 
 /// What a crawl that accepted a copy records.
-pub struct AcceptedCopy<'a> {
-    pub url: &'a str,
-    pub record: &'a str,
-    pub pinned: &'a str,
+pub struct AcceptedCopy {
+    pub url: String,
+    pub record: String,
+    pub pinned: String,
     pub serial: i64,
-    pub when: &'a str,
+    pub when: String,
     pub now: i64,
     pub next_crawl: i64,
     /// The copy's attestations, when it is not the copy already held.
-    pub attestations: Option<&'a [Kept]>,
+    pub attestations: Option<Vec<Kept>>,
+    /// `(fingerprint, armored)` of each certificate the copy brought.
+    pub certificates: Vec<(String, String)>,
+}
+
+impl AcceptedCopy {
+    fn words(&self) -> usize {
+        self.attestations.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// `held` with what `new` adds to it (both armored certificates of one key), or `None` when
+/// `new` adds nothing or is not a certificate. A held copy that no longer parses is replaced.
+fn merged_certificate(held: &str, new: &str) -> Option<String> {
+    let new_cert = signet_core::cert::parse_cert(new.as_bytes()).ok()?;
+    let Ok(held_cert) = signet_core::cert::parse_cert(held.as_bytes()) else {
+        return Some(new.to_owned());
+    };
+    let mut keyring = signet_core::keyring::Keyring::default();
+    keyring.learn(held_cert);
+    let merged = keyring.merged(new_cert);
+    let armored = String::from_utf8_lossy(&signet_core::cert::armored_public(&merged)).into_owned();
+    (armored != held).then_some(armored)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Statistics;
+    use super::{Statistics, merged_certificate};
+    use sequoia_openpgp as openpgp;
+
+    /// What is kept of a key only grows: a copy without the revocation held adds nothing, one
+    /// with a revocation not held adds it, whichever crawl wrote first.
+    #[test]
+    fn a_certificate_kept_only_grows() {
+        let (cert, _) = openpgp::cert::CertBuilder::new()
+            .add_userid("Mallory <m@example.org>")
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let mut signer = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let revocation = openpgp::cert::CertRevocationBuilder::new()
+            .set_reason_for_revocation(openpgp::types::ReasonForRevocation::KeyCompromised, b"")
+            .unwrap()
+            .build(&mut signer, &cert, None)
+            .unwrap();
+        let revoked = cert.clone().insert_packets(revocation).unwrap().0;
+        let armored =
+            |c: &openpgp::Cert| String::from_utf8(signet_core::cert::armored_public(c)).unwrap();
+        let (plain, revoked) = (armored(&cert), armored(&revoked));
+        assert_eq!(merged_certificate(&revoked, &plain), None);
+        assert_eq!(merged_certificate(&revoked, &revoked), None);
+        let merged = merged_certificate(&plain, &revoked).expect("the revocation is added");
+        let merged = signet_core::cert::parse_cert(merged.as_bytes()).unwrap();
+        assert_eq!(merged.primary_key().self_revocations().count(), 1);
+        // Not a certificate: what is held stays.
+        assert_eq!(merged_certificate(&revoked, "not a key"), None);
+    }
 
     #[test]
     fn statistics_are_gathered_as_the_rows_inserted_double() {
