@@ -312,7 +312,7 @@ mod tests {
             key: fpr(key),
             signer: fpr(key),
             signed_at: at,
-            ok: at % 2 == 0,
+            ok: at.is_multiple_of(2),
             reviewed: true,
             comment: comment.into(),
             about,
