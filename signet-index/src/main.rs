@@ -71,6 +71,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "signet_index=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours for a terminal only: a log file or the journal gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let Command::Serve {
         db,

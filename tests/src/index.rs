@@ -41,9 +41,14 @@ impl Index {
     }
 
     fn start_with(db: &str, extra: &[&str]) -> Index {
+        Index::start_binary(&crate::bin("signet-index"), db, extra)
+    }
+
+    /// [`Index::start`] of another build of `signet-index` (a bench's A/B).
+    pub fn start_binary(exe: &Path, db: &str, extra: &[&str]) -> Index {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("index.log");
-        let mut child = Command::new(crate::bin("signet-index"))
+        let mut child = Command::new(exe)
             .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("SIGNET_LOG", "signet_index=debug")
@@ -76,6 +81,25 @@ impl Index {
     /// An index on a fresh SQLite file.
     pub fn sqlite(dir: &Path) -> Index {
         Index::start(&format!("sqlite:{}", dir.join("index.db").display()), &[])
+    }
+
+    /// The CPU time the index has used, user and system (from `/proc`, in ticks of 10 ms).
+    pub fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // After the command's name, which may hold spaces, in parentheses.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Duration::from_millis((ticks(11) + ticks(12)) * 10)
     }
 
     pub fn log(&self) -> String {

@@ -69,6 +69,10 @@ fn the_index_on_sqlite_finds_who_vouched_for_a_file() {
         .filter(|status| *status == 429)
         .count();
     assert_eq!(refused, 1);
+    // Its log, written to a file, is plain text: no terminal colours.
+    let log = index.log();
+    assert!(log.contains("crawled"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log:?}");
 }
 
 #[test]
