@@ -87,12 +87,9 @@ fn publish(dir: &Path, signer: &EmbeddedKey, contents: &RepoContents, in_parts: 
     .unwrap();
 }
 
-/// CPU seconds a process has used (user + system), from `/proc/PID/stat`.
+/// CPU seconds a process has used (user + system).
 fn cpu(pid: i32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
+    signet_tests::process_cpu(pid).expect("the daemon's /proc/PID/stat")
 }
 
 struct Case {

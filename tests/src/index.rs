@@ -83,23 +83,9 @@ impl Index {
         Index::start(&format!("sqlite:{}", dir.join("index.db").display()), &[])
     }
 
-    /// The CPU time the index has used, user and system (from `/proc`, in ticks of 10 ms).
+    /// The CPU time the index has used, user and system (zero if it cannot be read).
     pub fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // After the command's name, which may hold spaces, in parentheses.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        let ticks = |n: usize| {
-            fields
-                .get(n)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        Duration::from_millis((ticks(11) + ticks(12)) * 10)
+        crate::process_cpu(self.child.id() as i32).unwrap_or_default()
     }
 
     pub fn log(&self) -> String {

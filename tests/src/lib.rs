@@ -540,6 +540,16 @@ pub fn signal(pid: i32, name: &str) {
         .status();
 }
 
+/// CPU time a process has used (user + system, in ticks of 10 ms), from `/proc/PID/stat`;
+/// `None` when it cannot be read.
+pub fn process_cpu(pid: i32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's name, which may hold spaces, in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+    let ticks = |n: usize| fields.get(n)?.parse::<u64>().ok();
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
 /// Whether a process exists and is not a zombie.
 pub fn process_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
