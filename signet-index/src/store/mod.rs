@@ -42,7 +42,7 @@ pub struct Store {
     /// at once (busy) when another wrote meanwhile: this process's writers take turns here
     /// instead. PostgreSQL needs no turns.
     writing: Arc<tokio::sync::Mutex<()>>,
-    /// Told after each crawl is recorded, on SQLite: `checkpoints` wakes.
+    /// Told after each commit of crawls' records, for SQLite's `checkpoints`.
     written: Arc<tokio::sync::Notify>,
     /// Told after each commit of crawls' records: when the repositories they leave claimed
     /// are next due changes (`Store::recorded`).
@@ -162,8 +162,8 @@ impl Store {
                         sqlx::query("PRAGMA synchronous=NORMAL")
                             .execute(&mut *connection)
                             .await?;
-                        // The content-id index takes inserts all over: with SQLite's default
-                        // 2 MB page cache a crawl re-read its pages from the kernel for each
+                        // The by-id index takes inserts all over: with SQLite's default 2 MB
+                        // page cache a crawl re-read its pages from the kernel for each
                         // repository. Pages are read through a map of the file instead (one
                         // copy, the kernel's, shared by every connection). The log is copied
                         // into the file by `checkpoints`, beside the writer; the commit that
