@@ -2,7 +2,8 @@
 //! PostgreSQL (beyond one machine: crawl jobs claimed with `FOR UPDATE SKIP LOCKED`, so that
 //! crawlers on many machines never fetch one repository at once). One API over both (sqlx's
 //! `Any`); the SQL is written once, in the subset both engines read, and the few places they
-//! differ are named here.
+//! differ are named here. One store differs: SQLite keeps the by-id key in two parts (schema
+//! version 3, `schema::SQLITE_ID_PARTS`), which its lookups read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -52,6 +53,10 @@ pub struct Store {
     /// SQLite's writer of the crawls' records (`writer`); none on PostgreSQL, where each crawl
     /// commits its own.
     queue: Option<Arc<writer::Queue>>,
+    /// SQLite: words in the by-id key's new part (schema version 3), about; settled into the
+    /// other part once there are [`Store::settle_at`].
+    unsettled: Arc<std::sync::atomic::AtomicU64>,
+    settle_at: u64,
 }
 
 /// PostgreSQL plans a lookup from statistics of the table, gathered by autovacuum about
@@ -134,6 +139,15 @@ impl Store {
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         let store = Store::connect(url).await?;
         store.migrate().await?;
+        if store.engine == Engine::Sqlite {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM attestation_ids_new")
+                .fetch_one(&store.pool)
+                .await?;
+            store.unsettled.store(
+                row.try_get::<i64, _>("n")? as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         Ok(store)
     }
 
@@ -195,6 +209,8 @@ impl Store {
             recorded: Arc::default(),
             statistics: Arc::default(),
             queue: None,
+            unsettled: Arc::default(),
+            settle_at: Self::SETTLE_AT,
         };
         if engine == Engine::Sqlite {
             // Readers never wait for the crawler's writes; kept in the file once set.
@@ -395,6 +411,19 @@ impl Store {
         let inserted = new.len();
         self.insert(&mut tx, new).await?;
         tx.commit().await?;
+        if self.engine == Engine::Sqlite {
+            let unsettled = self
+                .unsettled
+                .fetch_add(inserted as u64, std::sync::atomic::Ordering::Relaxed);
+            if unsettled + inserted as u64 >= self.settle_at {
+                // Still in this process's turn to write. The crawls are recorded whatever
+                // comes of it: words not settled are read from the new part, and settled at
+                // the next commit.
+                if let Err(e) = self.settle().await {
+                    tracing::warn!("settling the by-id key's new part: {e:#}");
+                }
+            }
+        }
         self.written.notify_one();
         self.recorded.notify_one();
         if self.engine == Engine::Postgres
@@ -412,6 +441,39 @@ impl Store {
                 }
             });
         }
+        Ok(())
+    }
+
+    /// Words in SQLite's new part of the by-id key at which it is settled: about 14 MB of
+    /// pages, which the page cache holds. A settling writes every page of the settled part
+    /// once (at ten million words, about 300 MB), so it comes rarely enough that this costs
+    /// a word less than filing it in one large key did.
+    const SETTLE_AT: u64 = 500_000;
+
+    /// SQLite: the by-id key's new part moved into the settled part, in the key's order, in
+    /// one transaction (schema version 3). The caller holds the turn to write.
+    async fn settle(&self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "INSERT INTO attestation_ids (id_hash, key_order, entry)
+             SELECT id_hash, key_order, entry FROM attestation_ids_new
+             ORDER BY id_hash, key_order, entry",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM attestation_ids_new")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.unsettled
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(
+            words = moved,
+            took = ?started.elapsed(),
+            "settled the by-id key's new part"
+        );
         Ok(())
     }
 
@@ -638,18 +700,41 @@ impl Store {
         limit: usize,
     ) -> anyhow::Result<Vec<(String, Found)>> {
         let after = after.unwrap_or("");
-        let rows = sqlx::query(&self.sql(
-            "SELECT key, envelope, repository, seen FROM attestations
-             WHERE id_hash = $1 AND content_id = $2 AND (key_order, key) > ($3, $4)
-             ORDER BY key_order, key, repository LIMIT $5",
-        ))
-        .bind(id_hash(id))
-        .bind(id)
-        .bind(key_order(after))
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let statement = match self.engine {
+            Engine::Postgres => "SELECT key, envelope, repository, seen FROM attestations
+                 WHERE id_hash = $1 AND content_id = $2 AND (key_order, key) > ($3, $4)
+                 ORDER BY key_order, key, repository LIMIT $5"
+                .to_owned(),
+            // The first `limit` of each part of the by-id key, then the first `limit` of both:
+            // each part is read in its order and no further than it must be.
+            Engine::Sqlite => {
+                let part = |table: &str| {
+                    format!(
+                        "SELECT * FROM (
+                             SELECT a.key_order, a.key, a.envelope, a.repository, a.seen
+                             FROM {table} i JOIN attestations a ON a.entry = i.entry
+                             WHERE i.id_hash = ?1 AND i.key_order >= ?3 AND a.content_id = ?2
+                                 AND (a.key_order, a.key) > (?3, ?4)
+                             ORDER BY i.key_order, a.key, a.repository LIMIT ?5)"
+                    )
+                };
+                format!(
+                    "SELECT key, envelope, repository, seen FROM (
+                         {} UNION ALL {}
+                     ) ORDER BY key_order, key, repository LIMIT ?5",
+                    part("attestation_ids"),
+                    part("attestation_ids_new")
+                )
+            }
+        };
+        let rows = sqlx::query(&statement)
+            .bind(id_hash(id))
+            .bind(id)
+            .bind(key_order(after))
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("key")?, found(r)?)))
             .collect()
@@ -681,18 +766,21 @@ impl Store {
                     self.rows_of_placeholders(chunk.len(), 2),
                     2 * chunk.len() + 1
                 ),
-                // SQLite has no LATERAL; its planner takes the by-id index for `IN` (no
-                // statistics are gathered to mislead it). A word about another id that
-                // shares a number is ranked beside the asked one's and dropped below.
-                Engine::Sqlite => self.sql(&format!(
-                    "SELECT content_id, key, envelope, repository, seen FROM (
+                // SQLite has no LATERAL: the asked ids' words, found in both parts of the
+                // by-id key, are ranked. A word about another id that shares a number is
+                // ranked beside the asked one's and dropped below.
+                Engine::Sqlite => format!(
+                    "WITH asked (id_hash) AS (VALUES {})
+                     SELECT content_id, key, envelope, repository, seen FROM (
                          SELECT content_id, key, envelope, repository, seen, ROW_NUMBER() OVER (
                              PARTITION BY content_id ORDER BY key_order, key, repository) AS n
-                         FROM attestations WHERE id_hash IN ({})
-                     ) ranked WHERE n <= ${} ORDER BY content_id, key, repository",
-                    self.placeholders(1, chunk.len()),
-                    chunk.len() + 1
-                )),
+                         FROM attestations WHERE entry IN (
+                             SELECT entry FROM attestation_ids WHERE id_hash IN asked
+                             UNION ALL
+                             SELECT entry FROM attestation_ids_new WHERE id_hash IN asked)
+                     ) ranked WHERE n <= ? ORDER BY content_id, key, repository",
+                    vec!["(?)"; chunk.len()].join(", ")
+                ),
             };
             let mut query = sqlx::query(&statement);
             for id in chunk {
@@ -845,8 +933,116 @@ fn merged_certificate(held: &str, new: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Statistics, merged_certificate};
+    use super::{AcceptedCopy, Kept, Statistics, Store, merged_certificate};
     use sequoia_openpgp as openpgp;
+
+    /// A copy of `url` holding `words`, each `(content id, key)`.
+    fn copy(url: &str, words: &[(&str, &str)]) -> AcceptedCopy {
+        AcceptedCopy {
+            url: url.into(),
+            record: "{}".into(),
+            pinned: "K".into(),
+            serial: 1,
+            when: "2026-12-07T00:00:00Z".into(),
+            now: 1,
+            next_crawl: 1,
+            attestations: Some(
+                words
+                    .iter()
+                    .map(|(id, key)| Kept {
+                        content_id: (*id).into(),
+                        key: (*key).into(),
+                        signed_at: 1,
+                        envelope: format!(r#"{{"id":"{id}","key":"{key}"}}"#),
+                    })
+                    .collect(),
+            ),
+            certificates: Vec::new(),
+        }
+    }
+
+    /// SQLite's by-id key in two parts (schema version 3): words found whichever part holds
+    /// them, in the stated order, paged without a word lost or repeated; words gone from a
+    /// repository gone from both parts.
+    #[tokio::test]
+    async fn words_are_found_in_both_parts_of_the_by_id_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("index.db").display());
+        let mut store = Store::open(&url).await.unwrap();
+        // Settled once four words are new.
+        store.settle_at = 4;
+        let (a, b) = ("sha256:aa", "sha256:bb");
+        // Settled: r1's four words.
+        let r1 = [(a, "K3"), (a, "K1"), (b, "K1"), (a, "K5")];
+        store.commit(&[&copy("r1", &r1)]).await.unwrap();
+        // New: r2's two (K1 again, from another repository) and r3's one.
+        store
+            .commit(&[
+                &copy("r2", &[(a, "K1"), (a, "K4")]),
+                &copy("r3", &[(a, "K2")]),
+            ])
+            .await
+            .unwrap();
+        let count = |table: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
+            }
+        };
+        assert_eq!(
+            (
+                count("attestation_ids").await,
+                count("attestation_ids_new").await
+            ),
+            (4, 3),
+            "the test reads both parts"
+        );
+        let all = |found: Vec<(String, signet_proto::index::Found)>| {
+            found
+                .into_iter()
+                .map(|(key, f)| format!("{key}@{}", f.repository))
+                .collect::<Vec<_>>()
+        };
+        let expected = ["K1@r1", "K1@r2", "K2@r3", "K3@r1", "K4@r2", "K5@r1"];
+        assert_eq!(all(store.by_id(a, None, 10).await.unwrap()), expected);
+        // Paged by key, two at a time: every key once, in order.
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.by_id(a, after.as_deref(), 2).await.unwrap();
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            paged.extend(all(page));
+        }
+        assert_eq!(paged, expected, "paged after a key");
+        let many = store
+            .by_ids(&[a.to_owned(), b.to_owned(), "sha256:cc".into()], 4)
+            .await
+            .unwrap();
+        assert_eq!(all(many[a].clone()), expected[..4]);
+        assert_eq!(all(many[b].clone()), ["K1@r1"]);
+        assert!(!many.contains_key("sha256:cc"));
+        // r1 drops K3's word about a (settled) and r2 K4's (new): gone from both parts.
+        store
+            .commit(&[
+                &copy("r1", &[(a, "K1"), (b, "K1"), (a, "K5")]),
+                &copy("r2", &[(a, "K1")]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            all(store.by_id(a, None, 10).await.unwrap()),
+            ["K1@r1", "K1@r2", "K2@r3", "K5@r1"]
+        );
+        assert_eq!(
+            count("attestation_ids").await + count("attestation_ids_new").await,
+            count("attestations").await
+        );
+    }
 
     /// What is kept of a key only grows: a copy without the revocation held adds nothing, one
     /// with a revocation not held adds it, whichever crawl wrote first.

@@ -1,6 +1,8 @@
 //! The schema, one step per version, applied in order and recorded in `signet_schema`: a
-//! database is only ever moved forward. Each step is plain SQL both engines read, or, where a
-//! value must be computed from the rows (a digest neither engine offers alike), Rust.
+//! database is only ever moved forward. Each step is plain SQL both engines read; or, where a
+//! value must be computed from the rows (a digest neither engine offers alike), Rust; or, where
+//! one engine stores a thing its own way (SQLite's by-id key, version 3), that engine's SQL,
+//! the other keeping what it had.
 
 use anyhow::bail;
 use sha2::{Digest as _, Sha256};
@@ -13,6 +15,8 @@ enum Step {
     Sql(&'static str),
     /// Version 2: the attestations found by a compact key ([`id_hash`], [`key_order`]).
     CompactIdKey,
+    /// Statements run on SQLite alone, in order; on PostgreSQL the version changes nothing.
+    Sqlite(&'static [&'static str]),
 }
 
 const STEPS: &[Step] = &[
@@ -53,6 +57,8 @@ const STEPS: &[Step] = &[
     ),
     // 2: see `compact_id_key`.
     Step::CompactIdKey,
+    // 3: see `SQLITE_ID_PARTS`.
+    Step::Sqlite(SQLITE_ID_PARTS),
 ];
 
 /// The attestations table from version 2 on, and its indexes. Words about one id are found by
@@ -74,6 +80,66 @@ const ATTESTATIONS_INDEXES: &str = "
     CREATE INDEX attestations_by_id ON attestations (id_hash, key_order);
     CREATE UNIQUE INDEX attestations_in_repository ON attestations (repository, content_id, key);
     CREATE INDEX attestations_by_key ON attestations (key, content_id)";
+
+/// Version 3, on SQLite: the by-id key in two parts, a small one that takes new words and a
+/// settled one that takes the small one's whole, in order, now and then (`Store::settle`).
+///
+/// With one by-id index, every new word lands on a random page of it, and SQLite's log takes
+/// a whole page for each page a commit changed: at ten million words, tens of thousands of
+/// pages, a commit of 20,000 words changes most of a page a word, and the ingest fell to 68%
+/// of the signature-checking floor's rate (docs/PERFORMANCE.md, the index at ten million).
+/// The new part stays within the page cache and a commit's words share its pages; a settling
+/// writes each page of the settled part once for hundreds of thousands of words. Lookups read
+/// both parts. PostgreSQL, which logs rows and not pages, keeps version 2's index.
+///
+/// Each part is a table of `(id_hash, key_order, entry)`, `entry` the attestation's row
+/// (`INTEGER PRIMARY KEY`, so that no `VACUUM` renumbers it); triggers file each row inserted
+/// and unfile each row deleted, so the parts cannot disagree with the table.
+const SQLITE_ID_PARTS: &[&str] = &[
+    "CREATE TABLE attestations_v3 (
+        entry INTEGER PRIMARY KEY,
+        id_hash BIGINT NOT NULL,
+        key_order BIGINT NOT NULL,
+        content_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        signed_at BIGINT NOT NULL,
+        envelope TEXT NOT NULL,
+        seen BIGINT NOT NULL
+    )",
+    "INSERT INTO attestations_v3 (id_hash, key_order, content_id, key, repository, signed_at,
+         envelope, seen)
+     SELECT id_hash, key_order, content_id, key, repository, signed_at, envelope, seen
+     FROM attestations ORDER BY rowid",
+    "DROP TABLE attestations",
+    "ALTER TABLE attestations_v3 RENAME TO attestations",
+    "CREATE UNIQUE INDEX attestations_in_repository ON attestations (repository, content_id, key)",
+    "CREATE INDEX attestations_by_key ON attestations (key, content_id)",
+    "CREATE TABLE attestation_ids (
+        id_hash BIGINT NOT NULL,
+        key_order BIGINT NOT NULL,
+        entry BIGINT NOT NULL,
+        PRIMARY KEY (id_hash, key_order, entry)
+    ) WITHOUT ROWID",
+    "CREATE TABLE attestation_ids_new (
+        id_hash BIGINT NOT NULL,
+        key_order BIGINT NOT NULL,
+        entry BIGINT NOT NULL,
+        PRIMARY KEY (id_hash, key_order, entry)
+    ) WITHOUT ROWID",
+    "INSERT INTO attestation_ids (id_hash, key_order, entry)
+     SELECT id_hash, key_order, entry FROM attestations ORDER BY id_hash, key_order, entry",
+    "CREATE TRIGGER attestations_filed AFTER INSERT ON attestations BEGIN
+        INSERT INTO attestation_ids_new (id_hash, key_order, entry)
+        VALUES (NEW.id_hash, NEW.key_order, NEW.entry);
+     END",
+    "CREATE TRIGGER attestations_unfiled AFTER DELETE ON attestations BEGIN
+        DELETE FROM attestation_ids
+        WHERE id_hash = OLD.id_hash AND key_order = OLD.key_order AND entry = OLD.entry;
+        DELETE FROM attestation_ids_new
+        WHERE id_hash = OLD.id_hash AND key_order = OLD.key_order AND entry = OLD.entry;
+     END",
+];
 
 /// The number an attestation about `content_id` is found by: the first 8 bytes of the id's
 /// SHA-256. Content ids are whatever publishers sign; a key of the id's own leading digits
@@ -128,6 +194,13 @@ impl Store {
             match step {
                 Step::Sql(sql) => execute_all(&mut tx, sql).await?,
                 Step::CompactIdKey => self.compact_id_key(&mut tx).await?,
+                Step::Sqlite(statements) => {
+                    if self.engine == Engine::Sqlite {
+                        for statement in *statements {
+                            sqlx::query(statement).execute(&mut *tx).await?;
+                        }
+                    }
+                }
             }
             sqlx::query(&self.sql("INSERT INTO signet_schema (version) VALUES ($1)"))
                 .bind(n as i64 + 1)
