@@ -16,7 +16,9 @@
 //! `SIGNET_INDEX_BENCH_ENGINES=sqlite` or `=postgresql` for one engine,
 //! `SIGNET_INDEX_BENCH_CRAWLERS` for the index's `--crawlers`, 4 by default;
 //! `SIGNET_INDEX_BENCH_OWN_CHECK=0` leaves the crawler's own check out;
-//! `SIGNET_INDEX_BENCH_FLOOR_SAMPLE=K` times the floor on the first K repositories, scaled).
+//! `SIGNET_INDEX_BENCH_FLOOR_SAMPLE=K` times the floor on the first K repositories, scaled;
+//! `SIGNET_INDEX_BENCH_AB=PATH,PATH` alternates builds' ingests, `SIGNET_INDEX_BENCH_AB_LOOKUPS=1`
+//! with their lookups).
 //! Figures go to stdout as a Markdown table.
 
 use std::time::{Duration, Instant};
@@ -404,6 +406,8 @@ fn a_b(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
+    // `SIGNET_INDEX_BENCH_AB_LOOKUPS=1`: each build's lookups too, after its ingest.
+    let lookups_too = std::env::var("SIGNET_INDEX_BENCH_AB_LOOKUPS").is_ok_and(|v| v == "1");
     let postgres = runs("postgresql")
         .then(|| Postgres::start("index_bench_ab"))
         .flatten();
@@ -427,6 +431,15 @@ fn a_b(
                         index.cpu().as_secs_f64()
                     ),
                 );
+                if lookups_too {
+                    let (p50, p99, batch) = lookups(&index, repos);
+                    row(
+                        rows,
+                        format!("round {round}, {engine}: {build}: lookups"),
+                        format!("p50 {}, p99 {}", ms(p50), ms(p99)),
+                        format!("1,000 ids in one request (median of 5) {}", ms(batch)),
+                    );
+                }
             };
             if runs("sqlite") {
                 let dir = tempfile::tempdir().unwrap();
