@@ -21,19 +21,21 @@
 //! with their lookups).
 //! Figures go to stdout as a Markdown table.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use signet_proto::formats::{ContentId, RepoContents, Statement};
 use signet_tests::floor::Checker;
-use signet_tests::http::{Serve, TestServer};
+use signet_tests::http::{Serve, TestServer, etag_of};
 use signet_tests::index::{Index, Postgres, request};
 use signet_tests::stats::{median, ms, quantile, time};
 use signetd::keys::{self, EmbeddedKey};
 
-/// One generated repository: its files and the ids it vouches for.
+/// One generated repository: its files (shared with the server, which serves them) and the
+/// ids it vouches for.
 struct Repo {
-    key_asc: Vec<u8>,
-    repo_json: Vec<u8>,
+    key_asc: Arc<[u8]>,
+    repo_json: Arc<[u8]>,
     ids: Vec<String>,
 }
 
@@ -57,8 +59,8 @@ fn generate(r: usize, n: usize) -> Repo {
     }
     let repo = keys::sign_value(&signer, contents.to_data()).unwrap();
     Repo {
-        key_asc: keys::armored_public(&cert),
-        repo_json: signetd::home::own_repo::file_bytes(&repo),
+        key_asc: keys::armored_public(&cert).into(),
+        repo_json: signetd::home::own_repo::file_bytes(&repo).into(),
         ids,
     }
 }
@@ -269,12 +271,10 @@ fn main() {
         String::new(),
     );
     let server = TestServer::start();
+    let shared = |body: &Arc<[u8]>| Serve::Shared(body.clone(), etag_of(body));
     for (i, repo) in repos.iter().enumerate() {
-        server.route(&format!("r{i}/key.asc"), Serve::File(repo.key_asc.clone()));
-        server.route(
-            &format!("r{i}/repo.json"),
-            Serve::File(repo.repo_json.clone()),
-        );
+        server.route(&format!("r{i}/key.asc"), shared(&repo.key_asc));
+        server.route(&format!("r{i}/repo.json"), shared(&repo.repo_json));
     }
     // The floor's rate does not depend on how many: `SIGNET_INDEX_BENCH_FLOOR_SAMPLE=K` times
     // the first K repositories and scales the time to all of them (a long run's ten minutes).

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub enum Serve {
     /// 200 with the body, an ETag, and 304 when the client already has it.
     File(Vec<u8>),
+    /// The same, for a body shared with the test and its ETag made once: a bench serving
+    /// gigabytes holds them once and neither copies nor hashes a body for each request.
+    Shared(Arc<[u8]>, String),
     /// Any status and body, no validators.
     Status(u16, Vec<u8>),
     /// A body of this many bytes, streamed without Content-Length.
@@ -132,7 +135,8 @@ impl Drop for TestServer {
     }
 }
 
-fn etag_of(body: &[u8]) -> String {
+/// The ETag `Serve::File` gives `body`; `Serve::Shared` takes one made with it.
+pub fn etag_of(body: &[u8]) -> String {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut h =
         std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
@@ -161,6 +165,25 @@ fn handle(mut stream: TcpStream, shared: &Mutex<Shared>, stop: &AtomicBool) {
     });
     let serve = shared.lock().unwrap().routes.get(&path).cloned();
     let log = |status| shared.lock().unwrap().log.push((path.clone(), status));
+    let file = |stream: &mut TcpStream, body: &[u8], etag: &str| {
+        if if_none_match.as_deref() == Some(etag) {
+            log(304);
+            stream.write_all(
+                format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+        } else {
+            log(200);
+            shared.lock().unwrap().sent += body.len() as u64;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(body))
+        }
+    };
     let _ = match serve {
         None => {
             log(404);
@@ -168,28 +191,8 @@ fn handle(mut stream: TcpStream, shared: &Mutex<Shared>, stop: &AtomicBool) {
                 b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             )
         }
-        Some(Serve::File(body)) => {
-            let etag = etag_of(&body);
-            if if_none_match.as_deref() == Some(etag.as_str()) {
-                log(304);
-                stream.write_all(
-                    format!(
-                        "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n"
-                    )
-                    .as_bytes(),
-                )
-            } else {
-                log(200);
-                shared.lock().unwrap().sent += body.len() as u64;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                stream
-                    .write_all(head.as_bytes())
-                    .and_then(|()| stream.write_all(&body))
-            }
-        }
+        Some(Serve::File(body)) => file(&mut stream, &body, &etag_of(&body)),
+        Some(Serve::Shared(body, etag)) => file(&mut stream, &body, &etag),
         Some(Serve::Status(status, body)) => {
             log(status);
             let head = format!(
