@@ -451,7 +451,9 @@ impl Store {
     const SETTLE_AT: u64 = 500_000;
 
     /// SQLite: the by-id key's new part moved into the settled part, in the key's order, in
-    /// one transaction (schema version 3). The caller holds the turn to write.
+    /// one transaction (schema version 3): a lookup, one statement over both parts, finds each
+    /// word in one part or the other, never in both or neither. The caller holds the turn to
+    /// write.
     async fn settle(&self) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         let mut tx = self.pool.begin().await?;

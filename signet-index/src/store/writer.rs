@@ -30,8 +30,9 @@ struct Waiting {
 }
 
 impl Queue {
-    /// The words one commit takes at most: with the by-id index of a million words (about
-    /// 6,000 pages), a commit of 20,000 logs about a third of a page a word.
+    /// The words one commit takes at most: with the by-id key's new part at its largest
+    /// (500,000 words, a few thousand pages), a commit of 20,000 logs about a quarter of a
+    /// page a word at most.
     const MOST_WORDS: usize = 20_000;
     /// Words waiting at most (a word as kept is about 1 KB).
     const ROOM: usize = 2 * Self::MOST_WORDS;
