@@ -231,3 +231,57 @@ fn a_word_whose_key_is_learnt_later_is_found_without_its_repository_changing() {
     let found = &answer["results"][0]["attestations"][0];
     assert_eq!(found["repository"], mirror_server.url(), "{answer:#}");
 }
+
+/// A repository that serves more than the index takes is cut off at its bound and its error
+/// shown in the list, holding nothing of it back: the repository beside it is crawled. And one
+/// address submits no more than the index's rate a minute.
+#[test]
+fn a_hostile_repository_is_bounded_and_submissions_are_rate_limited() {
+    let good = Forge::new("Good <g@example.org>");
+    let id = format!("sha256:{}", "cd".repeat(32));
+    let word = good.attestation(&id, true, "fine", signet_tests::forge::ago(60));
+    let server = TestServer::start();
+    server.route("good/key.asc", Serve::File(good.key_asc()));
+    server.route("good/repo.json", Serve::File(good.repo(1, &[word])));
+    let hostile = Forge::new("Hostile <h@example.org>");
+    server.route("huge/key.asc", Serve::File(hostile.key_asc()));
+    // Past the index's 64 MiB for a repository.
+    server.route("huge/repo.json", Serve::Huge(80 << 20));
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::start(
+        &format!("sqlite:{}", dir.path().join("index.db").display()),
+        &["--submissions-per-minute", "3"],
+    );
+    let huge = format!("{}huge/", server.url());
+    assert_eq!(index.submit(&huge).0, 202);
+    assert_eq!(index.submit(&format!("{}good/", server.url())).0, 202);
+    index.wait_for(&id);
+    let error = signet_tests::wait_until(
+        "the index to record the oversized repository's failure",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, list) = index.get("v1/repositories");
+            list["repositories"]
+                .as_array()?
+                .iter()
+                .find(|r| r["url"] == huge.as_str())?["last_error"]
+                .as_str()
+                .map(str::to_owned)
+        },
+    );
+    assert!(error.contains("max_repo_bytes"), "{error}");
+    let (_, health) = index.get("v1/health");
+    assert_eq!(health["attestations"], 1, "{health}");
+    // The third submission this minute is taken; the fourth is refused, and not added.
+    assert_eq!(index.submit(&format!("{}third/", server.url())).0, 202);
+    let (status, answer) = index.submit(&format!("{}fourth/", server.url()));
+    assert_eq!(status, 429, "{answer}");
+    let (_, list) = index.get("v1/repositories");
+    let listed: Vec<&str> = list["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["url"].as_str())
+        .collect();
+    assert!(!listed.iter().any(|u| u.ends_with("fourth/")), "{listed:?}");
+}
