@@ -56,6 +56,7 @@ pub struct Store {
     /// SQLite: words in the by-id key's new part (schema version 3), about; settled into the
     /// other part once there are [`Store::settle_at`].
     unsettled: Arc<std::sync::atomic::AtomicU64>,
+    /// [`Store::SETTLE_AT`]; a test settles sooner.
     settle_at: u64,
 }
 
