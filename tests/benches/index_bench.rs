@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use signet_proto::formats::{ContentId, RepoContents, Statement};
 use signet_tests::floor::Checker;
-use signet_tests::http::{Serve, TestServer, etag_of};
+use signet_tests::http::{Serve, TestServer};
 use signet_tests::index::{Index, Postgres, request};
 use signet_tests::stats::{median, ms, quantile, time};
 use signetd::keys::{self, EmbeddedKey};
@@ -271,10 +271,15 @@ fn main() {
         String::new(),
     );
     let server = TestServer::start();
-    let shared = |body: &Arc<[u8]>| Serve::Shared(body.clone(), etag_of(body));
     for (i, repo) in repos.iter().enumerate() {
-        server.route(&format!("r{i}/key.asc"), shared(&repo.key_asc));
-        server.route(&format!("r{i}/repo.json"), shared(&repo.repo_json));
+        server.route(
+            &format!("r{i}/key.asc"),
+            Serve::shared(repo.key_asc.clone()),
+        );
+        server.route(
+            &format!("r{i}/repo.json"),
+            Serve::shared(repo.repo_json.clone()),
+        );
     }
     // The floor's rate does not depend on how many: `SIGNET_INDEX_BENCH_FLOOR_SAMPLE=K` times
     // the first K repositories and scales the time to all of them (a long run's ten minutes).

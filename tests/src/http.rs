@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 pub enum Serve {
     /// 200 with the body, an ETag, and 304 when the client already has it.
     File(Vec<u8>),
-    /// The same, for a body shared with the test and its ETag made once: a bench serving
-    /// gigabytes holds them once and neither copies nor hashes a body for each request.
+    /// The same, for a body shared with the test and its ETag made once ([`Serve::shared`]):
+    /// a bench serving gigabytes holds them once and neither copies nor hashes a body for each
+    /// request.
     Shared(Arc<[u8]>, String),
     /// Any status and body, no validators.
     Status(u16, Vec<u8>),
@@ -135,8 +136,15 @@ impl Drop for TestServer {
     }
 }
 
-/// The ETag `Serve::File` gives `body`; `Serve::Shared` takes one made with it.
-pub fn etag_of(body: &[u8]) -> String {
+impl Serve {
+    /// `body` served as a file, shared rather than copied, its ETag made here once.
+    pub fn shared(body: Arc<[u8]>) -> Serve {
+        let etag = etag_of(&body);
+        Serve::Shared(body, etag)
+    }
+}
+
+fn etag_of(body: &[u8]) -> String {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut h =
         std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
