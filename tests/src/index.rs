@@ -80,7 +80,12 @@ impl Index {
 
     /// An index on a fresh SQLite file.
     pub fn sqlite(dir: &Path) -> Index {
-        Index::start(&format!("sqlite:{}", dir.join("index.db").display()), &[])
+        Index::sqlite_with(dir, &[])
+    }
+
+    /// [`Index::sqlite`] with the extra arguments given.
+    pub fn sqlite_with(dir: &Path, extra: &[&str]) -> Index {
+        Index::start(&format!("sqlite:{}", dir.join("index.db").display()), extra)
     }
 
     /// The CPU time the index has used, user and system (zero if it cannot be read).

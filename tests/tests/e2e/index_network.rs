@@ -54,10 +54,7 @@ fn announced_discovered_and_federated_each_word_once() {
     assert_eq!(sources[&alice_url], "submitted");
     assert_eq!(sources[&carol_url], "discovered");
 
-    let b = Index::start(
-        &format!("sqlite:{}", dirs.1.path().join("index.db").display()),
-        &["--peer", &a.url],
-    );
+    let b = Index::sqlite_with(dirs.1.path(), &["--peer", &a.url]);
     b.wait_for(&id);
     b.wait_for(&carol_id);
     let (_, list) = b.get("v1/repositories");
@@ -97,10 +94,7 @@ fn a_repository_that_rolls_back_is_dropped_with_its_reason() {
         Serve::File(forge.repo(2, std::slice::from_ref(&word))),
     );
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::start(
-        &format!("sqlite:{}", dir.path().join("index.db").display()),
-        &["--interval", "1"],
-    );
+    let index = Index::sqlite_with(dir.path(), &["--interval", "1"]);
     index.submit(&server.url());
     index.wait_for(&id);
     server.route("repo.json", Serve::File(forge.repo(1, &[word])));
@@ -203,10 +197,7 @@ fn a_word_whose_key_is_learnt_later_is_found_without_its_repository_changing() {
     carol_server.route("repo.json", Serve::File(carol.repo(1, &[carols_own])));
 
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::start(
-        &format!("sqlite:{}", dir.path().join("index.db").display()),
-        &["--interval", "1"],
-    );
+    let index = Index::sqlite_with(dir.path(), &["--interval", "1"]);
     index.submit(&mirror_server.url());
     signet_tests::wait_until(
         "the mirror to be crawled",
@@ -248,10 +239,7 @@ fn a_hostile_repository_is_bounded_and_submissions_are_rate_limited() {
     // Past the index's 64 MiB for a repository.
     server.route("huge/repo.json", Serve::Huge(80 << 20));
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::start(
-        &format!("sqlite:{}", dir.path().join("index.db").display()),
-        &["--submissions-per-minute", "3"],
-    );
+    let index = Index::sqlite_with(dir.path(), &["--submissions-per-minute", "3"]);
     let huge = format!("{}huge/", server.url());
     assert_eq!(index.submit(&huge).0, 202);
     assert_eq!(index.submit(&format!("{}good/", server.url())).0, 202);
